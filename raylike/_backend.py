@@ -1,0 +1,195 @@
+"""The Dask boundary: everything raylike asks of a ``distributed.Client`` goes through here.
+
+No Dask future or exception leaves this module: refs carry their futures privately, and errors
+pass through ``raylike._errors``.
+"""
+from __future__ import annotations
+
+import functools
+import threading
+from collections import defaultdict
+from typing import Any
+
+from distributed import Client, Future, fire_and_forget
+from distributed.diagnostics.plugin import SchedulerPlugin
+
+from raylike import _errors
+from raylike._objects import ObjectRef
+
+REFS_PLUGIN = "raylike-refs"
+
+
+def connect(address: str, *, direct: bool, timeout: float = 10.0, security: Any = None) -> Client:
+    """A client of the scheduler at ``address``; a clear ``RaySystemError`` if none answers."""
+    try:
+        client = Client(address, timeout=f"{timeout}s", set_as_default=False,
+                        direct_to_workers=direct or None, security=security)
+    except (OSError, TimeoutError) as exc:
+        raise _errors.connect_error(address, exc) from None
+    client.register_plugin(RefsPlugin(), name=REFS_PLUGIN)
+    return client
+
+
+class RefsPlugin(SchedulerPlugin):
+    """Lets a client say it wants a key the scheduler has not seen yet.
+
+    A ref can reach a process before the task that makes it is known to the scheduler (a task
+    submitted from inside a task travels on the worker client's stream, its parent's result on
+    the worker's). Dask ignores a wish for an unknown key; this plugin keeps it until the key
+    arrives, so a ``get`` on such a ref cannot hang.
+    """
+
+    name = REFS_PLUGIN
+
+    def __init__(self) -> None:
+        self._pending: dict[str, set[str]] = defaultdict(set)
+
+    async def start(self, scheduler: Any) -> None:
+        self._scheduler = scheduler
+        scheduler.stream_handlers["raylike-desire"] = self._desire
+
+    def _desire(self, keys: list[str], client: str, **_: Any) -> None:
+        known = [k for k in keys if k in self._scheduler.tasks]
+        if known:
+            self._scheduler.client_desires_keys(keys=known, client=client)
+        for key in keys:
+            if key not in self._scheduler.tasks:
+                self._pending[key].add(client)
+
+    def update_graph(self, scheduler: Any, *, keys: Any, tasks: Any = (), **_: Any) -> None:
+        if not self._pending:
+            return
+        for key in list(tasks) + list(keys):
+            for client in self._pending.pop(key, ()):
+                scheduler.client_desires_keys(keys=[key], client=client)
+
+    def remove_client(self, scheduler: Any, client: str) -> None:
+        for key in [k for k, who in self._pending.items() if client in who]:
+            self._pending[key].discard(client)
+            if not self._pending[key]:
+                del self._pending[key]
+
+
+class DaskBackend:
+    """Tasks and objects through one Dask client (the driver's, or a worker's)."""
+
+    def __init__(self, client: Client, job_id: str = "") -> None:
+        self.client = client
+        self.job_id = job_id
+        self._lock = threading.Lock()
+
+    # -- refs ---------------------------------------------------------------------------------
+    def ref(self, key: str) -> ObjectRef[Any]:
+        """A ref that keeps ``key``'s object alive while it exists in this process."""
+        return ObjectRef(key, self._future(key))
+
+    def _future(self, key: str) -> Future:
+        with self._lock:
+            known = key in self.client.futures
+            fut = Future(key, self.client)
+        if not known:
+            self.client._send_to_scheduler({"op": "raylike-desire", "keys": [key]})
+        return fut
+
+    def future_of(self, ref: ObjectRef[Any]) -> Future:
+        fut = ref._future
+        if fut is None or fut.client is not self.client:
+            fut = self._future(ref._key)
+        return fut
+
+    # -- objects ------------------------------------------------------------------------------
+    def put(self, value: Any) -> ObjectRef[Any]:
+        with _errors.dask_errors("put"):
+            [fut] = self.client.scatter([value], hash=False)
+        return ObjectRef(fut.key, fut)
+
+    def get(self, refs: list[ObjectRef[Any]], timeout: float | None) -> list[Any]:
+        futures = [self.future_of(r) for r in refs]
+        if timeout is not None:
+            self._wait_all(futures, timeout)
+        with _errors.dask_errors():
+            return list(self.client.gather(futures))
+
+    def _wait_all(self, futures: list[Future], timeout: float) -> None:
+        if not _wait_done(futures, len(futures), timeout):
+            from raylike.exceptions import GetTimeoutError
+
+            raise GetTimeoutError(f"Get timed out: some object(s) not ready after {timeout} s.")
+
+    def wait(self, refs: list[ObjectRef[Any]], num_returns: int,
+             timeout: float | None) -> list[ObjectRef[Any]]:
+        futures = [self.future_of(r) for r in refs]
+        _wait_done(futures, num_returns, timeout)
+        return [r for r, f in zip(refs, futures) if f.done()]
+
+    def cancel(self, ref: ObjectRef[Any], force: bool, recursive: bool) -> None:
+        from raylike import _node
+
+        task_key = _node.task_key_of(ref._key)
+        with _errors.dask_errors("cancel"):
+            self.client.run(_node.interrupt, task_key, force, recursive)
+            futures = [self.future_of(ref)]
+            if task_key != ref._key:
+                futures.append(self._future(task_key))
+            self.client.cancel(futures, force=True)
+
+    # -- tasks --------------------------------------------------------------------------------
+    def submit(self, call: Any, deps: list[ObjectRef[Any]],
+               nested: list[ObjectRef[Any]]) -> list[ObjectRef[Any]]:
+        from raylike import _node
+
+        dep_futures = [self.future_of(d) for d in deps]
+        placement = _node.placement(call.strategy)
+        with _errors.dask_errors():
+            fut = self.client.submit(_node.execute_task, call, *dep_futures, key=call.key,
+                                     resources=call.resources or None, pure=False, retries=0,
+                                     **placement)
+            fire_and_forget(fut)  # Ray runs a task even if its refs are dropped at once
+            if nested:  # hold refs nested in the arguments until the task is done
+                fut.add_done_callback(functools.partial(_keep, nested))
+            if call.num_returns == 1:
+                return [ObjectRef(call.key, fut)]
+            return [ObjectRef(k, self.client.submit(_node.pick, fut, i, key=k, pure=False))
+                    for i, k in enumerate(call.return_keys)]
+
+    def submit_raw(self, func: Any, *args: Any, key: str, resources: dict[str, float] | None,
+                   **placement: Any) -> Future:
+        """A plain Dask task (used by actors for their reservation task)."""
+        with _errors.dask_errors():
+            return self.client.submit(func, *args, key=key, resources=resources or None,
+                                      pure=False, retries=0, **placement)
+
+    def run_on_workers(self, func: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        with _errors.dask_errors():
+            return dict(self.client.run(func, *args, **kwargs))
+
+    def scheduler_info(self) -> dict[str, Any]:
+        with _errors.dask_errors():
+            return dict(self.client.scheduler_info(n_workers=-1))
+
+
+def _keep(_refs: list[ObjectRef[Any]], _fut: Any) -> None:
+    """A done callback whose only job is to hold ``_refs`` until it runs."""
+
+
+def _wait_done(futures: list[Future], count: int, timeout: float | None) -> bool:
+    """Block until ``count`` of ``futures`` are done (in any state) or ``timeout`` passes."""
+    pending = [f for f in futures if not f.done()]
+    need = count - (len(futures) - len(pending))
+    if need <= 0:
+        return True
+    if timeout == 0:
+        return False
+    event = threading.Event()
+    lock = threading.Lock()
+    left = [need]
+
+    def on_done(_fut: Any) -> None:
+        with lock:
+            left[0] -= 1
+            if left[0] <= 0:
+                event.set()
+
+    for fut in pending:
+        fut.add_done_callback(on_done)
+    return event.wait(timeout)

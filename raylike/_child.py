@@ -1,0 +1,190 @@
+"""A node's child process: runs user code, and forwards the Ray API calls that code makes to its
+worker over the pipe (``ChildBackend``). Imported by the forkserver at start (keep it light)."""
+from __future__ import annotations
+
+import concurrent.futures
+import itertools
+import os
+import pickle
+import queue
+import threading
+import time
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any
+
+from raylike import _context, _runtime
+from raylike._objects import ObjectRef, _Borrowed
+from raylike._serialization import FunctionCache, dumps, loads
+from raylike.exceptions import RaySystemError, RayTaskError
+
+_functions = FunctionCache()
+
+
+class Channel:
+    """The child's end of the pipe: replies are routed to the threads that asked."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.inbox: queue.Queue[tuple[Any, ...] | None] = queue.Queue()
+        self._pending: dict[int, concurrent.futures.Future[tuple[bool, Any]]] = {}
+        self._ids = itertools.count()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._read, daemon=True, name="raylike-reader").start()
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        data = pickle.dumps(message, protocol=5)
+        with self._lock:
+            self.conn.send_bytes(data)
+
+    def request(self, op: str, *args: Any) -> Any:
+        """Ask the worker to do ``op`` and wait for the answer (raising its error)."""
+        rid = next(self._ids)
+        fut: concurrent.futures.Future[tuple[bool, Any]] = concurrent.futures.Future()
+        self._pending[rid] = fut
+        self.send(("req", rid, op, args))
+        try:
+            ok, payload = fut.result()
+        finally:
+            self._pending.pop(rid, None)
+        if not ok:
+            raise loads(payload)
+        return payload
+
+    def notify(self, op: str, *args: Any) -> None:
+        """Tell the worker to do ``op``; no answer."""
+        self.send(("req", None, op, args))
+
+    def _read(self) -> None:
+        try:
+            while True:
+                message = pickle.loads(self.conn.recv_bytes())
+                if message[0] == "resp":
+                    fut = self._pending.get(message[1])
+                    if fut is not None and not fut.done():
+                        fut.set_result((message[2], message[3]))
+                else:
+                    self.inbox.put(message)
+        except (EOFError, OSError):
+            os._exit(0)  # the worker is gone
+
+
+class ChildBackend:
+    """The Ray API inside a child: every call goes to the worker that owns this child."""
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+
+    def ref(self, key: str) -> ObjectRef[Any]:
+        return ObjectRef(key)
+
+    def put(self, value: Any) -> ObjectRef[Any]:
+        with _Borrowed():
+            data = dumps(value, "value passed to put")
+        return ObjectRef(self.channel.request("put", data))
+
+    def get(self, refs: list[ObjectRef[Any]], timeout: float | None) -> list[Any]:
+        return loads(self.channel.request("get", [r._key for r in refs], timeout))  # type: ignore[no-any-return]
+
+    def wait(self, refs: list[ObjectRef[Any]], num_returns: int,
+             timeout: float | None) -> list[ObjectRef[Any]]:
+        ready = set(self.channel.request("wait", [r._key for r in refs], num_returns, timeout))
+        return [r for r in refs if r._key in ready]
+
+    def cancel(self, ref: ObjectRef[Any], force: bool, recursive: bool) -> None:
+        self.channel.request("cancel", ref._key, force, recursive)
+
+    def submit(self, call: Any, deps: list[ObjectRef[Any]],
+               nested: list[ObjectRef[Any]]) -> list[ObjectRef[Any]]:
+        self.channel.notify("submit", call, [d._key for d in deps], [n._key for n in nested])
+        return [ObjectRef(k) for k in call.return_keys]
+
+    def call(self, op: str, *args: Any) -> Any:
+        """Any other request the worker understands (actors, cluster state)."""
+        return self.channel.request(op, *args)
+
+
+def error_payload(exc: BaseException, name: str, actor: Any = None) -> bytes:
+    """A pickled ``RayTaskError`` for ``exc`` (raised by user code called ``name``)."""
+    tb = traceback.format_exc()
+    err = RayTaskError(name, tb, exc, actor_repr=actor).as_instanceof_cause()
+    try:
+        return dumps(err)
+    except TypeError:  # the user's exception does not pickle: keep its text
+        return dumps(RayTaskError(name, f"{tb}\n(original {type(exc).__name__} could not be "
+                                  "pickled)", None))
+
+
+def run_task(call: Any, deps: bytes, info: _context.TaskInfo) -> tuple[str, Any]:
+    """Run one task; ``("ok", pickled result)``, ``("err", pickled error)`` or
+    ``("cancelled", None)``."""
+    from raylike._tasks import unpack_arguments
+
+    token = _context.enter(info)
+    try:
+        fn = _functions.load(call.fn)
+        args, kwargs = unpack_arguments(call.args, loads(deps))
+        result = fn(*args, **kwargs)
+        if call.num_returns > 1:
+            result = _check_returns(result, call.num_returns)
+        with _Borrowed():
+            return "ok", dumps(result, "return value")
+    except KeyboardInterrupt:
+        return "cancelled", None
+    except BaseException as exc:  # noqa: B036 - every error goes back to the caller
+        return "err", error_payload(exc, call.name)
+    finally:
+        _context.leave(token)
+
+
+def _check_returns(result: Any, num_returns: int) -> tuple[Any, ...]:
+    try:
+        values = tuple(result)
+    except TypeError:
+        raise ValueError(f"Task returned {type(result).__name__}, but num_returns="
+                         f"{num_returns} needs a sequence of {num_returns} values.") from None
+    if len(values) != num_returns:
+        raise ValueError(f"Task returned {len(values)} objects, but num_returns={num_returns}.")
+    return values
+
+
+def _watch_worker(worker_pid: int) -> None:
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(worker_pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:
+            pass
+
+
+def main(conn: Connection, worker_pid: int) -> None:
+    """The child's loop: run what the worker sends until the pipe closes."""
+    channel = Channel(conn)
+    _runtime.set_process_backend(ChildBackend(channel))
+    threading.Thread(target=_watch_worker, args=(worker_pid,), daemon=True,
+                     name="raylike-watchdog").start()
+    while True:
+        try:
+            message = channel.inbox.get()
+            if message is None:
+                return
+            handle(channel, message)
+        except KeyboardInterrupt:  # a cancel that arrived after its task ended
+            continue
+
+
+def handle(channel: Channel, message: tuple[Any, ...]) -> None:
+    """Handle one message from the worker."""
+    kind = message[0]
+    if kind == "task":
+        _, call, deps, info = message
+        status, payload = run_task(call, deps, info)
+        channel.send(("done", status, payload))
+    elif kind in ("actor-init", "actor-call", "actor-exit"):
+        from raylike import _actor_proc
+
+        _actor_proc.handle(channel, message)
+    else:
+        channel.send(("done", "err", dumps(RaySystemError(f"unknown message {kind!r}"))))

@@ -1,0 +1,140 @@
+"""The embedded cluster: a Dask scheduler and one Dask worker per node, as plain subprocesses.
+
+Why subprocesses started with ``python -c`` (see ``docs/design.md``, "Start-up"): Dask's default
+``LocalCluster`` spawns its workers with ``multiprocessing``, which re-runs the user's main script
+in every child and fails in scripts without an ``if __name__ == "__main__":`` guard, as every Ray
+example is written. ``python -c`` children have no main file to re-run, need no monkeypatching,
+keep the scheduler's event loop out of the driver's GIL, and exit when the driver dies (each child
+watches its stdin; EOF means the driver is gone).
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+# The child reads stdin in a daemon thread; EOF (driver exited or was killed) => os._exit.
+# os.read, not sys.stdin.read: a buffered read would hold a lock that blocks interpreter exit.
+_BOOT = r"""
+import os, sys, threading
+def _watch():
+    try:
+        while os.read(0, 1):
+            pass
+    finally:
+        os._exit(0)
+threading.Thread(target=_watch, daemon=True).start()
+role = sys.argv.pop(1)
+sys.argv[0] = "dask " + role
+import logging, warnings
+warnings.filterwarnings("ignore", category=FutureWarning, module="distributed.diagnostics.nvml")
+if role == "scheduler":
+    from distributed.cli.dask_scheduler import main
+else:
+    from distributed.cli.dask_worker import main
+# Dask's own logs go to the session's log file; the process's stderr stays the driver's, for
+# what user code prints.
+_handler = logging.FileHandler(os.environ["RAYLIKE_LOG_FILE"])
+_handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+for _name in ("distributed", "raylike"):
+    _logger = logging.getLogger(_name)
+    for _h in list(_logger.handlers):
+        _logger.removeHandler(_h)
+    _logger.addHandler(_handler)
+    _logger.setLevel(logging.INFO)
+    _logger.propagate = False
+main()
+"""
+
+WORKER_THREADS = 256  # tasks blocked in get() secede; this bounds only tasks running at once
+
+
+@dataclass
+class EmbeddedCluster:
+    """Processes of an embedded cluster; :meth:`close` stops them all."""
+
+    address: str
+    dashboard_address: str | None
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    log: IO[bytes] | None = None
+
+    def close(self, grace: float = 5.0) -> None:
+        """Stop the cluster: workers first (SIGTERM: a graceful close that runs the plugin's
+        teardown), then the scheduler; whatever is left after ``grace`` is killed."""
+        for group in (self.procs[1:], self.procs[:1]):
+            for proc in group:
+                if proc.poll() is None:
+                    proc.terminate()
+            deadline = time.monotonic() + grace
+            for proc in group:
+                try:
+                    proc.wait(max(0.01, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    pass
+        for proc in self.procs:  # stdin EOF (watchdog exits), then SIGKILL
+            if proc.stdin is not None:
+                proc.stdin.close()
+            try:
+                proc.wait(1)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if self.log is not None:
+            self.log.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env(log_file: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["RAYLIKE_LOG_FILE"] = log_file
+    # our workers own process pools: they must not be daemonic
+    env["DASK_DISTRIBUTED__WORKER__DAEMON"] = "False"
+    return env
+
+
+def _spawn(role: str, args: list[str], log: Any, out: Any) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", _BOOT, role, *args], stdin=subprocess.PIPE,
+                            stdout=out, stderr=out, env=_env(log.name), start_new_session=True)
+
+
+def format_resources(resources: dict[str, float]) -> str:
+    """``{"CPU": 2, "GPU": 0.5}`` -> ``"CPU=2 GPU=0.5"`` (dask worker's --resources)."""
+    return " ".join(f"{name}={_number(value)}" for name, value in resources.items())
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def start(resources: dict[str, float], *, dashboard: bool, dashboard_port: int | None,
+          log_to_driver: bool) -> EmbeddedCluster:
+    """Start a scheduler and one worker (the head node) on 127.0.0.1; return at once: the
+    caller's ``Client`` waits for the worker."""
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    log = tempfile.NamedTemporaryFile(prefix="raylike-", suffix=".log", delete=False)
+    sched_args = ["--host", "127.0.0.1", "--port", str(port)]
+    dash = None
+    if dashboard:
+        dash = f"127.0.0.1:{dashboard_port if dashboard_port is not None else 8265}"
+        sched_args += ["--dashboard-address", dash]
+    else:
+        sched_args += ["--no-dashboard"]
+    worker_args = [address, "--host", "127.0.0.1", "--nthreads", str(WORKER_THREADS),
+                   "--no-dashboard", "--no-nanny", "--death-timeout", "60",
+                   "--name", "raylike-head", "--resources", format_resources(resources)]
+    out = None if log_to_driver else log
+    cluster = EmbeddedCluster(address=address, dashboard_address=dash, log=log)
+    cluster.procs.append(_spawn("scheduler", sched_args, log, log))
+    cluster.procs.append(_spawn("worker", worker_args, log, out))
+    return cluster

@@ -1,0 +1,58 @@
+"""The one place where Dask's exceptions become raylike's (``raylike.exceptions``)."""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+from typing import Any, Iterator
+
+from raylike.exceptions import (
+    GetTimeoutError,
+    RayError,
+    RaySystemError,
+    TaskCancelledError,
+    WorkerCrashedError,
+)
+
+
+def is_dask_client(obj: Any) -> bool:
+    """True for a ``distributed.Client`` (checked without importing distributed eagerly)."""
+    return type(obj).__name__ == "Client" and type(obj).__module__.startswith("distributed")
+
+
+def translate(exc: BaseException, what: str = "") -> BaseException:
+    """The raylike exception for a Dask (or asyncio/socket) exception ``exc``."""
+    if isinstance(exc, RayError):
+        return exc
+    name = type(exc).__name__
+    if isinstance(exc, (asyncio.CancelledError, concurrent.futures.CancelledError)) or \
+            name in ("FutureCancelledError", "FuturesCancelledError"):
+        return TaskCancelledError(what or None)
+    if name == "KilledWorker":
+        return WorkerCrashedError(f"The Dask worker running {what or 'the task'} died "
+                                  f"repeatedly: {exc}")
+    if isinstance(exc, TimeoutError):
+        return GetTimeoutError(f"Get timed out: some object(s) not ready. {exc}".strip())
+    if isinstance(exc, OSError) or name in ("CommClosedError", "StreamClosedError"):
+        return RaySystemError(f"Lost the connection to the Dask cluster: {exc}")
+    return exc
+
+
+@contextlib.contextmanager
+def dask_errors(what: str = "") -> Iterator[None]:
+    """Re-raise Dask exceptions raised in the block as raylike exceptions."""
+    try:
+        yield
+    except RayError:
+        raise
+    except BaseException as exc:
+        mapped = translate(exc, what)
+        if mapped is exc:
+            raise
+        raise mapped from exc
+
+
+def connect_error(address: str, exc: BaseException) -> RaySystemError:
+    """The error for a scheduler address where nothing answers."""
+    return RaySystemError(f"Could not connect to the Dask scheduler at {address}: "
+                          f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,419 @@
+"""The node: raylike's part of a Dask worker (a ``WorkerPlugin``).
+
+A Ray node is one Dask worker. Its ``CPU``/``GPU``/custom resources are Dask worker resources, so
+Dask's own worker-side gate limits what runs at once. Each task's Dask thread (``execute_task``)
+hands the call to a child process of the node (``raylike._pool``) and answers that child's
+API calls with the worker's client (``TaskScope``). While the child blocks in ``get``/``wait``
+its CPU goes back to the node, as in Ray, so nested tasks never deadlock.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from distributed import get_worker, secede
+from distributed.diagnostics.plugin import WorkerPlugin
+from distributed.worker_state_machine import StateMachineEvent, WorkerState
+
+from raylike import _context, _gpus, _runtime
+from raylike._backend import DaskBackend
+from raylike._objects import ObjectRef, _Borrowed
+from raylike._serialization import dumps, loads
+from raylike.exceptions import RayTaskError, TaskCancelledError, WorkerCrashedError
+
+PLUGIN_NAME = "raylike-node"
+logger = logging.getLogger("raylike.node")
+
+
+@dataclass
+class ResourcesChanged(StateMachineEvent):
+    """Worker stimulus: add ``delta`` to the available resources, then start what fits."""
+
+    __slots__ = ("delta",)
+    delta: dict[str, float]
+
+
+def _on_resources_changed(state: WorkerState, ev: ResourcesChanged) -> Any:
+    for name, value in ev.delta.items():
+        state.available_resources[name] = round(state.available_resources[name] + value, 6)
+    return state._ensure_computing()
+
+
+_registered = False
+
+
+def _register_event() -> None:
+    global _registered
+    if not _registered:
+        WorkerState._handle_event.register(ResourcesChanged)(_on_resources_changed)
+        _registered = True
+
+
+class NodePlugin(WorkerPlugin):
+    """raylike's state on one Dask worker: its child processes, GPU ids and running tasks."""
+
+    name = PLUGIN_NAME
+    idempotent = True
+
+    async def setup(self, worker: Any) -> None:
+        _register_event()
+        self.worker = worker
+        self.node_id = node_id_of(worker)
+        self._client_lock = threading.Lock()
+        self._backend: DaskBackend | None = None
+        self.running: dict[str, TaskScope] = {}
+        self.cancelled: set[str] = set()
+        self.lock = threading.Lock()
+        total = worker.state.total_resources
+        if "CPU" not in total:  # a worker started by hand: one CPU per thread
+            await worker.set_resources(CPU=float(worker.state.nthreads))
+        cpus = int(worker.state.total_resources.get("CPU", 1))
+        from raylike._pool import Pool
+
+        self.pool = Pool(max_idle=max(2, cpus * 2))
+        self.gpus = _gpus.GpuIds.for_worker(worker.state.total_resources.get("GPU", 0))
+        self.helpers = ThreadPoolExecutor(1024, thread_name_prefix="raylike-request")
+        _runtime.set_process_backend(_WorkerBackend(self))
+        threading.Thread(target=self._warm_up, args=(min(cpus, 2),), daemon=True,
+                         name="raylike-warmup").start()
+
+    def _warm_up(self, children: int) -> None:
+        try:
+            self.pool.prewarm(children)
+            self.backend()
+        except Exception:
+            logger.debug("warm-up failed", exc_info=True)
+
+    def teardown(self, worker: Any) -> None:
+        self.pool.close()
+        self.helpers.shutdown(wait=False, cancel_futures=True)
+
+    def backend(self) -> DaskBackend:
+        """The worker's client, wrapped (created on first use, from a non-loop thread)."""
+        if self._backend is None:
+            with self._client_lock:
+                if self._backend is None:
+                    self._backend = DaskBackend(self.worker._get_client())
+        return self._backend
+
+    def adjust_cpu(self, delta: float) -> None:
+        """Give CPU back to the node (``delta > 0``) or take it again (may go below 0, as in
+        Ray after a blocked task wakes)."""
+        if delta:
+            event = ResourcesChanged(delta={"CPU": delta},
+                                     stimulus_id=f"raylike-cpu-{time.time()}")
+            self.worker.loop.add_callback(self.worker.handle_stimulus, event)
+
+    # -- tasks --------------------------------------------------------------------------------
+    def run_task(self, call: Any, deps: tuple[Any, ...]) -> Any:
+        """Run ``call`` in a child, retrying as its options say; return its result."""
+        attempts = 0
+        while True:
+            status, payload = self._attempt(call, deps)
+            if status == "ok":
+                return payload
+            if status == "cancelled":
+                raise TaskCancelledError(call.key)
+            retry_left = call.max_retries < 0 or attempts < call.max_retries
+            if status == "crashed":
+                if not retry_left:
+                    raise WorkerCrashedError(payload)
+            elif not (retry_left and _retryable(payload, call.retry_exceptions)):
+                raise payload
+            attempts += 1
+            logger.info("retrying %s (attempt %d): %s", call.name, attempts + 1, status)
+
+    def _attempt(self, call: Any, deps: tuple[Any, ...]) -> tuple[str, Any]:
+        with self.lock:
+            if call.key in self.cancelled:
+                self.cancelled.discard(call.key)
+                return "cancelled", None
+        gpu_ids = self.gpus.lease(call.num_gpus)
+        child = self.pool.acquire()
+        scope = TaskScope(self, call.key, call.num_cpus, child)
+        with self.lock:
+            self.running[call.key] = scope
+        info = _context.TaskInfo(
+            task_id=call.key, name=call.name, job_id=_job_of(call), node_id=self.node_id,
+            gpu_ids=gpu_ids, resources=dict(call.resources))
+        try:
+            with _Borrowed() as borrowed:
+                deps_bytes = dumps(list(deps), "task argument")
+            scope.held.extend(borrowed.refs)
+            child.send(("task", call, deps_bytes, info))
+            status, payload = scope.serve()
+        finally:
+            with self.lock:
+                self.running.pop(call.key, None)
+                cancelled = call.key in self.cancelled
+                self.cancelled.discard(call.key)
+            scope.finish()
+            self.gpus.release(gpu_ids, call.num_gpus)
+        if status == "crashed" or cancelled and status != "ok":
+            self.pool.discard(child)
+            return ("cancelled", None) if cancelled else ("crashed", payload)
+        self.pool.release(child)
+        if status == "ok":
+            return "ok", loads(payload)
+        if status == "err":
+            return "err", loads(payload)
+        return status, payload
+
+    def interrupt(self, key: str, force: bool, recursive: bool) -> bool:
+        """Cancel ``key`` if it runs here: SIGINT to its child, or SIGKILL with ``force``."""
+        with self.lock:
+            self.cancelled.add(key)
+            scope = self.running.get(key)
+        if scope is None:
+            return False
+        if recursive:
+            for child_key in list(scope.submitted):
+                threading.Thread(target=_cancel_quietly, args=(self, child_key, force),
+                                 daemon=True).start()
+        try:
+            os.kill(scope.child.pid, signal.SIGKILL if force else signal.SIGINT)
+        except ProcessLookupError:
+            pass
+        return True
+
+
+def _cancel_quietly(node: NodePlugin, key: str, force: bool) -> None:
+    try:
+        node.backend().cancel(node.backend().ref(key), force, True)
+    except Exception:
+        logger.debug("recursive cancel of %s failed", key, exc_info=True)
+
+
+def _retryable(error: BaseException, retry_exceptions: Any) -> bool:
+    if retry_exceptions is True:
+        return True
+    if not retry_exceptions:
+        return False
+    cause = error.cause if isinstance(error, RayTaskError) else error
+    return isinstance(cause, tuple(retry_exceptions))
+
+
+def _job_of(call: Any) -> str:
+    return str(getattr(call, "job_id", "") or "")
+
+
+class TaskScope:
+    """The worker's side of one running task (or actor): serves its child's requests, holds
+    the objects the child uses, and gives the CPU back while the child blocks."""
+
+    def __init__(self, node: NodePlugin, key: str, cpus: float, child: Any,
+                 can_secede: bool = True) -> None:
+        self.node = node
+        self.key = key
+        self.cpus = cpus
+        self.child = child
+        self.held: list[Any] = []
+        self.submitted: list[str] = []
+        self._blocked = 0
+        self._finished = False
+        self._can_secede = can_secede
+        self._seceded = False
+        self._lock = threading.Lock()
+
+    def serve(self) -> tuple[str, Any]:
+        """Answer requests until the child reports ``done``; ``("crashed", why)`` if it dies."""
+        while True:
+            try:
+                message = self.child.recv()
+            except (EOFError, OSError):
+                code = self.child.process.exitcode if hasattr(self.child, "process") else None
+                return "crashed", f"(process {self.child.pid} exited, code {code})"
+            if message[0] == "done":
+                return message[1], message[2]
+            if message[0] == "req":
+                self.dispatch(message[1], message[2], message[3])
+
+    def dispatch(self, rid: int | None, op: str, args: tuple[Any, ...]) -> None:
+        if op in ("get", "wait", "actor"):
+            self._block_start(op, args)
+            self.node.helpers.submit(self._answer_blocking, rid, op, args)
+        else:
+            self._answer(rid, op, args)
+
+    def _answer(self, rid: int | None, op: str, args: tuple[Any, ...]) -> None:
+        try:
+            ok, payload = True, getattr(self, f"op_{op}")(*args)
+        except BaseException as exc:  # noqa: B036 - sent back to the child
+            logger.debug("request %s failed", op, exc_info=True)
+            ok, payload = False, _pickled_error(exc)
+        if rid is not None:
+            try:
+                self.child.send(("resp", rid, ok, payload))
+            except (OSError, ValueError):
+                pass  # the child is gone
+
+    def _answer_blocking(self, rid: int | None, op: str, args: tuple[Any, ...]) -> None:
+        try:
+            self._answer(rid, op, args)
+        finally:
+            self._block_end()
+
+    def _block_start(self, op: str, args: tuple[Any, ...]) -> None:
+        if op != "actor" and self._ready(op, args):
+            with self._lock:
+                self._blocked += 1
+            return
+        if self._can_secede and not self._seceded:
+            try:
+                secede()  # frees this task's Dask thread slot; no-op outside a task thread
+                self._seceded = True
+            except Exception:
+                self._can_secede = False
+        with self._lock:
+            self._blocked += 1
+            release = self._blocked == 1 and not self._finished and self.cpus > 0
+            if release:
+                self._released = True
+        if release:
+            self.node.adjust_cpu(self.cpus)
+
+    def _block_end(self) -> None:
+        with self._lock:
+            self._blocked -= 1
+            take = self._blocked == 0 and getattr(self, "_released", False) and not self._finished
+            if take:
+                self._released = False
+        if take:
+            self.node.adjust_cpu(-self.cpus)
+
+    def _ready(self, op: str, args: tuple[Any, ...]) -> bool:
+        keys = args[0]
+        backend = self.node.backend()
+        futures = [backend._future(k) for k in keys]
+        self.held.extend(futures)
+        done = sum(f.done() for f in futures)
+        need = len(keys) if op == "get" else min(args[1], len(keys))
+        return done >= need or (op == "wait" and args[-1] == 0)
+
+    def finish(self) -> None:
+        """The task ended: settle the CPU it gave back, drop what it held."""
+        with self._lock:
+            self._finished = True
+            take = getattr(self, "_released", False)
+            self._released = False
+        if take:
+            self.node.adjust_cpu(-self.cpus)
+        self.held.clear()
+
+    # -- requests from the child ---------------------------------------------------------------
+    def _refs(self, keys: list[str]) -> list[ObjectRef[Any]]:
+        backend = self.node.backend()
+        refs = [backend.ref(k) for k in keys]
+        self.held.extend(refs)
+        return refs
+
+    def op_get(self, keys: list[str], timeout: float | None) -> bytes:
+        values = self.node.backend().get(self._refs(keys), timeout)
+        with _Borrowed() as borrowed:
+            data = dumps(values, "object")
+        self.held.extend(borrowed.refs)
+        return data
+
+    def op_wait(self, keys: list[str], num_returns: int, timeout: float | None) -> list[str]:
+        refs = self._refs(keys)
+        return [r._key for r in self.node.backend().wait(refs, num_returns, timeout)]
+
+    def op_put(self, data: bytes) -> str:
+        ref = self.node.backend().put(loads(data))
+        self.held.append(ref)
+        return ref._key
+
+    def op_submit(self, call: Any, dep_keys: list[str], nested_keys: list[str]) -> None:
+        refs = self.node.backend().submit(call, self._refs(dep_keys), self._refs(nested_keys))
+        self.held.extend(refs)
+        self.submitted.append(call.key)
+
+    def op_cancel(self, key: str, force: bool, recursive: bool) -> None:
+        backend = self.node.backend()
+        backend.cancel(backend.ref(key), force, recursive)
+
+    def op_actor(self, op: str, *args: Any) -> Any:
+        from raylike import _actors
+
+        return _actors.serve_request(self, op, *args)
+
+    def op_state(self, op: str, *args: Any) -> Any:
+        from raylike import _state
+
+        return _state.serve_request(self.node.backend(), op, *args)
+
+
+def _pickled_error(exc: BaseException) -> bytes:
+    try:
+        return dumps(exc)
+    except TypeError:
+        return dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))
+
+
+class _WorkerBackend:
+    """The backend of a Dask worker process: refs unpickled here hold the worker's client."""
+
+    def __init__(self, node: NodePlugin) -> None:
+        self.node = node
+
+    def ref(self, key: str) -> ObjectRef[Any]:
+        if self.node._backend is None and threading.current_thread() is threading.main_thread():
+            return ObjectRef(key)  # on the event loop before the client exists
+        return self.node.backend().ref(key)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.node.backend(), name)
+
+
+def current_node() -> NodePlugin:
+    """The node plugin of the worker running the caller."""
+    return get_worker().plugins[PLUGIN_NAME]  # type: ignore[no-any-return]
+
+
+def node_id_of(worker: Any) -> str:
+    """A stable hex id for a worker (Ray's NodeID is a hex string)."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, str(worker.address)).hex
+
+
+def execute_task(call: Any, *deps: Any) -> Any:
+    """What Dask runs for every raylike task (in a worker thread)."""
+    return current_node().run_task(call, deps)
+
+
+def pick(result: Any, index: int) -> Any:
+    """The ``index``-th return value of a ``num_returns > 1`` task."""
+    return result[index]
+
+
+def task_key_of(key: str) -> str:
+    """The task key that makes object ``key`` (return keys add 4 hex digits)."""
+    name, _, tail = key.rpartition("-")
+    return f"{name}-{tail[:32]}" if name and len(tail) == 36 else key
+
+
+def interrupt(task_key: str, force: bool, recursive: bool, dask_worker: Any = None) -> bool:
+    """Run on every worker by ``cancel``: interrupt ``task_key`` where it runs."""
+    node = (dask_worker or get_worker()).plugins.get(PLUGIN_NAME)
+    return bool(node and node.interrupt(task_key, force, recursive))
+
+
+def placement(strategy: Any) -> dict[str, Any]:
+    """Dask placement keywords for a scheduling strategy (see ``docs/design.md``)."""
+    if strategy is None or isinstance(strategy, str):
+        return {}
+    node_id = getattr(strategy, "node_id", None)
+    if node_id is None:
+        return {}
+    from raylike import _state
+
+    address = _state.address_of_node(node_id)
+    if address is None:
+        return {}
+    return {"workers": [address], "allow_other_workers": bool(getattr(strategy, "soft", False))}

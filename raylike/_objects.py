@@ -1,0 +1,177 @@
+"""Objects: ``ObjectRef`` and ``put`` / ``get`` / ``wait`` / ``cancel``.
+
+An ``ObjectRef`` names one object by its Dask key. In a process that has a Dask client (the driver
+and every Dask worker) it also holds a Dask future, so the object lives while a ref to it exists
+there; in a task's child process it is a bare key and the worker that runs the task holds the
+object for the task's duration (see ``docs/design.md``, "Objects and their lifetime").
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from typing import Any, Generator, Generic, Sequence, TypeVar
+
+from raylike import _runtime
+
+T = TypeVar("T")
+
+__all__ = ["ObjectRef", "cancel", "get", "put", "wait"]
+
+
+class ObjectRef(Generic[T]):
+    """A reference to an object in the cluster, returned by ``.remote()`` and ``put``."""
+
+    __slots__ = ("_key", "_future", "__weakref__")
+
+    def __init__(self, key: str, future: Any = None) -> None:
+        self._key = key
+        self._future = future  # a Dask future where this process has a client; never exposed
+
+    def hex(self) -> str:
+        """The object's id as a hex string."""
+        return self._key.rsplit("-", 1)[-1] if "-" in self._key else self._key
+
+    def binary(self) -> bytes:
+        return self.hex().encode()
+
+    def task_id(self) -> str:
+        return self._key
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ObjectRef) and other._key == self._key
+
+    def __repr__(self) -> str:
+        return f"ObjectRef({self.hex()})"
+
+    def __reduce__(self) -> Any:
+        _Borrowed.note(self)
+        return (_rebuild, (self._key,))
+
+    def future(self) -> concurrent.futures.Future[T]:
+        """A ``concurrent.futures.Future`` that resolves to the object's value."""
+        fut: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def fill() -> None:
+            try:
+                fut.set_result(get(self))
+            except BaseException as exc:  # noqa: B036 - delivered through the future
+                fut.set_exception(exc)
+
+        threading.Thread(target=fill, daemon=True, name="raylike-ref-future").start()
+        return fut
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return asyncio.wrap_future(self.future()).__await__()
+
+
+def _rebuild(key: str) -> ObjectRef[Any]:
+    return _runtime.process_backend().ref(key)
+
+
+class _Borrowed:
+    """While active on a thread, collects the refs pickled there, so a worker can hold their
+    objects alive for as long as a child process uses the bare keys."""
+
+    _local = threading.local()
+
+    def __init__(self) -> None:
+        self.refs: list[ObjectRef[Any]] = []
+
+    def __enter__(self) -> _Borrowed:
+        self._outer = getattr(self._local, "current", None)
+        self._local.current = self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._local.current = self._outer
+
+    @classmethod
+    def note(cls, ref: ObjectRef[Any]) -> None:
+        current = getattr(cls._local, "current", None)
+        if current is not None:
+            current.refs.append(ref)
+
+
+def put(value: Any, *, _owner: Any = None) -> ObjectRef[Any]:
+    """Store ``value`` in the cluster and return its ref.
+
+    Differences from Ray: ``_owner`` is accepted and ignored.
+    """
+    if isinstance(value, ObjectRef):
+        raise TypeError("Calling 'put' on an ray.ObjectRef is not allowed. If you really want "
+                        "to do this, you can wrap the ray.ObjectRef in a list and call 'put' "
+                        "on it.")
+    return _runtime.backend(auto_init=True).put(value)
+
+
+def get(object_refs: Any, *, timeout: float | None = None) -> Any:
+    """The value of a ref, or the values of a list of refs in order.
+
+    Raises ``GetTimeoutError`` after ``timeout`` seconds, and the task's error (a
+    ``RayTaskError`` that is also an instance of the original type) if the task failed.
+    """
+    single = isinstance(object_refs, ObjectRef)
+    refs = [object_refs] if single else object_refs
+    if not isinstance(refs, (list, tuple)):
+        raise ValueError("'object_refs' must either be an ObjectRef or a list of ObjectRefs, "
+                         f"got {type(object_refs).__name__}.")
+    for ref in refs:
+        if not isinstance(ref, ObjectRef):
+            raise ValueError("'object_refs' must either be an ObjectRef or a list of "
+                             f"ObjectRefs, got a list holding {type(ref).__name__}.")
+    _check_timeout(timeout)
+    if not refs:
+        return []
+    values = _runtime.backend().get(list(refs), timeout)
+    return values[0] if single else values
+
+
+def wait(object_refs: Sequence[ObjectRef[Any]], *, num_returns: int = 1,
+         timeout: float | None = None, fetch_local: bool = True
+         ) -> tuple[list[ObjectRef[Any]], list[ObjectRef[Any]]]:
+    """Wait until ``num_returns`` of the refs are ready or ``timeout`` passes.
+
+    Returns ``(ready, not_ready)``, both in input order. ``timeout=0`` polls.
+    """
+    if isinstance(object_refs, ObjectRef) or not isinstance(object_refs, (list, tuple)):
+        raise TypeError("wait() expected a list of ray.ObjectRef, "
+                        f"got {type(object_refs).__name__}")
+    for ref in object_refs:
+        if not isinstance(ref, ObjectRef):
+            raise TypeError(f"wait() expected a list of ray.ObjectRef, got list containing "
+                            f"{type(ref).__name__}")
+    if isinstance(num_returns, bool) or not isinstance(num_returns, int):
+        raise TypeError(f"num_returns must be an int, got {type(num_returns).__name__}")
+    if num_returns <= 0:
+        raise ValueError("Invalid number of objects to return %d." % num_returns)
+    if num_returns > len(object_refs):
+        raise ValueError("num_returns cannot be greater than the number of objects provided "
+                         f"to ray.wait ({num_returns} > {len(object_refs)}).")
+    if len(set(object_refs)) != len(object_refs):
+        raise ValueError("Wait requires a list of unique object refs.")
+    _check_timeout(timeout)
+    refs = list(object_refs)
+    done = set(_runtime.backend().wait(refs, num_returns, timeout))
+    ready = [r for r in refs if r in done][:num_returns]
+    chosen = set(ready)
+    return ready, [r for r in refs if r not in chosen]
+
+
+def cancel(object_ref: ObjectRef[Any], *, force: bool = False, recursive: bool = True) -> None:
+    """Cancel the task that makes ``object_ref``: a queued task never runs; a running one is
+    interrupted (``KeyboardInterrupt`` inside it); ``force=True`` kills its process. ``get``
+    then raises ``TaskCancelledError``."""
+    if not isinstance(object_ref, ObjectRef):
+        raise TypeError("ray.cancel() only supported for object refs. "
+                        f"For actors, try ray.kill(). Got: {type(object_ref).__name__}.")
+    _runtime.backend().cancel(object_ref, force, recursive)
+
+
+def _check_timeout(timeout: float | None) -> None:
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or timeout < 0):
+        raise ValueError(f"'timeout' must be a non-negative number or None, got {timeout!r}.")

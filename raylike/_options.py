@@ -1,0 +1,171 @@
+"""Every ``@ray.remote`` / ``.options()`` keyword in one validated table.
+
+Policy for options raylike cannot honour yet (``support="warn"``): they are validated like Ray
+does and accepted, and the first use of each one emits a single ``RaylikeUnsupportedWarning``
+naming it. Options that only carry metadata (``support="meta"``) are accepted silently.
+"""
+from __future__ import annotations
+
+import numbers
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable
+
+TASK = "task"
+ACTOR = "actor"
+
+
+class RaylikeUnsupportedWarning(UserWarning):
+    """An option or argument is accepted for compatibility but has no effect in raylike."""
+
+
+def _resource_quantity(name: str, value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"The keyword '{name}' only accepts None, 0 or a positive number, "
+                        f"got {type(value).__name__}.")
+    if value < 0:
+        raise ValueError(f"The keyword '{name}' only accepts None, 0 or a positive number, "
+                         f"got {value}.")
+    if value > 1 and value != int(value):
+        raise ValueError(f"The keyword '{name}' only accepts a whole number above 1, "
+                         f"got {value}.")
+
+
+def _resources(name: str, value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        raise TypeError(f"The keyword '{name}' only accepts None or a dict, "
+                        f"got {type(value).__name__}.")
+    for key, quantity in value.items():
+        if key in ("CPU", "GPU"):
+            raise ValueError(f"Use the 'num_cpus' and 'num_gpus' keywords instead of 'CPU' and "
+                             f"'GPU' in 'resources' (got {key!r}).")
+        if not isinstance(key, str):
+            raise TypeError(f"Resource names must be strings, got {key!r}.")
+        _resource_quantity(f"{name}[{key!r}]", quantity)
+
+
+def _int_at_least(low: int) -> Callable[[str, Any], None]:
+    def check(name: str, value: Any) -> None:
+        if value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"The keyword '{name}' only accepts an integer, "
+                            f"got {type(value).__name__}.")
+        if value < low:
+            raise ValueError(f"The keyword '{name}' only accepts an integer >= {low}, got {value}.")
+    return check
+
+
+def _num_returns(name: str, value: Any) -> None:
+    if value in ("dynamic", "streaming"):
+        raise ValueError(f"num_returns={value!r} (generators) is not supported by raylike yet.")
+    _int_at_least(0)(name, value)
+
+
+def _retry_exceptions(name: str, value: Any) -> None:
+    if isinstance(value, bool):
+        return
+    if isinstance(value, (list, tuple)) and all(
+            isinstance(v, type) and issubclass(v, BaseException) for v in value):
+        return
+    raise TypeError(f"The keyword '{name}' only accepts a bool or a list of exception types.")
+
+
+def _of_type(*types: type) -> Callable[[str, Any], None]:
+    def check(name: str, value: Any) -> None:
+        if value is not None and not isinstance(value, types):
+            names = " or ".join(t.__name__ for t in types)
+            raise TypeError(f"The keyword '{name}' only accepts None or {names}, "
+                            f"got {type(value).__name__}.")
+    return check
+
+
+def _lifetime(name: str, value: Any) -> None:
+    if value not in (None, "detached", "non_detached"):
+        raise ValueError("actor 'lifetime' argument must be either None, 'detached' or "
+                         f"'non_detached', got {value!r}.")
+
+
+def _any(name: str, value: Any) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Option:
+    """One keyword: where it applies, its default, how it is checked, whether it is honoured."""
+
+    kinds: tuple[str, ...]
+    default: Any
+    check: Callable[[str, Any], None]
+    support: str = "yes"  # "yes" | "meta" (accepted, only metadata) | "warn" (see module doc)
+
+
+_BOTH = (TASK, ACTOR)
+OPTIONS: dict[str, Option] = {
+    "num_cpus": Option(_BOTH, None, _resource_quantity),
+    "num_gpus": Option(_BOTH, None, _resource_quantity),
+    "resources": Option(_BOTH, None, _resources),
+    "memory": Option(_BOTH, None, _resource_quantity),
+    "object_store_memory": Option(_BOTH, None, _resource_quantity, "warn"),
+    "accelerator_type": Option(_BOTH, None, _of_type(str), "warn"),
+    "label_selector": Option(_BOTH, None, _of_type(dict), "warn"),
+    "num_returns": Option((TASK,), 1, _num_returns),
+    "max_calls": Option((TASK,), 0, _int_at_least(0), "meta"),
+    "max_retries": Option((TASK,), 3, _int_at_least(-1)),
+    "retry_exceptions": Option((TASK,), False, _retry_exceptions),
+    "name": Option(_BOTH, None, _of_type(str)),
+    "namespace": Option((ACTOR,), None, _of_type(str)),
+    "lifetime": Option((ACTOR,), None, _lifetime),
+    "get_if_exists": Option((ACTOR,), False, _of_type(bool)),
+    "max_restarts": Option((ACTOR,), 0, _int_at_least(-1)),
+    "max_task_retries": Option((ACTOR,), 0, _int_at_least(-1)),
+    "max_concurrency": Option((ACTOR,), None, _int_at_least(1)),
+    "max_pending_calls": Option((ACTOR,), -1, _int_at_least(-1), "meta"),
+    "concurrency_groups": Option((ACTOR,), None, _of_type(dict, list), "warn"),
+    "allow_out_of_order_execution": Option((ACTOR,), False, _of_type(bool), "meta"),
+    "scheduling_strategy": Option(_BOTH, None, _any),
+    "runtime_env": Option(_BOTH, None, _of_type(dict), "warn"),
+    "placement_group": Option(_BOTH, "default", _any, "warn"),
+    "placement_group_bundle_index": Option(_BOTH, -1, _int_at_least(-1), "warn"),
+    "placement_group_capture_child_tasks": Option(_BOTH, None, _of_type(bool), "warn"),
+    "enable_task_events": Option(_BOTH, True, _of_type(bool), "meta"),
+    "_metadata": Option(_BOTH, None, _of_type(dict), "meta"),
+    "_labels": Option(_BOTH, None, _of_type(dict), "meta"),
+    "concurrency_group": Option((TASK,), None, _of_type(str), "meta"),
+    "_generator_backpressure_num_objects": Option((TASK,), None, _any, "meta"),
+}
+
+_warned: set[str] = set()
+
+
+def validate(kind: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Check ``options`` for a task or actor; return them unchanged. Raises ``ValueError`` for
+    an unknown keyword (naming the valid ones) and ``TypeError``/``ValueError`` for bad values."""
+    valid = sorted(name for name, opt in OPTIONS.items() if kind in opt.kinds)
+    for name, value in options.items():
+        opt = OPTIONS.get(name)
+        if opt is None or kind not in opt.kinds:
+            what = "remote functions" if kind == TASK else "actors"
+            raise ValueError(f"Invalid option keyword {name} for {what}. "
+                             f"Valid ones are {valid}.")
+        opt.check(name, value)
+        if opt.support == "warn" and value not in (None, opt.default) and name not in _warned:
+            _warned.add(name)
+            warnings.warn(f"raylike accepts the option {name!r} for compatibility but does not "
+                          "honour it yet.", RaylikeUnsupportedWarning, stacklevel=4)
+    return options
+
+
+def merged(kind: str, base: dict[str, Any], updates: dict[str, Any]) -> dict[str, Any]:
+    """``base`` overlaid with validated ``updates`` (``.options()``)."""
+    return {**base, **validate(kind, updates)}
+
+
+def get(options: dict[str, Any], name: str) -> Any:
+    """The value of ``name`` in ``options``, or the table's default."""
+    value = options.get(name)
+    return OPTIONS[name].default if value is None else value

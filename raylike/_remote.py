@@ -1,0 +1,57 @@
+"""``@ray.remote`` and ``@ray.method``: turn functions into remote functions, classes into
+actor classes."""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+
+def remote(*args: Any, **options: Any) -> Any:
+    """Define a remote function or an actor class.
+
+    ``@ray.remote`` or ``@ray.remote(num_cpus=..., ...)`` on a function returns a
+    ``RemoteFunction`` (call it with ``.remote()``); on a class, an ``ActorClass`` (create
+    actors with ``.remote()``). Options are checked against one table: an unknown keyword is a
+    ``ValueError`` naming the valid ones.
+    """
+    if len(args) == 1 and not options and (inspect.isfunction(args[0]) or
+                                           inspect.isclass(args[0]) or callable(args[0])):
+        return _make(args[0], {})
+    if args:
+        raise TypeError("The @ray.remote decorator must be applied either with no arguments "
+                        "and no parentheses, for example '@ray.remote', or it must be applied "
+                        "using some of the arguments in the list ['num_cpus', 'num_gpus', "
+                        "'resources', ...], for example '@ray.remote(num_returns=2, "
+                        "resources={\"CustomResource\": 1})'.")
+    def decorator(target: Any) -> Any:
+        return _make(target, options)
+
+    return decorator
+
+
+def _make(target: Any, options: dict[str, Any]) -> Any:
+    if inspect.isclass(target):
+        from raylike._actors import ActorClass
+
+        return ActorClass(target, options)
+    if callable(target):
+        from raylike._tasks import RemoteFunction
+
+        return RemoteFunction(target, options)
+    raise TypeError("The @ray.remote decorator must be applied to either a function or a class.")
+
+
+def method(*, num_returns: int | None = None, concurrency_group: str | None = None,
+           max_task_retries: int | None = None, retry_exceptions: Any = None,
+           enable_task_events: bool | None = None) -> Callable[[Any], Any]:
+    """Annotate an actor method with options, e.g. ``@ray.method(num_returns=2)``."""
+    def decorator(fn: Any) -> Any:
+        if num_returns is not None:
+            fn.__ray_num_returns__ = num_returns
+        if max_task_retries is not None:
+            fn.__ray_max_task_retries__ = max_task_retries
+        if retry_exceptions is not None:
+            fn.__ray_retry_exceptions__ = retry_exceptions
+        return fn
+
+    return decorator

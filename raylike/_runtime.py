@@ -1,0 +1,277 @@
+"""The runtime: ``init`` / ``shutdown`` and the only module-level state of a process.
+
+A process plays one of three roles:
+
+* the **driver** (the user's program): ``init`` connects a Dask client, to an embedded cluster it
+  starts or to an existing one; its backend talks to Dask through that client;
+* a **Dask worker** running raylike's node plugin: its backend uses the worker's client;
+* a **task process** (a child of a worker that runs user code): its backend forwards every call
+  to the worker over a pipe.
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from raylike import _cluster, _errors, _resources
+from raylike.exceptions import RaySystemError
+
+logger = logging.getLogger("raylike")
+
+
+class Backend(Protocol):
+    """What the public API needs from the process it runs in."""
+
+    def ref(self, key: str) -> Any: ...
+    def put(self, value: Any) -> Any: ...
+    def get(self, refs: list[Any], timeout: float | None) -> list[Any]: ...
+    def wait(self, refs: list[Any], num_returns: int, timeout: float | None) -> list[Any]: ...
+    def cancel(self, ref: Any, force: bool, recursive: bool) -> None: ...
+    def submit(self, call: Any, deps: list[Any], nested: list[Any]) -> None: ...
+
+
+@dataclass
+class RayContext:
+    """What ``init`` returns; ``with ray.init(): ...`` shuts down at the end of the block."""
+
+    address_info: dict[str, Any]
+    dashboard_url: str | None
+    python_version: str = field(default_factory=lambda: ".".join(map(str, os.sys.version_info[:3])))
+    ray_version: str = "2.60.0"
+    ray_commit: str = "raylike"
+
+    @property
+    def address(self) -> str:
+        return str(self.address_info["address"])
+
+    def __getitem__(self, key: str) -> Any:
+        return self.address_info[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.address_info.get(key, default)
+
+    def __enter__(self) -> RayContext:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        shutdown()
+
+    def disconnect(self) -> None:
+        shutdown()
+
+
+@dataclass
+class Runtime:
+    """The driver's connection: its Dask client, and the cluster it started, if any."""
+
+    client: Any
+    backend: Backend
+    cluster: _cluster.EmbeddedCluster | None
+    owns_client: bool
+    namespace: str
+    job_id: str
+    context: RayContext
+
+
+_lock = threading.RLock()
+_driver: Runtime | None = None
+_process: Backend | None = None  # set in Dask workers and task processes
+
+
+def set_process_backend(backend: Backend | None) -> None:
+    """Declare this process a Dask worker or a task process (called once, at its start)."""
+    global _process
+    _process = backend
+
+
+def process_backend() -> Backend:
+    """The backend that rebuilds refs unpickled in this process."""
+    if _process is not None:
+        return _process
+    runtime = _driver
+    if runtime is not None:
+        return runtime.backend
+    return _BareBackend()
+
+
+def backend(auto_init: bool = False) -> Backend:
+    """The backend for an API call; starts the embedded cluster first if ``auto_init``."""
+    if _process is not None:
+        return _process
+    runtime = _driver
+    if runtime is None:
+        if not auto_init:
+            raise RaySystemError("Ray has not been started yet. You can start Ray with "
+                                 "'ray.init()'.")
+        with _lock:
+            if _driver is None:
+                init()
+        runtime = _driver
+        assert runtime is not None
+    return runtime.backend
+
+
+def driver() -> Runtime | None:
+    """The driver's runtime, or None outside a driver or before ``init``."""
+    return _driver
+
+
+def is_initialized() -> bool:
+    """True after ``init`` (or inside a task or actor)."""
+    return _driver is not None or _process is not None
+
+
+def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float | None = None,
+         resources: dict[str, float] | None = None, labels: dict[str, str] | None = None,
+         object_store_memory: int | None = None, local_mode: bool = False,
+         ignore_reinit_error: bool = False, include_dashboard: bool | None = None,
+         dashboard_host: str = "127.0.0.1", dashboard_port: int | None = None,
+         job_config: Any = None, configure_logging: bool = True, logging_level: Any = None,
+         logging_format: str | None = None, logging_config: Any = None,
+         log_to_driver: bool | None = None, namespace: str | None = None,
+         runtime_env: dict[str, Any] | None = None, **kwargs: Any) -> RayContext:
+    """Connect to a Dask cluster, or start an embedded one, and return a context.
+
+    Args:
+        address: ``None`` or ``"local"`` starts an embedded cluster on 127.0.0.1 (``None``
+            first honours ``RAY_ADDRESS``); ``"tcp://host:port"`` / ``"tls://..."`` connects to
+            an existing Dask scheduler; ``"auto"`` reads ``RAY_ADDRESS`` then
+            ``DASK_SCHEDULER_ADDRESS``; a ``distributed.Client`` is used as it is.
+        num_cpus, num_gpus, resources: the embedded node's resources (default: this machine's
+            CPUs, the GPUs pynvml finds). Not allowed when connecting to a cluster.
+        namespace: the namespace of named actors (default: an anonymous one per driver).
+        ignore_reinit_error: make a second ``init`` a no-op instead of a ``RuntimeError``.
+
+    Differences from Ray: ``local_mode``, ``object_store_memory``, ``labels``, ``job_config``,
+    ``runtime_env`` and the logging options are accepted and have no effect.
+    """
+    global _driver
+    unknown = [k for k in kwargs if not k.startswith("_")]
+    if unknown:
+        raise TypeError(f"init() got unexpected keyword argument(s): {', '.join(unknown)}")
+    with _lock:
+        if _driver is not None:
+            if ignore_reinit_error:
+                logger.info("Calling ray.init() again after it has already been called.")
+                return _driver.context
+            raise RuntimeError("Maybe you called ray.init twice by accident? This error can be "
+                               "suppressed by passing in 'ignore_reinit_error=True' or by "
+                               "calling 'ray.shutdown()' prior to 'ray.init()'.")
+        _resources.check_init_resources(num_cpus, num_gpus, resources)
+        target = _resolve_address(address)
+        if target is not None and (num_cpus is not None or num_gpus is not None or resources):
+            raise ValueError("When connecting to an existing cluster, num_cpus, num_gpus and "
+                             "resources must not be provided.")
+        _driver = _connect(target, num_cpus, num_gpus, resources, include_dashboard,
+                           dashboard_port, True if log_to_driver is None else log_to_driver,
+                           namespace)
+        atexit.register(shutdown)
+        return _driver.context
+
+
+def _resolve_address(address: Any) -> Any:
+    if address is None:
+        address = os.environ.get("RAY_ADDRESS") or None
+    if address is None or address == "local":
+        return None
+    if not isinstance(address, str):
+        return address  # a distributed.Client
+    if address == "auto":
+        found = os.environ.get("RAY_ADDRESS") or os.environ.get("DASK_SCHEDULER_ADDRESS")
+        if not found:
+            raise ConnectionError("address='auto' needs RAY_ADDRESS or DASK_SCHEDULER_ADDRESS "
+                                  "to name a running Dask scheduler.")
+        return _resolve_address(found)
+    if address.startswith("ray://"):
+        raise ValueError(f"Ray Client addresses ({address}) are not supported; pass the Dask "
+                         "scheduler's address, e.g. 'tcp://host:8786'.")
+    return address if "://" in address else f"tcp://{address}"
+
+
+def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
+             resources: dict[str, float] | None, include_dashboard: bool | None,
+             dashboard_port: int | None, log_to_driver: bool, namespace: str | None) -> Runtime:
+    from raylike import _backend, _node
+
+    cluster = None
+    owns_client = not _errors.is_dask_client(target)
+    if target is None:
+        node = _resources.embedded_node_resources(num_cpus, num_gpus, resources)
+        dashboard = _resources.dashboard_wanted(include_dashboard)
+        cluster = _cluster.start(node, dashboard=dashboard, dashboard_port=dashboard_port,
+                                 log_to_driver=log_to_driver)
+        target = cluster.address
+    try:
+        client = _backend.connect(target, direct=cluster is not None) if owns_client else target
+        client.register_plugin(_node.NodePlugin(), name=_node.PLUGIN_NAME)
+        if cluster is not None:
+            client.wait_for_workers(1, timeout=60)
+    except BaseException:
+        if cluster is not None:
+            cluster.close()
+        raise
+    address = client.scheduler.address
+    dashboard_url = _dashboard_url(client) if cluster is None or cluster.dashboard_address else None
+    context = RayContext(
+        address_info={"address": address, "node_ip_address": "127.0.0.1",
+                      "webui_url": dashboard_url, "gcs_address": address,
+                      "session_dir": None},
+        dashboard_url=dashboard_url,
+    )
+    if dashboard_url:
+        print(f"raylike: started; view the Dask dashboard at http://{dashboard_url}")
+    job_id = uuid.uuid4().hex[:8]
+    return Runtime(client=client, backend=_backend.DaskBackend(client, job_id=job_id),
+                   cluster=cluster, owns_client=owns_client,
+                   namespace=namespace or f"anon-{uuid.uuid4().hex[:12]}", job_id=job_id,
+                   context=context)
+
+
+def _dashboard_url(client: Any) -> str | None:
+    try:
+        link = client.dashboard_link
+    except Exception:
+        return None
+    if not link:
+        return None
+    return str(link).split("://", 1)[-1].replace("/status", "")
+
+
+def shutdown(_exiting_interpreter: bool = False) -> None:
+    """Disconnect, and stop the embedded cluster if ``init`` started one. An existing cluster
+    is left running."""
+    global _driver
+    with _lock:
+        runtime, _driver = _driver, None
+    if runtime is None:
+        return
+    try:
+        from raylike import _actors
+
+        _actors.on_shutdown(runtime)
+    except Exception:
+        logger.debug("actor clean-up at shutdown failed", exc_info=True)
+    if runtime.owns_client:
+        try:
+            runtime.client.close(timeout=5)
+        except Exception:
+            logger.debug("closing the Dask client failed", exc_info=True)
+    if runtime.cluster is not None:
+        runtime.cluster.close()
+
+
+class _BareBackend:
+    """Rebuilds refs in a process with no runtime (unpickling outside any cluster)."""
+
+    def ref(self, key: str) -> Any:
+        from raylike._objects import ObjectRef
+
+        return ObjectRef(key)
+
+    def __getattr__(self, name: str) -> Any:
+        raise RaySystemError("Ray has not been started yet. You can start Ray with 'ray.init()'.")

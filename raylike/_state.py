@@ -1,0 +1,91 @@
+"""Cluster introspection: ``cluster_resources``, ``available_resources``, ``nodes``."""
+from __future__ import annotations
+
+from typing import Any
+
+from raylike import _resources, _runtime
+
+
+def _workers(backend: Any) -> dict[str, Any]:
+    return dict(backend.scheduler_info().get("workers", {}))
+
+
+def _available_on(dask_worker: Any) -> dict[str, float]:
+    return dict(dask_worker.state.available_resources)
+
+
+def _local(op: str, backend: Any) -> Any:
+    if op == "cluster":
+        total: dict[str, float] = {}
+        for info in _workers(backend).values():
+            _resources.add(total, info.get("resources") or {})
+        return _resources.clean(total)
+    if op == "available":
+        total = {}
+        for available in backend.run_on_workers(_available_on).values():
+            _resources.add(total, available)
+        return _resources.clean(total)
+    if op == "nodes":
+        return [_node_entry(address, info) for address, info in _workers(backend).items()]
+    raise ValueError(f"unknown state request {op!r}")
+
+
+def serve_request(backend: Any, op: str) -> Any:
+    """Answer a state request from a task's child process."""
+    return _local(op, backend)
+
+
+def _query(op: str) -> Any:
+    backend = _runtime.backend()
+    if hasattr(backend, "call"):  # inside a task: ask the worker
+        return backend.call("state", op)
+    return _local(op, backend)
+
+
+def _node_entry(address: str, info: dict[str, Any]) -> dict[str, Any]:
+    from raylike._node import node_id_of
+
+    host = address.split("://", 1)[-1].rsplit(":", 1)
+    resources = _resources.clean(info.get("resources") or {})
+    return {
+        "NodeID": node_id_of(_Address(address)),
+        "Alive": True,
+        "alive": True,
+        "NodeManagerAddress": host[0],
+        "NodeManagerHostname": host[0],
+        "NodeManagerPort": int(host[1]) if len(host) > 1 and host[1].isdigit() else 0,
+        "ObjectManagerPort": int(host[1]) if len(host) > 1 and host[1].isdigit() else 0,
+        "NodeName": info.get("name", host[0]),
+        "Resources": resources,
+        "Labels": {},
+        "DaskWorkerAddress": address,
+    }
+
+
+class _Address:
+    def __init__(self, address: str) -> None:
+        self.address = address
+
+
+def cluster_resources() -> dict[str, float]:
+    """The total resources of every node, summed."""
+    return dict(_query("cluster"))
+
+
+def available_resources() -> dict[str, float]:
+    """The resources not in use right now, summed over nodes (CPUs of tasks blocked in
+    ``get`` count as available, as in Ray)."""
+    return dict(_query("available"))
+
+
+def nodes() -> list[dict[str, Any]]:
+    """One entry per node (Dask worker), with Ray's keys."""
+    return list(_query("nodes"))
+
+
+def address_of_node(node_id: str) -> str | None:
+    """The Dask address of the worker with Ray node id ``node_id``."""
+    for entry in nodes():
+        if entry["NodeID"] == node_id:
+            return str(entry["DaskWorkerAddress"])
+    return None

@@ -1,0 +1,143 @@
+"""Tasks: remote functions and the description of one call (``TaskCall``)."""
+from __future__ import annotations
+
+import functools
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from raylike import _context, _options, _resources, _runtime
+from raylike._objects import ObjectRef, _Borrowed
+from raylike._serialization import dumps
+
+
+@dataclass
+class TaskCall:
+    """One task as it travels to a node: everything but the values of its top-level refs."""
+
+    key: str
+    name: str
+    fn: bytes  # the pickled function (or, for actor calls, unused)
+    args: bytes  # pickled (args, kwargs) where top-level refs are ``Dep`` placeholders
+    num_returns: int = 1
+    return_keys: list[str] = field(default_factory=list)
+    resources: dict[str, float] = field(default_factory=dict)
+    max_retries: int = 3
+    retry_exceptions: bool | tuple[type, ...] = False
+    strategy: Any = None
+    job_id: str = ""
+
+    @property
+    def num_cpus(self) -> float:
+        return self.resources.get("CPU", 0.0)
+
+    @property
+    def num_gpus(self) -> float:
+        return self.resources.get("GPU", 0.0)
+
+
+@dataclass(frozen=True)
+class Dep:
+    """Placeholder for the value of the ``index``-th top-level ref argument."""
+
+    index: int
+
+
+def new_key(name: str) -> str:
+    """A fresh Dask key whose prefix (what the dashboard groups by) is ``name``."""
+    return f"{re.sub(r'[^0-9A-Za-z_.<>]', '_', name) or 'task'}-{uuid.uuid4().hex}"
+
+
+def return_keys(key: str, num_returns: int) -> list[str]:
+    """The keys of a call's return objects: the task's own key for a single return."""
+    if num_returns == 1:
+        return [key]
+    return [f"{key}{i:04x}" for i in range(num_returns)]
+
+
+def pack_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]
+                   ) -> tuple[bytes, list[ObjectRef[Any]], list[ObjectRef[Any]]]:
+    """Pickle arguments with top-level refs replaced by ``Dep``s (Ray resolves only those).
+    Returns the bytes, the top-level refs (dependencies) and the refs nested deeper."""
+    deps: list[ObjectRef[Any]] = []
+
+    def swap(value: Any) -> Any:
+        if isinstance(value, ObjectRef):
+            deps.append(value)
+            return Dep(len(deps) - 1)
+        return value
+
+    packed = ([swap(a) for a in args], {k: swap(v) for k, v in kwargs.items()})
+    with _Borrowed() as borrowed:
+        data = dumps(packed, "task argument")
+    return data, deps, borrowed.refs
+
+
+def unpack_arguments(data: bytes, dep_values: list[Any]
+                     ) -> tuple[list[Any], dict[str, Any]]:
+    """The inverse of :func:`pack_arguments`, given the dependencies' values."""
+    from raylike._serialization import loads
+
+    args, kwargs = loads(data)
+
+    def fill(value: Any) -> Any:
+        return dep_values[value.index] if isinstance(value, Dep) else value
+
+    return [fill(a) for a in args], {k: fill(v) for k, v in kwargs.items()}
+
+
+class RemoteFunction:
+    """A function decorated with ``@ray.remote``: call it with ``.remote()``."""
+
+    def __init__(self, function: Callable[..., Any], options: dict[str, Any]) -> None:
+        self._function = function
+        self._options = _options.validate(_options.TASK, options)
+        self._pickled: bytes | None = None
+        functools.update_wrapper(self, function)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        name = self._function.__name__
+        raise TypeError(f"Remote functions cannot be called directly. Instead of running "
+                        f"'{name}()', try '{name}.remote()'.")
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"_function": self._function, "_options": self._options, "_pickled": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["_function"], state["_options"])  # type: ignore[misc]
+
+    def options(self, **options: Any) -> RemoteFunction:
+        """A copy of this remote function with some options changed."""
+        copy = RemoteFunction(self._function, _options.merged(_options.TASK, self._options,
+                                                               options))
+        copy._pickled = self._pickled
+        return copy
+
+    def remote(self, *args: Any, **kwargs: Any) -> Any:
+        """Submit a call; returns an ``ObjectRef`` (a list of them for ``num_returns > 1``,
+        ``None`` for ``num_returns=0``)."""
+        return self._remote(args, kwargs)
+
+    def _remote(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        backend = _runtime.backend(auto_init=True)
+        if self._pickled is None:
+            self._pickled = dumps(self._function, "remote function")
+        opts = self._options
+        name = opts.get("name") or self._function.__name__
+        num_returns = _options.get(opts, "num_returns")
+        data, deps, nested = pack_arguments(args, kwargs)
+        key = new_key(name)
+        retry = _options.get(opts, "retry_exceptions")
+        call = TaskCall(
+            key=key, name=name, fn=self._pickled, args=data, num_returns=num_returns,
+            return_keys=return_keys(key, num_returns) if num_returns else [],
+            resources=_resources.request(opts, default_cpus=1.0),
+            max_retries=_options.get(opts, "max_retries"),
+            retry_exceptions=tuple(retry) if isinstance(retry, (list, tuple)) else retry,
+            strategy=opts.get("scheduling_strategy"), job_id=_context.current_job_id(),
+        )
+        refs = backend.submit(call, deps, nested)
+        if num_returns == 1:
+            return refs[0]
+        return refs if num_returns else None

@@ -1,0 +1,270 @@
+"""Ray's exception names and hierarchy.
+
+Every exception raylike raises to a user lives here. Dask's own exceptions never reach a caller:
+``raylike._errors`` translates them in one place. Every class passes its constructor arguments to
+``Exception.__init__`` (or defines ``__reduce__``) so instances pickle across processes.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+__all__ = [
+    "ActorDiedError",
+    "ActorUnavailableError",
+    "ActorUnschedulableError",
+    "CrossLanguageError",
+    "GetTimeoutError",
+    "LocalRayletDiedError",
+    "NodeDiedError",
+    "ObjectFetchTimedOutError",
+    "ObjectLostError",
+    "ObjectReconstructionFailedError",
+    "ObjectStoreFullError",
+    "OutOfDiskError",
+    "OutOfMemoryError",
+    "OwnerDiedError",
+    "PendingCallsLimitExceeded",
+    "RayActorError",
+    "RayError",
+    "RaySystemError",
+    "RayTaskError",
+    "ReferenceCountingAssertionError",
+    "RuntimeEnvSetupError",
+    "TaskCancelledError",
+    "TaskPlacementGroupRemoved",
+    "TaskUnschedulableError",
+    "WorkerCrashedError",
+]
+
+
+class RayError(Exception):
+    """Base of every raylike error."""
+
+
+class CrossLanguageError(RayError):
+    """Raised by Ray for cross-language calls; raylike never raises it (Python only)."""
+
+
+class RaySystemError(RayError):
+    """The runtime itself failed: for example the Dask scheduler cannot be reached."""
+
+    def __init__(self, client_exc: Any = None, traceback_str: str | None = None) -> None:
+        super().__init__(client_exc, traceback_str)
+        self.client_exc = client_exc
+        self.traceback_str = traceback_str
+
+    def __str__(self) -> str:
+        text = f"System error: {self.client_exc}"
+        return f"{text}\ntraceback: {self.traceback_str}" if self.traceback_str else text
+
+
+class RayTaskError(RayError):
+    """A task or actor method raised. ``get`` raises it as an instance of both this class and
+    the original exception's type (see :meth:`as_instanceof_cause`), so ``except ValueError``
+    works on the driver."""
+
+    def __init__(
+        self,
+        function_name: str,
+        traceback_str: str,
+        cause: BaseException | None,
+        proctitle: str | None = None,
+        pid: int | None = None,
+        ip: str | None = None,
+        actor_repr: str | None = None,
+        actor_id: str | None = None,
+    ) -> None:
+        self.function_name = function_name
+        self.traceback_str = traceback_str
+        self.cause = cause
+        self.proctitle = proctitle or "raylike::worker"
+        self.pid = pid if pid is not None else os.getpid()
+        self.ip = ip or "127.0.0.1"
+        self.actor_repr = actor_repr
+        self.actor_id = actor_id
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        head = f"{type(self.cause).__name__ if self.cause else 'RayTaskError'}"
+        where = f"({self.function_name} pid={self.pid}, ip={self.ip}"
+        where += f", actor_id={self.actor_id}, repr={self.actor_repr})" if self.actor_id else ")"
+        return f"ray::{head} {where}\n{self.traceback_str.rstrip()}"
+
+    def __reduce__(self) -> Any:
+        return (_rebuild_task_error, (self._fields(), type(self) is not RayTaskError))
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.function_name, self.traceback_str, self.cause, self.proctitle, self.pid,
+                self.ip, self.actor_repr, self.actor_id)
+
+    def as_instanceof_cause(self) -> RayTaskError:
+        """Return a copy whose class derives from both ``RayTaskError`` and the cause's class."""
+        cause_cls = type(self.cause) if self.cause is not None else None
+        if cause_cls is None or isinstance(self.cause, RayTaskError) or cause_cls is RayTaskError:
+            return self
+        try:
+            dual = _dual_class(cause_cls)
+            err = dual.__new__(dual)
+            RayTaskError.__init__(err, *self._fields())
+            err.args = getattr(self.cause, "args", ())
+            return err
+        except TypeError:  # a cause class that cannot be subclassed (final, slots, ...)
+            return self
+
+
+_DUAL_CLASSES: dict[type, type] = {}
+
+
+def _dual_class(cause_cls: type) -> type:
+    dual = _DUAL_CLASSES.get(cause_cls)
+    if dual is None:
+
+        def __getattr__(self: Any, name: str) -> Any:
+            # attributes of the original exception stay reachable
+            cause = self.__dict__.get("cause")
+            if cause is None:
+                raise AttributeError(name)
+            return getattr(cause, name)
+
+        dual = type(
+            f"RayTaskError({cause_cls.__name__})",
+            (RayTaskError, cause_cls),
+            {"__getattr__": __getattr__, "__str__": RayTaskError.__str__,
+             "__init__": RayTaskError.__init__},
+        )
+        dual.__module__ = __name__
+        _DUAL_CLASSES[cause_cls] = dual
+    return dual
+
+
+def _rebuild_task_error(fields: tuple[Any, ...], dual: bool) -> RayTaskError:
+    err = RayTaskError(*fields)
+    return err.as_instanceof_cause() if dual else err
+
+
+class RayActorError(RayError):
+    """An actor cannot run the call: it died, was killed, or could not be created."""
+
+    def __init__(self, *args: Any, error_msg: str | None = None, actor_id: str | None = None,
+                 cause: BaseException | None = None) -> None:
+        message = error_msg or (str(args[0]) if args else "The actor died unexpectedly.")
+        super().__init__(message)
+        self.error_msg = message
+        self.actor_id = actor_id
+        self.cause = cause
+
+    def __reduce__(self) -> Any:
+        return (_rebuild_kw, (type(self), {"error_msg": self.error_msg,
+                                           "actor_id": self.actor_id, "cause": self.cause}))
+
+
+class ActorDiedError(RayActorError):
+    """The actor is dead: killed, exited, crashed past ``max_restarts``, or failed in
+    ``__init__`` (then :attr:`cause` holds the constructor's error)."""
+
+    BASE_ERROR_MSG = "The actor died unexpectedly before finishing this task."
+
+
+class ActorUnavailableError(RayActorError):
+    """The actor is temporarily unreachable (for example restarting)."""
+
+
+class ActorUnschedulableError(RayError):
+    """The actor cannot be scheduled."""
+
+
+class TaskUnschedulableError(RayError):
+    """The task cannot be scheduled."""
+
+
+class TaskCancelledError(RayError):
+    """The task was cancelled with ``ray.cancel``."""
+
+    def __init__(self, task_id: Any = None, error_message: str | None = None) -> None:
+        super().__init__(task_id, error_message)
+        self.task_id = task_id
+        self.error_message = error_message
+
+    def __str__(self) -> str:
+        if self.error_message:
+            return self.error_message
+        return f"Task: {self.task_id} was cancelled." if self.task_id else "This task was cancelled."
+
+
+class WorkerCrashedError(RayError):
+    """The process running the task died (retries, if any, were used up)."""
+
+    def __str__(self) -> str:
+        detail = f" {self.args[0]}" if self.args and self.args[0] else ""
+        return ("The worker died unexpectedly while executing this task. Check the worker's "
+                "logs for the reason (segfault, os._exit, OOM kill, ...)." + detail)
+
+
+class NodeDiedError(RayError):
+    """The node (Dask worker) running the task died."""
+
+
+class LocalRayletDiedError(RayError):
+    """Kept for compatibility; raylike never raises it."""
+
+
+class TaskPlacementGroupRemoved(RayError):
+    """Kept for compatibility; raylike has no placement groups yet."""
+
+
+class PendingCallsLimitExceeded(RayError):
+    """Too many pending calls to an actor."""
+
+
+class ObjectLostError(RayError):
+    """The object's only copy was lost and it cannot be rebuilt."""
+
+    def __init__(self, object_ref_hex: str = "", owner_address: str = "", call_site: str = "") -> None:
+        super().__init__(object_ref_hex, owner_address, call_site)
+        self.object_ref_hex = object_ref_hex
+        self.owner_address = owner_address
+        self.call_site = call_site
+
+    def __str__(self) -> str:
+        return f"Failed to retrieve object {self.object_ref_hex}: all copies were lost."
+
+
+class ObjectFetchTimedOutError(ObjectLostError):
+    """Fetching the object timed out."""
+
+
+class ReferenceCountingAssertionError(ObjectLostError, AssertionError):
+    """The object was deleted while a reference still existed."""
+
+
+class OwnerDiedError(ObjectLostError):
+    """The process that owned the object died."""
+
+
+class ObjectReconstructionFailedError(ObjectLostError):
+    """The object could not be rebuilt from its lineage."""
+
+
+class GetTimeoutError(RayError, TimeoutError):
+    """``ray.get`` / ``ray.wait`` ran past its timeout."""
+
+
+class OutOfMemoryError(RayError):
+    """The task was killed because the node ran out of memory."""
+
+
+class ObjectStoreFullError(RayError):
+    """The object store is full."""
+
+
+class OutOfDiskError(RayError):
+    """The node ran out of disk."""
+
+
+class RuntimeEnvSetupError(RayError):
+    """The runtime environment could not be set up."""
+
+
+def _rebuild_kw(cls: type, kwargs: dict[str, Any]) -> Any:
+    return cls(**kwargs)

@@ -1,0 +1,340 @@
+"""Exceptions: the ray.exceptions hierarchy and how task errors reach the caller."""
+from __future__ import annotations
+
+import os
+import pickle
+
+import pytest
+
+# Anything that runs remotely (functions, exception classes) is defined inside the tests: module
+# level objects are pickled by reference and the test module is not importable on workers.
+
+
+# ----------------------------------------------------------------------------------------------
+# the exceptions module
+# ----------------------------------------------------------------------------------------------
+
+# (subclass, base) pairs that hold in Ray
+SUBCLASS_RELATIONS = [
+    ("RayError", Exception),
+    ("RayTaskError", "RayError"),
+    ("RayActorError", "RayError"),
+    ("ActorDiedError", "RayActorError"),
+    ("ActorUnavailableError", "RayActorError"),
+    ("ActorAlreadyExistsError", "RayError"),
+    ("ActorAlreadyExistsError", ValueError),
+    ("GetTimeoutError", "RayError"),
+    ("GetTimeoutError", TimeoutError),
+    ("TaskCancelledError", "RayError"),
+    ("WorkerCrashedError", "RayError"),
+    ("ObjectLostError", "RayError"),
+    ("OwnerDiedError", "ObjectLostError"),
+    ("ObjectFreedError", "ObjectLostError"),
+    ("ObjectFetchTimedOutError", "ObjectLostError"),
+    ("ObjectReconstructionFailedError", "ObjectLostError"),
+    ("ObjectStoreFullError", "RayError"),
+    ("OutOfMemoryError", "RayError"),
+    ("OutOfDiskError", "RayError"),
+    ("RaySystemError", "RayError"),
+    ("NodeDiedError", "RayError"),
+    ("LocalRayletDiedError", "RayError"),
+    ("TaskUnschedulableError", "RayError"),
+    ("ActorUnschedulableError", "RayError"),
+    ("RuntimeEnvSetupError", "RayError"),
+    ("PendingCallsLimitExceeded", "RayError"),
+    ("TaskPlacementGroupRemoved", "RayError"),
+    ("ActorPlacementGroupRemoved", "RayError"),
+    ("CrossLanguageError", "RayError"),
+]
+
+
+@pytest.mark.parametrize(
+    "sub,base", SUBCLASS_RELATIONS, ids=[f"{s}<{getattr(b, '__name__', b)}" for s, b in SUBCLASS_RELATIONS]
+)
+def test_exception_hierarchy(ray_module, sub, base):
+    exc = ray_module.exceptions
+    sub_cls = getattr(exc, sub)
+    base_cls = getattr(exc, base) if isinstance(base, str) else base
+    assert isinstance(sub_cls, type) and issubclass(sub_cls, BaseException)
+    assert issubclass(sub_cls, base_cls)
+
+
+def test_distinct_error_families(ray_module):
+    exc = ray_module.exceptions
+    # task errors, actor errors and timeouts are separate branches of RayError
+    assert not issubclass(exc.RayTaskError, exc.RayActorError)
+    assert not issubclass(exc.RayActorError, exc.RayTaskError)
+    assert not issubclass(exc.GetTimeoutError, exc.RayTaskError)
+    assert not issubclass(exc.TaskCancelledError, exc.RayTaskError)
+    assert not issubclass(exc.RayError, TimeoutError)
+
+
+def test_object_ref_and_actor_types_exported(ray_module):
+    ray = ray_module
+    assert isinstance(ray.ObjectRef, type)
+    assert callable(ray.remote) and callable(ray.get) and callable(ray.put) and callable(ray.wait)
+    assert callable(ray.method) and callable(ray.kill) and callable(ray.cancel)
+    assert callable(ray.get_actor) and callable(ray.actor.exit_actor)
+
+
+@pytest.mark.parametrize(
+    "name,args",
+    [
+        ("RayError", ("message",)),
+        ("GetTimeoutError", ("timed out",)),
+        ("TaskCancelledError", ()),
+        ("RayActorError", ()),
+        ("ActorDiedError", ()),
+        ("WorkerCrashedError", ()),
+        ("RaySystemError", ("system",)),
+        ("OutOfMemoryError", ("oom",)),
+        ("ObjectStoreFullError", ("full",)),
+        ("NodeDiedError", ("node died",)),
+    ],
+)
+def test_exceptions_pickle(ray_module, name, args):
+    cls = getattr(ray_module.exceptions, name)
+    err = cls(*args)
+    back = pickle.loads(pickle.dumps(err))
+    assert type(back) is cls
+    assert str(back) == str(err)
+
+
+def test_exceptions_can_be_raised_and_caught_by_base(ray_module):
+    exc = ray_module.exceptions
+    with pytest.raises(exc.RayError):
+        raise exc.GetTimeoutError("x")
+    with pytest.raises(TimeoutError):
+        raise exc.GetTimeoutError("x")
+    with pytest.raises(exc.RayActorError):
+        raise exc.ActorDiedError()
+    assert str(exc.GetTimeoutError("custom text")) == "custom text"
+
+
+# ----------------------------------------------------------------------------------------------
+# errors raised in tasks
+# ----------------------------------------------------------------------------------------------
+
+
+def test_task_error_is_ray_task_error_and_original_type(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def explode_with_value_error():
+        raise ValueError("boom-4711")
+
+    ref = explode_with_value_error.remote()
+    with pytest.raises(ValueError) as info:
+        ray.get(ref)
+    err = info.value
+    assert isinstance(err, ray.exceptions.RayTaskError)
+    assert isinstance(err, ray.exceptions.RayError)
+    text = str(err)
+    assert "boom-4711" in text
+    assert "explode_with_value_error" in text  # the remote traceback names the function
+    assert "ValueError" in text
+
+
+def test_except_clause_with_original_type(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def bad_key():
+        return {}["missing"]
+
+    try:
+        ray.get(bad_key.remote())
+    except KeyError as e:
+        caught = e
+    else:
+        pytest.fail("KeyError was not raised")
+    assert isinstance(caught, ray.exceptions.RayTaskError)
+    assert "missing" in str(caught)
+
+
+def test_same_ref_raises_every_time(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def bad():
+        raise ZeroDivisionError("again")
+
+    ref = bad.remote()
+    for _ in range(2):
+        with pytest.raises(ZeroDivisionError, match="again"):
+            ray.get(ref)
+
+
+def test_custom_exception_class(ray_shared):
+    ray = ray_shared
+
+    class InventoryError(Exception):
+        pass
+
+    @ray.remote
+    def check_stock():
+        err = InventoryError("out of widgets")
+        err.sku = "W-42"
+        raise err
+
+    with pytest.raises(InventoryError) as info:
+        ray.get(check_stock.remote())
+    assert isinstance(info.value, ray.exceptions.RayTaskError)
+    assert "out of widgets" in str(info.value)
+    assert info.value.sku == "W-42"  # attributes of the original exception survive
+
+
+def test_custom_exception_subclass_of_builtin(ray_shared):
+    ray = ray_shared
+
+    class ConfigError(LookupError):
+        pass
+
+    @ray.remote
+    def load():
+        raise ConfigError("no such key: port")
+
+    with pytest.raises(LookupError):
+        ray.get(load.remote())
+    with pytest.raises(ConfigError):
+        ray.get(load.remote())
+
+
+def test_error_propagates_through_dependent_tasks(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    class Counter:
+        def __init__(self):
+            self.n = 0
+
+        def incr(self):
+            self.n += 1
+
+        def value(self):
+            return self.n
+
+    counter = Counter.remote()
+
+    @ray.remote
+    def source():
+        raise ValueError("source failed")
+
+    @ray.remote
+    def step(x, c):
+        ray.get(c.incr.remote())
+        return x + 1
+
+    a = source.remote()
+    b = step.remote(a, counter)
+    c = step.remote(b, counter)
+    for ref in (a, b, c):
+        with pytest.raises(ValueError, match="source failed") as info:
+            ray.get(ref)
+        assert isinstance(info.value, ray.exceptions.RayTaskError)
+    # a task whose argument failed is not run at all
+    assert ray.get(counter.value.remote()) == 0
+
+
+def test_error_propagates_through_nested_get(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def inner():
+        raise IndexError("inner failure")
+
+    @ray.remote
+    def outer():
+        return ray.get(inner.remote())
+
+    with pytest.raises(IndexError, match="inner failure") as info:
+        ray.get(outer.remote())
+    assert isinstance(info.value, ray.exceptions.RayTaskError)
+
+
+def test_task_can_catch_error_of_nested_task(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def inner():
+        raise ValueError("handled")
+
+    @ray.remote
+    def outer():
+        try:
+            ray.get(inner.remote())
+        except ValueError as e:
+            return ("caught", "handled" in str(e), isinstance(e, ray.exceptions.RayTaskError))
+        return ("not caught",)
+
+    assert ray.get(outer.remote()) == ("caught", True, True)
+
+
+def test_get_on_list_raises_if_any_failed(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def maybe(i):
+        if i == 2:
+            raise RuntimeError("item 2 failed")
+        return i
+
+    refs = [maybe.remote(i) for i in range(4)]
+    with pytest.raises(RuntimeError, match="item 2 failed"):
+        ray.get(refs)
+    # the other results are still available
+    assert ray.get([refs[0], refs[1], refs[3]]) == [0, 1, 3]
+
+
+def test_error_in_one_of_multiple_returns(ray_shared):
+    ray = ray_shared
+
+    @ray.remote(num_returns=2)
+    def pair():
+        raise TypeError("no pair")
+
+    a, b = pair.remote()
+    for ref in (a, b):
+        with pytest.raises(TypeError, match="no pair"):
+            ray.get(ref)
+
+
+def test_worker_crash_raises_worker_crashed_error(ray_shared):
+    ray = ray_shared
+
+    @ray.remote(max_retries=0)
+    def crash():
+        os._exit(1)
+
+    with pytest.raises(ray.exceptions.WorkerCrashedError):
+        ray.get(crash.remote(), timeout=30)
+
+    @ray.remote
+    def ok():
+        return "still works"
+
+    assert ray.get(ok.remote(), timeout=30) == "still works"
+
+
+def test_worker_crash_is_retried_by_default(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    class Counter:
+        def __init__(self):
+            self.n = 0
+
+        def incr(self):
+            self.n += 1
+            return self.n
+
+    counter = Counter.remote()
+
+    @ray.remote
+    def crash_once(c):
+        if ray.get(c.incr.remote()) == 1:
+            os._exit(1)
+        return "survived"
+
+    assert ray.get(crash_once.remote(counter), timeout=50) == "survived"
+    assert ray.get(counter.incr.remote()) == 3

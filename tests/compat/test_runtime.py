@@ -1,0 +1,175 @@
+"""Runtime lifecycle: init / shutdown / is_initialized, auto-init, cluster resources.
+
+This module deliberately does not use ``ray_shared``: several tests need no cluster at all
+(``ray_fresh``) and would shut a shared one down under the others' feet.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+
+def _poll(fn, predicate, timeout=20.0):
+    """Call ``fn`` until ``predicate(result)`` holds (resource views may lag a little)."""
+    deadline = time.time() + timeout
+    while True:
+        value = fn()
+        if predicate(value) or time.time() > deadline:
+            return value
+        time.sleep(0.05)
+
+
+def _wait_for_file(path, timeout=30.0):
+    deadline = time.time() + timeout
+    while not os.path.exists(path):
+        assert time.time() < deadline, f"{path} never appeared"
+        time.sleep(0.01)
+
+
+# ----------------------------------------------------------------------------------------------
+# init / shutdown
+# ----------------------------------------------------------------------------------------------
+
+
+def test_init_twice_raises_runtime_error(ray_start):
+    ray = ray_start
+    assert ray.is_initialized()
+    with pytest.raises(RuntimeError):
+        ray.init(num_cpus=1)
+    # the failed call left the running cluster alone
+    assert ray.is_initialized()
+    assert ray.cluster_resources()["CPU"] == 2
+
+    # ignore_reinit_error turns the second init into a no-op
+    ray.init(ignore_reinit_error=True)
+    assert ray.is_initialized()
+    assert ray.cluster_resources()["CPU"] == 2
+
+    @ray.remote
+    def f():
+        return "alive"
+
+    assert ray.get(f.remote()) == "alive"
+
+
+def test_is_initialized_shutdown_and_reinit(ray_fresh):
+    ray = ray_fresh
+    assert not ray.is_initialized()
+    ray.init(num_cpus=1, include_dashboard=False)
+    assert ray.is_initialized()
+
+    @ray.remote
+    def f(x):
+        return x * 3
+
+    assert ray.get(f.remote(2)) == 6
+    ray.shutdown()
+    assert not ray.is_initialized()
+
+    # a second cluster can be started in the same process, with different settings
+    ray.init(num_cpus=2, include_dashboard=False)
+    assert ray.is_initialized()
+    assert ray.cluster_resources()["CPU"] == 2
+    assert ray.get(f.remote(5)) == 15
+    ray.shutdown()
+    assert not ray.is_initialized()
+
+
+def test_shutdown_without_cluster_is_a_no_op(ray_fresh):
+    ray = ray_fresh
+    assert not ray.is_initialized()
+    ray.shutdown()
+    ray.shutdown()
+    assert not ray.is_initialized()
+
+
+def test_init_as_context_manager(ray_fresh):
+    ray = ray_fresh
+    with ray.init(num_cpus=1, include_dashboard=False) as ctx:
+        assert ctx is not None
+        assert ray.is_initialized()
+
+        @ray.remote
+        def f():
+            return "inside"
+
+        assert ray.get(f.remote()) == "inside"
+    assert not ray.is_initialized()
+
+
+def test_init_unknown_keyword_raises(ray_fresh):
+    ray = ray_fresh
+    # Ray rejects unknown keywords with RuntimeError ("Unknown keyword argument(s): ...")
+    with pytest.raises(RuntimeError, match="not_a_real_option"):
+        ray.init(num_cpus=1, not_a_real_option=True)
+    assert not ray.is_initialized()
+
+
+def test_put_auto_initialises(ray_fresh):
+    ray = ray_fresh
+    assert not ray.is_initialized()
+    ref = ray.put({"auto": True})
+    assert ray.is_initialized()
+    assert ray.get(ref) == {"auto": True}
+
+
+def test_remote_call_auto_initialises(ray_fresh):
+    ray = ray_fresh
+    assert not ray.is_initialized()
+
+    @ray.remote  # decorating alone does not start anything
+    def f():
+        return "auto"
+
+    assert not ray.is_initialized()
+    ref = f.remote()
+    assert ray.is_initialized()
+    assert ray.get(ref) == "auto"
+    assert ray.cluster_resources().get("CPU", 0) >= 1
+
+
+# ----------------------------------------------------------------------------------------------
+# cluster resources
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "ray_start", [{"num_cpus": 3, "num_gpus": 2, "resources": {"Custom": 2, "Other": 0.5}}], indirect=True
+)
+def test_cluster_and_available_resources(ray_start, tmp_path):
+    ray = ray_start
+    total = ray.cluster_resources()
+    assert total["CPU"] == 3
+    assert total["GPU"] == 2
+    assert total["Custom"] == 2
+    assert total["Other"] == 0.5
+
+    idle = _poll(ray.available_resources, lambda r: r.get("CPU") == 3)
+    assert idle["CPU"] == 3 and idle["GPU"] == 2 and idle["Custom"] == 2
+
+    # while a task holds resources they disappear from available_resources (the task makes no
+    # Ray calls, so it keeps its CPU for its whole run)
+    started, release = tmp_path / "started", tmp_path / "release"
+
+    @ray.remote(num_cpus=1, num_gpus=1, resources={"Custom": 1})
+    def hold(started_path, release_path):
+        open(started_path, "w").close()
+        deadline = time.time() + 40
+        while not os.path.exists(release_path) and time.time() < deadline:
+            time.sleep(0.01)
+        return "released"
+
+    ref = hold.remote(str(started), str(release))
+    _wait_for_file(started)
+    busy = _poll(ray.available_resources, lambda r: r.get("CPU") == 2 and r.get("Custom") == 1)
+    assert busy["CPU"] == 2
+    assert busy["GPU"] == 1
+    assert busy["Custom"] == 1
+    assert ray.cluster_resources()["CPU"] == 3  # totals do not change
+
+    release.touch()
+    assert ray.get(ref, timeout=30) == "released"
+    after = _poll(ray.available_resources, lambda r: r.get("CPU") == 3 and r.get("Custom") == 2)
+    assert after["CPU"] == 3 and after["GPU"] == 2 and after["Custom"] == 2

@@ -1,0 +1,431 @@
+"""Remote functions (tasks): decoration, options, calling conventions, nesting, parallelism, retries."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+
+# ----------------------------------------------------------------------------------------------
+# helpers (plain Python, no Ray). Module-level functions are pickled by reference and the test
+# module is not importable on workers, so anything that runs remotely is defined in the test.
+# ----------------------------------------------------------------------------------------------
+
+
+def _spin_iterations(n: int) -> float:
+    """Run ``n`` iterations of a pure-Python loop; return how long it took (perf_counter)."""
+    t0 = time.perf_counter()
+    i = 0
+    while i < n:
+        i += 1
+    return time.perf_counter() - t0
+
+
+def _calibrate(seconds: float) -> int:
+    """Number of loop iterations that take roughly ``seconds`` of CPU in this process."""
+    n = 200_000
+    while True:
+        took = _spin_iterations(n)
+        if took > 0.1:
+            return max(1, int(n * seconds / took))
+        n *= 2
+
+
+def _make_counter(ray):
+    @ray.remote
+    class Counter:
+        def __init__(self):
+            self.n = 0
+
+        def incr(self):
+            self.n += 1
+            return self.n
+
+        def value(self):
+            return self.n
+
+    return Counter.remote()
+
+
+# ----------------------------------------------------------------------------------------------
+# decoration and calling
+# ----------------------------------------------------------------------------------------------
+
+
+def test_remote_without_parentheses(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def add(a, b):
+        return a + b
+
+    ref = add.remote(2, 3)
+    assert isinstance(ref, ray.ObjectRef)
+    assert ray.get(ref) == 5
+
+
+def test_remote_with_options(ray_shared):
+    ray = ray_shared
+
+    @ray.remote(num_cpus=1, max_retries=0)
+    def mul(a, b):
+        return a * b
+
+    assert ray.get(mul.remote(6, 7)) == 42
+
+
+def test_positional_and_keyword_arguments(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def f(a, b=10, *args, c=100, **kwargs):
+        return (a, b, args, c, kwargs)
+
+    assert ray.get(f.remote(1)) == (1, 10, (), 100, {})
+    assert ray.get(f.remote(1, 2, 3, 4, c=5, d=6)) == (1, 2, (3, 4), 5, {"d": 6})
+    assert ray.get(f.remote(a=7, b=8)) == (7, 8, (), 100, {})
+
+
+def test_wrong_arguments_raise_type_error_at_submission(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def one(x):
+        return x
+
+    with pytest.raises(TypeError):
+        one.remote(1, 2)
+    with pytest.raises(TypeError):
+        one.remote(y=1)
+
+
+def test_calling_remote_function_directly_raises_type_error(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def f():
+        return 1
+
+    with pytest.raises(TypeError):
+        f()
+
+
+def test_options_returns_new_handle_and_leaves_original_unchanged(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def pair():
+        return (1, 2)
+
+    two = pair.options(num_returns=2)
+    refs = two.remote()
+    assert isinstance(refs, list) and len(refs) == 2
+    assert ray.get(refs) == [1, 2]
+
+    # the original still returns a single ref holding the whole tuple
+    ref = pair.remote()
+    assert isinstance(ref, ray.ObjectRef)
+    assert ray.get(ref) == (1, 2)
+
+
+def test_options_with_several_keywords(ray_shared):
+    ray = ray_shared
+
+    @ray.remote(num_cpus=1)
+    def triple():
+        return "a", "b", "c"
+
+    refs = triple.options(num_cpus=0.5, num_returns=3, max_retries=1, name="triple-task").remote()
+    assert ray.get(refs) == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("k", [1, 2, 5])
+def test_num_returns(ray_shared, k):
+    ray = ray_shared
+
+    @ray.remote(num_returns=k)
+    def f():
+        if k == 1:
+            return "only"
+        return tuple(range(k))
+
+    out = f.remote()
+    if k == 1:
+        assert isinstance(out, ray.ObjectRef)
+        assert ray.get(out) == "only"
+    else:
+        assert len(out) == k
+        assert all(isinstance(r, ray.ObjectRef) for r in out)
+        assert ray.get(out) == list(range(k))
+        # each ref can be fetched on its own, in any order
+        assert ray.get(out[-1]) == k - 1
+
+
+def test_num_returns_zero_returns_none_and_still_runs(ray_shared):
+    ray = ray_shared
+    counter = _make_counter(ray)
+
+    @ray.remote(num_returns=0)
+    def side_effect(c):
+        ray.get(c.incr.remote())
+
+    assert side_effect.remote(counter) is None
+    deadline = time.time() + 30
+    while ray.get(counter.value.remote()) == 0:
+        assert time.time() < deadline, "num_returns=0 task never ran"
+        time.sleep(0.05)
+    assert ray.get(counter.value.remote()) == 1
+
+
+def test_each_call_is_a_new_task(ray_shared):
+    ray = ray_shared
+    counter = _make_counter(ray)
+
+    @ray.remote
+    def bump(c, x):
+        return ray.get(c.incr.remote()), x
+
+    r1 = bump.remote(counter, 1)
+    r2 = bump.remote(counter, 1)
+    assert r1 != r2
+    results = ray.get([r1, r2])
+    assert sorted(n for n, _ in results) == [1, 2]
+    assert ray.get(counter.value.remote()) == 2
+
+
+def test_large_kwargs(ray_shared):
+    ray = ray_shared
+    blob = bytes(range(256)) * (40 * 1024)  # 10 MiB
+
+    @ray.remote
+    def summarize(*, data, tag):
+        return len(data), data[:256] == bytes(range(256)), data[-1], tag
+
+    assert ray.get(summarize.remote(data=blob, tag="big")) == (len(blob), True, 255, "big")
+
+
+# ----------------------------------------------------------------------------------------------
+# invalid options
+# ----------------------------------------------------------------------------------------------
+
+
+def test_unknown_option_in_decorator_raises_value_error(ray_shared):
+    ray = ray_shared
+
+    def f():
+        return 1
+
+    with pytest.raises(ValueError):
+        ray.remote(not_an_option=1)(f)
+
+
+def test_unknown_option_in_options_raises_value_error(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def f():
+        return 1
+
+    with pytest.raises(ValueError):
+        f.options(not_an_option=1)
+    # the handle is still usable afterwards
+    assert ray.get(f.remote()) == 1
+
+
+@pytest.mark.parametrize(
+    "opts",
+    [{"num_cpus": -1}, {"num_gpus": -1}, {"num_returns": -2}, {"max_retries": -2}],
+)
+def test_bad_option_values_raise_value_error(ray_shared, opts):
+    ray = ray_shared
+
+    def f():
+        return 1
+
+    with pytest.raises(ValueError):
+        ray.remote(**opts)(f)
+    with pytest.raises(ValueError):
+        ray.remote(f).options(**opts)
+
+
+def test_bad_option_type_raises_type_error(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def f():
+        return 1
+
+    with pytest.raises(TypeError):
+        f.options(num_cpus="two")
+
+
+# ----------------------------------------------------------------------------------------------
+# nesting
+# ----------------------------------------------------------------------------------------------
+
+
+def test_task_submits_and_gets_tasks(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def square(x):
+        return x * x
+
+    @ray.remote
+    def sum_of_squares(n):
+        return sum(ray.get([square.remote(i) for i in range(n)]))
+
+    assert ray.get(sum_of_squares.remote(10)) == sum(i * i for i in range(10))
+
+
+def test_task_uses_put_and_wait(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def ident(x):
+        return x
+
+    @ray.remote
+    def inner():
+        stored = ray.put({"k": [1, 2, 3]})
+        refs = [ident.remote(i) for i in range(4)]
+        ready, not_ready = ray.wait(refs, num_returns=4, timeout=30)
+        return ray.get(stored), sorted(ray.get(ready)), len(not_ready)
+
+    assert ray.get(inner.remote()) == ({"k": [1, 2, 3]}, [0, 1, 2, 3], 0)
+
+
+def test_task_returns_ref_created_inside(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def make():
+        return ray.put("inside")
+
+    inner = ray.get(make.remote())
+    assert isinstance(inner, ray.ObjectRef)
+    assert ray.get(inner) == "inside"
+
+
+def test_recursive_fibonacci_does_not_deadlock(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def fib(n):
+        if n < 2:
+            return n
+        a, b = ray.get([fib.remote(n - 1), fib.remote(n - 2)])
+        return a + b
+
+    assert ray.get(fib.remote(6), timeout=50) == 8
+
+
+def test_deep_blocking_chain_does_not_deadlock(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def chain(depth):
+        if depth == 0:
+            return 0
+        return 1 + ray.get(chain.remote(depth - 1))
+
+    assert ray.get(chain.remote(10), timeout=50) == 10
+
+
+# ----------------------------------------------------------------------------------------------
+# parallelism
+# ----------------------------------------------------------------------------------------------
+
+
+def test_cpu_bound_tasks_run_in_parallel(ray_shared):
+    ray = ray_shared
+    n = _calibrate(1.0)
+
+    @ray.remote
+    def spin(iterations):
+        start = time.time()
+        i = 0
+        while i < iterations:
+            i += 1
+        return start, time.time()
+
+    # The machine is small and noisy (other tests may have left worker processes starting up),
+    # so measure a few times and keep the best ratio: a serial implementation never gets near 1.
+    ratios = []
+    for _ in range(3):
+        s, e = ray.get(spin.remote(n))  # one alone: how long does the work take in a worker?
+        alone = e - s
+        assert alone > 0.3
+        intervals = ray.get([spin.remote(n), spin.remote(n)])
+        span = max(e for _, e in intervals) - min(s for s, _ in intervals)
+        ratios.append(span / alone)
+        if ratios[-1] < 1.5:
+            break
+    # run one after the other (or interleaved under one GIL) this would take ~2 * alone
+    assert min(ratios) < 1.5, ratios
+
+
+# ----------------------------------------------------------------------------------------------
+# retries
+# ----------------------------------------------------------------------------------------------
+
+
+def _flaky(ray, failures):
+    @ray.remote
+    def flaky(counter):
+        attempt = ray.get(counter.incr.remote())
+        if attempt <= failures:
+            raise ValueError(f"attempt {attempt} fails")
+        return attempt
+
+    return flaky
+
+
+def test_retry_exceptions_retries_application_errors(ray_shared):
+    ray = ray_shared
+    counter = _make_counter(ray)
+    flaky = _flaky(ray, failures=2)
+    ref = flaky.options(max_retries=3, retry_exceptions=True).remote(counter)
+    assert ray.get(ref) == 3
+    assert ray.get(counter.value.remote()) == 3
+
+
+def test_application_errors_not_retried_by_default(ray_shared):
+    ray = ray_shared
+    counter = _make_counter(ray)
+    flaky = _flaky(ray, failures=2)
+    ref = flaky.options(max_retries=3).remote(counter)
+    with pytest.raises(ValueError, match="attempt 1 fails"):
+        ray.get(ref)
+    assert ray.get(counter.value.remote()) == 1
+
+
+def test_retries_exhausted_raise_last_error(ray_shared):
+    ray = ray_shared
+    counter = _make_counter(ray)
+    flaky = _flaky(ray, failures=5)
+    ref = flaky.options(max_retries=2, retry_exceptions=True).remote(counter)
+    with pytest.raises(ray.exceptions.RayTaskError, match="attempt 3 fails"):
+        ray.get(ref)
+    assert ray.get(counter.value.remote()) == 3
+
+
+def test_retry_exceptions_list_only_retries_listed_types(ray_shared):
+    ray = ray_shared
+    counter = _make_counter(ray)
+
+    @ray.remote
+    def flaky(c, exc_type):
+        attempt = ray.get(c.incr.remote())
+        if attempt == 1:
+            raise exc_type("first attempt")
+        return attempt
+
+    ok = flaky.options(max_retries=2, retry_exceptions=[KeyError]).remote(counter, KeyError)
+    assert ray.get(ok) == 2
+
+    counter2 = _make_counter(ray)
+    bad = flaky.options(max_retries=2, retry_exceptions=[KeyError]).remote(counter2, ZeroDivisionError)
+    with pytest.raises(ZeroDivisionError):
+        ray.get(bad)
+    assert ray.get(counter2.value.remote()) == 1
