@@ -126,6 +126,8 @@ class DaskBackend:
         from raylike import _node
 
         task_key = _node.task_key_of(ref._key)
+        if self.future_of(ref).done():
+            return  # Ray: cancelling a finished task does nothing
         with _errors.dask_errors("cancel"):
             self.client.run(_node.interrupt, task_key, force, recursive)
             futures = [self.future_of(ref)]

@@ -75,6 +75,15 @@ def current_job_id() -> str:
     return runtime.job_id if runtime is not None else ""
 
 
+def current_namespace() -> str | None:
+    """The namespace of the calling driver, task or actor."""
+    info = current()
+    if info is not None:
+        return info.namespace
+    runtime = _runtime.driver()
+    return runtime.namespace if runtime is not None else None
+
+
 class RuntimeContext:
     """The answer of ``ray.get_runtime_context()``."""
 
@@ -123,11 +132,7 @@ class RuntimeContext:
 
     @property
     def namespace(self) -> str | None:
-        info = current()
-        if info is not None:
-            return info.namespace
-        runtime = _runtime.driver()
-        return runtime.namespace if runtime is not None else None
+        return current_namespace()
 
     def get(self) -> dict[str, Any]:
         return {"job_id": self.get_job_id(), "task_id": self.get_task_id(),

@@ -141,7 +141,8 @@ class NodePlugin(WorkerPlugin):
         with self.lock:
             self.running[call.key] = scope
         info = _context.TaskInfo(
-            task_id=call.key, name=call.name, job_id=_job_of(call), node_id=self.node_id,
+            task_id=call.key, name=call.name, job_id=call.job_id, node_id=self.node_id,
+            namespace=call.namespace,
             gpu_ids=gpu_ids, resources=dict(call.resources))
         try:
             with _Borrowed() as borrowed:
@@ -198,10 +199,6 @@ def _retryable(error: BaseException, retry_exceptions: Any) -> bool:
         return False
     cause = error.cause if isinstance(error, RayTaskError) else error
     return isinstance(cause, tuple(retry_exceptions))
-
-
-def _job_of(call: Any) -> str:
-    return str(getattr(call, "job_id", "") or "")
 
 
 class TaskScope:

@@ -116,13 +116,13 @@ def get(object_refs: Any, *, timeout: float | None = None) -> Any:
     """
     single = isinstance(object_refs, ObjectRef)
     refs = [object_refs] if single else object_refs
-    if not isinstance(refs, (list, tuple)):
+    if not isinstance(refs, list):
         raise ValueError("'object_refs' must either be an ObjectRef or a list of ObjectRefs, "
                          f"got {type(object_refs).__name__}.")
     for ref in refs:
         if not isinstance(ref, ObjectRef):
-            raise ValueError("'object_refs' must either be an ObjectRef or a list of "
-                             f"ObjectRefs, got a list holding {type(ref).__name__}.")
+            raise TypeError("'object_refs' must either be an ObjectRef or a list of "
+                            f"ObjectRefs, got a list holding {type(ref).__name__}.")
     _check_timeout(timeout)
     if not refs:
         return []
@@ -137,7 +137,7 @@ def wait(object_refs: Sequence[ObjectRef[Any]], *, num_returns: int = 1,
 
     Returns ``(ready, not_ready)``, both in input order. ``timeout=0`` polls.
     """
-    if isinstance(object_refs, ObjectRef) or not isinstance(object_refs, (list, tuple)):
+    if not isinstance(object_refs, list):
         raise TypeError("wait() expected a list of ray.ObjectRef, "
                         f"got {type(object_refs).__name__}")
     for ref in object_refs:
@@ -148,6 +148,8 @@ def wait(object_refs: Sequence[ObjectRef[Any]], *, num_returns: int = 1,
         raise TypeError(f"num_returns must be an int, got {type(num_returns).__name__}")
     if num_returns <= 0:
         raise ValueError("Invalid number of objects to return %d." % num_returns)
+    if not object_refs:
+        return [], []
     if num_returns > len(object_refs):
         raise ValueError("num_returns cannot be greater than the number of objects provided "
                          f"to ray.wait ({num_returns} > {len(object_refs)}).")

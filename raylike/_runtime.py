@@ -35,6 +35,11 @@ class Backend(Protocol):
     def submit(self, call: Any, deps: list[Any], nested: list[Any]) -> None: ...
 
 
+class UnknownInitArgument(RuntimeError, TypeError):
+    """``init`` got a keyword it does not know (Ray raises ``RuntimeError``; Python's own
+    convention is ``TypeError``: this is both)."""
+
+
 @dataclass
 class RayContext:
     """What ``init`` returns; ``with ray.init(): ...`` shuts down at the end of the block."""
@@ -153,7 +158,7 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
     global _driver
     unknown = [k for k in kwargs if not k.startswith("_")]
     if unknown:
-        raise TypeError(f"init() got unexpected keyword argument(s): {', '.join(unknown)}")
+        raise UnknownInitArgument(f"Unknown keyword argument(s): {', '.join(unknown)}")
     with _lock:
         if _driver is not None:
             if ignore_reinit_error:

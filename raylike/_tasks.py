@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ class TaskCall:
     retry_exceptions: bool | tuple[type, ...] = False
     strategy: Any = None
     job_id: str = ""
+    namespace: str | None = None
 
     @property
     def num_cpus(self) -> float:
@@ -94,6 +96,7 @@ class RemoteFunction:
         self._function = function
         self._options = _options.validate(_options.TASK, options)
         self._pickled: bytes | None = None
+        self._signature: inspect.Signature | None = None
         functools.update_wrapper(self, function)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -119,10 +122,20 @@ class RemoteFunction:
         ``None`` for ``num_returns=0``)."""
         return self._remote(args, kwargs)
 
+    def _check_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Ray checks the arguments against the signature at submission (``TypeError``)."""
+        if self._signature is None:
+            try:
+                self._signature = inspect.signature(self._function)
+            except (TypeError, ValueError):  # builtins without a signature
+                return
+        self._signature.bind(*args, **kwargs)
+
     def _remote(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         backend = _runtime.backend(auto_init=True)
         if self._pickled is None:
             self._pickled = dumps(self._function, "remote function")
+        self._check_arguments(args, kwargs)
         opts = self._options
         name = opts.get("name") or self._function.__name__
         num_returns = _options.get(opts, "num_returns")
@@ -136,6 +149,7 @@ class RemoteFunction:
             max_retries=_options.get(opts, "max_retries"),
             retry_exceptions=tuple(retry) if isinstance(retry, (list, tuple)) else retry,
             strategy=opts.get("scheduling_strategy"), job_id=_context.current_job_id(),
+            namespace=_context.current_namespace(),
         )
         refs = backend.submit(call, deps, nested)
         if num_returns == 1:

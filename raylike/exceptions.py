@@ -10,30 +10,47 @@ import os
 from typing import Any
 
 __all__ = [
+    "ActorAlreadyExistsError",
     "ActorDiedError",
+    "ActorHandleNotFoundError",
+    "ActorPlacementGroupRemoved",
     "ActorUnavailableError",
     "ActorUnschedulableError",
+    "AsyncioActorExit",
+    "AuthenticationError",
     "CrossLanguageError",
     "GetTimeoutError",
     "LocalRayletDiedError",
     "NodeDiedError",
     "ObjectFetchTimedOutError",
+    "ObjectFreedError",
     "ObjectLostError",
     "ObjectReconstructionFailedError",
+    "ObjectRefStreamEndOfStreamError",
     "ObjectStoreFullError",
+    "OufOfBandObjectRefSerializationException",
     "OutOfDiskError",
     "OutOfMemoryError",
     "OwnerDiedError",
     "PendingCallsLimitExceeded",
+    "PlasmaObjectNotAvailable",
     "RayActorError",
+    "RayCgraphCapacityExceeded",
+    "RayChannelError",
+    "RayChannelTimeoutError",
+    "RayDirectTransportError",
     "RayError",
     "RaySystemError",
     "RayTaskError",
     "ReferenceCountingAssertionError",
+    "RpcError",
     "RuntimeEnvSetupError",
+    "StreamingGeneratorReplayInconsistentError",
     "TaskCancelledError",
     "TaskPlacementGroupRemoved",
     "TaskUnschedulableError",
+    "UnserializableException",
+    "UserCodeException",
     "WorkerCrashedError",
 ]
 
@@ -100,8 +117,11 @@ class RayTaskError(RayError):
 
     def as_instanceof_cause(self) -> RayTaskError:
         """Return a copy whose class derives from both ``RayTaskError`` and the cause's class."""
-        cause_cls = type(self.cause) if self.cause is not None else None
-        if cause_cls is None or isinstance(self.cause, RayTaskError) or cause_cls is RayTaskError:
+        root = self.cause
+        while isinstance(root, RayTaskError) and root.cause is not None:
+            root = root.cause  # an error re-raised from a nested get keeps its original type
+        cause_cls = type(root) if root is not None else None
+        if cause_cls is None or issubclass(cause_cls, RayTaskError):
             return self
         try:
             dual = _dual_class(cause_cls)
@@ -244,6 +264,74 @@ class OwnerDiedError(ObjectLostError):
 
 class ObjectReconstructionFailedError(ObjectLostError):
     """The object could not be rebuilt from its lineage."""
+
+
+class ObjectFreedError(ObjectLostError):
+    """The object was freed explicitly."""
+
+
+class ActorAlreadyExistsError(ValueError, RayError):
+    """A named actor with this name already exists in the namespace."""
+
+
+class ActorHandleNotFoundError(ValueError, RayError):
+    """No actor with this name (or id) exists."""
+
+
+class ActorPlacementGroupRemoved(RayError):
+    """Kept for compatibility; raylike has no placement groups yet."""
+
+
+class AsyncioActorExit(RayError):
+    """Raised inside an async actor to make it exit."""
+
+
+class AuthenticationError(RayError):
+    """The cluster refused the connection's credentials."""
+
+
+class ObjectRefStreamEndOfStreamError(RayError):
+    """A streaming generator has no more items."""
+
+
+class OufOfBandObjectRefSerializationException(RayError):
+    """Kept for compatibility (Ray's spelling)."""
+
+
+class PlasmaObjectNotAvailable(RayError):
+    """Kept for compatibility."""
+
+
+class RpcError(RayError):
+    """An internal RPC failed."""
+
+
+class UnserializableException(RayError):
+    """The original exception could not be pickled; its text is kept."""
+
+
+class UserCodeException(RayError):
+    """Kept for compatibility."""
+
+
+class RayChannelError(RaySystemError):
+    """Kept for compatibility (compiled graphs)."""
+
+
+class RayChannelTimeoutError(RayChannelError, TimeoutError):
+    """Kept for compatibility (compiled graphs)."""
+
+
+class RayCgraphCapacityExceeded(RaySystemError):
+    """Kept for compatibility (compiled graphs)."""
+
+
+class RayDirectTransportError(RaySystemError):
+    """Kept for compatibility."""
+
+
+class StreamingGeneratorReplayInconsistentError(RaySystemError):
+    """Kept for compatibility (streaming generators)."""
 
 
 class GetTimeoutError(RayError, TimeoutError):
