@@ -88,6 +88,19 @@ class EmbeddedCluster:
             self.log.close()
 
 
+def wait_listening(address: str, timeout: float = 30.0) -> None:
+    """Poll until the scheduler accepts connections (Dask's own connect backs off for up to a
+    few hundred ms between tries; polling every 5 ms saves that at start-up)."""
+    host, port = address.split("://", 1)[-1].rsplit(":", 1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, int(port)), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.005)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -201,8 +201,6 @@ def _resolve_address(address: Any) -> Any:
 def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
              resources: dict[str, float] | None, include_dashboard: bool | None,
              dashboard_port: int | None, log_to_driver: bool, namespace: str | None) -> Runtime:
-    from raylike import _backend, _node
-
     cluster = None
     owns_client = not _errors.is_dask_client(target)
     if target is None:
@@ -211,6 +209,11 @@ def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
         cluster = _cluster.start(node, dashboard=dashboard, dashboard_port=dashboard_port,
                                  log_to_driver=log_to_driver)
         target = cluster.address
+    # imported after the cluster's processes are spawned: they start while we import Dask
+    from raylike import _backend, _node
+
+    if cluster is not None:
+        _cluster.wait_listening(target)
     try:
         client = _backend.connect(target, direct=cluster is not None) if owns_client else target
         client.register_plugin(_node.NodePlugin(), name=_node.PLUGIN_NAME)
