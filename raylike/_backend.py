@@ -86,7 +86,7 @@ class DaskBackend:
     def _future(self, key: str) -> Future:
         with self._lock:
             known = key in self.client.futures
-            fut = Future(key, self.client)
+            fut: Future = Future(key, self.client)
         if not known:
             self.client._send_to_scheduler({"op": "raylike-desire", "keys": [key]})
         return fut

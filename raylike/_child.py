@@ -84,7 +84,8 @@ class ChildBackend:
         return ObjectRef(self.channel.request("put", data))
 
     def get(self, refs: list[ObjectRef[Any]], timeout: float | None) -> list[Any]:
-        return loads(self.channel.request("get", [r._key for r in refs], timeout))  # type: ignore[no-any-return]
+        values: list[Any] = loads(self.channel.request("get", [r._key for r in refs], timeout))
+        return values
 
     def wait(self, refs: list[ObjectRef[Any]], num_returns: int,
              timeout: float | None) -> list[ObjectRef[Any]]:

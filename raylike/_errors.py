@@ -4,7 +4,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from raylike.exceptions import (
     GetTimeoutError,

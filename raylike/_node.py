@@ -52,7 +52,8 @@ _registered = False
 def _register_event() -> None:
     global _registered
     if not _registered:
-        WorkerState._handle_event.register(ResourcesChanged)(_on_resources_changed)
+        WorkerState._handle_event.register(ResourcesChanged)(  # type: ignore[attr-defined]
+            _on_resources_changed)
         _registered = True
 
 
@@ -371,7 +372,8 @@ class _WorkerBackend:
 
 def current_node() -> NodePlugin:
     """The node plugin of the worker running the caller."""
-    return get_worker().plugins[PLUGIN_NAME]  # type: ignore[no-any-return]
+    node: NodePlugin = get_worker().plugins[PLUGIN_NAME]  # type: ignore[assignment]
+    return node
 
 
 def node_id_of(worker: Any) -> str:
@@ -398,7 +400,7 @@ def task_key_of(key: str) -> str:
 def interrupt(task_key: str, force: bool, recursive: bool, dask_worker: Any = None) -> bool:
     """Run on every worker by ``cancel``: interrupt ``task_key`` where it runs."""
     node = (dask_worker or get_worker()).plugins.get(PLUGIN_NAME)
-    return bool(node and node.interrupt(task_key, force, recursive))
+    return isinstance(node, NodePlugin) and node.interrupt(task_key, force, recursive)
 
 
 def placement(strategy: Any) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from typing import Any, Generator, Generic, Sequence, TypeVar
+from collections.abc import Generator, Sequence
+from typing import Any, Generic, TypeVar
 
 from raylike import _runtime
 
@@ -147,7 +148,7 @@ def wait(object_refs: Sequence[ObjectRef[Any]], *, num_returns: int = 1,
     if isinstance(num_returns, bool) or not isinstance(num_returns, int):
         raise TypeError(f"num_returns must be an int, got {type(num_returns).__name__}")
     if num_returns <= 0:
-        raise ValueError("Invalid number of objects to return %d." % num_returns)
+        raise ValueError(f"Invalid number of objects to return {num_returns}.")
     if not object_refs:
         return [], []
     if num_returns > len(object_refs):

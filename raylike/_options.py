@@ -6,10 +6,10 @@ naming it. Options that only carry metadata (``support="meta"``) are accepted si
 """
 from __future__ import annotations
 
-import numbers
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 TASK = "task"
 ACTOR = "actor"
@@ -22,7 +22,7 @@ class RaylikeUnsupportedWarning(UserWarning):
 def _resource_quantity(name: str, value: Any) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"The keyword '{name}' only accepts None, 0 or a positive number, "
                         f"got {type(value).__name__}.")
     if value < 0:

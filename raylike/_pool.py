@@ -35,7 +35,8 @@ class Child:
 
     def recv(self) -> tuple[Any, ...]:
         """The next message; ``EOFError``/``OSError`` when the child died."""
-        return pickle.loads(self.conn.recv_bytes())  # type: ignore[no-any-return]
+        message: tuple[Any, ...] = pickle.loads(self.conn.recv_bytes())
+        return message
 
     def alive(self) -> bool:
         return bool(self.process.is_alive())

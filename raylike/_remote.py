@@ -3,7 +3,8 @@ actor classes."""
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def remote(*args: Any, **options: Any) -> Any:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sys
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ class Backend(Protocol):
     def get(self, refs: list[Any], timeout: float | None) -> list[Any]: ...
     def wait(self, refs: list[Any], num_returns: int, timeout: float | None) -> list[Any]: ...
     def cancel(self, ref: Any, force: bool, recursive: bool) -> None: ...
-    def submit(self, call: Any, deps: list[Any], nested: list[Any]) -> None: ...
+    def submit(self, call: Any, deps: list[Any], nested: list[Any]) -> list[Any]: ...
 
 
 class UnknownInitArgument(RuntimeError, TypeError):
@@ -46,7 +47,7 @@ class RayContext:
 
     address_info: dict[str, Any]
     dashboard_url: str | None
-    python_version: str = field(default_factory=lambda: ".".join(map(str, os.sys.version_info[:3])))
+    python_version: str = field(default_factory=lambda: ".".join(map(str, sys.version_info[:3])))
     ray_version: str = "2.60.0"
     ray_commit: str = "raylike"
 

@@ -5,8 +5,9 @@ import functools
 import inspect
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from raylike import _context, _options, _resources, _runtime
 from raylike._objects import ObjectRef, _Borrowed

@@ -125,7 +125,7 @@ class RayTaskError(RayError):
             return self
         try:
             dual = _dual_class(cause_cls)
-            err = dual.__new__(dual)
+            err: RayTaskError = Exception.__new__(dual)
             RayTaskError.__init__(err, *self._fields())
             err.args = getattr(self.cause, "args", ())
             return err
@@ -209,7 +209,9 @@ class TaskCancelledError(RayError):
     def __str__(self) -> str:
         if self.error_message:
             return self.error_message
-        return f"Task: {self.task_id} was cancelled." if self.task_id else "This task was cancelled."
+        if self.task_id:
+            return f"Task: {self.task_id} was cancelled."
+        return "This task was cancelled."
 
 
 class WorkerCrashedError(RayError):
@@ -240,7 +242,8 @@ class PendingCallsLimitExceeded(RayError):
 class ObjectLostError(RayError):
     """The object's only copy was lost and it cannot be rebuilt."""
 
-    def __init__(self, object_ref_hex: str = "", owner_address: str = "", call_site: str = "") -> None:
+    def __init__(self, object_ref_hex: str = "", owner_address: str = "",
+                 call_site: str = "") -> None:
         super().__init__(object_ref_hex, owner_address, call_site)
         self.object_ref_hex = object_ref_hex
         self.owner_address = owner_address
