@@ -110,6 +110,12 @@ def _free_port() -> int:
 def _env(log_file: str) -> dict[str, str]:
     env = dict(os.environ)
     env["RAYLIKE_LOG_FILE"] = log_file
+    # Like Ray's workers, ours can import the modules next to the driver's script and in its
+    # working directory (functions from them are pickled by reference).
+    script_dir = os.path.abspath(sys.path[0]) if sys.path and sys.path[0] else os.getcwd()
+    inherited = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    paths = [script_dir, os.getcwd(), *inherited]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     # our workers own process pools: they must not be daemonic
     env["DASK_DISTRIBUTED__WORKER__DAEMON"] = "False"
     return env

@@ -156,11 +156,17 @@ def validate(kind: str, options: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"Invalid option keyword {name} for {what}. "
                              f"Valid ones are {valid}.")
         opt.check(name, value)
-        if opt.support == "warn" and value not in (None, opt.default) and name not in _warned:
-            _warned.add(name)
-            warnings.warn(f"raylike accepts the option {name!r} for compatibility but does not "
-                          "honour it yet.", RaylikeUnsupportedWarning, stacklevel=4)
+        if opt.support == "warn" and value not in (None, opt.default):
+            warn_unsupported(name)
     return options
+
+
+def warn_unsupported(name: str) -> None:
+    """Warn, once per process and name, that ``name`` is accepted but has no effect."""
+    if name not in _warned:
+        _warned.add(name)
+        warnings.warn(f"raylike accepts the option {name!r} for compatibility but does not "
+                      "honour it yet.", RaylikeUnsupportedWarning, stacklevel=5)
 
 
 def merged(kind: str, base: dict[str, Any], updates: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from raylike import _cluster, _errors, _resources
+from raylike import _cluster, _errors, _options, _resources
 from raylike.exceptions import RaySystemError
 
 logger = logging.getLogger("raylike")
@@ -160,6 +160,8 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
     unknown = [k for k in kwargs if not k.startswith("_")]
     if unknown:
         raise UnknownInitArgument(f"Unknown keyword argument(s): {', '.join(unknown)}")
+    if runtime_env or local_mode:
+        _options.warn_unsupported("runtime_env" if runtime_env else "local_mode")
     with _lock:
         if _driver is not None:
             if ignore_reinit_error:
