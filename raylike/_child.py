@@ -5,7 +5,6 @@ from __future__ import annotations
 import concurrent.futures
 import itertools
 import os
-import pickle
 import queue
 import threading
 import time
@@ -13,9 +12,9 @@ import traceback
 from multiprocessing.connection import Connection
 from typing import Any
 
-from raylike import _context, _runtime
+from raylike import _context, _runtime, _wire
 from raylike._objects import ObjectRef, _Borrowed
-from raylike._serialization import FunctionCache, dumps, loads
+from raylike._serialization import FunctionCache, dumps, dumps_frames, loads
 from raylike.exceptions import RaySystemError, RayTaskError
 
 _functions = FunctionCache()
@@ -33,9 +32,7 @@ class Channel:
         threading.Thread(target=self._read, daemon=True, name="raylike-reader").start()
 
     def send(self, message: tuple[Any, ...]) -> None:
-        data = pickle.dumps(message, protocol=5)
-        with self._lock:
-            self.conn.send_bytes(data)
+        _wire.send(self.conn, self._lock, message)
 
     def request(self, op: str, *args: Any) -> Any:
         """Ask the worker to do ``op`` and wait for the answer (raising its error)."""
@@ -58,7 +55,7 @@ class Channel:
     def _read(self) -> None:
         try:
             while True:
-                message = pickle.loads(self.conn.recv_bytes())
+                message = _wire.recv(self.conn)
                 if message[0] == "resp":
                     fut = self._pending.get(message[1])
                     if fut is not None and not fut.done():
@@ -80,7 +77,7 @@ class ChildBackend:
 
     def put(self, value: Any) -> ObjectRef[Any]:
         with _Borrowed():
-            data = dumps(value, "value passed to put")
+            data = dumps_frames(value, "value passed to put")
         return ObjectRef(self.channel.request("put", data))
 
     def get(self, refs: list[ObjectRef[Any]], timeout: float | None) -> list[Any]:
@@ -129,7 +126,7 @@ def run_task(call: Any, deps: bytes, info: _context.TaskInfo) -> tuple[str, Any]
         if call.num_returns > 1:
             result = _check_returns(result, call.num_returns)
         with _Borrowed():
-            return "ok", dumps(result, "return value")
+            return "ok", dumps_frames(result, "return value")
     except KeyboardInterrupt:
         return "cancelled", None
     except BaseException as exc:  # noqa: B036 - every error goes back to the caller

@@ -25,7 +25,7 @@ from distributed.worker_state_machine import StateMachineEvent, WorkerState
 from raylike import _context, _gpus, _runtime
 from raylike._backend import DaskBackend
 from raylike._objects import ObjectRef, _Borrowed
-from raylike._serialization import dumps, loads
+from raylike._serialization import Frames, dumps, dumps_frames, loads
 from raylike.exceptions import RayTaskError, TaskCancelledError, WorkerCrashedError
 
 PLUGIN_NAME = "raylike-node"
@@ -147,7 +147,7 @@ class NodePlugin(WorkerPlugin):
             gpu_ids=gpu_ids, resources=dict(call.resources))
         try:
             with _Borrowed() as borrowed:
-                deps_bytes = dumps(list(deps), "task argument")
+                deps_bytes = dumps_frames(list(deps), "task argument")
             scope.held.extend(borrowed.refs)
             child.send(("task", call, deps_bytes, info))
             status, payload = scope.serve()
@@ -312,10 +312,10 @@ class TaskScope:
         self.held.extend(refs)
         return refs
 
-    def op_get(self, keys: list[str], timeout: float | None) -> bytes:
+    def op_get(self, keys: list[str], timeout: float | None) -> Frames:
         values = self.node.backend().get(self._refs(keys), timeout)
         with _Borrowed() as borrowed:
-            data = dumps(values, "object")
+            data = dumps_frames(values, "object")
         self.held.extend(borrowed.refs)
         return data
 
@@ -323,7 +323,7 @@ class TaskScope:
         refs = self._refs(keys)
         return [r._key for r in self.node.backend().wait(refs, num_returns, timeout)]
 
-    def op_put(self, data: bytes) -> str:
+    def op_put(self, data: Frames) -> str:
         ref = self.node.backend().put(loads(data))
         self.held.append(ref)
         return ref._key

@@ -11,10 +11,11 @@ import importlib.util
 import multiprocessing
 import multiprocessing.process
 import os
-import pickle
 import threading
 from multiprocessing.connection import Connection
 from typing import Any
+
+from raylike import _wire
 
 _PRELOAD = ["raylike._child", "cloudpickle"]
 
@@ -29,13 +30,11 @@ class Child:
         self._send_lock = threading.Lock()
 
     def send(self, message: tuple[Any, ...]) -> None:
-        data = pickle.dumps(message, protocol=5)
-        with self._send_lock:
-            self.conn.send_bytes(data)
+        _wire.send(self.conn, self._send_lock, message)
 
     def recv(self) -> tuple[Any, ...]:
         """The next message; ``EOFError``/``OSError`` when the child died."""
-        message: tuple[Any, ...] = pickle.loads(self.conn.recv_bytes())
+        message: tuple[Any, ...] = _wire.recv(self.conn)
         return message
 
     def alive(self) -> bool:

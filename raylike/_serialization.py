@@ -18,16 +18,52 @@ def dumps(value: Any, what: str = "value") -> bytes:
     try:
         return cloudpickle.dumps(value, protocol=PROTOCOL)
     except Exception as exc:  # cloudpickle raises many types: TypeError, PicklingError, ...
-        raise _SerializationError(
-            f"Could not serialize the {what} {_short_repr(value)}: {type(exc).__name__}: {exc}. "
-            "Check that it does not hold locks, sockets, open files or other objects that "
-            "cannot be pickled."
-        ) from exc
+        raise _cannot_serialize(value, what, exc) from exc
 
 
-def loads(data: bytes) -> Any:
-    """Unpickle bytes made by :func:`dumps`."""
+class Frames:
+    """A value pickled with its large buffers (numpy arrays, ...) kept apart, so a transport can
+    move them without copying them into the pickle (see ``raylike._wire``)."""
+
+    __slots__ = ("head", "buffers")
+
+    def __init__(self, head: bytes, buffers: list[Any]) -> None:
+        self.head = head
+        self.buffers = buffers
+
+    def __reduce__(self) -> Any:
+        return (Frames, (self.head, [pickle.PickleBuffer(b) for b in self.buffers]))
+
+
+def dumps_frames(value: Any, what: str = "value") -> Frames:
+    """Like :func:`dumps`, keeping buffers of 64 KiB or more out of the pickle."""
+    buffers: list[Any] = []
+
+    def keep(buf: pickle.PickleBuffer) -> bool:
+        if buf.raw().nbytes < 1 << 16:
+            return True
+        buffers.append(buf.raw())
+        return False
+
+    try:
+        head = cloudpickle.dumps(value, protocol=PROTOCOL, buffer_callback=keep)
+    except Exception as exc:
+        raise _cannot_serialize(value, what, exc) from exc
+    return Frames(head, buffers)
+
+
+def loads(data: Any) -> Any:
+    """Unpickle what :func:`dumps` or :func:`dumps_frames` made."""
+    if isinstance(data, Frames):
+        return pickle.loads(data.head, buffers=data.buffers)
     return pickle.loads(data)
+
+
+def _cannot_serialize(value: Any, what: str, exc: Exception) -> _SerializationError:
+    return _SerializationError(
+        f"Could not serialize the {what} {_short_repr(value)}: {type(exc).__name__}: {exc}. "
+        "Check that it does not hold locks, sockets, open files or other objects that "
+        "cannot be pickled.")
 
 
 def _short_repr(value: Any) -> str:
@@ -46,6 +82,7 @@ class FunctionCache:
         self._cache: dict[bytes, Any] = {}
 
     def load(self, data: bytes) -> Any:
+        data = bytes(data)
         fn = self._cache.get(data)
         if fn is None:
             if len(self._cache) >= self._size:
