@@ -148,9 +148,12 @@ def start(resources: dict[str, float], *, dashboard: bool, dashboard_port: int |
         dash = f"127.0.0.1:{dashboard_port if dashboard_port is not None else 8265}"
         sched_args += ["--dashboard-address", dash]
     else:
-        sched_args += ["--no-dashboard"]
+        # --no-dashboard only drops the pages: the HTTP server (health, metrics) still starts,
+        # on every interface unless told otherwise
+        sched_args += ["--no-dashboard", "--dashboard-address", "127.0.0.1:0"]
     worker_args = [address, "--host", "127.0.0.1", "--nthreads", str(WORKER_THREADS),
-                   "--no-dashboard", "--no-nanny", "--death-timeout", "60",
+                   "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
+                   "--no-nanny", "--death-timeout", "60",
                    "--name", "raylike-head", "--resources", format_resources(resources)]
     out = None if log_to_driver else log
     cluster = EmbeddedCluster(address=address, dashboard_address=dash, log=log)

@@ -39,9 +39,9 @@ def current() -> TaskInfo | None:
 
 
 def enter(info: TaskInfo) -> contextvars.Token[TaskInfo | None]:
-    """Make ``info`` current; set ``CUDA_VISIBLE_DEVICES`` to its GPUs."""
-    if info.gpu_ids:
-        os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(info.gpu_ids)
+    """Make ``info`` current; set ``CUDA_VISIBLE_DEVICES`` to its GPUs (empty for none, as
+    Ray does, so a reused process never shows a GPU that is not the task's)."""
+    os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(info.gpu_ids)
     return _current.set(info)
 
 

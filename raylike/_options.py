@@ -6,6 +6,8 @@ naming it. Options that only carry metadata (``support="meta"``) are accepted si
 """
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -166,7 +168,16 @@ def warn_unsupported(name: str) -> None:
     if name not in _warned:
         _warned.add(name)
         warnings.warn(f"raylike accepts the option {name!r} for compatibility but does not "
-                      "honour it yet.", RaylikeUnsupportedWarning, stacklevel=5)
+                      "honour it yet.", RaylikeUnsupportedWarning, stacklevel=_caller_level())
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside raylike (the user's call)."""
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def merged(kind: str, base: dict[str, Any], updates: dict[str, Any]) -> dict[str, Any]:

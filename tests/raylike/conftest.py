@@ -1,0 +1,200 @@
+"""Fixtures for raylike's own tests (behaviour that is raylike's, not Ray's API).
+
+``dask_cluster`` starts a real ``dask scheduler`` and lets a test add real ``dask worker``
+processes; every process it starts runs in a session of its own, and teardown terminates, waits
+and then SIGKILLs that whole process group, so no worker child (forkserver, task processes) can
+outlive the test.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import psutil
+import pytest
+
+import raylike
+
+STARTUP_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on (right now)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # GPU ids of a hand-started "GPU=1" worker must be 0, whatever this machine exposes
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    for name in ("RAY_ADDRESS", "DASK_SCHEDULER_ADDRESS"):
+        env.pop(name, None)
+    return env
+
+
+def _stop(procs: list[subprocess.Popen[bytes]], grace: float = 5.0) -> None:
+    """Terminate, wait, kill: each process and then its whole process group."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        try:
+            proc.wait(max(0.01, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    for proc in procs:
+        # each process leads its own session (start_new_session): its pgid is its pid. Whatever
+        # it started and left behind (nanny's worker, forkserver, task children) is killed here.
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+@dataclass
+class DaskCluster:
+    """A hand-started Dask cluster: a scheduler, plus the workers a test adds."""
+
+    address: str
+    scheduler: subprocess.Popen[bytes]
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def start_worker(self, nthreads: int = 2, resources: str | None = None,
+                     nanny: bool = False, name: str | None = None,
+                     wait: bool = True) -> subprocess.Popen[bytes]:
+        """Start ``dask worker`` and (by default) wait until the scheduler has it."""
+        cmd = [sys.executable, "-m", "distributed.cli.dask_worker", self.address,
+               "--host", "127.0.0.1", "--nthreads", str(nthreads), "--no-dashboard",
+               # Dask's HTTP server (health, metrics) runs even with --no-dashboard, on all
+               # interfaces unless told otherwise
+               "--dashboard-address", "127.0.0.1:0",
+               "--nanny" if nanny else "--no-nanny"]
+        if resources:
+            cmd += ["--resources", resources]
+        if name:
+            cmd += ["--name", name]
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env=_child_env(),
+                                start_new_session=True)
+        self.workers.append(proc)
+        if wait:
+            self.wait_for_workers(len(self.workers))
+        return proc
+
+    def wait_for_workers(self, count: int) -> None:
+        from distributed import Client
+
+        with Client(self.address, timeout="20s", set_as_default=False) as client:
+            client.wait_for_workers(count, timeout=STARTUP_TIMEOUT)
+
+    def worker_count(self) -> int:
+        from distributed import Client
+
+        with Client(self.address, timeout="20s", set_as_default=False) as client:
+            return len(client.scheduler_info(n_workers=-1)["workers"])
+
+    def processes(self) -> list[subprocess.Popen[bytes]]:
+        return [*self.workers, self.scheduler]
+
+    def close(self) -> None:
+        raylike.shutdown()  # disconnect first: a client of a dead scheduler logs errors
+        _stop(self.workers)
+        _stop([self.scheduler])
+
+
+def start_dask_cluster() -> DaskCluster:
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+         "--port", str(port), "--no-dashboard", "--dashboard-address", "127.0.0.1:0"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=_child_env(), start_new_session=True)
+    cluster = DaskCluster(address=address, scheduler=proc)
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while True:
+        if proc.poll() is not None:
+            cluster.close()
+            raise RuntimeError(f"dask scheduler exited with code {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                cluster.close()
+                raise RuntimeError("dask scheduler did not start listening") from None
+            time.sleep(0.1)
+    return cluster
+
+
+@pytest.fixture
+def dask_cluster() -> Iterator[DaskCluster]:
+    """A fresh scheduler (no workers yet; add them with ``start_worker``)."""
+    cluster = start_dask_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
+@pytest.fixture(scope="module")
+def two_worker_cluster() -> Iterator[DaskCluster]:
+    """One scheduler and two workers, shared by a module: ``cpu`` (2 threads, no resources)
+    and ``gpu`` (2 threads, ``GPU=1``)."""
+    cluster = start_dask_cluster()
+    try:
+        cluster.start_worker(nthreads=2, name="cpu", wait=False)
+        cluster.start_worker(nthreads=2, resources="GPU=1", name="gpu", wait=False)
+        cluster.wait_for_workers(2)
+        yield cluster
+    finally:
+        cluster.close()
+
+
+@pytest.fixture(autouse=True)
+def _raylike_shutdown() -> Iterator[None]:
+    """Every test starts and ends with no raylike runtime in this process."""
+    if raylike.is_initialized():
+        raylike.shutdown()
+    try:
+        yield
+    finally:
+        raylike.shutdown()
+
+
+def _wait_gone(pids: list[int], timeout: float) -> list[int]:
+    """Wait until none of ``pids`` runs (zombies count as gone); return those left."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = []
+        for pid in pids:
+            try:
+                if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                    left.append(pid)
+            except psutil.NoSuchProcess:
+                pass
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def wait_gone() -> Callable[[list[int], float], list[int]]:
+    """``wait_gone(pids, timeout)``: wait until none of ``pids`` runs; return those left."""
+    return _wait_gone
+
+
+@pytest.fixture
+def unused_address() -> str:
+    """A scheduler address where nothing listens."""
+    return f"tcp://127.0.0.1:{free_port()}"
