@@ -1,4 +1,5 @@
 """Exceptions: the ray.exceptions hierarchy and how task errors reach the caller."""
+
 from __future__ import annotations
 
 import os
@@ -49,7 +50,9 @@ SUBCLASS_RELATIONS = [
 
 
 @pytest.mark.parametrize(
-    "sub,base", SUBCLASS_RELATIONS, ids=[f"{s}<{getattr(b, '__name__', b)}" for s, b in SUBCLASS_RELATIONS]
+    "sub,base",
+    SUBCLASS_RELATIONS,
+    ids=[f"{s}<{getattr(b, '__name__', b)}" for s, b in SUBCLASS_RELATIONS],
 )
 def test_exception_hierarchy(ray_module, sub, base):
     exc = ray_module.exceptions

@@ -1,11 +1,11 @@
 """Objects: put/get, ObjectRef behaviour, passing refs to tasks, ray.wait, ray.cancel."""
+
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
 import gc
 import os
-import pickle
 import time
 
 import numpy as np
@@ -117,6 +117,37 @@ def test_put_returns_distinct_refs(ray_shared):
     a, b = ray.put(1), ray.put(1)
     assert a != b
     assert ray.get([a, b]) == [1, 1]
+
+
+def test_put_stores_a_copy(ray_shared):
+    ray = ray_shared
+    data = {"items": [1, 2, 3]}
+    ref = ray.put(data)
+    data["items"].append(4)  # mutating the original afterwards does not change the object
+    assert ray.get(ref) == {"items": [1, 2, 3]}
+
+
+def test_task_mutating_its_argument_does_not_affect_others(ray_shared):
+    ray = ray_shared
+    ref = ray.put([1, 2, 3])
+    local = [10, 20]
+
+    @ray.remote
+    def mutate(lst):
+        lst.append("x")
+        return lst
+
+    assert ray.get(mutate.remote(ref)) == [1, 2, 3, "x"]
+    assert ray.get(mutate.remote(ref)) == [1, 2, 3, "x"]  # not [1, 2, 3, "x", "x"]
+    assert ray.get(mutate.remote(local)) == [10, 20, "x"]
+    assert local == [10, 20]
+    assert ray.get(ref) == [1, 2, 3]
+
+
+def test_get_list_with_duplicates(ray_shared):
+    ray = ray_shared
+    a, b = ray.put("a"), ray.put("b")
+    assert ray.get([a, b, a, a]) == ["a", "b", "a", "a"]
 
 
 def test_get_list_keeps_order(ray_shared):

@@ -3,6 +3,7 @@
 This module deliberately does not use ``ray_shared``: several tests need no cluster at all
 (``ray_fresh``) and would shut a shared one down under the others' feet.
 """
+
 from __future__ import annotations
 
 import os
@@ -136,7 +137,9 @@ def test_remote_call_auto_initialises(ray_fresh):
 
 
 @pytest.mark.parametrize(
-    "ray_start", [{"num_cpus": 3, "num_gpus": 2, "resources": {"Custom": 2, "Other": 0.5}}], indirect=True
+    "ray_start",
+    [{"num_cpus": 3, "num_gpus": 2, "resources": {"Custom": 2, "Other": 3}}],
+    indirect=True,
 )
 def test_cluster_and_available_resources(ray_start, tmp_path):
     ray = ray_start
@@ -144,7 +147,7 @@ def test_cluster_and_available_resources(ray_start, tmp_path):
     assert total["CPU"] == 3
     assert total["GPU"] == 2
     assert total["Custom"] == 2
-    assert total["Other"] == 0.5
+    assert total["Other"] == 3
 
     idle = _poll(ray.available_resources, lambda r: r.get("CPU") == 3)
     assert idle["CPU"] == 3 and idle["GPU"] == 2 and idle["Custom"] == 2

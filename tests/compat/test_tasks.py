@@ -1,10 +1,10 @@
-"""Remote functions (tasks): decoration, options, calling conventions, nesting, parallelism, retries."""
+"""Remote functions (tasks): options, calling conventions, nesting, parallelism, retries."""
+
 from __future__ import annotations
 
 import time
 
 import pytest
-
 
 # ----------------------------------------------------------------------------------------------
 # helpers (plain Python, no Ray). Module-level functions are pickled by reference and the test
@@ -159,6 +159,21 @@ def test_num_returns(ray_shared, k):
         assert ray.get(out) == list(range(k))
         # each ref can be fetched on its own, in any order
         assert ray.get(out[-1]) == k - 1
+
+
+def test_num_returns_mismatch_raises_value_error(ray_shared):
+    ray = ray_shared
+
+    @ray.remote(num_returns=2)
+    def three():
+        return 1, 2, 3
+
+    refs = three.remote()
+    assert len(refs) == 2
+    for ref in refs:
+        with pytest.raises(ValueError) as info:
+            ray.get(ref)
+        assert isinstance(info.value, ray.exceptions.RayTaskError)
 
 
 def test_num_returns_zero_returns_none_and_still_runs(ray_shared):
@@ -339,7 +354,7 @@ def test_deep_blocking_chain_does_not_deadlock(ray_shared):
 
 def test_cpu_bound_tasks_run_in_parallel(ray_shared):
     ray = ray_shared
-    n = _calibrate(1.0)
+    n = _calibrate(0.75)
 
     @ray.remote
     def spin(iterations):
@@ -349,19 +364,21 @@ def test_cpu_bound_tasks_run_in_parallel(ray_shared):
             i += 1
         return start, time.time()
 
-    # The machine is small and noisy (other tests may have left worker processes starting up),
-    # so measure a few times and keep the best ratio: a serial implementation never gets near 1.
-    ratios = []
-    for _ in range(3):
-        s, e = ray.get(spin.remote(n))  # one alone: how long does the work take in a worker?
-        alone = e - s
-        assert alone > 0.3
+    # The machine is small and shared (other processes may be busy), so measure until a quiet
+    # moment, 25 s at most. The single-run time is the best seen (noise only ever slows things
+    # down) and one quiet pair is enough; run one after the other, or interleaved under one GIL,
+    # the pair takes ~2 * alone and can never pass.
+    alone, ratios = float("inf"), []
+    deadline = time.time() + 25
+    while time.time() < deadline:
+        s, e = ray.get(spin.remote(n))
+        alone = min(alone, e - s)
+        assert alone > 0.2
         intervals = ray.get([spin.remote(n), spin.remote(n)])
         span = max(e for _, e in intervals) - min(s for s, _ in intervals)
         ratios.append(span / alone)
         if ratios[-1] < 1.5:
             break
-    # run one after the other (or interleaved under one GIL) this would take ~2 * alone
     assert min(ratios) < 1.5, ratios
 
 
@@ -425,7 +442,9 @@ def test_retry_exceptions_list_only_retries_listed_types(ray_shared):
     assert ray.get(ok) == 2
 
     counter2 = _make_counter(ray)
-    bad = flaky.options(max_retries=2, retry_exceptions=[KeyError]).remote(counter2, ZeroDivisionError)
+    bad = flaky.options(max_retries=2, retry_exceptions=[KeyError]).remote(
+        counter2, ZeroDivisionError
+    )
     with pytest.raises(ZeroDivisionError):
         ray.get(bad)
     assert ray.get(counter2.value.remote()) == 1

@@ -1,0 +1,803 @@
+"""Actors: creation, method calls, ordering, handles, naming, lifetime, concurrency, failures."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+import uuid
+
+import pytest
+
+# Anything that runs remotely (actor classes, functions) is defined inside the tests: module level
+# objects are pickled by reference and the test module is not importable on workers.
+
+
+def _calibrate(seconds: float) -> int:
+    """Number of pure-Python loop iterations that take roughly ``seconds`` in this process."""
+    n = 200_000
+    while True:
+        t0 = time.perf_counter()
+        i = 0
+        while i < n:
+            i += 1
+        took = time.perf_counter() - t0
+        if took > 0.1:
+            return max(1, int(n * seconds / took))
+        n *= 2
+
+
+def _make_counter_class(ray, **options):
+    class Counter:
+        def __init__(self, start=0):
+            self.value = start
+
+        def incr(self, by=1):
+            self.value += by
+            return self.value
+
+        def get(self):
+            return self.value
+
+    return ray.remote(**options)(Counter) if options else ray.remote(Counter)
+
+
+def _make_signal(ray):
+    @ray.remote(num_cpus=0)
+    class Signal:
+        def __init__(self):
+            self.event = asyncio.Event()
+
+        async def wait(self):
+            await self.event.wait()
+
+        async def send(self):
+            self.event.set()
+
+    return Signal.remote()
+
+
+def _unique(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def _call_until_alive(ray, method, *args, timeout=40.0):
+    """Call ``method.remote(*args)`` until it stops raising RayActorError (actor restarting)."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            return ray.get(method.remote(*args), timeout=timeout)
+        except ray.exceptions.RayActorError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+# ----------------------------------------------------------------------------------------------
+# basics
+# ----------------------------------------------------------------------------------------------
+
+
+def test_create_actor_and_call_methods(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    class Counter:
+        def __init__(self, start, *, step=1):
+            self.value = start
+            self.step = step
+
+        def incr(self):
+            self.value += self.step
+            return self.value
+
+        def add(self, a, b=0, *rest, **kw):
+            self.value += a + b + sum(rest) + sum(kw.values())
+            return self.value
+
+    c = Counter.remote(10, step=5)
+    ref = c.incr.remote()
+    assert isinstance(ref, ray.ObjectRef)
+    assert ray.get(ref) == 15
+    assert ray.get(c.incr.remote()) == 20
+    assert ray.get(c.add.remote(1, 2, 3, x=4)) == 30
+
+
+def test_state_is_kept_between_calls(ray_shared):
+    ray = ray_shared
+    Counter = _make_counter_class(ray)
+    a, b = Counter.remote(), Counter.remote(100)
+    for _ in range(5):
+        a.incr.remote()
+    b.incr.remote(by=10)
+    assert ray.get(a.get.remote()) == 5
+    assert ray.get(b.get.remote()) == 110  # separate instances have separate state
+
+
+def test_instantiating_actor_class_directly_raises_type_error(ray_shared):
+    ray = ray_shared
+    Counter = _make_counter_class(ray)
+    with pytest.raises(TypeError):
+        Counter()
+
+
+def test_calling_method_directly_raises_type_error(ray_shared):
+    ray = ray_shared
+    Counter = _make_counter_class(ray)
+    c = Counter.remote()
+    with pytest.raises(TypeError):
+        c.incr()
+
+
+def test_unknown_method_raises_attribute_error(ray_shared):
+    ray = ray_shared
+    Counter = _make_counter_class(ray)
+    c = Counter.remote()
+    with pytest.raises(AttributeError):
+        c.no_such_method.remote()
+
+
+def test_wrong_constructor_or_method_arguments_raise_type_error(ray_shared):
+    ray = ray_shared
+    Counter = _make_counter_class(ray)
+    with pytest.raises(TypeError):
+        Counter.remote(1, 2, 3)
+    c = Counter.remote()
+    with pytest.raises(TypeError):
+        c.get.remote(1)
+    assert ray.get(c.get.remote()) == 0
+
+
+def test_unknown_actor_option_raises_value_error(ray_shared):
+    ray = ray_shared
+    Counter = _make_counter_class(ray)
+    with pytest.raises(ValueError):
+        Counter.options(not_an_option=1)
+
+    class Plain:
+        pass
+
+    with pytest.raises(ValueError):
+        ray.remote(not_an_option=1)(Plain)
+
+
+def test_method_refs_work_with_get_wait_and_as_task_arguments(ray_shared):
+    ray = ray_shared
+    Counter = _make_counter_class(ray)
+    c = Counter.remote(1)
+    refs = [c.incr.remote() for _ in range(3)]
+    ready, not_ready = ray.wait(refs, num_returns=3, timeout=30)
+    assert ready == refs and not_ready == []
+    assert ray.get(refs) == [2, 3, 4]
+
+    @ray.remote
+    def double(x):
+        return 2 * x
+
+    assert ray.get(double.remote(c.get.remote())) == 8
+    # and as arguments of other actor methods
+    d = Counter.remote()
+    assert ray.get(d.incr.remote(c.get.remote())) == 4
+
+
+def test_ref_arguments_to_actor_methods(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    class Inspector:
+        def __init__(self, base):
+            self.base = base  # a top-level ref passed to the constructor arrives as its value
+
+        def look(self, top, nested):
+            return (
+                self.base + top,
+                isinstance(nested[0], ray.ObjectRef),
+                ray.get(nested[0]),
+            )
+
+    insp = Inspector.remote(ray.put(100))
+    assert ray.get(insp.look.remote(ray.put(1), [ray.put("n")])) == (101, True, "n")
+
+
+def test_async_actor_awaits_refs(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def slow_double(x):
+        time.sleep(0.1)
+        return 2 * x
+
+    @ray.remote
+    class Gatherer:
+        async def total(self, n):
+            values = await asyncio.gather(*[slow_double.remote(i) for i in range(n)])
+            return sum(values)
+
+        async def first(self, refs):
+            return await refs[0]
+
+    g = Gatherer.remote()
+    assert ray.get(g.total.remote(5), timeout=30) == 20
+    assert ray.get(g.first.remote([ray.put("awaited")]), timeout=30) == "awaited"
+
+
+def test_calls_run_in_submission_order(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    class Log:
+        def __init__(self):
+            self.items = []
+
+        def append(self, x):
+            self.items.append(x)
+
+        def items_(self):
+            return self.items
+
+    log = Log.remote()
+    for i in range(2000):
+        log.append.remote(i)
+    assert ray.get(log.items_.remote(), timeout=50) == list(range(2000))
+
+
+def test_method_num_returns(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    class Splitter:
+        @ray.method(num_returns=2)
+        def split(self, s):
+            head, _, tail = s.partition(",")
+            return head, tail
+
+        def whole(self, s):
+            return s.partition(",")
+
+    sp = Splitter.remote()
+    refs = sp.split.remote("a,b")
+    assert isinstance(refs, list) and len(refs) == 2
+    assert ray.get(refs) == ["a", "b"]
+    assert ray.get(sp.whole.remote("a,b")) == ("a", ",", "b")
+    # options on a method call can override num_returns too
+    three = sp.whole.options(num_returns=3).remote("x,y")
+    assert ray.get(three) == ["x", ",", "y"]
+
+
+# ----------------------------------------------------------------------------------------------
+# handles
+# ----------------------------------------------------------------------------------------------
+
+
+def test_handle_passed_to_tasks(ray_shared):
+    ray = ray_shared
+    Counter = _make_counter_class(ray)
+    c = Counter.remote()
+
+    @ray.remote
+    def bump(counter, n):
+        for _ in range(n):
+            ray.get(counter.incr.remote())
+        return "bumped"
+
+    assert ray.get([bump.remote(c, 3), bump.remote(c, 4)]) == ["bumped", "bumped"]
+    assert ray.get(c.get.remote()) == 7
+
+
+def test_handle_passed_to_other_actor(ray_shared):
+    ray = ray_shared
+    Counter = _make_counter_class(ray)
+    c = Counter.remote()
+
+    @ray.remote
+    class User:
+        def __init__(self, counter):
+            self.counter = counter
+
+        def use(self, n):
+            return ray.get([self.counter.incr.remote() for _ in range(n)])[-1]
+
+    u1, u2 = User.remote(c), User.remote(c)
+    ray.get([u1.use.remote(2), u2.use.remote(3)])
+    assert ray.get(c.get.remote()) == 5
+
+
+def test_actor_created_in_task_and_returned(ray_shared):
+    ray = ray_shared
+    Counter = _make_counter_class(ray)
+
+    @ray.remote
+    def make_and_use():
+        c = Counter.remote(40)
+        ray.get(c.incr.remote())
+        return c
+
+    c = ray.get(make_and_use.remote())
+    assert ray.get(c.incr.remote(by=1)) == 42
+
+
+def test_actor_chain_blocking_calls(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    class Link:
+        def __init__(self, name, nxt=None):
+            self.name, self.nxt = name, nxt
+
+        def path(self):
+            if self.nxt is None:
+                return [self.name]
+            return [self.name] + ray.get(self.nxt.path.remote())
+
+    c = Link.remote("C")
+    b = Link.remote("B", c)
+    a = Link.remote("A", b)
+    assert ray.get(a.path.remote(), timeout=50) == ["A", "B", "C"]
+
+
+# ----------------------------------------------------------------------------------------------
+# concurrency
+# ----------------------------------------------------------------------------------------------
+
+
+def test_two_actors_run_in_parallel(ray_shared):
+    ray = ray_shared
+    n = _calibrate(0.75)
+
+    @ray.remote
+    class Spinner:
+        def spin(self, iterations):
+            start = time.time()
+            i = 0
+            while i < iterations:
+                i += 1
+            return start, time.time()
+
+    a, b = Spinner.remote(), Spinner.remote()
+    ray.get([a.spin.remote(1), b.spin.remote(1)])  # both actors are up
+    # The machine is small and shared (other processes may be busy), so measure until a quiet
+    # moment, 25 s at most. The single-run time is the best seen (noise only ever slows things
+    # down) and one quiet pair is enough; run one after the other, or interleaved under one GIL,
+    # the pair takes ~2 * alone and can never pass.
+    alone, ratios = float("inf"), []
+    deadline = time.time() + 25
+    while time.time() < deadline:
+        s, e = ray.get(a.spin.remote(n))
+        alone = min(alone, e - s)
+        assert alone > 0.2
+        intervals = ray.get([a.spin.remote(n), b.spin.remote(n)])
+        span = max(e for _, e in intervals) - min(s for s, _ in intervals)
+        ratios.append(span / alone)
+        if ratios[-1] < 1.5:
+            break
+    assert min(ratios) < 1.5, ratios
+
+
+def test_sync_actor_runs_one_call_at_a_time(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    class Serial:
+        def __init__(self):
+            self.active = 0
+            self.max_active = 0
+
+        def work(self):
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+            time.sleep(0.02)
+            self.active -= 1
+
+        def peak(self):
+            return self.max_active
+
+    s = Serial.remote()
+    ray.get([s.work.remote() for _ in range(10)])
+    assert ray.get(s.peak.remote()) == 1
+
+
+def test_async_actor_methods_run_concurrently(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    class Sleeper:
+        async def nap(self, seconds):
+            await asyncio.sleep(seconds)
+            return seconds
+
+    s = Sleeper.remote()
+    ray.get(s.nap.remote(0))  # the actor is up
+    t0 = time.time()
+    assert ray.get([s.nap.remote(1) for _ in range(5)], timeout=30) == [1] * 5
+    # one after the other this would take 5 s
+    assert time.time() - t0 < 3
+
+
+def test_async_actor_calls_can_wait_for_each_other(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    class Rendezvous:
+        def __init__(self, n):
+            self.n = n
+            self.arrived = 0
+            self.all_here = asyncio.Event()
+
+        async def arrive(self):
+            self.arrived += 1
+            if self.arrived == self.n:
+                self.all_here.set()
+            try:
+                await asyncio.wait_for(self.all_here.wait(), timeout=20)
+            except asyncio.TimeoutError:
+                return False
+            return True
+
+    r = Rendezvous.remote(5)
+    # only possible if all five calls are in flight inside the actor at the same time
+    assert ray.get([r.arrive.remote() for _ in range(5)], timeout=50) == [True] * 5
+
+
+def test_threaded_actor_max_concurrency(ray_shared):
+    ray = ray_shared
+
+    @ray.remote(max_concurrency=4)
+    class Pool:
+        def __init__(self):
+            self.barrier = threading.Barrier(4, timeout=20)
+
+        def meet(self):
+            # a blocking call: returns only once four calls are waiting at the same time
+            try:
+                self.barrier.wait()
+            except threading.BrokenBarrierError:
+                return False
+            return True
+
+    p = Pool.remote()
+    assert ray.get([p.meet.remote() for _ in range(4)], timeout=50) == [True] * 4
+
+
+def test_threaded_actor_concurrency_via_options(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    class Sleeper:
+        def nap(self, seconds):
+            time.sleep(seconds)
+            return seconds
+
+    s = Sleeper.options(max_concurrency=4).remote()
+    ray.get(s.nap.remote(0))
+    t0 = time.time()
+    assert ray.get([s.nap.remote(1) for _ in range(4)], timeout=30) == [1] * 4
+    assert time.time() - t0 < 2.5  # one at a time this would take 4 s
+
+
+def test_many_default_actors_fit_on_small_cluster(ray_shared):
+    ray = ray_shared
+    Counter = _make_counter_class(ray)
+    # default actors need a CPU only to be placed, not while they live: six fit on two CPUs
+    actors = [Counter.remote(i) for i in range(6)]
+    assert ray.get([a.incr.remote() for a in actors], timeout=50) == [1, 2, 3, 4, 5, 6]
+    for a in actors:
+        ray.kill(a)
+
+
+def test_actor_with_cpus_holds_them(ray_shared):
+    ray = ray_shared
+    Counter = _make_counter_class(ray, num_cpus=1)
+    a, b = Counter.remote(), Counter.remote()
+    ray.get([a.incr.remote(), b.incr.remote()])
+
+    @ray.remote(num_cpus=1)
+    def needs_cpu():
+        return "ran"
+
+    ref = needs_cpu.remote()
+    ready, _ = ray.wait([ref], timeout=1.0)
+    assert ready == []  # both CPUs are held by the actors
+    ray.kill(a)
+    assert ray.get(ref, timeout=30) == "ran"
+    ray.kill(b)
+
+
+# ----------------------------------------------------------------------------------------------
+# named actors and namespaces
+# ----------------------------------------------------------------------------------------------
+
+
+def test_named_actor_and_get_actor(ray_shared):
+    ray = ray_shared
+    Counter = _make_counter_class(ray)
+    name = _unique("counter")
+    c = Counter.options(name=name).remote()
+    ray.get(c.incr.remote())
+    found = ray.get_actor(name)
+    assert ray.get(found.incr.remote()) == 2  # same actor, same state
+    assert ray.get(c.get.remote()) == 2
+    ray.kill(c)
+
+
+def test_get_actor_missing_name_raises_value_error(ray_shared):
+    ray = ray_shared
+    with pytest.raises(ValueError):
+        ray.get_actor(_unique("missing"))
+
+
+def test_duplicate_actor_name_raises_value_error(ray_shared):
+    ray = ray_shared
+    Counter = _make_counter_class(ray)
+    name = _unique("dup")
+    c = Counter.options(name=name).remote()
+    with pytest.raises(ValueError):
+        Counter.options(name=name).remote()
+    assert ray.get(c.incr.remote()) == 1
+    ray.kill(c)
+
+
+def test_get_if_exists_returns_existing_actor(ray_shared):
+    ray = ray_shared
+    Counter = _make_counter_class(ray)
+    name = _unique("singleton")
+    first = Counter.options(name=name, get_if_exists=True).remote(10)
+    ray.get(first.incr.remote())
+    second = Counter.options(name=name, get_if_exists=True).remote(500)  # args ignored
+    assert ray.get(second.incr.remote()) == 12
+    assert ray.get(first.get.remote()) == 12
+    ray.kill(first)
+
+
+def test_namespaces_separate_names(ray_shared):
+    ray = ray_shared
+    Counter = _make_counter_class(ray)
+    name = _unique("shared-name")
+    ns_a, ns_b = _unique("ns-a"), _unique("ns-b")
+    a = Counter.options(name=name, namespace=ns_a).remote(1)
+    b = Counter.options(name=name, namespace=ns_b).remote(100)
+    assert ray.get(ray.get_actor(name, namespace=ns_a).get.remote()) == 1
+    assert ray.get(ray.get_actor(name, namespace=ns_b).get.remote()) == 100
+    # not visible from the driver's own namespace
+    with pytest.raises(ValueError):
+        ray.get_actor(name)
+    ray.kill(a)
+    ray.kill(b)
+
+
+def test_named_actor_reachable_from_task(ray_shared):
+    ray = ray_shared
+    Counter = _make_counter_class(ray)
+    name = _unique("from-task")
+    c = Counter.options(name=name).remote()
+
+    @ray.remote
+    def use(actor_name):
+        return ray.get(ray.get_actor(actor_name).incr.remote(by=5))
+
+    assert ray.get(use.remote(name)) == 5
+    assert ray.get(c.get.remote()) == 5
+    ray.kill(c)
+
+
+def test_killed_actor_name_is_released(ray_shared):
+    ray = ray_shared
+    Counter = _make_counter_class(ray)
+    name = _unique("reuse")
+    c = Counter.options(name=name).remote()
+    ray.get(c.incr.remote())
+    ray.kill(c)
+    deadline = time.time() + 30
+    while True:
+        try:
+            ray.get_actor(name)
+        except ValueError:
+            break
+        assert time.time() < deadline, "killed actor is still registered under its name"
+        time.sleep(0.05)
+    c2 = Counter.options(name=name).remote(7)
+    assert ray.get(c2.get.remote()) == 7
+    ray.kill(c2)
+
+
+# ----------------------------------------------------------------------------------------------
+# lifetime and failures
+# ----------------------------------------------------------------------------------------------
+
+
+def test_kill_makes_later_calls_raise(ray_shared):
+    ray = ray_shared
+    Counter = _make_counter_class(ray)
+    c = Counter.remote()
+    assert ray.get(c.incr.remote()) == 1
+    ray.kill(c)
+    # ray.kill is asynchronous: a call racing with it may still be served, but the actor is
+    # gone shortly after and from then on every call fails
+    deadline = time.time() + 30
+    while True:
+        try:
+            ray.get(c.incr.remote(), timeout=30)
+        except ray.exceptions.RayActorError:
+            break
+        assert time.time() < deadline, "killed actor keeps answering"
+        time.sleep(0.05)
+    for _ in range(3):
+        with pytest.raises(ray.exceptions.ActorDiedError):
+            ray.get(c.get.remote(), timeout=30)
+
+
+def test_kill_fails_in_flight_call(ray_shared):
+    ray = ray_shared
+    signal = _make_signal(ray)
+
+    @ray.remote
+    class Waiter:
+        def block(self, sig):
+            ray.get(sig.wait.remote())
+            return "unblocked"
+
+        def ping(self):
+            return "pong"
+
+    w = Waiter.remote()
+    assert ray.get(w.ping.remote()) == "pong"
+    ref = w.block.remote(signal)
+    ready, _ = ray.wait([ref], timeout=0.3)
+    assert ready == []
+    ray.kill(w)
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(ref, timeout=30)
+    ray.get(signal.send.remote())
+
+
+def test_kill_non_actor_raises_value_error(ray_shared):
+    ray = ray_shared
+    with pytest.raises(ValueError):
+        ray.kill(ray.put(1))
+
+
+def test_exit_actor_from_inside(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    class Quitter:
+        def ping(self):
+            return "pong"
+
+        def quit(self):
+            ray.actor.exit_actor()
+
+    q = Quitter.remote()
+    assert ray.get(q.ping.remote()) == "pong"
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(q.quit.remote(), timeout=30)
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(q.ping.remote(), timeout=30)
+
+
+def test_exit_actor_outside_actor_raises_type_error(ray_shared):
+    ray = ray_shared
+    with pytest.raises(TypeError):
+        ray.actor.exit_actor()
+
+
+def test_exception_in_method_keeps_actor_alive(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    class Fragile:
+        def __init__(self):
+            self.calls = 0
+
+        def risky(self, fail):
+            self.calls += 1
+            if fail:
+                raise ValueError(f"call {self.calls} failed")
+            return self.calls
+
+    f = Fragile.remote()
+    assert ray.get(f.risky.remote(False)) == 1
+    with pytest.raises(ValueError, match="call 2 failed") as info:
+        ray.get(f.risky.remote(True))
+    assert isinstance(info.value, ray.exceptions.RayTaskError)
+    assert not isinstance(info.value, ray.exceptions.RayActorError)
+    # the actor keeps serving, with its state intact
+    assert ray.get(f.risky.remote(False)) == 3
+
+
+def test_exception_in_constructor(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    class Broken:
+        def __init__(self):
+            raise ValueError("constructor-exploded")
+
+        def ping(self):
+            return "pong"
+
+    b = Broken.remote()  # creating the handle itself does not raise
+    with pytest.raises(ray.exceptions.ActorDiedError) as info:
+        ray.get(b.ping.remote(), timeout=30)
+    assert isinstance(info.value, ray.exceptions.RayActorError)
+    assert "constructor-exploded" in str(info.value)
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(b.ping.remote(), timeout=30)
+
+
+def test_actor_process_crash_without_restart(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    class Crashy:
+        def ping(self):
+            return "pong"
+
+        def crash(self):
+            os._exit(1)
+
+    c = Crashy.remote()
+    assert ray.get(c.ping.remote()) == "pong"
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(c.crash.remote(), timeout=30)
+    with pytest.raises(ray.exceptions.ActorDiedError):
+        ray.get(c.ping.remote(), timeout=30)
+
+
+def test_actor_restarts_with_fresh_state(ray_shared):
+    ray = ray_shared
+
+    @ray.remote(max_restarts=1)
+    class Phoenix:
+        def __init__(self):
+            self.count = 0
+            self.pid = os.getpid()
+
+        def incr(self):
+            self.count += 1
+            return self.count, self.pid
+
+        def crash(self):
+            os._exit(1)
+
+    p = Phoenix.remote()
+    ray.get(p.incr.remote())
+    assert ray.get(p.incr.remote())[0] == 2
+    old_pid = ray.get(p.incr.remote())[1]
+
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(p.crash.remote(), timeout=30)
+
+    # after the restart the constructor has run again: state starts over in a new process
+    count, pid = _call_until_alive(ray, p.incr)
+    assert count == 1
+    assert pid != old_pid
+    assert ray.get(p.incr.remote())[0] == 2
+
+    # the single restart is used up: a second crash is final
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(p.crash.remote(), timeout=30)
+    with pytest.raises(ray.exceptions.ActorDiedError):
+        ray.get(p.incr.remote(), timeout=30)
+
+
+@pytest.mark.parametrize("ray_start", [{"num_cpus": 2, "num_gpus": 1}], indirect=True)
+def test_gpu_actor_holds_gpu(ray_start):
+    ray = ray_start
+
+    @ray.remote(num_gpus=1)
+    class GpuHolder:
+        def ids(self):
+            return ray.get_gpu_ids()
+
+    @ray.remote(num_gpus=1)
+    def gpu_task():
+        return ray.get_gpu_ids()
+
+    holder = GpuHolder.remote()
+    assert len(ray.get(holder.ids.remote(), timeout=30)) == 1
+    ref = gpu_task.remote()
+    ready, _ = ray.wait([ref], timeout=1.0)
+    assert ready == []  # the only GPU belongs to the actor
+    ray.kill(holder)
+    assert len(ray.get(ref, timeout=30)) == 1

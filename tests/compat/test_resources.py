@@ -1,0 +1,304 @@
+"""Resource accounting: CPUs, fractional CPUs, custom resources, (fake) GPUs, runtime context.
+
+All tests here share one cluster with 4 CPUs, 2 fake GPUs and a custom resource; it is built
+from the conftest ``ray_module`` fixture exactly the way ``ray_start`` builds its clusters, but
+module-scoped so that the suite starts one cluster instead of one per test.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+INIT_KWARGS = {"num_cpus": 4, "num_gpus": 2, "resources": {"Custom": 2}, "include_dashboard": False}
+
+
+@pytest.fixture(scope="module")
+def ray4(ray_module):
+    if ray_module.is_initialized():
+        ray_module.shutdown()
+    ray_module.init(**INIT_KWARGS)
+    yield ray_module
+    ray_module.shutdown()
+
+
+# ----------------------------------------------------------------------------------------------
+# helpers (driver side only)
+# ----------------------------------------------------------------------------------------------
+
+
+def _max_overlap(intervals):
+    """Largest number of [start, end] intervals open at the same instant."""
+    events = []
+    for start, end in intervals:
+        events.append((start, 1))
+        events.append((end, -1))
+    events.sort(key=lambda e: (e[0], e[1]))  # at equal times, an end closes before a start opens
+    best = cur = 0
+    for _, delta in events:
+        cur += delta
+        best = max(best, cur)
+    return best
+
+
+def _make_interval_task(ray, **options):
+    @ray.remote(**options)
+    def timed(duration):
+        start = time.time()
+        time.sleep(duration)
+        return start, time.time()
+
+    return timed
+
+
+def _make_barrier_task(ray, **options):
+    """A task that waits (without calling into Ray, so it keeps its resources) until ``n`` tasks
+    have reached the barrier directory, and reports whether they all did."""
+
+    @ray.remote(**options)
+    def barrier(directory, n, index):
+        open(os.path.join(directory, f"arrived-{index}"), "w").close()
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if len(os.listdir(directory)) >= n:
+                return True
+            time.sleep(0.01)
+        return False
+
+    return barrier
+
+
+def _check_concurrency_limit(ray, directory, k, **options):
+    """Tasks with ``options`` run ``k`` at a time: ``k`` of them can meet at a barrier, and of
+    ``2k + 1`` short sleeping tasks never more than ``k`` overlap."""
+    barrier = _make_barrier_task(ray, **options)
+    assert (
+        ray.get([barrier.remote(str(directory), k, i) for i in range(k)], timeout=50) == [True] * k
+    )
+    timed = _make_interval_task(ray, **options)
+    intervals = ray.get([timed.remote(0.3) for _ in range(2 * k + 1)], timeout=50)
+    assert _max_overlap(intervals) <= k
+
+
+def _wait_for_file(path, timeout=30.0):
+    deadline = time.time() + timeout
+    while not os.path.exists(path):
+        assert time.time() < deadline, f"{path} never appeared"
+        time.sleep(0.01)
+
+
+# ----------------------------------------------------------------------------------------------
+# CPUs
+# ----------------------------------------------------------------------------------------------
+
+
+def test_multi_cpu_task_runs(ray4):
+    ray = ray4
+
+    @ray.remote(num_cpus=2)
+    def f():
+        return "two cpus"
+
+    @ray.remote(num_cpus=4)
+    def g():
+        return "all cpus"
+
+    assert ray.get([f.remote(), g.remote()], timeout=30) == ["two cpus", "all cpus"]
+
+
+def test_two_cpu_tasks_run_two_at_a_time(ray4, tmp_path):
+    _check_concurrency_limit(ray4, tmp_path, 2, num_cpus=2)
+
+
+def test_fractional_cpu_tasks_all_run_at_once(ray4, tmp_path):
+    ray = ray4
+    barrier = _make_barrier_task(ray, num_cpus=0.5)
+    # eight half-CPU tasks fit on four CPUs at the same time: all reach the barrier
+    results = ray.get([barrier.remote(str(tmp_path), 8, i) for i in range(8)], timeout=50)
+    assert results == [True] * 8
+
+
+def test_fractional_cpu_tasks_are_limited(ray4, tmp_path):
+    # 1.5 + 1.5 fits in 4, a third does not
+    _check_concurrency_limit(ray4, tmp_path, 2, num_cpus=1.5)
+
+
+def test_zero_cpu_tasks_are_not_limited(ray4, tmp_path):
+    ray = ray4
+    started, release = tmp_path / "started", tmp_path / "release"
+
+    @ray.remote(num_cpus=4)
+    def hog(started_path, release_path):
+        open(started_path, "w").close()
+        deadline = time.time() + 40
+        while not os.path.exists(release_path) and time.time() < deadline:
+            time.sleep(0.01)
+        return "hog done"
+
+    @ray.remote(num_cpus=0)
+    def free(i):
+        return i
+
+    @ray.remote(num_cpus=1)
+    def needs_cpu():
+        return "cpu"
+
+    h = hog.remote(str(started), str(release))
+    _wait_for_file(started)
+    queued = needs_cpu.remote()
+    # every CPU is held, yet zero-CPU tasks run
+    assert ray.get([free.remote(i) for i in range(6)], timeout=40) == list(range(6))
+    ready, _ = ray.wait([queued], timeout=0.5)
+    assert ready == []  # while the one-CPU task waits
+    release.touch()
+    assert ray.get([h, queued], timeout=30) == ["hog done", "cpu"]
+
+
+def test_infeasible_task_stays_pending(ray4):
+    ray = ray4
+
+    @ray.remote(num_cpus=64)
+    def too_big():
+        return 1
+
+    @ray.remote(resources={"NoSuchResource": 1})
+    def unknown_resource():
+        return 1
+
+    refs = [too_big.remote(), unknown_resource.remote()]
+    ready, not_ready = ray.wait(refs, num_returns=2, timeout=1.0)
+    assert ready == [] and not_ready == refs
+    for ref in refs:
+        ray.cancel(ref)
+        with pytest.raises(ray.exceptions.TaskCancelledError):
+            ray.get(ref, timeout=30)
+
+
+# ----------------------------------------------------------------------------------------------
+# custom resources
+# ----------------------------------------------------------------------------------------------
+
+
+def test_custom_resource_limits_concurrency(ray4, tmp_path):
+    _check_concurrency_limit(ray4, tmp_path, 2, num_cpus=0.5, resources={"Custom": 1})
+
+
+def test_custom_resource_fractional(ray4, tmp_path):
+    ray = ray4
+    barrier = _make_barrier_task(ray, num_cpus=0.5, resources={"Custom": 0.5})
+    results = ray.get([barrier.remote(str(tmp_path), 4, i) for i in range(4)], timeout=50)
+    assert results == [True] * 4
+
+
+# ----------------------------------------------------------------------------------------------
+# GPUs (fake: the cluster was started with num_gpus=2 on a machine that may have none)
+# ----------------------------------------------------------------------------------------------
+
+
+def test_gpu_tasks_limited_by_gpu_count(ray4, tmp_path):
+    _check_concurrency_limit(ray4, tmp_path, 2, num_gpus=1)
+
+
+def test_get_gpu_ids_in_concurrent_gpu_tasks(ray4, tmp_path):
+    ray = ray4
+
+    @ray.remote(num_gpus=1)
+    def gpu_task(directory):
+        ids = ray.get_gpu_ids()
+        env = os.environ.get("CUDA_VISIBLE_DEVICES")
+        # wait until the other task also holds its GPU
+        open(os.path.join(directory, f"{os.getpid()}-{time.time()}"), "w").close()
+        deadline = time.time() + 20
+        while len(os.listdir(directory)) < 2 and time.time() < deadline:
+            time.sleep(0.01)
+        return ids, env, len(os.listdir(directory)) >= 2
+
+    (ids_a, env_a, met_a), (ids_b, env_b, met_b) = ray.get(
+        [gpu_task.remote(str(tmp_path)), gpu_task.remote(str(tmp_path))], timeout=50
+    )
+    assert met_a and met_b
+    assert len(ids_a) == 1 and len(ids_b) == 1
+    assert ids_a != ids_b
+    assert {int(ids_a[0]), int(ids_b[0])} == {0, 1}
+    assert env_a == str(ids_a[0])
+    assert env_b == str(ids_b[0])
+
+
+def test_get_gpu_ids_outside_tasks_is_empty(ray4):
+    ray = ray4
+    assert ray.get_gpu_ids() == []
+
+    @ray.remote(num_gpus=0)
+    def no_gpu():
+        return ray.get_gpu_ids()
+
+    assert ray.get(no_gpu.remote()) == []
+
+
+def test_fractional_gpu_task_gets_one_id(ray4, tmp_path):
+    ray = ray4
+
+    @ray.remote(num_gpus=0.5)
+    def half():
+        return ray.get_gpu_ids(), os.environ.get("CUDA_VISIBLE_DEVICES")
+
+    ids, env = ray.get(half.remote())
+    assert len(ids) == 1
+    assert int(ids[0]) in (0, 1)
+    assert env == str(ids[0])
+
+    # four half-GPU tasks fit on two GPUs at once
+    barrier = _make_barrier_task(ray, num_gpus=0.5)
+    assert (
+        ray.get([barrier.remote(str(tmp_path), 4, i) for i in range(4)], timeout=50) == [True] * 4
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# runtime context
+# ----------------------------------------------------------------------------------------------
+
+
+def test_runtime_context_in_driver(ray4):
+    ray = ray4
+    ctx = ray.get_runtime_context()
+    job_id = ctx.get_job_id()
+    assert isinstance(job_id, str) and job_id
+    assert isinstance(ctx.namespace, str) and ctx.namespace
+    assert ctx.get_task_id() is None  # the driver is not a task
+    assert ctx.get_actor_id() is None
+
+
+def test_runtime_context_in_tasks(ray4):
+    ray = ray4
+
+    @ray.remote
+    def info():
+        ctx = ray.get_runtime_context()
+        return ctx.get_job_id(), ctx.get_task_id(), ctx.namespace, ctx.get_actor_id()
+
+    driver_ctx = ray.get_runtime_context()
+    (job1, task1, ns1, actor1), (job2, task2, ns2, actor2) = ray.get([info.remote(), info.remote()])
+    assert job1 == job2 == driver_ctx.get_job_id()
+    assert ns1 == ns2 == driver_ctx.namespace
+    assert isinstance(task1, str) and isinstance(task2, str)
+    assert task1 != task2
+    assert actor1 is None and actor2 is None
+
+
+def test_runtime_context_in_actor(ray4):
+    ray = ray4
+
+    @ray.remote
+    class Who:
+        def me(self):
+            ctx = ray.get_runtime_context()
+            return ctx.get_actor_id(), ctx.get_task_id()
+
+    a, b = Who.remote(), Who.remote()
+    (a_id1, t1), (a_id2, t2), (b_id, _) = ray.get([a.me.remote(), a.me.remote(), b.me.remote()])
+    assert isinstance(a_id1, str) and a_id1 == a_id2
+    assert a_id1 != b_id
+    assert t1 != t2
