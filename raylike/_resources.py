@@ -19,6 +19,11 @@ def check_init_resources(num_cpus: Any, num_gpus: Any, resources: Any) -> None:
     _resource_quantity("num_cpus", num_cpus)
     _resource_quantity("num_gpus", num_gpus)
     _resources("resources", resources)
+    declared = {"CPU": num_cpus, "GPU": num_gpus, **(resources or {})}
+    for name, quantity in declared.items():
+        if quantity is not None and not float(quantity).is_integer():
+            raise ValueError(f"Resource quantities must all be whole numbers. Violated by "
+                             f"resource '{name}' in {declared}.")
 
 
 def detect_gpus() -> list[str]:
