@@ -47,6 +47,16 @@ class Dep:
     index: int
 
 
+LARGE_ARGUMENTS = 1 << 20  # bytes of pickled arguments above which they are put
+
+
+@dataclass(frozen=True)
+class LargeArguments:
+    """Placeholder: the pickled arguments are the value of the ``index``-th dependency."""
+
+    index: int
+
+
 def new_key(name: str) -> str:
     """A fresh Dask key whose prefix (what the dashboard groups by) is ``name``."""
     return f"{re.sub(r'[^0-9A-Za-z_.<>]', '_', name) or 'task'}-{uuid.uuid4().hex}"
@@ -74,6 +84,11 @@ def pack_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]
     packed = ([swap(a) for a in args], {k: swap(v) for k, v in kwargs.items()})
     with _Borrowed() as borrowed:
         data = dumps(packed, "task argument")
+    if len(data) > LARGE_ARGUMENTS:
+        # Like Ray, large arguments go to the object store instead of the task's description
+        # (a Dask graph that big slows the scheduler). A bytearray travels out of band.
+        deps.append(_runtime.backend(auto_init=True).put(bytearray(data)))
+        data = dumps(LargeArguments(len(deps) - 1))
     return data, deps, borrowed.refs
 
 
@@ -82,7 +97,10 @@ def unpack_arguments(data: bytes, dep_values: list[Any]
     """The inverse of :func:`pack_arguments`, given the dependencies' values."""
     from raylike._serialization import loads
 
-    args, kwargs = loads(data)
+    packed = loads(data)
+    if isinstance(packed, LargeArguments):
+        packed = loads(dep_values[packed.index])
+    args, kwargs = packed
 
     def fill(value: Any) -> Any:
         return dep_values[value.index] if isinstance(value, Dep) else value
