@@ -6,7 +6,9 @@ resources with the same names (``CPU``, ``GPU``, ``memory``, custom names), coun
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
+import time
 from typing import Any
 
 from raylike._options import _resource_quantity, _resources
@@ -100,3 +102,40 @@ def add(total: dict[str, float], more: dict[str, float]) -> None:
     """Add ``more`` into ``total`` (per-resource sums over nodes)."""
     for name, value in more.items():
         total[name] = total.get(name, 0.0) + float(value)
+
+
+_node_cache: dict[str, Any] = {"at": 0.0, "nodes": []}
+_infeasible_warned: set[tuple[str, tuple[tuple[str, float], ...]]] = set()
+
+
+def _node_totals(backend: Any, max_age: float) -> list[dict[str, float]]:
+    if time.monotonic() - _node_cache["at"] > max_age:
+        workers = backend.scheduler_info().get("workers", {}).values()
+        _node_cache["nodes"] = [dict(w.get("resources") or {}) for w in workers]
+        _node_cache["at"] = time.monotonic()
+    return list(_node_cache["nodes"])
+
+
+def _fits(node: dict[str, float], wanted: dict[str, float]) -> bool:
+    return all(node.get(name, 0.0) + 1e-9 >= amount for name, amount in wanted.items())
+
+
+def warn_if_infeasible(what: str, wanted: dict[str, float], backend: Any) -> None:
+    """Log a warning, once per ``what`` and request, when no node could ever run it (it waits,
+    and runs if a node that can joins later), as Ray does."""
+    if not wanted or not hasattr(backend, "scheduler_info"):
+        return  # inside a task the worker's view is not at hand; the driver warned already
+    try:
+        if any(_fits(n, wanted) for n in _node_totals(backend, max_age=5.0)):
+            return
+        if any(_fits(n, wanted) for n in _node_totals(backend, max_age=0.0)):
+            return  # a node joined since the last look
+    except Exception:  # introspection must never break a submission
+        return
+    key = (what, tuple(sorted(wanted.items())))
+    if key not in _infeasible_warned:
+        _infeasible_warned.add(key)
+        logging.getLogger("raylike").warning(
+            "Warning: %s requests %s, which no node of the cluster has (nodes: %s). It will "
+            "wait until a node with these resources joins.", what, wanted,
+            _node_cache["nodes"])

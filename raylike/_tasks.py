@@ -170,6 +170,7 @@ class RemoteFunction:
             strategy=opts.get("scheduling_strategy"), job_id=_context.current_job_id(),
             namespace=_context.current_namespace(),
         )
+        _resources.warn_if_infeasible(f"task {name}", call.resources, backend)
         refs = backend.submit(call, deps, nested)
         if num_returns == 1:
             return refs[0]
