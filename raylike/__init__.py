@@ -9,7 +9,8 @@ extended by the ``_node`` plugin, which runs user code in child processes (``_po
 ``_child``); ``_tasks``, ``_objects`` and ``_actors`` implement the Ray concepts on top;
 ``exceptions`` holds every error a user can see, and ``_errors`` translates Dask's.
 """
-from raylike import exceptions
+from raylike import actor, exceptions
+from raylike._actors import get_actor, kill
 from raylike._context import get_gpu_ids, get_runtime_context
 from raylike._objects import ObjectRef, cancel, get, put, wait
 from raylike._remote import method, remote
@@ -20,15 +21,18 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ObjectRef",
+    "actor",
     "available_resources",
     "cancel",
     "cluster_resources",
     "exceptions",
     "get",
+    "get_actor",
     "get_gpu_ids",
     "get_runtime_context",
     "init",
     "is_initialized",
+    "kill",
     "method",
     "nodes",
     "put",

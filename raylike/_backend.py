@@ -27,6 +27,9 @@ def connect(address: str, *, direct: bool, timeout: float = 10.0, security: Any 
     except (OSError, TimeoutError) as exc:
         raise _errors.connect_error(address, exc) from None
     client.register_plugin(RefsPlugin(), name=REFS_PLUGIN)
+    from raylike._actor_registry import REGISTRY_PLUGIN, ActorRegistry
+
+    client.register_plugin(ActorRegistry(), name=REGISTRY_PLUGIN)
     return client
 
 
@@ -140,6 +143,8 @@ class DaskBackend:
                nested: list[ObjectRef[Any]]) -> list[ObjectRef[Any]]:
         from raylike import _node
 
+        if getattr(call, "actor_id", None):
+            return self._submit_actor_call(call, [*deps, *nested])
         dep_futures = [self.future_of(d) for d in deps]
         placement = _node.placement(call.strategy)
         with _errors.dask_errors():
@@ -149,17 +154,47 @@ class DaskBackend:
             fire_and_forget(fut)  # Ray runs a task even if its refs are dropped at once
             if nested:  # hold refs nested in the arguments until the task is done
                 fut.add_done_callback(functools.partial(_keep, nested))
-            if call.num_returns == 1:
-                return [ObjectRef(call.key, fut)]
-            return [ObjectRef(k, self.client.submit(_node.pick, fut, i, key=k, pure=False))
-                    for i, k in enumerate(call.return_keys)]
+            return self._returns(call, fut)
+
+    def _submit_actor_call(self, call: Any, keep: list[ObjectRef[Any]]) -> list[ObjectRef[Any]]:
+        """An actor method call: an async Dask task with no dependencies and no resources;
+        its top-level refs are resolved by the actor's host (see ``raylike._actor_calls``)."""
+        from raylike import _actor_calls
+
+        with _errors.dask_errors():
+            fut = self.client.submit(_actor_calls.call_actor, call, key=call.key, pure=False,
+                                     retries=0)
+            fire_and_forget(fut)  # a dropped ref must not leave a gap in the call order
+            if keep:  # the arguments' refs (and the actor) live until the call is done
+                fut.add_done_callback(functools.partial(_keep, keep))
+            return self._returns(call, fut)
+
+    def _returns(self, call: Any, fut: Future) -> list[ObjectRef[Any]]:
+        from raylike import _node
+
+        if call.num_returns == 1:
+            return [ObjectRef(call.key, fut)]
+        return [ObjectRef(k, self.client.submit(_node.pick, fut, i, key=k, pure=False))
+                for i, k in enumerate(call.return_keys)]
 
     def submit_raw(self, func: Any, *args: Any, key: str, resources: dict[str, float] | None,
-                   **placement: Any) -> Future:
-        """A plain Dask task (used by actors for their reservation task)."""
+                   keep: list[ObjectRef[Any]] | None = None, detach: bool = False,
+                   **placement: Any) -> ObjectRef[Any]:
+        """A plain Dask task (an actor's reservation task). ``keep``: refs held until it ends;
+        ``detach``: it runs to its end even when no ref to it is left."""
         with _errors.dask_errors():
-            return self.client.submit(func, *args, key=key, resources=resources or None,
-                                      pure=False, retries=0, **placement)
+            fut = self.client.submit(func, *args, key=key, resources=resources or None,
+                                     pure=False, retries=0, **placement)
+            if detach:
+                fire_and_forget(fut)
+            if keep:
+                fut.add_done_callback(functools.partial(_keep, list(keep)))
+        return ObjectRef(key, fut)
+
+    def scheduler_call(self, op: str, **kwargs: Any) -> Any:
+        """Call the scheduler handler ``op`` (one a raylike scheduler plugin registered)."""
+        with _errors.dask_errors():
+            return self.client.sync(getattr(self.client.scheduler, op), **kwargs)
 
     def run_on_workers(self, func: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
         with _errors.dask_errors():

@@ -70,6 +70,7 @@ class NodePlugin(WorkerPlugin):
         self._client_lock = threading.Lock()
         self._backend: DaskBackend | None = None
         self.running: dict[str, TaskScope] = {}
+        self.actors: dict[str, Any] = {}  # actor id -> its host (raylike._actor_host)
         self.cancelled: set[str] = set()
         self.lock = threading.Lock()
         total = worker.state.total_resources
@@ -93,6 +94,8 @@ class NodePlugin(WorkerPlugin):
             logger.debug("warm-up failed", exc_info=True)
 
     def teardown(self, worker: Any) -> None:
+        for host in list(self.actors.values()):
+            host.close()
         self.pool.close()
         self.helpers.shutdown(wait=False, cancel_futures=True)
 

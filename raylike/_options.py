@@ -174,7 +174,8 @@ def warn_unsupported(name: str) -> None:
 def _caller_level() -> int:
     """The ``stacklevel`` of the first frame outside raylike (the user's call)."""
     package = os.path.dirname(os.path.abspath(__file__)) + os.sep
-    frame, level = sys._getframe(1), 1
+    frame: Any = sys._getframe(1)
+    level = 1
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
         frame, level = frame.f_back, level + 1
     return level

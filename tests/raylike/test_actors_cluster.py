@@ -49,6 +49,7 @@ def test_calls_reach_an_actor_on_another_worker_in_order(two_worker_cluster: Any
         log.append.remote(i)
     assert ray.get(log.items_.remote(), timeout=60) == list(range(500))
     # a task on either worker calls it too; its own calls stay in its order
+    ray.kill(log)  # frees the GPU
     other = Log.options(num_gpus=1).remote()
     got = ray.get([append_from_task.options(num_cpus=1).remote(other, 200)], timeout=60)[0]
     assert got == list(range(200))
@@ -86,7 +87,10 @@ def test_actor_restarts_on_another_worker_when_its_worker_dies(dask_cluster: Any
     s = Survivor.options(resources={"spot": 0.5}).remote()
     assert ray.get(s.incr.remote(), timeout=30) == (1, False)
     os.kill(first.pid, signal.SIGKILL)
-    dask_cluster.start_worker(nthreads=2, resources="spot=1")  # somewhere to restart
+    # somewhere to restart (its CPU given explicitly: Dask does not retry a waiting task when
+    # a worker's resources change after it joined, as raylike's CPU=nthreads default does)
+    dask_cluster.start_worker(nthreads=2, resources="CPU=2 spot=1", wait=False)
+    dask_cluster.wait_for_workers(2)
     deadline = time.time() + 60
     while True:
         try:

@@ -1,0 +1,344 @@
+"""Actor method calls on the workers (event-loop side).
+
+Every call is a Dask task running :func:`call_actor` (an ``async def``, so Dask runs it on the
+worker's event loop, and it first gives its worker slot back, as ``secede()`` does for a thread
+task). It hands the call to the actor's host: directly when the actor lives on this worker,
+else over RPC to the worker the scheduler's registry names. The host's :class:`CallQueue` runs
+each caller's calls in the order of their sequence numbers, resolves their top-level refs, and
+sends them to the actor's process when it is alive; what the process answers becomes the
+task's result (or error).
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from distributed import get_worker
+from distributed.core import send_recv
+from distributed.protocol import to_serialize
+from distributed.worker_state_machine import SecedeEvent
+
+from raylike import _errors
+from raylike._actor_spec import EXITED, ActorCall, ActorMeta, died_of
+from raylike._serialization import dumps, loads
+from raylike.exceptions import RayActorError, TaskCancelledError
+
+logger = logging.getLogger("raylike.actors")
+
+# How long a caller's later calls wait for a missing one (cancelled before it ran, say).
+GAP_TIMEOUT = float(os.environ.get("RAYLIKE_ACTOR_GAP_TIMEOUT", "5"))
+CONNECT_TIMEOUT = 3.0  # seconds to reach the worker hosting an actor, before asking again
+_LOAD_IN_THREAD = 1 << 20  # results bigger than this are unpickled off the event loop
+
+
+@dataclass(eq=False)
+class _Entry:
+    """One call waiting for its turn, its arguments, or its answer."""
+
+    call: ActorCall
+    done: asyncio.Future[tuple[str, Any]]
+    ready: bool = True  # its top-level refs are resolved
+    ordered: bool = True  # run in sequence (false for a late or repeated call)
+    values: list[Any] | None = None
+    error: BaseException | None = None
+    attempts: int = 0
+
+
+@dataclass
+class _Caller:
+    """The calls of one caller that arrived before their turn."""
+
+    next_seq: int = 0
+    waiting: dict[int, _Entry] = field(default_factory=dict)
+    timer: asyncio.TimerHandle | None = None
+    timer_seq: int = -1
+
+
+class CallQueue:
+    """The calls of one actor, on its worker's event loop.
+
+    ``link`` is the live process (``None`` while it starts or restarts); ``send_call`` hands it
+    one call. The process gets no more calls than it runs at once (``window``, its
+    ``max_concurrency``): the others wait here, where ``ray.cancel`` can still stop them. The
+    host's lifecycle thread calls ``alive``, ``lost`` and ``die`` (through the loop).
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, meta: ActorMeta,
+                 resolve: Callable[[list[str]], Awaitable[list[Any]]],
+                 cancelled: Callable[[str], bool] = lambda key: False,
+                 window: int = 1) -> None:
+        self.loop = loop
+        self.meta = meta
+        self.window = window
+        self.callers: dict[str, _Caller] = {}
+        self.pending: deque[_Entry] = deque()  # in order, waiting for room in the process
+        self.inflight: dict[int, _Entry] = {}  # sent to the process, by call id
+        self.link: Any = None
+        self.dead: bytes | None = None  # the pickled error of every call once dead
+        self._resolve = resolve
+        self._cancelled = cancelled  # ray.cancel() reached this call's key
+        self.adopt = False  # a host that replaces one lost with its worker: callers' numbers
+        # do not start at 0 here, so each caller's first call sets where its sequence is
+        self._ids = itertools.count()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def submit(self, call: ActorCall) -> tuple[str, Any]:
+        """Run ``call`` in its turn; ``("ok", pickled value)`` or ``("err", pickled error)``."""
+        if self.dead is not None:
+            return "err", self.dead
+        entry = _Entry(call, self.loop.create_future())
+        caller = self.callers.get(call.caller)
+        if caller is None:
+            caller = self.callers[call.caller] = _Caller(call.seq if self.adopt else 0)
+        entry.ordered = call.seq >= caller.next_seq and call.seq not in caller.waiting
+        if call.dep_keys:
+            entry.ready = False
+            task = asyncio.ensure_future(self._fetch(entry, caller))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        if entry.ordered:
+            caller.waiting[call.seq] = entry
+            self._pump(caller)
+        elif entry.ready:
+            logger.info("actor %s: call %s (seq %d) arrived after its turn",
+                        self.meta.actor_id, call.name, call.seq)
+            self._dispatch(entry)
+        return await entry.done
+
+    async def _fetch(self, entry: _Entry, caller: _Caller) -> None:
+        try:
+            entry.values = await self._resolve(entry.call.dep_keys)
+        except BaseException as exc:  # noqa: B036 - the call raises its argument's error
+            entry.error = _errors.translate(exc)
+        entry.ready = True
+        if entry.ordered:
+            self._pump(caller)
+        else:
+            self._dispatch(entry)
+
+    def _pump(self, caller: _Caller) -> None:
+        while True:
+            entry = caller.waiting.get(caller.next_seq)
+            if entry is None or not entry.ready:
+                break
+            del caller.waiting[caller.next_seq]
+            caller.next_seq += 1
+            self._dispatch(entry)
+        missing = bool(caller.waiting) and caller.next_seq not in caller.waiting
+        if caller.timer is not None and (not missing or caller.timer_seq != caller.next_seq):
+            caller.timer.cancel()
+            caller.timer = None
+        if missing and caller.timer is None:
+            caller.timer_seq = caller.next_seq
+            caller.timer = self.loop.call_later(GAP_TIMEOUT, self._skip_gap, caller)
+
+    def _skip_gap(self, caller: _Caller) -> None:
+        caller.timer = None
+        if caller.waiting and caller.next_seq not in caller.waiting:
+            first = min(caller.waiting)
+            logger.warning("actor %s: calls %d..%d of a caller never arrived after %.0f s; "
+                           "running its later calls", self.meta.actor_id, caller.next_seq,
+                           first - 1, GAP_TIMEOUT)
+            caller.next_seq = first
+            self._pump(caller)
+
+    def _dispatch(self, entry: _Entry) -> None:
+        if entry.done.done():
+            return
+        if entry.error is not None:
+            entry.done.set_result(("err", _pickled(entry.error)))
+        elif self.dead is not None:
+            entry.done.set_result(("err", self.dead))
+        else:
+            self.pending.append(entry)
+            self._send()
+
+    def _send(self) -> None:
+        """Hand the process as many waiting calls as it has room for."""
+        while self.pending and self.link is not None and len(self.inflight) < self.window:
+            entry = self.pending.popleft()
+            if entry.done.done():
+                continue
+            if self._cancelled(entry.call.key):  # cancelled before it ran: it never runs
+                entry.done.set_result(("err", dumps(TaskCancelledError(entry.call.key))))
+                continue
+            call_id = next(self._ids)
+            self.inflight[call_id] = entry
+            self.link.send_call(call_id, entry)
+
+    # -- from the process (through the loop) ------------------------------------------------
+    def on_result(self, call_id: int, status: str, payload: Any) -> None:
+        entry = self.inflight.pop(call_id, None)
+        if status == "exit":  # exit_actor() in this call: nothing starts after it
+            self.die(dumps(died_of(self.meta, EXITED)), keep_inflight=True)
+        if entry is not None and not entry.done.done():
+            if status in ("ok", "err"):
+                entry.done.set_result((status, payload or b""))
+            else:
+                entry.done.set_result(("err", self.dead or dumps(died_of(self.meta, EXITED))))
+        self._send()
+
+    # -- from the host's lifecycle thread (through the loop) ---------------------------------
+    def alive(self, link: Any) -> None:
+        """A process is ready: send it the calls that waited."""
+        self.link = link
+        self._send()
+
+    def lost(self, error: BaseException) -> None:
+        """The process died and a new one will start: calls it was running fail with
+        ``error``, unless their ``max_task_retries`` allow running them again."""
+        self.link = None
+        requeue = []
+        for _, entry in sorted(self.inflight.items()):
+            retries = entry.call.max_task_retries
+            if retries < 0 or entry.attempts < retries:
+                entry.attempts += 1
+                requeue.append(entry)
+            elif not entry.done.done():
+                entry.done.set_result(("err", _pickled(error)))
+        self.inflight.clear()
+        self.pending.extendleft(reversed(requeue))
+
+    def die(self, dead: bytes, keep_inflight: bool = False) -> None:
+        """The actor is dead: every call, now and later, fails with ``dead`` (but those
+        running may finish with ``keep_inflight``: the process is exiting cleanly)."""
+        if self.dead is None:
+            self.dead = dead
+        entries = list(self.pending)
+        if not keep_inflight:
+            self.link = None
+            entries.extend(self.inflight.values())
+            self.inflight.clear()
+        for caller in self.callers.values():
+            entries.extend(caller.waiting.values())
+            caller.waiting.clear()
+            if caller.timer is not None:
+                caller.timer.cancel()
+                caller.timer = None
+        self.pending.clear()
+        for entry in entries:
+            if not entry.done.done():
+                entry.done.set_result(("err", self.dead))
+
+
+def _pickled(error: BaseException) -> bytes:
+    try:
+        return dumps(error)
+    except TypeError:
+        return dumps(RayActorError(f"{type(error).__name__}: {error}"))
+
+
+# -- the call task ----------------------------------------------------------------------------
+_addresses: dict[str, str] = {}  # actor id -> address of its worker, as last seen here
+
+
+async def call_actor(call: ActorCall) -> Any:
+    """What Dask runs for every actor method call (on the worker's event loop)."""
+    worker = get_worker()
+    # an awaiting async task counts as executing: give the slot back, as secede() would
+    worker.loop.add_callback(worker.handle_stimulus, SecedeEvent(
+        key=call.key, compute_duration=0.0, stimulus_id=f"raylike-actor-call-{time.time()}"))
+    status, payload = await _route(worker, call)
+    if isinstance(payload, bytes) and len(payload) > _LOAD_IN_THREAD:
+        value = await asyncio.get_running_loop().run_in_executor(None, loads, payload)
+    else:  # small, or Frames: rebuilt on their buffers without a copy
+        value = loads(payload)
+    if status == "ok":
+        return value
+    raise value
+
+
+async def _route(worker: Any, call: ActorCall) -> tuple[str, Any]:
+    """Hand ``call`` to the actor's host, here or on the worker the registry names."""
+    node = _node_of(worker)
+    for _ in range(200):
+        host = node.actors.get(call.actor_id)
+        if host is not None:
+            return await host.calls.submit(call)
+        address = _addresses.get(call.actor_id)
+        if address is None:
+            reply = await worker.scheduler.raylike_actor_where(actor_id=call.actor_id)
+            if reply.get("dead") is not None:
+                return "err", reply["dead"]
+            address = reply["address"]
+        if address == worker.address:  # it left this worker a moment ago: ask again
+            _addresses.pop(call.actor_id, None)
+            await asyncio.sleep(0.01)
+            continue
+        try:  # Dask retries a refused connection for 30 s: a dead worker must not stall us
+            comm = await worker.rpc.connect(address, timeout=CONNECT_TIMEOUT)
+        except OSError:  # its worker is gone: the registry will know where it restarts
+            _addresses.pop(call.actor_id, None)
+            await asyncio.sleep(0.1)
+            continue
+        try:
+            reply = await send_recv(comm, op="raylike_actor_call",
+                                    call=to_serialize(dumps(call)))
+        except OSError as exc:  # the worker died with the call in flight
+            _addresses.pop(call.actor_id, None)
+            return "err", dumps(RayActorError(f"The worker hosting the actor died during the "
+                                              f"call: {exc}", actor_id=call.actor_id))
+        finally:
+            worker.rpc.reuse(address, comm)
+        if reply["status"] == "moved":
+            _addresses.pop(call.actor_id, None)
+            await asyncio.sleep(0.01)
+            continue
+        _addresses[call.actor_id] = address
+        return reply["status"], reply["payload"]
+    return "err", dumps(RayActorError("The actor could not be found.", actor_id=call.actor_id))
+
+
+def _node_of(worker: Any) -> Any:
+    from raylike._node import PLUGIN_NAME
+
+    return worker.plugins[PLUGIN_NAME]
+
+
+def install(worker: Any) -> None:
+    """Register the RPC handlers of actor hosts on ``worker`` (once)."""
+    if "raylike_actor_call" in worker.handlers:
+        return
+
+    async def raylike_actor_call(call: bytes) -> dict[str, Any]:
+        actor_call = loads(call)
+        host = _node_of(worker).actors.get(actor_call.actor_id)
+        if host is None:
+            return {"status": "moved"}
+        status, payload = await host.calls.submit(actor_call)
+        return {"status": status, "payload": to_serialize(payload)}
+
+    def raylike_actor_kill(actor_id: str, no_restart: bool, dead: bytes | None = None,
+                           graceful: bool = False) -> bool:
+        host = _node_of(worker).actors.get(actor_id)
+        if host is not None:
+            host.kill(no_restart, dead, graceful)
+        return host is not None
+
+    worker.handlers["raylike_actor_call"] = raylike_actor_call
+    worker.handlers["raylike_actor_kill"] = raylike_actor_kill
+
+
+def take_cancelled(node: Any, key: str) -> bool:
+    """Whether ``ray.cancel`` named ``key`` on this worker (``_node.interrupt``); forgets it."""
+    if key not in node.cancelled:
+        return False
+    with node.lock:
+        node.cancelled.discard(key)
+    return True
+
+
+async def resolve(node: Any, keys: list[str]) -> list[Any]:
+    """The values of the objects ``keys`` (a call's top-level refs)."""
+    backend = node._backend
+    if backend is None:  # the worker's client is made off the event loop
+        backend = await asyncio.get_running_loop().run_in_executor(None, node.backend)
+    futures = [backend.future_of(backend.ref(k)) for k in keys]
+    return list(await backend.client.gather(futures, asynchronous=True))

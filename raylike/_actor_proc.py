@@ -1,0 +1,218 @@
+"""An actor's own process (a child of its worker): builds the instance and runs its calls.
+
+The worker sends ``("actor-init", ...)`` once, then ``("actor-call", call_id, ...)`` messages in
+the order the calls may start. How they run depends on the actor:
+
+* a plain actor runs them one at a time, in that order, on the process's main thread;
+* ``max_concurrency=N`` runs them on a pool of N threads;
+* an async actor (any ``async def`` method) runs them on an asyncio loop in a thread of its own,
+  up to ``max_concurrency`` (default 1000) at once.
+
+Each answer is ``("actor-result", call_id, status, payload)``; API calls the methods make go to
+the worker over the same pipe (``raylike._child.Channel``).
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import inspect
+import os
+import sys
+import threading
+from typing import Any
+
+from raylike import _context
+from raylike._child import Channel, _check_returns, error_payload
+from raylike._objects import _Borrowed
+from raylike._serialization import dumps_frames, loads
+
+ASYNC_DEFAULT_CONCURRENCY = 1000
+
+
+class ActorExit(SystemExit):
+    """Raised by ``ray.actor.exit_actor()``: the actor ends after the current call."""
+
+
+class _Actor:
+    """The instance and the way its calls run."""
+
+    def __init__(self, channel: Channel, instance: Any, info: _context.TaskInfo,
+                 class_name: str, concurrency: int, loop: asyncio.AbstractEventLoop | None
+                 ) -> None:
+        self.channel = channel
+        self.instance = instance
+        self.info = info
+        self.class_name = class_name
+        self.loop = loop
+        self.semaphore = asyncio.Semaphore(concurrency) if loop is not None else None
+        self.pool = (concurrent.futures.ThreadPoolExecutor(concurrency, "raylike-actor")
+                     if loop is None and concurrency > 1 else None)
+        self.exiting = False
+        self.active = 0
+        self.lock = threading.Lock()
+
+    # -- dispatch -----------------------------------------------------------------------------
+    def submit(self, call: tuple[Any, ...]) -> None:
+        """Start one call (``call_id, key, method, args, deps, num_returns``)."""
+        with self.lock:
+            if self.exiting:
+                self.channel.send(("actor-result", call[0], "dead", None))
+                return
+            self.active += 1
+        if self.loop is not None:
+            asyncio.run_coroutine_threadsafe(self._run_async(*call), self.loop)
+        elif self.pool is not None:
+            self.pool.submit(self._run, *call)
+        else:
+            self._run(*call)
+
+    def _run(self, call_id: int, key: str, method: str, args: bytes, deps: bytes | None,
+             num_returns: int) -> None:
+        token = _context.enter(dataclasses.replace(self.info, task_id=key))
+        try:
+            fn, a, kw = self._prepare(method, args, deps)
+            result = self._pack(fn(*a, **kw), num_returns)
+        except BaseException as exc:  # noqa: B036 - every error goes back to the caller
+            result = self._failure(exc, method)
+        finally:
+            _context.leave(token)
+        self._answer(call_id, result)
+
+    async def _run_async(self, call_id: int, key: str, method: str, args: bytes,
+                         deps: bytes | None, num_returns: int) -> None:
+        assert self.semaphore is not None
+        async with self.semaphore:
+            _context.enter(dataclasses.replace(self.info, task_id=key))  # this task's context
+            try:
+                fn, a, kw = self._prepare(method, args, deps)
+                value = fn(*a, **kw)
+                if inspect.isawaitable(value):
+                    value = await value
+                result = self._pack(value, num_returns)
+            except BaseException as exc:  # noqa: B036 - every error goes back to the caller
+                result = self._failure(exc, method)
+        self._answer(call_id, result)
+
+    # -- one call -----------------------------------------------------------------------------
+    def _prepare(self, method: str, args: bytes, deps: bytes | None
+                 ) -> tuple[Any, list[Any], dict[str, Any]]:
+        from raylike._tasks import unpack_arguments
+
+        if method == "__ray_terminate__":
+            return exit_actor, [], {}
+        if method == "__ray_ready__":
+            return (lambda: True), [], {}
+        fn = getattr(self.instance, method)
+        a, kw = unpack_arguments(args, loads(deps) if deps else [])
+        return fn, a, kw
+
+    def _pack(self, value: Any, num_returns: int) -> tuple[str, Any]:
+        if num_returns > 1:
+            value = _check_returns(value, num_returns)
+        elif num_returns == 0:
+            value = None
+        with _Borrowed():
+            return "ok", dumps_frames(value, "return value")
+
+    def _failure(self, exc: BaseException, method: str) -> tuple[str, Any]:
+        if isinstance(exc, SystemExit):  # exit_actor() or sys.exit() in a method
+            with self.lock:
+                self.exiting = True
+            return "exit", None
+        return "err", error_payload(exc, f"{self.class_name}.{method}", actor=self._repr())
+
+    def _repr(self) -> str:
+        try:
+            return repr(self.instance)
+        except Exception:
+            return f"<{self.class_name} object>"
+
+    def _answer(self, call_id: int, result: tuple[str, Any]) -> None:
+        try:
+            self.channel.send(("actor-result", call_id, result[0], result[1]))
+        finally:
+            with self.lock:
+                self.active -= 1
+                leave = self.exiting and self.active == 0
+            if leave:
+                _leave()
+
+    def stop(self) -> None:
+        """Exit once the calls that are running have finished."""
+        with self.lock:
+            self.exiting = True
+            leave = self.active == 0
+        if leave:
+            _leave()
+
+
+_actor: _Actor | None = None
+
+
+def _leave() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    os._exit(0)
+
+
+def handle(channel: Channel, message: tuple[Any, ...]) -> None:
+    """Handle one actor message from the worker (called by ``_child.handle``)."""
+    kind = message[0]
+    if kind == "actor-init":
+        _init(channel, *message[1:])
+    elif kind == "actor-call":
+        if _actor is None:
+            channel.send(("actor-result", message[1], "dead", None))
+        else:
+            _actor.submit(message[1:])
+    elif kind == "actor-exit":
+        if _actor is None:
+            _leave()
+        else:
+            _actor.stop()
+
+
+def _init(channel: Channel, cls_bytes: bytes, args: bytes, deps: bytes,
+          info: _context.TaskInfo, class_name: str, concurrency: int, is_async: bool) -> None:
+    """Build the instance; answer ``("actor-ready", ok, error payload)``."""
+    global _actor
+    from raylike._tasks import unpack_arguments
+
+    _context.set_actor(info)
+    loop = _start_loop() if is_async else None
+    try:
+        cls = loads(cls_bytes)
+        a, kw = unpack_arguments(args, loads(deps))
+        if loop is not None:  # built on its loop, so __init__ may use asyncio
+            instance = asyncio.run_coroutine_threadsafe(_construct(cls, a, kw), loop).result()
+        else:
+            instance = cls(*a, **kw)
+    except BaseException as exc:  # noqa: B036 - reported as the actor's death
+        channel.send(("actor-ready", False, error_payload(exc, f"{class_name}.__init__")))
+        return
+    if is_async:
+        concurrency = concurrency or ASYNC_DEFAULT_CONCURRENCY
+    _actor = _Actor(channel, instance, info, class_name, max(1, concurrency or 1), loop)
+    channel.send(("actor-ready", True, None))
+
+
+async def _construct(cls: type, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    return cls(*args, **kwargs)
+
+
+def _start_loop() -> asyncio.AbstractEventLoop:
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True, name="raylike-actor-loop").start()
+    return loop
+
+
+def exit_actor() -> None:
+    """End the current actor after the call that runs this (see ``raylike.actor``)."""
+    if _actor is None or _context.current() is None:
+        raise TypeError("exit_actor API is called on a non-actor worker. Call this API inside "
+                        "an actor method if you'd like to exit the actor gracefully.")
+    raise ActorExit(0)

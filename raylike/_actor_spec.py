@@ -1,0 +1,137 @@
+"""What describes an actor and one call to it, as both travel between processes.
+
+Shared by the caller side (``_actors``), the worker that hosts the actor (``_actor_host``,
+``_actor_calls``), the scheduler's registry (``_actor_registry``) and the actor's own process
+(``_actor_proc``). Only plain data and the errors a dead actor raises live here.
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any
+
+from raylike.exceptions import ActorDiedError
+
+# Why an actor is dead: the last line of its ``ActorDiedError`` (Ray's wording).
+KILLED = "The actor is dead because it was killed by `ray.kill`."
+EXITED = ("The actor is dead because its worker process has died. Worker exit type: "
+          "INTENDED_USER_EXIT Worker exit detail: Worker exits by an user request. "
+          "exit_actor() is called.")
+CRASHED = "The actor is dead because its worker process has died."
+OUT_OF_SCOPE = "The actor is dead because all references to the actor were removed."
+OWNER_DIED = ("The actor is dead because its owner has died: the driver that created it "
+              "shut down.")
+NODE_DIED = "The actor is dead because its node (Dask worker) died."
+UNKNOWN = "The actor is unknown to this cluster (it was created by another cluster or session)."
+
+
+@dataclass(frozen=True)
+class MethodMeta:
+    """What a caller needs to know about one method: its signature and options."""
+
+    num_returns: int = 1
+    params: tuple[tuple[str, int, bool], ...] | None = None  # (name, kind, has default)
+    max_task_retries: int | None = None
+
+    def check(self, args: tuple[Any, ...], kwargs: dict[str, Any], what: str) -> None:
+        """Raise ``TypeError`` (as calling the method would) if the arguments don't fit."""
+        if self.params is None:
+            return
+        sig = inspect.Signature([
+            inspect.Parameter(name, inspect._ParameterKind(kind),
+                              default=None if has_default else inspect.Parameter.empty)
+            for name, kind, has_default in self.params])
+        try:
+            sig.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{what}: {exc}") from None
+
+
+def method_meta(cls: type, name: str, fn: Any) -> MethodMeta:
+    """The ``MethodMeta`` of ``cls.name`` (``@ray.method`` options included)."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return MethodMeta(num_returns=getattr(fn, "__ray_num_returns__", 1))
+    static = isinstance(inspect.getattr_static(cls, name, None), (staticmethod, classmethod))
+    if not static and params and not inspect.ismethod(fn):
+        params = params[1:]  # self
+    return MethodMeta(
+        num_returns=getattr(fn, "__ray_num_returns__", 1),
+        params=tuple((p.name, int(p.kind), p.default is not p.empty) for p in params),
+        max_task_retries=getattr(fn, "__ray_max_task_retries__", None),
+    )
+
+
+@dataclass(frozen=True)
+class ActorMeta:
+    """What every handle of one actor carries."""
+
+    actor_id: str
+    class_name: str
+    methods: dict[str, MethodMeta]
+    is_async: bool = False
+    max_task_retries: int = 0
+    name: str | None = None
+    namespace: str | None = None
+    detached: bool = False
+
+
+@dataclass
+class ActorSpec:
+    """How to build (and rebuild, on restart) one actor: sent to its reservation task."""
+
+    meta: ActorMeta
+    cls: bytes  # the pickled class
+    args: bytes  # constructor arguments, packed by ``_tasks.pack_arguments``
+    deps: list[Any]  # the top-level ObjectRefs among them
+    resources: dict[str, float]  # held by the reservation task
+    give_back_cpu: bool  # Ray's default actor: 1 CPU to be placed, 0 while it lives
+    max_restarts: int = 0
+    max_concurrency: int = 1
+    job_id: str = ""
+    creator_namespace: str | None = None  # the namespace code inside the actor sees
+    reservation: str = ""  # the Dask key of the reservation task
+    strategy: Any = None  # the scheduling strategy
+
+
+@dataclass
+class ActorCall:
+    """One method call as it travels to the actor (inside a Dask task, or over RPC)."""
+
+    key: str  # the Dask key of the call's task (its result is the call's return value)
+    name: str  # "Class.method"
+    actor_id: str
+    method: str
+    caller: str  # the calling process
+    seq: int  # the call's position among this caller's calls to this actor
+    args: bytes  # packed by ``_tasks.pack_arguments``
+    dep_keys: list[str] = field(default_factory=list)  # top-level refs, resolved by the host
+    nested_keys: list[str] = field(default_factory=list)  # refs nested deeper in the arguments
+    num_returns: int = 1
+    return_keys: list[str] = field(default_factory=list)
+    max_task_retries: int = 0
+    strategy: Any = None  # unused: calls go where the actor is
+
+
+def died(reason: str, *, class_name: str = "", actor_id: str = "", name: str | None = None,
+         namespace: str | None = None, cause: BaseException | None = None) -> ActorDiedError:
+    """The error of a call to a dead actor, worded as Ray words it."""
+    if cause is not None:
+        message = f"The actor died because of an error raised in its creation task, {cause}"
+    else:
+        lines = [ActorDiedError.BASE_ERROR_MSG, f"\tclass_name: {class_name}",
+                 f"\tactor_id: {actor_id}"]
+        if name:
+            lines.append(f"\tname: {name}")
+        if namespace:
+            lines.append(f"\tnamespace: {namespace}")
+        lines.append(reason)
+        message = "\n".join(lines)
+    return ActorDiedError(error_msg=message, actor_id=actor_id or None, cause=cause)
+
+
+def died_of(meta: ActorMeta, reason: str, cause: BaseException | None = None) -> ActorDiedError:
+    """``died`` for the actor described by ``meta``."""
+    return died(reason, class_name=meta.class_name, actor_id=meta.actor_id, name=meta.name,
+                namespace=meta.namespace, cause=cause)

@@ -1,0 +1,353 @@
+"""Actors, caller side: ``ActorClass`` (``@ray.remote`` on a class), ``ActorHandle``,
+``ActorMethod``, ``get_actor`` and ``kill``.
+
+How an actor works (see ``docs/actors.md``): a *reservation task* (a Dask task holding the
+actor's resources) starts the actor in a dedicated child process of its worker
+(``_actor_host``); each method call is a Dask task of its own (``_actor_calls.call_actor``)
+whose result is the call's return value, so the ``ObjectRef`` a call returns is an ordinary
+one. A registry on the scheduler (``_actor_registry``) knows where every actor lives, its state
+and its name. Calls carry a per-caller sequence number so that the host runs them in the order
+they were submitted.
+"""
+from __future__ import annotations
+
+import inspect
+import itertools
+import os
+import threading
+import uuid
+from typing import Any, Generic, TypeVar
+
+from raylike import _context, _options, _resources, _runtime
+from raylike._actor_spec import (
+    KILLED,
+    ActorCall,
+    ActorMeta,
+    ActorSpec,
+    MethodMeta,
+    method_meta,
+)
+from raylike._objects import ObjectRef, _Borrowed
+from raylike._serialization import dumps, loads
+from raylike._tasks import new_key, pack_arguments, return_keys
+from raylike.exceptions import ActorAlreadyExistsError
+
+T = TypeVar("T")
+
+__all__ = ["ActorClass", "ActorHandle", "ActorMethod", "get_actor", "kill"]
+
+_METHOD_OPTIONS = ("num_returns", "max_task_retries", "retry_exceptions", "name",
+                   "concurrency_group", "enable_task_events",
+                   "_generator_backpressure_num_objects")
+
+
+class ActorClass(Generic[T]):
+    """A class decorated with ``@ray.remote``: create actors with ``.remote()``."""
+
+    def __init__(self, cls: type, options: dict[str, Any]) -> None:
+        self._cls = cls
+        self._options = _options.validate(_options.ACTOR, dict(options))
+        self._methods = _methods_of(cls)
+        self._init = method_meta(cls, "__init__", cls.__init__)  # type: ignore[misc]
+        self._is_async = any(inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
+                             for _, fn in inspect.getmembers(cls, _is_method))
+        self._pickled: bytes | None = None
+        for attr in ("__name__", "__qualname__", "__module__", "__doc__"):
+            try:
+                setattr(self, attr, getattr(cls, attr))
+            except AttributeError:
+                pass
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        name = self._cls.__name__
+        raise TypeError(f"Actors cannot be instantiated directly. Instead of '{name}()', "
+                        f"use '{name}.remote()'.")
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"cls": self._cls, "options": self._options}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["cls"], state["options"])  # type: ignore[misc]
+
+    def options(self, **options: Any) -> ActorClass[T]:
+        """A copy of this actor class with some options changed."""
+        merged = _options.merged(_options.ACTOR, self._options, options)
+        copy: ActorClass[T] = ActorClass(self._cls, merged)
+        copy._pickled = self._pickled
+        return copy
+
+    def remote(self, *args: Any, **kwargs: Any) -> ActorHandle[T]:
+        """Create an actor; returns its handle at once (the constructor runs in the
+        background; an error in it surfaces on the first call as ``ActorDiedError``)."""
+        return _create(self, args, kwargs)
+
+
+class ActorHandle(Generic[T]):
+    """A reference to an actor: call its methods with ``handle.method.remote(...)``.
+
+    A handle can be passed to tasks and other actors, and returned from them. In Ray an actor
+    ends when every handle to it is gone; here a handle holds the actor's reservation task
+    (see ``docs/actors.md``), with the same effect.
+    """
+
+    def __init__(self, meta: ActorMeta, reservation: ObjectRef[Any] | None) -> None:
+        self._meta = meta
+        self._reservation = reservation
+
+    @property
+    def _actor_id(self) -> str:
+        return self._meta.actor_id
+
+    def __getattr__(self, name: str) -> ActorMethod:
+        meta = self.__dict__.get("_meta")
+        method = meta.methods.get(name) if meta is not None else None
+        if method is None:
+            raise AttributeError(f"'ActorHandle' object has no attribute '{name}'")
+        return ActorMethod(self, name, method, {})
+
+    def __reduce__(self) -> Any:
+        return (ActorHandle, (self._meta, self._reservation))
+
+    def __repr__(self) -> str:
+        return f"Actor({self._meta.class_name}, {self._meta.actor_id})"
+
+    def __hash__(self) -> int:
+        return hash(self._meta.actor_id)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ActorHandle) and other._actor_id == self._actor_id
+
+
+class ActorMethod:
+    """One method of an actor, bound to a handle: ``.remote(...)`` calls it."""
+
+    def __init__(self, handle: ActorHandle[Any], name: str, meta: MethodMeta,
+                 options: dict[str, Any]) -> None:
+        self._handle = handle
+        self._name = name
+        self._meta = meta
+        self._options = options
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(f"Actor methods cannot be called directly. Instead of running "
+                        f"'object.{self._name}()', try 'object.{self._name}.remote()'.")
+
+    def options(self, **options: Any) -> ActorMethod:
+        """A copy of this method with some call options changed (``num_returns``, ...)."""
+        for key, value in options.items():
+            if key not in _METHOD_OPTIONS:
+                raise ValueError(f"Invalid option keyword {key} for actor methods. Valid ones "
+                                 f"are {sorted(_METHOD_OPTIONS)}.")
+            if key == "num_returns":
+                _options.OPTIONS["num_returns"].check(key, value)
+        return ActorMethod(self._handle, self._name, self._meta, {**self._options, **options})
+
+    def remote(self, *args: Any, **kwargs: Any) -> Any:
+        """Submit a call; returns an ``ObjectRef`` (a list of them for ``num_returns > 1``,
+        ``None`` for ``num_returns=0``)."""
+        return _call(self, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"ActorMethod({self._handle._meta.class_name}.{self._name})"
+
+
+def _is_method(member: Any) -> bool:
+    return inspect.isfunction(member) or inspect.ismethod(member)
+
+
+def _methods_of(cls: type) -> dict[str, MethodMeta]:
+    methods = {name: method_meta(cls, name, fn)
+               for name, fn in inspect.getmembers(cls, _is_method) if name != "__init__"}
+    methods["__ray_terminate__"] = MethodMeta(params=())
+    methods["__ray_ready__"] = MethodMeta(params=())
+    return methods
+
+
+# -- calls ------------------------------------------------------------------------------------
+class _Sequencer:
+    """This process's caller id and its next sequence number for each actor."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid = -1
+        self._caller = ""
+        self._counters: dict[str, itertools.count[int]] = {}
+
+    def next(self, actor_id: str) -> tuple[str, int]:
+        with self._lock:
+            if self._pid != os.getpid():  # a forked process is a new caller
+                self._pid, self._caller, self._counters = os.getpid(), uuid.uuid4().hex, {}
+            counter = self._counters.get(actor_id)
+            if counter is None:
+                counter = self._counters[actor_id] = itertools.count()
+            return self._caller, next(counter)
+
+
+_sequencer = _Sequencer()
+
+
+def _call(method: ActorMethod, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    handle, meta = method._handle, method._handle._meta
+    backend = _runtime.backend()
+    method._meta.check(args, kwargs, f"{meta.class_name}.{method._name}()")
+    num_returns = method._options.get("num_returns", method._meta.num_returns)
+    retries = method._options.get("max_task_retries", method._meta.max_task_retries)
+    data, deps, nested = pack_arguments(args, kwargs)
+    keep = list(nested)
+    if handle._reservation is not None:  # pending calls keep the actor alive (as in Ray)
+        keep.append(handle._reservation)
+    name = method._options.get("name") or f"{meta.class_name}.{method._name}"
+    key = new_key(name)
+    caller, seq = _sequencer.next(meta.actor_id)
+    call = ActorCall(
+        key=key, name=name, actor_id=meta.actor_id, method=method._name, caller=caller,
+        seq=seq, args=data, dep_keys=[d._key for d in deps],
+        nested_keys=[n._key for n in nested], num_returns=num_returns,
+        return_keys=return_keys(key, num_returns) if num_returns else [],
+        max_task_retries=meta.max_task_retries if retries is None else retries)
+    refs = backend.submit(call, deps, keep)
+    if num_returns == 1:
+        return refs[0]
+    return refs if num_returns else None
+
+
+# -- creation ---------------------------------------------------------------------------------
+def _create(actor_class: ActorClass[Any], args: tuple[Any, ...],
+            kwargs: dict[str, Any]) -> ActorHandle[Any]:
+    backend = _runtime.backend(auto_init=True)
+    cls, opts = actor_class._cls, actor_class._options
+    actor_class._init.check(args, kwargs, f"{cls.__name__}.__init__()")
+    if actor_class._pickled is None:
+        actor_class._pickled = dumps(cls, "actor class")
+    spec, nested = _spec(actor_class, args, kwargs)
+    get_if_exists = bool(opts.get("get_if_exists"))
+    if hasattr(backend, "call"):  # a task's or actor's process: its worker creates the actor
+        with _Borrowed():
+            blob = dumps((spec, nested, get_if_exists), "actor creation")
+        return loads(backend.call("actor", "create", blob))
+    return _create_with(backend, spec, nested, get_if_exists)
+
+
+def _spec(actor_class: ActorClass[Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+          ) -> tuple[ActorSpec, list[ObjectRef[Any]]]:
+    cls, opts = actor_class._cls, actor_class._options
+    name = opts.get("name")
+    namespace = _context.get_runtime_context().namespace
+    meta = ActorMeta(
+        actor_id=uuid.uuid4().hex, class_name=cls.__name__, methods=actor_class._methods,
+        is_async=actor_class._is_async,
+        max_task_retries=_options.get(opts, "max_task_retries"), name=name,
+        namespace=(opts.get("namespace") or namespace) if name else None,
+        detached=opts.get("lifetime") == "detached")
+    data, deps, nested = pack_arguments(args, kwargs)
+    simple = all(opts.get(k) is None for k in ("num_cpus", "num_gpus", "resources",
+                                               "accelerator_type"))
+    concurrency = opts.get("max_concurrency") or (1000 if actor_class._is_async else 1)
+    assert actor_class._pickled is not None
+    spec = ActorSpec(
+        meta=meta, cls=actor_class._pickled, args=data, deps=deps,
+        resources=_resources.request(opts, default_cpus=1.0), give_back_cpu=simple,
+        max_restarts=_options.get(opts, "max_restarts"), max_concurrency=concurrency,
+        job_id=_context.current_job_id(), creator_namespace=namespace,
+        reservation=new_key(f"actor.{cls.__name__}"), strategy=opts.get("scheduling_strategy"))
+    return spec, nested
+
+
+def _create_with(backend: Any, spec: ActorSpec, nested: list[ObjectRef[Any]],
+                 get_if_exists: bool) -> ActorHandle[Any]:
+    """Register the actor with the scheduler and submit its reservation task."""
+    from raylike import _actor_host, _node
+
+    meta = spec.meta
+    with _Borrowed():
+        handle_bytes = dumps(ActorHandle(meta, ObjectRef(spec.reservation)), "actor handle")
+    reply = backend.scheduler_call(
+        "raylike_actor_create", actor_id=meta.actor_id, class_name=meta.class_name,
+        name=meta.name, namespace=meta.namespace, detached=meta.detached, job_id=spec.job_id,
+        reservation=spec.reservation, max_restarts=spec.max_restarts, handle=handle_bytes,
+        get_if_exists=get_if_exists)
+    if reply["status"] == "exists":
+        return loads(reply["handle"])
+    if reply["status"] == "taken":
+        raise ActorAlreadyExistsError(
+            f"The name {meta.name} (namespace={meta.namespace}) is already taken. "
+            "Please use a different name or get the existing actor using "
+            f"ray.get_actor('{meta.name}', namespace='{meta.namespace}')")
+    # the creator keeps the constructor's arguments for restarts
+    reservation = backend.submit_raw(
+        _actor_host.host_actor, spec, key=spec.reservation, resources=spec.resources,
+        keep=[*spec.deps, *nested], detach=meta.detached, **_node.placement(spec.strategy))
+    return ActorHandle(meta, reservation)
+
+
+# -- named actors, kill, shutdown ------------------------------------------------------------
+def get_actor(name: str, namespace: str | None = None) -> ActorHandle[Any]:
+    """The handle of the live actor called ``name`` in ``namespace`` (default: the current
+    one). Raises ``ValueError`` if there is none."""
+    if not name or not isinstance(name, str):
+        raise ValueError("Please supply a non-empty value to get_actor")
+    backend = _runtime.backend()
+    namespace = namespace or _context.get_runtime_context().namespace
+    if hasattr(backend, "call"):
+        data = backend.call("actor", "get_actor", name, namespace)
+    else:
+        data = _lookup(backend, name, namespace)
+    if data is None:
+        raise ValueError(f"Failed to look up actor with name '{name}'. This could because 1. "
+                         "You are trying to look up a named actor you didn't create. 2. The "
+                         "named actor died. 3. You did not use a namespace matching the "
+                         "namespace of the actor.")
+    return loads(data)
+
+
+def _lookup(backend: Any, name: str, namespace: str | None) -> bytes | None:
+    reply = backend.scheduler_call("raylike_actor_named", name=name, namespace=namespace)
+    return reply.get("handle")
+
+
+def kill(actor: ActorHandle[Any], *, no_restart: bool = True) -> None:
+    """Kill an actor at once: its process is killed, calls in flight and later calls raise
+    ``ActorDiedError``. With ``no_restart=False`` it restarts if ``max_restarts`` allows."""
+    if not isinstance(actor, ActorHandle):
+        raise ValueError("ray.kill() only supported for actors. For tasks, try ray.cancel(). "
+                         f"Got: {type(actor)}.")
+    backend = _runtime.backend()
+    if hasattr(backend, "call"):
+        backend.call("actor", "kill", actor._actor_id, bool(no_restart))
+    else:
+        _kill_with(backend, actor._actor_id, bool(no_restart))
+
+
+def _kill_with(backend: Any, actor_id: str, no_restart: bool) -> None:
+    reply = backend.scheduler_call("raylike_actor_kill", actor_id=actor_id,
+                                   no_restart=no_restart, reason=KILLED)
+    if not reply.get("placed", True) and no_restart:  # never started: drop its reservation
+        backend.cancel(backend.ref(reply["reservation"]), True, False)
+
+
+def on_shutdown(runtime: Any) -> None:
+    """The driver is shutting down: its actors that are not detached die with it."""
+    runtime.backend.scheduler_call("raylike_actor_shutdown_job", job_id=runtime.job_id)
+
+
+def serve_request(scope: Any, op: str, *args: Any) -> Any:
+    """Answer an actor request from a task's or actor's process (on its worker)."""
+    backend = scope.node.backend()
+    if op == "create":
+        spec, nested, get_if_exists = loads(args[0])
+        handle = _create_with(backend, spec, nested, get_if_exists)
+        return _lend(scope, handle)
+    if op == "get_actor":
+        data = _lookup(backend, args[0], args[1])
+        return None if data is None else _lend(scope, loads(data))
+    if op == "kill":
+        return _kill_with(backend, args[0], args[1])
+    raise ValueError(f"unknown actor request {op!r}")
+
+
+def _lend(scope: Any, handle: ActorHandle[Any]) -> bytes:
+    """Pickle ``handle`` for the child; the worker holds what it refers to meanwhile."""
+    with _Borrowed() as borrowed:
+        data = dumps(handle, "actor handle")
+    scope.held.extend(borrowed.refs)
+    return data

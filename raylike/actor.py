@@ -1,0 +1,20 @@
+"""Ray's ``ray.actor`` module: actor classes, handles, methods, and ``exit_actor``."""
+from __future__ import annotations
+
+from raylike._actor_proc import exit_actor as _exit_actor
+from raylike._actors import ActorClass, ActorHandle, ActorMethod
+
+__all__ = ["ActorClass", "ActorHandle", "ActorMethod", "exit_actor"]
+
+
+def exit_actor() -> None:
+    """End the current actor once the running method call returns.
+
+    The call that runs this raises ``ActorDiedError`` at its caller (its return value is lost),
+    calls that have not started fail with ``ActorDiedError``, and so do later calls. In a
+    threaded or async actor, calls already running finish first.
+
+    Raises:
+        TypeError: outside an actor (in the driver or in a task).
+    """
+    _exit_actor()
