@@ -26,11 +26,19 @@ def connect(address: str, *, direct: bool, timeout: float = 10.0, security: Any 
                         direct_to_workers=direct or None, security=security)
     except (OSError, TimeoutError) as exc:
         raise _errors.connect_error(address, exc) from None
-    client.register_plugin(RefsPlugin(), name=REFS_PLUGIN)
+    return client
+
+
+def install(client: Client) -> None:
+    """Register raylike's plugins: on the scheduler first (refs, actor registry), then on
+    every worker, now and joining later (the node)."""
+    from raylike import _node
     from raylike._actor_registry import REGISTRY_PLUGIN, ActorRegistry
 
-    client.register_plugin(ActorRegistry(), name=REGISTRY_PLUGIN)
-    return client
+    with _errors.dask_errors():
+        client.register_plugin(RefsPlugin(), name=REFS_PLUGIN)
+        client.register_plugin(ActorRegistry(), name=REGISTRY_PLUGIN)
+        client.register_plugin(_node.NodePlugin(), name=_node.PLUGIN_NAME)
 
 
 class RefsPlugin(SchedulerPlugin):
@@ -50,6 +58,17 @@ class RefsPlugin(SchedulerPlugin):
     async def start(self, scheduler: Any) -> None:
         self._scheduler = scheduler
         scheduler.stream_handlers["raylike-desire"] = self._desire
+        scheduler.handlers["raylike_resources_changed"] = self._resources_changed
+
+    def _resources_changed(self, worker: str, **_: Any) -> None:
+        """A worker declared resources after it joined (the node plugin adds ``CPU``/``GPU``):
+        Dask re-examines waiting tasks only when a worker joins, so do it here."""
+        ws = self._scheduler.workers.get(worker)
+        if ws is None:
+            return
+        recs = self._scheduler.bulk_schedule_unrunnable_after_adding_worker(ws)
+        if recs:
+            self._scheduler.transitions(recs, stimulus_id=f"raylike-resources-{worker}")
 
     def _desire(self, keys: list[str], client: str, **_: Any) -> None:
         known = [k for k in keys if k in self._scheduler.tasks]

@@ -22,7 +22,7 @@ from distributed import get_worker, secede
 from distributed.diagnostics.plugin import WorkerPlugin
 from distributed.worker_state_machine import StateMachineEvent, WorkerState
 
-from raylike import _context, _gpus, _runtime
+from raylike import _context, _gpus, _resources, _runtime
 from raylike._backend import DaskBackend
 from raylike._objects import ObjectRef, _Borrowed
 from raylike._serialization import Frames, dumps, dumps_frames, loads
@@ -73,9 +73,7 @@ class NodePlugin(WorkerPlugin):
         self.actors: dict[str, Any] = {}  # actor id -> its host (raylike._actor_host)
         self.cancelled: set[str] = set()
         self.lock = threading.Lock()
-        total = worker.state.total_resources
-        if "CPU" not in total:  # a worker started by hand: one CPU per thread
-            await worker.set_resources(CPU=float(worker.state.nthreads))
+        await self._declare_resources(worker)
         cpus = int(worker.state.total_resources.get("CPU", 1))
         from raylike._pool import Pool
 
@@ -85,6 +83,23 @@ class NodePlugin(WorkerPlugin):
         _runtime.set_process_backend(_WorkerBackend(self))
         threading.Thread(target=self._warm_up, args=(min(cpus, 2),), daemon=True,
                          name="raylike-warmup").start()
+
+    async def _declare_resources(self, worker: Any) -> None:
+        """A worker started by hand gets ``CPU = nthreads`` and the GPUs pynvml finds, unless
+        it declared them itself."""
+        missing: dict[str, float] = {}
+        if "CPU" not in worker.state.total_resources:
+            missing["CPU"] = float(worker.state.nthreads)
+        if "GPU" not in worker.state.total_resources:
+            gpus = _resources.detect_gpus()
+            if gpus:
+                missing["GPU"] = float(len(gpus))
+        if missing:
+            await worker.set_resources(**missing)
+            try:
+                await worker.scheduler.raylike_resources_changed(worker=worker.address)
+            except Exception:  # an older raylike on the scheduler: tasks may wait for a join
+                logger.debug("could not ask the scheduler to re-place tasks", exc_info=True)
 
     def _warm_up(self, children: int) -> None:
         try:

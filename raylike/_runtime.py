@@ -213,13 +213,13 @@ def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
                                  log_to_driver=log_to_driver)
         target = cluster.address
     # imported after the cluster's processes are spawned: they start while we import Dask
-    from raylike import _backend, _node
+    from raylike import _backend
 
     if cluster is not None:
         _cluster.wait_listening(target)
     try:
         client = _backend.connect(target, direct=cluster is not None) if owns_client else target
-        client.register_plugin(_node.NodePlugin(), name=_node.PLUGIN_NAME)
+        _backend.install(client)
         if cluster is not None:
             client.wait_for_workers(1, timeout=60)
     except BaseException:
