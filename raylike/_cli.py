@@ -166,11 +166,14 @@ def _start_scheduler(args: argparse.Namespace, address: str) -> tuple[Entry, str
         sched += ["--no-dashboard", "--dashboard-address", "127.0.0.1:0"]
     entry = _spawn("scheduler", sched, "scheduler", f"scheduler-{args.port}")
     deadline = time.monotonic() + START_TIMEOUT
-    while not _answers(address, timeout=0.5):
-        if _process(entry) is None or time.monotonic() > deadline:
-            _terminate([entry], force=True)
-            raise _failed(entry, "the Dask scheduler did not start")
-        time.sleep(0.05)
+    try:
+        while not _answers(address, timeout=0.5):
+            if _process(entry) is None or time.monotonic() > deadline:
+                raise _failed(entry, "the Dask scheduler did not start")
+            time.sleep(0.05)
+    except BaseException:  # Ctrl-C included
+        _terminate([entry], force=True)
+        raise
     return entry, dashboard
 
 
@@ -272,11 +275,26 @@ def _terminate(entries: list[Entry], force: bool) -> list[Entry]:
             for proc in alive:
                 with suppress(psutil.NoSuchProcess):
                     proc.send_signal(sig)
-            _, alive = psutil.wait_procs(alive, timeout=wait)
+            alive = _wait_gone(alive, wait)
     for pgid in groups:  # each leads its own session: whatever it started is in its group
         with suppress(OSError):
             os.killpg(pgid, signal.SIGKILL)
     return [e for e, _ in running]
+
+
+def _wait_gone(procs: list[Any], timeout: float) -> list[Any]:
+    """Wait until none of ``procs`` runs (a zombie counts as gone); return those left."""
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = []
+        for proc in procs:
+            with suppress(psutil.Error):
+                alive += [proc] if proc.status() != psutil.STATUS_ZOMBIE else []
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.05)
 
 
 def _stop(args: argparse.Namespace) -> int:

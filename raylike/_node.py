@@ -23,7 +23,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from distributed.worker_state_machine import StateMachineEvent, WorkerState
 
 from raylike import _context, _gpus, _resources, _runtime
-from raylike._backend import DaskBackend
+from raylike._backend import DaskBackend, batch_interval, tune
 from raylike._objects import ObjectRef, _Borrowed
 from raylike._serialization import Frames, dumps, dumps_frames, loads
 from raylike.exceptions import RayTaskError, TaskCancelledError, WorkerCrashedError
@@ -74,6 +74,8 @@ class NodePlugin(WorkerPlugin):
         self.cancelled: set[str] = set()
         self.lock = threading.Lock()
         await self._declare_resources(worker)
+        if batch_interval() > 0:
+            worker.batched_stream.interval = batch_interval()
         cpus = int(worker.state.total_resources.get("CPU", 1))
         from raylike._pool import Pool
 
@@ -119,7 +121,9 @@ class NodePlugin(WorkerPlugin):
         if self._backend is None:
             with self._client_lock:
                 if self._backend is None:
-                    self._backend = DaskBackend(self.worker._get_client())
+                    client = self.worker._get_client()
+                    tune(client)
+                    self._backend = DaskBackend(client)
         return self._backend
 
     def adjust_cpu(self, delta: float) -> None:
@@ -169,6 +173,10 @@ class NodePlugin(WorkerPlugin):
             scope.held.extend(borrowed.refs)
             child.send(("task", call, deps_bytes, info))
             status, payload = scope.serve()
+            if status in ("ok", "err"):
+                # unpickled while the scope still holds what the task made: a ref in the
+                # result must take over from the scope's hold, never follow its release
+                status, payload = _unpickled(status, payload, call.name)
         finally:
             with self.lock:
                 self.running.pop(call.key, None)
@@ -180,10 +188,6 @@ class NodePlugin(WorkerPlugin):
             self.pool.discard(child)
             return ("cancelled", None) if cancelled else ("crashed", payload)
         self.pool.release(child)
-        if status == "ok":
-            return "ok", loads(payload)
-        if status == "err":
-            return "err", loads(payload)
         return status, payload
 
     def interrupt(self, key: str, force: bool, recursive: bool) -> bool:
@@ -202,6 +206,15 @@ class NodePlugin(WorkerPlugin):
         except ProcessLookupError:
             pass
         return True
+
+
+def _unpickled(status: str, payload: Any, name: str) -> tuple[str, Any]:
+    """A child's result or error, unpickled in the worker (an error if that fails)."""
+    try:
+        return status, loads(payload)
+    except Exception as exc:
+        return "err", RayTaskError(name, f"the result of {name} could not be unpickled on "
+                                   f"its worker: {type(exc).__name__}: {exc}", exc)
 
 
 def _cancel_quietly(node: NodePlugin, key: str, force: bool) -> None:

@@ -235,7 +235,8 @@ def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
         dashboard_url=dashboard_url,
     )
     if dashboard_url:
-        print(f"raylike: started; view the Dask dashboard at http://{dashboard_url}")
+        verb = "started a local cluster" if cluster is not None else f"connected to {address}"
+        print(f"raylike: {verb}; view the Dask dashboard at http://{dashboard_url}")
     job_id = uuid.uuid4().hex[:8]
     return Runtime(client=client, backend=_backend.DaskBackend(client, job_id=job_id),
                    cluster=cluster, owns_client=owns_client,

@@ -1,0 +1,149 @@
+"""The ``raylike`` command: ``start`` / ``status`` / ``stop`` with real, detached processes.
+
+Every test uses a session directory of its own (``RAYLIKE_SESSION_DIR``), so the user's is never
+touched, and stops what it started with ``raylike stop --force``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.timeout(120)
+
+RAY_PROGRAM = textwrap.dedent("""
+    import sys
+    import raylike as ray
+
+    ray.init(address=sys.argv[1])
+
+    @ray.remote
+    def double(x):
+        return 2 * x
+
+    @ray.remote(num_gpus=1)
+    def gpu_ids():
+        return ray.get_gpu_ids()
+
+    print(ray.get(double.remote(21), timeout=60), ray.get(gpu_ids.remote(), timeout=60))
+""")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Cli:
+    """Runs ``raylike ...`` in a session directory of its own."""
+
+    def __init__(self, session: Path) -> None:
+        self.session = session
+        self.env = dict(os.environ, RAYLIKE_SESSION_DIR=str(session))
+        for name in ("RAY_ADDRESS", "DASK_SCHEDULER_ADDRESS", "CUDA_VISIBLE_DEVICES"):
+            self.env.pop(name, None)
+
+    def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([sys.executable, "-m", "raylike._cli", *args], env=self.env,
+                                capture_output=True, text=True, timeout=90)
+        if check:
+            assert result.returncode == 0, result.stdout + result.stderr
+        return result
+
+    def pids(self) -> list[int]:
+        state = json.loads((self.session / "cli-state.json").read_text())
+        return [int(p["pid"]) for p in state["processes"]]
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Iterator[Cli]:
+    runner = Cli(tmp_path / "session")
+    try:
+        yield runner
+    finally:
+        runner("stop", "--force", check=False)
+
+
+@pytest.fixture(scope="module")
+def head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cli, str]]:
+    """A head node with 2 CPUs and 1 GPU, shared by the module's tests."""
+    runner = Cli(tmp_path_factory.mktemp("head") / "session")
+    address = f"tcp://127.0.0.1:{free_port()}"
+    try:
+        started = runner("start", "--head", "--port", address.rsplit(":", 1)[1], "--num-cpus",
+                         "2", "--num-gpus", "1", "--resources", '{"Custom": 3}',
+                         "--no-dashboard")
+        assert f'ray.init(address="{address}")' in started.stdout
+        assert f"RAY_ADDRESS={address}" in started.stdout
+        yield runner, address
+    finally:
+        runner("stop", "--force", check=False)
+
+
+def test_status_shows_the_head_node(head: tuple[Cli, str]) -> None:
+    runner, address = head
+    out = runner("status").stdout
+    assert address in out and "Node raylike-head" in out
+    assert "0.0/2.0 CPU" in out and "0.0/1.0 GPU" in out and "0.0/3.0 Custom" in out
+    assert "Total: 1 node" in out
+    assert runner("status", "--address", address).stdout == out
+
+
+def test_a_ray_program_runs_tasks_and_gpu_tasks(head: tuple[Cli, str]) -> None:
+    runner, address = head
+    result = subprocess.run([sys.executable, "-c", RAY_PROGRAM, address], env=runner.env,
+                            capture_output=True, text=True, timeout=90)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "42 [0]"
+
+
+def test_start_address_adds_a_node(head: tuple[Cli, str]) -> None:
+    import raylike as ray
+
+    runner, address = head
+    runner("start", "--address", address, "--num-cpus", "1")
+    try:
+        out = runner("status").stdout
+        assert "Total: 2 nodes" in out and "0.0/3.0 CPU" in out
+        ray.init(address=address)
+        assert len(ray.nodes()) == 2
+        assert ray.cluster_resources()["CPU"] == 3
+    finally:
+        ray.shutdown()
+
+
+def test_stop_leaves_no_process(cli: Cli,
+                                wait_gone: Callable[[list[int], float], list[int]]) -> None:
+    cli("start", "--head", "--port", str(free_port()), "--num-cpus", "1", "--no-dashboard")
+    pids = cli.pids()
+    assert len(pids) == 2
+    out = cli("stop").stdout
+    assert all(f"pid {pid}" in out for pid in pids)
+    assert wait_gone(pids, 10) == []
+    assert not (cli.session / "cli-state.json").exists()
+    assert "nothing to stop" in cli("stop").stdout
+
+
+def test_status_without_a_cluster_fails(cli: Cli, unused_address: str) -> None:
+    result = cli("status", check=False)
+    assert result.returncode == 1 and "raylike start --head" in result.stderr
+    result = cli("status", "--address", unused_address, check=False)
+    assert result.returncode == 1 and unused_address in result.stderr
+
+
+def test_help_and_usage_errors(cli: Cli) -> None:
+    script = Path(sys.executable).with_name("raylike")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "raylike._cli"]
+    for args in (["--help"], ["start", "--help"]):
+        result = subprocess.run([*command, *args], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0 and "usage: raylike" in result.stdout
+    assert cli("start", check=False).returncode == 2  # neither --head nor --address
+    assert cli("start", "--head", "--resources", "{bad", check=False).returncode == 2
