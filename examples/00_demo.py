@@ -66,7 +66,8 @@ def custom_task():
 
 start = time.time()
 ray.get([custom_task.remote() for _ in range(4)])
-print(f"4 tasks needing Custom=1 on a node with Custom=2: {time.time() - start:.2f} s (2 at a time)")
+elapsed = time.time() - start
+print(f"4 tasks needing Custom=1 on a node with Custom=2: {elapsed:.2f} s (2 at a time)")
 
 
 # 5. Nested tasks block on get without deadlock: the blocked task gives its CPU back.

@@ -7,7 +7,8 @@ Every test here is written against the Ray API only and receives the module unde
 from __future__ import annotations
 
 import importlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
