@@ -29,13 +29,13 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from _harness import run_in_child
 
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEMS = ("raylike", "dask", "ray")
@@ -137,22 +137,8 @@ def run_child(system: str, sequential: int, pipelined: int, out: Path) -> int:
 def spawn(system: str, python: str, sequential: int, pipelined: int,
           timeout: float) -> dict[str, Any]:
     """One (system, repeat) in a fresh interpreter."""
-    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", PYTHONUNBUFFERED="1")
-    with tempfile.TemporaryDirectory(prefix="bench_actors_") as tmp:
-        out = Path(tmp) / "outcome.json"
-        cmd = [python, __file__, "--child", system, "--out", str(out),
-               "--sequential", str(sequential), "--pipelined", str(pipelined)]
-        try:
-            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return {"status": "error", "error": f"timed out after {timeout:.0f} s"}
-        if out.exists():
-            outcome: dict[str, Any] = json.loads(out.read_text())
-        else:
-            outcome = {"status": "error", "error": f"child died (exit {proc.returncode})"}
-    if outcome["status"] == "error":
-        outcome["log_tail"] = (proc.stdout + proc.stderr)[-2000:]
-    return outcome
+    return run_in_child([python, __file__, "--child", system, "--sequential", str(sequential),
+                         "--pipelined", str(pipelined)], timeout)
 
 
 def run_system(system: str, python: str, args: argparse.Namespace) -> dict[str, Any]:

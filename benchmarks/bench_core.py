@@ -38,9 +38,7 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -48,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _harness import run_in_child
 
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEMS = ("raylike", "dask", "ray")
@@ -242,24 +241,9 @@ def run_child(system: str, sizes: Sizes, out_path: Path) -> int:
 
 def spawn_child(system: str, sizes: Sizes, timeout: float) -> dict[str, Any]:
     """Run one (system, repeat) in a fresh interpreter; return its outcome."""
-    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", PYTHONUNBUFFERED="1")
-    with tempfile.TemporaryDirectory(prefix="bench_core_") as tmp:
-        out_path = Path(tmp) / "outcome.json"
-        cmd = [
-            sys.executable, __file__, "--child", system, "--out", str(out_path),
-            "--sizes", f"{sizes.tasks},{sizes.sequential},{sizes.megabytes}",
-        ]  # fmt: skip
-        try:
-            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return {"status": "error", "error": f"timed out after {timeout:.0f} s"}
-        if out_path.exists():
-            outcome: dict[str, Any] = json.loads(out_path.read_text())
-        else:
-            outcome = {"status": "error", "error": f"child died (exit {proc.returncode})"}
-    if outcome["status"] == "error":
-        outcome["log_tail"] = (proc.stdout + proc.stderr)[-3000:]
-    return outcome
+    sizes_arg = f"{sizes.tasks},{sizes.sequential},{sizes.megabytes}"
+    return run_in_child([sys.executable, __file__, "--child", system, "--sizes", sizes_arg],
+                        timeout)
 
 
 def run_system(system: str, sizes: Sizes, repeat: int, timeout: float) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import time
 import uuid
 
 import pytest
+from compat_helpers import make_signal
 
 # Anything that runs remotely (actor classes, functions) is defined inside the tests: module level
 # objects are pickled by reference and the test module is not importable on workers.
@@ -43,19 +44,6 @@ def _make_counter_class(ray, **options):
     return ray.remote(**options)(Counter) if options else ray.remote(Counter)
 
 
-def _make_signal(ray):
-    @ray.remote(num_cpus=0)
-    class Signal:
-        def __init__(self):
-            self.event = asyncio.Event()
-
-        async def wait(self):
-            await self.event.wait()
-
-        async def send(self):
-            self.event.set()
-
-    return Signal.remote()
 
 
 def _unique(prefix):
@@ -628,7 +616,7 @@ def test_kill_makes_later_calls_raise(ray_shared):
 
 def test_kill_fails_in_flight_call(ray_shared):
     ray = ray_shared
-    signal = _make_signal(ray)
+    signal = make_signal(ray)
 
     @ray.remote
     class Waiter:

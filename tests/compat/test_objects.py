@@ -10,26 +10,12 @@ import time
 
 import numpy as np
 import pytest
+from compat_helpers import make_signal
 
 # Anything that runs remotely is defined inside the test functions: module-level functions and
 # classes are pickled by reference and the test module is not importable on workers.
 
 
-def _make_signal(ray):
-    """An actor-based event: ``wait`` blocks until ``send`` has been called."""
-
-    @ray.remote(num_cpus=0)
-    class Signal:
-        def __init__(self):
-            self.event = asyncio.Event()
-
-        async def wait(self):
-            await self.event.wait()
-
-        async def send(self):
-            self.event.set()
-
-    return Signal.remote()
 
 
 def _wait_for_file(path, timeout=30.0):
@@ -171,7 +157,7 @@ def test_get_empty_list(ray_shared):
 
 def test_get_timeout_raises_get_timeout_error(ray_shared):
     ray = ray_shared
-    signal = _make_signal(ray)
+    signal = make_signal(ray)
 
     @ray.remote
     def blocked(sig):
@@ -359,7 +345,7 @@ def test_ref_inside_closure_and_custom_object(ray_shared):
 
 def test_object_stays_alive_while_a_nested_ref_exists(ray_shared, tmp_path):
     ray = ray_shared
-    signal = _make_signal(ray)
+    signal = make_signal(ray)
     arr = np.arange(1_000_000)
     ref = ray.put(arr)
     expected = int(arr.sum())
@@ -378,7 +364,7 @@ def test_object_stays_alive_while_a_nested_ref_exists(ray_shared, tmp_path):
 
 def test_task_output_usable_as_argument_before_it_is_ready(ray_shared):
     ray = ray_shared
-    signal = _make_signal(ray)
+    signal = make_signal(ray)
 
     @ray.remote
     def produce(sig):
@@ -403,7 +389,7 @@ def test_task_output_usable_as_argument_before_it_is_ready(ray_shared):
 
 def test_wait_preserves_input_order(ray_shared):
     ray = ray_shared
-    signal = _make_signal(ray)
+    signal = make_signal(ray)
 
     @ray.remote
     def blocked(sig, i):
@@ -440,7 +426,7 @@ def test_wait_num_returns(ray_shared):
 
 def test_wait_timeout_zero_polls(ray_shared):
     ray = ray_shared
-    signal = _make_signal(ray)
+    signal = make_signal(ray)
 
     @ray.remote
     def blocked(sig):
@@ -459,7 +445,7 @@ def test_wait_timeout_zero_polls(ray_shared):
 
 def test_wait_timeout_returns_partial(ray_shared):
     ray = ray_shared
-    signal = _make_signal(ray)
+    signal = make_signal(ray)
 
     @ray.remote
     def blocked(sig):
@@ -483,7 +469,7 @@ def test_wait_timeout_returns_partial(ray_shared):
 
 def test_wait_returns_as_soon_as_enough_are_ready(ray_shared):
     ray = ray_shared
-    signal = _make_signal(ray)
+    signal = make_signal(ray)
 
     @ray.remote
     def blocked(sig):

@@ -1,0 +1,22 @@
+"""Helpers shared by the compatibility tests (Ray API only, module passed in)."""
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+
+def make_signal(ray: Any) -> Any:
+    """An actor-based event: ``wait`` blocks until ``send`` has been called."""
+
+    @ray.remote(num_cpus=0)
+    class Signal:
+        def __init__(self):
+            self.event = asyncio.Event()
+
+        async def wait(self):
+            await self.event.wait()
+
+        async def send(self):
+            self.event.set()
+
+    return Signal.remote()
