@@ -257,23 +257,35 @@ async def call_actor(call: ActorCall) -> Any:
 
 async def _route(worker: Any, call: ActorCall) -> tuple[str, Any]:
     """Hand ``call`` to the actor's host, here or on the worker the registry names."""
-    node = _node_of(worker)
+    return await route(call, worker.rpc, worker.scheduler, _node_of(worker).actors,
+                       worker.address)
+
+
+async def route_from_client(client: Any, call: ActorCall) -> tuple[str, Any]:
+    """Hand ``call`` from a driver straight to the actor's worker (``raylike._direct``)."""
+    return await route(call, client.rpc, client.scheduler, {}, None)
+
+
+async def route(call: ActorCall, rpc: Any, scheduler: Any, hosts: dict[str, Any],
+                here: str | None) -> tuple[str, Any]:
+    """Hand ``call`` to its actor's host: one of ``hosts`` (this worker's), else over RPC to
+    the worker the registry names (``rpc``: a connection pool; ``scheduler``: its RPC)."""
     for _ in range(200):
-        host = node.actors.get(call.actor_id)
+        host = hosts.get(call.actor_id)
         if host is not None:
             return await host.calls.submit(call)
         address = _addresses.get(call.actor_id)
         if address is None:
-            reply = await worker.scheduler.raylike_actor_where(actor_id=call.actor_id)
+            reply = await scheduler.raylike_actor_where(actor_id=call.actor_id)
             if reply.get("dead") is not None:
                 return "err", reply["dead"]
             address = reply["address"]
-        if address == worker.address:  # it left this worker a moment ago: ask again
+        if address == here:  # it left this worker a moment ago: ask again
             _addresses.pop(call.actor_id, None)
             await asyncio.sleep(0.01)
             continue
         try:  # Dask retries a refused connection for 30 s: a dead worker must not stall us
-            comm = await worker.rpc.connect(address, timeout=CONNECT_TIMEOUT)
+            comm = await rpc.connect(address, timeout=CONNECT_TIMEOUT)
         except OSError:  # its worker is gone: the registry will know where it restarts
             _addresses.pop(call.actor_id, None)
             await asyncio.sleep(0.1)
@@ -286,7 +298,7 @@ async def _route(worker: Any, call: ActorCall) -> tuple[str, Any]:
             return "err", dumps(RayActorError(f"The worker hosting the actor died during the "
                                               f"call: {exc}", actor_id=call.actor_id))
         finally:
-            worker.rpc.reuse(address, comm)
+            rpc.reuse(address, comm)
         if reply["status"] == "moved":
             _addresses.pop(call.actor_id, None)
             await asyncio.sleep(0.01)
@@ -294,6 +306,14 @@ async def _route(worker: Any, call: ActorCall) -> tuple[str, Any]:
         _addresses[call.actor_id] = address
         return reply["status"], reply["payload"]
     return "err", dumps(RayActorError("The actor could not be found.", actor_id=call.actor_id))
+
+
+def materialize(status: str, payload: Any) -> Any:
+    """A Dask task that turns a direct call's answer into an ordinary object (``_direct``)."""
+    value = loads(payload)
+    if status == "ok":
+        return value
+    raise value
 
 
 def _node_of(worker: Any) -> Any:

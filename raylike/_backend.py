@@ -16,6 +16,7 @@ from distributed import Client, Future, fire_and_forget
 from distributed.diagnostics.plugin import SchedulerPlugin
 
 from raylike import _errors
+from raylike._direct import DirectCalls
 from raylike._objects import ObjectRef
 
 REFS_PLUGIN = "raylike-refs"
@@ -136,10 +137,11 @@ class RefsPlugin(SchedulerPlugin):
 class DaskBackend:
     """Tasks and objects through one Dask client (the driver's, or a worker's)."""
 
-    def __init__(self, client: Client, job_id: str = "") -> None:
+    def __init__(self, client: Client, job_id: str = "", direct: bool = False) -> None:
         self.client = client
         self.job_id = job_id
         self._lock = threading.Lock()
+        self.direct: DirectCalls | None = DirectCalls(client) if direct else None
 
     # -- refs ---------------------------------------------------------------------------------
     def ref(self, key: str) -> ObjectRef[Any]:
@@ -156,9 +158,17 @@ class DaskBackend:
 
     def future_of(self, ref: ObjectRef[Any]) -> Future:
         fut = ref._future
+        if fut is None and ref._direct is not None:
+            return ref._direct.promote(ref, block=True)
         if fut is None or fut.client is not self.client:
             fut = self._future(ref._key)
         return fut
+
+    def _waitable(self, ref: ObjectRef[Any]) -> Any:
+        """What to wait on for ``ref``: a direct call's answer, or its Dask future."""
+        if ref._direct is not None and ref._future is None:
+            return ref._direct.future
+        return self.future_of(ref)
 
     # -- objects ------------------------------------------------------------------------------
     def put(self, value: Any) -> ObjectRef[Any]:
@@ -167,11 +177,20 @@ class DaskBackend:
         return ObjectRef(fut.key, fut)
 
     def get(self, refs: list[ObjectRef[Any]], timeout: float | None) -> list[Any]:
-        futures = [self.future_of(r) for r in refs]
+        waitables = [self._waitable(r) for r in refs]
         if timeout is not None:
-            self._wait_all(futures, timeout)
-        with _errors.dask_errors():
-            return list(self.client.gather(futures))
+            self._wait_all(waitables, timeout)
+        dask = [(i, f) for i, f in enumerate(waitables) if isinstance(f, Future)]
+        values: list[Any] = [None] * len(refs)
+        if dask:
+            with _errors.dask_errors():
+                gathered = self.client.gather([f for _, f in dask])
+            for (i, _), value in zip(dask, gathered):
+                values[i] = value
+        for i, ref in enumerate(refs):
+            if not isinstance(waitables[i], Future):
+                values[i] = ref._direct.value()
+        return values
 
     def _wait_all(self, futures: list[Future], timeout: float) -> None:
         if not _wait_done(futures, len(futures), timeout):
@@ -181,7 +200,7 @@ class DaskBackend:
 
     def wait(self, refs: list[ObjectRef[Any]], num_returns: int,
              timeout: float | None) -> list[ObjectRef[Any]]:
-        futures = [self.future_of(r) for r in refs]
+        futures = [self._waitable(r) for r in refs]
         _wait_done(futures, num_returns, timeout)
         return [r for r, f in zip(refs, futures) if f.done()]
 
@@ -189,10 +208,12 @@ class DaskBackend:
         from raylike import _node
 
         task_key = _node.task_key_of(ref._key)
-        if self.future_of(ref).done():
+        if self._waitable(ref).done():
             return  # Ray: cancelling a finished task does nothing
         with _errors.dask_errors("cancel"):
             self.client.run(_node.interrupt, task_key, force, recursive)
+            if ref._direct is not None and ref._future is None:
+                return  # a direct actor call: its host stops it if it has not started
             futures = [self.future_of(ref)]
             if task_key != ref._key:
                 futures.append(self._future(task_key))
@@ -221,6 +242,11 @@ class DaskBackend:
         its top-level refs are resolved by the actor's host (see ``raylike._actor_calls``)."""
         from raylike import _actor_calls
 
+        for ref in keep:  # a driver's direct-call answer given to an actor: it needs a key
+            if ref._direct is not None and ref._future is None:
+                ref._direct.promote(ref, block=False)
+        if self.direct is not None and call.num_returns == 1:
+            return [self.direct.call(call, keep)]
         with _errors.dask_errors():
             fut = self.client.submit(_actor_calls.call_actor, call, key=call.key, pure=False,
                                      retries=0)

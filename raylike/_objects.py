@@ -23,11 +23,12 @@ __all__ = ["ObjectRef", "cancel", "get", "put", "wait"]
 class ObjectRef(Generic[T]):
     """A reference to an object in the cluster, returned by ``.remote()`` and ``put``."""
 
-    __slots__ = ("_key", "_future", "__weakref__")
+    __slots__ = ("_key", "_future", "_direct", "__weakref__")
 
     def __init__(self, key: str, future: Any = None) -> None:
         self._key = key
         self._future = future  # a Dask future where this process has a client; never exposed
+        self._direct: Any = None  # the answer of a driver's direct actor call (``_direct``)
 
     def hex(self) -> str:
         """The object's id as a hex string."""
@@ -49,6 +50,8 @@ class ObjectRef(Generic[T]):
         return f"ObjectRef({self.hex()})"
 
     def __reduce__(self) -> Any:
+        if self._direct is not None and self._future is None:
+            self._direct.promote(self, block=False)  # other processes need a Dask key
         _Borrowed.note(self)
         return (_rebuild, (self._key,))
 

@@ -238,10 +238,17 @@ def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
         verb = "started a local cluster" if cluster is not None else f"connected to {address}"
         print(f"raylike: {verb}; view the Dask dashboard at http://{dashboard_url}")
     job_id = uuid.uuid4().hex[:8]
-    return Runtime(client=client, backend=_backend.DaskBackend(client, job_id=job_id),
+    return Runtime(client=client, backend=_backend.DaskBackend(client, job_id=job_id,
+                                                               direct=_direct_calls()),
                    cluster=cluster, owns_client=owns_client,
                    namespace=namespace or f"anon-{uuid.uuid4().hex[:12]}", job_id=job_id,
                    context=context)
+
+
+def _direct_calls() -> bool:
+    """Actor calls from the driver go straight to the actor's worker (``_direct``) unless
+    ``RAYLIKE_DIRECT_ACTOR_CALLS=0``."""
+    return os.environ.get("RAYLIKE_DIRECT_ACTOR_CALLS", "1") != "0"
 
 
 def _dashboard_url(client: Any) -> str | None:
@@ -268,6 +275,9 @@ def shutdown(_exiting_interpreter: bool = False) -> None:
         _actors.on_shutdown(runtime)
     except Exception:
         logger.debug("actor clean-up at shutdown failed", exc_info=True)
+    direct = getattr(runtime.backend, "direct", None)
+    if direct is not None:
+        direct.close()
     if runtime.owns_client:
         try:
             runtime.client.close(timeout=5)

@@ -1,0 +1,134 @@
+"""Actor calls from the driver, sent straight to the actor's worker.
+
+An actor call made as a Dask task costs a full scheduler round trip (≈7 ms here). From the
+driver, raylike instead sends the call over RPC to the worker that hosts the actor (the same
+``raylike_actor_call`` handler that workers use to forward calls) and keeps the answer in the
+returned ``ObjectRef`` (``ref._direct``): ``get``/``wait`` in the driver read it there.
+
+Such a ref has no Dask key yet. The first time it leaves the driver's hands (pickled into a
+task's arguments, a ``put``, another call) or becomes a task's dependency, it is *promoted*: a
+tiny Dask task with the ref's key turns the answer into an ordinary object (or error), so every
+other process sees a plain ref. Consumers that asked for the key before it existed wait for it
+(``RefsPlugin`` keeps their interest). A promoted key is also held here for a grace period, so
+the driver dropping its ref right after pickling it cannot free it before a consumer has asked.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import functools
+import threading
+import time
+from typing import Any
+
+from raylike._objects import ObjectRef
+from raylike._serialization import loads
+from raylike.exceptions import RaySystemError
+
+GRACE = 60.0  # seconds a promoted key stays held by the driver after promotion
+_LARGE = 1 << 20  # answers bigger than this are scattered, not put in the Dask graph
+
+
+class DirectResult:
+    """The answer of one direct call (``status, payload``), and how to promote its ref."""
+
+    __slots__ = ("future", "owner")
+
+    def __init__(self, future: concurrent.futures.Future[Any], owner: DirectCalls) -> None:
+        self.future = future
+        self.owner = owner
+
+    def value(self, timeout: float | None = None) -> Any:
+        status, payload = self.answer(timeout)
+        value = loads(payload)
+        if status == "ok":
+            return value
+        raise value
+
+    def answer(self, timeout: float | None = None) -> tuple[str, Any]:
+        try:
+            result: tuple[str, Any] = self.future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            raise
+        except Exception as exc:  # the driver's connection went away mid-call
+            raise RaySystemError(f"The actor call could not be completed: {exc}") from exc
+        return result
+
+    def promote(self, ref: ObjectRef[Any], block: bool) -> Any:
+        """Give ``ref`` a Dask key: now (``block``: waits for the answer) or once answered."""
+        if block:
+            return self.owner.materialize(ref)
+        self.future.add_done_callback(
+            lambda _f: self.owner.promoter.submit(self.owner.materialize, ref))
+        return None
+
+
+class DirectCalls:
+    """The driver's direct actor calls through one Dask client."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.promoter = concurrent.futures.ThreadPoolExecutor(1, "raylike-promote")
+        self._lock = threading.Lock()
+        self._grace: collections.deque[tuple[float, Any]] = collections.deque()
+
+    def call(self, call: Any, keep: list[Any]) -> ObjectRef[Any]:
+        """Send ``call``; its ref holds the answer. ``keep`` lives until the call ends."""
+        from raylike import _actor_calls
+
+        coro = _actor_calls.route_from_client(self.client, call)
+        future = asyncio.run_coroutine_threadsafe(coro, self.client.loop.asyncio_loop)
+        if keep:  # the arguments' refs and the actor's reservation live until the answer
+            future.add_done_callback(functools.partial(_release, keep))
+        ref: ObjectRef[Any] = ObjectRef(call.key)
+        ref._direct = DirectResult(future, self)
+        return ref
+
+    def materialize(self, ref: ObjectRef[Any]) -> Any:
+        """The Dask future of ``ref``'s key, made from the call's answer (waits for it)."""
+        from raylike import _actor_calls
+
+        direct = ref._direct
+        assert direct is not None
+        try:
+            status, payload = direct.answer()
+        except Exception as exc:  # the error becomes the object's
+            status, payload = "err", _pickled(exc)
+        with self._lock:
+            if ref._future is not None:
+                return ref._future
+            if _size(payload) > _LARGE:
+                [payload] = self.client.scatter([payload], hash=False)
+            fut = self.client.submit(_actor_calls.materialize, status, payload, key=ref._key,
+                                     pure=False, retries=0)
+            ref._future = fut
+            self._hold(fut)
+            return fut
+
+    def _hold(self, fut: Any) -> None:
+        now = time.monotonic()
+        self._grace.append((now + GRACE, fut))
+        while self._grace and self._grace[0][0] < now:
+            self._grace.popleft()
+
+    def close(self) -> None:
+        self.promoter.shutdown(wait=False, cancel_futures=True)
+        self._grace.clear()
+
+
+def _release(_keep: list[Any], _future: Any) -> None:
+    """A done callback whose only job is to hold ``_keep`` until it runs."""
+
+
+def _size(payload: Any) -> int:
+    if isinstance(payload, (bytes, bytearray, memoryview)):
+        return len(payload)
+    return sum(memoryview(b).nbytes for b in getattr(payload, "buffers", ())) + len(
+        getattr(payload, "head", b""))
+
+
+def _pickled(exc: BaseException) -> bytes:
+    from raylike._serialization import dumps
+
+    return dumps(exc)

@@ -1,0 +1,103 @@
+"""Actor calls the driver sends straight to the actor's worker (``raylike._direct``): their refs
+must behave like any other once they leave the driver."""
+from __future__ import annotations
+
+import pytest
+
+import raylike as ray
+
+
+@pytest.fixture
+def counter():
+    # function scope: tests/raylike/conftest.py shuts raylike down around every test
+    ray.init(num_cpus=2, include_dashboard=False)
+
+    @ray.remote
+    class Counter:
+        def __init__(self):
+            self.n = 0
+
+        def incr(self, by=1):
+            self.n += by
+            return self.n
+
+        def fail(self):
+            raise KeyError("missing")
+
+    yield Counter.remote()
+    ray.shutdown()
+
+
+@ray.remote
+def add_one(x):
+    return x + 1
+
+
+@ray.remote
+def get_nested(box):
+    return ray.get(box[0]) * 10
+
+
+def test_driver_calls_are_direct_and_get_works(counter):
+    ref = counter.incr.remote()
+    assert ref._direct is not None  # the driver's calls take the direct path
+    assert ray.get(ref) >= 1
+
+
+def test_direct_ref_as_a_task_argument(counter):
+    ref = counter.incr.remote(0)
+    before = ray.get(ref)
+    assert ray.get(add_one.remote(counter.incr.remote(0))) == before + 1
+
+
+def test_direct_ref_nested_in_a_task_argument(counter):
+    value = ray.get(counter.incr.remote(0))
+    assert ray.get(get_nested.remote([counter.incr.remote(0)])) == value * 10
+
+
+def test_direct_ref_passed_to_another_actor_call(counter):
+    @ray.remote
+    class Echo:
+        def echo(self, x):
+            return x
+
+    echo = Echo.remote()
+    value = ray.get(counter.incr.remote(0))
+    assert ray.get(echo.echo.remote(counter.incr.remote(0))) == value
+
+
+def test_direct_ref_inside_a_put_value(counter):
+    value = ray.get(counter.incr.remote(0))
+    boxed = ray.put([counter.incr.remote(0)])
+    assert ray.get(get_nested.remote(ray.get(boxed))) == value * 10
+
+
+def test_wait_mixes_direct_and_task_refs(counter):
+    refs = [counter.incr.remote(0), add_one.remote(1)]
+    ready, not_ready = ray.wait(refs, num_returns=2, timeout=30)
+    assert ready == refs and not_ready == []
+
+
+def test_errors_of_direct_calls_keep_their_type(counter):
+    with pytest.raises(KeyError):
+        ray.get(counter.fail.remote())
+    with pytest.raises(KeyError):  # also once the ref has become an ordinary object
+        ray.get(add_one.remote(counter.fail.remote()))
+
+
+def test_direct_calls_keep_submission_order(counter):
+    start = ray.get(counter.incr.remote(0))
+    values = ray.get([counter.incr.remote() for _ in range(300)])
+    assert values == list(range(start + 1, start + 301))
+
+
+def test_future_and_await_of_a_direct_ref(counter):
+    import asyncio
+
+    ref = counter.incr.remote(1)
+    assert ref.future().result(timeout=30) == 1
+
+    async def read():
+        return await counter.incr.remote(1)
+
+    assert asyncio.run(read()) == 2
