@@ -259,6 +259,7 @@ def _create_with(backend: Any, spec: ActorSpec, nested: list[ObjectRef[Any]],
     from raylike import _actor_host, _node
 
     meta = spec.meta
+    _resources.warn_if_infeasible(f"actor {meta.class_name}", spec.resources, backend)
     with _Borrowed():
         handle_bytes = dumps(ActorHandle(meta, ObjectRef(spec.reservation)), "actor handle")
     reply = backend.scheduler_call(
