@@ -174,3 +174,16 @@ def test_worker_with_nanny(dask_cluster: Any) -> None:
     # the task ran in a child process of the (daemonic) worker the nanny started
     assert pid in {p.pid for p in psutil.Process(nanny.pid).children(recursive=True)}
     assert node_id == ray.nodes()[0]["NodeID"]
+
+
+@pytest.mark.timeout(120)
+def test_cpu_work_spreads_over_the_nodes(two_worker_cluster: Any) -> None:
+    ray.init(address=two_worker_cluster.address)
+
+    @ray.remote
+    def where() -> str:
+        time.sleep(0.5)
+        return ray.get_runtime_context().get_node_id()
+
+    nodes = set(ray.get([where.remote() for _ in range(8)]))
+    assert nodes == {n["NodeID"] for n in ray.nodes()}
