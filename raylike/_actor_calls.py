@@ -266,6 +266,38 @@ async def route_from_client(client: Any, call: ActorCall) -> tuple[str, Any]:
     return await route(call, client.rpc, client.scheduler, {}, None)
 
 
+async def route_batch_from_client(client: Any, calls: list[ActorCall]) -> list[tuple[str, Any]]:
+    """Hand several calls to one actor from a driver in one message (``raylike._direct``);
+    anything unusual (actor moved, worker gone) falls back to :func:`route` call by call."""
+    answers: list[Any] = [None] * len(calls)
+    actor_id = calls[0].actor_id
+    address = _addresses.get(actor_id)
+    comm = None
+    if address is not None:
+        try:
+            comm = await client.rpc.connect(address, timeout=CONNECT_TIMEOUT)
+        except OSError:  # nothing was sent: route them one by one (the registry knows)
+            _addresses.pop(actor_id, None)
+    if comm is not None:
+        try:
+            reply = await send_recv(comm, op="raylike_actor_calls",
+                                    calls=to_serialize(dumps(calls)))
+            answers = list(reply["answers"])
+        except OSError as exc:  # the worker died with the calls in flight: they fail
+            _addresses.pop(actor_id, None)
+            error = dumps(RayActorError(f"The worker hosting the actor died during the call: "
+                                        f"{exc}", actor_id=actor_id))
+            return [("err", error)] * len(calls)
+        finally:
+            client.rpc.reuse(address, comm)
+    missing = [i for i, answer in enumerate(answers) if answer is None]
+    if missing:
+        redone = await asyncio.gather(*(route_from_client(client, calls[i]) for i in missing))
+        for i, answer in zip(missing, redone):
+            answers[i] = answer
+    return answers
+
+
 async def route(call: ActorCall, rpc: Any, scheduler: Any, hosts: dict[str, Any],
                 here: str | None) -> tuple[str, Any]:
     """Hand ``call`` to its actor's host: one of ``hosts`` (this worker's), else over RPC to
@@ -335,6 +367,15 @@ def install(worker: Any) -> None:
         status, payload = await host.calls.submit(actor_call)
         return {"status": status, "payload": to_serialize(payload)}
 
+    async def raylike_actor_calls(calls: bytes) -> dict[str, Any]:
+        """Several calls from one driver (``_direct``); ``None`` where the actor left."""
+        async def one(actor_call: ActorCall) -> tuple[str, Any] | None:
+            host = _node_of(worker).actors.get(actor_call.actor_id)
+            return None if host is None else await host.calls.submit(actor_call)
+
+        answers = await asyncio.gather(*(one(c) for c in loads(calls)))
+        return {"answers": to_serialize(answers)}
+
     def raylike_actor_kill(actor_id: str, no_restart: bool, dead: bytes | None = None,
                            graceful: bool = False) -> bool:
         host = _node_of(worker).actors.get(actor_id)
@@ -343,6 +384,7 @@ def install(worker: Any) -> None:
         return host is not None
 
     worker.handlers["raylike_actor_call"] = raylike_actor_call
+    worker.handlers["raylike_actor_calls"] = raylike_actor_calls
     worker.handlers["raylike_actor_kill"] = raylike_actor_kill
 
 

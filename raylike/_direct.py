@@ -72,18 +72,45 @@ class DirectCalls:
         self.promoter = concurrent.futures.ThreadPoolExecutor(1, "raylike-promote")
         self._lock = threading.Lock()
         self._grace: collections.deque[tuple[float, Any]] = collections.deque()
+        self._outbox: dict[str, list[tuple[Any, concurrent.futures.Future[Any]]]] = {}
 
     def call(self, call: Any, keep: list[Any]) -> ObjectRef[Any]:
-        """Send ``call``; its ref holds the answer. ``keep`` lives until the call ends."""
-        from raylike import _actor_calls
+        """Send ``call``; its ref holds the answer. ``keep`` lives until the call ends.
 
-        coro = _actor_calls.route_from_client(self.client, call)
-        future = asyncio.run_coroutine_threadsafe(coro, self.client.loop.asyncio_loop)
+        Calls to one actor made while the previous message to it is being prepared travel
+        together in one message (one RPC for a burst of pipelined calls)."""
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        with self._lock:
+            box = self._outbox.setdefault(call.actor_id, [])
+            box.append((call, future))
+            first = len(box) == 1
+        if first:
+            asyncio.run_coroutine_threadsafe(self._flush(call.actor_id),
+                                             self.client.loop.asyncio_loop)
         if keep:  # the arguments' refs and the actor's reservation live until the answer
             future.add_done_callback(functools.partial(_release, keep))
         ref: ObjectRef[Any] = ObjectRef(call.key)
         ref._direct = DirectResult(future, self)
         return ref
+
+    async def _flush(self, actor_id: str) -> None:
+        from raylike import _actor_calls
+
+        with self._lock:
+            batch = self._outbox.pop(actor_id, [])
+        if not batch:
+            return
+        calls = [call for call, _ in batch]
+        try:
+            if len(calls) == 1:
+                answers = [await _actor_calls.route_from_client(self.client, calls[0])]
+            else:
+                answers = await _actor_calls.route_batch_from_client(self.client, calls)
+        except Exception as exc:  # the connection to the cluster failed
+            error = _pickled(RaySystemError(f"The actor call could not be sent: {exc}"))
+            answers = [("err", error)] * len(batch)
+        for (_, future), answer in zip(batch, answers):
+            future.set_result(answer)
 
     def materialize(self, ref: ObjectRef[Any]) -> Any:
         """The Dask future of ``ref``'s key, made from the call's answer (waits for it)."""
