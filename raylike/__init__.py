@@ -9,7 +9,7 @@ extended by the ``_node`` plugin, which runs user code in child processes (``_po
 ``_child``); ``_tasks``, ``_objects`` and ``_actors`` implement the Ray concepts on top;
 ``exceptions`` holds every error a user can see, and ``_errors`` translates Dask's.
 """
-from raylike import actor, exceptions
+from raylike import actor, exceptions, util
 from raylike._actors import get_actor, kill
 from raylike._context import get_gpu_ids, get_runtime_context
 from raylike._objects import ObjectRef, cancel, get, put, wait
@@ -38,5 +38,6 @@ __all__ = [
     "put",
     "remote",
     "shutdown",
+    "util",
     "wait",
 ]
