@@ -81,7 +81,29 @@ def fib(n):
 print("fib(8) with nested tasks:", ray.get(fib.remote(8)))
 
 
-# 6. Errors keep their type.
+# 6. Actors: stateful workers; calls run in order; handles can be passed to tasks.
+@ray.remote
+class Counter:
+    def __init__(self):
+        self.value = 0
+
+    def increment(self):
+        self.value += 1
+        return self.value
+
+
+@ray.remote
+def bump(counter, times):
+    return ray.get([counter.increment.remote() for _ in range(times)])[-1]
+
+
+counter = Counter.remote()
+print("counter after 3 calls:", ray.get([counter.increment.remote() for _ in range(3)]))
+ray.get([bump.remote(counter, 5) for _ in range(2)])
+print("counter after two tasks added 5 each:", ray.get(counter.increment.remote()) - 1)
+
+
+# 7. Errors keep their type.
 @ray.remote
 def fails():
     raise ValueError("bad input")
