@@ -61,7 +61,8 @@ class ActorRegistry(SchedulerPlugin):
         self.names: dict[tuple[str | None, str], str] = {}
         self.reservations: dict[str, str] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
-        for op in ("create", "host", "update", "where", "kill", "named", "shutdown_job"):
+        for op in ("create", "host", "update", "where", "kill", "named", "list_named",
+                   "shutdown_job"):
             scheduler.handlers[f"raylike_actor_{op}"] = getattr(self, op)
 
     # -- handlers -----------------------------------------------------------------------------
@@ -141,6 +142,12 @@ class ActorRegistry(SchedulerPlugin):
         """The pickled handle of the live actor called ``name``, if any."""
         actor_id = self.names.get((namespace, name))
         return {"handle": self.actors[actor_id].handle if actor_id else None}
+
+    def list_named(self, namespace: str | None, all_namespaces: bool) -> list[list[Any]]:
+        """``[namespace, name]`` of every live named actor (of ``namespace`` unless all)."""
+        return [[ns, name] for (ns, name), actor_id in self.names.items()
+                if (all_namespaces or ns == namespace)
+                and self.actors[actor_id].state != "DEAD"]
 
     async def shutdown_job(self, job_id: str) -> None:
         """A driver shuts down: its actors that are not detached die."""

@@ -34,7 +34,8 @@ from raylike.exceptions import ActorAlreadyExistsError
 
 T = TypeVar("T")
 
-__all__ = ["ActorClass", "ActorHandle", "ActorMethod", "get_actor", "kill"]
+__all__ = ["ActorClass", "ActorHandle", "ActorMethod", "get_actor", "kill",
+           "list_named_actors"]
 
 _METHOD_OPTIONS = ("num_returns", "max_task_retries", "retry_exceptions", "name",
                    "concurrency_group", "enable_task_events",
@@ -343,7 +344,28 @@ def serve_request(scope: Any, op: str, *args: Any) -> Any:
         return None if data is None else _lend(scope, loads(data))
     if op == "kill":
         return _kill_with(backend, args[0], args[1])
+    if op == "list_named":
+        return _list_named(backend, args[0], args[1])
     raise ValueError(f"unknown actor request {op!r}")
+
+
+def list_named_actors(all_namespaces: bool = False) -> list[Any]:
+    """The names of the live named actors of the current namespace, or, with
+    ``all_namespaces=True``, ``{"name": ..., "namespace": ...}`` for every one (as Ray)."""
+    backend = _runtime.backend()
+    namespace = _context.get_runtime_context().namespace
+    if hasattr(backend, "call"):
+        entries = backend.call("actor", "list_named", namespace, all_namespaces)
+    else:
+        entries = _list_named(backend, namespace, all_namespaces)
+    if all_namespaces:
+        return [{"name": name, "namespace": ns} for ns, name in entries]
+    return [name for _, name in entries]
+
+
+def _list_named(backend: Any, namespace: str | None, all_namespaces: bool) -> list[Any]:
+    return list(backend.scheduler_call("raylike_actor_list_named", namespace=namespace,
+                                       all_namespaces=all_namespaces))
 
 
 def _lend(scope: Any, handle: ActorHandle[Any]) -> bytes:

@@ -355,3 +355,33 @@ def test_queue_actor_options_and_shutdown(ray_shared):
     q.shutdown()
     assert q.actor is None
     q.shutdown()  # again: nothing to do
+
+
+def test_list_named_actors(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    class Named:
+        def ping(self):
+            return "pong"
+
+    a = Named.options(name="listed-a").remote()
+    b = Named.options(name="listed-b", namespace="elsewhere").remote()
+    assert ray.get([a.ping.remote(), b.ping.remote()]) == ["pong", "pong"]
+    names = ray.util.list_named_actors()
+    assert "listed-a" in names and "listed-b" not in names
+    everywhere = ray.util.list_named_actors(all_namespaces=True)
+    assert {"name": "listed-b", "namespace": "elsewhere"} in everywhere
+    ray.kill(a)
+    ray.kill(b)
+
+
+def test_get_node_ip_address_matches_a_node(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def where():
+        return ray.util.get_node_ip_address()
+
+    addresses = {n["NodeManagerAddress"] for n in ray.nodes()}
+    assert ray.get(where.remote()) in addresses
