@@ -5,9 +5,12 @@ pass through ``raylike._errors``.
 """
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import functools
 import logging
 import os
+import socket
 import threading
 from collections import defaultdict
 from typing import Any
@@ -23,8 +26,51 @@ REFS_PLUGIN = "raylike-refs"
 logger = logging.getLogger("raylike")
 
 
+def listening(address: str, timeout: float = 1.0) -> bool:
+    """True if something accepts TCP connections at ``address`` (``scheme://host:port``)."""
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+def check_scheduler(address: str, timeout: float = 10.0) -> None:
+    """Raise ``ConnectionError`` unless a Dask scheduler answers at a ``tcp://`` ``address``
+    (a ``distributed.Client`` waits forever on a server that is not Dask's, e.g. an HTTP port).
+    Other schemes (``tls://`` needs the client's security settings) are not checked."""
+    if not address.startswith("tcp://"):
+        return
+    if not listening(address, timeout=min(timeout, 5.0)):
+        raise ConnectionError(f"no Dask scheduler answers at {address} (nothing listens there)")
+
+    async def identity() -> Any:
+        from distributed.core import rpc
+
+        async with rpc(address) as scheduler:
+            return await scheduler.identity()
+
+    def ask() -> Any:  # in a thread of its own: the caller may be inside an event loop
+        try:
+            return asyncio.run(asyncio.wait_for(identity(), timeout))
+        except (OSError, asyncio.TimeoutError):
+            return None
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        info = pool.submit(ask).result()
+    if not isinstance(info, dict) or info.get("type") != "Scheduler":
+        raise ConnectionError(f"no Dask scheduler answers at {address} (no Dask reply within "
+                              f"{timeout:.0f} s)")
+
+
 def connect(address: str, *, direct: bool, timeout: float = 10.0, security: Any = None) -> Client:
     """A client of the scheduler at ``address``; a clear ``RaySystemError`` if none answers."""
+    if not direct:  # an existing cluster (the embedded one was just started by us)
+        try:
+            check_scheduler(address, timeout)
+        except ConnectionError as exc:
+            raise _errors.connect_error(address, exc) from None
     try:
         client = Client(address, timeout=f"{timeout}s", set_as_default=False,
                         direct_to_workers=direct or None, security=security)

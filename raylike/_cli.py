@@ -8,11 +8,9 @@ their output goes to log files under it.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +19,8 @@ import uuid
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
+
+from raylike._backend import check_scheduler, listening
 
 STATE_FILE = "cli-state.json"
 START_TIMEOUT = 60.0
@@ -63,37 +63,6 @@ def _process(entry: Entry) -> Any:
         return proc if same and proc.status() != psutil.STATUS_ZOMBIE else None
     except (psutil.Error, KeyError, TypeError, ValueError):
         return None
-
-
-def _answers(address: str, timeout: float = 1.0) -> bool:
-    """True if something accepts TCP connections at ``address``."""
-    try:
-        host, port = address.split("://", 1)[-1].rsplit(":", 1)
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
-            return True
-    except (OSError, ValueError):
-        return False
-
-
-def _check_scheduler(address: str, timeout: float = 10.0) -> None:
-    """Raise ``ConnectionError`` unless a Dask scheduler answers at ``address`` (a
-    ``distributed.Client`` waits forever on a server that is not Dask's, e.g. a dashboard)."""
-    if not _answers(address, timeout=5.0):
-        raise ConnectionError(f"no Dask scheduler answers at {address} (nothing listens there)")
-
-    async def identity() -> Any:
-        from distributed.core import rpc
-
-        async with rpc(address) as scheduler:
-            return await scheduler.identity()
-
-    try:
-        info = asyncio.run(asyncio.wait_for(identity(), timeout))
-    except (OSError, asyncio.TimeoutError):
-        info = None
-    if not isinstance(info, dict) or info.get("type") != "Scheduler":
-        raise ConnectionError(f"no Dask scheduler answers at {address} (no Dask reply within "
-                              f"{timeout:.0f} s)")
 
 
 def _spawn(role: str, args: list[str], name: str, log_name: str) -> Entry:
@@ -167,7 +136,7 @@ def _start_scheduler(args: argparse.Namespace, address: str) -> tuple[Entry, str
     entry = _spawn("scheduler", sched, "scheduler", f"scheduler-{args.port}")
     deadline = time.monotonic() + START_TIMEOUT
     try:
-        while not _answers(address, timeout=0.5):
+        while not listening(address, timeout=0.5):
             if _process(entry) is None or time.monotonic() > deadline:
                 raise _failed(entry, "the Dask scheduler did not start")
             time.sleep(0.05)
@@ -190,7 +159,7 @@ def _start_head(args: argparse.Namespace) -> list[Entry]:
 
         host = get_ip()
     address = f"tcp://{host}:{args.port}"
-    if _answers(address):
+    if listening(address):
         raise RuntimeError(f"port {args.port} is in use: something already listens at {address}")
     scheduler, dashboard = _start_scheduler(args, address)
     try:
@@ -213,7 +182,7 @@ def _start_head(args: argparse.Namespace) -> list[Entry]:
 def _start_node(args: argparse.Namespace) -> list[Entry]:
     """Add a worker to the scheduler at ``args.address``, record and print it."""
     address = args.address if "://" in args.address else f"tcp://{args.address}"
-    _check_scheduler(address)
+    check_scheduler(address)
     host = args.host
     if host is None and address.split("://")[1].rsplit(":", 1)[0] in ("127.0.0.1", "localhost"):
         host = "127.0.0.1"  # a loopback cluster: listen on loopback only
@@ -321,7 +290,7 @@ def _status(args: argparse.Namespace) -> int:
         return 1
     address = address if "://" in address else f"tcp://{address}"
     try:
-        _check_scheduler(address)
+        check_scheduler(address)
         from distributed import Client
 
         with Client(address, timeout="10s", set_as_default=False) as client:
