@@ -41,7 +41,7 @@ else:
 # what user code prints.
 _handler = logging.FileHandler(os.environ["RAYLIKE_LOG_FILE"])
 _handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-for _name in ("distributed", "raylike"):
+for _name in ("distributed", "raylike", "tornado", "asyncio"):
     _logger = logging.getLogger(_name)
     for _h in list(_logger.handlers):
         _logger.removeHandler(_h)

@@ -321,7 +321,6 @@ class TaskScope:
         keys = args[0]
         backend = self.node.backend()
         futures = [backend._future(k) for k in keys]
-        self.held.extend(futures)
         done = sum(f.done() for f in futures)
         need = len(keys) if op == "get" else min(args[1], len(keys))
         return done >= need or (op == "wait" and args[-1] == 0)
@@ -337,21 +336,26 @@ class TaskScope:
         self.held.clear()
 
     # -- requests from the child ---------------------------------------------------------------
-    def _refs(self, keys: list[str]) -> list[ObjectRef[Any]]:
+    def _refs(self, keys: list[str], hold: bool = True) -> list[ObjectRef[Any]]:
+        """Refs for keys the child sent; ``hold``: keep them while this scope lives. Keys the
+        child only reads (``get``/``wait``) are already held by whoever gave them to it (the
+        submitter, this scope, a value's ref): holding them again would make a long-lived
+        actor keep every object it ever read."""
         backend = self.node.backend()
         refs = [backend.ref(k) for k in keys]
-        self.held.extend(refs)
+        if hold:
+            self.held.extend(refs)
         return refs
 
     def op_get(self, keys: list[str], timeout: float | None) -> Frames:
-        values = self.node.backend().get(self._refs(keys), timeout)
+        values = self.node.backend().get(self._refs(keys, hold=False), timeout)
         with _Borrowed() as borrowed:
             data = dumps_frames(values, "object")
         self.held.extend(borrowed.refs)
         return data
 
     def op_wait(self, keys: list[str], num_returns: int, timeout: float | None) -> list[str]:
-        refs = self._refs(keys)
+        refs = self._refs(keys, hold=False)
         return [r._key for r in self.node.backend().wait(refs, num_returns, timeout)]
 
     def op_put(self, data: Frames) -> str:
