@@ -1,0 +1,65 @@
+"""Objects are freed once no ref to them is left anywhere."""
+from __future__ import annotations
+
+import gc
+import time
+
+import numpy as np
+import pytest
+
+import raylike as ray
+
+
+def _held_bytes() -> int:
+    client = ray._runtime.driver().client  # raylike-only test: read the workers' stores
+
+    def nbytes(dask_worker):
+        return sum(getattr(v, "nbytes", 0) for v in dask_worker.data.values())
+
+    return sum(client.run(nbytes).values())
+
+
+def _wait_below(limit: int, timeout: float = 10.0) -> int:
+    deadline = time.monotonic() + timeout
+    held = _held_bytes()
+    while held > limit and time.monotonic() < deadline:
+        time.sleep(0.1)
+        gc.collect()
+        held = _held_bytes()
+    return held
+
+
+@pytest.mark.timeout(120)
+def test_memory_returns_to_baseline_when_refs_are_dropped():
+    ray.init(num_cpus=2, include_dashboard=False)
+
+    @ray.remote
+    def make(n):
+        return np.ones(n)
+
+    @ray.remote
+    def total(array):
+        return float(array.sum())
+
+    baseline = _held_bytes()
+    puts = [ray.put(np.ones(6_250_000)) for _ in range(4)]  # 4 x 50 MB
+    made = [make.remote(6_250_000) for _ in range(2)]  # 2 x 50 MB, made by tasks
+    assert ray.get([total.remote(r) for r in puts + made]) == [6_250_000.0] * 6
+    assert _held_bytes() >= baseline + 300_000_000
+    del puts, made
+    assert _wait_below(baseline + 1_000_000) <= baseline + 1_000_000
+
+
+@pytest.mark.timeout(120)
+def test_a_driver_loop_creating_and_dropping_refs_does_not_grow():
+    ray.init(num_cpus=2, include_dashboard=False)
+
+    @ray.remote
+    def double(array):
+        return array * 2
+
+    for _ in range(30):
+        ref = double.remote(ray.put(np.ones(500_000)))  # 4 MB in, 4 MB out
+        assert float(ray.get(ref)[0]) == 2.0
+    del ref
+    assert _wait_below(1_000_000) <= 1_000_000
