@@ -27,7 +27,7 @@ from distributed.worker_state_machine import SecedeEvent
 
 from raylike import _errors
 from raylike._actor_spec import EXITED, ActorCall, ActorMeta, died_of
-from raylike._serialization import dumps, loads
+from raylike._serialization import dumps, dumps_error, loads
 from raylike.exceptions import RayActorError, TaskCancelledError
 
 logger = logging.getLogger("raylike.actors")
@@ -153,7 +153,7 @@ class CallQueue:
         if entry.done.done():
             return
         if entry.error is not None:
-            entry.done.set_result(("err", _pickled(entry.error)))
+            entry.done.set_result(("err", dumps_error(entry.error, RayActorError)))
         elif self.dead is not None:
             entry.done.set_result(("err", self.dead))
         else:
@@ -202,7 +202,7 @@ class CallQueue:
                 entry.attempts += 1
                 requeue.append(entry)
             elif not entry.done.done():
-                entry.done.set_result(("err", _pickled(error)))
+                entry.done.set_result(("err", dumps_error(error, RayActorError)))
         self.inflight.clear()
         self.pending.extendleft(reversed(requeue))
 
@@ -226,13 +226,6 @@ class CallQueue:
         for entry in entries:
             if not entry.done.done():
                 entry.done.set_result(("err", self.dead))
-
-
-def _pickled(error: BaseException) -> bytes:
-    try:
-        return dumps(error)
-    except TypeError:
-        return dumps(RayActorError(f"{type(error).__name__}: {error}"))
 
 
 # -- the call task ----------------------------------------------------------------------------

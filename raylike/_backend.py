@@ -10,7 +10,6 @@ import concurrent.futures
 import functools
 import logging
 import os
-import socket
 import threading
 from collections import defaultdict
 from typing import Any
@@ -19,21 +18,12 @@ from distributed import Client, Future, fire_and_forget
 from distributed.diagnostics.plugin import SchedulerPlugin
 
 from raylike import _errors
+from raylike._cluster import listening
 from raylike._direct import DirectCalls
-from raylike._objects import ObjectRef
+from raylike._objects import ObjectRef, hold_until_done
 
 REFS_PLUGIN = "raylike-refs"
 logger = logging.getLogger("raylike")
-
-
-def listening(address: str, timeout: float = 1.0) -> bool:
-    """True if something accepts TCP connections at ``address`` (``scheme://host:port``)."""
-    host, _, port = address.split("://", 1)[-1].rpartition(":")
-    try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
-            return True
-    except (OSError, ValueError):
-        return False
 
 
 def check_scheduler(address: str, timeout: float = 10.0) -> None:
@@ -280,7 +270,7 @@ class DaskBackend:
                                      **placement)
             fire_and_forget(fut)  # Ray runs a task even if its refs are dropped at once
             if nested:  # hold refs nested in the arguments until the task is done
-                fut.add_done_callback(functools.partial(_keep, nested))
+                fut.add_done_callback(functools.partial(hold_until_done, nested))
             return self._returns(call, fut)
 
     def _submit_actor_call(self, call: Any, keep: list[ObjectRef[Any]]) -> list[ObjectRef[Any]]:
@@ -298,7 +288,7 @@ class DaskBackend:
                                      retries=0)
             fire_and_forget(fut)  # a dropped ref must not leave a gap in the call order
             if keep:  # the arguments' refs (and the actor) live until the call is done
-                fut.add_done_callback(functools.partial(_keep, keep))
+                fut.add_done_callback(functools.partial(hold_until_done, keep))
             return self._returns(call, fut)
 
     def _returns(self, call: Any, fut: Future) -> list[ObjectRef[Any]]:
@@ -320,7 +310,7 @@ class DaskBackend:
             if detach:
                 fire_and_forget(fut)
             if keep:
-                fut.add_done_callback(functools.partial(_keep, list(keep)))
+                fut.add_done_callback(functools.partial(hold_until_done, list(keep)))
         return ObjectRef(key, fut)
 
     def scheduler_call(self, op: str, **kwargs: Any) -> Any:
@@ -335,10 +325,6 @@ class DaskBackend:
     def scheduler_info(self) -> dict[str, Any]:
         with _errors.dask_errors():
             return dict(self.client.scheduler_info(n_workers=-1))
-
-
-def _keep(_refs: list[ObjectRef[Any]], _fut: Any) -> None:
-    """A done callback whose only job is to hold ``_refs`` until it runs."""
 
 
 def _wait_done(futures: list[Future], count: int, timeout: float | None) -> bool:

@@ -20,7 +20,8 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from raylike._backend import check_scheduler, listening
+from raylike._backend import check_scheduler
+from raylike._cluster import listening
 
 STATE_FILE = "cli-state.json"
 START_TIMEOUT = 60.0

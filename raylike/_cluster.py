@@ -88,17 +88,22 @@ class EmbeddedCluster:
             self.log.close()
 
 
+def listening(address: str, timeout: float = 1.0) -> bool:
+    """True if something accepts TCP connections at ``address`` (``scheme://host:port``)."""
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
 def wait_listening(address: str, timeout: float = 30.0) -> None:
     """Poll until the scheduler accepts connections (Dask's own connect backs off for up to a
     few hundred ms between tries; polling every 5 ms saves that at start-up)."""
-    host, port = address.split("://", 1)[-1].rsplit(":", 1)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((host, int(port)), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.005)
+    while time.monotonic() < deadline and not listening(address, timeout=0.5):
+        time.sleep(0.005)
 
 
 def _free_port() -> int:

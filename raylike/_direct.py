@@ -22,8 +22,8 @@ import threading
 import time
 from typing import Any
 
-from raylike._objects import ObjectRef
-from raylike._serialization import loads
+from raylike._objects import ObjectRef, hold_until_done
+from raylike._serialization import dumps_error, loads
 from raylike.exceptions import RaySystemError
 
 GRACE = 60.0  # seconds a promoted key stays held by the driver after promotion
@@ -88,7 +88,7 @@ class DirectCalls:
             asyncio.run_coroutine_threadsafe(self._flush(call.actor_id),
                                              self.client.loop.asyncio_loop)
         if keep:  # the arguments' refs and the actor's reservation live until the answer
-            future.add_done_callback(functools.partial(_release, keep))
+            future.add_done_callback(functools.partial(hold_until_done, keep))
         ref: ObjectRef[Any] = ObjectRef(call.key)
         ref._direct = DirectResult(future, self)
         return ref
@@ -107,7 +107,7 @@ class DirectCalls:
             else:
                 answers = await _actor_calls.route_batch_from_client(self.client, calls)
         except Exception as exc:  # the connection to the cluster failed
-            error = _pickled(RaySystemError(f"The actor call could not be sent: {exc}"))
+            error = dumps_error(RaySystemError(f"The actor call could not be sent: {exc}"))
             answers = [("err", error)] * len(batch)
         for (_, future), answer in zip(batch, answers):
             future.set_result(answer)
@@ -121,7 +121,7 @@ class DirectCalls:
         try:
             status, payload = direct.answer()
         except Exception as exc:  # the error becomes the object's
-            status, payload = "err", _pickled(exc)
+            status, payload = "err", dumps_error(exc)
         with self._lock:
             if ref._future is not None:
                 return ref._future
@@ -144,18 +144,8 @@ class DirectCalls:
         self._grace.clear()
 
 
-def _release(_keep: list[Any], _future: Any) -> None:
-    """A done callback whose only job is to hold ``_keep`` until it runs."""
-
-
 def _size(payload: Any) -> int:
     if isinstance(payload, (bytes, bytearray, memoryview)):
         return len(payload)
     return sum(memoryview(b).nbytes for b in getattr(payload, "buffers", ())) + len(
         getattr(payload, "head", b""))
-
-
-def _pickled(exc: BaseException) -> bytes:
-    from raylike._serialization import dumps
-
-    return dumps(exc)

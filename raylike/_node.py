@@ -13,7 +13,6 @@ import os
 import signal
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +24,8 @@ from distributed.worker_state_machine import StateMachineEvent, WorkerState
 from raylike import _context, _gpus, _resources, _runtime
 from raylike._backend import DaskBackend, batch_interval, tune
 from raylike._objects import ObjectRef, _Borrowed
-from raylike._serialization import Frames, dumps, dumps_frames, loads
+from raylike._serialization import Frames, dumps_error, dumps_frames, loads
+from raylike._state import node_id
 from raylike.exceptions import RayTaskError, TaskCancelledError, WorkerCrashedError
 
 PLUGIN_NAME = "raylike-node"
@@ -66,7 +66,7 @@ class NodePlugin(WorkerPlugin):
     async def setup(self, worker: Any) -> None:
         _register_event()
         self.worker = worker
-        self.node_id = node_id_of(worker)
+        self.node_id = node_id(worker.address)
         self._client_lock = threading.Lock()
         self._backend: DaskBackend | None = None
         self.running: dict[str, TaskScope] = {}
@@ -276,7 +276,7 @@ class TaskScope:
             ok, payload = True, getattr(self, f"op_{op}")(*args)
         except BaseException as exc:  # noqa: B036 - sent back to the child
             logger.debug("request %s failed", op, exc_info=True)
-            ok, payload = False, _pickled_error(exc)
+            ok, payload = False, dumps_error(exc)
         if rid is not None:
             try:
                 self.child.send(("resp", rid, ok, payload))
@@ -383,13 +383,6 @@ class TaskScope:
         return _state.serve_request(self.node.backend(), op, *args)
 
 
-def _pickled_error(exc: BaseException) -> bytes:
-    try:
-        return dumps(exc)
-    except TypeError:
-        return dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))
-
-
 class _WorkerBackend:
     """The backend of a Dask worker process: refs unpickled here hold the worker's client."""
 
@@ -409,11 +402,6 @@ def current_node() -> NodePlugin:
     """The node plugin of the worker running the caller."""
     node: NodePlugin = get_worker().plugins[PLUGIN_NAME]  # type: ignore[assignment]
     return node
-
-
-def node_id_of(worker: Any) -> str:
-    """A stable hex id for a worker (Ray's NodeID is a hex string)."""
-    return uuid.uuid5(uuid.NAMESPACE_URL, str(worker.address)).hex
 
 
 def execute_task(call: Any, *deps: Any) -> Any:

@@ -72,6 +72,11 @@ class ObjectRef(Generic[T]):
         return asyncio.wrap_future(self.future()).__await__()
 
 
+def hold_until_done(_refs: list[Any], _future: Any) -> None:
+    """A done callback whose only job is to hold ``_refs`` (bound with ``functools.partial``)
+    until the future it is attached to is done."""
+
+
 def _rebuild(key: str) -> ObjectRef[Any]:
     return _runtime.process_backend().ref(key)
 

@@ -52,6 +52,14 @@ def dumps_frames(value: Any, what: str = "value") -> Frames:
     return Frames(head, buffers)
 
 
+def dumps_error(exc: BaseException, fallback: type[BaseException] = RuntimeError) -> bytes:
+    """Pickle an exception; one that does not pickle becomes ``fallback`` with its text."""
+    try:
+        return dumps(exc)
+    except TypeError:
+        return dumps(fallback(f"{type(exc).__name__}: {exc}"))
+
+
 def loads(data: Any) -> Any:
     """Unpickle what :func:`dumps` or :func:`dumps_frames` made."""
     if isinstance(data, Frames):

@@ -1,6 +1,7 @@
 """Cluster introspection: ``cluster_resources``, ``available_resources``, ``nodes``."""
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from raylike import _resources, _runtime
@@ -43,12 +44,10 @@ def _query(op: str) -> Any:
 
 
 def _node_entry(address: str, info: dict[str, Any]) -> dict[str, Any]:
-    from raylike._node import node_id_of
-
     host = address.split("://", 1)[-1].rsplit(":", 1)
     resources = _resources.clean(info.get("resources") or {})
     return {
-        "NodeID": node_id_of(_Address(address)),
+        "NodeID": node_id(address),
         "Alive": True,
         "alive": True,
         "NodeManagerAddress": host[0],
@@ -62,9 +61,9 @@ def _node_entry(address: str, info: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class _Address:
-    def __init__(self, address: str) -> None:
-        self.address = address
+def node_id(address: str) -> str:
+    """A stable hex id for the worker at ``address`` (Ray's NodeID is a hex string)."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, address).hex
 
 
 def cluster_resources() -> dict[str, float]:
