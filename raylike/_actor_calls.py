@@ -265,6 +265,11 @@ async def route_batch_from_client(client: Any, calls: list[ActorCall]) -> list[t
     answers: list[Any] = [None] * len(calls)
     actor_id = calls[0].actor_id
     address = _addresses.get(actor_id)
+    if address is None:  # ask once for the whole batch (see the note on the fallback below)
+        reply = await client.scheduler.raylike_actor_where(actor_id=actor_id)
+        if reply.get("dead") is not None:
+            return [("err", reply["dead"])] * len(calls)
+        address = reply["address"]
     comm = None
     if address is not None:
         try:
@@ -276,6 +281,7 @@ async def route_batch_from_client(client: Any, calls: list[ActorCall]) -> list[t
             reply = await send_recv(comm, op="raylike_actor_calls",
                                     calls=to_serialize(dumps(calls)))
             answers = list(reply["answers"])
+            _addresses[actor_id] = address
         except OSError as exc:  # the worker died with the calls in flight: they fail
             _addresses.pop(actor_id, None)
             error = dumps(RayActorError(f"The worker hosting the actor died during the call: "
@@ -283,11 +289,12 @@ async def route_batch_from_client(client: Any, calls: list[ActorCall]) -> list[t
             return [("err", error)] * len(calls)
         finally:
             client.rpc.reuse(address, comm)
-    missing = [i for i, answer in enumerate(answers) if answer is None]
-    if missing:
-        redone = await asyncio.gather(*(route_from_client(client, calls[i]) for i in missing))
-        for i, answer in zip(missing, redone):
-            answers[i] = answer
+    # The rare fallback (actor moved, worker unreachable) routes the calls one after another:
+    # sent all at once, each would hold a pooled connection until its turn, and once the pool
+    # is exhausted an early call can wait behind later ones until the queue skips it as a gap.
+    for i, answer in enumerate(answers):
+        if answer is None:
+            answers[i] = await route_from_client(client, calls[i])
     return answers
 
 
