@@ -25,7 +25,7 @@ from distributed.core import send_recv
 from distributed.protocol import to_serialize
 from distributed.worker_state_machine import SecedeEvent
 
-from raylike import _errors
+from raylike import _errors, _lane
 from raylike._actor_spec import EXITED, ActorCall, ActorMeta, died_of
 from raylike._serialization import dumps, dumps_error, loads
 from raylike.exceptions import RayActorError, TaskCancelledError
@@ -34,6 +34,7 @@ logger = logging.getLogger("raylike.actors")
 
 # How long a caller's later calls wait for a missing one (cancelled before it ran, say).
 GAP_TIMEOUT = float(os.environ.get("RAYLIKE_ACTOR_GAP_TIMEOUT", "5"))
+PREFETCH = int(os.environ.get("RAYLIKE_ACTOR_PREFETCH", "32"))  # calls an actor's process may hold beyond those it runs (see ``CallQueue``)
 CONNECT_TIMEOUT = 3.0  # seconds to reach the worker hosting an actor, before asking again
 _LOAD_IN_THREAD = 1 << 20  # results bigger than this are unpickled off the event loop
 
@@ -65,18 +66,20 @@ class CallQueue:
     """The calls of one actor, on its worker's event loop.
 
     ``link`` is the live process (``None`` while it starts or restarts); ``send_call`` hands it
-    one call. The process gets no more calls than it runs at once (``window``, its
-    ``max_concurrency``): the others wait here, where ``ray.cancel`` can still stop them. The
-    host's lifecycle thread calls ``alive``, ``lost`` and ``die`` (through the loop).
+    one call. The process gets up to ``window`` calls ahead (its ``max_concurrency`` plus
+    :data:`PREFETCH`), so it starts the next call without waiting for a round trip to this
+    worker; the others wait here. ``ray.cancel`` stops a call here, or in the process before it
+    starts (:meth:`cancel`). The host's lifecycle thread calls ``alive``, ``lost`` and ``die``
+    (through the loop).
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, meta: ActorMeta,
                  resolve: Callable[[list[str]], Awaitable[list[Any]]],
                  cancelled: Callable[[str], bool] = lambda key: False,
-                 window: int = 1) -> None:
+                 window: int = 1, prefetch: int = PREFETCH) -> None:
         self.loop = loop
         self.meta = meta
-        self.window = window
+        self.window = window + prefetch
         self.callers: dict[str, _Caller] = {}
         self.pending: deque[_Entry] = deque()  # in order, waiting for room in the process
         self.inflight: dict[int, _Entry] = {}  # sent to the process, by call id
@@ -173,6 +176,14 @@ class CallQueue:
             self.inflight[call_id] = entry
             self.link.send_call(call_id, entry)
 
+    def cancel(self, key: str) -> bool:
+        """``ray.cancel`` of a call already handed to the process: it must not start there."""
+        for call_id, entry in self.inflight.items():
+            if entry.call.key == key and self.link is not None:
+                self.link.send_cancel(call_id)
+                return True
+        return False
+
     # -- from the process (through the loop) ------------------------------------------------
     def on_result(self, call_id: int, status: str, payload: Any) -> None:
         entry = self.inflight.pop(call_id, None)
@@ -181,6 +192,8 @@ class CallQueue:
         if entry is not None and not entry.done.done():
             if status in ("ok", "err"):
                 entry.done.set_result((status, payload or b""))
+            elif status == "cancelled":
+                entry.done.set_result(("err", dumps(TaskCancelledError(entry.call.key))))
             else:
                 entry.done.set_result(("err", self.dead or dumps(died_of(self.meta, EXITED))))
         self._send()
@@ -383,7 +396,17 @@ def install(worker: Any) -> None:
             host.kill(no_restart, dead, graceful)
         return host is not None
 
+    async def raylike_lane() -> dict[str, str] | None:
+        """Where a driver on this host can send actor calls faster (``raylike._lane``)."""
+        if not _lane.enabled():
+            return None
+        node = _node_of(worker)
+        if node.lane is None:
+            node.lane = _lane.LaneServer(asyncio.get_running_loop(), node.actors.get)
+        return node.lane.info()
+
     worker.handlers["raylike_actor_call"] = raylike_actor_call
+    worker.handlers["raylike_lane"] = raylike_lane
     worker.handlers["raylike_actor_calls"] = raylike_actor_calls
     worker.handlers["raylike_actor_kill"] = raylike_actor_kill
 

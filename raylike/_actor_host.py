@@ -229,11 +229,18 @@ class _Link:
         something to send first; one with values to pickle through the writer thread."""
         if entry.values is None and not entry.call.nested_keys and self.queued == 0:
             try:
-                self.child.send(self._call(call_id, entry))
+                self.child.send(self._call(call_id, entry), plain=True)
             except (OSError, ValueError):
                 pass  # the process is gone: the reader reports it
             return
         self._queue((call_id, entry))
+
+    def send_cancel(self, call_id: int) -> None:
+        """Tell the process not to start call ``call_id`` (on the event loop)."""
+        try:
+            self.child.send(("actor-cancel", call_id), plain=True)
+        except (OSError, ValueError):
+            pass  # the process is gone: the reader reports it
 
     def stop(self) -> None:
         self._queue(("actor-exit",))

@@ -51,6 +51,7 @@ class _Actor:
         self.exiting = False
         self.active = 0
         self.lock = threading.Lock()
+        self.cancelled: set[int] = set()  # calls ``ray.cancel`` reached before they started
 
     # -- dispatch -----------------------------------------------------------------------------
     def submit(self, call: tuple[Any, ...]) -> None:
@@ -69,6 +70,8 @@ class _Actor:
 
     def _run(self, call_id: int, key: str, method: str, args: bytes, deps: bytes | None,
              num_returns: int) -> None:
+        if self._was_cancelled(call_id):
+            return
         token = _context.enter(dataclasses.replace(self.info, task_id=key))
         try:
             fn, a, kw = self._prepare(method, args, deps)
@@ -83,6 +86,8 @@ class _Actor:
                          deps: bytes | None, num_returns: int) -> None:
         assert self.semaphore is not None
         async with self.semaphore:
+            if self._was_cancelled(call_id):
+                return
             _context.enter(dataclasses.replace(self.info, task_id=key))  # this task's context
             try:
                 fn, a, kw = self._prepare(method, args, deps)
@@ -93,6 +98,14 @@ class _Actor:
             except BaseException as exc:  # noqa: B036 - every error goes back to the caller
                 result = self._failure(exc, method)
         self._answer(call_id, result)
+
+    def _was_cancelled(self, call_id: int) -> bool:
+        with self.lock:
+            if call_id not in self.cancelled:
+                return False
+            self.cancelled.discard(call_id)
+        self._answer(call_id, ("cancelled", None))
+        return True
 
     # -- one call -----------------------------------------------------------------------------
     def _prepare(self, method: str, args: bytes, deps: bytes | None
@@ -130,7 +143,7 @@ class _Actor:
 
     def _answer(self, call_id: int, result: tuple[str, Any]) -> None:
         try:
-            self.channel.send(("actor-result", call_id, result[0], result[1]))
+            self.channel.send(("actor-result", call_id, result[0], result[1]), plain=True)
         finally:
             with self.lock:
                 self.active -= 1
@@ -148,6 +161,13 @@ class _Actor:
 
 
 _actor: _Actor | None = None
+
+
+def cancel(call_id: int) -> None:
+    """``ray.cancel`` of a call this process holds (from the pipe's reader thread)."""
+    if _actor is not None:
+        with _actor.lock:
+            _actor.cancelled.add(call_id)
 
 
 def _leave() -> None:

@@ -31,8 +31,8 @@ class Channel:
         self._lock = threading.Lock()
         threading.Thread(target=self._read, daemon=True, name="raylike-reader").start()
 
-    def send(self, message: tuple[Any, ...]) -> None:
-        _wire.send(self.conn, self._lock, message)
+    def send(self, message: tuple[Any, ...], plain: bool = False) -> None:
+        _wire.send(self.conn, self._lock, message, plain)
 
     def request(self, op: str, *args: Any) -> Any:
         """Ask the worker to do ``op`` and wait for the answer (raising its error)."""
@@ -60,6 +60,10 @@ class Channel:
                     fut = self._pending.get(message[1])
                     if fut is not None and not fut.done():
                         fut.set_result((message[2], message[3]))
+                elif message[0] == "actor-cancel":  # now: the call may be queued behind others
+                    from raylike import _actor_proc
+
+                    _actor_proc.cancel(message[1])
                 else:
                     self.inbox.put(message)
         except (EOFError, OSError):

@@ -18,14 +18,18 @@ import asyncio
 import collections
 import concurrent.futures
 import functools
+import logging
 import threading
 import time
 from typing import Any
 
+from raylike import _lane
+from raylike._lane import Lane
 from raylike._objects import ObjectRef, hold_until_done
 from raylike._serialization import dumps_error, loads
 from raylike.exceptions import RaySystemError
 
+logger = logging.getLogger("raylike.direct")
 GRACE = 60.0  # seconds a promoted key stays held by the driver after promotion
 _LARGE = 1 << 20  # answers bigger than this are scattered, not put in the Dask graph
 
@@ -73,6 +77,7 @@ class DirectCalls:
         self._lock = threading.Lock()
         self._grace: collections.deque[tuple[float, Any]] = collections.deque()
         self._outbox: dict[str, list[tuple[Any, concurrent.futures.Future[Any]]]] = {}
+        self._lanes: dict[str, Lane | None] = {}  # worker address -> lane (None: none yet)
 
     def call(self, call: Any, keep: list[Any]) -> ObjectRef[Any]:
         """Send ``call``; its ref holds the answer. ``keep`` lives until the call ends.
@@ -80,18 +85,62 @@ class DirectCalls:
         Calls to one actor made while the previous message to it is being prepared travel
         together in one message (one RPC for a burst of pipelined calls)."""
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        with self._lock:
-            box = self._outbox.setdefault(call.actor_id, [])
-            box.append((call, future))
-            first = len(box) == 1
-        if first:
-            asyncio.run_coroutine_threadsafe(self._flush(call.actor_id),
-                                             self.client.loop.asyncio_loop)
+        lane = self._lane(call.actor_id)
+        if lane is None or not lane.send([(call, future)]):
+            with self._lock:
+                box = self._outbox.setdefault(call.actor_id, [])
+                box.append((call, future))
+                first = len(box) == 1
+            if first:
+                self._on_loop(self._flush(call.actor_id))
         if keep:  # the arguments' refs and the actor's reservation live until the answer
             future.add_done_callback(functools.partial(hold_until_done, keep))
         ref: ObjectRef[Any] = ObjectRef(call.key)
         ref._direct = DirectResult(future, self)
         return ref
+
+    def _on_loop(self, coro: Any) -> None:
+        asyncio.run_coroutine_threadsafe(coro, self.client.loop.asyncio_loop)
+
+    def _lane(self, actor_id: str) -> Lane | None:
+        """The open lane to the worker hosting ``actor_id`` (one is opened the first time that
+        worker is seen); ``None`` while there is none: the call goes through Dask."""
+        from raylike._actor_calls import _addresses
+
+        address = _addresses.get(actor_id)
+        if address is None:
+            return None
+        lane = self._lanes.get(address, False)
+        if lane is False:
+            if _lane.enabled():
+                self._lanes[address] = None  # being opened, or none there
+                self._on_loop(self._open_lane(address))
+            return None
+        if lane is not None and lane.closed:  # its worker went away
+            self._lanes.pop(address, None)
+            return None
+        return lane
+
+    async def _open_lane(self, address: str) -> None:
+        try:
+            info = await self.client.rpc(address).raylike_lane()
+            if info:
+                self._lanes[address] = await asyncio.get_running_loop().run_in_executor(
+                    None, Lane, info["path"], info["token"], address, self._moved)
+        except Exception:  # another host, or an older worker: Dask's RPC it is
+            logger.debug("no lane to %s", address, exc_info=True)
+
+    def _moved(self, call: Any, future: concurrent.futures.Future[Any]) -> None:
+        """A call the lane's worker no longer hosts the actor of: route it through Dask."""
+        from raylike import _actor_calls
+
+        async def reroute() -> None:
+            try:
+                future.set_result(await _actor_calls.route_from_client(self.client, call))
+            except Exception as exc:
+                future.set_result(("err", dumps_error(RaySystemError(
+                    f"The actor call could not be sent: {exc}"))))
+        self._on_loop(reroute())
 
     async def _flush(self, actor_id: str) -> None:
         from raylike import _actor_calls
@@ -111,6 +160,7 @@ class DirectCalls:
             answers = [("err", error)] * len(batch)
         for (_, future), answer in zip(batch, answers):
             future.set_result(answer)
+        self._lane(actor_id)  # the actor's worker is known now: open a lane to it
 
     def materialize(self, ref: ObjectRef[Any]) -> Any:
         """The Dask future of ``ref``'s key, made from the call's answer (waits for it)."""
@@ -141,6 +191,10 @@ class DirectCalls:
 
     def close(self) -> None:
         self.promoter.shutdown(wait=False, cancel_futures=True)
+        for lane in list(self._lanes.values()):
+            if lane is not None:
+                lane.close()
+        self._lanes.clear()
         self._grace.clear()
 
 

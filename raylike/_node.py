@@ -73,6 +73,7 @@ class NodePlugin(WorkerPlugin):
         self.actors: dict[str, Any] = {}  # actor id -> its host (raylike._actor_host)
         self.cancelled: set[str] = set()
         self.lock = threading.Lock()
+        self.lane: Any = None  # the actor-call socket for drivers on this host (raylike._lane)
         await self._declare_resources(worker)
         if batch_interval() > 0:
             worker.batched_stream.interval = batch_interval()
@@ -113,6 +114,8 @@ class NodePlugin(WorkerPlugin):
     def teardown(self, worker: Any) -> None:
         for host in list(self.actors.values()):
             host.close()
+        if self.lane is not None:
+            self.lane.close()
         self.pool.close()
         self.helpers.shutdown(wait=False, cancel_futures=True)
 
@@ -190,12 +193,19 @@ class NodePlugin(WorkerPlugin):
         self.pool.release(child)
         return status, payload
 
+    def _cancel_actor_call(self, host: Any, key: str) -> None:
+        if host.calls.cancel(key):
+            with self.lock:
+                self.cancelled.discard(key)
+
     def interrupt(self, key: str, force: bool, recursive: bool) -> bool:
         """Cancel ``key`` if it runs here: SIGINT to its child, or SIGKILL with ``force``."""
         with self.lock:
             self.cancelled.add(key)
             scope = self.running.get(key)
-        if scope is None:
+        if scope is None:  # maybe a call an actor here holds but has not started
+            for host in list(self.actors.values()):
+                self.worker.loop.add_callback(self._cancel_actor_call, host, key)
             return False
         if recursive:
             for child_key in list(scope.submitted):

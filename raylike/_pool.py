@@ -29,8 +29,8 @@ class Child:
         self.pid: int = process.pid
         self._send_lock = threading.Lock()
 
-    def send(self, message: tuple[Any, ...]) -> None:
-        _wire.send(self.conn, self._send_lock, message)
+    def send(self, message: tuple[Any, ...], plain: bool = False) -> None:
+        _wire.send(self.conn, self._send_lock, message, plain)
 
     def recv(self) -> tuple[Any, ...]:
         """The next message; ``EOFError``/``OSError`` when the child died."""

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
+import os
 import re
-import uuid
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,8 +60,35 @@ class LargeArguments:
 
 
 def new_key(name: str) -> str:
-    """A fresh Dask key whose prefix (what the dashboard groups by) is ``name``."""
-    return f"{re.sub(r'[^0-9A-Za-z_.<>]', '_', name) or 'task'}-{uuid.uuid4().hex}"
+    """A fresh Dask key whose prefix (what the dashboard groups by) is ``name``: the name, a
+    random part drawn once per process, and a counter (unique without a uuid per call)."""
+    return f"{_key_prefix(name)}-{_unique.next()}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _key_prefix(name: str) -> str:
+    return re.sub(r"[^0-9A-Za-z_.<>]", "_", name) or "task"
+
+
+class _Unique:
+    """32 hex digits unique to this call: 16 random per process (drawn again after a fork),
+    then a 64-bit counter."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid = -1
+        self._random = ""
+        self._count = itertools.count()
+
+    def next(self) -> str:
+        with self._lock:
+            if self._pid != os.getpid():
+                self._pid, self._random = os.getpid(), os.urandom(8).hex()
+                self._count = itertools.count()
+            return f"{self._random}{next(self._count):016x}"
+
+
+_unique = _Unique()
 
 
 def return_keys(key: str, num_returns: int) -> list[str]:

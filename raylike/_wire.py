@@ -23,8 +23,10 @@ OUT_OF_BAND = 1 << 20
 _HEADER = struct.Struct("!I")
 
 
-def send(conn: Connection, lock: threading.Lock, message: Any) -> None:
-    """Send ``message``; large buffers go through shared memory."""
+def send(conn: Connection, lock: threading.Lock, message: Any, plain: bool = False) -> None:
+    """Send ``message``; large buffers go through shared memory. ``plain``: the message holds
+    only builtins and raylike's own classes, so the (faster) C pickler will do; cloudpickle
+    is needed where user code may travel (a function or class defined in ``__main__``)."""
     buffers: list[pickle.PickleBuffer] = []
 
     def out_of_band(buf: pickle.PickleBuffer) -> bool:
@@ -33,7 +35,8 @@ def send(conn: Connection, lock: threading.Lock, message: Any) -> None:
         buffers.append(buf)
         return False
 
-    data = cloudpickle.dumps(message, protocol=5, buffer_callback=out_of_band)
+    pickler = pickle.dumps if plain else cloudpickle.dumps
+    data = pickler(message, protocol=5, buffer_callback=out_of_band)
     fds = [_to_memfd(buf) for buf in buffers]
     try:
         with lock:

@@ -638,6 +638,42 @@ def test_kill_fails_in_flight_call(ray_shared):
     ray.get(signal.send.remote())
 
 
+def test_cancel_queued_actor_call(ray_shared):
+    ray = ray_shared
+    signal = make_signal(ray)
+
+    @ray.remote
+    class Worker:
+        def __init__(self):
+            self.done = []
+
+        def block(self, sig):
+            ray.get(sig.wait.remote())
+            self.done.append("block")
+
+        def record(self, name):
+            self.done.append(name)
+            return name
+
+        def history(self):
+            return self.done
+
+    w = Worker.remote()
+    assert ray.get(w.record.remote("first")) == "first"
+    blocker = w.block.remote(signal)
+    queued = [w.record.remote(f"q{i}") for i in range(3)]
+    ready, _ = ray.wait([blocker], timeout=0.3)
+    assert ready == []
+    ray.cancel(queued[1])  # not started: its ref raises (Ray may still run the method)
+    ray.get(signal.send.remote())
+    ray.get(blocker, timeout=30)
+    with pytest.raises(ray.exceptions.TaskCancelledError):
+        ray.get(queued[1], timeout=30)
+    assert ray.get([queued[0], queued[2]], timeout=30) == ["q0", "q2"]
+    history = ray.get(w.history.remote())
+    assert [h for h in history if h != "q1"] == ["first", "block", "q0", "q2"]
+
+
 def test_kill_non_actor_raises_value_error(ray_shared):
     ray = ray_shared
     with pytest.raises(ValueError):

@@ -32,7 +32,11 @@ class FakeLink:
     def __init__(self, queue: CallQueue, answer: bool = True) -> None:
         self.queue = queue
         self.sent: list[tuple[str, int]] = []
+        self.cancels: list[int] = []
         self.answer = answer
+
+    def send_cancel(self, call_id: int) -> None:
+        self.cancels.append(call_id)
 
     def send_call(self, call_id: int, entry: Any) -> None:
         self.sent.append((entry.call.caller, entry.call.seq))
@@ -186,7 +190,7 @@ async def test_a_replacement_host_adopts_each_callers_sequence() -> None:
 async def test_the_process_gets_no_more_calls_than_it_runs_and_cancelled_ones_never() -> None:
     cancelled = {"k1"}
     queue = CallQueue(asyncio.get_running_loop(), META, _no_deps,
-                      cancelled=lambda key: key in cancelled, window=1)
+                      cancelled=lambda key: key in cancelled, window=1, prefetch=0)
     link = FakeLink(queue, answer=False)
     queue.alive(link)
     calls = [asyncio.ensure_future(queue.submit(_call(s))) for s in range(3)]
@@ -199,3 +203,21 @@ async def test_the_process_gets_no_more_calls_than_it_runs_and_cancelled_ones_ne
     assert status == "err" and type(loads(payload)).__name__ == "TaskCancelledError"
     queue.on_result(1, "ok", dumps("two"))
     assert [loads((await c)[1]) for c in (calls[0], calls[2])] == ["zero", "two"]
+
+
+@on_loop
+async def test_calls_prefetched_by_the_process_can_still_be_cancelled() -> None:
+    queue = CallQueue(asyncio.get_running_loop(), META, _no_deps, window=1, prefetch=1)
+    link = FakeLink(queue, answer=False)
+    queue.alive(link)
+    calls = [asyncio.ensure_future(queue.submit(_call(s))) for s in range(3)]
+    await asyncio.sleep(0.01)
+    assert link.sent == [("c1", 0), ("c1", 1)]  # one running, one held ahead by the process
+    assert queue.cancel("k1") and link.cancels == [1]
+    assert not queue.cancel("no-such-key")
+    queue.on_result(1, "cancelled", None)  # the process dropped it before it started
+    status, payload = await calls[1]
+    assert status == "err" and type(loads(payload)).__name__ == "TaskCancelledError"
+    queue.on_result(0, "ok", dumps("zero"))
+    await asyncio.sleep(0.01)
+    assert link.sent[-1] == ("c1", 2)
