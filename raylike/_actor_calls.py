@@ -34,7 +34,8 @@ logger = logging.getLogger("raylike.actors")
 
 # How long a caller's later calls wait for a missing one (cancelled before it ran, say).
 GAP_TIMEOUT = float(os.environ.get("RAYLIKE_ACTOR_GAP_TIMEOUT", "5"))
-PREFETCH = int(os.environ.get("RAYLIKE_ACTOR_PREFETCH", "32"))  # calls an actor's process may hold beyond those it runs (see ``CallQueue``)
+# calls an actor's process may hold beyond those it runs (see ``CallQueue``)
+PREFETCH = int(os.environ.get("RAYLIKE_ACTOR_PREFETCH", "32"))
 CONNECT_TIMEOUT = 3.0  # seconds to reach the worker hosting an actor, before asking again
 _LOAD_IN_THREAD = 1 << 20  # results bigger than this are unpickled off the event loop
 
@@ -94,9 +95,15 @@ class CallQueue:
 
     async def submit(self, call: ActorCall) -> tuple[str, Any]:
         """Run ``call`` in its turn; ``("ok", pickled value)`` or ``("err", pickled error)``."""
+        return await self.enqueue(call)
+
+    def enqueue(self, call: ActorCall) -> asyncio.Future[tuple[str, Any]]:
+        """:meth:`submit` without a coroutine: the future of the call's answer."""
+        done: asyncio.Future[tuple[str, Any]] = self.loop.create_future()
         if self.dead is not None:
-            return "err", self.dead
-        entry = _Entry(call, self.loop.create_future())
+            done.set_result(("err", self.dead))
+            return done
+        entry = _Entry(call, done)
         caller = self.callers.get(call.caller)
         if caller is None:
             caller = self.callers[call.caller] = _Caller(call.seq if self.adopt else 0)
@@ -113,7 +120,7 @@ class CallQueue:
             logger.info("actor %s: call %s (seq %d) arrived after its turn",
                         self.meta.actor_id, call.name, call.seq)
             self._dispatch(entry)
-        return await entry.done
+        return done
 
     async def _fetch(self, entry: _Entry, caller: _Caller) -> None:
         try:

@@ -6,10 +6,11 @@ starts the actor's dedicated child process, and blocks until the actor is dead. 
 actor (no resources asked) needs 1 CPU to be placed and none while it lives: that CPU goes back
 to the node once the constructor has run.
 
-Three threads serve one actor: the reservation task's (the lifecycle: start, restart, bury),
-and for each process a reader (its answers and its API requests, served by a ``TaskScope``)
-and a writer (calls, pickled off the event loop). The calls themselves are queued on the
-worker's event loop (``_actor_calls.CallQueue``).
+The calls are queued on the worker's event loop (``_actor_calls.CallQueue``), which also reads
+the process's pipe, so an answer reaches its caller with no thread hand-off. Threads serve the
+rest: the reservation task's (the lifecycle: start, restart, bury), and for each process one
+that serves its API requests (through a ``TaskScope``, in order) and one that writes the calls
+that need pickling off the event loop.
 """
 from __future__ import annotations
 
@@ -212,9 +213,12 @@ class _Link:
         self.queued = 0  # items in the outbox or being written by the writer thread
         self.lock = threading.Lock()
         self.closed = False
+        self.requests: queue.Queue[Any] = queue.Queue()
+        self.reading = True
         name = f"raylike-actor-{host.meta.class_name}"
-        threading.Thread(target=self._read, daemon=True, name=f"{name}-read").start()
+        threading.Thread(target=self._serve, daemon=True, name=f"{name}-requests").start()
         threading.Thread(target=self._write, daemon=True, name=f"{name}-write").start()
+        host.loop.call_soon_threadsafe(host.loop.add_reader, child.conn.fileno(), self._read)
 
     def send_init(self, info: _context.TaskInfo, deps: list[Any]) -> None:
         spec = self.host.spec
@@ -262,6 +266,7 @@ class _Link:
         """The process ended: stop the writer, drop what it held."""
         self.closed = True
         self.outbox.put(None)
+        self.requests.put(None)
         self.scope.finish()
         self.host.node.pool.discard(self.child)
 
@@ -294,20 +299,39 @@ class _Link:
         return ("actor-call", call_id, call.key, call.method, call.args, deps, call.num_returns)
 
     def _read(self) -> None:
-        host, loop = self.host, self.host.loop
+        """One message from the process (on the event loop, when its pipe is readable: the
+        process writes each message at once, so this does not wait)."""
+        host = self.host
+        try:
+            message = self.child.recv()
+        except (EOFError, OSError):
+            self._ended()
+            return
+        kind = message[0]
+        if kind == "actor-result":
+            host.calls.on_result(*message[1:])
+            if message[2] == "exit":
+                host.events.put(("exit", self))
+        elif kind == "req":  # served in order, off the loop: requests may block
+            self.requests.put(message)
+        elif kind == "actor-ready":
+            host.events.put(("ready", self, message[1], message[2]))
+
+    def _ended(self) -> None:
+        if not self.reading:
+            return
+        self.reading = False
+        self.host.loop.remove_reader(self.child.conn.fileno())
+        self.requests.put(("ended",))
+
+    def _serve(self) -> None:
+        """Serve the process's API requests; report its end once its pipe closed."""
         while True:
-            try:
-                message = self.child.recv()
-            except (EOFError, OSError):
+            message = self.requests.get()
+            if message is None:
+                return
+            if message[0] == "ended":
                 break
-            kind = message[0]
-            if kind == "actor-result":
-                loop.call_soon_threadsafe(host.calls.on_result, *message[1:])
-                if message[2] == "exit":
-                    host.events.put(("exit", self))
-            elif kind == "req":
-                self.scope.dispatch(message[1], message[2], message[3])
-            elif kind == "actor-ready":
-                host.events.put(("ready", self, message[1], message[2]))
+            self.scope.dispatch(message[1], message[2], message[3])
         self.child.process.join(1)
-        host.events.put(("exited", self, self.child.process.exitcode))
+        self.host.events.put(("exited", self, self.child.process.exitcode))

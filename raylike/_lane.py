@@ -97,7 +97,6 @@ class _Peer:
         self.lock = threading.Lock()
         self.trusted = False
         self.answers: list[tuple[int, str, Any]] = []
-        self.tasks: set[asyncio.Future[Any]] = set()
 
     def on_readable(self) -> None:
         try:  # a whole message: the driver writes each one at once
@@ -114,21 +113,20 @@ class _Peer:
             self._write([(-1, "hello", None)])
             return
         for rid, call in message[1]:
-            task = asyncio.ensure_future(self._run(rid, call))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+            self._run(rid, call)
 
-    async def _run(self, rid: int, call: Any) -> None:
+    def _run(self, rid: int, call: Any) -> None:
         host = self.server.host_of(call.actor_id)
         if host is None:  # not (or no longer) here: the driver routes it through Dask
             self._answer(rid, "moved", None)
             return
         try:
-            status, payload = await host.calls.submit(call)
+            done = host.calls.enqueue(call)
         except Exception as exc:  # a bug: the call fails, the lane goes on
             logger.exception("actor call %s failed on the lane", call.key)
-            status, payload = "err", dumps_error(exc)
-        self._answer(rid, status, payload)
+            self._answer(rid, "err", dumps_error(exc))
+            return
+        done.add_done_callback(lambda fut: self._answer(rid, *fut.result()))
 
     def _answer(self, rid: int, status: str, payload: Any) -> None:
         """Queue an answer; the answers of one loop iteration go in one message."""
