@@ -25,7 +25,7 @@ from distributed.core import send_recv
 from distributed.protocol import to_serialize
 from distributed.worker_state_machine import SecedeEvent
 
-from raylike import _errors, _lane
+from raylike import _errors
 from raylike._actor_spec import EXITED, ActorCall, ActorMeta, died_of
 from raylike._serialization import dumps, dumps_error, loads
 from raylike.exceptions import RayActorError, TaskCancelledError
@@ -403,17 +403,7 @@ def install(worker: Any) -> None:
             host.kill(no_restart, dead, graceful)
         return host is not None
 
-    async def raylike_lane() -> dict[str, str] | None:
-        """Where a driver on this host can send actor calls faster (``raylike._lane``)."""
-        if not _lane.enabled():
-            return None
-        node = _node_of(worker)
-        if node.lane is None:
-            node.lane = _lane.LaneServer(asyncio.get_running_loop(), node.actors.get)
-        return node.lane.info()
-
     worker.handlers["raylike_actor_call"] = raylike_actor_call
-    worker.handlers["raylike_lane"] = raylike_lane
     worker.handlers["raylike_actor_calls"] = raylike_actor_calls
     worker.handlers["raylike_actor_kill"] = raylike_actor_kill
 

@@ -18,6 +18,7 @@ from distributed import Client, Future, fire_and_forget
 from distributed.diagnostics.plugin import SchedulerPlugin
 
 from raylike import _errors
+from raylike import _local_objects as _objects_lane
 from raylike._cluster import listening
 from raylike._direct import DirectCalls
 from raylike._objects import ObjectRef, hold_until_done
@@ -178,6 +179,8 @@ class DaskBackend:
         self.job_id = job_id
         self._lock = threading.Lock()
         self.direct: DirectCalls | None = DirectCalls(client) if direct else None
+        self._lanes_opened = False
+        self._local_lanes()  # opened in the background: ready by the first put, usually
 
     # -- refs ---------------------------------------------------------------------------------
     def ref(self, key: str) -> ObjectRef[Any]:
@@ -207,7 +210,22 @@ class DaskBackend:
         return self.future_of(ref)
 
     # -- objects ------------------------------------------------------------------------------
+    def _local_lanes(self) -> list[Any]:
+        """The driver's lanes to workers on its host (``raylike._lane``); the first time,
+        open them to the workers known then."""
+        if self.direct is None:
+            return []
+        if not self._lanes_opened:
+            self._lanes_opened = True
+            self.direct.open_lanes(list(self.client.scheduler_info().get("workers", {})))
+        return self.direct.local_lanes()
+
     def put(self, value: Any) -> ObjectRef[Any]:
+        lanes = self._local_lanes()
+        if lanes:  # a worker on this host: through shared memory (``raylike._lane``)
+            ref = _objects_lane.put(self.client, lanes[0], value)
+            if ref is not None:
+                return ref
         with _errors.dask_errors("put"):
             [fut] = self.client.scatter([value], hash=False)
         return ObjectRef(fut.key, fut)
@@ -218,6 +236,13 @@ class DaskBackend:
             self._wait_all(waitables, timeout)
         dask = [(i, f) for i, f in enumerate(waitables) if isinstance(f, Future)]
         values: list[Any] = [None] * len(refs)
+        lanes = self._local_lanes() if dask else []
+        if lanes:  # objects held on this host come through shared memory
+            _wait_done([f for _, f in dask], len(dask), None)
+            got = _objects_lane.get(lanes, [f for _, f in dask])
+            for (i, _), value in zip(dask, got):
+                values[i] = value
+            dask = [(i, f) for (i, f), value in zip(dask, got) if value is _objects_lane.ABSENT]
         if dask:
             with _errors.dask_errors():
                 gathered = self.client.gather([f for _, f in dask])

@@ -121,6 +121,18 @@ class DirectCalls:
             return None
         return lane
 
+    def open_lanes(self, addresses: list[str]) -> None:
+        """Open lanes to these workers now (those on another host will have none)."""
+        for address in addresses:
+            if address not in self._lanes and _lane.enabled():
+                self._lanes[address] = None
+                self._on_loop(self._open_lane(address))
+
+    def local_lanes(self) -> list[Lane]:
+        """The open lanes: to the workers on this host."""
+        return [lane for lane in list(self._lanes.values())
+                if lane is not None and not lane.closed]
+
     async def _open_lane(self, address: str) -> None:
         try:
             info = await self.client.rpc(address).raylike_lane()

@@ -11,6 +11,12 @@ actors' call queues live, so an answer costs no thread hand-off there.
 A driver on another host cannot reach the socket and keeps using Dask's RPC (``_actor_calls``).
 Either way, calls carry the caller's sequence numbers, so calls that took different paths still
 run in submission order.
+
+Objects take the lane too (``put``, and ``get`` of objects the worker holds): their large
+buffers travel as shared memory, and an object that reached the worker that way (a ``put``, a
+task's result) goes back as the very same memory, so ``get`` of a 100 MB array copies nothing.
+Dask still owns every object (keys, lifetime, moving them between hosts); the lane only moves
+bytes between processes of one host.
 """
 from __future__ import annotations
 
@@ -31,7 +37,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from raylike import _wire
-from raylike._serialization import dumps, dumps_error
+from raylike._serialization import dumps, dumps_error, dumps_frames, loads
 from raylike.exceptions import RayActorError
 
 logger = logging.getLogger("raylike.lane")
@@ -50,9 +56,10 @@ class LaneServer:
     """The Unix socket of one worker, served on its event loop."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop,
-                 host_of: Callable[[str], Any]) -> None:
+                 host_of: Callable[[str], Any], worker: Any) -> None:
         self.loop = loop
         self.host_of = host_of  # actor id -> its ActorHost on this worker, or None
+        self.worker = worker
         self.token = secrets.token_hex(16)
         self.dir = tempfile.mkdtemp(prefix="raylike-lane-")  # mode 0700: this user only
         self.path = os.path.join(self.dir, "s")
@@ -112,8 +119,15 @@ class _Peer:
                 return
             self._write([(-1, "hello", None)])
             return
-        for rid, call in message[1]:
-            self._run(rid, call)
+        if message[0] == "calls":
+            for rid, call in message[1]:
+                self._run(rid, call)
+        elif message[0] == "get":
+            for rid, key in message[1]:
+                self._answer(rid, *_value_of(self.server.worker, key))
+        elif message[0] == "put":
+            for rid, key, frames in message[1]:
+                self._answer(rid, *_store(self.server.worker, key, frames))
 
     def _run(self, rid: int, call: Any) -> None:
         host = self.server.host_of(call.actor_id)
@@ -156,6 +170,27 @@ class _Peer:
         self.conn.close()
 
 
+def _value_of(worker: Any, key: str) -> Answer:
+    """``("ok", frames)`` of an object this worker holds, else ``("absent", None)``."""
+    if key not in worker.data:
+        return "absent", None
+    try:
+        return "ok", dumps_frames(worker.data[key])
+    except Exception:  # spilled and unreadable, not picklable, ...: Dask's own path will say
+        logger.debug("could not send %s on the lane", key, exc_info=True)
+        return "absent", None
+
+
+def _store(worker: Any, key: str, frames: Any) -> Answer:
+    """Keep a driver's ``put`` value as Dask data of this worker: ``("ok", its size)``."""
+    try:
+        value = loads(frames)
+        reply = worker.update_data(data={key: value}, stimulus_id=f"raylike-put-{key}")
+        return "ok", reply["nbytes"][key]
+    except Exception as exc:
+        return "err", dumps_error(exc)
+
+
 def _size(payload: Any) -> int:
     if isinstance(payload, (bytes, bytearray, memoryview)):
         return len(payload)
@@ -192,16 +227,32 @@ class Lane:
 
     def send(self, calls: list[tuple[Any, concurrent.futures.Future[Answer]]]) -> bool:
         """Send calls; ``False`` (nothing sent) once the lane is closed."""
+        return self._send("calls", [((call,), future, call) for call, future in calls])
+
+    def get(self, keys: list[str]) -> list[concurrent.futures.Future[Answer]] | None:
+        """Ask for objects: each answer is ``("ok", frames)`` or ``("absent", None)``;
+        ``None`` once the lane is closed."""
+        futures: list[concurrent.futures.Future[Answer]] = [
+            concurrent.futures.Future() for _ in keys]
+        sent = self._send("get", [((key,), fut, None) for key, fut in zip(keys, futures)])
+        return futures if sent else None
+
+    def put(self, key: str, frames: Any) -> concurrent.futures.Future[Answer] | None:
+        """Store an object on the lane's worker under ``key``: ``("ok", nbytes)``."""
+        future: concurrent.futures.Future[Answer] = concurrent.futures.Future()
+        return future if self._send("put", [((key, frames), future, None)]) else None
+
+    def _send(self, kind: str, items: list[tuple[tuple[Any, ...], Any, Any]]) -> bool:
         batch = []
         with self.lock:
             if self.closed:
                 return False
-            for call, future in calls:
+            for fields, future, call in items:
                 rid = next(self.ids)
                 self.pending[rid] = (call, future)
-                batch.append((rid, call))
+                batch.append((rid, *fields))
         try:
-            _wire.send(self.conn, self.lock, ("calls", batch), plain=True)
+            _wire.send(self.conn, self.lock, (kind, batch), plain=True)
         except (OSError, ValueError) as exc:
             self._lost(exc)
         return True
@@ -225,7 +276,11 @@ class Lane:
             self.closed = True
             pending, self.pending = self.pending, {}
         for call, future in pending.values():
-            if not future.done():
+            if future.done():
+                continue
+            if call is None:  # an object: the caller goes through Dask instead
+                future.set_result(("absent", None))
+            else:
                 future.set_result(("err", dumps(RayActorError(
                     f"The worker hosting the actor died during the call: {exc}",
                     actor_id=call.actor_id))))

@@ -8,6 +8,7 @@ its CPU goes back to the node, as in Ray, so nested tasks never deadlock.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -21,7 +22,7 @@ from distributed import get_worker, secede
 from distributed.diagnostics.plugin import WorkerPlugin
 from distributed.worker_state_machine import StateMachineEvent, WorkerState
 
-from raylike import _context, _gpus, _resources, _runtime
+from raylike import _context, _gpus, _lane, _resources, _runtime
 from raylike._backend import DaskBackend, batch_interval, tune
 from raylike._objects import ObjectRef, _Borrowed
 from raylike._serialization import Frames, dumps_error, dumps_frames, loads
@@ -83,6 +84,7 @@ class NodePlugin(WorkerPlugin):
         self.pool = Pool(max_idle=max(2, cpus * 2))
         self.gpus = _gpus.GpuIds.for_worker(worker.state.total_resources.get("GPU", 0))
         self.helpers = ThreadPoolExecutor(1024, thread_name_prefix="raylike-request")
+        worker.handlers["raylike_lane"] = self._lane_info
         _runtime.set_process_backend(_WorkerBackend(self))
         threading.Thread(target=self._warm_up, args=(min(cpus, 2),), daemon=True,
                          name="raylike-warmup").start()
@@ -103,6 +105,15 @@ class NodePlugin(WorkerPlugin):
                 await worker.scheduler.raylike_resources_changed(worker=worker.address)
             except Exception:  # an older raylike on the scheduler: tasks may wait for a join
                 logger.debug("could not ask the scheduler to re-place tasks", exc_info=True)
+
+    async def _lane_info(self) -> dict[str, str] | None:
+        """Where a driver on this host can reach this worker faster (``raylike._lane``)."""
+        if not _lane.enabled():
+            return None
+        if self.lane is None:
+            self.lane = _lane.LaneServer(asyncio.get_running_loop(), self.actors.get,
+                                         self.worker)
+        return self.lane.info()
 
     def _warm_up(self, children: int) -> None:
         try:

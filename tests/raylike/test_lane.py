@@ -96,3 +96,65 @@ def test_lane_off(monkeypatch):
     c = Counter.remote()
     assert ray.get([c.incr.remote() for _ in range(50)]) == list(range(1, 51))
     assert not any(_lanes().values())
+
+
+@ray.remote
+def total(array):
+    return float(array.sum())
+
+
+def _held_on_worker(key: str):
+    """(held, inode of its shared memory or None) of ``key`` on the embedded worker."""
+    def probe(dask_worker, key=key):
+        if key not in dask_worker.data:
+            return False, None
+        mapping = _wire._mapping_of(memoryview(dask_worker.data[key]))
+        return True, None if mapping is None else os.fstat(mapping.fd).st_ino
+
+    [result] = _runtime.backend().client.run(probe).values()
+    return result
+
+
+def _wait_for_lanes():
+    deadline = time.monotonic() + 30
+    while not _runtime.backend().direct.local_lanes():
+        assert time.monotonic() < deadline, "no lane to the embedded worker"
+        time.sleep(0.01)
+
+
+def test_put_and_get_share_one_memory_file_with_the_worker():
+    ray.init(num_cpus=2, include_dashboard=False)
+    _wait_for_lanes()
+    array = np.arange(1 << 20, dtype=np.float64)  # 8 MiB
+    ref = ray.put(array)
+    held, inode = _held_on_worker(ref._key)
+    assert held and inode is not None  # the worker keeps it in the memory file it received
+    got = ray.get(ref)
+    np.testing.assert_array_equal(got, array)
+    assert not got.flags.writeable  # as in Ray: zero-copy arrays are read-only
+    assert os.fstat(_wire._mapping_of(memoryview(got)).fd).st_ino == inode  # no copy
+    assert ray.get(total.remote(ref)) == float(array.sum())  # an ordinary Dask object
+    key = ref._key
+    del ref, got
+    deadline = time.monotonic() + 30
+    while _held_on_worker(key)[0]:  # no ref left anywhere: Dask frees it as any object
+        assert time.monotonic() < deadline, "the put object was not freed"
+        time.sleep(0.1)
+
+
+def test_task_results_come_back_without_a_copy_and_refs_inside_puts_work():
+    ray.init(num_cpus=2, include_dashboard=False)
+    _wait_for_lanes()
+
+    @ray.remote
+    def make(n):
+        return np.ones(n)
+
+    ref = make.remote(1 << 20)
+    got = ray.get(ref)
+    assert got.sum() == 1 << 20
+    assert os.fstat(_wire._mapping_of(memoryview(got)).fd).st_ino == _held_on_worker(ref._key)[1]
+    inner = ray.put(np.zeros(10))
+    outer = ray.put({"inner": inner})  # a ref inside: Dask's scatter keeps it alive
+    assert ray.get(ray.get(outer)["inner"]).shape == (10,)
+    assert ray.get([ray.put(i) for i in range(100)]) == list(range(100))  # small ones too

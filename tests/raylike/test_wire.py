@@ -30,8 +30,30 @@ def test_large_array_travels_out_of_band_and_is_equal():
     value = loads(payload)
     assert (kind, status) == ("done", "ok")
     np.testing.assert_array_equal(value["x"], array)
-    value["x"][0] = -1.0  # the received array is writable and independent of the sender's
-    assert array[0] == 0.0
+    assert not value["x"].flags.writeable  # shared memory: read-only, as Ray's arrays are
+    array[0] = -1.0  # the sender's array is its own
+    assert value["x"][0] == 0.0
+
+
+def _inode(value):
+    mapping = _wire._mapping_of(memoryview(value))
+    assert mapping is not None, "the array must live on a received mapping"
+    return __import__("os").fstat(mapping.fd).st_ino
+
+
+def test_a_received_array_is_passed_on_without_a_copy():
+    a, b = _pair()
+    c, d = _pair()
+    _wire.send(a, threading.Lock(), ("done", "ok", dumps_frames(np.ones(500_000), "value")))
+    first = loads(_wire.recv(b)[2])
+    _wire.send(c, threading.Lock(), ("task", dumps_frames(first, "value")))
+    second = loads(_wire.recv(d)[1])
+    assert _inode(first) == _inode(second)  # the same memory file, not a copy
+    np.testing.assert_array_equal(second, np.ones(500_000))
+    half = first[: len(first) // 2]  # part of a mapping is copied, never sent whole
+    _wire.send(c, threading.Lock(), ("task", dumps_frames(half, "value")))
+    third = loads(_wire.recv(d)[1])
+    assert third.shape == half.shape and _inode(third) != _inode(first)
 
 
 def test_several_buffers_in_one_message_keep_their_order():

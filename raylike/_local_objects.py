@@ -1,0 +1,68 @@
+"""``put`` and ``get`` between a driver and a worker on its host, through the lane's shared memory.
+
+Part of the Dask boundary (with ``_backend``): Dask still owns every object. A ``put`` stores
+the value on the worker as Dask data (the worker's ``update_data``, then the scheduler's, as
+Dask's own ``scatter`` does), so Dask tracks, moves, spills and frees it as any other; a
+``get`` of an object held by that worker reads it there. Only the bytes take the shorter way
+(see ``raylike._lane``): a 100 MB array is one copy on ``put`` and none on ``get``, where Dask's
+TCP path costs several.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from distributed import Client, Future
+
+from raylike._lane import Lane
+from raylike._objects import ObjectRef, _Borrowed
+from raylike._serialization import dumps_frames, loads
+
+ABSENT: Any = object()  # ``get``: the lane's worker does not hold this object
+
+
+def put(client: Client, lane: Lane, value: Any) -> ObjectRef[Any] | None:
+    """Store ``value`` on the lane's worker; ``None`` if it must go Dask's way instead."""
+    from raylike._tasks import new_key
+
+    with _Borrowed() as borrowed:
+        frames = dumps_frames(value, "value passed to put")
+    if borrowed.refs:  # refs inside: Dask's scatter keeps them alive with the value
+        return None
+    key = new_key(type(value).__name__)
+    answer = lane.put(key, frames)
+    if answer is None:
+        return None
+    status, payload = answer.result()
+    if status == "absent":  # the lane closed meanwhile
+        return None
+    if status != "ok":
+        raise loads(payload)
+    future = Future(key, client)
+    client.sync(client.scheduler.update_data, who_has={key: [lane.address]},
+                nbytes={key: payload}, client=client.id)
+    state = client.futures.get(key)
+    if state is not None and not state.done():
+        state.finish(type=type(value))
+    return ObjectRef(key, future)
+
+
+def get(lanes: list[Lane], futures: list[Future]) -> list[Any]:
+    """The values of finished ``futures`` the lanes' workers hold; :data:`ABSENT` for the
+    rest (not finished, failed, or held elsewhere)."""
+    values: list[Any] = [ABSENT] * len(futures)
+    todo = [i for i, fut in enumerate(futures) if fut.status == "finished"]
+    for lane in lanes:
+        if not todo:
+            break
+        answers = lane.get([futures[i].key for i in todo])
+        if answers is None:
+            continue
+        left = []
+        for i, answer in zip(todo, answers):
+            status, payload = answer.result()
+            if status == "ok":
+                values[i] = loads(payload)
+            else:
+                left.append(i)
+        todo = left
+    return values
