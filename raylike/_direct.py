@@ -110,12 +110,10 @@ class DirectCalls:
         address = _addresses.get(actor_id)
         if address is None:
             return None
-        lane = self._lanes.get(address, False)
-        if lane is False:
-            if _lane.enabled():
-                self._lanes[address] = None  # being opened, or none there
-                self._on_loop(self._open_lane(address))
+        if address not in self._lanes:
+            self.open_lanes([address])
             return None
+        lane = self._lanes[address]
         if lane is not None and lane.closed:  # its worker went away
             self._lanes.pop(address, None)
             return None

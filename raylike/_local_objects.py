@@ -37,7 +37,7 @@ def put(client: Client, lane: Lane, value: Any) -> ObjectRef[Any] | None:
         return None
     if status != "ok":
         raise loads(payload)
-    future = Future(key, client)
+    future: Future = Future(key, client)
     client.sync(client.scheduler.update_data, who_has={key: [lane.address]},
                 nbytes={key: payload}, client=client.id)
     state = client.futures.get(key)
@@ -54,7 +54,7 @@ def get(lanes: list[Lane], futures: list[Future]) -> list[Any]:
     for lane in lanes:
         if not todo:
             break
-        answers = lane.get([futures[i].key for i in todo])
+        answers = lane.get([str(futures[i].key) for i in todo])
         if answers is None:
             continue
         left = []
