@@ -41,15 +41,11 @@ def test_ray_dask_get_and_enable_disable() -> None:
     finally:
         ray_dask.disable_dask_on_ray()
     assert dask.config.get("scheduler", None) is None
-
-
-def test_ray_dask_get_checks_its_options() -> None:
-    _start()
-    x = da.ones(4, chunks=2).sum()
+    # its options are checked
     with pytest.raises(ValueError, match="ray_remote_args"):
-        dask.compute(x, scheduler=ray_dask.ray_dask_get, resources={"CPU": 1})
+        dask.compute(x.sum(), scheduler=ray_dask.ray_dask_get, resources={"CPU": 1})
     with pytest.raises(ValueError):
-        dask.compute(x, scheduler=ray_dask.ray_dask_get, ray_remote_args={"no_such": 1})
+        dask.compute(x.sum(), scheduler=ray_dask.ray_dask_get, ray_remote_args={"no_such": 1})
 
 
 def test_ray_dask_get_starts_raylike() -> None:
@@ -87,6 +83,13 @@ def test_from_dask_collection_and_futures() -> None:
     with pytest.raises(TypeError):
         ray_dask.from_dask([1, 2])
 
+    def boom(_):
+        raise ZeroDivisionError("dask boom")
+
+    bad = da.ones(4, chunks=2).map_blocks(boom, dtype=float).sum()
+    with pytest.raises(ZeroDivisionError, match="dask boom"):  # raised as Dask raised it
+        ray.get(ray_dask.from_dask(bad))
+
 
 def test_from_dask_refuses_a_future_of_another_cluster() -> None:
     _start()
@@ -94,17 +97,6 @@ def test_from_dask_refuses_a_future_of_another_cluster() -> None:
                 set_as_default=False) as other:
         with pytest.raises(ValueError, match="another Dask cluster"):
             ray_dask.from_dask(other.submit(lambda: 1))
-
-
-def test_from_dask_errors_are_raised_by_get() -> None:
-    _start()
-
-    def boom(_):
-        raise ZeroDivisionError("dask boom")
-
-    bad = da.ones(4, chunks=2).map_blocks(boom, dtype=float).sum()
-    with pytest.raises(ZeroDivisionError, match="dask boom"):
-        ray.get(ray_dask.from_dask(bad))
 
 
 def test_to_dask() -> None:
