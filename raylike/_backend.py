@@ -324,15 +324,18 @@ class DaskBackend:
         # a key that is not a string (a collection's chunk): the ref names a copy-free alias
         from raylike._tasks import new_key
 
+        key = new_key("from_dask")
         with _errors.dask_errors():
-            alias = self.client.submit(_alias, future, key=new_key("from_dask"), pure=False)
-        return ObjectRef(alias.key, alias)
+            alias = self.client.submit(_alias, future, key=key, pure=False)
+        return ObjectRef(key, alias)
 
     def compute(self, collection: Any, resources: dict[str, float]) -> ObjectRef[Any]:
         """Submit a Dask collection's graph; a ref to its result."""
         with _errors.dask_errors():
             fut = self.client.compute(collection, resources=resources or None)
-        return self.adopt(fut) if not isinstance(fut.key, str) else ObjectRef(fut.key, fut)
+        if isinstance(fut.key, str):
+            return ObjectRef(fut.key, fut)
+        return self.adopt(fut)
 
     def run_graph(self, graph: Any, keys: Any, resources: dict[str, float]) -> Any:
         """Run a Dask graph (a dask scheduler's ``get``) and return the values of ``keys``."""

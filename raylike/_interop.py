@@ -78,17 +78,17 @@ def from_dask(obj: Any) -> ObjectRef[Any]:
         ValueError: the future belongs to another Dask cluster.
     """
     if is_future(obj):
-        return _client_backend("from_dask() of a future").adopt(obj)  # type: ignore[no-any-return]
+        return _client_backend("from_dask() of a future").adopt(obj)
     if not is_collection(obj):
         raise TypeError("from_dask() expects a distributed.Future or a Dask collection, got "
                         f"{type(obj).__name__}")
-    backend = _runtime.backend(auto_init=True)
+    backend: Any = _runtime.backend(auto_init=True)
     if getattr(backend, "client", None) is None:  # a task's process
         import dask
 
         (value,) = dask.compute(obj, scheduler="threads")
-        return backend.put(value)  # type: ignore[no-any-return]
-    return backend.compute(obj, DEFAULT_GRAPH_RESOURCES)  # type: ignore[no-any-return]
+        return backend.put(value)
+    return backend.compute(obj, DEFAULT_GRAPH_RESOURCES)
 
 
 def as_argument_ref(value: Any) -> ObjectRef[Any] | None:

@@ -60,7 +60,7 @@ def ray_dask_get(dsk: Any, keys: Any, **kwargs: Any) -> Any:
                                                         or {}))
     for name in _IGNORED:
         kwargs.pop(name, None)
-    backend = _runtime.backend(auto_init=True)
+    backend: Any = _runtime.backend(auto_init=True)
     if getattr(backend, "client", None) is None:  # a task's process
         from dask.threaded import get as threaded_get
 

@@ -9,6 +9,14 @@ from typing import Any
 Call = tuple[Iterable[Any] | None, dict[str, Any] | None]
 
 
+class RemoteTraceback(Exception):
+    """The traceback of a call that raised in a pool process (the exception's ``__cause__``,
+    as in the standard library's pool)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 class Failure:
     """What a call that raised returns in its batch: the exception and its traceback text."""
 
@@ -24,8 +32,6 @@ class Failure:
     def reraise(self) -> None:
         """Raise the exception, its remote traceback attached as ``__cause__`` (as
         ``multiprocessing`` does)."""
-        from multiprocessing.pool import RemoteTraceback
-
         exc = self.exception
         if exc.__cause__ is None:
             exc.__cause__ = RemoteTraceback(self.traceback)

@@ -147,7 +147,7 @@ class Pool:
     def map(self, func: Callable[..., Any], iterable: Iterable[Any],
             chunksize: int | None = None) -> list[Any]:
         """``[func(x) for x in iterable]``, run in batches of ``chunksize`` over the actors."""
-        return self._map_async(func, iterable, chunksize, unpack=False).get()  # type: ignore[no-any-return]
+        return self._map_async(func, iterable, chunksize, unpack=False).get()
 
     def map_async(self, func: Callable[..., Any], iterable: Iterable[Any],
                   chunksize: int | None = None, callback: Callable[[Any], Any] | None = None,
@@ -160,7 +160,7 @@ class Pool:
     def starmap(self, func: Callable[..., Any], iterable: Iterable[Iterable[Any]],
                 chunksize: int | None = None) -> list[Any]:
         """``[func(*args) for args in iterable]``."""
-        return self._map_async(func, iterable, chunksize, unpack=True).get()  # type: ignore[no-any-return]
+        return self._map_async(func, iterable, chunksize, unpack=True).get()
 
     def starmap_async(self, func: Callable[..., Any], iterable: Iterable[Iterable[Any]],
                       callback: Callable[[Any], Any] | None = None,
