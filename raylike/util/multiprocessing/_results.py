@@ -74,12 +74,18 @@ class AsyncResult:
         pending = refs
         try:
             while pending:
-                ready, pending = ray.wait(pending, num_returns=1)
-                if pending:  # take every other finished batch in the same round
-                    more, pending = ray.wait(pending, num_returns=len(pending), timeout=0)
+                ready, rest = ray.wait(pending, num_returns=1)
+                if rest:  # take every other finished batch in the same round
+                    more, rest = ray.wait(rest, num_returns=len(rest), timeout=0)
                     ready += more
                 for ref in ready:
                     self._store(index[ref], _batch(ref))
+                pending = rest
+        except Exception as exc:  # noqa: BLE001 - e.g. raylike shut down: the rest failed
+            for ref in pending:
+                if not self._batches[index[ref]]:
+                    self._store(index[ref], [exc])
+        try:
             self._finish(callback, error_callback)
         finally:
             self._done.set()
