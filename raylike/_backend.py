@@ -338,6 +338,35 @@ class DaskBackend:
                 fut.add_done_callback(functools.partial(hold_until_done, list(keep)))
         return ObjectRef(key, fut)
 
+    # -- Dask interop (``raylike._interop``) -------------------------------------------------
+    def adopt(self, future: Future) -> ObjectRef[Any]:
+        """A ref to a Dask future's key (a future of any client of this cluster)."""
+        if future.client.scheduler.address != self.client.scheduler.address:
+            raise ValueError("from_dask(): the future belongs to another Dask cluster "
+                             f"({future.client.scheduler.address})")
+        if isinstance(future.key, str):
+            return self.ref(future.key)
+        # a key that is not a string (a collection's chunk): the ref names a copy-free alias
+        from raylike._tasks import new_key
+
+        key = new_key("from_dask")
+        with _errors.dask_errors():
+            alias = self.client.submit(_alias, future, key=key, pure=False)
+        return ObjectRef(key, alias)
+
+    def compute(self, collection: Any, resources: dict[str, float]) -> ObjectRef[Any]:
+        """Submit a Dask collection's graph; a ref to its result."""
+        with _errors.dask_errors():
+            fut = self.client.compute(collection, resources=resources or None)
+        if isinstance(fut.key, str):
+            return ObjectRef(fut.key, fut)
+        return self.adopt(fut)
+
+    def run_graph(self, graph: Any, keys: Any, resources: dict[str, float]) -> Any:
+        """Run a Dask graph (a dask scheduler's ``get``) and return the values of ``keys``."""
+        with _errors.dask_errors():
+            return self.client.get(graph, keys, resources=resources or None, sync=True)
+
     def scheduler_call(self, op: str, **kwargs: Any) -> Any:
         """Call the scheduler handler ``op`` (one a raylike scheduler plugin registered)."""
         with _errors.dask_errors():
@@ -350,6 +379,11 @@ class DaskBackend:
     def scheduler_info(self) -> dict[str, Any]:
         with _errors.dask_errors():
             return dict(self.client.scheduler_info(n_workers=-1))
+
+
+def _alias(value: Any) -> Any:
+    """A Dask task whose result is its argument (same worker: no copy)."""
+    return value
 
 
 def _wait_done(futures: list[Future], count: int, timeout: float | None) -> bool:

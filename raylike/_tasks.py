@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from raylike import _context, _options, _resources, _runtime
+from raylike import _context, _interop, _options, _resources, _runtime
 from raylike._objects import ObjectRef, _Borrowed
 from raylike._serialization import dumps
 
@@ -101,14 +101,18 @@ def return_keys(key: str, num_returns: int) -> list[str]:
 def pack_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]
                    ) -> tuple[bytes, list[ObjectRef[Any]], list[ObjectRef[Any]]]:
     """Pickle arguments with top-level refs replaced by ``Dep``s (Ray resolves only those).
-    Returns the bytes, the top-level refs (dependencies) and the refs nested deeper."""
+    Returns the bytes, the top-level refs (dependencies) and the refs nested deeper.
+
+    A top-level Dask collection or future counts as a ref (raylike's Dask interop): it is
+    computed on the cluster and the task gets its value."""
     deps: list[ObjectRef[Any]] = []
 
     def swap(value: Any) -> Any:
-        if isinstance(value, ObjectRef):
-            deps.append(value)
-            return Dep(len(deps) - 1)
-        return value
+        ref = value if isinstance(value, ObjectRef) else _interop.as_argument_ref(value)
+        if ref is None:
+            return value
+        deps.append(ref)
+        return Dep(len(deps) - 1)
 
     packed = ([swap(a) for a in args], {k: swap(v) for k, v in kwargs.items()})
     with _Borrowed() as borrowed:

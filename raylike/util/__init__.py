@@ -1,9 +1,16 @@
-"""``ray.util``: helpers Ray users import by path (``ray.util.queue`` is imported on use)."""
+"""``ray.util``: helpers Ray users import by path.
+
+``ray.util.queue``, ``ray.util.multiprocessing`` and ``ray.util.dask`` (raylike's Dask interop)
+are imported on use. ``progress`` is raylike's own (Ray's core has no progress bar).
+"""
 from raylike._actors import list_named_actors
 from raylike.util import scheduling_strategies
+from raylike.util._progress import progress
 from raylike.util.actor_pool import ActorPool
+from raylike.util.helpers import as_completed, map_unordered
 
-__all__ = ["ActorPool", "get_node_ip_address", "list_named_actors", "scheduling_strategies"]
+__all__ = ["ActorPool", "as_completed", "get_node_ip_address", "list_named_actors",
+           "map_unordered", "progress", "scheduling_strategies"]
 
 
 def get_node_ip_address() -> str:

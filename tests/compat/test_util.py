@@ -385,3 +385,117 @@ def test_get_node_ip_address_matches_a_node(ray_shared):
 
     addresses = {n["NodeManagerAddress"] for n in ray.nodes()}
     assert ray.get(where.remote()) in addresses
+
+
+# ----------------------------------------------------------------------------------------------
+# as_completed, map_unordered
+# ----------------------------------------------------------------------------------------------
+
+
+def _sleeper(ray):
+    @ray.remote(num_cpus=0)
+    def sleep_then(seconds, value):
+        time.sleep(seconds)
+        return value
+
+    return sleep_then
+
+
+def test_as_completed_yields_every_value(ray_shared):
+    ray = ray_shared
+    refs = [ray.put(i) for i in range(25)]
+    assert sorted(ray.util.as_completed(refs)) == list(range(25))
+    assert sorted(ray.util.as_completed(refs, chunk_size=7)) == list(range(25))
+    assert list(ray.util.as_completed([])) == []
+
+
+def test_as_completed_fast_results_first(ray_shared):
+    ray = ray_shared
+    sleep_then = _sleeper(ray)
+    refs = [sleep_then.remote(1.5, "slow"), sleep_then.remote(0.0, "fast"),
+            sleep_then.remote(0.3, "middle")]
+    out = list(ray.util.as_completed(refs, chunk_size=1))
+    assert out == ["fast", "middle", "slow"]
+
+
+def test_as_completed_is_lazy_and_yields_refs(ray_shared):
+    ray = ray_shared
+    sleep_then = _sleeper(ray)
+    refs = [sleep_then.remote(0.0, "a"), sleep_then.remote(0.0, "b")]
+    gen = ray.util.as_completed(refs, yield_obj_refs=True, chunk_size=2, timeout=30)
+    out = list(gen)
+    assert sorted(ray.get(out)) == ["a", "b"]
+    assert all(isinstance(r, ray.ObjectRef) for r in out)
+
+
+def test_as_completed_raises_task_errors(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def fail():
+        raise ValueError("as_completed boom")
+
+    with pytest.raises(ValueError, match="as_completed boom"):
+        list(ray.util.as_completed([fail.remote()]))
+    refs = list(ray.util.as_completed([fail.remote()], yield_obj_refs=True))
+    assert len(refs) == 1  # refs are yielded without looking at the value
+
+
+def test_as_completed_bad_arguments(ray_shared):
+    ray = ray_shared
+    refs = [ray.put(1)]
+    with pytest.raises(ValueError):
+        list(ray.util.as_completed(refs, chunk_size=0))
+    with pytest.raises(ValueError):
+        list(ray.util.as_completed(refs, num_returns=1))
+
+
+def test_map_unordered(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def double(x):
+        return 2 * x
+
+    assert sorted(ray.util.map_unordered(double, range(30))) == list(range(0, 60, 2))
+    out = ray.util.map_unordered(double, range(9), backpressure_size=2, chunk_size=1)
+    assert sorted(out) == list(range(0, 18, 2))
+    out = ray.util.map_unordered(double, iter(range(5)), backpressure_size=None)
+    assert sorted(out) == [0, 2, 4, 6, 8]
+    refs = list(ray.util.map_unordered(double, range(4), yield_obj_refs=True))
+    assert sorted(ray.get(refs)) == [0, 2, 4, 6]
+
+
+def test_map_unordered_backpressure_bounds_submissions(ray_shared):
+    ray = ray_shared
+    submitted = []
+
+    class Counting:
+        def __init__(self, fn):
+            self.fn = fn
+
+        def remote(self, item):
+            submitted.append(item)
+            return self.fn.remote(item)
+
+    @ray.remote
+    def ident(x):
+        return x
+
+    gen = ray.util.map_unordered(Counting(ident), range(20), backpressure_size=4, chunk_size=2)
+    first = next(gen)
+    assert first in range(4)
+    assert len(submitted) == 4  # nothing more was submitted before the first result
+    assert sorted([first, *gen]) == list(range(20))
+
+
+def test_map_unordered_bad_arguments(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def ident(x):
+        return x
+
+    for kwargs in ({"backpressure_size": 0}, {"chunk_size": 0}, {"num_returns": 2}):
+        with pytest.raises(ValueError):
+            list(ray.util.map_unordered(ident, [1, 2], **kwargs))

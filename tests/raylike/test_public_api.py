@@ -87,3 +87,12 @@ def test_console_script_entry_point_resolves() -> None:
                if ep.name == "raylike"]
     assert scripts, "the raylike console script is not installed"
     assert callable(scripts[0].load())
+
+
+@pytest.mark.parametrize("name", ["raylike.util", "raylike.util.multiprocessing",
+                                  "raylike.util.dask"])
+def test_util_modules_all(name: str) -> None:
+    module = importlib.import_module(name)
+    assert module.__all__ == sorted(module.__all__)
+    assert [n for n in module.__all__ if not hasattr(module, n)] == []
+    assert not raylike.is_initialized()  # importing them starts nothing
