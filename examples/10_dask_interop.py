@@ -6,8 +6,8 @@ raylike runs on Dask, so the two mix freely:
   cluster; ``enable_dask_on_ray()`` makes that the default for ``.compute()``;
 * ``to_dask(ref)`` is the ``distributed.Future`` of a ref, ``from_dask(x)`` the ref of a Dask
   future or of a collection computed on the cluster;
-* a Dask collection given to ``.remote()`` as a top-level argument is computed on the cluster
-  and the task gets the value (a nested one arrives as the lazy collection).
+* a Dask collection given to ``.remote()`` arrives in the task as the lazy collection, as in
+  Ray; ``from_dask`` first, and the task gets the computed value.
 
 Run: python examples/10_dask_interop.py
 """
@@ -41,9 +41,9 @@ def describe(value, nested):
     return f"top-level: {type(value).__name__} {value.tolist()}; nested: {type(nested[0]).__name__}"
 
 
-# A collection passed to a task: computed on the cluster first; nested ones stay lazy.
+# A collection passed to a task stays lazy, as in Ray; from_dask computes it on the cluster.
 y = da.ones(4, chunks=2) * 3
-print("describe.remote(y, [y]) ->", ray.get(describe.remote(y, [y])))
+print("describe.remote(from_dask(y), [y]) ->", ray.get(describe.remote(from_dask(y), [y])))
 
 
 # A ref made from Dask is an ordinary ref: it goes to tasks like any other.

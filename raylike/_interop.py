@@ -92,10 +92,9 @@ def from_dask(obj: Any) -> ObjectRef[Any]:
 
 
 def as_argument_ref(value: Any) -> ObjectRef[Any] | None:
-    """The ref a top-level ``.remote()`` argument stands for, if it is a Dask object: a
-    collection is computed on the cluster, a future adopted (where a client exists)."""
-    if is_collection(value):
-        return from_dask(value)
+    """The ref a top-level ``.remote()`` argument stands for, if it is a ``distributed.Future``
+    (adopted where a client exists). A Dask collection is not one: Ray passes it to the task
+    as it is (lazy), and so does raylike; ``from_dask(collection)`` makes a ref of it."""
     if is_future(value) and getattr(_runtime.backend(auto_init=True), "client", None):
         return from_dask(value)
     return None

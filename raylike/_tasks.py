@@ -103,8 +103,8 @@ def pack_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]
     """Pickle arguments with top-level refs replaced by ``Dep``s (Ray resolves only those).
     Returns the bytes, the top-level refs (dependencies) and the refs nested deeper.
 
-    A top-level Dask collection or future counts as a ref (raylike's Dask interop): it is
-    computed on the cluster and the task gets its value."""
+    A top-level ``distributed.Future`` counts as a ref (raylike's Dask interop); a Dask
+    collection travels as it is, as in Ray."""
     deps: list[ObjectRef[Any]] = []
 
     def swap(value: Any) -> Any:

@@ -47,7 +47,7 @@ def test_enable_and_disable_dask_on_ray(ray_shared):
     assert dask.config.get("scheduler", None) is None
 
 
-def test_nested_collection_reaches_the_task_lazily(ray_shared):
+def test_collections_reach_the_task_lazily(ray_shared):
     ray = ray_shared
     x = da.arange(10, chunks=5)
 
@@ -55,4 +55,10 @@ def test_nested_collection_reaches_the_task_lazily(ray_shared):
     def use(nested):
         return type(nested[0]).__name__, int(nested[0].sum().compute())
 
-    assert ray.get(use.remote([x])) == ("Array", 45)
+    assert ray.get(use.remote([x])) == ("Array", 45)  # nested
+
+    @ray.remote
+    def use_top(value):
+        return type(value).__name__, int(value.sum().compute())
+
+    assert ray.get(use_top.remote(x)) == ("Array", 45)  # top level: not computed first either

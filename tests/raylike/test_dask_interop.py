@@ -126,7 +126,7 @@ def test_to_dask() -> None:
         ray_dask.to_dask("not a ref")
 
 
-def test_top_level_collections_and_futures_are_resolved() -> None:
+def test_collections_pass_lazily_and_futures_and_from_dask_refs_are_resolved() -> None:
     _start()
     x = da.arange(10, chunks=5)
 
@@ -135,7 +135,7 @@ def test_top_level_collections_and_futures_are_resolved() -> None:
         return type(value).__name__, int(np.sum(value)), type(nested[0]).__name__
 
     kind, total, nested = ray.get(describe.remote(x, [x]))
-    assert (kind, total, nested) == ("ndarray", 45, "Array")  # nested ones pass through
+    assert (kind, total, nested) == ("Array", 45, "Array")  # as in Ray: the lazy collection
 
     @ray.remote
     def lazy(nested):
@@ -145,7 +145,8 @@ def test_top_level_collections_and_futures_are_resolved() -> None:
 
     future = ray_dask.to_dask(ray.put(20))
     assert ray.get(describe.remote(future, [None]))[:2] == ("int", 20)
-    assert ray.get(describe.remote(value=x.sum(), nested=[1]))[:2] == ("int64", 45)
+    ref = ray_dask.from_dask(x.sum())  # computed on the cluster: the task gets the value
+    assert ray.get(describe.remote(value=ref, nested=[1]))[:2] == ("int64", 45)
 
     @ray.remote
     class Holder:
@@ -155,8 +156,8 @@ def test_top_level_collections_and_futures_are_resolved() -> None:
         def add(self, more):
             return self.start + int(more)
 
-    holder = Holder.remote(x)
-    assert ray.get(holder.add.remote(x.sum())) == 90
+    holder = Holder.remote(ray_dask.from_dask(x))
+    assert ray.get(holder.add.remote(ray_dask.from_dask(x.sum()))) == 90
 
 
 def test_inside_a_task() -> None:
