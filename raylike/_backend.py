@@ -174,17 +174,27 @@ class RefsPlugin(SchedulerPlugin):
 class DaskBackend:
     """Tasks and objects through one Dask client (the driver's, or a worker's)."""
 
-    def __init__(self, client: Client, job_id: str = "", direct: bool = False) -> None:
+    def __init__(self, client: Client, job_id: str = "", direct: bool = False,
+                 in_worker: Any = None) -> None:
+        """``direct``: actor calls skip Dask's task path (``_direct``); a driver's objects
+        also take the lanes to workers on its host. ``in_worker``: the backend of a worker,
+        calling on behalf of its task processes (the Dask worker)."""
         self.client = client
         self.job_id = job_id
         self._lock = threading.Lock()
-        self.direct: DirectCalls | None = DirectCalls(client) if direct else None
-        self._lanes_opened = False
+        self.direct: DirectCalls | None = (
+            DirectCalls(client, eager=in_worker is not None, worker=in_worker) if direct
+            else None)
+        self._lanes_opened = in_worker is not None  # a worker reads objects the Dask way
         self._local_lanes()  # opened in the background: ready by the first put, usually
 
     # -- refs ---------------------------------------------------------------------------------
     def ref(self, key: str) -> ObjectRef[Any]:
         """A ref that keeps ``key``'s object alive while it exists in this process."""
+        if self.direct is not None and self.direct.eager:
+            ref = self.direct.find(key)  # a task process's direct call, not a Dask key yet
+            if ref is not None:
+                return ref
         return ObjectRef(key, self._future(key))
 
     def _future(self, key: str) -> Future:
@@ -205,15 +215,16 @@ class DaskBackend:
 
     def _waitable(self, ref: ObjectRef[Any]) -> Any:
         """What to wait on for ``ref``: a direct call's answer, or its Dask future."""
-        if ref._direct is not None and ref._future is None:
-            return ref._direct.future
+        direct = ref._direct
+        if direct is not None and (ref._future is None or direct.future.done()):
+            return direct.future  # the answer is here: no need to wait for its Dask key
         return self.future_of(ref)
 
     # -- objects ------------------------------------------------------------------------------
     def _local_lanes(self) -> list[Any]:
         """The driver's lanes to workers on its host (``raylike._lane``); the first time,
         open them to the workers known then."""
-        if self.direct is None:
+        if self.direct is None or self.direct.eager:
             return []
         if not self._lanes_opened:
             self._lanes_opened = True

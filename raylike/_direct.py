@@ -23,7 +23,7 @@ import threading
 import time
 from typing import Any
 
-from raylike import _lane
+from raylike import _lane, _local_objects
 from raylike._lane import Lane
 from raylike._objects import ObjectRef, hold_until_done
 from raylike._serialization import dumps_error, loads
@@ -69,10 +69,16 @@ class DirectResult:
 
 
 class DirectCalls:
-    """The driver's direct actor calls through one Dask client."""
+    """Direct actor calls through one Dask client: a driver's, or a worker's on behalf of its
+    task processes (``eager``: each ref is promoted as soon as its answer is in, since the
+    task process may hand the bare key to anyone; until then the worker finds the answer by
+    key, :meth:`find`)."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, eager: bool = False, worker: Any = None) -> None:
         self.client = client
+        self.eager = eager
+        self.worker = worker  # eager: the worker whose client this is (answers are kept there)
+        self._by_key: dict[str, ObjectRef[Any]] = {}  # eager: refs not promoted yet
         self.promoter = concurrent.futures.ThreadPoolExecutor(1, "raylike-promote")
         self._lock = threading.Lock()
         self._grace: collections.deque[tuple[float, Any]] = collections.deque()
@@ -97,7 +103,15 @@ class DirectCalls:
             future.add_done_callback(functools.partial(hold_until_done, keep))
         ref: ObjectRef[Any] = ObjectRef(call.key)
         ref._direct = DirectResult(future, self)
+        if self.eager:
+            with self._lock:
+                self._by_key[call.key] = ref
+            ref._direct.promote(ref, block=False)
         return ref
+
+    def find(self, key: str) -> ObjectRef[Any] | None:
+        """The ref of a direct call made here whose key Dask does not know yet."""
+        return self._by_key.get(key)
 
     def _on_loop(self, coro: Any) -> None:
         asyncio.run_coroutine_threadsafe(coro, self.client.loop.asyncio_loop)
@@ -185,13 +199,19 @@ class DirectCalls:
         with self._lock:
             if ref._future is not None:
                 return ref._future
-            if _size(payload) > _LARGE:
-                [payload] = self.client.scatter([payload], hash=False)
-            fut = self.client.submit(_actor_calls.materialize, status, payload, key=ref._key,
-                                     pure=False, retries=0)
+            if status == "ok" and self.worker is not None:  # kept here: no Dask task needed
+                fut = _local_objects.keep_here(self.worker, self.client, ref._key,
+                                               loads(payload))
+            else:
+                if _size(payload) > _LARGE:
+                    [payload] = self.client.scatter([payload], hash=False)
+                fut = self.client.submit(_actor_calls.materialize, status, payload,
+                                         key=ref._key, pure=False, retries=0)
             ref._future = fut
             self._hold(fut)
-            return fut
+        if self.eager:
+            fut.add_done_callback(lambda _f: self._by_key.pop(ref._key, None))
+        return fut
 
     def _hold(self, fut: Any) -> None:
         now = time.monotonic()

@@ -37,13 +37,30 @@ def put(client: Client, lane: Lane, value: Any) -> ObjectRef[Any] | None:
         return None
     if status != "ok":
         raise loads(payload)
+    return ObjectRef(key, announce(client, key, lane.address, payload, type(value)))
+
+
+def announce(client: Client, key: str, address: str, nbytes: int, kind: type) -> Future:
+    """Tell the scheduler that the worker at ``address`` holds ``key`` (stored there with
+    ``Worker.update_data``) for ``client``: the second half of Dask's ``scatter``."""
     future: Future = Future(key, client)
-    client.sync(client.scheduler.update_data, who_has={key: [lane.address]},
-                nbytes={key: payload}, client=client.id)
+    client.sync(client.scheduler.update_data, who_has={key: [address]}, nbytes={key: nbytes},
+                client=client.id)
     state = client.futures.get(key)
     if state is not None and not state.done():
-        state.finish(type=type(value))
-    return ObjectRef(key, future)
+        state.finish(type=kind)
+    return future
+
+
+def keep_here(worker: Any, client: Client, key: str, value: Any) -> Future:
+    """Store ``value`` under ``key`` on ``worker`` (whose client is ``client``; called off its
+    event loop) and make it an ordinary Dask object."""
+    async def store() -> int:
+        reply = worker.update_data(data={key: value}, stimulus_id=f"raylike-keep-{key}")
+        return int(reply["nbytes"][key])
+
+    nbytes = client.sync(store)
+    return announce(client, key, worker.address, nbytes, type(value))
 
 
 def get(lanes: list[Lane], futures: list[Future]) -> list[Any]:

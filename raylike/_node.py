@@ -137,7 +137,8 @@ class NodePlugin(WorkerPlugin):
                 if self._backend is None:
                     client = self.worker._get_client()
                     tune(client)
-                    self._backend = DaskBackend(client)
+                    self._backend = DaskBackend(client, direct=_runtime.direct_calls(),
+                                                in_worker=self.worker)
         return self._backend
 
     def adjust_cpu(self, delta: float) -> None:

@@ -239,13 +239,13 @@ def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
         print(f"raylike: {verb}; view the Dask dashboard at http://{dashboard_url}")
     job_id = uuid.uuid4().hex[:8]
     return Runtime(client=client, backend=_backend.DaskBackend(client, job_id=job_id,
-                                                               direct=_direct_calls()),
+                                                               direct=direct_calls()),
                    cluster=cluster, owns_client=owns_client,
                    namespace=namespace or f"anon-{uuid.uuid4().hex[:12]}", job_id=job_id,
                    context=context)
 
 
-def _direct_calls() -> bool:
+def direct_calls() -> bool:
     """Actor calls from the driver go straight to the actor's worker (``_direct``) unless
     ``RAYLIKE_DIRECT_ACTOR_CALLS=0``."""
     return os.environ.get("RAYLIKE_DIRECT_ACTOR_CALLS", "1") != "0"
