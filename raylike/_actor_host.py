@@ -23,7 +23,7 @@ from typing import Any
 
 from distributed import secede
 
-from raylike import _actor_calls, _context
+from raylike import _actor_calls, _context, _logs
 from raylike._actor_spec import CRASHED, EXITED, KILLED, NODE_DIED, ActorSpec, died_of
 from raylike._objects import _Borrowed
 from raylike._serialization import dumps, dumps_frames, loads
@@ -300,6 +300,8 @@ class _Link:
                     host.events.put(("exit", self))
             elif kind == "req":
                 self.scope.dispatch(message[1], message[2], message[3])
+            elif kind == "log":
+                _logs.publish(host.node.worker, message[1], message[2])
             elif kind == "actor-ready":
                 host.events.put(("ready", self, message[1], message[2]))
         self.child.process.join(1)

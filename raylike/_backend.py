@@ -118,11 +118,13 @@ class RefsPlugin(SchedulerPlugin):
 
     def __init__(self) -> None:
         self._pending: dict[str, set[str]] = defaultdict(set)
+        self._log_topics: dict[str, str] = {}  # client -> the log topic of its job
 
     async def start(self, scheduler: Any) -> None:
         self._scheduler = scheduler
         self._interval = batch_interval()
         scheduler.stream_handlers["raylike-desire"] = self._desire
+        scheduler.stream_handlers["raylike-log-topic"] = self._log_topic
         scheduler.handlers["raylike_resources_changed"] = self._resources_changed
         scheduler.handlers["raylike_tune"] = self._tune
         for worker in scheduler.stream_comms:
@@ -163,7 +165,16 @@ class RefsPlugin(SchedulerPlugin):
             for client in self._pending.pop(key, ()):
                 scheduler.client_desires_keys(keys=[key], client=client)
 
+    def _log_topic(self, client: str, topic: str, **_: Any) -> None:
+        self._log_topics[client] = topic
+
     def remove_client(self, scheduler: Any, client: str) -> None:
+        topic = self._log_topics.pop(client, None)
+        broker = getattr(scheduler, "_broker", None)
+        if topic is not None and broker is not None:
+            # the scheduler keeps the last 1,000 events of every topic: a job's lines are of
+            # no use once its driver is gone, and would stay for the cluster's life
+            broker.truncate(topic)
         for key in [k for k, who in self._pending.items() if client in who]:
             self._pending[key].discard(client)
             if not self._pending[key]:
@@ -321,6 +332,21 @@ class DaskBackend:
     def run_on_workers(self, func: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
         with _errors.dask_errors():
             return dict(self.client.run(func, *args, **kwargs))
+
+    def subscribe(self, topic: str, handler: Any) -> None:
+        """Call ``handler((time, message))`` on the client's event loop for each event of
+        ``topic``; the scheduler drops the topic's events when this client leaves."""
+        self.client.subscribe_topic(topic, handler)
+        self.client._send_to_scheduler({"op": "raylike-log-topic", "topic": topic})
+
+    def unsubscribe(self, topic: str) -> None:
+        self.client.unsubscribe_topic(topic)
+
+    def local_host(self) -> str:
+        """This process's address on its connection to the scheduler (``""`` if unknown)."""
+        comm = getattr(self.client.scheduler_comm, "comm", None)
+        address = str(getattr(comm, "local_address", "") or "")
+        return address.split("://", 1)[-1].rpartition(":")[0].strip("[]")
 
     def scheduler_info(self) -> dict[str, Any]:
         with _errors.dask_errors():
