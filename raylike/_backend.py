@@ -20,6 +20,7 @@ from distributed.diagnostics.plugin import SchedulerPlugin
 from raylike import _errors
 from raylike._cluster import listening
 from raylike._direct import DirectCalls
+from raylike._logs import TOPIC_PREFIX as LOGS_TOPIC_PREFIX
 from raylike._objects import ObjectRef, hold_until_done
 
 REFS_PLUGIN = "raylike-refs"
@@ -118,13 +119,11 @@ class RefsPlugin(SchedulerPlugin):
 
     def __init__(self) -> None:
         self._pending: dict[str, set[str]] = defaultdict(set)
-        self._log_topics: dict[str, str] = {}  # client -> the log topic of its job
 
     async def start(self, scheduler: Any) -> None:
         self._scheduler = scheduler
         self._interval = batch_interval()
         scheduler.stream_handlers["raylike-desire"] = self._desire
-        scheduler.stream_handlers["raylike-log-topic"] = self._log_topic
         scheduler.handlers["raylike_resources_changed"] = self._resources_changed
         scheduler.handlers["raylike_tune"] = self._tune
         for worker in scheduler.stream_comms:
@@ -165,16 +164,17 @@ class RefsPlugin(SchedulerPlugin):
             for client in self._pending.pop(key, ()):
                 scheduler.client_desires_keys(keys=[key], client=client)
 
-    def _log_topic(self, client: str, topic: str, **_: Any) -> None:
-        self._log_topics[client] = topic
+    def log_event(self, topic: str, msg: Any) -> None:
+        """Forget a log line once it went to the subscribers (Dask calls this after sending
+        it): the scheduler would keep the last 1,000 events of every job's topic for the
+        cluster's life, and no one reads them later (a driver sees only what comes after it
+        subscribed, as in Ray)."""
+        if topic.startswith(LOGS_TOPIC_PREFIX):
+            broker = getattr(self._scheduler, "_broker", None)
+            if broker is not None:
+                broker.truncate(topic)
 
     def remove_client(self, scheduler: Any, client: str) -> None:
-        topic = self._log_topics.pop(client, None)
-        broker = getattr(scheduler, "_broker", None)
-        if topic is not None and broker is not None:
-            # the scheduler keeps the last 1,000 events of every topic: a job's lines are of
-            # no use once its driver is gone, and would stay for the cluster's life
-            broker.truncate(topic)
         for key in [k for k, who in self._pending.items() if client in who]:
             self._pending[key].discard(client)
             if not self._pending[key]:
@@ -335,9 +335,8 @@ class DaskBackend:
 
     def subscribe(self, topic: str, handler: Any) -> None:
         """Call ``handler((time, message))`` on the client's event loop for each event of
-        ``topic``; the scheduler drops the topic's events when this client leaves."""
+        ``topic`` (Dask's event system)."""
         self.client.subscribe_topic(topic, handler)
-        self.client._send_to_scheduler({"op": "raylike-log-topic", "topic": topic})
 
     def unsubscribe(self, topic: str) -> None:
         self.client.unsubscribe_topic(topic)

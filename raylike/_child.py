@@ -134,7 +134,10 @@ def run_task(call: Any, deps: bytes, info: _context.TaskInfo) -> tuple[str, Any]
         return "err", error_payload(exc, call.name)
     finally:
         _context.leave(token)
-        _logs.end_of_call()
+        try:
+            _logs.end_of_call()
+        except KeyboardInterrupt:  # a late cancel must not lose the task's answer
+            pass
 
 
 def _check_returns(result: Any, num_returns: int) -> tuple[Any, ...]:

@@ -7,7 +7,8 @@ Three pieces, one per kind of process (see ``docs/design.md``, "Logs"):
   or ``repr``) and job, and a background thread sends the lines to the worker in batches over
   the child's pipe. ``end_of_call`` sends what is left, partial lines included, before the
   task's answer. Writes also go on to the process's original stream (the worker's log).
-* **worker** (``publish``): each batch becomes Dask events on the topic of its job.
+* **worker** (``publish``): each batch becomes Dask events on the topic of its job (the
+  scheduler forwards them to the subscribers and keeps none: ``_backend.RefsPlugin``).
 * **driver** (``Forwarder``): subscribed to its job's topic when ``log_to_driver`` is on; writes
   each line as ``(name pid=N) line`` (``, ip=...`` for a node on another host) to its own
   ``sys.stdout`` or ``sys.stderr``.
@@ -82,7 +83,11 @@ class _Outbox:
                 while not self._pending:
                     self._cond.wait()
             time.sleep(GATHER_S)
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # this thread must live on: writers wait for it when full
+                with self._cond:
+                    self._pending.clear()
 
 
 class LineWriter(io.TextIOBase):
@@ -121,6 +126,9 @@ class LineWriter(io.TextIOBase):
 
     def flush(self) -> None:
         self._outbox.flush()
+        self.flush_original()
+
+    def flush_original(self) -> None:
         try:
             self._original.flush()
         except Exception:
@@ -169,10 +177,12 @@ def end_of_call() -> None:
     answer (so a driver usually sees the output before the result)."""
     if _outbox is None:
         return
-    for stream in (sys.stdout, sys.stderr):
-        if isinstance(stream, LineWriter):
-            stream.end_line()
+    streams = [s for s in (sys.stdout, sys.stderr) if isinstance(s, LineWriter)]
+    for stream in streams:
+        stream.end_line()
     _outbox.flush()
+    for stream in streams:  # the worker's copy too: the process may end with os._exit
+        stream.flush_original()
 
 
 # -- in a worker ----------------------------------------------------------------------------------

@@ -171,19 +171,14 @@ def test_a_driver_sees_only_its_own_job(two_worker_cluster: Any, capfd: Any) -> 
     assert token not in seen["out"] + seen["err"]
 
 
-def test_job_events_are_dropped_when_its_driver_leaves(two_worker_cluster: Any,
-                                                       capfd: Any) -> None:
+def test_the_scheduler_keeps_no_log_lines(two_worker_cluster: Any, capfd: Any) -> None:
     ray.init(address=two_worker_cluster.address)
     topic = _logs.topic(ray.get_runtime_context().get_job_id())
     token = _token()
     pid = ray.get(shout.remote(token), timeout=60)
     _wait_for(capfd, {}, _line("shout", pid, f"task {token}"))
     with Client(two_worker_cluster.address, set_as_default=False) as client:
-        assert client.get_events(topic)
-        ray.shutdown()
-        deadline = time.monotonic() + 10
-        while client.get_events(topic) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        # Dask keeps the last 1,000 events of each topic: every job's for the cluster's life
         assert client.get_events(topic) == ()
 
 
