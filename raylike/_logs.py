@@ -2,11 +2,12 @@
 
 Three pieces, one per kind of process (see ``docs/design.md``, "Logs"):
 
-* **task/actor process** (``capture``): ``sys.stdout``/``sys.stderr`` become ``LineWriter``s.
-  A completed line is tagged with the process's current name (the task's, or the actor's class
-  or ``repr``) and job, and a background thread sends the lines to the worker in batches over
-  the child's pipe. ``end_of_call`` sends what is left, partial lines included, before the
-  task's answer. Writes also go on to the process's original stream (the worker's log).
+* **task/actor process** (``capture``): ``sys.stdout``/``sys.stderr`` become line-buffered
+  streams over a ``LineSink``. A completed line is tagged with the process's current name (the
+  task's, or the actor's class or ``repr``) and job, and a background thread sends the lines to
+  the worker in batches over the child's pipe. ``end_of_call`` sends what is left, partial
+  lines included, before the task's answer. Writes also go on to the process's original
+  stream (the worker's log).
 * **worker** (``publish``): each batch becomes Dask events on the topic of its job (the
   scheduler forwards them to the subscribers and keeps none: ``_backend.RefsPlugin``).
 * **driver** (``Forwarder``): subscribed to its job's topic when ``log_to_driver`` is on; writes
@@ -17,6 +18,7 @@ Imported by the forkserver of every node through ``raylike._child``: no Dask imp
 """
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import sys
@@ -28,9 +30,9 @@ from typing import Any
 TOPIC_PREFIX = "raylike-logs-"
 GATHER_S = 0.01  # a burst of prints within this time travels as one message
 MAX_PENDING = 10_000  # lines waiting to be sent before a writer waits (the pipe is full)
-MAX_BATCH = 1_000  # lines in one message (and one Dask event kept by the scheduler)
+MAX_BATCH = 1_000  # lines in one Dask event
 
-Entry = tuple[str, str, bool, str]  # job id, name, is stderr, line
+Group = tuple[str, str, bool, list[str]]  # job id, name, is stderr, lines
 
 
 def topic(job_id: str) -> str:
@@ -46,36 +48,42 @@ class _Outbox:
         self.name = ""
         self.job_id = ""
         self._send = send
-        self._pending: list[Entry] = []
+        self._pending: list[Group] = []  # runs of lines from one source
+        self._count = 0  # lines in _pending
         self._cond = threading.Condition()
         self._send_lock = threading.Lock()  # batches leave in the order they were made
         self._thread: threading.Thread | None = None
 
     def add(self, is_err: bool, lines: list[str]) -> None:
         with self._cond:
-            while len(self._pending) >= MAX_PENDING and self._thread is not None:
+            while self._count >= MAX_PENDING and self._thread is not None:
                 self._cond.wait(0.1)  # the worker reads slowly: wait, as a full pipe would
-            self._pending.extend((self.job_id, self.name, is_err, line) for line in lines)
+            wake = not self._pending
+            last = self._pending[-1] if self._pending else None
+            if (last is not None and last[:3] == (self.job_id, self.name, is_err)
+                    and len(last[3]) < MAX_BATCH):
+                last[3].extend(lines)
+            else:
+                self._pending.append((self.job_id, self.name, is_err, lines))
+            self._count += len(lines)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, daemon=True,
                                                 name="raylike-logs")
                 self._thread.start()
-            self._cond.notify_all()
+            elif wake:
+                self._cond.notify_all()
 
     def flush(self) -> None:
         """Send every pending line now."""
         with self._send_lock:
-            while True:
-                with self._cond:
-                    batch = self._pending[:MAX_BATCH]
-                    del self._pending[:MAX_BATCH]
-                    self._cond.notify_all()
-                if not batch:
-                    return
+            with self._cond:
+                batch, self._pending, self._count = self._pending, [], 0
+                self._cond.notify_all()
+            if batch:
                 try:
                     self._send(("log", os.getpid(), batch))
                 except (OSError, ValueError):
-                    return  # the worker is gone
+                    pass  # the worker is gone
 
     def _run(self) -> None:
         while True:
@@ -87,58 +95,65 @@ class _Outbox:
                 self.flush()
             except Exception:  # this thread must live on: writers wait for it when full
                 with self._cond:
-                    self._pending.clear()
+                    self._pending, self._count = [], 0
 
 
-class LineWriter(io.TextIOBase):
-    """A thread-safe text stream that hands complete lines to the outbox."""
+class LineSink(io.RawIOBase):
+    """The bottom of a task process's ``sys.stdout``/``sys.stderr``: hands complete lines to
+    the outbox and copies the bytes to the process's original stream.
+
+    Above it sit Python's own buffered writer and line-buffered text wrapper (both in C, and
+    as thread-safe as the usual ``sys.stdout``), so a ``print`` costs one Python call here,
+    at its newline, instead of one per piece ``print`` writes.
+    """
 
     def __init__(self, outbox: _Outbox, is_err: bool, original: Any) -> None:
         super().__init__()
         self._outbox = outbox
         self._is_err = is_err
-        self._original = original
-        self._partial = ""
+        self._original: Any = getattr(original, "buffer", None)
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._parts: list[str] = []  # the line being written
         self._lock = threading.Lock()
-
-    def write(self, text: str) -> int:
-        if not isinstance(text, str):
-            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        with self._lock:
-            *lines, self._partial = (self._partial + text).split("\n")
-            if lines:
-                self._outbox.add(self._is_err, lines)
-        self._tee(text)
-        return len(text)
-
-    def _tee(self, text: str) -> None:
-        try:
-            self._original.write(text)
-        except Exception:  # the worker's own stream is closed: the driver still gets it
-            pass
-
-    def end_line(self) -> None:
-        """Close a partial line (what ``print(..., end="")`` left) so it is sent."""
-        with self._lock:
-            partial, self._partial = self._partial, ""
-            if partial:
-                self._outbox.add(self._is_err, [partial])
-
-    def flush(self) -> None:
-        self._outbox.flush()
-        self.flush_original()
-
-    def flush_original(self) -> None:
-        try:
-            self._original.flush()
-        except Exception:
-            pass
 
     def writable(self) -> bool:
         return True
 
-    def isatty(self) -> bool:
-        return False
+    def write(self, data: Any) -> int:
+        size = memoryview(data).nbytes
+        with self._lock:
+            text = self._decoder.decode(bytes(data))
+            if "\n" in text:
+                lines = text.split("\n")
+                if self._parts:  # the end of a line begun by earlier writes
+                    self._parts.append(lines[0])
+                    lines[0] = "".join(self._parts)
+                    self._parts.clear()
+                tail = lines.pop()
+                if tail:
+                    self._parts.append(tail)
+                self._outbox.add(self._is_err, lines)
+            elif text:
+                self._parts.append(text)
+        try:
+            self._original.write(data)
+        except Exception:  # the worker's own stream is closed: the driver still gets it
+            pass
+        return size
+
+    def end_line(self) -> None:
+        """Close a partial line (what ``print(..., end="")`` left) so it is sent."""
+        with self._lock:
+            partial = "".join(self._parts)
+            self._parts.clear()
+            if partial:
+                self._outbox.add(self._is_err, [partial])
+
+    def flush(self) -> None:
+        try:
+            self._original.flush()
+        except Exception:
+            pass
 
     def fileno(self) -> int:
         # bytes written to the descriptor (C code, subprocesses) go to the worker's stream
@@ -146,24 +161,21 @@ class LineWriter(io.TextIOBase):
             raise io.UnsupportedOperation("fileno")
         return int(self._original.fileno())
 
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return str(getattr(self._original, "encoding", None) or "utf-8")
-
-    @property
-    def buffer(self) -> Any:
-        return self._original.buffer
-
 
 _outbox: _Outbox | None = None
+_streams: list[tuple[io.TextIOWrapper, LineSink]] = []
 
 
 def capture(send: Callable[[tuple[Any, ...]], None]) -> None:
     """Send what this process prints to its worker (called once, when a child starts)."""
     global _outbox
     _outbox = _Outbox(send)
-    sys.stdout = LineWriter(_outbox, False, sys.__stdout__)
-    sys.stderr = LineWriter(_outbox, True, sys.__stderr__)
+    for is_err, original in ((False, sys.__stdout__), (True, sys.__stderr__)):
+        sink = LineSink(_outbox, is_err, original)
+        stream = io.TextIOWrapper(io.BufferedWriter(sink), encoding="utf-8",
+                                  errors="backslashreplace", line_buffering=True)
+        _streams.append((stream, sink))
+    sys.stdout, sys.stderr = _streams[0][0], _streams[1][0]
 
 
 def set_source(name: str, job_id: str) -> None:
@@ -177,25 +189,24 @@ def end_of_call() -> None:
     answer (so a driver usually sees the output before the result)."""
     if _outbox is None:
         return
-    streams = [s for s in (sys.stdout, sys.stderr) if isinstance(s, LineWriter)]
-    for stream in streams:
-        stream.end_line()
+    for stream, sink in _streams:
+        try:
+            stream.flush()  # what waits in the text and byte buffers reaches the sink
+        except Exception:
+            pass
+        sink.end_line()
     _outbox.flush()
-    for stream in streams:  # the worker's copy too: the process may end with os._exit
-        stream.flush_original()
+    for _, sink in _streams:  # the worker's copy too: the process may end with os._exit
+        sink.flush()
 
 
 # -- in a worker ----------------------------------------------------------------------------------
-def publish(worker: Any, pid: int, entries: list[Entry]) -> None:
-    """Publish a process's lines as Dask events: one per run of lines with the same source."""
+def publish(worker: Any, pid: int, groups: list[Group]) -> None:
+    """Publish a process's lines as Dask events, one per run of lines from one source."""
     host = worker.address.split("://", 1)[-1].rpartition(":")[0]
-    group: list[str] = []
-    for i, (job_id, name, is_err, line) in enumerate(entries):
-        group.append(line)
-        if i + 1 == len(entries) or entries[i + 1][:3] != (job_id, name, is_err):
-            worker.log_event(topic(job_id), {"pid": pid, "name": name, "err": is_err,
-                                             "lines": group, "ip": host})
-            group = []
+    for job_id, name, is_err, lines in groups:
+        worker.log_event(topic(job_id), {"pid": pid, "name": name, "err": is_err,
+                                         "lines": lines, "ip": host})
 
 
 # -- in the driver --------------------------------------------------------------------------------

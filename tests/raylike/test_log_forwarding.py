@@ -229,3 +229,23 @@ def test_prefix_names_the_host_of_a_remote_node(capsys: Any) -> None:
     out, err = capsys.readouterr()
     assert out.splitlines() == ["(f pid=5) hi", "(f pid=5) hi", "(f pid=5, ip=10.0.0.7) hi"]
     assert err.splitlines() == ["(A pid=6) a", "(A pid=6) b"]
+
+
+def test_sink_splits_lines_across_writes_and_keeps_utf8_whole() -> None:
+    import io
+
+    sent: list[Any] = []
+    outbox = _logs._Outbox(sent.append)
+    outbox.name, outbox.job_id = "f", "job"
+    original = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    sink = _logs.LineSink(outbox, False, original)
+    data = b"one\ntw" + "o ✓".encode()[:-1]
+    sink.write(data)
+    sink.write("✓".encode()[-1:] + b"\nthree")
+    sink.end_line()
+    outbox.flush()
+    lines = [line for message in sent for group in message[2] for line in group[3]]
+    assert lines == ["one", "two ✓", "three"]
+    assert {group[:3] for message in sent for group in message[2]} == {("job", "f", False)}
+    original.flush()
+    assert original.buffer.getvalue() == "one\ntwo ✓\nthree".encode()
