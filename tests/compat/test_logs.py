@@ -200,8 +200,11 @@ def test_threaded_and_async_actors_print_with_their_names(ray_shared: Any,
     class Threaded:
         def say(self, token, i):
             import os
+            import sys
 
-            print(f"threaded {token} {i}")
+            # one write per line: print() writes the text and the newline apart, so lines
+            # printed by concurrent threads may interleave (in Ray as in any process)
+            sys.stdout.write(f"threaded {token} {i}\n")
             return os.getpid()
 
     @ray.remote

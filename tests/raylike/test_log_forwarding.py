@@ -86,7 +86,7 @@ class Greeter:
 @ray.remote(max_concurrency=3)
 class Threaded:
     def say(self, token, i):
-        print(f"threaded {token} {i}")
+        sys.stdout.write(f"threaded {token} {i}\n")  # print() may interleave across threads
         return os.getpid()
 
 
