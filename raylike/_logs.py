@@ -21,6 +21,7 @@ from __future__ import annotations
 import codecs
 import io
 import os
+import socket
 import sys
 import threading
 import time
@@ -216,8 +217,15 @@ class Forwarder:
     def __init__(self, backend: Any, job_id: str) -> None:
         self._backend = backend
         self._topic = topic(job_id)
-        self._local = {"127.0.0.1", "localhost", "::1", backend.local_host()}
+        self._local = {"127.0.0.1": True, "localhost": True, "::1": True, "": True,
+                       backend.local_host(): True}
         backend.subscribe(self._topic, self.on_event)
+
+    def _is_local(self, host: str) -> bool:
+        """Whether ``host`` is an address of this machine (then Ray names no ip)."""
+        if host not in self._local:
+            self._local[host] = _bindable(host)
+        return self._local[host]
 
     def on_event(self, event: tuple[float, Any]) -> None:
         """Runs on the client's event loop: writing here (not in another thread) keeps the
@@ -225,7 +233,7 @@ class Forwarder:
         msg = event[1]
         try:
             sink = sys.stderr if msg["err"] else sys.stdout
-            ip = "" if msg.get("ip") in self._local else f", ip={msg['ip']}"
+            ip = "" if self._is_local(msg.get("ip", "")) else f", ip={msg['ip']}"
             name = f"{msg['name']} " if msg["name"] else ""
             start, end = _colors(sink)
             prefix = f"{start}({name}pid={msg['pid']}{ip}){end} "
@@ -239,6 +247,18 @@ class Forwarder:
             self._backend.unsubscribe(self._topic)
         except Exception:
             pass
+
+
+def _bindable(host: str) -> bool:
+    """True if a socket can be bound to ``host``: only an address of this machine can (no DNS
+    asked, so no wait)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family) as sock:
+            sock.bind((host, 0))
+        return True
+    except (OSError, ValueError):
+        return False
 
 
 def _colors(sink: Any) -> tuple[str, str]:

@@ -222,12 +222,12 @@ class _FakeBackend:
 def test_prefix_names_the_host_of_a_remote_node(capsys: Any) -> None:
     backend = _FakeBackend()
     _logs.Forwarder(backend, "job")
-    for ip in ("10.0.0.1", "127.0.0.1", "10.0.0.7"):
+    for ip in ("10.0.0.1", "127.0.0.1", "203.0.113.7"):  # TEST-NET-3: not this host
         backend.handler((0.0, {"pid": 5, "name": "f", "err": False, "lines": ["hi"], "ip": ip}))
     backend.handler((0.0, {"pid": 6, "name": "A", "err": True, "lines": ["a", "b"],
                            "ip": "10.0.0.1"}))
     out, err = capsys.readouterr()
-    assert out.splitlines() == ["(f pid=5) hi", "(f pid=5) hi", "(f pid=5, ip=10.0.0.7) hi"]
+    assert out.splitlines() == ["(f pid=5) hi", "(f pid=5) hi", "(f pid=5, ip=203.0.113.7) hi"]
     assert err.splitlines() == ["(A pid=6) a", "(A pid=6) b"]
 
 
