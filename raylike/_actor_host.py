@@ -24,7 +24,7 @@ from typing import Any
 
 from distributed import secede
 
-from raylike import _actor_calls, _context
+from raylike import _actor_calls, _context, _logs
 from raylike._actor_spec import CRASHED, EXITED, KILLED, NODE_DIED, ActorSpec, died_of
 from raylike._objects import _Borrowed
 from raylike._serialization import dumps, dumps_frames, loads
@@ -312,6 +312,8 @@ class _Link:
             host.calls.on_result(*message[1:])
             if message[2] == "exit":
                 host.events.put(("exit", self))
+        elif kind == "log":
+            _logs.publish(host.node.worker, message[1], message[2])
         elif kind == "req":  # served in order, off the loop: requests may block
             self.requests.put(message)
         elif kind == "actor-ready":

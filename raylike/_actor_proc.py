@@ -22,7 +22,7 @@ import sys
 import threading
 from typing import Any
 
-from raylike import _context
+from raylike import _context, _logs
 from raylike._child import Channel, _check_returns, error_payload
 from raylike._objects import _Borrowed
 from raylike._serialization import dumps_frames, loads
@@ -136,13 +136,11 @@ class _Actor:
         return "err", error_payload(exc, f"{self.class_name}.{method}", actor=self._repr())
 
     def _repr(self) -> str:
-        try:
-            return repr(self.instance)
-        except Exception:
-            return f"<{self.class_name} object>"
+        return _safe_repr(self.instance, self.class_name)
 
     def _answer(self, call_id: int, result: tuple[str, Any]) -> None:
         try:
+            _logs.end_of_call()
             self.channel.send(("actor-result", call_id, result[0], result[1]), plain=True)
         finally:
             with self.lock:
@@ -170,7 +168,15 @@ def cancel(call_id: int) -> None:
             _actor.cancelled.add(call_id)
 
 
+def _safe_repr(instance: Any, class_name: str) -> str:
+    try:
+        return repr(instance)
+    except Exception:
+        return f"<{class_name} object>"
+
+
 def _leave() -> None:
+    _logs.end_of_call()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -203,6 +209,7 @@ def _init(channel: Channel, cls_bytes: bytes, args: bytes, deps: bytes,
     from raylike._tasks import unpack_arguments
 
     _context.set_actor(info)
+    _logs.set_source(class_name, info.job_id)
     loop = _start_loop() if is_async else None
     try:
         cls = loads(cls_bytes)
@@ -212,8 +219,12 @@ def _init(channel: Channel, cls_bytes: bytes, args: bytes, deps: bytes,
         else:
             instance = cls(*a, **kw)
     except BaseException as exc:  # noqa: B036 - reported as the actor's death
+        _logs.end_of_call()
         channel.send(("actor-ready", False, error_payload(exc, f"{class_name}.__init__")))
         return
+    _logs.end_of_call()
+    if type(instance).__repr__ is not object.__repr__:  # Ray's prefix is then the repr
+        _logs.set_source(_safe_repr(instance, class_name), info.job_id)
     if is_async:
         concurrency = concurrency or ASYNC_DEFAULT_CONCURRENCY
     _actor = _Actor(channel, instance, info, class_name, max(1, concurrency or 1), loop)

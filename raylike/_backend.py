@@ -21,6 +21,7 @@ from raylike import _errors
 from raylike import _local_objects as _objects_lane
 from raylike._cluster import listening
 from raylike._direct import DirectCalls
+from raylike._logs import TOPIC_PREFIX as LOGS_TOPIC_PREFIX
 from raylike._objects import ObjectRef, hold_until_done
 
 REFS_PLUGIN = "raylike-refs"
@@ -163,6 +164,16 @@ class RefsPlugin(SchedulerPlugin):
         for key in list(tasks) + list(keys):
             for client in self._pending.pop(key, ()):
                 scheduler.client_desires_keys(keys=[key], client=client)
+
+    def log_event(self, topic: str, msg: Any) -> None:
+        """Forget a log line once it went to the subscribers (Dask calls this after sending
+        it): the scheduler would keep the last 1,000 events of every job's topic for the
+        cluster's life, and no one reads them later (a driver sees only what comes after it
+        subscribed, as in Ray)."""
+        if topic.startswith(LOGS_TOPIC_PREFIX):
+            broker = getattr(self._scheduler, "_broker", None)
+            if broker is not None:
+                broker.truncate(topic)
 
     def remove_client(self, scheduler: Any, client: str) -> None:
         for key in [k for k, who in self._pending.items() if client in who]:
@@ -386,6 +397,20 @@ class DaskBackend:
     def run_on_workers(self, func: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
         with _errors.dask_errors():
             return dict(self.client.run(func, *args, **kwargs))
+
+    def subscribe(self, topic: str, handler: Any) -> None:
+        """Call ``handler((time, message))`` on the client's event loop for each event of
+        ``topic`` (Dask's event system)."""
+        self.client.subscribe_topic(topic, handler)
+
+    def unsubscribe(self, topic: str) -> None:
+        self.client.unsubscribe_topic(topic)
+
+    def local_host(self) -> str:
+        """This process's address on its connection to the scheduler (``""`` if unknown)."""
+        comm = getattr(self.client.scheduler_comm, "comm", None)
+        address = str(getattr(comm, "local_address", "") or "")
+        return address.split("://", 1)[-1].rpartition(":")[0].strip("[]")
 
     def scheduler_info(self) -> dict[str, Any]:
         with _errors.dask_errors():

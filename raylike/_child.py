@@ -12,7 +12,7 @@ import traceback
 from multiprocessing.connection import Connection
 from typing import Any
 
-from raylike import _context, _runtime, _wire
+from raylike import _context, _logs, _runtime, _wire
 from raylike._objects import ObjectRef, _Borrowed
 from raylike._serialization import FunctionCache, dumps, dumps_frames, loads
 from raylike.exceptions import RaySystemError, RayTaskError
@@ -123,6 +123,7 @@ def run_task(call: Any, deps: bytes, info: _context.TaskInfo) -> tuple[str, Any]
     from raylike._tasks import unpack_arguments
 
     token = _context.enter(info)
+    _logs.set_source(call.name, info.job_id)
     try:
         fn = _functions.load(call.fn)
         args, kwargs = unpack_arguments(call.args, loads(deps))
@@ -137,6 +138,10 @@ def run_task(call: Any, deps: bytes, info: _context.TaskInfo) -> tuple[str, Any]
         return "err", error_payload(exc, call.name)
     finally:
         _context.leave(token)
+        try:
+            _logs.end_of_call()
+        except KeyboardInterrupt:  # a late cancel must not lose the task's answer
+            pass
 
 
 def _check_returns(result: Any, num_returns: int) -> tuple[Any, ...]:
@@ -165,6 +170,7 @@ def main(conn: Connection, worker_pid: int) -> None:
     """The child's loop: run what the worker sends until the pipe closes."""
     channel = Channel(conn)
     _runtime.set_process_backend(ChildBackend(channel))
+    _logs.capture(channel.send)
     threading.Thread(target=_watch_worker, args=(worker_pid,), daemon=True,
                      name="raylike-watchdog").start()
     while True:

@@ -37,8 +37,8 @@ if role == "scheduler":
     from distributed.cli.dask_scheduler import main
 else:
     from distributed.cli.dask_worker import main
-# Dask's own logs go to the session's log file; the process's stderr stays the driver's, for
-# what user code prints.
+# Dask's own logs go to the session's log file, as does the process's output (what tasks print
+# reaches the driver as Dask events: raylike._logs).
 _handler = logging.FileHandler(os.environ["RAYLIKE_LOG_FILE"])
 _handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
 for _name in ("distributed", "raylike", "tornado", "asyncio"):
@@ -126,9 +126,9 @@ def _env(log_file: str) -> dict[str, str]:
     return env
 
 
-def _spawn(role: str, args: list[str], log: Any, out: Any) -> subprocess.Popen[bytes]:
+def _spawn(role: str, args: list[str], log: Any) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", _BOOT, role, *args], stdin=subprocess.PIPE,
-                            stdout=out, stderr=out, env=_env(log.name), start_new_session=True)
+                            stdout=log, stderr=log, env=_env(log.name), start_new_session=True)
 
 
 def format_resources(resources: dict[str, float]) -> str:
@@ -140,8 +140,8 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def start(resources: dict[str, float], *, dashboard: bool, dashboard_port: int | None,
-          log_to_driver: bool) -> EmbeddedCluster:
+def start(resources: dict[str, float], *, dashboard: bool,
+          dashboard_port: int | None) -> EmbeddedCluster:
     """Start a scheduler and one worker (the head node) on 127.0.0.1; return at once: the
     caller's ``Client`` waits for the worker."""
     port = _free_port()
@@ -160,8 +160,7 @@ def start(resources: dict[str, float], *, dashboard: bool, dashboard_port: int |
                    "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
                    "--no-nanny", "--death-timeout", "60",
                    "--name", "raylike-head", "--resources", format_resources(resources)]
-    out = None if log_to_driver else log
     cluster = EmbeddedCluster(address=address, dashboard_address=dash, log=log)
-    cluster.procs.append(_spawn("scheduler", sched_args, log, log))
-    cluster.procs.append(_spawn("worker", worker_args, log, out))
+    cluster.procs.append(_spawn("scheduler", sched_args, log))
+    cluster.procs.append(_spawn("worker", worker_args, log))
     return cluster

@@ -22,7 +22,7 @@ from distributed import get_worker, secede
 from distributed.diagnostics.plugin import WorkerPlugin
 from distributed.worker_state_machine import StateMachineEvent, WorkerState
 
-from raylike import _context, _gpus, _lane, _resources, _runtime
+from raylike import _context, _gpus, _lane, _logs, _resources, _runtime
 from raylike._backend import DaskBackend, batch_interval, tune
 from raylike._objects import ObjectRef, _Borrowed
 from raylike._serialization import Frames, dumps_error, dumps_frames, loads
@@ -285,6 +285,8 @@ class TaskScope:
                 return message[1], message[2]
             if message[0] == "req":
                 self.dispatch(message[1], message[2], message[3])
+            elif message[0] == "log":
+                _logs.publish(self.node.worker, message[1], message[2])
 
     def dispatch(self, rid: int | None, op: str, args: tuple[Any, ...]) -> None:
         if op in ("get", "wait", "actor"):

@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from raylike import _cluster, _errors, _options, _resources
+from raylike import _cluster, _errors, _logs, _options, _resources
 from raylike.exceptions import RaySystemError
 
 logger = logging.getLogger("raylike")
@@ -82,6 +82,7 @@ class Runtime:
     namespace: str
     job_id: str
     context: RayContext
+    logs: Any = None  # a raylike._logs.Forwarder while log_to_driver is on
 
 
 _lock = threading.RLock()
@@ -152,9 +153,12 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
             CPUs, the GPUs pynvml finds). Not allowed when connecting to a cluster.
         namespace: the namespace of named actors (default: an anonymous one per driver).
         ignore_reinit_error: make a second ``init`` a no-op instead of a ``RuntimeError``.
+        log_to_driver: show what tasks and actors of this driver print on its stdout and
+            stderr, each line prefixed ``(name pid=N)`` as Ray does (default ``True``).
 
     Differences from Ray: ``local_mode``, ``object_store_memory``, ``labels``, ``job_config``,
-    ``runtime_env`` and the logging options are accepted and have no effect.
+    ``runtime_env`` and the logging options are accepted and have no effect. Forwarded lines
+    are not deduplicated, and the prefix is coloured only on a terminal.
     """
     global _driver
     unknown = [k for k in kwargs if not k.startswith("_")]
@@ -209,8 +213,7 @@ def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
     if target is None:
         node = _resources.embedded_node_resources(num_cpus, num_gpus, resources)
         dashboard = _resources.dashboard_wanted(include_dashboard)
-        cluster = _cluster.start(node, dashboard=dashboard, dashboard_port=dashboard_port,
-                                 log_to_driver=log_to_driver)
+        cluster = _cluster.start(node, dashboard=dashboard, dashboard_port=dashboard_port)
         target = cluster.address
     # imported after the cluster's processes are spawned: they start while we import Dask
     from raylike import _backend
@@ -238,11 +241,11 @@ def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
         verb = "started a local cluster" if cluster is not None else f"connected to {address}"
         print(f"raylike: {verb}; view the Dask dashboard at http://{dashboard_url}")
     job_id = uuid.uuid4().hex[:8]
-    return Runtime(client=client, backend=_backend.DaskBackend(client, job_id=job_id,
-                                                               direct=direct_calls()),
-                   cluster=cluster, owns_client=owns_client,
+    backend = _backend.DaskBackend(client, job_id=job_id, direct=direct_calls())
+    return Runtime(client=client, backend=backend, cluster=cluster, owns_client=owns_client,
                    namespace=namespace or f"anon-{uuid.uuid4().hex[:12]}", job_id=job_id,
-                   context=context)
+                   context=context,
+                   logs=_logs.Forwarder(backend, job_id) if log_to_driver else None)
 
 
 def direct_calls() -> bool:
@@ -278,6 +281,8 @@ def shutdown(_exiting_interpreter: bool = False) -> None:
     direct = getattr(runtime.backend, "direct", None)
     if direct is not None:
         direct.close()
+    if runtime.logs is not None:
+        runtime.logs.close()
     if runtime.owns_client:
         try:
             runtime.client.close(timeout=5)
