@@ -41,23 +41,24 @@ class Engine(Protocol):
 
 
 def import_engine(name: str) -> Any:
-    """Import an engine's module; raylike falls back to this checkout's source tree."""
+    """Import an engine's module. raylike comes from this checkout's source tree, in this
+    process and in the cluster's (an installed raylike may be another version)."""
+    if name == "raylike" and (ROOT / "raylike").is_dir():
+        sys.path.insert(0, str(ROOT))
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
         if exc.name != name:
             raise
-        if name != "raylike" or str(ROOT) in sys.path:
-            raise NotInstalled(f"{name} is not installed in {sys.executable}") from exc
-    sys.path.insert(0, str(ROOT))  # and for the cluster's processes too:
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
-    return importlib.import_module(name)
+        raise NotInstalled(f"{name} is not installed in {sys.executable}") from exc
 
 
 def describe(module: Any) -> str:
-    """'name version' of an imported module."""
-    return f"{module.__name__} {getattr(module, '__version__', '?')}"
+    """'name version (where)' of an imported module."""
+    where = Path(module.__file__ or "?").parent
+    return f"{module.__name__} {getattr(module, '__version__', '?')} ({where})"
 
 
 class RayAPIEngine:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _engines import TITLES
+from _engines import ROOT, TITLES
 from _figures import Metric
 
 RATIO_AGAINST = ("dask", "ray")  # raylike / each of these
@@ -94,8 +94,10 @@ def notes(results: dict[str, dict[str, Any]], repeat: int) -> str:
 
 def versions() -> dict[str, str]:
     """Installed versions of the packages the suite involves, in this interpreter."""
-    found = {}
+    found = {"raylike": f"source tree {ROOT}"} if (ROOT / "raylike").is_dir() else {}
     for name in ("raylike", "dask", "distributed", "numpy", "cloudpickle", "ray"):
+        if name in found:
+            continue
         try:
             found[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
