@@ -24,14 +24,15 @@ def run_in_child(cmd: list[str], timeout: float) -> dict[str, Any]:
                                 stderr=subprocess.STDOUT, text=True, start_new_session=True)
         try:
             log, _ = proc.communicate(timeout=timeout)
-            failure = f"child died (exit {proc.returncode})"
+            failure, timed_out = f"child died (exit {proc.returncode})", False
         except subprocess.TimeoutExpired:
             kill_group(proc.pid)
             log, _ = proc.communicate()
-            failure = f"timed out after {timeout:.0f} s"
+            failure, timed_out = f"timed out after {timeout:.0f} s", True
         outcome = read_outcome(out)
     if outcome.get("status") in (None, "running"):
         outcome.update(status="error", error=failure)
+    outcome["timed_out"] = timed_out
     if outcome["status"] == "error" or outcome.get("errors"):
         outcome["log_tail"] = (log or "")[-LOG_TAIL:]
     return outcome

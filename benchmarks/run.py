@@ -68,6 +68,7 @@ def spawn(engine: str, python: str, cpus: int, figures: list[str], sizes: Sizes,
 def run_once(engine: str, result: dict[str, Any], rep: int, args: argparse.Namespace) -> bool:
     """One repetition of one engine (all its sessions); False when the engine should stop."""
     run: dict[str, float] = {}
+    go_on = True
     for cpus, figures in plan(args.only):
         label = f"  rep {rep}/{args.repeat} {engine:<8} {cpus} CPU{'s' * (cpus > 1)}"
         print(f"{label} ...", end=" ", flush=True)
@@ -75,23 +76,29 @@ def run_once(engine: str, result: dict[str, Any], rep: int, args: argparse.Names
         outcome = spawn(engine, result["python"], cpus, figures, args.sizes, args.timeout)
         print(f"{outcome['status']} ({time.monotonic() - start:.1f} s)", flush=True)
         run.update(outcome.get("figures", {}))
-        for key in ("version", "python_version", "log_tail"):
-            if key in outcome:
-                result[key] = outcome[key]
-        result["errors"] += [f"rep {rep}, {cpus} CPUs, {name}: {error}"
-                             for name, error in outcome.get("errors", {}).items()]
-        if outcome["status"] != "ok":
-            result["status"] = outcome["status"]
-            if outcome["status"] == "error":
-                result["errors"].append(f"rep {rep}, {cpus} CPUs: {outcome['error']}")
-            if not outcome.get("figures"):  # not even started: later runs would fail too
-                if outcome["status"] == "skipped":
-                    result["errors"].append(outcome["error"])
-                return False
-    if run:
+        go_on = record(result, outcome, f"rep {rep}, {cpus} CPUs")
+        if not go_on:
+            break
+    if run:  # partial figures count too
         derive(run)
         result["runs"].append(run)
-    return True
+    return go_on
+
+
+def record(result: dict[str, Any], outcome: dict[str, Any], where: str) -> bool:
+    """Note a session's versions and errors in the engine's result; False when the engine
+    should stop (it is not installed, did not even start, or hung)."""
+    for key in ("version", "python_version", "log_tail"):
+        if key in outcome:
+            result[key] = outcome[key]
+    result["errors"] += [f"{where}, {name}: {error}"
+                         for name, error in outcome.get("errors", {}).items()]
+    if outcome["status"] == "ok":
+        return True
+    result["status"] = outcome["status"]
+    result["errors"].append(outcome["error"] if outcome["status"] == "skipped"
+                            else f"{where}: {outcome['error']}")
+    return bool(outcome.get("figures")) and not outcome["timed_out"]
 
 
 def run_parent(args: argparse.Namespace) -> int:
@@ -174,7 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ray-python", default=os.environ.get("RAY_PYTHON") or sys.executable,
                         help="interpreter that has Ray (default: $RAY_PYTHON, else this one)")
     parser.add_argument("--timeout", type=float, default=0,
-                        help="seconds per engine session (default 300 quick, 3600 full)")
+                        help="seconds per engine session (default 120 quick, 3600 full); "
+                             "an engine that runs out of time is not run again")
     parser.add_argument("--list", action="store_true", help="list the figures and sizes")
     parser.add_argument("--child", choices=ENGINES, help=argparse.SUPPRESS)
     parser.add_argument("--cpus", type=int, default=MAIN_CPUS, help=argparse.SUPPRESS)
@@ -197,7 +205,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.repeat < 1:
         parser.error("--repeat must be >= 1")
     args.only = args.only or default_figures(args.quick)
-    args.timeout = args.timeout or (300.0 if args.quick else 3600.0)
+    args.timeout = args.timeout or (120.0 if args.quick else 3600.0)
     if not args.json and not args.no_json:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         args.json = HERE / "results" / f"{stamp}-{'quick' if args.quick else 'full'}.json"
