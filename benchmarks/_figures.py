@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 MAIN_CPUS = 2  # every engine runs on this many CPUs; the CPU-bound figure also runs on 1
 SPEEDUP_CPUS = (1, MAIN_CPUS)
@@ -32,15 +33,22 @@ FULL = Sizes(tasks=2000, sequential=1000, megabytes=100, actor_sequential=1000,
              mb_series=(1, 10, 100, 1000), cpu_tasks=16, cpu_loops=5_000_000)
 
 
+def from_json(doc: dict[str, Any]) -> Sizes:
+    """Sizes from ``dataclasses.asdict`` sent through JSON (series come back as lists)."""
+    fixed: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in doc.items()}
+    return Sizes(**fixed)
+
+
 def override(sizes: Sizes, assignment: str) -> Sizes:
     """``sizes`` with one field set from 'NAME=VALUE' (a series as '1,10,100')."""
     name, sep, text = assignment.partition("=")
     names = [f.name for f in dataclasses.fields(Sizes)]
     if not sep or name not in names:
         raise ValueError(f"expected NAME=VALUE with NAME one of {', '.join(names)}")
-    value: int | tuple[int, ...] = tuple(int(v) for v in text.split(","))
-    if not name.endswith("_series"):
-        (value,) = value
+    values = tuple(int(v) for v in text.split(","))
+    if not name.endswith("_series") and len(values) != 1:
+        raise ValueError(f"{name} takes one number")
+    value: Any = values if name.endswith("_series") else values[0]
     return dataclasses.replace(sizes, **{name: value})
 
 

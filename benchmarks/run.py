@@ -39,6 +39,7 @@ from _figures import (
     Sizes,
     default_figures,
     derive,
+    from_json,
     metrics,
     override,
 )
@@ -229,8 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         from _measure import run_session  # the child imports what only it needs
 
-        sizes = Sizes(**{k: tuple(v) if isinstance(v, list) else v
-                         for k, v in json.loads(args.sizes_json).items()})
+        sizes = from_json(json.loads(args.sizes_json))
         return run_session(args.child, args.cpus, args.figures.split(","), sizes, args.out)
     if args.list:
         print_list()
