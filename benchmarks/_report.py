@@ -79,9 +79,9 @@ def table(results: dict[str, dict[str, Any]], metrics: list[Metric]) -> str:
 
 def notes(results: dict[str, dict[str, Any]], repeat: int) -> str:
     """What the table means, versions, and the errors that the cells cut short."""
-    lines = [f"median [min-max] of {repeat} repetition(s), each a fresh process per engine; "
-             "ratios are raylike's median over the other's (for 'low=good' rows, < 1 means "
-             "raylike is faster)"]
+    lines = [f"median [min-max] of {repeat} repetition(s), each a fresh process per engine",
+             "ratios: raylike's median / the other's (in 'low=good' rows, < 1 means raylike "
+             "is faster; elsewhere > 1 does)"]
     for engine, result in results.items():
         where = f"{result.get('version', '?')}, Python {result.get('python_version', '?')}"
         lines.append(f"{engine}: {result['status']}: {where} ({result['python']})")

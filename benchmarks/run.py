@@ -107,9 +107,10 @@ def run_parent(args: argparse.Namespace) -> int:
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     info = machine_info()
     mode = "quick" if args.quick else "full"
-    print(f"raylike benchmarks: {mode} mode, figures {', '.join(args.only)}, "
-          f"{args.repeat} repetition(s); {info['cpu_count']} CPUs, load {info['load_average']}",
-          flush=True)
+    load = ", ".join(f"{x:.1f}" for x in info["load_average"])
+    header = (f"raylike benchmarks, {started}: {mode} mode, {args.repeat} repetition(s), "
+              f"figures {', '.join(args.only)}; {info['cpu_count']} CPUs, load {load}")
+    print(header, flush=True)
     results: dict[str, dict[str, Any]] = {
         e: {"python": args.ray_python if e == "ray" else args.python, "status": "ok",
             "runs": [], "errors": []} for e in args.engines}
@@ -118,16 +119,16 @@ def run_parent(args: argparse.Namespace) -> int:
         active = [e for e in active if run_once(e, results[e], rep, args)]
 
     rows = metrics(args.only, args.sizes)
-    print()
-    print(table(results, rows))
-    print()
-    print(notes(results, args.repeat))
+    text = f"{table(results, rows)}\n\n{notes(results, args.repeat)}\n"
+    print(f"\n{text}", end="")
+    text = f"{header}\n\n{text}"
     if args.json:
         doc = {"mode": mode, "started": started, "argv": sys.argv,
                "repeat": args.repeat, "figures": args.only,
                "sizes": dataclasses.asdict(args.sizes), "machine": info}
         write_json(args.json, doc, results, rows)
-        print(f"results written to {args.json}")
+        args.json.with_suffix(".txt").write_text(text)
+        print(f"results written to {args.json} (table: {args.json.with_suffix('.txt').name})")
     missing = [e for e in args.require if not results.get(e, {}).get("runs")]
     if missing:
         print(f"required engine(s) produced no figures: {', '.join(missing)}", file=sys.stderr)
