@@ -43,6 +43,12 @@ class Session:
                 self._actor.call_and_wait()
         return self._actor
 
+    def warm_up_transfers(self) -> None:
+        """One untimed 1 MB put+get, once: the first transfer also opens connections."""
+        if not self._warm_transfer:
+            self.engine.put_get(_work.make_array(1))
+            self._warm_transfer = True
+
 
 Rows = Iterator[tuple[str, float]]
 
@@ -69,9 +75,7 @@ def tasks_per_s(engine: Engine, n: int) -> float:
 
 def put_get_mb_s(session: Session, megabytes: int) -> float:
     """Put+get throughput of one array: the median of 3 round trips (1 at 1 GB and above)."""
-    if not session._warm_transfer:  # the first transfer also opens connections
-        session.engine.put_get(_work.make_array(1))
-        session._warm_transfer = True
+    session.warm_up_transfers()
     arr = _work.make_array(megabytes)
     times = []
     for _ in range(3 if megabytes < 1000 else 1):
