@@ -51,6 +51,7 @@ for _name in ("distributed", "raylike", "tornado", "asyncio"):
 main()
 """
 
+PRELOAD = "raylike._preload"  # raylike's plugins, installed as the processes start
 WORKER_THREADS = 256  # tasks blocked in get() secede; this bounds only tasks running at once
 
 
@@ -147,7 +148,7 @@ def start(resources: dict[str, float], *, dashboard: bool,
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
     log = tempfile.NamedTemporaryFile(prefix="raylike-", suffix=".log", delete=False)
-    sched_args = ["--host", "127.0.0.1", "--port", str(port)]
+    sched_args = ["--host", "127.0.0.1", "--port", str(port), "--preload", PRELOAD]
     dash = None
     if dashboard:
         dash = f"127.0.0.1:{dashboard_port if dashboard_port is not None else 8265}"
@@ -159,7 +160,8 @@ def start(resources: dict[str, float], *, dashboard: bool,
     worker_args = [address, "--host", "127.0.0.1", "--nthreads", str(WORKER_THREADS),
                    "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
                    "--no-nanny", "--death-timeout", "60",
-                   "--name", "raylike-head", "--resources", format_resources(resources)]
+                   "--name", "raylike-head", "--resources", format_resources(resources),
+                   "--preload", PRELOAD]
     cluster = EmbeddedCluster(address=address, dashboard_address=dash, log=log)
     cluster.procs.append(_spawn("scheduler", sched_args, log))
     cluster.procs.append(_spawn("worker", worker_args, log))

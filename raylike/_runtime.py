@@ -222,8 +222,10 @@ def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
         _cluster.wait_listening(target)
     try:
         client = _backend.connect(target, direct=cluster is not None) if owns_client else target
-        _backend.install(client)
-        if cluster is not None:
+        if cluster is None:
+            _backend.install(client)
+        else:  # its processes installed raylike's plugins as they started (``_preload``)
+            _backend.tune(client)
             client.wait_for_workers(1, timeout=60)
     except BaseException:
         if cluster is not None:
