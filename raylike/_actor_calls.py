@@ -422,5 +422,11 @@ async def resolve(node: Any, keys: list[str]) -> list[Any]:
     backend = node._backend
     if backend is None:  # the worker's client is made off the event loop
         backend = await asyncio.get_running_loop().run_in_executor(None, node.backend)
-    futures = [backend.future_of(backend.ref(k)) for k in keys]
+    refs = [backend.ref(k) for k in keys]
+    if any(ref._direct is not None and ref._future is None for ref in refs):
+        # a direct call's answer not yet a Dask object: promoting it waits, off the loop
+        loop = asyncio.get_running_loop()
+        futures = await loop.run_in_executor(None, lambda: [backend.future_of(r) for r in refs])
+    else:
+        futures = [backend.future_of(ref) for ref in refs]
     return list(await backend.client.gather(futures, asynchronous=True))

@@ -79,6 +79,7 @@ class DirectCalls:
         self.eager = eager
         self.worker = worker  # eager: the worker whose client this is (answers are kept there)
         self._by_key: dict[str, ObjectRef[Any]] = {}  # eager: refs not promoted yet
+        self._promote_lock = threading.Lock()
         self.promoter = concurrent.futures.ThreadPoolExecutor(1, "raylike-promote")
         self._lock = threading.Lock()
         self._grace: collections.deque[tuple[float, Any]] = collections.deque()
@@ -196,7 +197,9 @@ class DirectCalls:
             status, payload = direct.answer()
         except Exception as exc:  # the error becomes the object's
             status, payload = "err", dumps_error(exc)
-        with self._lock:
+        # not self._lock: the event loop takes that one (``_flush``), and keeping the answer
+        # here needs the loop (``keep_here``); the loop never promotes (``_actor_calls.resolve``)
+        with self._promote_lock:
             if ref._future is not None:
                 return ref._future
             if status == "ok" and self.worker is not None:  # kept here: no Dask task needed
