@@ -9,6 +9,7 @@ from typing import Any
 
 from raylike.exceptions import (
     GetTimeoutError,
+    ObjectLostError,
     RayError,
     RaySystemError,
     TaskCancelledError,
@@ -26,6 +27,9 @@ def translate(exc: BaseException, what: str = "") -> BaseException:
     if isinstance(exc, RayError):
         return exc
     name = type(exc).__name__
+    lost = _lost_key(exc)
+    if lost is not None:
+        return ObjectLostError(lost.rsplit("-", 1)[-1])
     if isinstance(exc, (asyncio.CancelledError, concurrent.futures.CancelledError)) or \
             name in ("FutureCancelledError", "FuturesCancelledError"):
         return TaskCancelledError(what or None)
@@ -37,6 +41,23 @@ def translate(exc: BaseException, what: str = "") -> BaseException:
     if isinstance(exc, OSError) or name in ("CommClosedError", "StreamClosedError"):
         return RaySystemError(f"Lost the connection to the Dask cluster: {exc}")
     return exc
+
+
+# why Dask cancels the future of an object that is gone (the scheduler forgot a scattered value
+# whose only worker died; a task was given such a value): Ray's ``ObjectLostError``, not a cancel
+LOST_REASONS = frozenset({"already forgotten", "lost dependencies"})
+
+
+def _lost_key(exc: BaseException) -> str | None:
+    """The key of a lost object ``exc`` (a Dask cancellation) reports, if that is what it is."""
+    name = type(exc).__name__
+    if name == "FutureCancelledError" and getattr(exc, "reason", None) in LOST_REASONS:
+        return str(exc.key)  # type: ignore[attr-defined]
+    if name == "FuturesCancelledError":
+        for group in getattr(exc, "error_groups", ()):
+            if group.reason in LOST_REASONS and group.errors:
+                return str(group.errors[0].key)
+    return None
 
 
 @contextlib.contextmanager

@@ -36,7 +36,6 @@ def _wait_for(predicate, timeout=30.0, what="condition"):
 def _crasher(ray, **options):
     """A task that records its attempt in a file and dies until ``survive_at`` attempts."""
 
-    @ray.remote(**options)
     def crash_until(path, survive_at):
         with open(path, "a") as f:
             f.write(f"{os.getpid()}\n")
@@ -46,7 +45,7 @@ def _crasher(ray, **options):
             os._exit(1)
         return attempt
 
-    return crash_until
+    return ray.remote(**options)(crash_until) if options else ray.remote(crash_until)
 
 
 # ----------------------------------------------------------------------------------------------
