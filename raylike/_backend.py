@@ -11,7 +11,7 @@ import functools
 import logging
 import os
 import threading
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from typing import Any
 
 from distributed import Client, Future, fire_and_forget
@@ -111,13 +111,16 @@ class RefsPlugin(SchedulerPlugin):
     A ref can reach a process before the task that makes it is known to the scheduler (a task
     submitted from inside a task travels on the worker client's stream, its parent's result on
     the worker's). Dask ignores a wish for an unknown key; this plugin keeps it until the key
-    arrives, so a ``get`` on such a ref cannot hang.
+    arrives, so a ``get`` on such a ref cannot hang. It also remembers the scattered (``put``)
+    keys lost with their worker, and answers a wish for one of those at once, as a loss.
     """
 
     name = REFS_PLUGIN
+    LOST_KEPT = 100_000  # lost keys remembered (the oldest are forgotten first)
 
     def __init__(self) -> None:
         self._pending: dict[str, set[str]] = defaultdict(set)
+        self._lost: OrderedDict[str, None] = OrderedDict()
 
     async def start(self, scheduler: Any) -> None:
         self._scheduler = scheduler
@@ -148,12 +151,24 @@ class RefsPlugin(SchedulerPlugin):
         if recs:
             self._scheduler.transitions(recs, stimulus_id=f"raylike-resources-{worker}")
 
+    def log_event(self, topic: str, msg: Any) -> None:
+        if topic != "all" or not isinstance(msg, dict) or msg.get("action") != "remove-worker":
+            return
+        for key in msg.get("lost-scattered-tasks", ()):
+            self._lost[key] = None
+        while len(self._lost) > self.LOST_KEPT:
+            self._lost.popitem(last=False)
+
     def _desire(self, keys: list[str], client: str, **_: Any) -> None:
         known = [k for k in keys if k in self._scheduler.tasks]
         if known:
             self._scheduler.client_desires_keys(keys=known, client=client)
+        lost = [k for k in keys if k not in self._scheduler.tasks and k in self._lost]
+        if lost:  # the reason Dask gives for such a key: ``_errors`` makes it ObjectLostError
+            self._scheduler.report({"op": "cancelled-keys", "keys": lost,
+                                    "reason": "already forgotten"}, client=client)
         for key in keys:
-            if key not in self._scheduler.tasks:
+            if key not in self._scheduler.tasks and key not in self._lost:
                 self._pending[key].add(client)
 
     def update_graph(self, scheduler: Any, *, keys: Any, tasks: Any = (), **_: Any) -> None:

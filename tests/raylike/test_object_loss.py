@@ -101,3 +101,15 @@ def test_a_lost_task_result_is_computed_again(cluster: Any) -> None:
     assert second_pid != first_pid  # the task ran again, on the worker that is left
     # a dependent task submitted after the loss gets the recomputed value too
     assert ray.get(total.remote(ref), timeout=60) == 700_000
+
+
+@ray.remote
+def get_nested(refs: list[Any]) -> Any:
+    return ray.get(refs[0])
+
+
+def test_a_lost_put_object_read_inside_a_task_raises_object_lost_error(cluster: Any) -> None:
+    ref = ray.put(np.arange(1000))
+    _kill_worker(cluster, _holder(cluster, ref._key))
+    with pytest.raises(ObjectLostError):
+        ray.get(get_nested.remote([ref]), timeout=60)
