@@ -193,6 +193,19 @@ class DaskBackend:
         self.job_id = job_id
         self._lock = threading.Lock()
         self.direct: DirectCalls | None = DirectCalls(client) if direct else None
+        self.address = str(client.scheduler.address)
+
+    def _dask_errors(self, what: str = "") -> Any:
+        """Dask's exceptions in the block as raylike's; none of it runs when the connection
+        to the scheduler is lost (Dask would wait for it, or fail obscurely)."""
+        self.check_connected()
+        return _errors.dask_errors(what, self.address)
+
+    def check_connected(self) -> None:
+        """Raise ``RaySystemError`` naming the scheduler if this client lost it."""
+        status = self.client.status
+        if status in ("connecting", "closing", "closed"):
+            raise _errors.connection_lost(self.address, f"the Dask client is {status}")
 
     # -- refs ---------------------------------------------------------------------------------
     def ref(self, key: str) -> ObjectRef[Any]:
@@ -223,7 +236,7 @@ class DaskBackend:
 
     # -- objects ------------------------------------------------------------------------------
     def put(self, value: Any) -> ObjectRef[Any]:
-        with _errors.dask_errors("put"):
+        with self._dask_errors("put"):
             [fut] = self.client.scatter([value], hash=False)
         return ObjectRef(fut.key, fut)
 
@@ -234,7 +247,7 @@ class DaskBackend:
         dask = [(i, f) for i, f in enumerate(waitables) if isinstance(f, Future)]
         values: list[Any] = [None] * len(refs)
         if dask:
-            with _errors.dask_errors():
+            with self._dask_errors():
                 gathered = self.client.gather([f for _, f in dask])
             for (i, _), value in zip(dask, gathered):
                 values[i] = value
@@ -253,6 +266,7 @@ class DaskBackend:
              timeout: float | None) -> list[ObjectRef[Any]]:
         futures = [self._waitable(r) for r in refs]
         _wait_done(futures, num_returns, timeout)
+        self.check_connected()  # futures Dask cancelled on losing the scheduler are "done"
         return [r for r, f in zip(refs, futures) if f.done()]
 
     def cancel(self, ref: ObjectRef[Any], force: bool, recursive: bool) -> None:
@@ -261,7 +275,7 @@ class DaskBackend:
         task_key = _node.task_key_of(ref._key)
         if self._waitable(ref).done():
             return  # Ray: cancelling a finished task does nothing
-        with _errors.dask_errors("cancel"):
+        with self._dask_errors("cancel"):
             self.client.run(_node.interrupt, task_key, force, recursive)
             if ref._direct is not None and ref._future is None:
                 return  # a direct actor call: its host stops it if it has not started
@@ -275,11 +289,12 @@ class DaskBackend:
                nested: list[ObjectRef[Any]]) -> list[ObjectRef[Any]]:
         from raylike import _node
 
+        self.check_connected()
         if getattr(call, "actor_id", None):
             return self._submit_actor_call(call, [*deps, *nested])
         dep_futures = [self.future_of(d) for d in deps]
         placement = _node.placement(call.strategy)
-        with _errors.dask_errors():
+        with self._dask_errors():
             fut = self.client.submit(_node.execute_task, call, *dep_futures, key=call.key,
                                      resources=call.resources or None, pure=False, retries=0,
                                      **placement)
@@ -298,7 +313,7 @@ class DaskBackend:
                 ref._direct.promote(ref, block=False)
         if self.direct is not None and call.num_returns == 1:
             return [self.direct.call(call, keep)]
-        with _errors.dask_errors():
+        with self._dask_errors():
             fut = self.client.submit(_actor_calls.call_actor, call, key=call.key, pure=False,
                                      retries=0)
             fire_and_forget(fut)  # a dropped ref must not leave a gap in the call order
@@ -319,7 +334,7 @@ class DaskBackend:
                    **placement: Any) -> ObjectRef[Any]:
         """A plain Dask task (an actor's reservation task). ``keep``: refs held until it ends;
         ``detach``: it runs to its end even when no ref to it is left."""
-        with _errors.dask_errors():
+        with self._dask_errors():
             fut = self.client.submit(func, *args, key=key, resources=resources or None,
                                      pure=False, retries=0, **placement)
             if detach:
@@ -330,15 +345,15 @@ class DaskBackend:
 
     def scheduler_call(self, op: str, **kwargs: Any) -> Any:
         """Call the scheduler handler ``op`` (one a raylike scheduler plugin registered)."""
-        with _errors.dask_errors():
+        with self._dask_errors():
             return self.client.sync(getattr(self.client.scheduler, op), **kwargs)
 
     def run_on_workers(self, func: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        with _errors.dask_errors():
+        with self._dask_errors():
             return dict(self.client.run(func, *args, **kwargs))
 
     def scheduler_info(self) -> dict[str, Any]:
-        with _errors.dask_errors():
+        with self._dask_errors():
             return dict(self.client.scheduler_info(n_workers=-1))
 
 
