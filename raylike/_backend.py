@@ -54,11 +54,28 @@ def check_scheduler(address: str, timeout: float = 10.0) -> None:
                               f"{timeout:.0f} s)")
 
 
+def check_tls(address: str, security: Any) -> None:
+    """Raise ``ConnectionError`` for a ``tls://`` address when this process has no certificate
+    for it (Dask would raise an obscure ``TypeError`` from deep inside its comms)."""
+    if not address.startswith("tls://"):
+        return
+    from distributed import Security
+
+    args = (security or Security()).get_connection_args("client")
+    if args.get("ssl_context") is None:
+        raise ConnectionError(
+            "no TLS certificate is configured for this client: set distributed.comm.tls.ca-file, "
+            ".client.cert and .client.key in Dask's configuration (or the matching "
+            "DASK_DISTRIBUTED__COMM__TLS__* variables), or pass ray.init(address=Client(address, "
+            "security=...))")
+
+
 def connect(address: str, *, direct: bool, timeout: float = 10.0, security: Any = None) -> Client:
     """A client of the scheduler at ``address``; a clear ``RaySystemError`` if none answers."""
     if not direct:  # an existing cluster (the embedded one was just started by us)
         try:
             check_scheduler(address, timeout)
+            check_tls(address, security)
         except ConnectionError as exc:
             raise _errors.connect_error(address, exc) from None
     try:
