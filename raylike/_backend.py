@@ -21,6 +21,7 @@ from raylike import _errors
 from raylike._cluster import listening
 from raylike._direct import DirectCalls
 from raylike._objects import ObjectRef, hold_until_done
+from raylike._serialization import unpicklable_part
 
 REFS_PLUGIN = "raylike-refs"
 logger = logging.getLogger("raylike")
@@ -254,7 +255,10 @@ class DaskBackend:
     # -- objects ------------------------------------------------------------------------------
     def put(self, value: Any) -> ObjectRef[Any]:
         with self._dask_errors("put"):
-            [fut] = self.client.scatter([value], hash=False)
+            try:
+                [fut] = self.client.scatter([value], hash=False)
+            except TypeError as exc:  # Dask's message names the type, not the value
+                raise unpicklable_part([("put value", value)], exc) from exc
         return ObjectRef(fut.key, fut)
 
     def get(self, refs: list[ObjectRef[Any]], timeout: float | None) -> list[Any]:
