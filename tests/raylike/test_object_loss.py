@@ -113,3 +113,12 @@ def test_a_lost_put_object_read_inside_a_task_raises_object_lost_error(cluster: 
     _kill_worker(cluster, _holder(cluster, ref._key))
     with pytest.raises(ObjectLostError):
         ray.get(get_nested.remote([ref]), timeout=60)
+
+
+def test_a_waiting_task_whose_argument_is_lost_fails_with_object_lost_error(
+        cluster: Any) -> None:
+    ref = ray.put(np.arange(1000))
+    waiting = total.options(resources={"nowhere": 1}).remote(ref)  # no node has it yet
+    _kill_worker(cluster, _holder(cluster, ref._key))
+    with pytest.raises(ObjectLostError):
+        ray.get(waiting, timeout=60)
