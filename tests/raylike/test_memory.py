@@ -19,6 +19,15 @@ def _held_bytes() -> int:
     return sum(client.run(nbytes).values())
 
 
+def _held_keys() -> list[str]:
+    client = ray._runtime.driver().client
+
+    def keys(dask_worker):
+        return [str(k) for k, v in dask_worker.data.items() if getattr(v, "nbytes", 0) > 1000]
+
+    return [k for ks in client.run(keys).values() for k in ks]
+
+
 def _wait_below(limit: int, timeout: float = 30.0) -> int:
     deadline = time.monotonic() + timeout
     held = _held_bytes()
@@ -63,4 +72,4 @@ def test_a_driver_loop_creating_and_dropping_refs_does_not_grow():
         assert float(ray.get(ref)[0]) == 2.0
     del ref
     held = _wait_below(1_000_000)
-    assert held <= 1_000_000, f"{held} bytes still held"
+    assert held <= 1_000_000, f"{held} bytes still held: {_held_keys()}"

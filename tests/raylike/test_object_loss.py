@@ -122,3 +122,38 @@ def test_a_waiting_task_whose_argument_is_lost_fails_with_object_lost_error(
     _kill_worker(cluster, _holder(cluster, ref._key))
     with pytest.raises(ObjectLostError):
         ray.get(waiting, timeout=60)
+
+
+@ray.remote
+class Tally:
+    def __init__(self) -> None:
+        self.n = 0
+
+    def pair(self) -> tuple[int, int]:
+        self.n += 1
+        return self.n, os.getpid()
+
+    def count(self) -> int:
+        return self.n
+
+
+def test_a_lost_actor_call_result_is_not_run_again(dask_cluster: Any) -> None:
+    dask_cluster.start_worker(nthreads=2, resources="spot=1", wait=False)
+    dask_cluster.start_worker(nthreads=2, wait=False)
+    dask_cluster.wait_for_workers(2)
+    ray.init(address=dask_cluster.address)
+    tally = Tally.options(resources={"spot": 1}).remote()  # on the "spot" worker
+    [spot] = [n["DaskWorkerAddress"] for n in ray.nodes() if n["Resources"].get("spot")]
+    for _ in range(20):  # a call (through Dask: two returns) whose result is elsewhere
+        first, _pid = refs = tally.pair.options(num_returns=2).remote()
+        ray.get(refs, timeout=60)
+        holder = _holder(dask_cluster, first._key)
+        if holder != spot:
+            break
+    else:
+        pytest.skip("every result landed on the actor's worker")
+    calls = ray.get(tally.count.remote(), timeout=60)
+    _kill_worker(dask_cluster, holder)
+    with pytest.raises(ObjectLostError):
+        ray.get(first, timeout=60)
+    assert ray.get(tally.count.remote(), timeout=60) == calls  # the method did not run again
