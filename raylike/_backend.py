@@ -14,7 +14,7 @@ import threading
 from collections import OrderedDict, defaultdict
 from typing import Any
 
-from distributed import Client, Future, fire_and_forget
+from distributed import Client, Future
 from distributed.diagnostics.plugin import SchedulerPlugin
 
 from raylike import _errors
@@ -144,6 +144,7 @@ class RefsPlugin(SchedulerPlugin):
         self._scheduler = scheduler
         self._interval = batch_interval()
         scheduler.stream_handlers["raylike-desire"] = self._desire
+        scheduler.stream_handlers["raylike-fire-and-forget"] = self._fire_and_forget
         scheduler.handlers["raylike_resources_changed"] = self._resources_changed
         scheduler.handlers["raylike_tune"] = self._tune
         for worker in scheduler.stream_comms:
@@ -189,6 +190,16 @@ class RefsPlugin(SchedulerPlugin):
             if key not in self._scheduler.tasks and key not in self._lost:
                 self._pending[key].add(client)
 
+    def _fire_and_forget(self, keys: list[str], **_: Any) -> None:
+        """Dask's ``fire_and_forget`` without its race: its wish travels in a later batch than
+        the task, and one that arrives after the task ended is never released, so the result
+        stays in memory for ever. The task is known by now (same stream, after its graph):
+        wish for it only while it has not ended."""
+        for key in keys:
+            ts = self._scheduler.tasks.get(key)
+            if ts is not None and ts.state not in ("memory", "erred", "forgotten"):
+                self._scheduler.client_desires_keys(keys=[key], client="fire-and-forget")
+
     def update_graph(self, scheduler: Any, *, keys: Any, tasks: Any = (), **_: Any) -> None:
         if not self._pending:
             return
@@ -224,6 +235,10 @@ class DaskBackend:
         status = self.client.status
         if status in ("connecting", "closing", "closed"):
             raise _errors.connection_lost(self.address, f"the Dask client is {status}")
+
+    def _fire_and_forget(self, fut: Future) -> None:
+        """Run ``fut``'s task to its end even if no ref to it is left (``RefsPlugin``)."""
+        self.client._send_to_scheduler({"op": "raylike-fire-and-forget", "keys": [fut.key]})
 
     # -- refs ---------------------------------------------------------------------------------
     def ref(self, key: str) -> ObjectRef[Any]:
@@ -319,7 +334,7 @@ class DaskBackend:
             fut = self.client.submit(_node.execute_task, call, *dep_futures, key=call.key,
                                      resources=call.resources or None, pure=False, retries=0,
                                      **placement)
-            fire_and_forget(fut)  # Ray runs a task even if its refs are dropped at once
+            self._fire_and_forget(fut)  # Ray runs a task even if its refs are dropped at once
             if nested:  # hold refs nested in the arguments until the task is done
                 fut.add_done_callback(functools.partial(hold_until_done, nested))
             return self._returns(call, fut)
@@ -337,7 +352,7 @@ class DaskBackend:
         with self._dask_errors():
             fut = self.client.submit(_actor_calls.call_actor, call, key=call.key, pure=False,
                                      retries=0)
-            fire_and_forget(fut)  # a dropped ref must not leave a gap in the call order
+            self._fire_and_forget(fut)  # a dropped ref must not leave a gap in the call order
             if keep:  # the arguments' refs (and the actor) live until the call is done
                 fut.add_done_callback(functools.partial(hold_until_done, keep))
             return self._returns(call, fut)
@@ -359,7 +374,7 @@ class DaskBackend:
             fut = self.client.submit(func, *args, key=key, resources=resources or None,
                                      pure=False, retries=0, **placement)
             if detach:
-                fire_and_forget(fut)
+                self._fire_and_forget(fut)
             if keep:
                 fut.add_done_callback(functools.partial(hold_until_done, list(keep)))
         return ObjectRef(key, fut)
