@@ -28,7 +28,7 @@ from distributed.worker_state_machine import SecedeEvent
 from raylike import _errors
 from raylike._actor_spec import EXITED, ActorCall, ActorMeta, died_of
 from raylike._serialization import dumps, dumps_error, loads
-from raylike.exceptions import RayActorError, TaskCancelledError
+from raylike.exceptions import ObjectLostError, RayActorError, TaskCancelledError
 
 logger = logging.getLogger("raylike.actors")
 
@@ -61,6 +61,13 @@ class _Caller:
     waiting: dict[int, _Entry] = field(default_factory=dict)
     timer: asyncio.TimerHandle | None = None
     timer_seq: int = -1
+    first_seq: int = 0  # numbers below it were never this queue's to run
+    skipped: set[int] = field(default_factory=set)  # given up on; may still arrive late
+
+    def ran(self, seq: int) -> bool:
+        """True if call ``seq`` was run here already: it comes again because Dask computes
+        its lost result again (an actor method is not run twice for that, as in Ray)."""
+        return self.first_seq <= seq < self.next_seq and seq not in self.skipped
 
 
 class CallQueue:
@@ -106,7 +113,14 @@ class CallQueue:
         entry = _Entry(call, done)
         caller = self.callers.get(call.caller)
         if caller is None:
-            caller = self.callers[call.caller] = _Caller(call.seq if self.adopt else 0)
+            first = call.seq if self.adopt else 0
+            caller = self.callers[call.caller] = _Caller(next_seq=first, first_seq=first)
+        if caller.ran(call.seq):
+            logger.info("actor %s: call %s (seq %d) came again: its result was lost",
+                        self.meta.actor_id, call.name, call.seq)
+            done.set_result(("err", dumps(ObjectLostError(call.key.rsplit("-", 1)[-1]))))
+            return done
+        caller.skipped.discard(call.seq)
         entry.ordered = call.seq >= caller.next_seq and call.seq not in caller.waiting
         if call.dep_keys:
             entry.ready = False
@@ -156,6 +170,7 @@ class CallQueue:
             logger.warning("actor %s: calls %d..%d of a caller never arrived after %.0f s; "
                            "running its later calls", self.meta.actor_id, caller.next_seq,
                            first - 1, GAP_TIMEOUT)
+            caller.skipped.update(range(caller.next_seq, first))
             caller.next_seq = first
             self._pump(caller)
 

@@ -11,10 +11,10 @@ import functools
 import logging
 import os
 import threading
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from typing import Any
 
-from distributed import Client, Future, fire_and_forget
+from distributed import Client, Future
 from distributed.diagnostics.plugin import SchedulerPlugin
 
 from raylike import _errors
@@ -23,6 +23,7 @@ from raylike._cluster import listening
 from raylike._direct import DirectCalls
 from raylike._logs import TOPIC_PREFIX as LOGS_TOPIC_PREFIX
 from raylike._objects import ObjectRef, hold_until_done
+from raylike._serialization import unpicklable_part
 
 REFS_PLUGIN = "raylike-refs"
 logger = logging.getLogger("raylike")
@@ -56,11 +57,28 @@ def check_scheduler(address: str, timeout: float = 10.0) -> None:
                               f"{timeout:.0f} s)")
 
 
+def check_tls(address: str, security: Any) -> None:
+    """Raise ``ConnectionError`` for a ``tls://`` address when this process has no certificate
+    for it (Dask would raise an obscure ``TypeError`` from deep inside its comms)."""
+    if not address.startswith("tls://"):
+        return
+    from distributed import Security
+
+    args = (security or Security()).get_connection_args("client")
+    if args.get("ssl_context") is None:
+        raise ConnectionError(
+            "no TLS certificate is configured for this client: set distributed.comm.tls.ca-file, "
+            ".client.cert and .client.key in Dask's configuration (or the matching "
+            "DASK_DISTRIBUTED__COMM__TLS__* variables), or pass ray.init(address=Client(address, "
+            "security=...))")
+
+
 def connect(address: str, *, direct: bool, timeout: float = 10.0, security: Any = None) -> Client:
     """A client of the scheduler at ``address``; a clear ``RaySystemError`` if none answers."""
     if not direct:  # an existing cluster (the embedded one was just started by us)
         try:
             check_scheduler(address, timeout)
+            check_tls(address, security)
         except ConnectionError as exc:
             raise _errors.connect_error(address, exc) from None
     try:
@@ -113,18 +131,22 @@ class RefsPlugin(SchedulerPlugin):
     A ref can reach a process before the task that makes it is known to the scheduler (a task
     submitted from inside a task travels on the worker client's stream, its parent's result on
     the worker's). Dask ignores a wish for an unknown key; this plugin keeps it until the key
-    arrives, so a ``get`` on such a ref cannot hang.
+    arrives, so a ``get`` on such a ref cannot hang. It also remembers the scattered (``put``)
+    keys lost with their worker, and answers a wish for one of those at once, as a loss.
     """
 
     name = REFS_PLUGIN
+    LOST_KEPT = 100_000  # lost keys remembered (the oldest are forgotten first)
 
     def __init__(self) -> None:
         self._pending: dict[str, set[str]] = defaultdict(set)
+        self._lost: OrderedDict[str, None] = OrderedDict()
 
     async def start(self, scheduler: Any) -> None:
         self._scheduler = scheduler
         self._interval = batch_interval()
         scheduler.stream_handlers["raylike-desire"] = self._desire
+        scheduler.stream_handlers["raylike-fire-and-forget"] = self._fire_and_forget
         scheduler.handlers["raylike_resources_changed"] = self._resources_changed
         scheduler.handlers["raylike_tune"] = self._tune
         for worker in scheduler.stream_comms:
@@ -150,13 +172,40 @@ class RefsPlugin(SchedulerPlugin):
         if recs:
             self._scheduler.transitions(recs, stimulus_id=f"raylike-resources-{worker}")
 
+    def log_event(self, topic: str, msg: Any) -> None:
+        """Two kinds of events matter here: log lines (forgotten once sent, see
+        :meth:`_forget_log_line`) and a worker's removal (the scattered keys it lost)."""
+        if topic.startswith(LOGS_TOPIC_PREFIX):
+            self._forget_log_line(topic)
+            return
+        if topic != "all" or not isinstance(msg, dict) or msg.get("action") != "remove-worker":
+            return
+        for key in msg.get("lost-scattered-tasks", ()):
+            self._lost[key] = None
+        while len(self._lost) > self.LOST_KEPT:
+            self._lost.popitem(last=False)
+
     def _desire(self, keys: list[str], client: str, **_: Any) -> None:
         known = [k for k in keys if k in self._scheduler.tasks]
         if known:
             self._scheduler.client_desires_keys(keys=known, client=client)
+        lost = [k for k in keys if k not in self._scheduler.tasks and k in self._lost]
+        if lost:  # the reason Dask gives for such a key: ``_errors`` makes it ObjectLostError
+            self._scheduler.report({"op": "cancelled-keys", "keys": lost,
+                                    "reason": "already forgotten"}, client=client)
         for key in keys:
-            if key not in self._scheduler.tasks:
+            if key not in self._scheduler.tasks and key not in self._lost:
                 self._pending[key].add(client)
+
+    def _fire_and_forget(self, keys: list[str], **_: Any) -> None:
+        """Dask's ``fire_and_forget`` without its race: its wish travels in a later batch than
+        the task, and one that arrives after the task ended is never released, so the result
+        stays in memory for ever. The task is known by now (same stream, after its graph):
+        wish for it only while it has not ended."""
+        for key in keys:
+            ts = self._scheduler.tasks.get(key)
+            if ts is not None and ts.state not in ("memory", "erred", "forgotten"):
+                self._scheduler.client_desires_keys(keys=[key], client="fire-and-forget")
 
     def update_graph(self, scheduler: Any, *, keys: Any, tasks: Any = (), **_: Any) -> None:
         if not self._pending:
@@ -165,15 +214,14 @@ class RefsPlugin(SchedulerPlugin):
             for client in self._pending.pop(key, ()):
                 scheduler.client_desires_keys(keys=[key], client=client)
 
-    def log_event(self, topic: str, msg: Any) -> None:
-        """Forget a log line once it went to the subscribers (Dask calls this after sending
-        it): the scheduler would keep the last 1,000 events of every job's topic for the
-        cluster's life, and no one reads them later (a driver sees only what comes after it
-        subscribed, as in Ray)."""
-        if topic.startswith(LOGS_TOPIC_PREFIX):
-            broker = getattr(self._scheduler, "_broker", None)
-            if broker is not None:
-                broker.truncate(topic)
+    def _forget_log_line(self, topic: str) -> None:
+        """Forget a log line once it went to the subscribers (Dask calls ``log_event`` after
+        sending it): the scheduler would keep the last 1,000 events of every job's topic for
+        the cluster's life, and no one reads them later (a driver sees only what comes after
+        it subscribed, as in Ray)."""
+        broker = getattr(self._scheduler, "_broker", None)
+        if broker is not None:
+            broker.truncate(topic)
 
     def remove_client(self, scheduler: Any, client: str) -> None:
         for key in [k for k, who in self._pending.items() if client in who]:
@@ -198,6 +246,23 @@ class DaskBackend:
             else None)
         self._lanes_opened = in_worker is not None  # a worker reads objects the Dask way
         self._local_lanes()  # opened in the background: ready by the first put, usually
+        self.address = str(client.scheduler.address)
+
+    def _dask_errors(self, what: str = "") -> Any:
+        """Dask's exceptions in the block as raylike's; none of it runs when the connection
+        to the scheduler is lost (Dask would wait for it, or fail obscurely)."""
+        self.check_connected()
+        return _errors.dask_errors(what, self.address)
+
+    def check_connected(self) -> None:
+        """Raise ``RaySystemError`` naming the scheduler if this client lost it."""
+        status = self.client.status
+        if status in ("connecting", "closing", "closed"):
+            raise _errors.connection_lost(self.address, f"the Dask client is {status}")
+
+    def _fire_and_forget(self, fut: Future) -> None:
+        """Run ``fut``'s task to its end even if no ref to it is left (``RefsPlugin``)."""
+        self.client._send_to_scheduler({"op": "raylike-fire-and-forget", "keys": [fut.key]})
 
     # -- refs ---------------------------------------------------------------------------------
     def ref(self, key: str) -> ObjectRef[Any]:
@@ -245,11 +310,15 @@ class DaskBackend:
     def put(self, value: Any) -> ObjectRef[Any]:
         lanes = self._local_lanes()
         if lanes:  # a worker on this host: through shared memory (``raylike._lane``)
+            self.check_connected()
             ref = _objects_lane.put(self.client, lanes[0], value)
             if ref is not None:
                 return ref
-        with _errors.dask_errors("put"):
-            [fut] = self.client.scatter([value], hash=False)
+        with self._dask_errors("put"):
+            try:
+                [fut] = self.client.scatter([value], hash=False)
+            except TypeError as exc:  # Dask's message names the type, not the value
+                raise unpicklable_part([("put value", value)], exc) from exc
         return ObjectRef(fut.key, fut)
 
     def get(self, refs: list[ObjectRef[Any]], timeout: float | None) -> list[Any]:
@@ -266,7 +335,7 @@ class DaskBackend:
                 values[i] = value
             dask = [(i, f) for (i, f), value in zip(dask, got) if value is _objects_lane.ABSENT]
         if dask:
-            with _errors.dask_errors():
+            with self._dask_errors():
                 gathered = self.client.gather([f for _, f in dask])
             for (i, _), value in zip(dask, gathered):
                 values[i] = value
@@ -285,6 +354,7 @@ class DaskBackend:
              timeout: float | None) -> list[ObjectRef[Any]]:
         futures = [self._waitable(r) for r in refs]
         _wait_done(futures, num_returns, timeout)
+        self.check_connected()  # futures Dask cancelled on losing the scheduler are "done"
         return [r for r, f in zip(refs, futures) if f.done()]
 
     def cancel(self, ref: ObjectRef[Any], force: bool, recursive: bool) -> None:
@@ -293,7 +363,7 @@ class DaskBackend:
         task_key = _node.task_key_of(ref._key)
         if self._waitable(ref).done():
             return  # Ray: cancelling a finished task does nothing
-        with _errors.dask_errors("cancel"):
+        with self._dask_errors("cancel"):
             self.client.run(_node.interrupt, task_key, force, recursive)
             if ref._direct is not None and ref._future is None:
                 return  # a direct actor call: its host stops it if it has not started
@@ -307,15 +377,16 @@ class DaskBackend:
                nested: list[ObjectRef[Any]]) -> list[ObjectRef[Any]]:
         from raylike import _node
 
+        self.check_connected()
         if getattr(call, "actor_id", None):
             return self._submit_actor_call(call, [*deps, *nested])
         dep_futures = [self.future_of(d) for d in deps]
         placement = _node.placement(call.strategy)
-        with _errors.dask_errors():
+        with self._dask_errors():
             fut = self.client.submit(_node.execute_task, call, *dep_futures, key=call.key,
                                      resources=call.resources or None, pure=False, retries=0,
                                      **placement)
-            fire_and_forget(fut)  # Ray runs a task even if its refs are dropped at once
+            self._fire_and_forget(fut)  # Ray runs a task even if its refs are dropped at once
             if nested:  # hold refs nested in the arguments until the task is done
                 fut.add_done_callback(functools.partial(hold_until_done, nested))
             return self._returns(call, fut)
@@ -330,10 +401,10 @@ class DaskBackend:
                 ref._direct.promote(ref, block=False)
         if self.direct is not None and call.num_returns == 1:
             return [self.direct.call(call, keep)]
-        with _errors.dask_errors():
+        with self._dask_errors():
             fut = self.client.submit(_actor_calls.call_actor, call, key=call.key, pure=False,
                                      retries=0)
-            fire_and_forget(fut)  # a dropped ref must not leave a gap in the call order
+            self._fire_and_forget(fut)  # a dropped ref must not leave a gap in the call order
             if keep:  # the arguments' refs (and the actor) live until the call is done
                 fut.add_done_callback(functools.partial(hold_until_done, keep))
             return self._returns(call, fut)
@@ -351,11 +422,11 @@ class DaskBackend:
                    **placement: Any) -> ObjectRef[Any]:
         """A plain Dask task (an actor's reservation task). ``keep``: refs held until it ends;
         ``detach``: it runs to its end even when no ref to it is left."""
-        with _errors.dask_errors():
+        with self._dask_errors():
             fut = self.client.submit(func, *args, key=key, resources=resources or None,
                                      pure=False, retries=0, **placement)
             if detach:
-                fire_and_forget(fut)
+                self._fire_and_forget(fut)
             if keep:
                 fut.add_done_callback(functools.partial(hold_until_done, list(keep)))
         return ObjectRef(key, fut)
@@ -391,11 +462,11 @@ class DaskBackend:
 
     def scheduler_call(self, op: str, **kwargs: Any) -> Any:
         """Call the scheduler handler ``op`` (one a raylike scheduler plugin registered)."""
-        with _errors.dask_errors():
+        with self._dask_errors():
             return self.client.sync(getattr(self.client.scheduler, op), **kwargs)
 
     def run_on_workers(self, func: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        with _errors.dask_errors():
+        with self._dask_errors():
             return dict(self.client.run(func, *args, **kwargs))
 
     def subscribe(self, topic: str, handler: Any) -> None:
@@ -413,7 +484,7 @@ class DaskBackend:
         return address.split("://", 1)[-1].rpartition(":")[0].strip("[]")
 
     def scheduler_info(self) -> dict[str, Any]:
-        with _errors.dask_errors():
+        with self._dask_errors():
             return dict(self.client.scheduler_info(n_workers=-1))
 
 

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -53,20 +54,52 @@ main()
 
 PRELOAD = "raylike._preload"  # raylike's plugins, installed as the processes start
 WORKER_THREADS = 256  # tasks blocked in get() secede; this bounds only tasks running at once
+WORKER_RESTARTS = 10  # a worker that dies is replaced, this many times per session
 
 
 @dataclass
 class EmbeddedCluster:
-    """Processes of an embedded cluster; :meth:`close` stops them all."""
+    """Processes of an embedded cluster; :meth:`close` stops them all. A worker that dies
+    (killed, out of memory) is replaced by a new one, so that the tasks whose results were
+    lost with it run again and later work has a node to run on (see ``docs/fault-tolerance.md``)."""
 
     address: str
     dashboard_address: str | None
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     log: IO[bytes] | None = None
+    worker_args: list[str] = field(default_factory=list)
+    restarts: int = 0
+    _closing: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def watch(self) -> None:
+        """Replace the worker when it dies, until :meth:`close` (in a daemon thread)."""
+        threading.Thread(target=self._keep_worker, daemon=True,
+                         name="raylike-worker-watch").start()
+
+    def _keep_worker(self) -> None:
+        while True:
+            code = self.procs[-1].wait()
+            with self._lock:
+                if self._closing or self.restarts >= WORKER_RESTARTS or \
+                        self.procs[0].poll() is not None:  # no scheduler: nothing to join
+                    return
+                self.restarts += 1
+                self._note(f"the Dask worker exited with code {code}; starting a new one "
+                           f"({self.restarts} of {WORKER_RESTARTS})")
+                args = [*self.worker_args, "--name", f"raylike-head-{self.restarts}"]
+                self.procs.append(_spawn("worker", args, self.log))
+
+    def _note(self, text: str) -> None:
+        if self.log is not None and not self.log.closed:
+            self.log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} raylike {text}\n".encode())
+            self.log.flush()
 
     def close(self, grace: float = 5.0) -> None:
         """Stop the cluster: workers first (SIGTERM: a graceful close that runs the plugin's
         teardown), then the scheduler; whatever is left after ``grace`` is killed."""
+        with self._lock:
+            self._closing = True
         for group in (self.procs[1:], self.procs[:1]):
             for proc in group:
                 if proc.poll() is None:
@@ -160,9 +193,10 @@ def start(resources: dict[str, float], *, dashboard: bool,
     worker_args = [address, "--host", "127.0.0.1", "--nthreads", str(WORKER_THREADS),
                    "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
                    "--no-nanny", "--death-timeout", "60",
-                   "--name", "raylike-head", "--resources", format_resources(resources),
-                   "--preload", PRELOAD]
-    cluster = EmbeddedCluster(address=address, dashboard_address=dash, log=log)
+                   "--resources", format_resources(resources), "--preload", PRELOAD]
+    cluster = EmbeddedCluster(address=address, dashboard_address=dash, log=log,
+                              worker_args=worker_args)
     cluster.procs.append(_spawn("scheduler", sched_args, log))
-    cluster.procs.append(_spawn("worker", worker_args, log))
+    cluster.procs.append(_spawn("worker", [*worker_args, "--name", "raylike-head"], log))
+    cluster.watch()
     return cluster

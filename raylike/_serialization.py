@@ -21,6 +21,17 @@ def dumps(value: Any, what: str = "value") -> bytes:
         raise _cannot_serialize(value, what, exc) from exc
 
 
+def unpicklable_part(parts: list[tuple[str, Any]], exc: Exception) -> TypeError:
+    """The error naming the first of ``parts`` (``(what, value)`` pairs, e.g. a call's
+    arguments) that cannot be pickled; ``exc`` (re-raised as it is) if each pickles alone."""
+    for what, value in parts:
+        try:
+            cloudpickle.dumps(value, protocol=PROTOCOL)
+        except Exception as part_exc:
+            return _cannot_serialize(value, what, part_exc)
+    return exc if isinstance(exc, TypeError) else _cannot_serialize(parts, "values", exc)
+
+
 class Frames:
     """A value pickled with its large buffers (numpy arrays, ...) kept apart, so a transport can
     move them without copying them into the pickle (see ``raylike._wire``)."""

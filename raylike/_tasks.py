@@ -13,7 +13,7 @@ from typing import Any
 
 from raylike import _context, _interop, _options, _resources, _runtime
 from raylike._objects import ObjectRef, _Borrowed
-from raylike._serialization import dumps
+from raylike._serialization import dumps, unpicklable_part
 
 
 @dataclass
@@ -116,7 +116,12 @@ def pack_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]
 
     packed = ([swap(a) for a in args], {k: swap(v) for k, v in kwargs.items()})
     with _Borrowed() as borrowed:
-        data = dumps(packed, "task argument")
+        try:
+            data = dumps(packed, "task arguments")
+        except TypeError as exc:
+            parts = [(f"argument {i}", a) for i, a in enumerate(args)]
+            parts += [(f"argument {k!r}", v) for k, v in kwargs.items()]
+            raise unpicklable_part(parts, exc) from exc
     if len(data) > LARGE_ARGUMENTS:
         # Like Ray, large arguments go to the object store instead of the task's description
         # (a Dask graph that big slows the scheduler). A bytearray travels out of band.

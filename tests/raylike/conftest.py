@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import psutil
 import pytest
@@ -68,6 +69,8 @@ class DaskCluster:
     address: str
     scheduler: subprocess.Popen[bytes]
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    cli_args: list[str] = field(default_factory=list)  # for scheduler and workers (TLS files)
+    security: Any = None  # a distributed.Security for the test's own clients
 
     def start_worker(self, nthreads: int = 2, resources: str | None = None,
                      nanny: bool = False, name: str | None = None,
@@ -78,7 +81,7 @@ class DaskCluster:
                # Dask's HTTP server (health, metrics) runs even with --no-dashboard, on all
                # interfaces unless told otherwise
                "--dashboard-address", "127.0.0.1:0",
-               "--nanny" if nanny else "--no-nanny"]
+               "--nanny" if nanny else "--no-nanny", *self.cli_args]
         if resources:
             cmd += ["--resources", resources]
         if name:
@@ -94,13 +97,15 @@ class DaskCluster:
     def wait_for_workers(self, count: int) -> None:
         from distributed import Client
 
-        with Client(self.address, timeout="20s", set_as_default=False) as client:
+        with Client(self.address, timeout="20s", set_as_default=False,
+                    security=self.security) as client:
             client.wait_for_workers(count, timeout=STARTUP_TIMEOUT)
 
     def worker_count(self) -> int:
         from distributed import Client
 
-        with Client(self.address, timeout="20s", set_as_default=False) as client:
+        with Client(self.address, timeout="20s", set_as_default=False,
+                    security=self.security) as client:
             return len(client.scheduler_info(n_workers=-1)["workers"])
 
     def processes(self) -> list[subprocess.Popen[bytes]]:
@@ -112,15 +117,20 @@ class DaskCluster:
         _stop([self.scheduler])
 
 
-def start_dask_cluster() -> DaskCluster:
+def start_dask_cluster(protocol: str = "tcp", cli_args: list[str] | None = None,
+                       security: Any = None) -> DaskCluster:
+    """A ``dask scheduler`` on 127.0.0.1; ``cli_args`` go to it and to every worker."""
     port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
+    address = f"{protocol}://127.0.0.1:{port}"
+    cli_args = list(cli_args or [])
     proc = subprocess.Popen(
         [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-         "--port", str(port), "--no-dashboard", "--dashboard-address", "127.0.0.1:0"],
+         "--protocol", protocol, "--port", str(port), "--no-dashboard",
+         "--dashboard-address", "127.0.0.1:0", *cli_args],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env=_child_env(), start_new_session=True)
-    cluster = DaskCluster(address=address, scheduler=proc)
+    cluster = DaskCluster(address=address, scheduler=proc, cli_args=cli_args,
+                          security=security)
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while True:
         if proc.poll() is not None:
@@ -135,6 +145,12 @@ def start_dask_cluster() -> DaskCluster:
                 raise RuntimeError("dask scheduler did not start listening") from None
             time.sleep(0.1)
     return cluster
+
+
+@pytest.fixture(scope="session")
+def start_cluster() -> Callable[..., DaskCluster]:
+    """``start_dask_cluster`` for tests that need other options (the caller closes it)."""
+    return start_dask_cluster
 
 
 @pytest.fixture

@@ -210,10 +210,14 @@ def getpid() -> int:
     return os.getpid()
 
 
-def test_listens_on_loopback_only() -> None:
+@pytest.mark.parametrize("dashboard", [False, True])
+def test_listens_on_loopback_only(dashboard: bool, unused_address: str) -> None:
+    if dashboard:
+        pytest.importorskip("bokeh")  # Dask's dashboard pages
     me = psutil.Process()
     before = {p.pid for p in me.children(recursive=True)}
-    ctx = ray.init(num_cpus=2, include_dashboard=False)
+    dashboard_port = int(unused_address.rsplit(":", 1)[1])
+    ctx = ray.init(num_cpus=2, include_dashboard=dashboard, dashboard_port=dashboard_port)
     address = ctx.address_info["address"]
     assert address.startswith("tcp://127.0.0.1:")
     task_pid = ray.get(getpid.remote(), timeout=30)  # every kind of process exists now
@@ -225,6 +229,8 @@ def test_listens_on_loopback_only() -> None:
             if conn.status == psutil.CONN_LISTEN:
                 listening[(conn.laddr.ip, conn.laddr.port)] = proc.pid
     assert ("127.0.0.1", int(address.rsplit(":", 1)[1])) in listening
+    if dashboard:
+        assert ("127.0.0.1", dashboard_port) in listening
     exposed = {addr: pid for addr, pid in listening.items() if addr[0] != "127.0.0.1"}
     assert exposed == {}, f"sockets not bound to 127.0.0.1 (address: pid): {exposed}"
 

@@ -19,7 +19,16 @@ def _held_bytes() -> int:
     return sum(client.run(nbytes).values())
 
 
-def _wait_below(limit: int, timeout: float = 10.0) -> int:
+def _held_keys() -> list[str]:
+    client = ray._runtime.driver().client
+
+    def keys(dask_worker):
+        return [str(k) for k, v in dask_worker.data.items() if getattr(v, "nbytes", 0) > 1000]
+
+    return [k for ks in client.run(keys).values() for k in ks]
+
+
+def _wait_below(limit: int, timeout: float = 30.0) -> int:
     deadline = time.monotonic() + timeout
     held = _held_bytes()
     while held > limit and time.monotonic() < deadline:
@@ -42,10 +51,10 @@ def test_memory_returns_to_baseline_when_refs_are_dropped():
         return float(array.sum())
 
     baseline = _held_bytes()
-    puts = [ray.put(np.ones(6_250_000)) for _ in range(4)]  # 4 x 50 MB
-    made = [make.remote(6_250_000) for _ in range(2)]  # 2 x 50 MB, made by tasks
-    assert ray.get([total.remote(r) for r in puts + made]) == [6_250_000.0] * 6
-    assert _held_bytes() >= baseline + 300_000_000
+    puts = [ray.put(np.ones(6_250_000)) for _ in range(14)]  # 14 x 50 MB
+    made = [make.remote(6_250_000) for _ in range(6)]  # 6 x 50 MB, made by tasks
+    assert ray.get([total.remote(r) for r in puts + made]) == [6_250_000.0] * 20
+    assert _held_bytes() >= baseline + 1_000_000_000  # 1 GB
     del puts, made
     assert _wait_below(baseline + 1_000_000) <= baseline + 1_000_000
 
@@ -62,4 +71,5 @@ def test_a_driver_loop_creating_and_dropping_refs_does_not_grow():
         ref = double.remote(ray.put(np.ones(500_000)))  # 4 MB in, 4 MB out
         assert float(ray.get(ref)[0]) == 2.0
     del ref
-    assert _wait_below(1_000_000) <= 1_000_000
+    held = _wait_below(1_000_000)
+    assert held <= 1_000_000, f"{held} bytes still held: {_held_keys()}"

@@ -1,0 +1,308 @@
+"""Fault tolerance through the Ray API: processes really die (``os._exit`` in the task, SIGKILL
+from the driver), tasks are retried as the options say, actors restart, cancel reaches tasks that
+wait on others, and values that cannot be pickled are refused clearly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+# Anything that runs remotely is defined inside the test functions: module-level functions and
+# classes are pickled by reference and the test module is not importable on workers.
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def _attempts(path):
+    """How many attempts a task that appends a line to ``path`` per attempt has made."""
+    try:
+        with open(path) as f:
+            return len(f.readlines())
+    except FileNotFoundError:
+        return 0
+
+
+def _wait_for(predicate, timeout=30.0, what="condition"):
+    deadline = time.time() + timeout
+    while not predicate():
+        assert time.time() < deadline, f"{what} never became true"
+        time.sleep(0.02)
+
+
+def _crasher(ray, **options):
+    """A task that records its attempt in a file and dies until ``survive_at`` attempts."""
+
+    def crash_until(path, survive_at):
+        with open(path, "a") as f:
+            f.write(f"{os.getpid()}\n")
+        with open(path) as f:
+            attempt = len(f.readlines())
+        if attempt < survive_at:
+            os._exit(1)
+        return attempt
+
+    return ray.remote(**options)(crash_until) if options else ray.remote(crash_until)
+
+
+# ----------------------------------------------------------------------------------------------
+# tasks whose process dies
+# ----------------------------------------------------------------------------------------------
+
+
+def test_unlimited_retries_survive_more_crashes_than_the_default(ray_shared, tmp_path):
+    ray = ray_shared
+    crash_until = _crasher(ray, max_retries=-1)
+    path = str(tmp_path / "attempts")
+    assert ray.get(crash_until.remote(path, 6), timeout=120) == 6  # 5 crashes > default 3
+
+
+def test_crash_retries_stop_at_max_retries(ray_shared, tmp_path):
+    ray = ray_shared
+    crash_until = _crasher(ray, max_retries=2)
+    path = str(tmp_path / "attempts")
+    with pytest.raises(ray.exceptions.WorkerCrashedError):
+        ray.get(crash_until.remote(path, 100), timeout=120)
+    assert _attempts(path) == 3  # the first run and two retries
+
+
+def test_default_retries_are_three(ray_shared, tmp_path):
+    ray = ray_shared
+    crash_until = _crasher(ray)
+    ok, failed = str(tmp_path / "ok"), str(tmp_path / "failed")
+    assert ray.get(crash_until.remote(ok, 4), timeout=120) == 4
+    with pytest.raises(ray.exceptions.WorkerCrashedError):
+        ray.get(crash_until.remote(failed, 5), timeout=120)
+    assert _attempts(failed) == 4
+
+
+@pytest.mark.parametrize("max_retries", [0, 1])
+def test_task_killed_from_outside(ray_shared, tmp_path, max_retries):
+    ray = ray_shared
+
+    @ray.remote(max_retries=max_retries)
+    def sleeper(path):
+        with open(path, "a") as f:
+            f.write(f"{os.getpid()}\n")
+        if _count(path) == 1:
+            time.sleep(60)
+        return "second attempt"
+
+    def _count(path):
+        with open(path) as f:
+            return len(f.readlines())
+
+    @ray.remote
+    def square(x):
+        return x * x
+
+    path = tmp_path / "pids"
+    ref = sleeper.remote(str(path))
+    _wait_for(lambda: _attempts(path) == 1, what="the task started")
+    os.kill(int(path.read_text().split()[0]), signal.SIGKILL)
+    if max_retries:
+        assert ray.get(ref, timeout=60) == "second attempt"
+    else:
+        with pytest.raises(ray.exceptions.WorkerCrashedError):
+            ray.get(ref, timeout=60)
+    # other work and the driver carry on
+    assert ray.get([square.remote(i) for i in range(10)], timeout=60) == [i * i for i in
+                                                                          range(10)]
+
+
+def test_other_tasks_finish_while_one_crashes(ray_shared, tmp_path):
+    ray = ray_shared
+    crash_until = _crasher(ray, max_retries=0)
+
+    @ray.remote
+    def slow_square(x):
+        time.sleep(0.05)
+        return x * x
+
+    refs = [slow_square.remote(i) for i in range(20)]
+    bad = crash_until.remote(str(tmp_path / "attempts"), 100)
+    assert ray.get(refs, timeout=60) == [i * i for i in range(20)]
+    with pytest.raises(ray.exceptions.WorkerCrashedError):
+        ray.get(bad, timeout=60)
+
+
+def test_application_error_retries_with_unlimited_retries(ray_shared, tmp_path):
+    ray = ray_shared
+
+    @ray.remote(max_retries=-1, retry_exceptions=[ValueError])
+    def flaky(path):
+        with open(path, "a") as f:
+            f.write("x\n")
+        with open(path) as f:
+            attempt = len(f.readlines())
+        if attempt < 5:
+            raise ValueError(f"attempt {attempt}")
+        return attempt
+
+    assert ray.get(flaky.remote(str(tmp_path / "attempts")), timeout=120) == 5
+
+
+# ----------------------------------------------------------------------------------------------
+# actors whose process dies
+# ----------------------------------------------------------------------------------------------
+
+
+def test_actor_killed_from_outside_fails_calls_in_flight_and_after(ray_shared):
+    ray = ray_shared
+
+    @ray.remote(max_restarts=0)
+    class Sleeper:
+        def pid(self):
+            return os.getpid()
+
+        def sleep(self):
+            time.sleep(60)
+
+    actor = Sleeper.remote()
+    pid = ray.get(actor.pid.remote(), timeout=60)
+    in_flight = actor.sleep.remote()
+    time.sleep(0.5)
+    os.kill(pid, signal.SIGKILL)
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(in_flight, timeout=60)
+    with pytest.raises(ray.exceptions.ActorDiedError):
+        ray.get(actor.pid.remote(), timeout=60)
+
+
+def test_max_task_retries_resubmits_the_call_in_flight(ray_shared, tmp_path):
+    ray = ray_shared
+
+    @ray.remote(max_restarts=1, max_task_retries=1)
+    class Phoenix:
+        def __init__(self):
+            self.calls = 0
+
+        def die_once(self, marker):
+            self.calls += 1
+            if not os.path.exists(marker):
+                open(marker, "w").close()
+                os._exit(1)
+            return self.calls, os.getpid()
+
+    actor = Phoenix.remote()
+    calls, _pid = ray.get(actor.die_once.remote(str(tmp_path / "died")), timeout=120)
+    assert calls == 1  # ran again on the rebuilt actor, whose constructor ran afresh
+
+
+def test_actor_restarts_after_sigkill_up_to_max_restarts(ray_shared):
+    ray = ray_shared
+
+    @ray.remote(max_restarts=2)
+    class Counter:
+        def __init__(self):
+            self.n = 0
+
+        def incr(self):
+            self.n += 1
+            return self.n, os.getpid()
+
+    actor = Counter.remote()
+    for _ in range(2):
+        n, pid = ray.get(actor.incr.remote(), timeout=60)
+        os.kill(pid, signal.SIGKILL)
+        n, new_pid = _call_until_alive(ray, actor.incr)
+        assert (n, new_pid != pid) == (1, True)  # a fresh constructor in a new process
+    _n, pid = ray.get(actor.incr.remote(), timeout=60)
+    os.kill(pid, signal.SIGKILL)
+    with pytest.raises(ray.exceptions.ActorDiedError):
+        _call_until_alive(ray, actor.incr)
+
+
+def _call_until_alive(ray, method, timeout=60.0):
+    """Call until the call survives (calls racing a restart may fail with RayActorError, or
+    ActorDiedError once the actor is dead for good, which is raised at once)."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            return ray.get(method.remote(), timeout=timeout)
+        except ray.exceptions.ActorDiedError:
+            raise
+        except ray.exceptions.RayActorError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+# ----------------------------------------------------------------------------------------------
+# cancel of a task that waits on others
+# ----------------------------------------------------------------------------------------------
+
+
+def test_recursive_cancel_reaches_the_tasks_a_waiting_task_submitted(ray_shared, tmp_path):
+    ray = ray_shared
+    beats = tmp_path / "beats"
+
+    @ray.remote(max_retries=0)
+    def child(path):
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            with open(path, "a") as f:
+                f.write(".")
+            time.sleep(0.05)
+        return "child finished"
+
+    @ray.remote(max_retries=0)
+    def parent(path):
+        return ray.get(child.remote(path))
+
+    ref = parent.remote(str(beats))
+    _wait_for(lambda: beats.exists() and beats.stat().st_size > 2, what="the child beats")
+    ray.cancel(ref, recursive=True)
+    with pytest.raises(ray.exceptions.TaskCancelledError):
+        ray.get(ref, timeout=30)
+    time.sleep(1.0)  # the child may write one more beat while it is being stopped
+    size = beats.stat().st_size
+    time.sleep(1.0)
+    assert beats.stat().st_size == size, "the child still runs after a recursive cancel"
+
+
+# ----------------------------------------------------------------------------------------------
+# values that cannot be pickled
+# ----------------------------------------------------------------------------------------------
+
+
+def test_unpicklable_argument_is_a_type_error_naming_it(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def f(x):
+        return 1
+
+    with pytest.raises(TypeError, match="(?i)lock.*") as info:
+        ray.get(f.remote(threading.Lock()), timeout=30)
+    assert "serializ" in str(info.value).lower()
+    assert ray.get(f.remote(1), timeout=30) == 1
+
+
+def test_unpicklable_put_is_a_type_error_naming_it(ray_shared):
+    ray = ray_shared
+    with pytest.raises(TypeError, match="(?i)could not serialize.*lock"):
+        ray.put(threading.Lock())
+    assert ray.get(ray.put(1)) == 1
+
+
+def test_unpicklable_return_value_fails_the_task_clearly(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def g():
+        return threading.Lock()
+
+    @ray.remote
+    def h():
+        return "fine"
+
+    with pytest.raises(ray.exceptions.RayTaskError) as info:
+        ray.get(g.remote(), timeout=30)
+    assert isinstance(info.value, TypeError)
+    text = str(info.value).lower()
+    assert "lock" in text and ("pickle" in text or "serializ" in text)
+    assert ray.get(h.remote(), timeout=30) == "fine"
