@@ -9,7 +9,7 @@ Three pieces, one per kind of process (see ``docs/design.md``, "Logs"):
   lines included, before the task's answer. Writes also go on to the process's original
   stream (the worker's log).
 * **worker** (``publish``): each batch becomes Dask events on the topic of its job (the
-  scheduler forwards them to the subscribers and keeps none: ``_backend.RefsPlugin``).
+  scheduler forwards them to the subscribers and keeps none: ``_refs_plugin.RefsPlugin``).
 * **driver** (``Forwarder``): subscribed to its job's topic when ``log_to_driver`` is on; writes
   each line as ``(name pid=N) line`` (``, ip=...`` for a node on another host) to its own
   ``sys.stdout`` or ``sys.stderr``.

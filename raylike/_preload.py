@@ -16,7 +16,7 @@ async def dask_setup(server: Any) -> None:
 
     if isinstance(server, Scheduler):
         from raylike._actor_registry import REGISTRY_PLUGIN, ActorRegistry
-        from raylike._backend import REFS_PLUGIN, RefsPlugin
+        from raylike._refs_plugin import REFS_PLUGIN, RefsPlugin
 
         server.add_plugin(RefsPlugin(), name=REFS_PLUGIN)
         server.add_plugin(ActorRegistry(), name=REGISTRY_PLUGIN)
