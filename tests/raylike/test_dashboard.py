@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import urllib.request
 
-import bokeh  # noqa: F401 - Dask's dashboard pages: without it this file must fail, not skip
 import pytest
 from test_embedded import loopback_sockets
 
@@ -14,6 +13,8 @@ pytestmark = pytest.mark.dashboard
 def test_dashboard_listens_on_loopback_only_and_is_announced(unused_address: str,
                                                              capsys: pytest.CaptureFixture[str]
                                                              ) -> None:
+    import bokeh  # noqa: F401 - Dask's dashboard pages: without them this fails, never skips
+
     port = int(unused_address.rsplit(":", 1)[1])
     listening, ctx = loopback_sockets(include_dashboard=True, dashboard_port=port)
     assert ("127.0.0.1", port) in listening
