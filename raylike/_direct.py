@@ -26,7 +26,7 @@ from typing import Any
 from raylike import _lane, _local_objects
 from raylike._lane import Lane
 from raylike._objects import ObjectRef, hold_until_done
-from raylike._serialization import dumps_error, loads
+from raylike._serialization import dumps_error, loads, payload_size
 from raylike.exceptions import RaySystemError
 
 logger = logging.getLogger("raylike.direct")
@@ -206,7 +206,7 @@ class DirectCalls:
                 fut = _local_objects.keep_here(self.worker, self.client, ref._key,
                                                loads(payload))
             else:
-                if _size(payload) > _LARGE:
+                if payload_size(payload) > _LARGE:
                     [payload] = self.client.scatter([payload], hash=False)
                 fut = self.client.submit(_actor_calls.materialize, status, payload,
                                          key=ref._key, pure=False, retries=0)
@@ -230,9 +230,3 @@ class DirectCalls:
         self._lanes.clear()
         self._grace.clear()
 
-
-def _size(payload: Any) -> int:
-    if isinstance(payload, (bytes, bytearray, memoryview)):
-        return len(payload)
-    return sum(memoryview(b).nbytes for b in getattr(payload, "buffers", ())) + len(
-        getattr(payload, "head", b""))

@@ -37,7 +37,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from raylike import _wire
-from raylike._serialization import dumps, dumps_error, dumps_frames, loads
+from raylike._serialization import dumps, dumps_error, dumps_frames, loads, payload_size
 from raylike.exceptions import RayActorError
 
 logger = logging.getLogger("raylike.lane")
@@ -150,7 +150,7 @@ class _Peer:
 
     def _flush(self) -> None:
         answers, self.answers = self.answers, []
-        if answers and sum(_size(a[2]) for a in answers) > _LARGE:
+        if answers and sum(payload_size(a[2]) for a in answers) > _LARGE:
             self.server.loop.run_in_executor(None, self._write, answers)
         elif answers:
             self._write(answers)
@@ -190,12 +190,6 @@ def _store(worker: Any, key: str, frames: Any) -> Answer:
     except Exception as exc:
         return "err", dumps_error(exc)
 
-
-def _size(payload: Any) -> int:
-    if isinstance(payload, (bytes, bytearray, memoryview)):
-        return len(payload)
-    return sum(memoryview(b).nbytes for b in getattr(payload, "buffers", ())) + len(
-        getattr(payload, "head", b""))
 
 
 # -- the driver's end ------------------------------------------------------------------------

@@ -46,6 +46,14 @@ class Frames:
         return (Frames, (self.head, [pickle.PickleBuffer(b) for b in self.buffers]))
 
 
+def payload_size(payload: Any) -> int:
+    """Bytes in a pickled payload: ``bytes`` or :class:`Frames`."""
+    if isinstance(payload, (bytes, bytearray, memoryview)):
+        return len(payload)
+    return sum(memoryview(b).nbytes for b in getattr(payload, "buffers", ())) + len(
+        getattr(payload, "head", b""))
+
+
 def dumps_frames(value: Any, what: str = "value") -> Frames:
     """Like :func:`dumps`, keeping buffers of 64 KiB or more out of the pickle."""
     buffers: list[Any] = []
