@@ -261,7 +261,9 @@ class Lane:
                         self.on_moved(call, future)
                     else:
                         future.set_result((status, payload))
-        except (EOFError, OSError) as exc:
+        except Exception as exc:  # EOF, a broken socket, or a bug: nothing may wait for ever
+            if not isinstance(exc, (EOFError, OSError)):
+                logger.exception("the lane to %s failed", self.address)
             self._lost(exc)
 
     def _lost(self, exc: BaseException) -> None:
