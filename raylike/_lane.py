@@ -108,7 +108,9 @@ class _Peer:
     def on_readable(self) -> None:
         try:  # a whole message: the driver writes each one at once
             message = _wire.recv(self.conn)
-        except (EOFError, OSError):
+        except Exception as exc:  # gone, or not a message of ours: the driver falls back
+            if not isinstance(exc, (EOFError, OSError)):
+                logger.warning("closed a lane connection: %s", exc)
             self.close()
             return
         if not self.trusted:
