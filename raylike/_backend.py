@@ -10,6 +10,7 @@ import concurrent.futures
 import functools
 import logging
 import threading
+import time
 from typing import Any
 
 from distributed import Client, Future
@@ -23,6 +24,8 @@ from raylike._refs_plugin import REFS_PLUGIN, RefsPlugin, batch_interval
 from raylike._serialization import unpicklable_part
 
 logger = logging.getLogger("raylike")
+SCATTER_ATTEMPTS = 5  # a put that meets a dead worker tries again (0.2 s, 0.4 s, ... apart)
+LANES_LOOK_INTERVAL = 5.0  # seconds between two looks for workers a driver has no lane to
 
 
 def check_scheduler(address: str, timeout: float = 10.0) -> None:
@@ -124,7 +127,7 @@ class DaskBackend:
         self.direct: DirectCalls | None = (
             DirectCalls(client, eager=in_worker is not None, worker=in_worker) if direct
             else None)
-        self._lanes_opened = in_worker is not None  # a worker reads objects the Dask way
+        self._lanes_looked = -LANES_LOOK_INTERVAL  # when the workers were last looked at
         self._local_lanes()  # opened in the background: ready by the first put, usually
         self.address = str(client.scheduler.address)
 
@@ -178,12 +181,14 @@ class DaskBackend:
 
     # -- objects ------------------------------------------------------------------------------
     def _local_lanes(self) -> list[Any]:
-        """The driver's lanes to workers on its host (``raylike._lane``); the first time,
-        open them to the workers known then."""
+        """The driver's lanes to workers on its host (``raylike._lane``). Workers that joined
+        since the last look (a replaced worker, say) get one too, looked for every few
+        seconds at most."""
         if self.direct is None or self.direct.eager:
             return []
-        if not self._lanes_opened:
-            self._lanes_opened = True
+        now = time.monotonic()
+        if now >= self._lanes_looked + LANES_LOOK_INTERVAL:
+            self._lanes_looked = now
             self.direct.open_lanes(list(self.client.scheduler_info().get("workers", {})))
         return self.direct.local_lanes()
 
@@ -195,11 +200,22 @@ class DaskBackend:
             if ref is not None:
                 return ref
         with self._dask_errors("put"):
+            [fut] = self._scatter(value)
+        return ObjectRef(str(fut.key), fut)
+
+    def _scatter(self, value: Any) -> list[Future]:
+        """Dask's ``scatter``, tried again while the scheduler still lists a worker that just
+        died (its connection breaks; the scheduler drops it within a second)."""
+        for attempt in range(SCATTER_ATTEMPTS):
             try:
-                [fut] = self.client.scatter([value], hash=False)
+                return list(self.client.scatter([value], hash=False))
             except TypeError as exc:  # Dask's message names the type, not the value
                 raise unpicklable_part([("put value", value)], exc) from exc
-        return ObjectRef(fut.key, fut)
+            except OSError:  # CommClosedError is one
+                if attempt + 1 == SCATTER_ATTEMPTS or self.client.status != "running":
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def get(self, refs: list[ObjectRef[Any]], timeout: float | None) -> list[Any]:
         waitables = [self._waitable(r) for r in refs]

@@ -135,7 +135,11 @@ class DirectCalls:
         return lane
 
     def open_lanes(self, addresses: list[str]) -> None:
-        """Open lanes to these workers now (those on another host will have none)."""
+        """Open lanes to these workers now (those on another host will have none); forget
+        the lanes of workers that went away."""
+        for address, lane in list(self._lanes.items()):
+            if lane is not None and lane.closed:
+                self._lanes.pop(address, None)
         for address in addresses:
             if address not in self._lanes and _lane.enabled():
                 self._lanes[address] = None

@@ -158,3 +158,24 @@ def test_task_results_come_back_without_a_copy_and_refs_inside_puts_work():
     outer = ray.put({"inner": inner})  # a ref inside: Dask's scatter keeps it alive
     assert ray.get(ray.get(outer)["inner"]).shape == (10,)
     assert ray.get([ray.put(i) for i in range(100)]) == list(range(100))  # small ones too
+
+
+def test_a_replaced_worker_gets_a_lane_again():
+    import signal
+
+    ray.init(num_cpus=2, include_dashboard=False)
+    _wait_for_lanes()
+    client = _runtime.backend().client
+    [(old_address, pid)] = client.run(os.getpid).items()
+    os.kill(pid, signal.SIGKILL)  # the embedded cluster starts another worker
+    deadline = time.monotonic() + 60
+    while True:
+        assert time.monotonic() < deadline, "no lane to the replacement worker"
+        ref = ray.put(np.ones(1 << 18))  # puts (and gets) look for new workers as they go
+        lanes = _runtime.backend().direct.local_lanes()
+        if lanes and lanes[0].address != old_address:
+            break
+        time.sleep(0.5)
+    assert ray.get(ray.put(np.ones(1 << 18))).sum() == 1 << 18
+    assert _held_on_worker(ray.put(np.zeros(1 << 18))._key) is not None
+    del ref
