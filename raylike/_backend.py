@@ -339,13 +339,13 @@ class DaskBackend:
         from raylike._tasks import new_key
 
         key = new_key("from_dask")
-        with _errors.dask_errors():
+        with self._dask_errors():
             alias = self.client.submit(_alias, future, key=key, pure=False)
         return ObjectRef(key, alias)
 
     def compute(self, collection: Any, resources: dict[str, float]) -> ObjectRef[Any]:
         """Submit a Dask collection's graph; a ref to its result."""
-        with _errors.dask_errors():
+        with self._dask_errors():
             fut = self.client.compute(collection, resources=resources or None)
         if isinstance(fut.key, str):
             return ObjectRef(fut.key, fut)
@@ -353,7 +353,7 @@ class DaskBackend:
 
     def run_graph(self, graph: Any, keys: Any, resources: dict[str, float]) -> Any:
         """Run a Dask graph (a dask scheduler's ``get``) and return the values of ``keys``."""
-        with _errors.dask_errors():
+        with self._dask_errors():
             return self.client.get(graph, keys, resources=resources or None, sync=True)
 
     def scheduler_call(self, op: str, **kwargs: Any) -> Any:
