@@ -125,12 +125,9 @@ class DirectCalls:
         address = _addresses.get(actor_id)
         if address is None:
             return None
-        if address not in self._lanes:
-            self.open_lanes([address])
-            return None
-        lane = self._lanes[address]
-        if lane is not None and lane.closed:  # its worker went away
-            self._lanes.pop(address, None)
+        lane = self._lanes.get(address)
+        if address not in self._lanes or (lane is not None and lane.closed):
+            self.open_lanes([address])  # a worker seen for the first time, or a lane that broke
             return None
         return lane
 
