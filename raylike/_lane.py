@@ -36,7 +36,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from raylike import _wire
+from raylike import _local_objects, _wire
 from raylike._serialization import dumps, dumps_error, dumps_frames, loads, payload_size
 from raylike.exceptions import RayActorError
 
@@ -186,9 +186,7 @@ def _value_of(worker: Any, key: str) -> Answer:
 def _store(worker: Any, key: str, frames: Any) -> Answer:
     """Keep a driver's ``put`` value as Dask data of this worker: ``("ok", its size)``."""
     try:
-        value = loads(frames)
-        reply = worker.update_data(data={key: value}, stimulus_id=f"raylike-put-{key}")
-        return "ok", reply["nbytes"][key]
+        return "ok", _local_objects.store(worker, key, loads(frames))
     except Exception as exc:
         return "err", dumps_error(exc)
 

@@ -9,13 +9,15 @@ TCP path costs several.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from distributed import Client, Future
 
-from raylike._lane import Lane
 from raylike._objects import ObjectRef, _Borrowed
 from raylike._serialization import dumps_frames, loads
+
+if TYPE_CHECKING:
+    from raylike._lane import Lane
 
 ABSENT: Any = object()  # ``get``: the lane's worker does not hold this object
 
@@ -52,14 +54,20 @@ def announce(client: Client, key: str, address: str, nbytes: int, kind: type) ->
     return future
 
 
+def store(worker: Any, key: str, value: Any) -> int:
+    """Keep ``value`` as Dask data of ``worker`` under ``key`` (on its event loop); its size.
+    The first half of Dask's ``scatter``: :func:`announce` is the second."""
+    reply = worker.update_data(data={key: value}, stimulus_id=f"raylike-store-{key}")
+    return int(reply["nbytes"][key])
+
+
 def keep_here(worker: Any, client: Client, key: str, value: Any) -> Future:
     """Store ``value`` under ``key`` on ``worker`` (whose client is ``client``; called off its
     event loop) and make it an ordinary Dask object."""
-    async def store() -> int:
-        reply = worker.update_data(data={key: value}, stimulus_id=f"raylike-keep-{key}")
-        return int(reply["nbytes"][key])
+    async def on_loop() -> int:
+        return store(worker, key, value)
 
-    nbytes = client.sync(store)
+    nbytes = client.sync(on_loop)
     return announce(client, key, worker.address, nbytes, type(value))
 
 
