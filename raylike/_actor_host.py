@@ -335,5 +335,5 @@ class _Link:
             if message[0] == "ended":
                 break
             self.scope.dispatch(message[1], message[2], message[3])
-        self.child.process.join(1)
+        self.child.process.wait(1)
         self.host.events.put(("exited", self, self.child.process.exitcode))

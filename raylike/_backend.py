@@ -101,6 +101,20 @@ def install(client: Client) -> None:
         client.register_plugin(_node.NodePlugin(), name=_node.PLUGIN_NAME)
 
 
+def wait_for_worker(client: Client, timeout: float = 60.0) -> None:
+    """Return once a worker runs. Dask's ``wait_for_workers`` asks the scheduler every 0.1 s,
+    a long time next to an embedded cluster's start-up: ask every 5 ms first (a cheap call),
+    then let Dask's own check (which also caches the scheduler's description) return at once."""
+
+    async def running() -> None:
+        deadline = time.monotonic() + timeout
+        while not await client.scheduler.ncores_running() and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+
+    client.sync(running)
+    client.wait_for_workers(1, timeout=timeout)
+
+
 def tune(client: Client) -> None:
     """Shorten the batching intervals of this client's streams, both ways."""
     interval = batch_interval()

@@ -1,14 +1,21 @@
-"""The embedded cluster: a Dask scheduler and one Dask worker per node, as plain subprocesses.
+"""The embedded cluster: a Dask scheduler and one Dask worker per node, forked from a zygote.
 
-Why subprocesses started with ``python -c`` (see ``docs/design.md``, "Start-up"): Dask's default
+Why a subprocess started with ``python -c`` (see ``docs/design.md``, "Start-up"): Dask's default
 ``LocalCluster`` spawns its workers with ``multiprocessing``, which re-runs the user's main script
 in every child and fails in scripts without an ``if __name__ == "__main__":`` guard, as every Ray
-example is written. ``python -c`` children have no main file to re-run, need no monkeypatching,
-keep the scheduler's event loop out of the driver's GIL, and exit when the driver dies (each child
+example is written. A ``python -c`` process has no main file to re-run, needs no monkeypatching,
+keeps the scheduler's event loop out of the driver's GIL, and exits when the driver dies (it
 watches its stdin; EOF means the driver is gone).
+
+Why one zygote (``raylike._zygote``) rather than one interpreter per process: each would import
+``distributed`` (≈0.5 s of CPU) at the same time on the same cores. The zygote imports it once,
+forks the scheduler, imports what a node needs, forks the worker, and then forks the worker's
+task processes and any replacement worker, in milliseconds.
 """
 from __future__ import annotations
 
+import json
+import logging
 import os
 import socket
 import subprocess
@@ -16,43 +23,17 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from typing import IO, Any
 
-# The child reads stdin in a daemon thread; EOF (driver exited or was killed) => os._exit.
-# os.read, not sys.stdin.read: a buffered read would hold a lock that blocks interpreter exit.
-_BOOT = r"""
-import os, sys, threading
-def _watch():
-    try:
-        while os.read(0, 1):
-            pass
-    finally:
-        os._exit(0)
-threading.Thread(target=_watch, daemon=True).start()
-role = sys.argv.pop(1)
-sys.argv[0] = "dask " + role
-import logging, warnings
-warnings.filterwarnings("ignore", category=FutureWarning, module="distributed.diagnostics.nvml")
-if role == "scheduler":
-    from distributed.cli.dask_scheduler import main
-else:
-    from distributed.cli.dask_worker import main
-# Dask's own logs go to the session's log file, as does the process's output (what tasks print
-# reaches the driver as Dask events: raylike._logs).
-_handler = logging.FileHandler(os.environ["RAYLIKE_LOG_FILE"])
-_handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-for _name in ("distributed", "raylike", "tornado", "asyncio"):
-    _logger = logging.getLogger(_name)
-    for _h in list(_logger.handlers):
-        _logger.removeHandler(_h)
-    _logger.addHandler(_handler)
-    _logger.setLevel(logging.INFO)
-    _logger.propagate = False
-main()
-"""
+from raylike import _zygote
+
+_BOOT = "import sys; from raylike._cluster import zygote_main; zygote_main(sys.argv[1:])"
 
 PRELOAD = "raylike._preload"  # raylike's plugins, installed as the processes start
+NODE_MODULES = ["raylike._node", "raylike._actor_host", "raylike._local_objects"]
 WORKER_THREADS = 256  # tasks blocked in get() secede; this bounds only tasks running at once
 WORKER_RESTARTS = 10  # a worker that dies is replaced, this many times per session
 
@@ -65,9 +46,12 @@ class EmbeddedCluster:
 
     address: str
     dashboard_address: str | None
-    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    zygote: subprocess.Popen[bytes]
+    forks: _zygote.ForkClient
     log: IO[bytes] | None = None
     worker_args: list[str] = field(default_factory=list)
+    scheduler: _zygote.Forked | None = None
+    workers: list[_zygote.Forked] = field(default_factory=list)
     restarts: int = 0
     _closing: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -78,17 +62,31 @@ class EmbeddedCluster:
                          name="raylike-worker-watch").start()
 
     def _keep_worker(self) -> None:
+        try:
+            scheduler, _ = self.forks.announced()
+            worker, _ = self.forks.announced()
+        except (EOFError, OSError):  # the zygote exited first (closed, or failed: see the log)
+            return
+        with self._lock:
+            self.scheduler = scheduler
+            self.workers.append(worker)
         while True:
-            code = self.procs[-1].wait()
+            code = self.workers[-1].wait()
             with self._lock:
                 if self._closing or self.restarts >= WORKER_RESTARTS or \
-                        self.procs[0].poll() is not None:  # no scheduler: nothing to join
+                        scheduler.exitcode is not None:  # no scheduler: nothing to join
                     return
                 self.restarts += 1
                 self._note(f"the Dask worker exited with code {code}; starting a new one "
                            f"({self.restarts} of {WORKER_RESTARTS})")
-                args = [*self.worker_args, "--name", f"raylike-head-{self.restarts}"]
-                self.procs.append(_spawn("worker", args, self.log))
+            args = [*self.worker_args, "--name", f"raylike-head-{self.restarts}"]
+            try:
+                worker, _ = self.forks.fork("worker", args)
+            except (EOFError, OSError) as exc:
+                self._note(f"could not start a new worker: {exc}")
+                return
+            with self._lock:
+                self.workers.append(worker)
 
     def _note(self, text: str) -> None:
         if self.log is not None and not self.log.closed:
@@ -97,27 +95,30 @@ class EmbeddedCluster:
 
     def close(self, grace: float = 5.0) -> None:
         """Stop the cluster: workers first (SIGTERM: a graceful close that runs the plugin's
-        teardown), then the scheduler; whatever is left after ``grace`` is killed."""
+        teardown), then the scheduler, then the zygote (its stdin closes); whatever is left
+        after ``grace`` is killed."""
         with self._lock:
             self._closing = True
-        for group in (self.procs[1:], self.procs[:1]):
+            workers = list(self.workers)
+            scheduler = [self.scheduler] if self.scheduler is not None else []
+        for group in (workers, scheduler):
             for proc in group:
-                if proc.poll() is None:
-                    proc.terminate()
+                proc.terminate()
             deadline = time.monotonic() + grace
             for proc in group:
-                try:
-                    proc.wait(max(0.01, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    pass
-        for proc in self.procs:  # stdin EOF (watchdog exits), then SIGKILL
-            if proc.stdin is not None:
-                proc.stdin.close()
-            try:
-                proc.wait(1)
-            except subprocess.TimeoutExpired:
+                proc.wait(max(0.01, deadline - time.monotonic()))
+        if self.zygote.stdin is not None:  # EOF: the zygote, and anything left, exits
+            self.zygote.stdin.close()
+        for proc in [*workers, *scheduler]:
+            if proc.wait(1) is None:
                 proc.kill()
-                proc.wait()
+            proc.close()
+        try:
+            self.zygote.wait(1)
+        except subprocess.TimeoutExpired:
+            self.zygote.kill()
+            self.zygote.wait()
+        self.forks.close()
         if self.log is not None:
             self.log.close()
 
@@ -160,11 +161,6 @@ def _env(log_file: str) -> dict[str, str]:
     return env
 
 
-def _spawn(role: str, args: list[str], log: Any) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", _BOOT, role, *args], stdin=subprocess.PIPE,
-                            stdout=log, stderr=log, env=_env(log.name), start_new_session=True)
-
-
 def format_resources(resources: dict[str, float]) -> str:
     """``{"CPU": 2, "GPU": 0.5}`` -> ``"CPU=2 GPU=0.5"`` (dask worker's --resources)."""
     return " ".join(f"{name}={_number(value)}" for name, value in resources.items())
@@ -194,9 +190,83 @@ def start(resources: dict[str, float], *, dashboard: bool,
                    "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
                    "--no-nanny", "--death-timeout", "60",
                    "--resources", format_resources(resources), "--preload", PRELOAD]
-    cluster = EmbeddedCluster(address=address, dashboard_address=dash, log=log,
-                              worker_args=worker_args)
-    cluster.procs.append(_spawn("scheduler", sched_args, log))
-    cluster.procs.append(_spawn("worker", [*worker_args, "--name", "raylike-head"], log))
+    mine, theirs = socket.socketpair()
+    with mine, theirs:
+        argv = [str(theirs.fileno()), json.dumps(sched_args),
+                json.dumps([*worker_args, "--name", "raylike-head"])]
+        zygote = subprocess.Popen([sys.executable, "-c", _BOOT, *argv], stdin=subprocess.PIPE,
+                                  stdout=log, stderr=log, env=_env(log.name),
+                                  start_new_session=True, pass_fds=[theirs.fileno()])
+        forks = _zygote.ForkClient(Connection(mine.detach()))
+    cluster = EmbeddedCluster(address=address, dashboard_address=dash, zygote=zygote,
+                              forks=forks, log=log, worker_args=worker_args)
     cluster.watch()
     return cluster
+
+
+def zygote_main(argv: list[str]) -> None:
+    """The zygote's program: ``<control fd> <scheduler args> <worker args>`` (JSON lists)."""
+    driver = Connection(int(argv[0]))
+    scheduler_args, worker_args = json.loads(argv[1]), json.loads(argv[2])
+    _log_to_file(os.environ["RAYLIKE_LOG_FILE"])
+    warnings.filterwarnings("ignore", category=FutureWarning,
+                            module="distributed.diagnostics.nvml")
+    _zygote.preload(["distributed.cli.dask_scheduler", "distributed.cli.dask_worker", PRELOAD])
+    zygote = _zygote.Zygote({"worker": _fork_worker}, watch_stdin=True)
+    zygote.add(driver)
+    pid, status = zygote.fork(lambda: _run("scheduler", scheduler_args))
+    zygote.send(driver, pid, [status])
+    _zygote.preload([*NODE_MODULES, *_zygote.TASK_MODULES])  # while the scheduler starts
+    zygote.send(driver, *_fork_worker(zygote, driver, ("worker", worker_args)))
+    zygote.serve()
+
+
+def _fork_worker(zygote: _zygote.Zygote, _conn: Connection,
+                 request: tuple[Any, ...]) -> tuple[int, list[int]]:
+    """A Dask worker with arguments ``request[1]``; it asks this zygote for its task processes,
+    over a connection of its own."""
+    mine, theirs = socket.socketpair()
+
+    def run() -> None:
+        _zygote._inherited = Connection(theirs.detach())
+        _run("worker", request[1])
+
+    pid, status = zygote.fork(run, close=(mine,))
+    theirs.close()
+    zygote.add(Connection(mine.detach()))
+    return pid, [status]
+
+
+def _run(role: str, args: list[str]) -> None:
+    """Run ``dask scheduler`` or ``dask worker`` with ``args`` in this (forked) process, which
+    exits when the driver does (EOF on stdin). os.read, not sys.stdin.read: a buffered read
+    would hold a lock that blocks interpreter exit."""
+
+    def watch() -> None:
+        try:
+            while os.read(0, 1):
+                pass
+        finally:
+            os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="raylike-driver-watch").start()
+    sys.argv = [f"dask {role}", *args]
+    from distributed.cli import dask_scheduler, dask_worker
+
+    (dask_scheduler.main if role == "scheduler" else dask_worker.main)()
+
+
+def _log_to_file(path: str) -> None:
+    """Dask's own logs go to the session's log file, as does the processes' output (what tasks
+    print reaches the driver as Dask events: raylike._logs)."""
+    import distributed  # noqa: F401  (configures its loggers, which are replaced here)
+
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    for name in ("distributed", "raylike", "tornado", "asyncio"):
+        logger = logging.getLogger(name)
+        for old in list(logger.handlers):
+            logger.removeHandler(old)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False

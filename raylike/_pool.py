@@ -1,29 +1,28 @@
 """The processes of a node that run user code (tasks and actors), owned by its Dask worker.
 
-Each child has one duplex pipe to the worker. Children are forked from a forkserver (forking the
-threaded worker itself is unsafe; spawning costs a whole interpreter start per child) that has
-raylike, cloudpickle and numpy imported already. A child exits when its worker dies: on EOF of
-its pipe when idle, and through a watchdog thread while it runs user code.
+Each child has one duplex pipe to the worker. Children are forked from a zygote
+(``raylike._zygote``; forking the threaded worker itself is unsafe, and spawning costs a whole
+interpreter start per child) that has raylike, cloudpickle and numpy imported already. A child
+exits when its worker dies: on EOF of its pipe when idle, and through a watchdog thread while it
+runs user code.
 """
 from __future__ import annotations
 
-import importlib.util
-import multiprocessing
-import multiprocessing.process
+import logging
 import os
 import threading
 from multiprocessing.connection import Connection
 from typing import Any
 
-from raylike import _wire
+from raylike import _wire, _zygote
 
-_PRELOAD = ["raylike._child", "cloudpickle"]
+logger = logging.getLogger(__name__)
 
 
 class Child:
     """One child process and the worker's end of its pipe."""
 
-    def __init__(self, process: Any, conn: Connection) -> None:
+    def __init__(self, process: _zygote.Forked, conn: Connection) -> None:
         self.process = process
         self.conn = conn
         self.pid: int = process.pid
@@ -43,9 +42,10 @@ class Child:
     def kill(self) -> None:
         try:
             self.process.kill()
-            self.process.join(1)
+            self.process.wait(1)
         except Exception:
             pass
+        self.process.close()
         self.conn.close()
 
 
@@ -53,33 +53,35 @@ class Pool:
     """Idle children ready to run tasks; new ones are started on demand."""
 
     def __init__(self, max_idle: int) -> None:
-        config = multiprocessing.process.current_process()._config  # type: ignore[attr-defined]
-        if config.get("daemon"):
-            # A worker started by a Nanny is daemonic, and multiprocessing refuses children to
-            # daemonic processes. Our children are ours to stop (watchdog + teardown).
-            config["daemon"] = False
-        self._ctx = multiprocessing.get_context("forkserver")
-        preload = _PRELOAD + (["numpy"] if importlib.util.find_spec("numpy") else [])
-        self._ctx.set_forkserver_preload(preload)
         self._max_idle = max_idle
         self._idle: list[Child] = []
         self._all: dict[int, Child] = {}
         self._lock = threading.Lock()
+        self._forks_lock = threading.Lock()
+        self._forks: _zygote.ForkClient | None = None
         self._closed = False
 
     def start_child(self) -> Child:
         """A new child (not in the idle list)."""
-        from raylike import _child
-
-        parent_conn, child_conn = self._ctx.Pipe(duplex=True)
-        process = self._ctx.Process(target=_child.main, args=(child_conn, os.getpid()),
-                                    daemon=True, name="raylike-task")
-        process.start()
-        child_conn.close()
-        child = Child(process, parent_conn)
+        try:
+            process, [fd] = self._zygote().fork("task-process", os.getpid())
+        except (EOFError, OSError):  # the zygote is gone: start one of our own, and retry
+            logger.warning("the zygote of this node's task processes is gone; starting another",
+                           exc_info=True)
+            process, [fd] = self._zygote(renew=True).fork("task-process", os.getpid())
+        child = Child(process, Connection(fd))
         with self._lock:
             self._all[child.pid] = child
         return child
+
+    def _zygote(self, renew: bool = False) -> _zygote.ForkClient:
+        with self._forks_lock:
+            if renew and self._forks is not None:
+                self._forks.close()
+                self._forks = None
+            if self._forks is None:
+                self._forks = _zygote.node_forks()
+            return self._forks
 
     def acquire(self) -> Child:
         """An idle child, or a new one."""
@@ -120,3 +122,7 @@ class Pool:
             self._idle.clear()
         for child in children:
             child.kill()
+        with self._forks_lock:
+            if self._forks is not None:
+                self._forks.close()
+                self._forks = None

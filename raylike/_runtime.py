@@ -226,7 +226,7 @@ def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
             _backend.install(client)
         else:  # its processes installed raylike's plugins as they started (``_preload``)
             _backend.tune(client)
-            client.wait_for_workers(1, timeout=60)
+            _backend.wait_for_worker(client, timeout=60)
     except BaseException:
         if cluster is not None:
             cluster.close()

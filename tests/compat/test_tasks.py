@@ -448,3 +448,16 @@ def test_retry_exceptions_list_only_retries_listed_types(ray_shared):
     with pytest.raises(ZeroDivisionError):
         ray.get(bad)
     assert ray.get(counter2.value.remote()) == 1
+
+
+def test_task_can_start_its_own_processes(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def negate_all(n):
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            return pool.map(abs, range(-n, 0))
+
+    assert ray.get(negate_all.remote(3), timeout=60) == [3, 2, 1]
