@@ -18,6 +18,7 @@ then file descriptors (the status pipe first) as ``SCM_RIGHTS``.
 from __future__ import annotations
 
 import atexit
+import gc
 import importlib
 import importlib.util
 import json
@@ -217,6 +218,7 @@ class Zygote:
         ``close`` (sockets or descriptors) in it; return its pid and its status pipe's read
         end, for the caller to send and close."""
         status_r, status_w = os.pipe()
+        gc.freeze()  # the collector of a forked process leaves what it inherited shared
         pid = os.fork()
         if pid == 0:
             self._become_child([status_r, status_w, *close])
