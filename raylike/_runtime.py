@@ -215,8 +215,9 @@ def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
         dashboard = _resources.dashboard_wanted(include_dashboard)
         cluster = _cluster.start(node, dashboard=dashboard, dashboard_port=dashboard_port)
         target = cluster.address
-    # imported after the cluster's processes are spawned: they start while we import Dask
-    from raylike import _backend
+    # imported after the cluster's processes are spawned: they start while we import Dask (and
+    # what submitting a task needs, while the zygote is still importing)
+    from raylike import _backend, _node  # noqa: F401
 
     if cluster is not None:
         _cluster.wait_listening(target)

@@ -270,11 +270,15 @@ class Zygote:
             conn.close()
             return
         try:
-            pid, fds = self.handlers[request[0]](self, conn, request)
-        except Exception as exc:  # a failed fork (no memory, too many processes)
-            conn.send(("error", f"{type(exc).__name__}: {exc}", 0))
-            return
-        self.send(conn, pid, fds)
+            try:
+                pid, fds = self.handlers[request[0]](self, conn, request)
+            except Exception as exc:  # a failed fork (no memory, too many processes)
+                conn.send(("error", f"{type(exc).__name__}: {exc}", 0))
+                return
+            self.send(conn, pid, fds)
+        except OSError:  # whoever asked is gone; what was forked for it ends on its own
+            del self.conns[conn.fileno()]
+            conn.close()
 
     def _reap(self) -> None:
         while True:
