@@ -1,5 +1,6 @@
 """A node's child process: runs user code, and forwards the Ray API calls that code makes to its
-worker over the pipe (``ChildBackend``). Imported by the forkserver at start (keep it light)."""
+worker over the pipe (``ChildBackend``). Imported by a node's zygote before it forks task processes
+(``raylike._zygote``; keep it light)."""
 from __future__ import annotations
 
 import concurrent.futures

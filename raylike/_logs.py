@@ -14,7 +14,7 @@ Three pieces, one per kind of process (see ``docs/design.md``, "Logs"):
   each line as ``(name pid=N) line`` (``, ip=...`` for a node on another host) to its own
   ``sys.stdout`` or ``sys.stderr``.
 
-Imported by the forkserver of every node through ``raylike._child``: no Dask import here.
+Imported by the zygote of every node through ``raylike._child``: no Dask import here.
 """
 from __future__ import annotations
 

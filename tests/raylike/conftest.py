@@ -2,7 +2,7 @@
 
 ``dask_cluster`` starts a real ``dask scheduler`` and lets a test add real ``dask worker``
 processes; every process it starts runs in a session of its own, and teardown terminates, waits
-and then SIGKILLs that whole process group, so no worker child (forkserver, task processes) can
+and then SIGKILLs that whole process group, so no worker child (zygote, task processes) can
 outlive the test.
 """
 from __future__ import annotations
@@ -55,7 +55,7 @@ def _stop(procs: list[subprocess.Popen[bytes]], grace: float = 5.0) -> None:
             proc.wait()
     for proc in procs:
         # each process leads its own session (start_new_session): its pgid is its pid. Whatever
-        # it started and left behind (nanny's worker, forkserver, task children) is killed here.
+        # it started and left behind (nanny's worker, zygote, task children) is killed here.
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
