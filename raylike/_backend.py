@@ -238,7 +238,13 @@ class DaskBackend:
         dask = [(i, f) for i, f in enumerate(waitables) if isinstance(f, Future)]
         values: list[Any] = [None] * len(refs)
         lanes = self._local_lanes() if dask else []
-        if lanes:  # objects held on this host come through shared memory
+        if lanes and timeout is None:  # results of tasks running on this host, when made
+            early = _objects_lane.watch(lanes, [(f, refs[i]._watchable) for i, f in dask])
+            for (i, _), value in zip(dask, early):
+                values[i] = value
+                refs[i]._delivered = value is not _objects_lane.ABSENT
+            dask = [(i, f) for (i, f), value in zip(dask, early) if value is _objects_lane.ABSENT]
+        if lanes and dask:  # objects held on this host come through shared memory
             _wait_done([f for _, f in dask], len(dask), None)
             got = _objects_lane.get(lanes, [f for _, f in dask])
             for (i, _), value in zip(dask, got):
@@ -262,7 +268,7 @@ class DaskBackend:
 
     def wait(self, refs: list[ObjectRef[Any]], num_returns: int,
              timeout: float | None) -> list[ObjectRef[Any]]:
-        futures = [self._waitable(r) for r in refs]
+        futures = [_DONE if r._delivered else self._waitable(r) for r in refs]
         _wait_done(futures, num_returns, timeout)
         self.check_connected()  # futures Dask cancelled on losing the scheduler are "done"
         return [r for r, f in zip(refs, futures) if f.done()]
@@ -271,7 +277,7 @@ class DaskBackend:
         from raylike import _node
 
         task_key = _node.task_key_of(ref._key)
-        if self._waitable(ref).done():
+        if ref._delivered or self._waitable(ref).done():
             return  # Ray: cancelling a finished task does nothing
         with self._dask_errors("cancel"):
             self.client.run(_node.interrupt, task_key, force, recursive)
@@ -299,7 +305,10 @@ class DaskBackend:
             self._fire_and_forget(fut)  # Ray runs a task even if its refs are dropped at once
             if nested:  # hold refs nested in the arguments until the task is done
                 fut.add_done_callback(functools.partial(hold_until_done, nested))
-            return self._returns(call, fut)
+            refs = self._returns(call, fut)
+            if call.num_returns == 1:
+                refs[0]._watchable = True
+            return refs
 
     def _submit_actor_call(self, call: Any, keep: list[ObjectRef[Any]]) -> list[ObjectRef[Any]]:
         """An actor method call: an async Dask task with no dependencies and no resources;
@@ -403,7 +412,19 @@ def _alias(value: Any) -> Any:
     return value
 
 
-def _wait_done(futures: list[Future], count: int, timeout: float | None) -> bool:
+class _Done:
+    """What ``wait`` sees for a ref whose value ``get`` already had from its node (Dask may
+    not have heard yet)."""
+
+    @staticmethod
+    def done() -> bool:
+        return True
+
+
+_DONE = _Done()
+
+
+def _wait_done(futures: list[Any], count: int, timeout: float | None) -> bool:
     """Block until ``count`` of ``futures`` are done (in any state) or ``timeout`` passes."""
     pending = [f for f in futures if not f.done()]
     need = count - (len(futures) - len(pending))

@@ -56,10 +56,11 @@ class LaneServer:
     """The Unix socket of one worker, served on its event loop."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop,
-                 host_of: Callable[[str], Any], worker: Any) -> None:
+                 host_of: Callable[[str], Any], worker: Any, node: Any = None) -> None:
         self.loop = loop
         self.host_of = host_of  # actor id -> its ActorHost on this worker, or None
         self.worker = worker
+        self.node = node  # the worker's NodePlugin: where task results can be watched
         self.token = secrets.token_hex(16)
         self.dir = tempfile.mkdtemp(prefix="raylike-lane-")  # mode 0700: this user only
         self.path = os.path.join(self.dir, "s")
@@ -104,6 +105,7 @@ class _Peer:
         self.lock = threading.Lock()
         self.trusted = False
         self.answers: list[tuple[int, str, Any]] = []
+        self.watching: dict[str, list[tuple[int, Callable[[str, Any], None]]]] = {}
 
     def on_readable(self) -> None:
         try:  # a whole message: the driver writes each one at once
@@ -130,6 +132,42 @@ class _Peer:
         elif message[0] == "put":
             for rid, key, frames in message[1]:
                 self._answer(rid, *_store(self.server.worker, key, frames))
+        elif message[0] == "watch":
+            for rid, key in message[1]:
+                self._watch(rid, key)
+        elif message[0] == "unwatch":
+            for key in message[1]:
+                self._unwatch(key)
+
+    def _watch(self, rid: int, key: str) -> None:
+        """Answer with task ``key``'s result as soon as the node has it (it may already be
+        Dask data here); a task that runs elsewhere is answered at ``unwatch``."""
+        node = self.server.node
+        if node is None or key in self.server.worker.data:
+            self._answer(rid, *_value_of(self.server.worker, key))
+            return
+        loop = self.server.loop
+
+        def done(status: str, payload: Any) -> None:  # in the task's thread
+            loop.call_soon_threadsafe(self._watched, key, rid, status, payload)
+
+        self.watching.setdefault(key, []).append((rid, done))
+        node.watch(key, done)
+
+    def _watched(self, key: str, rid: int, status: str, payload: Any) -> None:
+        entries = self.watching.get(key, [])
+        if any(r == rid for r, _ in entries):
+            self.watching[key] = [e for e in entries if e[0] != rid]
+            if not self.watching[key]:
+                del self.watching[key]
+            self._answer(rid, status, payload)
+
+    def _unwatch(self, key: str) -> None:
+        for rid, done in self.watching.pop(key, []):
+            if self.server.node.unwatch(key, done):  # else its answer is on its way
+                self._answer(rid, "absent", None)
+            else:
+                self.watching.setdefault(key, []).append((rid, done))
 
     def _run(self, rid: int, call: Any) -> None:
         host = self.server.host_of(call.actor_id)
@@ -167,6 +205,10 @@ class _Peer:
         if self not in self.server.peers:
             return
         self.server.peers.discard(self)
+        for key, entries in self.watching.items():
+            for _, done in entries:
+                self.server.node.unwatch(key, done)
+        self.watching.clear()
         with contextlib.suppress(Exception):
             self.server.loop.remove_reader(self.conn.fileno())
         self.conn.close()
@@ -174,12 +216,20 @@ class _Peer:
 
 def _value_of(worker: Any, key: str) -> Answer:
     """``("ok", frames)`` of an object this worker holds, else ``("absent", None)``."""
-    if key not in worker.data:
-        return "absent", None
     try:
-        return "ok", dumps_frames(worker.data[key])
-    except Exception:  # spilled and unreadable, not picklable, ...: Dask's own path will say
+        return value_answer(worker.data[key])
+    except Exception:  # not here, spilled and unreadable, ...: Dask's own path will say
         logger.debug("could not send %s on the lane", key, exc_info=True)
+        return "absent", None
+
+
+def value_answer(value: Any) -> Answer:
+    """``("ok", frames)`` of ``value``, or ``("absent", None)`` if it cannot be sent (Dask's
+    own path will then deliver it, or say why not)."""
+    try:
+        return "ok", dumps_frames(value)
+    except Exception:
+        logger.debug("could not send a value on the lane", exc_info=True)
         return "absent", None
 
 
@@ -230,6 +280,25 @@ class Lane:
             concurrent.futures.Future() for _ in keys]
         sent = self._send("get", [((key,), fut, None) for key, fut in zip(keys, futures)])
         return futures if sent else None
+
+    def watch(self, keys: list[str]) -> list[concurrent.futures.Future[Answer]] | None:
+        """Ask for the results of tasks as soon as the lane's node computes them: each answer
+        is ``("ok", frames)``, or ``("absent", None)`` if the task failed there or was
+        given to :meth:`unwatch`; ``None`` once the lane is closed."""
+        futures: list[concurrent.futures.Future[Answer]] = [
+            concurrent.futures.Future() for _ in keys]
+        sent = self._send("watch", [((key,), fut, None) for key, fut in zip(keys, futures)])
+        return futures if sent else None
+
+    def unwatch(self, keys: list[str]) -> None:
+        """Stop watching ``keys`` (their watches are answered ``absent``)."""
+        with self.lock:
+            if self.closed:
+                return
+        try:
+            _wire.send(self.conn, self.lock, ("unwatch", keys), plain=True)
+        except (OSError, ValueError) as exc:
+            self._lost(exc)
 
     def put(self, key: str, frames: Any) -> concurrent.futures.Future[Answer] | None:
         """Store an object on the lane's worker under ``key``: ``("ok", nbytes)``."""

@@ -9,6 +9,9 @@ TCP path costs several.
 """
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
+import functools
 from typing import TYPE_CHECKING, Any
 
 from distributed import Client, Future
@@ -20,6 +23,10 @@ if TYPE_CHECKING:
     from raylike._lane import Lane
 
 ABSENT: Any = object()  # ``get``: the lane's worker does not hold this object
+# ``watch`` a get of at most this many running tasks: it saves each result ≈2–3 ms of Dask's
+# reporting, which matters to a caller waiting on a few; a large batch is bound by throughput,
+# which the watches would only cost (≈5 % of tasks/s measured with 2,000)
+WATCH_LIMIT = 64
 
 
 def put(client: Client, lane: Lane, value: Any) -> ObjectRef[Any] | None:
@@ -90,4 +97,50 @@ def get(lanes: list[Lane], futures: list[Future]) -> list[Any]:
             else:
                 left.append(i)
         todo = left
+    return values
+
+
+def watch(lanes: list[Lane], items: list[tuple[Future, bool]]) -> list[Any]:
+    """Values of tasks still running, handed over by the lanes' nodes as soon as they are made
+    (before Dask has reported them: that takes the worker's and the scheduler's streams);
+    :data:`ABSENT` for the rest (done already, failed, not a task's only result, run off this
+    host, or more than :data:`WATCH_LIMIT` of them). ``items``: a Dask future and whether it
+    is a task's only result. Returns once each has its value or its Dask future is done."""
+    values: list[Any] = [ABSENT] * len(items)
+    todo = [i for i, (fut, watchable) in enumerate(items) if watchable and fut.status == "pending"]
+    if not todo or len(todo) > WATCH_LIMIT:
+        return values
+    keys = [str(items[i][0].key) for i in todo]
+    settled: dict[int, concurrent.futures.Future[Any]] = {
+        i: concurrent.futures.Future() for i in todo}
+
+    def settle(i: int, outcome: Any) -> None:
+        with contextlib.suppress(concurrent.futures.InvalidStateError):
+            settled[i].set_result(outcome)
+
+    def answered(i: int, answer: concurrent.futures.Future[tuple[str, Any]]) -> None:
+        status, payload = answer.result()
+        if status == "ok":
+            settle(i, payload)
+
+    watched = []
+    for lane in lanes:
+        answers = lane.watch(keys)
+        if answers is not None:
+            watched.append((lane, answers))
+            for i, answer in zip(todo, answers):
+                answer.add_done_callback(functools.partial(answered, i))
+    if not watched:
+        return values
+    for i in todo:  # Dask's own report: the task ended elsewhere, failed, or was cancelled
+        items[i][0].add_done_callback(lambda _fut, i=i: settle(i, ABSENT))
+    concurrent.futures.wait(list(settled.values()))
+    for lane, answers in watched:
+        left = [key for key, answer in zip(keys, answers) if not answer.done()]
+        if left:
+            lane.unwatch(left)
+    for i in todo:
+        frames = settled[i].result()
+        if frames is not ABSENT:
+            values[i] = loads(frames)
     return values

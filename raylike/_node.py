@@ -14,6 +14,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -71,6 +72,8 @@ class NodePlugin(WorkerPlugin):
         self._client_lock = threading.Lock()
         self._backend: DaskBackend | None = None
         self.running: dict[str, TaskScope] = {}
+        # task key -> callbacks of drivers waiting for its result on the lane (``watch``)
+        self.watchers: dict[str, list[Callable[[str, Any], None]]] = {}
         self.actors: dict[str, Any] = {}  # actor id -> its host (raylike._actor_host)
         self.cancelled: set[str] = set()
         self.lock = threading.Lock()
@@ -112,7 +115,7 @@ class NodePlugin(WorkerPlugin):
             return None
         if self.lane is None:
             self.lane = _lane.LaneServer(asyncio.get_running_loop(), self.actors.get,
-                                         self.worker)
+                                         self.worker, self)
         return self.lane.info()
 
     def _warm_up(self, children: int) -> None:
@@ -151,7 +154,42 @@ class NodePlugin(WorkerPlugin):
 
     # -- tasks --------------------------------------------------------------------------------
     def run_task(self, call: Any, deps: tuple[Any, ...]) -> Any:
-        """Run ``call`` in a child, retrying as its options say; return its result."""
+        """Run ``call`` in a child, retrying as its options say; return its result (and hand
+        it to drivers watching for it on the lane, before Dask reports it)."""
+        try:
+            result = self._run_task(call, deps)
+        except BaseException:
+            if self.watchers:
+                self._notify(call.key, ("absent", None))
+            raise
+        if self.watchers:
+            self._notify(call.key, _lane.value_answer(result))
+        return result
+
+    def watch(self, key: str, callback: Callable[[str, Any], None]) -> None:
+        """Call ``callback(status, payload)`` from the task's thread when task ``key`` ends
+        here: ``("ok", frames)``, or ``("absent", None)`` if it failed."""
+        with self.lock:
+            self.watchers.setdefault(key, []).append(callback)
+
+    def unwatch(self, key: str, callback: Callable[[str, Any], None]) -> bool:
+        """Forget ``callback``; ``False`` if it was called already (or never watched)."""
+        with self.lock:
+            callbacks = self.watchers.get(key)
+            if not callbacks or callback not in callbacks:
+                return False
+            callbacks.remove(callback)
+            if not callbacks:
+                del self.watchers[key]
+            return True
+
+    def _notify(self, key: str, answer: tuple[str, Any]) -> None:
+        with self.lock:
+            callbacks = self.watchers.pop(key, [])
+        for callback in callbacks:
+            callback(*answer)
+
+    def _run_task(self, call: Any, deps: tuple[Any, ...]) -> Any:
         attempts = 0
         while True:
             status, payload = self._attempt(call, deps)

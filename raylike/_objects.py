@@ -23,12 +23,14 @@ __all__ = ["ObjectRef", "cancel", "get", "put", "wait"]
 class ObjectRef(Generic[T]):
     """A reference to an object in the cluster, returned by ``.remote()`` and ``put``."""
 
-    __slots__ = ("_key", "_future", "_direct", "__weakref__")
+    __slots__ = ("_key", "_future", "_direct", "_watchable", "_delivered", "__weakref__")
 
     def __init__(self, key: str, future: Any = None) -> None:
         self._key = key
         self._future = future  # a Dask future where this process has a client; never exposed
         self._direct: Any = None  # the answer of a driver's direct actor call (``_direct``)
+        self._watchable = False  # a task's only result: its node can hand it over early
+        self._delivered = False  # handed over early: done, whatever Dask has heard so far
 
     def hex(self) -> str:
         """The object's id as a hex string."""

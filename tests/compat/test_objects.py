@@ -641,3 +641,20 @@ def test_cancel_non_ref_raises_type_error(ray_shared):
     ray = ray_shared
     with pytest.raises(TypeError):
         ray.cancel("not a ref")
+
+
+def test_a_result_get_returned_is_ready_for_wait_at_once(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def slow(x):
+        time.sleep(0.2)
+        return x
+
+    refs = [slow.remote(i) for i in range(3)]
+    assert ray.get(refs) == [0, 1, 2]
+    ready, not_ready = ray.wait(refs, num_returns=3, timeout=0)
+    assert ready == refs and not_ready == []
+    ray.cancel(refs[0])  # finished: nothing to cancel
+    assert ray.get(refs[0]) == 0
+    assert ray.get(slow.remote(ray.get(refs[2]))) == 2  # and usable as an argument

@@ -187,3 +187,31 @@ def test_cpu_work_spreads_over_the_nodes(two_worker_cluster: Any) -> None:
 
     nodes = set(ray.get([where.remote() for _ in range(8)]))
     assert nodes == {n["NodeID"] for n in ray.nodes()}
+
+
+@ray.remote
+def pause(seconds):
+    time.sleep(seconds)
+    return seconds
+
+
+def test_results_come_early_from_the_worker_that_ran_them(two_worker_cluster):
+    """The driver watches every worker on its host; the one that runs the task hands the
+    result over, the other's watch is dropped (nothing is left behind on either)."""
+    ray.init(address=two_worker_cluster.address)
+    ray.get(pause.remote(0))  # the driver's lanes open in the background at init
+    time.sleep(0.5)
+    refs = [pause.remote(0.2) for _ in range(4)]
+    assert ray.get(refs) == [0.2] * 4
+    assert all(ref._delivered for ref in refs)
+
+    def watchers(dask_worker):
+        from raylike._node import PLUGIN_NAME
+
+        return len(dask_worker.plugins[PLUGIN_NAME].watchers)
+
+    client = ray._runtime.driver().client
+    deadline = time.monotonic() + 10
+    while any(client.run(watchers).values()):  # the unwatch is on its way
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
