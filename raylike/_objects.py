@@ -8,8 +8,10 @@ object for the task's duration (see ``docs/design.md``, "Objects and their lifet
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import threading
+import time
 from collections.abc import Generator, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -72,6 +74,55 @@ class ObjectRef(Generic[T]):
 
     def __await__(self) -> Generator[Any, None, T]:
         return asyncio.wrap_future(self.future()).__await__()
+
+    def __del__(self) -> None:
+        if self._future is not None:
+            _releases.add(self._future)
+
+
+class _Releases:
+    """Holds the Dask futures of dropped refs for a moment, then drops them together.
+
+    Each release is a message on Dask's batched streams (client to scheduler, scheduler to
+    worker), and a stream that has just sent waits out its batch interval before it sends
+    again: a release sent just before the next task's submission delays that task by up to the
+    interval, in each stream. Together, a moment later, they leave the next task's way clear
+    (a sequential round trip ≈1.5 ms shorter). Ray frees objects asynchronously too.
+    """
+
+    DELAY = 0.02  # seconds
+
+    def __init__(self) -> None:
+        self.futures: collections.deque[Any] = collections.deque()
+        self.scheduled = False
+        self.wake = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def add(self, future: Any) -> None:
+        # lock-free: called from __del__, which the collector may run inside any code
+        self.futures.append(future)
+        if not self.scheduled:
+            self.scheduled = True
+            try:
+                if self.thread is None:
+                    self.thread = threading.Thread(target=self._run, daemon=True,
+                                                   name="raylike-releases")
+                    self.thread.start()
+                self.wake.set()
+            except RuntimeError:  # interpreter shutting down: release now
+                self.futures.clear()
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait()
+            self.wake.clear()
+            time.sleep(self.DELAY)
+            self.scheduled = False
+            for _ in range(len(self.futures)):  # each dropped here is released by Dask
+                self.futures.popleft()
+
+
+_releases = _Releases()
 
 
 def hold_until_done(_refs: list[Any], _future: Any) -> None:

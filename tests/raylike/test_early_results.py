@@ -19,6 +19,11 @@ pytestmark = pytest.mark.timeout(120)
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[None]:
     ray.init(num_cpus=2, include_dashboard=False)
+    backend = ray._runtime.driver().backend
+    deadline = time.monotonic() + 30
+    while not backend._local_lanes():  # the driver's lane opens in the background at init
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
     yield
     ray.shutdown()
 
@@ -52,7 +57,6 @@ def nested() -> list[Any]:
 
 
 def test_a_running_tasks_result_comes_from_its_node(cluster: None) -> None:
-    ray.get(slow.remote("warm", 0))  # the driver's lane opens in the background at init
     ref = slow.remote("x")
     assert ray.get(ref) == "x"
     assert ref._delivered  # handed over by the node, not read after Dask's report

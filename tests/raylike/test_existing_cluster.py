@@ -199,10 +199,13 @@ def test_results_come_early_from_the_worker_that_ran_them(two_worker_cluster):
     """The driver watches every worker on its host; the one that runs the task hands the
     result over, the other's watch is dropped (nothing is left behind on either)."""
     ray.init(address=two_worker_cluster.address)
-    ray.get(pause.remote(0))  # the driver's lanes open in the background at init
-    time.sleep(0.5)
-    refs = [pause.remote(0.2) for _ in range(4)]
-    assert ray.get(refs) == [0.2] * 4
+    backend = ray._runtime.driver().backend
+    deadline = time.monotonic() + 30
+    while len(backend._local_lanes()) < 2:  # they open in the background at init
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    refs = [pause.remote(0.5) for _ in range(4)]
+    assert ray.get(refs) == [0.5] * 4
     assert all(ref._delivered for ref in refs)
 
     def watchers(dask_worker):

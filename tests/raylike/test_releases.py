@@ -1,0 +1,38 @@
+"""Dropped refs release their Dask futures together, a moment later (``_objects._Releases``)."""
+from __future__ import annotations
+
+import gc
+import time
+import weakref
+
+import pytest
+
+from raylike._objects import _Releases
+
+pytestmark = pytest.mark.timeout(30)
+
+
+class Held:
+    pass
+
+
+def test_what_is_added_is_dropped_together_a_moment_later() -> None:
+    releases = _Releases()
+    items = [Held() for _ in range(100)]
+    alive = [weakref.ref(item) for item in items]
+    for item in items:
+        releases.add(item)
+    del items, item
+    gc.collect()
+    assert all(ref() is not None for ref in alive)  # held for the moment
+    deadline = time.monotonic() + 5
+    while any(ref() is not None for ref in alive):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    later = Held()
+    gone = weakref.ref(later)
+    releases.add(later)  # the thread goes on serving later drops
+    del later
+    while gone() is not None:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
