@@ -118,11 +118,24 @@ class _Releases:
             self.wake.clear()
             time.sleep(self.DELAY)
             self.scheduled = False
-            for _ in range(len(self.futures)):  # each dropped here is released by Dask
+            self.release_now()
+
+    def release_now(self) -> None:
+        """Drop what is held (each future dropped here is released by Dask); ``shutdown``
+        calls this before it closes the client, so no release meets a closing connection."""
+        for _ in range(len(self.futures)):
+            try:
                 self.futures.popleft()
+            except IndexError:  # another thread emptied it
+                return
 
 
 _releases = _Releases()
+
+
+def release_dropped() -> None:
+    """Release the objects of refs dropped in the last moment now (see :class:`_Releases`)."""
+    _releases.release_now()
 
 
 def hold_until_done(_refs: list[Any], _future: Any) -> None:

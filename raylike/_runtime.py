@@ -286,6 +286,9 @@ def shutdown(_exiting_interpreter: bool = False) -> None:
         direct.close()
     if runtime.logs is not None:
         runtime.logs.close()
+    from raylike._objects import release_dropped
+
+    release_dropped()
     if runtime.owns_client:
         try:
             runtime.client.close(timeout=5)
