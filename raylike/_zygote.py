@@ -223,6 +223,7 @@ class Zygote:
         if pid == 0:
             self._become_child([status_r, status_w, *close])
             _run_and_exit(run)
+        gc.unfreeze()  # the zygote's own garbage stays collectable
         self.status[pid] = status_w
         return pid, status_r
 
