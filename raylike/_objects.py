@@ -76,7 +76,7 @@ class ObjectRef(Generic[T]):
         return asyncio.wrap_future(self.future()).__await__()
 
     def __del__(self) -> None:
-        if self._future is not None:
+        if self._future is not None and _runtime._process is None:  # a driver's ref
             _releases.add(self._future)
 
 
@@ -87,7 +87,8 @@ class _Releases:
     worker), and a stream that has just sent waits out its batch interval before it sends
     again: a release sent just before the next task's submission delays that task by up to the
     interval, in each stream. Together, a moment later, they leave the next task's way clear
-    (a sequential round trip ≈1.5 ms shorter). Ray frees objects asynchronously too.
+    (a sequential round trip ≈1.5 ms shorter). Ray frees objects asynchronously too. Only a
+    driver's refs wait: a worker releases at once, as before.
     """
 
     DELAY = 0.02  # seconds

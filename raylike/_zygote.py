@@ -31,6 +31,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.reduction import recvfds, sendfds
@@ -219,7 +220,10 @@ class Zygote:
         end, for the caller to send and close."""
         status_r, status_w = os.pipe()
         gc.freeze()  # the collector of a forked process leaves what it inherited shared
-        pid = os.fork()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns of any thread: numpy's BLAS starts one, and handles fork
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
         if pid == 0:
             self._become_child([status_r, status_w, *close])
             _run_and_exit(run)

@@ -196,25 +196,34 @@ def pause(seconds):
 
 
 def test_results_come_early_from_the_worker_that_ran_them(two_worker_cluster):
-    """The driver watches every worker on its host; the one that runs the task hands the
-    result over, the other's watch is dropped (nothing is left behind on either)."""
+    """The driver watches a running task on every worker of its host: the one that runs it
+    hands the result over as it ends, the other's watch is dropped, and neither keeps any."""
+    from raylike._serialization import loads
+
     ray.init(address=two_worker_cluster.address)
     backend = ray._runtime.driver().backend
     deadline = time.monotonic() + 30
     while len(backend._local_lanes()) < 2:  # they open in the background at init
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    refs = [pause.remote(0.5) for _ in range(4)]
-    assert ray.get(refs) == [0.5] * 4
-    assert all(ref._delivered for ref in refs)
+    lanes = backend._local_lanes()
+    ref = pause.remote(1.0)
+    answers = [lane.watch([ref._key])[0] for lane in lanes]  # while it runs
+    assert ray.get(ref, timeout=60) == 1.0  # with a timeout: Dask's way, not a watch
+    deadline = time.monotonic() + 30
+    while not any(answer.done() for answer in answers):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    [(status, frames)] = [answer.result() for answer in answers if answer.done()]
+    assert status == "ok" and loads(frames) == 1.0
+    for lane, answer in zip(lanes, answers):
+        if not answer.done():
+            lane.unwatch([ref._key])
+            assert answer.result(timeout=10) == ("absent", None)
 
     def watchers(dask_worker):
         from raylike._node import PLUGIN_NAME
 
         return len(dask_worker.plugins[PLUGIN_NAME].watchers)
 
-    client = ray._runtime.driver().client
-    deadline = time.monotonic() + 10
-    while any(client.run(watchers).values()):  # the unwatch is on its way
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    assert list(backend.client.run(watchers).values()) == [0, 0]
