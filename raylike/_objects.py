@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import sys
 import threading
 import time
 from collections.abc import Generator, Sequence
@@ -99,19 +100,22 @@ class _Releases:
         self.wake = threading.Event()
         self.thread: threading.Thread | None = None
 
+    def start(self) -> None:
+        """Start the thread (``init`` does, never ``__del__``: a thread started while the
+        interpreter exits may never run, and its ``start`` would wait for ever)."""
+        if self.thread is None or not self.thread.is_alive():
+            self.thread = threading.Thread(target=self._run, daemon=True,
+                                           name="raylike-releases")
+            self.thread.start()
+
     def add(self, future: Any) -> None:
         # lock-free: called from __del__, which the collector may run inside any code
+        if self.thread is None or sys.is_finalizing():
+            return  # the future is dropped (so released) at once
         self.futures.append(future)
         if not self.scheduled:
             self.scheduled = True
-            try:
-                if self.thread is None:
-                    self.thread = threading.Thread(target=self._run, daemon=True,
-                                                   name="raylike-releases")
-                    self.thread.start()
-                self.wake.set()
-            except RuntimeError:  # interpreter shutting down: release now
-                self.futures.clear()
+            self.wake.set()
 
     def _run(self) -> None:
         while True:
@@ -132,6 +136,11 @@ class _Releases:
 
 
 _releases = _Releases()
+
+
+def defer_releases() -> None:
+    """From now on, a driver's dropped refs are released together (see :class:`_Releases`)."""
+    _releases.start()
 
 
 def release_dropped() -> None:

@@ -27,6 +27,8 @@ class Child:
         self.conn = conn
         self.pid: int = process.pid
         self._send_lock = threading.Lock()
+        self._kill_lock = threading.Lock()
+        self._killed = False
 
     def send(self, message: tuple[Any, ...], plain: bool = False) -> None:
         _wire.send(self.conn, self._send_lock, message, plain)
@@ -40,6 +42,12 @@ class Child:
         return bool(self.process.is_alive())
 
     def kill(self) -> None:
+        """Kill the process and close its pipe; once only (the pool's close and the task
+        that was using the child may both get here)."""
+        with self._kill_lock:
+            if self._killed:
+                return
+            self._killed = True
         try:
             self.process.kill()
             self.process.wait(1)

@@ -245,6 +245,9 @@ def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
         print(f"raylike: {verb}; view the Dask dashboard at http://{dashboard_url}")
     job_id = uuid.uuid4().hex[:8]
     backend = _backend.DaskBackend(client, job_id=job_id, direct=direct_calls())
+    from raylike._objects import defer_releases
+
+    defer_releases()
     return Runtime(client=client, backend=backend, cluster=cluster, owns_client=owns_client,
                    namespace=namespace or f"anon-{uuid.uuid4().hex[:12]}", job_id=job_id,
                    context=context,

@@ -308,3 +308,28 @@ def test_no_dashboard() -> None:
     ctx: Any = ray.init(num_cpus=2, include_dashboard=False)
     assert ctx.dashboard_url is None
     assert ctx.address_info["webui_url"] is None
+
+
+# refs still held by module globals when the interpreter exits (ray.shutdown() first, or not)
+REFS_AT_EXIT = """\
+import raylike as ray
+ray.init(num_cpus=2, include_dashboard=False)
+
+@ray.remote
+def f():
+    return 1
+
+refs = [f.remote() for _ in range(3)]
+assert ray.get(refs) == [1, 1, 1]
+{shutdown}
+print("done")
+"""
+
+
+@pytest.mark.parametrize("shutdown", ["ray.shutdown()", ""])
+def test_exit_with_refs_still_held(tmp_path: Path, shutdown: str) -> None:
+    script = tmp_path / "refs_at_exit.py"
+    script.write_text(REFS_AT_EXIT.format(shutdown=shutdown))
+    result = _run([sys.executable, str(script)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("done")

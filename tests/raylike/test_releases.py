@@ -18,6 +18,12 @@ class Held:
 
 def test_what_is_added_is_dropped_together_a_moment_later() -> None:
     releases = _Releases()
+    unheld = Held()
+    gone_at_once = weakref.ref(unheld)
+    releases.add(unheld)  # not started (no init yet): nothing is held
+    del unheld
+    assert gone_at_once() is None
+    releases.start()
     items = [Held() for _ in range(100)]
     alive = [weakref.ref(item) for item in items]
     for item in items:
