@@ -123,17 +123,15 @@ class Forked:
 
 
 def _exists(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie, whose parent has not reaped it, does not)."""
+    """Whether ``pid`` runs (a zombie, whose parent has not reaped it, does not), as the
+    ``raylike`` command line judges its processes (psutil: /proc on Linux, and macOS too)."""
+    import psutil
+
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except (OSError, IndexError):  # no /proc (macOS)
+    except psutil.Error:  # not ours to inspect: it exists
         return True
 
 
