@@ -60,7 +60,6 @@ class ActorHost:
         self.stop: tuple[bool, ActorDiedError | None, bool] | None = None  # set by kill
         self.exiting = False
         self.restarts = 0
-        self._gave_back = False
 
     # -- lifecycle (the reservation task's thread) -------------------------------------------
     def run(self) -> None:
@@ -78,8 +77,6 @@ class ActorHost:
         finally:
             node.actors.pop(actor_id, None)
             node.gpus.release(gpus, self.spec.resources.get("GPU", 0.0))
-            if self._gave_back:  # Dask gives the placement CPU back when this task ends
-                node.adjust_cpu(-1.0)
 
     def _run(self, gpus: list[str]) -> ActorDiedError:
         reply = self._registry("raylike_actor_host", address=self.node.worker.address)
@@ -147,9 +144,6 @@ class ActorHost:
         return died_of(self.meta, detail)
 
     def _on_ready(self, link: _Link) -> None:
-        if self.spec.give_back_cpu and not self._gave_back:
-            self._gave_back = True
-            self.node.adjust_cpu(1.0)
         self._on_loop(self.calls.alive, link)
         self._registry("raylike_actor_update", state="ALIVE")
 
@@ -162,9 +156,7 @@ class ActorHost:
             logger.info("could not tell the registry that actor %s died", self.meta.actor_id)
 
     def _info(self, gpus: list[str], restarted: bool) -> _context.TaskInfo:
-        resources = dict(self.spec.resources)
-        if self.spec.give_back_cpu:
-            resources.pop("CPU", None)
+        resources = {k: v for k, v in self.spec.resources.items() if v > 0}
         return _context.TaskInfo(
             task_id=self.spec.reservation, name=self.meta.name or "", job_id=self.spec.job_id,
             node_id=self.node.node_id, namespace=self.spec.creator_namespace,

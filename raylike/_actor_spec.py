@@ -85,8 +85,7 @@ class ActorSpec:
     cls: bytes  # the pickled class
     args: bytes  # constructor arguments, packed by ``_tasks.pack_arguments``
     deps: list[Any]  # the top-level ObjectRefs among them
-    resources: dict[str, float]  # held by the reservation task
-    give_back_cpu: bool  # Ray's default actor: 1 CPU to be placed, 0 while it lives
+    resources: dict[str, float]  # held by the reservation task for the actor's life
     max_restarts: int = 0
     max_concurrency: int = 1
     job_id: str = ""

@@ -247,7 +247,8 @@ def _spec(actor_class: ActorClass[Any], args: tuple[Any, ...], kwargs: dict[str,
     assert actor_class._pickled is not None
     spec = ActorSpec(
         meta=meta, cls=actor_class._pickled, args=data, deps=deps,
-        resources=_resources.request(opts, default_cpus=1.0), give_back_cpu=simple,
+        resources=(_resources.default_actor_request(opts) if simple
+                   else _resources.request(opts, default_cpus=1.0)),
         max_restarts=_options.get(opts, "max_restarts"), max_concurrency=concurrency,
         job_id=_context.current_job_id(), creator_namespace=namespace,
         reservation=new_key(f"actor.{cls.__name__}"), strategy=opts.get("scheduling_strategy"))
@@ -260,7 +261,9 @@ def _create_with(backend: Any, spec: ActorSpec, nested: list[ObjectRef[Any]],
     from raylike import _actor_host, _node
 
     meta = spec.meta
-    _resources.warn_if_infeasible(f"actor {meta.class_name}", spec.resources, backend)
+    default = spec.resources.get("CPU", -1.0) == 0.0  # see _resources.default_actor_request
+    placement = {**spec.resources, "CPU": 1.0} if default else spec.resources
+    _resources.warn_if_infeasible(f"actor {meta.class_name}", placement, backend)
     with _Borrowed():
         handle_bytes = dumps(ActorHandle(meta, ObjectRef(spec.reservation)), "actor handle")
     reply = backend.scheduler_call(

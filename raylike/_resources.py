@@ -88,6 +88,18 @@ def request(options: dict[str, Any], default_cpus: float) -> dict[str, float]:
     return {k: v for k, v in wanted.items() if v > 0}
 
 
+def default_actor_request(options: dict[str, Any]) -> dict[str, float]:
+    """The Dask restrictions of an actor that asks for no CPU, GPU or custom resource.
+
+    Ray places such an actor on a node with CPUs but holds none while it lives (its docs: "1
+    CPU for scheduling and 0 CPU for running"), so any number of them fit on a node whose CPUs
+    are all taken. ``CPU: 0`` keeps it to workers that declare CPUs without taking any."""
+    wanted = {"CPU": 0.0}
+    if options.get("memory"):
+        wanted["memory"] = float(options["memory"])
+    return wanted
+
+
 def clean(values: dict[str, float]) -> dict[str, float]:
     """Round away float drift and drop zero entries, as Ray reports resources."""
     out = {}

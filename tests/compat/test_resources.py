@@ -156,6 +156,43 @@ def test_zero_cpu_tasks_are_not_limited(ray4, tmp_path):
     assert ray.get([h, queued], timeout=30) == ["hog done", "cpu"]
 
 
+@pytest.mark.timeout(180)
+def test_default_actors_need_no_free_cpu(ray4):
+    """Actors that ask for nothing need a CPU only to be placed: any number of them live on a
+    node whose CPUs are all held (here by two ``num_cpus=2`` actors)."""
+    ray = ray4
+
+    @ray.remote(num_cpus=2)
+    class Holder:
+        def ping(self):
+            return "held"
+
+    @ray.remote
+    class Default:
+        def __init__(self, i):
+            self.i = i
+
+        def get(self):
+            return self.i
+
+    holders = [Holder.remote() for _ in range(2)]
+    assert ray.get([h.ping.remote() for h in holders], timeout=60) == ["held"] * 2
+    assert ray.available_resources().get("CPU", 0) == 0
+    actors = [Default.remote(i) for i in range(50)]
+    assert ray.get([a.get.remote() for a in actors], timeout=150) == list(range(50))
+
+    @ray.remote(num_cpus=1)
+    def needs_cpu():
+        return "cpu"
+
+    ref = needs_cpu.remote()
+    ready, _ = ray.wait([ref], timeout=0.5)
+    assert ready == []  # the CPUs are still the holders'
+    for actor in actors + holders:
+        ray.kill(actor)
+    assert ray.get(ref, timeout=60) == "cpu"
+
+
 def test_infeasible_task_stays_pending(ray4):
     ray = ray4
 
