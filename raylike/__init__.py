@@ -9,35 +9,141 @@ extended by the ``_node`` plugin, which runs user code in child processes (``_po
 ``_child``); ``_tasks``, ``_objects`` and ``_actors`` implement the Ray concepts on top;
 ``exceptions`` holds every error a user can see, and ``_errors`` translates Dask's.
 """
-from raylike import actor, exceptions, util
+import logging as _logging
+import sys as _sys
+
+from raylike import _logging_config as log
+from raylike import (
+    _runtime,
+    actor,
+    client_builder,
+    cloudpickle,
+    core,
+    cross_language,
+    exceptions,
+    experimental,
+    internal,
+    job_config,
+    remote_function,
+    runtime_context,
+    runtime_env,
+    util,
+    widgets,
+)
 from raylike._actors import get_actor, kill
-from raylike._context import get_gpu_ids, get_runtime_context
+from raylike._aliases import DeprecatedModule as _DeprecatedModule
+from raylike._context import get_gpu_ids
+from raylike._ids import (
+    ActorClassID,
+    ActorID,
+    ClusterID,
+    FunctionID,
+    JobID,
+    NodeID,
+    PlacementGroupID,
+    TaskID,
+    UniqueID,
+    WorkerID,
+)
+from raylike._logging_config import LoggingConfig
 from raylike._objects import ObjectRef, cancel, get, put, wait
 from raylike._remote import method, remote
 from raylike._runtime import init, is_initialized, shutdown
-from raylike._state import available_resources, cluster_resources, nodes
+from raylike._state import available_resources, cluster_resources, nodes, timeline
+from raylike.client_builder import ClientBuilder, client
+from raylike.cross_language import Language, java_actor_class, java_function
+from raylike.runtime_context import get_runtime_context
 
-__version__ = "0.1.0"
+__version__ = _runtime.RAY_VERSION  # the Ray release whose API this is, as Ray programs check
+__commit__ = "raylike"
+__raylike_version__ = "0.1.0"
+
+ObjectID = ObjectRef  # Ray's old name of ObjectRef
+
+# Ray's process modes (``ray.SCRIPT_MODE`` is a driver, ``ray.WORKER_MODE`` a worker)
+SCRIPT_MODE = 0
+WORKER_MODE = 1
+SPILL_WORKER_MODE = 2
+RESTORE_WORKER_MODE = 3
+
+AUTO_INIT_APIS = {"cancel", "get", "get_actor", "get_gpu_ids", "get_runtime_context",
+                  "kill", "put", "wait"}
+NON_AUTO_INIT_APIS = {
+    "ClientBuilder", "Language", "LoggingConfig", "SCRIPT_MODE", "WORKER_MODE", "__version__",
+    "_config", "autoscaler", "available_resources", "client", "cluster_resources",
+    "cpp_function", "init", "is_initialized", "java_actor_class", "java_function", "method",
+    "nodes", "remote", "shutdown", "timeline"}
+
+logger = _logging.getLogger("raylike")
+ray = _sys.modules[__name__]  # Ray's package has itself as ``ray.ray``
+
+# Ray's deprecated aliases of its private modules
+worker = _DeprecatedModule("worker", _runtime)
+state = _DeprecatedModule("state", _sys.modules["raylike._state"])
+serialization = _DeprecatedModule("serialization", _sys.modules["raylike._serialization"])
+ray_constants = _DeprecatedModule("ray_constants", _sys.modules["raylike._ids"])
 
 __all__ = [
+    "AUTO_INIT_APIS",
+    "ActorClassID",
+    "ActorID",
+    "ClientBuilder",
+    "ClusterID",
+    "FunctionID",
+    "JobID",
+    "Language",
+    "LoggingConfig",
+    "NON_AUTO_INIT_APIS",
+    "NodeID",
+    "ObjectID",
     "ObjectRef",
+    "PlacementGroupID",
+    "RESTORE_WORKER_MODE",
+    "SCRIPT_MODE",
+    "SPILL_WORKER_MODE",
+    "TaskID",
+    "UniqueID",
+    "WORKER_MODE",
+    "WorkerID",
     "actor",
     "available_resources",
     "cancel",
+    "client",
+    "client_builder",
+    "cloudpickle",
     "cluster_resources",
+    "core",
+    "cross_language",
     "exceptions",
+    "experimental",
     "get",
     "get_actor",
     "get_gpu_ids",
     "get_runtime_context",
     "init",
+    "internal",
     "is_initialized",
+    "java_actor_class",
+    "java_function",
+    "job_config",
     "kill",
+    "log",
+    "logger",
     "method",
     "nodes",
     "put",
+    "ray",
+    "ray_constants",
     "remote",
+    "remote_function",
+    "runtime_context",
+    "runtime_env",
+    "serialization",
     "shutdown",
+    "state",
+    "timeline",
     "util",
     "wait",
+    "widgets",
+    "worker",
 ]

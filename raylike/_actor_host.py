@@ -24,7 +24,7 @@ from typing import Any
 
 from distributed import secede
 
-from raylike import _actor_calls, _context, _logs
+from raylike import _actor_calls, _context, _logs, _runtime
 from raylike._actor_spec import CRASHED, EXITED, KILLED, NODE_DIED, ActorSpec, died_of
 from raylike._objects import _Borrowed
 from raylike._serialization import dumps, dumps_frames, loads
@@ -157,10 +157,16 @@ class ActorHost:
 
     def _info(self, gpus: list[str], restarted: bool) -> _context.TaskInfo:
         resources = {k: v for k, v in self.spec.resources.items() if v > 0}
+        meta = self.meta
         return _context.TaskInfo(
-            task_id=self.spec.reservation, name=self.meta.name or "", job_id=self.spec.job_id,
-            node_id=self.node.node_id, namespace=self.spec.creator_namespace,
-            actor_id=self.meta.actor_id, gpu_ids=gpus, resources=resources, restarted=restarted)
+            key=self.spec.reservation, name=f"{meta.class_name}.__init__",
+            job_id=self.spec.job_id, node_id=self.node.node_id,
+            namespace=self.spec.creator_namespace, actor_id=meta.actor_id, gpu_ids=gpus,
+            resources=resources, restarted=restarted,
+            function_name=f"{self.spec.class_path}.__init__", actor_name=meta.name or "",
+            gcs_address=_runtime.gcs_address(self.node.worker.scheduler.address),
+            is_async=meta.is_async,
+            actor_meta=meta, reservation=self.spec.reservation)
 
     def _registry(self, op: str, **kwargs: Any) -> Any:
         return self.node.backend().scheduler_call(op, actor_id=self.meta.actor_id, **kwargs)

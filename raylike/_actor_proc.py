@@ -72,7 +72,7 @@ class _Actor:
              num_returns: int) -> None:
         if self._was_cancelled(call_id):
             return
-        token = _context.enter(dataclasses.replace(self.info, task_id=key))
+        token = _context.enter(self._call_info(key, method))
         try:
             fn, a, kw = self._prepare(method, args, deps)
             result = self._pack(fn(*a, **kw), num_returns)
@@ -88,7 +88,7 @@ class _Actor:
         async with self.semaphore:
             if self._was_cancelled(call_id):
                 return
-            _context.enter(dataclasses.replace(self.info, task_id=key))  # this task's context
+            _context.enter(self._call_info(key, method))  # this task's context
             try:
                 fn, a, kw = self._prepare(method, args, deps)
                 value = fn(*a, **kw)
@@ -98,6 +98,12 @@ class _Actor:
             except BaseException as exc:  # noqa: B036 - every error goes back to the caller
                 result = self._failure(exc, method)
         self._answer(call_id, result)
+
+    def _call_info(self, key: str, method: str) -> _context.TaskInfo:
+        """The actor's info as one call of ``method`` sees it."""
+        class_path = self.info.function_name.rsplit(".", 1)[0]
+        return dataclasses.replace(self.info, key=key, name=f"{self.class_name}.{method}",
+                                   function_name=f"{class_path}.{method}")
 
     def _was_cancelled(self, call_id: int) -> bool:
         with self.lock:

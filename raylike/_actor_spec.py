@@ -92,6 +92,7 @@ class ActorSpec:
     creator_namespace: str | None = None  # the namespace code inside the actor sees
     reservation: str = ""  # the Dask key of the reservation task
     strategy: Any = None  # the scheduling strategy
+    class_path: str = ""  # "module.Class", as Ray names the actor's methods
 
 
 @dataclass

@@ -18,7 +18,7 @@ import threading
 import uuid
 from typing import Any, Generic, TypeVar
 
-from raylike import _context, _options, _resources, _runtime
+from raylike import _context, _ids, _options, _resources, _runtime
 from raylike._actor_spec import (
     KILLED,
     ActorCall,
@@ -53,6 +53,7 @@ class ActorClass(Generic[T]):
         self._is_async = any(inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
                              for _, fn in inspect.getmembers(cls, _is_method))
         self._pickled: bytes | None = None
+        self._class_path = _context.function_name(cls)
         for attr in ("__name__", "__qualname__", "__module__", "__doc__"):
             try:
                 setattr(self, attr, getattr(cls, attr))
@@ -233,10 +234,10 @@ def _spec(actor_class: ActorClass[Any], args: tuple[Any, ...], kwargs: dict[str,
           ) -> tuple[ActorSpec, list[ObjectRef[Any]]]:
     cls, opts = actor_class._cls, actor_class._options
     name = opts.get("name")
-    namespace = _context.get_runtime_context().namespace
+    namespace = _context.current_namespace()
     meta = ActorMeta(
-        actor_id=uuid.uuid4().hex, class_name=cls.__name__, methods=actor_class._methods,
-        is_async=actor_class._is_async,
+        actor_id=_ids.new_actor_id(_context.current_job_id()), class_name=cls.__name__,
+        methods=actor_class._methods, is_async=actor_class._is_async,
         max_task_retries=_options.get(opts, "max_task_retries"), name=name,
         namespace=(opts.get("namespace") or namespace) if name else None,
         detached=opts.get("lifetime") == "detached")
@@ -251,7 +252,8 @@ def _spec(actor_class: ActorClass[Any], args: tuple[Any, ...], kwargs: dict[str,
                    else _resources.request(opts, default_cpus=1.0)),
         max_restarts=_options.get(opts, "max_restarts"), max_concurrency=concurrency,
         job_id=_context.current_job_id(), creator_namespace=namespace,
-        reservation=new_key(f"actor.{cls.__name__}"), strategy=opts.get("scheduling_strategy"))
+        reservation=new_key(f"actor.{cls.__name__}"), strategy=opts.get("scheduling_strategy"),
+        class_path=actor_class._class_path)
     return spec, nested
 
 
@@ -292,7 +294,7 @@ def get_actor(name: str, namespace: str | None = None) -> ActorHandle[Any]:
     if not name or not isinstance(name, str):
         raise ValueError("Please supply a non-empty value to get_actor")
     backend = _runtime.backend()
-    namespace = namespace or _context.get_runtime_context().namespace
+    namespace = namespace or _context.current_namespace()
     if hasattr(backend, "call"):
         data = backend.call("actor", "get_actor", name, namespace)
     else:
@@ -356,7 +358,7 @@ def list_named_actors(all_namespaces: bool = False) -> list[Any]:
     """The names of the live named actors of the current namespace, or, with
     ``all_namespaces=True``, ``{"name": ..., "namespace": ...}`` for every one (as Ray)."""
     backend = _runtime.backend()
-    namespace = _context.get_runtime_context().namespace
+    namespace = _context.current_namespace()
     if hasattr(backend, "call"):
         entries = backend.call("actor", "list_named", namespace, all_namespaces)
     else:

@@ -7,6 +7,7 @@ import concurrent.futures
 import itertools
 import os
 import queue
+import signal
 import threading
 import time
 import traceback
@@ -167,11 +168,19 @@ def _watch_worker(worker_pid: int) -> None:
             pass
 
 
+def _on_cancel(signum: int, frame: Any) -> None:
+    """SIGINT is how the worker cancels the running task: remember it (``is_canceled()``)
+    and interrupt the task, as Python's own handler does."""
+    _context.mark_canceled()
+    raise KeyboardInterrupt
+
+
 def main(conn: Connection, worker_pid: int) -> None:
     """The child's loop: run what the worker sends until the pipe closes."""
     channel = Channel(conn)
     _runtime.set_process_backend(ChildBackend(channel))
     _logs.capture(channel.send)
+    signal.signal(signal.SIGINT, _on_cancel)
     threading.Thread(target=_watch_worker, args=(worker_pid,), daemon=True,
                      name="raylike-watchdog").start()
     while True:

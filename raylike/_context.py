@@ -1,12 +1,14 @@
-"""Where the calling code runs: ``get_runtime_context()``, ``get_gpu_ids()``.
+"""Where the calling code runs: the running task's or actor's ``TaskInfo``, ``get_gpu_ids()``.
 
 Inside a task or actor the worker hands the child a ``TaskInfo`` with each call; it is kept in a
-context variable so the threads of a threaded actor each see their own call.
+context variable so the threads of a threaded actor each see their own call. The public view of
+it is ``ray.get_runtime_context()`` (``raylike.runtime_context``).
 """
 from __future__ import annotations
 
 import contextvars
 import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +19,8 @@ from raylike import _runtime
 class TaskInfo:
     """What a running task or actor call knows about itself."""
 
-    task_id: str
-    name: str
+    key: str  # the Dask key of the task (for an actor: of its current call)
+    name: str  # Ray's task name: the function's (or ``.options(name=)``), "Class.method"
     job_id: str
     node_id: str
     namespace: str | None = None
@@ -26,11 +28,29 @@ class TaskInfo:
     gpu_ids: list[str] = field(default_factory=list)
     resources: dict[str, float] = field(default_factory=dict)
     restarted: bool = False
+    function_name: str = ""  # "module.function", "module.Class.method"
+    actor_name: str = ""  # the actor's name ("" when it has none)
+    gcs_address: str = ""  # the Dask scheduler's address
+    is_async: bool = False  # an async actor
+    actor_meta: Any = None  # the actor's ``ActorMeta`` (to build a handle to itself)
+    reservation: str = ""  # the Dask key of the actor's reservation task
+
+
+def function_name(obj: Any) -> str:
+    """``module.qualname`` of a function or class, as Ray names it (a script's ``__main__`` is
+    named after the script's file)."""
+    module = getattr(obj, "__module__", None) or "__main__"
+    if module == "__main__":
+        main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+        if main_file:
+            module = os.path.splitext(os.path.basename(main_file))[0]
+    return f"{module}.{getattr(obj, '__qualname__', getattr(obj, '__name__', '?'))}"
 
 
 _current: contextvars.ContextVar[TaskInfo | None] = contextvars.ContextVar(
     "raylike_task", default=None)
 _actor_info: TaskInfo | None = None  # set in an actor's process for its lifetime
+_canceled = False  # ``ray.cancel`` reached the running task (``is_canceled()``)
 
 
 def current() -> TaskInfo | None:
@@ -41,7 +61,9 @@ def current() -> TaskInfo | None:
 def enter(info: TaskInfo) -> contextvars.Token[TaskInfo | None]:
     """Make ``info`` current; set ``CUDA_VISIBLE_DEVICES`` to its GPUs (empty for none, as
     Ray does, so a reused process never shows a GPU that is not the task's)."""
+    global _canceled
     os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(info.gpu_ids)
+    _canceled = False
     return _current.set(info)
 
 
@@ -84,62 +106,12 @@ def current_namespace() -> str | None:
     return runtime.namespace if runtime is not None else None
 
 
-class RuntimeContext:
-    """The answer of ``ray.get_runtime_context()``."""
-
-    def get_job_id(self) -> str:
-        return current_job_id()
-
-    @property
-    def job_id(self) -> str:
-        return self.get_job_id()
-
-    def get_task_id(self) -> str | None:
-        info = _current.get()
-        return info.task_id if info is not None else None
-
-    def get_actor_id(self) -> str | None:
-        info = current()
-        return info.actor_id if info is not None else None
-
-    def get_actor_name(self) -> str | None:
-        info = current()
-        return info.name if info is not None and info.actor_id else None
-
-    def get_node_id(self) -> str:
-        info = current()
-        if info is not None:
-            return info.node_id
-        from raylike import _state
-
-        nodes = _state.nodes()
-        return str(nodes[0]["NodeID"]) if nodes else ""
-
-    def get_worker_id(self) -> str:
-        return f"{os.getpid():x}"
-
-    def get_assigned_resources(self) -> dict[str, float]:
-        info = current()
-        return dict(info.resources) if info is not None else {}
-
-    def get_accelerator_ids(self) -> dict[str, list[str]]:
-        info = current()
-        return {"GPU": list(info.gpu_ids) if info is not None else []}
-
-    def was_current_actor_reconstructed(self) -> bool:
-        info = current()
-        return bool(info and info.restarted)
-
-    @property
-    def namespace(self) -> str | None:
-        return current_namespace()
-
-    def get(self) -> dict[str, Any]:
-        return {"job_id": self.get_job_id(), "task_id": self.get_task_id(),
-                "actor_id": self.get_actor_id(), "node_id": self.get_node_id(),
-                "namespace": self.namespace}
+def mark_canceled() -> None:
+    """``ray.cancel`` interrupted the running task (a task process's SIGINT handler)."""
+    global _canceled
+    _canceled = True
 
 
-def get_runtime_context() -> RuntimeContext:
-    """Information about the running job, task or actor."""
-    return RuntimeContext()
+def canceled() -> bool:
+    """Whether ``ray.cancel`` reached the running task."""
+    return _canceled

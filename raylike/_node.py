@@ -102,6 +102,7 @@ class NodePlugin(WorkerPlugin):
             gpus = _resources.detect_gpus()
             if gpus:
                 missing["GPU"] = float(len(gpus))
+                missing.update(_resources.accelerator_resources(len(gpus)))
         if missing:
             await worker.set_resources(**missing)
             try:
@@ -217,9 +218,10 @@ class NodePlugin(WorkerPlugin):
         with self.lock:
             self.running[call.key] = scope
         info = _context.TaskInfo(
-            task_id=call.key, name=call.name, job_id=call.job_id, node_id=self.node_id,
-            namespace=call.namespace,
-            gpu_ids=gpu_ids, resources=dict(call.resources))
+            key=call.key, name=call.name, job_id=call.job_id, node_id=self.node_id,
+            namespace=call.namespace, gpu_ids=gpu_ids, resources=dict(call.resources),
+            function_name=call.function_name,
+            gcs_address=_runtime.gcs_address(self.worker.scheduler.address))
         try:
             with _Borrowed() as borrowed:
                 deps_bytes = dumps_frames(list(deps), "task argument")

@@ -95,6 +95,20 @@ def _lifetime(name: str, value: Any) -> None:
                          f"'non_detached', got {value!r}.")
 
 
+def validate_namespace(namespace: Any) -> None:
+    """A namespace is None or a non-empty string (Ray's ``TypeError``/``ValueError``)."""
+    if namespace is None:
+        return
+    if not isinstance(namespace, str):
+        raise TypeError("namespace must be None or a string.")
+    if namespace == "":
+        raise ValueError('"" is not a valid namespace. Pass None to not specify a namespace.')
+
+
+def _namespace(name: str, value: Any) -> None:
+    validate_namespace(value)
+
+
 def _any(name: str, value: Any) -> None:
     return None
 
@@ -116,14 +130,14 @@ OPTIONS: dict[str, Option] = {
     "resources": Option(_BOTH, None, _resources),
     "memory": Option(_BOTH, None, _resource_quantity),
     "object_store_memory": Option(_BOTH, None, _resource_quantity, "warn"),
-    "accelerator_type": Option(_BOTH, None, _of_type(str), "warn"),
+    "accelerator_type": Option(_BOTH, None, _of_type(str)),
     "label_selector": Option(_BOTH, None, _of_type(dict), "warn"),
     "num_returns": Option((TASK,), 1, _num_returns),
     "max_calls": Option((TASK,), 0, _int_at_least(0), "meta"),
     "max_retries": Option((TASK,), 3, _int_at_least(-1)),
     "retry_exceptions": Option((TASK,), False, _retry_exceptions),
     "name": Option(_BOTH, None, _of_type(str)),
-    "namespace": Option((ACTOR,), None, _of_type(str)),
+    "namespace": Option((ACTOR,), None, _namespace),
     "lifetime": Option((ACTOR,), None, _lifetime),
     "get_if_exists": Option((ACTOR,), False, _of_type(bool)),
     "max_restarts": Option((ACTOR,), 0, _int_at_least(-1)),
@@ -163,12 +177,13 @@ def validate(kind: str, options: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
-def warn_unsupported(name: str) -> None:
+def warn_unsupported(name: str, why: str = "") -> None:
     """Warn, once per process and name, that ``name`` is accepted but has no effect."""
     if name not in _warned:
         _warned.add(name)
-        warnings.warn(f"raylike accepts the option {name!r} for compatibility but does not "
-                      "honour it yet.", RaylikeUnsupportedWarning, stacklevel=_caller_level())
+        text = why or (f"raylike accepts the option {name!r} for compatibility but does not "
+                       "honour it yet.")
+        warnings.warn(text, RaylikeUnsupportedWarning, stacklevel=_caller_level())
 
 
 def _caller_level() -> int:

@@ -46,6 +46,85 @@ def detect_gpus() -> list[str]:
         return []
 
 
+ACCELERATOR_PREFIX = "accelerator_type:"  # Ray's resource for ``accelerator_type=``
+ACCELERATOR_REQUEST = 0.001  # what a task or actor asks of it, as in Ray
+
+
+def gpu_accelerator_type() -> str | None:
+    """The accelerator type (``"V100"``, ``"A100"``, ...) of this machine's first GPU, from
+    its pynvml name; None without a GPU or pynvml."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        try:
+            if pynvml.nvmlDeviceGetCount() == 0:
+                return None
+            name = pynvml.nvmlDeviceGetName(pynvml.nvmlDeviceGetHandleByIndex(0))
+        finally:
+            pynvml.nvmlShutdown()
+    except Exception:
+        return None
+    return accelerator_type_of(name.decode() if isinstance(name, bytes) else str(name))
+
+
+def accelerator_type_of(gpu_name: str) -> str | None:
+    """Ray's accelerator type for an NVIDIA product name: the model token after the brand,
+    with the all-capital words before it (``"Tesla V100-SXM2-16GB"`` -> ``"V100"``,
+    ``"NVIDIA RTX PRO 6000 ..."`` -> ``"RTX-PRO-6000"``); other names hyphen-joined without
+    the leading ``NVIDIA``."""
+    words = gpu_name.split()
+    kept: list[str] = []
+    for word in words[1:]:
+        model = word.split("-", 1)[0]
+        if not model.isupper() and not model.isdigit():
+            break
+        kept.append(model)
+        if any(c.isdigit() for c in model):
+            if len(kept) > 1 or len(model) > 1:
+                return "-".join(kept)
+            break
+    cleaned = gpu_name[len("NVIDIA"):].strip() if gpu_name.startswith("NVIDIA") else gpu_name
+    return "-".join(cleaned.split()) or None
+
+
+def accelerator_resources(gpus: float) -> dict[str, float]:
+    """The resource a node with ``gpus`` GPUs declares for their type (none without GPUs)."""
+    kind = gpu_accelerator_type() if gpus else None
+    return {ACCELERATOR_PREFIX + kind: 1.0} if kind else {}
+
+
+def _accelerator_request(kind: str) -> dict[str, float]:
+    """``accelerator_type=kind`` as a resource request, where the cluster knows accelerator
+    types at all; else (no node with a GPU pynvml can name) a warning, once, and nothing."""
+    if _cluster_accelerator_types():
+        return {ACCELERATOR_PREFIX + kind: ACCELERATOR_REQUEST}
+    from raylike import _options
+
+    _options.warn_unsupported("accelerator_type", f"no node of the cluster declares an "
+                              f"accelerator type (no GPU named by pynvml), so "
+                              f"accelerator_type={kind!r} is ignored")
+    return {}
+
+
+_accelerators_seen: dict[str, Any] = {"at": -1e9, "kinds": set()}
+
+
+def _cluster_accelerator_types() -> set[str]:
+    """The accelerator types the cluster's nodes declare (looked up at most every 5 s)."""
+    if time.monotonic() - _accelerators_seen["at"] > 5.0:
+        from raylike import _state
+
+        try:
+            total = _state.cluster_resources()
+        except Exception:  # no cluster view at hand: leave the option out
+            total = {}
+        _accelerators_seen["kinds"] = {name[len(ACCELERATOR_PREFIX):] for name in total
+                                       if name.startswith(ACCELERATOR_PREFIX)}
+        _accelerators_seen["at"] = time.monotonic()
+    return set(_accelerators_seen["kinds"])
+
+
 def total_memory() -> int:
     """This machine's memory in bytes."""
     try:
@@ -64,6 +143,8 @@ def embedded_node_resources(num_cpus: float | None, num_gpus: float | None,
         "GPU": float(len(detect_gpus())) if num_gpus is None else float(num_gpus),
         "memory": float(int(total_memory() * 0.7)),
     }
+    if num_gpus is None:  # the GPUs found here: their type too
+        node.update(accelerator_resources(node["GPU"]))
     node.update({k: float(v) for k, v in (resources or {}).items()})
     return node
 
@@ -85,6 +166,8 @@ def request(options: dict[str, Any], default_cpus: float) -> dict[str, float]:
     if options.get("memory"):
         wanted["memory"] = float(options["memory"])
     wanted.update({k: float(v) for k, v in (options.get("resources") or {}).items()})
+    if options.get("accelerator_type"):
+        wanted.update(_accelerator_request(options["accelerator_type"]))
     return {k: v for k, v in wanted.items() if v > 0}
 
 

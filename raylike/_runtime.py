@@ -16,13 +16,17 @@ import os
 import sys
 import threading
 import uuid
-from dataclasses import dataclass, field
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from raylike import _cluster, _errors, _logs, _options, _resources
+from raylike import _cluster, _errors, _ids, _logs, _options, _resources
 from raylike.exceptions import RaySystemError
 
 logger = logging.getLogger("raylike")
+
+RAY_VERSION = "2.60.0"  # the Ray release whose API raylike gives (``ray.__version__``)
 
 
 class Backend(Protocol):
@@ -41,25 +45,42 @@ class UnknownInitArgument(RuntimeError, TypeError):
     convention is ``TypeError``: this is both)."""
 
 
-@dataclass
-class RayContext:
-    """What ``init`` returns; ``with ray.init(): ...`` shuts down at the end of the block."""
+class RayContext(Mapping[str, Any]):
+    """What ``init`` returns: ``address_info`` and ``dashboard_url``; ``with ray.init(): ...``
+    shuts down at the end of the block.
 
-    address_info: dict[str, Any]
-    dashboard_url: str | None
-    python_version: str = field(default_factory=lambda: ".".join(map(str, sys.version_info[:3])))
-    ray_version: str = "2.60.0"
-    ray_commit: str = "raylike"
+    As in Ray it is also a read-only mapping over ``address_info`` (deprecated there: reading
+    ``ctx["key"]`` warns once with a ``DeprecationWarning``)."""
+
+    def __init__(self, address_info: dict[str, Any], dashboard_url: str | None) -> None:
+        self.address_info = address_info
+        self.dashboard_url = dashboard_url
+        self.python_version = ".".join(map(str, sys.version_info[:3]))
+        self.ray_version = RAY_VERSION
+        self.ray_commit = "raylike"
+        self._warned: set[str] = set()
 
     @property
     def address(self) -> str:
         return str(self.address_info["address"])
 
+    def _deprecated(self, what: str, instead: str) -> None:
+        if what not in self._warned:
+            self._warned.add(what)
+            warnings.warn(f"{what} is deprecated. Use {instead} instead.", DeprecationWarning,
+                          stacklevel=3)
+
     def __getitem__(self, key: str) -> Any:
+        self._deprecated(f'Accessing values through ctx["{key}"]', f'ctx.address_info["{key}"]')
         return self.address_info[key]
 
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.address_info.get(key, default)
+    def __len__(self) -> int:
+        self._deprecated("len(ctx)", "len(ctx.address_info)")
+        return len(self.address_info)
+
+    def __iter__(self) -> Iterator[str]:
+        self._deprecated("iter(ctx)", "iter(ctx.address_info)")
+        return iter(self.address_info)
 
     def __enter__(self) -> RayContext:
         return self
@@ -68,7 +89,13 @@ class RayContext:
         shutdown()
 
     def disconnect(self) -> None:
+        """``shutdown()``, as Ray's context does."""
         shutdown()
+
+    def __repr__(self) -> str:
+        return f"RayContext(dashboard_url={self.dashboard_url!r}, python_version=" \
+               f"{self.python_version!r}, ray_version={self.ray_version!r}, " \
+               f"ray_commit={self.ray_commit!r})"
 
 
 @dataclass
@@ -164,6 +191,9 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
     unknown = [k for k in kwargs if not k.startswith("_")]
     if unknown:
         raise UnknownInitArgument(f"Unknown keyword argument(s): {', '.join(unknown)}")
+    if namespace is None and job_config is not None:
+        namespace = getattr(job_config, "ray_namespace", None)
+    _options.validate_namespace(namespace)
     if runtime_env or local_mode:
         _options.warn_unsupported("runtime_env" if runtime_env else "local_mode")
     with _lock:
@@ -234,24 +264,41 @@ def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
         raise
     address = client.scheduler.address
     dashboard_url = _dashboard_url(client) if cluster is None or cluster.dashboard_address else None
-    context = RayContext(
-        address_info={"address": address, "node_ip_address": "127.0.0.1",
-                      "webui_url": dashboard_url, "gcs_address": address,
-                      "session_dir": None},
-        dashboard_url=dashboard_url,
-    )
+    context = RayContext(_address_info(client, address, dashboard_url), dashboard_url)
     if dashboard_url:
         verb = "started a local cluster" if cluster is not None else f"connected to {address}"
         print(f"raylike: {verb}; view the Dask dashboard at http://{dashboard_url}")
-    job_id = uuid.uuid4().hex[:8]
+    job_id = _ids.new_job_id()
     backend = _backend.DaskBackend(client, job_id=job_id, direct=direct_calls())
     from raylike._objects import defer_releases
 
     defer_releases()
     return Runtime(client=client, backend=backend, cluster=cluster, owns_client=owns_client,
-                   namespace=namespace or f"anon-{uuid.uuid4().hex[:12]}", job_id=job_id,
+                   namespace=namespace or str(uuid.uuid4()), job_id=job_id,
                    context=context,
                    logs=_logs.Forwarder(backend, job_id) if log_to_driver else None)
+
+
+def _address_info(client: Any, address: str, dashboard_url: str | None) -> dict[str, Any]:
+    """Ray's ``address_info`` keys (the node: the cluster's first worker)."""
+    workers = list(client.scheduler_info().get("workers", {}))
+    from raylike._state import node_id
+
+    host = "127.0.0.1"
+    if workers:
+        host = workers[0].split("://", 1)[-1].rsplit(":", 1)[0]
+    return {"node_ip_address": host, "raylet_ip_address": host, "redis_address": None,
+            "object_store_address": None, "raylet_socket_name": None,
+            "webui_url": dashboard_url, "session_dir": None, "metrics_export_port": -1,
+            "gcs_address": gcs_address(address), "address": address,
+            "dashboard_agent_listen_port": -1,
+            "node_id": node_id(workers[0]) if workers else None}
+
+
+def gcs_address(address: str) -> str:
+    """The scheduler's address as Ray writes its head's (``host:port``; ``init`` reads it back
+    as TCP); other schemes (``tls://``) are kept."""
+    return address[len("tcp://"):] if address.startswith("tcp://") else address
 
 
 def direct_calls() -> bool:

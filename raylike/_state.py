@@ -1,10 +1,9 @@
 """Cluster introspection: ``cluster_resources``, ``available_resources``, ``nodes``."""
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-from raylike import _resources, _runtime
+from raylike import _ids, _resources, _runtime
 
 
 def _workers(backend: Any) -> dict[str, Any]:
@@ -62,8 +61,8 @@ def _node_entry(address: str, info: dict[str, Any]) -> dict[str, Any]:
 
 
 def node_id(address: str) -> str:
-    """A stable hex id for the worker at ``address`` (Ray's NodeID is a hex string)."""
-    return uuid.uuid5(uuid.NAMESPACE_URL, address).hex
+    """A stable id for the worker at ``address``: 56 hex digits, as Ray's NodeID."""
+    return _ids.node_id(address)
 
 
 def cluster_resources() -> dict[str, float]:
@@ -87,4 +86,27 @@ def address_of_node(node_id: str) -> str | None:
     for entry in nodes():
         if entry["NodeID"] == node_id:
             return str(entry["DaskWorkerAddress"])
+    return None
+
+
+def timeline(filename: str | None = None) -> list[dict[str, Any]] | None:
+    """A Chrome trace (``chrome://tracing``) of what raylike records: one process entry per
+    node. Written to ``filename`` as JSON if given, else returned.
+
+    Differences from Ray: raylike records no per-task profiling events, so the trace names
+    the nodes and has no task spans (Dask's dashboard shows its task stream instead).
+    """
+    if not _runtime.is_initialized():
+        raise RuntimeError("Ray has not been started yet. Timeline requires Ray to be "
+                           "initialized first.")
+    events: list[dict[str, Any]] = [
+        {"name": "process_name", "ph": "M", "pid": node["NodeID"], "tid": 0,
+         "args": {"name": f"Node {node['NodeManagerAddress']}"}}
+        for node in nodes()]
+    if filename is None:
+        return events
+    import json
+
+    with open(filename, "w") as out:
+        json.dump(events, out)
     return None

@@ -32,6 +32,7 @@ class TaskCall:
     strategy: Any = None
     job_id: str = ""
     namespace: str | None = None
+    function_name: str = ""  # "module.function", as Ray names it
 
     @property
     def num_cpus(self) -> float:
@@ -154,6 +155,7 @@ class RemoteFunction:
         self._options = _options.validate(_options.TASK, options)
         self._pickled: bytes | None = None
         self._signature: inspect.Signature | None = None
+        self._function_name = _context.function_name(function)
         functools.update_wrapper(self, function)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -207,6 +209,7 @@ class RemoteFunction:
             retry_exceptions=tuple(retry) if isinstance(retry, (list, tuple)) else retry,
             strategy=opts.get("scheduling_strategy"), job_id=_context.current_job_id(),
             namespace=_context.current_namespace(),
+            function_name=self._function_name,
         )
         _resources.warn_if_infeasible(f"task {name}", call.resources, backend)
         refs = backend.submit(call, deps, nested)

@@ -80,7 +80,7 @@ def test_actor_restarts_on_another_worker_when_its_worker_dies(dask_cluster: Any
 
         def incr(self) -> tuple[int, bool]:
             self.n += 1
-            return self.n, ray.get_runtime_context().was_current_actor_reconstructed()
+            return self.n, ray.get_runtime_context().was_current_actor_reconstructed
 
     # placed on the first worker: the only one with resource "spot" (held while it lives),
     # but after the restart it may run anywhere the rerun of its reservation fits

@@ -1,0 +1,4 @@
+"""``ray.remote_function``: the ``RemoteFunction`` type of ``@ray.remote`` functions."""
+from raylike._tasks import RemoteFunction
+
+__all__ = ["RemoteFunction"]
