@@ -84,8 +84,11 @@ class CallQueue:
     def __init__(self, loop: asyncio.AbstractEventLoop, meta: ActorMeta,
                  resolve: Callable[[list[str]], Awaitable[list[Any]]],
                  cancelled: Callable[[str], bool] = lambda key: False,
-                 window: int = 1, prefetch: int = PREFETCH) -> None:
+                 window: int = 1, prefetch: int = PREFETCH, in_order: bool = True) -> None:
         self.loop = loop
+        # a plain actor starts a caller's calls in order even while an earlier one's arguments
+        # are not ready; threaded and async actors start each call once its arguments are (Ray)
+        self.in_order = in_order
         self.meta = meta
         self.window = window + prefetch
         self.callers: dict[str, _Caller] = {}
@@ -150,11 +153,14 @@ class CallQueue:
     def _pump(self, caller: _Caller) -> None:
         while True:
             entry = caller.waiting.get(caller.next_seq)
-            if entry is None or not entry.ready:
+            if entry is None or (not entry.ready and self.in_order):
                 break
             del caller.waiting[caller.next_seq]
             caller.next_seq += 1
-            self._dispatch(entry)
+            if entry.ready:
+                self._dispatch(entry)
+            else:
+                entry.ordered = False  # its turn is over: _fetch dispatches it when ready
         missing = bool(caller.waiting) and caller.next_seq not in caller.waiting
         if caller.timer is not None and (not missing or caller.timer_seq != caller.next_seq):
             caller.timer.cancel()
@@ -294,16 +300,21 @@ async def route_from_client(client: Any, call: ActorCall) -> tuple[str, Any]:
     return await route(call, client.rpc, client.scheduler, {}, None)
 
 
-async def route_batch_from_client(client: Any, calls: list[ActorCall]) -> list[tuple[str, Any]]:
+async def route_batch_from_client(client: Any, calls: list[ActorCall],
+                                  deliver: Callable[[int, tuple[str, Any]], None]) -> None:
     """Hand several calls to one actor from a driver in one message (``raylike._direct``);
-    anything unusual (actor moved, worker gone) falls back to :func:`route` call by call."""
-    answers: list[Any] = [None] * len(calls)
+    ``deliver(i, answer)`` gets each call's answer as soon as it is known, in whatever order
+    the calls end (one call awaiting an event must not hold back the answer of a later call
+    that sets it). Anything unusual (actor moved, worker gone) falls back to :func:`route`."""
+    pending = set(range(len(calls)))
     actor_id = calls[0].actor_id
     address = _addresses.get(actor_id)
     if address is None:  # ask once for the whole batch (see the note on the fallback below)
         reply = await client.scheduler.raylike_actor_where(actor_id=actor_id)
         if reply.get("dead") is not None:
-            return [("err", reply["dead"])] * len(calls)
+            for i in range(len(calls)):
+                deliver(i, ("err", reply["dead"]))
+            return
         address = reply["address"]
     comm = None
     if address is not None:
@@ -313,24 +324,32 @@ async def route_batch_from_client(client: Any, calls: list[ActorCall]) -> list[t
             _addresses.pop(actor_id, None)
     if comm is not None:
         try:
-            reply = await send_recv(comm, op="raylike_actor_calls",
-                                    calls=to_serialize(dumps(calls)))
-            answers = list(reply["answers"])
+            await comm.write({"op": "raylike_actor_calls", "calls": to_serialize(dumps(calls)),
+                              "reply": True})
+            while True:
+                message = await comm.read()
+                if "i" not in message:
+                    if not message.get("done"):  # the handler failed: no resending
+                        raise OSError(f"the actor's worker failed: {message.get('text')}")
+                    break
+                if message["answer"] is not None:
+                    pending.discard(message["i"])
+                    deliver(message["i"], tuple(message["answer"]))  # type: ignore[arg-type]
             _addresses[actor_id] = address
+            client.rpc.reuse(address, comm)
         except OSError as exc:  # the worker died with the calls in flight: they fail
             _addresses.pop(actor_id, None)
+            comm.abort()
             error = dumps(RayActorError(f"The worker hosting the actor died during the call: "
                                         f"{exc}", actor_id=actor_id))
-            return [("err", error)] * len(calls)
-        finally:
-            client.rpc.reuse(address, comm)
+            for i in sorted(pending):
+                deliver(i, ("err", error))
+            return
     # The rare fallback (actor moved, worker unreachable) routes the calls one after another:
     # sent all at once, each would hold a pooled connection until its turn, and once the pool
     # is exhausted an early call can wait behind later ones until the queue skips it as a gap.
-    for i, answer in enumerate(answers):
-        if answer is None:
-            answers[i] = await route_from_client(client, calls[i])
-    return answers
+    for i in sorted(pending):
+        deliver(i, await route_from_client(client, calls[i]))
 
 
 async def route(call: ActorCall, rpc: Any, scheduler: Any, hosts: dict[str, Any],
@@ -402,14 +421,18 @@ def install(worker: Any) -> None:
         status, payload = await host.calls.submit(actor_call)
         return {"status": status, "payload": to_serialize(payload)}
 
-    async def raylike_actor_calls(calls: bytes) -> dict[str, Any]:
-        """Several calls from one driver (``_direct``); ``None`` where the actor left."""
-        async def one(actor_call: ActorCall) -> tuple[str, Any] | None:
+    async def raylike_actor_calls(comm: Any, calls: bytes) -> dict[str, Any]:
+        """Several calls from one driver (``_direct``): each answer is written back on the
+        connection as its call ends (``None`` where the actor left), then ``done``."""
+        async def one(i: int, actor_call: ActorCall) -> tuple[int, tuple[str, Any] | None]:
             host = _node_of(worker).actors.get(actor_call.actor_id)
-            return None if host is None else await host.calls.submit(actor_call)
+            return i, (None if host is None else await host.calls.submit(actor_call))
 
-        answers = await asyncio.gather(*(one(c) for c in loads(calls)))
-        return {"answers": to_serialize(answers)}
+        for next_answer in asyncio.as_completed([one(i, c) for i, c in enumerate(loads(calls))]):
+            i, answer = await next_answer
+            await comm.write({"i": i, "answer": None if answer is None else
+                              (answer[0], to_serialize(answer[1]))})
+        return {"done": True}
 
     def raylike_actor_kill(actor_id: str, no_restart: bool, dead: bytes | None = None,
                            graceful: bool = False) -> bool:

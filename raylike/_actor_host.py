@@ -54,7 +54,8 @@ class ActorHost:
         self.loop = node.worker.loop.asyncio_loop
         self.calls = _actor_calls.CallQueue(
             self.loop, spec.meta, functools.partial(_actor_calls.resolve, node),
-            functools.partial(_actor_calls.take_cancelled, node), window=spec.max_concurrency)
+            functools.partial(_actor_calls.take_cancelled, node), window=spec.max_concurrency,
+            in_order=not spec.meta.is_async and spec.max_concurrency == 1)
         self.events: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self.link: _Link | None = None
         self.stop: tuple[bool, ActorDiedError | None, bool] | None = None  # set by kill

@@ -176,16 +176,20 @@ class DirectCalls:
         if not batch:
             return
         calls = [call for call, _ in batch]
+
+        def deliver(i: int, answer: tuple[str, Any]) -> None:
+            if not batch[i][1].done():
+                batch[i][1].set_result(answer)
+
         try:
             if len(calls) == 1:
-                answers = [await _actor_calls.route_from_client(self.client, calls[0])]
+                deliver(0, await _actor_calls.route_from_client(self.client, calls[0]))
             else:
-                answers = await _actor_calls.route_batch_from_client(self.client, calls)
+                await _actor_calls.route_batch_from_client(self.client, calls, deliver)
         except Exception as exc:  # the connection to the cluster failed
             error = dumps_error(RaySystemError(f"The actor call could not be sent: {exc}"))
-            answers = [("err", error)] * len(batch)
-        for (_, future), answer in zip(batch, answers):
-            future.set_result(answer)
+            for i in range(len(batch)):
+                deliver(i, ("err", error))
         self._lane(actor_id)  # the actor's worker is known now: open a lane to it
 
     def materialize(self, ref: ObjectRef[Any]) -> Any:
