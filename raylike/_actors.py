@@ -293,6 +293,7 @@ def get_actor(name: str, namespace: str | None = None) -> ActorHandle[Any]:
     one). Raises ``ValueError`` if there is none."""
     if not name or not isinstance(name, str):
         raise ValueError("Please supply a non-empty value to get_actor")
+    _options.validate_namespace(namespace)
     backend = _runtime.backend()
     namespace = namespace or _context.current_namespace()
     if hasattr(backend, "call"):

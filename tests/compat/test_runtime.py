@@ -100,6 +100,50 @@ def test_init_as_context_manager(ray_fresh):
     assert not ray.is_initialized()
 
 
+def test_init_returns_rays_context(ray_fresh):
+    ray = ray_fresh
+    ctx = ray.init(num_cpus=1, include_dashboard=False)
+    info = ctx.address_info
+    assert {"address", "gcs_address", "node_id", "node_ip_address", "session_dir",
+            "webui_url"} <= set(info)
+    assert isinstance(info["address"], str) and info["address"]
+    assert info["node_id"] == ray.get_runtime_context().get_node_id()
+    assert hasattr(ctx, "dashboard_url") and ctx.python_version.count(".") == 2
+    assert ctx.ray_version == ray.__version__
+    with pytest.warns(DeprecationWarning):
+        assert ctx["address"] == info["address"]  # the old dict-like access, deprecated
+    ctx.disconnect()
+    assert not ray.is_initialized()
+
+
+@pytest.mark.parametrize("namespace, error", [(123, TypeError), ("", ValueError)])
+def test_init_checks_the_namespace(ray_fresh, namespace, error):
+    ray = ray_fresh
+    with pytest.raises(error):
+        ray.init(num_cpus=1, include_dashboard=False, namespace=namespace)
+
+
+def test_actor_and_get_actor_check_the_namespace(ray_start):
+    ray = ray_start
+
+    @ray.remote
+    class A:
+        pass
+
+    with pytest.raises(TypeError):
+        A.options(name="a", namespace=123).remote()
+    with pytest.raises(ValueError):
+        A.options(name="a", namespace="").remote()
+    with pytest.raises(TypeError):
+        ray.get_actor("a", namespace=123)
+
+
+def test_init_namespace_is_the_context_namespace(ray_fresh):
+    ray = ray_fresh
+    ray.init(num_cpus=1, include_dashboard=False, namespace="compat-ns")
+    assert ray.get_runtime_context().namespace == "compat-ns"
+
+
 def test_init_unknown_keyword_raises(ray_fresh):
     ray = ray_fresh
     # Ray rejects unknown keywords with RuntimeError ("Unknown keyword argument(s): ...")
