@@ -107,13 +107,20 @@ def _accelerator_request(kind: str) -> dict[str, float]:
     return {}
 
 
-_accelerators_seen: dict[str, Any] = {"at": -1e9, "kinds": set()}
+_accelerators_seen: dict[str, Any] = {"at": -1e9, "kinds": set(), "runtime": None}
 
 
 def _cluster_accelerator_types() -> set[str]:
-    """The accelerator types the cluster's nodes declare (looked up at most every 5 s)."""
-    if time.monotonic() - _accelerators_seen["at"] > 5.0:
+    """The accelerator types the cluster's nodes declare (looked up at most every 5 s, and
+    again after a new ``init``)."""
+    from raylike import _runtime
+
+    runtime = id(_runtime.driver())
+    if (time.monotonic() - _accelerators_seen["at"] > 5.0
+            or _accelerators_seen["runtime"] != runtime):
         from raylike import _state
+
+        _accelerators_seen["runtime"] = runtime
 
         try:
             total = _state.cluster_resources()
