@@ -13,6 +13,7 @@ import logging as _logging
 import sys as _sys
 
 from raylike import _logging_config as log
+from raylike import _raylet as _raylet  # Ray's home of its ref and generator classes
 from raylike import (
     _runtime,
     actor,
@@ -33,6 +34,7 @@ from raylike import (
 from raylike._actors import get_actor, kill
 from raylike._aliases import DeprecatedModule as _DeprecatedModule
 from raylike._context import get_gpu_ids
+from raylike._generators import DynamicObjectRefGenerator, ObjectRefGenerator
 from raylike._ids import (
     ActorClassID,
     ActorID,
@@ -89,6 +91,7 @@ __all__ = [
     "ActorID",
     "ClientBuilder",
     "ClusterID",
+    "DynamicObjectRefGenerator",
     "FunctionID",
     "JobID",
     "Language",
@@ -97,6 +100,7 @@ __all__ = [
     "NodeID",
     "ObjectID",
     "ObjectRef",
+    "ObjectRefGenerator",
     "PlacementGroupID",
     "RESTORE_WORKER_MODE",
     "SCRIPT_MODE",

@@ -295,7 +295,8 @@ class _Link:
         if call.nested_keys:  # the actor may keep them: hold them while it lives
             backend = self.host.node.backend()
             self.scope.held.extend(backend.ref(k) for k in call.nested_keys)
-        return ("actor-call", call_id, call.key, call.method, call.args, deps, call.num_returns)
+        return ("actor-call", call_id, call.key, call.method, call.args, deps, call.num_returns,
+                call.backpressure)
 
     def _read(self) -> None:
         """One message from the process (on the event loop, when its pipe is readable: the

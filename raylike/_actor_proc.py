@@ -25,6 +25,7 @@ from typing import Any
 from raylike import _context, _logs
 from raylike._child import Channel, _check_returns, error_payload
 from raylike._objects import _Borrowed
+from raylike._options import DYNAMIC, STREAMING
 from raylike._serialization import dumps_frames, loads
 
 ASYNC_DEFAULT_CONCURRENCY = 1000
@@ -69,13 +70,16 @@ class _Actor:
             self._run(*call)
 
     def _run(self, call_id: int, key: str, method: str, args: bytes, deps: bytes | None,
-             num_returns: int) -> None:
+             num_returns: int, backpressure: int = -1) -> None:
         if self._was_cancelled(call_id):
             return
         token = _context.enter(self._call_info(key, method))
         try:
             fn, a, kw = self._prepare(method, args, deps)
-            result = self._pack(fn(*a, **kw), num_returns)
+            value = fn(*a, **kw)
+            if num_returns < 0:  # a generator method (``raylike._streams``)
+                value = _generator_result(key, value, num_returns, backpressure, method, self)
+            result = self._pack(value, num_returns)
         except BaseException as exc:  # noqa: B036 - every error goes back to the caller
             result = self._failure(exc, method)
         finally:
@@ -83,7 +87,7 @@ class _Actor:
         self._answer(call_id, result)
 
     async def _run_async(self, call_id: int, key: str, method: str, args: bytes,
-                         deps: bytes | None, num_returns: int) -> None:
+                         deps: bytes | None, num_returns: int, backpressure: int = -1) -> None:
         assert self.semaphore is not None
         async with self.semaphore:
             if self._was_cancelled(call_id):
@@ -92,7 +96,10 @@ class _Actor:
             try:
                 fn, a, kw = self._prepare(method, args, deps)
                 value = fn(*a, **kw)
-                if inspect.isawaitable(value):
+                if num_returns < 0:  # a generator method (``raylike._streams``)
+                    value = await _generator_result_async(key, value, num_returns,
+                                                          backpressure, method, self)
+                elif inspect.isawaitable(value):
                     value = await value
                 result = self._pack(value, num_returns)
             except BaseException as exc:  # noqa: B036 - every error goes back to the caller
@@ -127,7 +134,9 @@ class _Actor:
         return fn, a, kw
 
     def _pack(self, value: Any, num_returns: int) -> tuple[str, Any]:
-        if num_returns > 1:
+        if num_returns == STREAMING:
+            value = None
+        elif num_returns > 1:
             value = _check_returns(value, num_returns)
         elif num_returns == 0:
             value = None
@@ -165,6 +174,38 @@ class _Actor:
 
 
 _actor: _Actor | None = None
+
+
+def _generator_result(key: str, values: Any, num_returns: int, backpressure: int,
+                      method: str, actor: _Actor) -> Any:
+    """Run a generator method's generator: streamed, or (``"dynamic"``) put and returned as a
+    ``DynamicObjectRefGenerator``. An error it raises while streaming is the item after its
+    last one (as in Ray); the call itself succeeds."""
+    from raylike import _streams
+
+    if num_returns == DYNAMIC:
+        return _streams.collect(values)
+    try:
+        _streams.stream(key, values, backpressure)
+    except Exception as exc:
+        _streams.end_with_error(key, error_payload(exc, f"{actor.class_name}.{method}",
+                                                   actor=actor._repr()))
+    return None
+
+
+async def _generator_result_async(key: str, values: Any, num_returns: int, backpressure: int,
+                                  method: str, actor: _Actor) -> Any:
+    """:func:`_generator_result` on the actor's event loop."""
+    from raylike import _streams
+
+    if num_returns == DYNAMIC:
+        return await _streams.collect_async(values)
+    try:
+        await _streams.stream_async(key, values, backpressure)
+    except Exception as exc:
+        await asyncio.to_thread(_streams.end_with_error, key, error_payload(
+            exc, f"{actor.class_name}.{method}", actor=actor._repr()))
+    return None
 
 
 def cancel(call_id: int) -> None:

@@ -32,6 +32,8 @@ class MethodMeta:
     num_returns: int = 1
     params: tuple[tuple[str, int, bool], ...] | None = None  # (name, kind, has default)
     max_task_retries: int | None = None
+    is_generator: bool = False  # it yields: its calls stream by default (Ray 2)
+    backpressure: int = -1  # ``_generator_backpressure_num_objects`` from ``@ray.method``
 
     def check(self, args: tuple[Any, ...], kwargs: dict[str, Any], what: str) -> None:
         """Raise ``TypeError`` (as calling the method would) if the arguments don't fit."""
@@ -49,17 +51,26 @@ class MethodMeta:
 
 def method_meta(cls: type, name: str, fn: Any) -> MethodMeta:
     """The ``MethodMeta`` of ``cls.name`` (``@ray.method`` options included)."""
+    from raylike._options import num_returns_code
+    from raylike._tasks import is_generator_function
+
+    generator = is_generator_function(fn)
+    num_returns = num_returns_code(getattr(fn, "__ray_num_returns__", None), generator)
+    backpressure = getattr(fn, "__ray_generator_backpressure__", -1)
     try:
         params = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):
-        return MethodMeta(num_returns=getattr(fn, "__ray_num_returns__", 1))
+        return MethodMeta(num_returns=num_returns, is_generator=generator,
+                          backpressure=backpressure)
     static = isinstance(inspect.getattr_static(cls, name, None), (staticmethod, classmethod))
     if not static and params and not inspect.ismethod(fn):
         params = params[1:]  # self
     return MethodMeta(
-        num_returns=getattr(fn, "__ray_num_returns__", 1),
+        num_returns=num_returns,
         params=tuple((p.name, int(p.kind), p.default is not p.empty) for p in params),
         max_task_retries=getattr(fn, "__ray_max_task_retries__", None),
+        is_generator=generator,
+        backpressure=backpressure,
     )
 
 
@@ -111,6 +122,7 @@ class ActorCall:
     num_returns: int = 1
     return_keys: list[str] = field(default_factory=list)
     max_task_retries: int = 0
+    backpressure: int = -1  # a streaming generator pauses with this many items not taken
     strategy: Any = None  # unused: calls go where the actor is
 
 

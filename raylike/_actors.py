@@ -29,7 +29,7 @@ from raylike._actor_spec import (
 )
 from raylike._objects import ObjectRef, _Borrowed
 from raylike._serialization import dumps, loads
-from raylike._tasks import new_key, pack_arguments, return_keys
+from raylike._tasks import new_key, pack_arguments, return_keys, returned
 from raylike.exceptions import ActorAlreadyExistsError
 
 T = TypeVar("T")
@@ -142,6 +142,9 @@ class ActorMethod:
                                  f"are {sorted(_METHOD_OPTIONS)}.")
             if key == "num_returns":
                 _options.OPTIONS["num_returns"].check(key, value)
+                _options.num_returns_code(value, self._meta.is_generator)
+            elif key == "_generator_backpressure_num_objects":
+                _options.OPTIONS[key].check(key, value)
         return ActorMethod(self._handle, self._name, self._meta, {**self._options, **options})
 
     def remote(self, *args: Any, **kwargs: Any) -> Any:
@@ -192,7 +195,11 @@ def _call(method: ActorMethod, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
     handle, meta = method._handle, method._handle._meta
     backend = _runtime.backend()
     method._meta.check(args, kwargs, f"{meta.class_name}.{method._name}()")
-    num_returns = method._options.get("num_returns", method._meta.num_returns)
+    num_returns = method._meta.num_returns
+    if method._options.get("num_returns") is not None:
+        num_returns = _options.num_returns_code(method._options["num_returns"],
+                                                method._meta.is_generator)
+    backpressure = method._options.get("_generator_backpressure_num_objects")
     retries = method._options.get("max_task_retries", method._meta.max_task_retries)
     data, deps, nested = pack_arguments(args, kwargs)
     keep = list(nested)
@@ -206,11 +213,9 @@ def _call(method: ActorMethod, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
         seq=seq, args=data, dep_keys=[d._key for d in deps],
         nested_keys=[n._key for n in nested], num_returns=num_returns,
         return_keys=return_keys(key, num_returns) if num_returns else [],
-        max_task_retries=meta.max_task_retries if retries is None else retries)
-    refs = backend.submit(call, deps, keep)
-    if num_returns == 1:
-        return refs[0]
-    return refs if num_returns else None
+        max_task_retries=meta.max_task_retries if retries is None else retries,
+        backpressure=method._meta.backpressure if backpressure is None else backpressure)
+    return returned(backend.submit(call, deps, keep), num_returns)
 
 
 # -- creation ---------------------------------------------------------------------------------

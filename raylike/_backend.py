@@ -25,6 +25,8 @@ from raylike._serialization import unpicklable_part
 
 logger = logging.getLogger("raylike")
 SCATTER_ATTEMPTS = 5  # a put that meets a dead worker tries again (0.2 s, 0.4 s, ... apart)
+STREAM_SLICE = 5.0  # seconds one ask for a generator's next item waits on the scheduler
+STREAM_GONE_LIMIT = 30.0  # seconds a generator's task may stay unknown to the scheduler
 LANES_LOOK_INTERVAL = 5.0  # seconds between two looks for workers a driver has no lane to
 
 
@@ -93,10 +95,12 @@ def install(client: Client) -> None:
     every worker, now and joining later (the node)."""
     from raylike import _node
     from raylike._actor_registry import REGISTRY_PLUGIN, ActorRegistry
+    from raylike._stream_registry import STREAMS_PLUGIN, StreamRegistry
 
     with _errors.dask_errors():
         client.register_plugin(RefsPlugin(), name=REFS_PLUGIN)
         client.register_plugin(ActorRegistry(), name=REGISTRY_PLUGIN)
+        client.register_plugin(StreamRegistry(), name=STREAMS_PLUGIN)
         tune(client)
         client.register_plugin(_node.NodePlugin(), name=_node.PLUGIN_NAME)
 
@@ -266,12 +270,72 @@ class DaskBackend:
 
             raise GetTimeoutError(f"Get timed out: some object(s) not ready after {timeout} s.")
 
-    def wait(self, refs: list[ObjectRef[Any]], num_returns: int,
-             timeout: float | None) -> list[ObjectRef[Any]]:
-        futures = [_DONE if r._delivered else self._waitable(r) for r in refs]
-        _wait_done(futures, num_returns, timeout)
+    def wait(self, refs: list[Any], num_returns: int, timeout: float | None) -> list[Any]:
+        """The ``refs`` (and generators' ``StreamPosition``s) done once ``num_returns`` of
+        them are, or ``timeout`` passed."""
+        from raylike._generators import StreamPosition
+
+        futures = [_StreamReady(self, r) if isinstance(r, StreamPosition) else
+                   _DONE if r._delivered else self._waitable(r) for r in refs]
+        try:
+            _wait_done(futures, num_returns, timeout)
+        finally:
+            for fut in futures:
+                if isinstance(fut, _StreamReady):
+                    fut.close()
         self.check_connected()  # futures Dask cancelled on losing the scheduler are "done"
         return [r for r, f in zip(refs, futures) if f.done()]
+
+    # -- streaming generators (``raylike._generators``, ``raylike._stream_registry``) ------------
+    def stream_next(self, gen_ref: ObjectRef[Any], index: int, timeout: float | None,
+                    peek: bool = False) -> tuple[str, ObjectRef[Any] | None]:
+        """Item ``index`` of generator task ``gen_ref``, waiting at most ``timeout``:
+        ``("item", ref)``, ``("end", None)`` (no more items), ``("failed", None)`` (the task
+        failed: its own ref raises why) or ``("timeout", None)``. ``peek``: only say whether
+        it is there (``"ready"``), taking nothing."""
+        key = gen_ref._key
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause, gone = 0.005, 0.0
+        while True:
+            left = STREAM_SLICE if deadline is None else deadline - time.monotonic()
+            answer = self.scheduler_call("raylike_stream_next", key=key, index=index,
+                                         timeout=max(0.0, min(left, STREAM_SLICE)))
+            status = answer["status"]
+            if status == "gone":  # not known to the scheduler: not yet there, or cancelled
+                fut = self.future_of(gen_ref)
+                if fut.done() or gone > STREAM_GONE_LIMIT:
+                    return ("end" if fut.status == "finished" else "failed"), None
+                time.sleep(min(pause, max(0.0, left)))
+                gone, pause = gone + pause, min(pause * 2, 0.1)
+            elif status == "end":
+                return ("failed" if answer["failed"] else "end"), None
+            elif status != "timeout":
+                return self._stream_take(key, index, answer, peek)
+            if deadline is not None and time.monotonic() >= deadline:
+                return "timeout", None
+
+    def _stream_take(self, key: str, index: int, answer: dict[str, Any],
+                     peek: bool) -> tuple[str, ObjectRef[Any] | None]:
+        from raylike import _streams
+
+        if peek:
+            return "ready", None
+        if answer["status"] == "item":
+            ref = self.ref(answer["key"])  # our wish for the key goes first on the stream...
+        else:  # the generator's error: an item that raises it
+            ref = self.submit_raw(_streams.raise_error, answer["error"],
+                                  key=_streams.item_key(key, index), resources=None)
+        # ... so the scheduler stops holding the item only once we hold it
+        self.client._send_to_scheduler({"op": "raylike-stream-taken", "key": key,
+                                        "index": index})
+        return "item", ref
+
+    def stream_drop(self, key: str) -> None:
+        """The generator of task ``key`` was dropped: what it did not hand out is freed."""
+        loop = self.client.loop
+        if self.client.status == "running" and loop is not None:
+            loop.add_callback(self.client._send_to_scheduler,
+                              {"op": "raylike-stream-drop", "key": key})
 
     def cancel(self, ref: ObjectRef[Any], force: bool, recursive: bool) -> None:
         from raylike import _node
@@ -331,7 +395,7 @@ class DaskBackend:
     def _returns(self, call: Any, fut: Future) -> list[ObjectRef[Any]]:
         from raylike import _node
 
-        if call.num_returns == 1:
+        if call.num_returns == 1 or call.num_returns < 0:  # one value, or a generator's task
             return [ObjectRef(call.key, fut)]
         return [ObjectRef(k, self.client.submit(_node.pick, fut, i, key=k, pure=False))
                 for i, k in enumerate(call.return_keys)]
@@ -410,6 +474,47 @@ class DaskBackend:
 def _alias(value: Any) -> Any:
     """A Dask task whose result is its argument (same worker: no copy)."""
     return value
+
+
+class _StreamReady:
+    """What ``wait`` waits on for a generator: done once its next item is there or its task
+    has ended (asked of the scheduler, a slice at a time, until ``close``)."""
+
+    SLICE = 1.0  # seconds: a closed watch leaves the scheduler waiting this long at most
+
+    def __init__(self, backend: DaskBackend, position: Any) -> None:
+        self._future: concurrent.futures.Future[bool] = concurrent.futures.Future()
+        self._closed = False
+        self._client = backend.client
+        self._position = position
+        if self._client.loop is not None:
+            self._client.loop.add_callback(self._watch)
+
+    async def _watch(self) -> None:
+        try:
+            while not self._closed:
+                answer = await self._client.scheduler.raylike_stream_next(
+                    key=self._position.key, index=self._position.index, timeout=self.SLICE)
+                if answer["status"] not in ("timeout", "gone"):
+                    break
+                if answer["status"] == "gone":  # the task is not there yet, or was cancelled
+                    state = self._client.futures.get(self._position.key)
+                    if state is None or state.status != "pending":
+                        break
+                    await asyncio.sleep(0.01)
+        except Exception:  # the connection is lost: ``wait`` says so
+            logger.debug("watching a generator failed", exc_info=True)
+        if not self._future.done():
+            self._future.set_result(True)
+
+    def done(self) -> bool:
+        return self._future.done()
+
+    def add_done_callback(self, fn: Any) -> None:
+        self._future.add_done_callback(fn)
+
+    def close(self) -> None:
+        self._closed = True
 
 
 class _Done:

@@ -130,7 +130,9 @@ def run_task(call: Any, deps: bytes, info: _context.TaskInfo) -> tuple[str, Any]
         fn = _functions.load(call.fn)
         args, kwargs = unpack_arguments(call.args, loads(deps))
         result = fn(*args, **kwargs)
-        if call.num_returns > 1:
+        if call.num_returns < 0:  # a generator task (``raylike._streams``)
+            result = _generator_result(call, result)
+        elif call.num_returns > 1:
             result = _check_returns(result, call.num_returns)
         with _Borrowed():
             return "ok", dumps_frames(result, "return value")
@@ -144,6 +146,18 @@ def run_task(call: Any, deps: bytes, info: _context.TaskInfo) -> tuple[str, Any]
             _logs.end_of_call()
         except KeyboardInterrupt:  # a late cancel must not lose the task's answer
             pass
+
+
+def _generator_result(call: Any, values: Any) -> Any:
+    """Run a generator task's generator: each value streamed (the task's result is ``None``),
+    or, for ``num_returns="dynamic"``, put and returned as a ``DynamicObjectRefGenerator``."""
+    from raylike import _streams
+    from raylike._options import DYNAMIC
+
+    if call.num_returns == DYNAMIC:
+        return _streams.collect(values)
+    _streams.stream(call.key, values, call.backpressure)
+    return None
 
 
 def _check_returns(result: Any, num_returns: int) -> tuple[Any, ...]:

@@ -23,9 +23,11 @@ from distributed import get_worker, secede
 from distributed.diagnostics.plugin import WorkerPlugin
 from distributed.worker_state_machine import StateMachineEvent, WorkerState
 
-from raylike import _context, _gpus, _lane, _logs, _resources, _runtime
+from raylike import _context, _gpus, _lane, _logs, _resources, _runtime, _streams
 from raylike._backend import DaskBackend, batch_interval, tune
+from raylike._generators import StreamPosition
 from raylike._objects import ObjectRef, _Borrowed
+from raylike._options import STREAMING
 from raylike._serialization import Frames, dumps_error, dumps_frames, loads
 from raylike._state import node_id
 from raylike.exceptions import RayTaskError, TaskCancelledError, WorkerCrashedError
@@ -203,6 +205,9 @@ class NodePlugin(WorkerPlugin):
                 if not retry_left:
                     raise WorkerCrashedError(payload)
             elif not (retry_left and _retryable(payload, call.retry_exceptions)):
+                if call.num_returns == STREAMING:  # Ray: the next item raises it, the task ends
+                    _streams.record_error(self, call.key, payload)
+                    return None
                 raise payload
             attempts += 1
             logger.info("retrying %s (attempt %d): %s", call.name, attempts + 1, status)
@@ -329,9 +334,11 @@ class TaskScope:
                 _logs.publish(self.node.worker, message[1], message[2])
 
     def dispatch(self, rid: int | None, op: str, args: tuple[Any, ...]) -> None:
-        if op in ("get", "wait", "actor"):
+        if op in ("get", "wait", "actor", "stream_next"):
             self._block_start(op, args)
             self.node.helpers.submit(self._answer_blocking, rid, op, args)
+        elif op == "stream_wait":  # a generator under backpressure keeps its CPU, as in Ray
+            self.node.helpers.submit(self._answer, rid, op, args)
         else:
             self._answer(rid, op, args)
 
@@ -354,7 +361,7 @@ class TaskScope:
             self._block_end()
 
     def _block_start(self, op: str, args: tuple[Any, ...]) -> None:
-        if op != "actor" and self._ready(op, args):
+        if op in ("get", "wait") and self._ready(op, args):
             with self._lock:
                 self._blocked += 1
             return
@@ -384,7 +391,7 @@ class TaskScope:
     def _ready(self, op: str, args: tuple[Any, ...]) -> bool:
         keys = args[0]
         backend = self.node.backend()
-        futures = [backend._future(k) for k in keys]
+        futures = [backend._future(k) for k in keys if isinstance(k, str)]  # not generators
         done = sum(f.done() for f in futures)
         need = len(keys) if op == "get" else min(args[1], len(keys))
         return done >= need or (op == "wait" and args[-1] == 0)
@@ -418,9 +425,34 @@ class TaskScope:
         self.held.extend(borrowed.refs)
         return data
 
-    def op_wait(self, keys: list[str], num_returns: int, timeout: float | None) -> list[str]:
-        refs = self._refs(keys, hold=False)
-        return [r._key for r in self.node.backend().wait(refs, num_returns, timeout)]
+    def op_wait(self, keys: list[Any], num_returns: int, timeout: float | None) -> list[Any]:
+        # a generator travels as ("stream", its task's key, its position)
+        backend = self.node.backend()
+        refs = [backend.ref(k) if isinstance(k, str) else StreamPosition(k[1], k[2])
+                for k in keys]
+        return [r._key for r in backend.wait(refs, num_returns, timeout)]
+
+    # -- generators (``raylike._streams``) ----------------------------------------------------
+    def op_stream_item(self, key: str, index: int, data: Frames) -> tuple[str, int]:
+        return _streams.store_item(self.node, key, index, data)
+
+    def op_stream_wait(self, key: str, taken: int) -> tuple[str, int]:
+        return _streams.wait_taken(self.node, key, taken)
+
+    def op_stream_end(self, key: str, error: bytes) -> None:
+        _streams.record_error(self.node, key, error)
+
+    def op_stream_next(self, key: str, index: int, timeout: float | None,
+                       peek: bool) -> tuple[str, str | None]:
+        backend = self.node.backend()
+        status, ref = backend.stream_next(backend.ref(key), index, timeout, peek)
+        if ref is None:
+            return status, None
+        self.held.append(ref)
+        return status, ref._key
+
+    def op_stream_drop(self, key: str) -> None:
+        self.node.backend().stream_drop(key)
 
     def op_put(self, data: Frames) -> str:
         ref = self.node.backend().put(loads(data))

@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 from raylike import _runtime
 
 T = TypeVar("T")
+_NIL = "f" * 56
 
 __all__ = ["ObjectRef", "cancel", "get", "put", "wait"]
 
@@ -34,6 +35,14 @@ class ObjectRef(Generic[T]):
         self._direct: Any = None  # the answer of a driver's direct actor call (``_direct``)
         self._watchable = False  # a task's only result: its node can hand it over early
         self._delivered = False  # handed over early: done, whatever Dask has heard so far
+
+    @classmethod
+    def nil(cls) -> ObjectRef[Any]:
+        """The nil ref (what a generator's ``_next_sync`` returns when nothing came in time)."""
+        return cls(_NIL)
+
+    def is_nil(self) -> bool:
+        return self._key == _NIL
 
     def hex(self) -> str:
         """The object's id as a hex string."""
@@ -202,6 +211,8 @@ def get(object_refs: Any, *, timeout: float | None = None) -> Any:
     single = isinstance(object_refs, ObjectRef)
     refs = [object_refs] if single else object_refs
     if not isinstance(refs, list):
+        if _is_generator(object_refs):
+            return object_refs  # as Ray does
         raise ValueError("'object_refs' must either be an ObjectRef or a list of ObjectRefs, "
                          f"got {type(object_refs).__name__}.")
     for ref in refs:
@@ -215,18 +226,18 @@ def get(object_refs: Any, *, timeout: float | None = None) -> Any:
     return values[0] if single else values
 
 
-def wait(object_refs: Sequence[ObjectRef[Any]], *, num_returns: int = 1,
-         timeout: float | None = None, fetch_local: bool = True
-         ) -> tuple[list[ObjectRef[Any]], list[ObjectRef[Any]]]:
+def wait(object_refs: Sequence[Any], *, num_returns: int = 1,
+         timeout: float | None = None, fetch_local: bool = True) -> tuple[list[Any], list[Any]]:
     """Wait until ``num_returns`` of the refs are ready or ``timeout`` passes.
 
-    Returns ``(ready, not_ready)``, both in input order. ``timeout=0`` polls.
+    Returns ``(ready, not_ready)``, both in input order. ``timeout=0`` polls. A streaming
+    generator (``ObjectRefGenerator``) is ready when ``next`` on it would return at once.
     """
     if not isinstance(object_refs, list):
         raise TypeError("wait() expected a list of ray.ObjectRef, "
                         f"got {type(object_refs).__name__}")
     for ref in object_refs:
-        if not isinstance(ref, ObjectRef):
+        if not isinstance(ref, ObjectRef) and not _is_generator(ref):
             raise TypeError(f"wait() expected a list of ray.ObjectRef, got list containing "
                             f"{type(ref).__name__}")
     if isinstance(num_returns, bool) or not isinstance(num_returns, int):
@@ -242,8 +253,9 @@ def wait(object_refs: Sequence[ObjectRef[Any]], *, num_returns: int = 1,
         raise ValueError("Wait requires a list of unique object refs.")
     _check_timeout(timeout)
     refs = list(object_refs)
-    done = set(_runtime.backend().wait(refs, num_returns, timeout))
-    ready = [r for r in refs if r in done][:num_returns]
+    waitables = [r if isinstance(r, ObjectRef) else r._position() for r in refs]
+    done = {id(w) for w in _runtime.backend().wait(waitables, num_returns, timeout)}
+    ready = [r for r, w in zip(refs, waitables) if id(w) in done][:num_returns]
     chosen = set(ready)
     return ready, [r for r in refs if r not in chosen]
 
@@ -252,6 +264,8 @@ def cancel(object_ref: ObjectRef[Any], *, force: bool = False, recursive: bool =
     """Cancel the task that makes ``object_ref``: a queued task never runs; a running one is
     interrupted (``KeyboardInterrupt`` inside it); ``force=True`` kills its process. ``get``
     then raises ``TaskCancelledError``."""
+    if _is_generator(object_ref):
+        object_ref = object_ref.completed()  # type: ignore[attr-defined] # its task
     if not isinstance(object_ref, ObjectRef):
         raise TypeError("ray.cancel() only supported for object refs. "
                         f"For actors, try ray.kill(). Got: {type(object_ref).__name__}.")
@@ -262,3 +276,11 @@ def _check_timeout(timeout: float | None) -> None:
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
                                 or timeout < 0):
         raise ValueError(f"'timeout' must be a non-negative number or None, got {timeout!r}.")
+
+
+def _is_generator(value: Any) -> bool:
+    """Whether ``value`` is a streaming generator (``raylike._generators``, imported late:
+    it builds on this module)."""
+    from raylike._generators import ObjectRefGenerator
+
+    return isinstance(value, ObjectRefGenerator)

@@ -65,10 +65,40 @@ def _int_at_least(low: int) -> Callable[[str, Any], None]:
     return check
 
 
+STREAMING = -2  # ``num_returns="streaming"`` as a call carries it (Ray's own code)
+DYNAMIC = -1  # ``num_returns="dynamic"``
+
+
 def _num_returns(name: str, value: Any) -> None:
     if value in ("dynamic", "streaming"):
-        raise ValueError(f"num_returns={value!r} (generators) is not supported by raylike yet.")
+        return
+    if isinstance(value, str):
+        raise ValueError("The keyword 'num_returns' only accepts None, a non-negative integer, "
+                         f"'streaming' (for generators), or 'dynamic', got {value!r}.")
     _int_at_least(0)(name, value)
+
+
+def num_returns_code(value: Any, is_generator: bool) -> int:
+    """``num_returns`` as a call carries it: ``None`` is ``"streaming"`` for a generator
+    function (Ray 2's default) and 1 otherwise; ``"streaming"``/``"dynamic"`` become
+    :data:`STREAMING`/:data:`DYNAMIC`. Raises ``ValueError`` for a generator mode on a function
+    that does not ``yield``, as Ray does."""
+    if value is None:
+        return STREAMING if is_generator else 1
+    if value in ("streaming", "dynamic"):
+        if not is_generator:
+            raise ValueError(f"num_returns='{value}' can only be used with generator functions "
+                             "(functions that use 'yield'). The decorated function is not a "
+                             "generator function.")
+        return STREAMING if value == "streaming" else DYNAMIC
+    return int(value)
+
+
+def _backpressure(name: str, value: Any) -> None:
+    _of_type(int)(name, value)
+    if value == 0:
+        raise ValueError("_generator_backpressure_num_objects=0 is not allowed. Use a value > 0 "
+                         "(1 behaves like a Python generator), or -1 to disable it.")
 
 
 def _retry_exceptions(name: str, value: Any) -> None:
@@ -132,7 +162,7 @@ OPTIONS: dict[str, Option] = {
     "object_store_memory": Option(_BOTH, None, _resource_quantity, "warn"),
     "accelerator_type": Option(_BOTH, None, _of_type(str)),
     "label_selector": Option(_BOTH, None, _of_type(dict), "warn"),
-    "num_returns": Option((TASK,), 1, _num_returns),
+    "num_returns": Option((TASK,), None, _num_returns),
     "max_calls": Option((TASK,), 0, _int_at_least(0), "meta"),
     "max_retries": Option((TASK,), 3, _int_at_least(-1)),
     "retry_exceptions": Option((TASK,), False, _retry_exceptions),
@@ -155,7 +185,7 @@ OPTIONS: dict[str, Option] = {
     "_metadata": Option(_BOTH, None, _of_type(dict), "meta"),
     "_labels": Option(_BOTH, None, _of_type(dict), "meta"),
     "concurrency_group": Option((TASK,), None, _of_type(str), "meta"),
-    "_generator_backpressure_num_objects": Option((TASK,), None, _any, "meta"),
+    "_generator_backpressure_num_objects": Option((TASK,), -1, _backpressure),
 }
 
 _warned: set[str] = set()

@@ -20,6 +20,9 @@ async def dask_setup(server: Any) -> None:
 
         server.add_plugin(RefsPlugin(), name=REFS_PLUGIN)
         server.add_plugin(ActorRegistry(), name=REGISTRY_PLUGIN)
+        from raylike._stream_registry import STREAMS_PLUGIN, StreamRegistry
+
+        server.add_plugin(StreamRegistry(), name=STREAMS_PLUGIN)
     else:
         from raylike._node import PLUGIN_NAME, NodePlugin
 

@@ -42,13 +42,28 @@ def _make(target: Any, options: dict[str, Any]) -> Any:
     raise TypeError("The @ray.remote decorator must be applied to either a function or a class.")
 
 
-def method(*, num_returns: int | None = None, concurrency_group: str | None = None,
+def method(*, num_returns: int | str | None = None, concurrency_group: str | None = None,
            max_task_retries: int | None = None, retry_exceptions: Any = None,
-           enable_task_events: bool | None = None) -> Callable[[Any], Any]:
-    """Annotate an actor method with options, e.g. ``@ray.method(num_returns=2)``."""
+           enable_task_events: bool | None = None,
+           _generator_backpressure_num_objects: int | None = None) -> Callable[[Any], Any]:
+    """Annotate an actor method with options, e.g. ``@ray.method(num_returns=2)`` or
+    ``@ray.method(num_returns="streaming")`` (a generator method's default)."""
+    from raylike import _options
+
+    if num_returns is not None:
+        _options.OPTIONS["num_returns"].check("num_returns", num_returns)
+    if _generator_backpressure_num_objects is not None:
+        _options.OPTIONS["_generator_backpressure_num_objects"].check(
+            "_generator_backpressure_num_objects", _generator_backpressure_num_objects)
+
     def decorator(fn: Any) -> Any:
         if num_returns is not None:
+            from raylike._tasks import is_generator_function
+
+            _options.num_returns_code(num_returns, is_generator_function(fn))
             fn.__ray_num_returns__ = num_returns
+        if _generator_backpressure_num_objects is not None:
+            fn.__ray_generator_backpressure__ = _generator_backpressure_num_objects
         if max_task_retries is not None:
             fn.__ray_max_task_retries__ = max_task_retries
         if retry_exceptions is not None:

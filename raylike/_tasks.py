@@ -29,6 +29,7 @@ class TaskCall:
     resources: dict[str, float] = field(default_factory=dict)
     max_retries: int = 3
     retry_exceptions: bool | tuple[type, ...] = False
+    backpressure: int = -1  # a streaming generator pauses with this many items not taken
     strategy: Any = None
     job_id: str = ""
     namespace: str | None = None
@@ -94,7 +95,7 @@ _unique = _Unique()
 
 def return_keys(key: str, num_returns: int) -> list[str]:
     """The keys of a call's return objects: the task's own key for a single return."""
-    if num_returns == 1:
+    if num_returns == 1 or num_returns < 0:  # a generator's task: its own key
         return [key]
     return [f"{key}{i:04x}" for i in range(num_returns)]
 
@@ -153,6 +154,9 @@ class RemoteFunction:
     def __init__(self, function: Callable[..., Any], options: dict[str, Any]) -> None:
         self._function = function
         self._options = _options.validate(_options.TASK, options)
+        self._is_generator = is_generator_function(function)
+        self._num_returns = _options.num_returns_code(self._options.get("num_returns"),
+                                                      self._is_generator)
         self._pickled: bytes | None = None
         self._signature: inspect.Signature | None = None
         self._function_name = _context.function_name(function)
@@ -178,7 +182,7 @@ class RemoteFunction:
 
     def remote(self, *args: Any, **kwargs: Any) -> Any:
         """Submit a call; returns an ``ObjectRef`` (a list of them for ``num_returns > 1``,
-        ``None`` for ``num_returns=0``)."""
+        ``None`` for ``num_returns=0``, an ``ObjectRefGenerator`` for a generator function)."""
         return self._remote(args, kwargs)
 
     def _check_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -197,7 +201,7 @@ class RemoteFunction:
         self._check_arguments(args, kwargs)
         opts = self._options
         name = opts.get("name") or self._function.__name__
-        num_returns = _options.get(opts, "num_returns")
+        num_returns = self._num_returns
         data, deps, nested = pack_arguments(args, kwargs)
         key = new_key(name)
         retry = _options.get(opts, "retry_exceptions")
@@ -207,12 +211,28 @@ class RemoteFunction:
             resources=_resources.request(opts, default_cpus=1.0),
             max_retries=_options.get(opts, "max_retries"),
             retry_exceptions=tuple(retry) if isinstance(retry, (list, tuple)) else retry,
+            backpressure=_options.get(opts, "_generator_backpressure_num_objects"),
             strategy=opts.get("scheduling_strategy"), job_id=_context.current_job_id(),
             namespace=_context.current_namespace(),
             function_name=self._function_name,
         )
         _resources.warn_if_infeasible(f"task {name}", call.resources, backend)
         refs = backend.submit(call, deps, nested)
-        if num_returns == 1:
-            return refs[0]
-        return refs if num_returns else None
+        return returned(refs, num_returns)
+
+
+def returned(refs: list[ObjectRef[Any]], num_returns: int) -> Any:
+    """What ``.remote()`` returns for a call's refs (tasks and actor methods alike)."""
+    if num_returns == 1 or num_returns == _options.DYNAMIC:
+        return refs[0]
+    if num_returns == _options.STREAMING:
+        from raylike._generators import ObjectRefGenerator
+
+        return ObjectRefGenerator(refs[0])
+    return refs if num_returns else None
+
+
+def is_generator_function(fn: Any) -> bool:
+    """Whether calling ``fn`` makes a generator (sync or async): Ray's test for generator
+    tasks and methods."""
+    return inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)

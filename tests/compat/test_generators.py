@@ -1,0 +1,503 @@
+"""Generators: streaming (``num_returns="streaming"``, the default for generator functions) and
+dynamic (``num_returns="dynamic"``), from tasks and actor methods."""
+# ruff: noqa: UP028 - explicit loops: Ray's async actors reject `yield from` over a non-generator
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+import time
+
+import numpy as np
+import pytest
+from compat_helpers import make_signal
+
+
+def _counter(ray):
+    @ray.remote(num_cpus=0)
+    class Counter:
+        def __init__(self):
+            self.n = 0
+
+        def incr(self):
+            self.n += 1
+            return self.n
+
+        def value(self):
+            return self.n
+
+    return Counter.remote()
+
+
+def _wait_until(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+# -- streaming from tasks -----------------------------------------------------------------------
+def test_generator_function_streams_by_default(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def numbers(n):
+        for i in range(n):
+            yield i * 10
+
+    gen = numbers.remote(4)
+    assert isinstance(gen, ray.ObjectRefGenerator)
+    refs = list(gen)
+    assert all(isinstance(r, ray.ObjectRef) for r in refs)
+    assert ray.get(refs) == [0, 10, 20, 30]
+    assert ray.get(gen.completed()) is None
+    assert gen.is_finished()
+    with pytest.raises(StopIteration):
+        next(gen)
+
+
+def test_explicit_streaming_and_options(ray_shared):
+    ray = ray_shared
+
+    @ray.remote(num_returns="streaming")
+    def letters():
+        yield "a"
+        yield "b"
+
+    assert [ray.get(r) for r in letters.remote()] == ["a", "b"]
+
+    @ray.remote
+    def plain():
+        yield 1
+
+    gen = plain.options(num_returns="streaming").remote()
+    assert ray.get(next(gen)) == 1
+
+
+def test_streaming_needs_a_generator_function(ray_shared):
+    ray = ray_shared
+
+    def not_a_generator():
+        return 1
+
+    with pytest.raises(ValueError, match="generator"):
+        ray.remote(num_returns="streaming")(not_a_generator)
+    with pytest.raises(ValueError, match="generator"):
+        ray.remote(not_a_generator).options(num_returns="dynamic")
+
+
+def test_refs_come_while_the_task_runs(ray_shared):
+    ray = ray_shared
+    signal = make_signal(ray)
+
+    @ray.remote
+    def first_then_wait(signal):
+        yield "first"
+        ray.get(signal.wait.remote())
+        yield "second"
+
+    gen = first_then_wait.remote(signal)
+    assert ray.get(next(gen), timeout=30) == "first"
+    ready, _ = ray.wait([gen], timeout=0.5)
+    assert ready == []  # the second value is not made yet
+    ray.get(signal.send.remote())
+    assert ray.get(next(gen), timeout=30) == "second"
+    with pytest.raises(StopIteration):
+        next(gen)
+
+
+def test_wait_on_generators(ray_shared):
+    ray = ray_shared
+    signal = make_signal(ray)
+
+    @ray.remote
+    def quick():
+        yield 1
+
+    @ray.remote
+    def slow(signal):
+        ray.get(signal.wait.remote())
+        yield 2
+
+    fast_gen, slow_gen = quick.remote(), slow.remote(signal)
+    ready, not_ready = ray.wait([slow_gen, fast_gen], num_returns=1, timeout=30)
+    assert ready == [fast_gen] and not_ready == [slow_gen]
+    plain = ray.put(3)
+    ready, not_ready = ray.wait([slow_gen, plain], num_returns=2, timeout=0.5)
+    assert ready == [plain] and not_ready == [slow_gen]
+    ray.get(signal.send.remote())
+    ready, _ = ray.wait([slow_gen], timeout=30)
+    assert ready == [slow_gen]
+    assert ray.get(next(slow_gen)) == 2
+    assert ray.get(next(fast_gen)) == 1
+    # an exhausted generator is ready too: next() returns at once (StopIteration)
+    ready, _ = ray.wait([fast_gen], timeout=30)
+    assert ready == [fast_gen]
+    with pytest.raises(StopIteration):
+        next(fast_gen)
+
+
+def test_error_mid_stream(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def fails_after(n):
+        for i in range(n):
+            yield i
+        raise ValueError("broken generator")
+
+    gen = fails_after.remote(2)
+    refs = list(gen)
+    assert len(refs) == 3
+    assert ray.get(refs[:2]) == [0, 1]
+    with pytest.raises(ValueError, match="broken generator"):
+        ray.get(refs[2])
+    with pytest.raises(ray.exceptions.RayTaskError):
+        ray.get(refs[2])
+    assert ray.get(gen.completed()) is None  # the task itself ended normally
+    assert gen.is_finished()
+
+
+def test_error_before_the_first_yield(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def fails_at_once():
+        raise KeyError("nothing")
+        yield 1
+
+    gen = fails_at_once.remote()
+    ref = next(gen)
+    with pytest.raises(KeyError):
+        ray.get(ref)
+    with pytest.raises(StopIteration):
+        next(gen)
+
+
+def test_retried_generator_does_not_repeat_values(ray_shared):
+    ray = ray_shared
+    counter = _counter(ray)
+
+    @ray.remote(retry_exceptions=True, max_retries=2)
+    def flaky(counter):
+        for i in range(4):
+            yield i
+            if i == 1 and ray.get(counter.incr.remote()) == 1:
+                raise ValueError("first attempt fails")
+
+    assert [ray.get(r) for r in flaky.remote(counter)] == [0, 1, 2, 3]
+    assert ray.get(counter.value.remote()) == 2  # it ran twice
+
+
+def test_cancel_a_generator(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def endless():
+        i = 0
+        while True:
+            yield i
+            i += 1
+            time.sleep(0.05)
+
+    gen = endless.remote()
+    assert ray.get(next(gen), timeout=30) == 0
+    ray.cancel(gen)
+    errors = 0
+    for ref in gen:  # values made before the cancel may still come; then the cancel's error
+        try:
+            ray.get(ref, timeout=30)
+        except ray.exceptions.TaskCancelledError:
+            errors += 1
+    assert errors == 1
+    with pytest.raises(ray.exceptions.TaskCancelledError):
+        ray.get(gen.completed(), timeout=30)
+
+
+def test_backpressure(ray_shared):
+    ray = ray_shared
+    counter = _counter(ray)
+
+    @ray.remote(_generator_backpressure_num_objects=2)
+    def produce(counter):
+        for i in range(10):
+            ray.get(counter.incr.remote())
+            yield i
+
+    gen = produce.remote(counter)
+    _wait_until(lambda: ray.get(counter.value.remote()) >= 2)
+    time.sleep(1.0)
+    assert ray.get(counter.value.remote()) == 2  # paused: two values not taken
+    assert ray.get(next(gen)) == 0
+    _wait_until(lambda: ray.get(counter.value.remote()) >= 3)
+    time.sleep(1.0)
+    assert ray.get(counter.value.remote()) == 3
+    assert [ray.get(r) for r in gen] == list(range(1, 10))
+    assert ray.get(counter.value.remote()) == 10
+
+
+def test_backpressure_option_is_checked(ray_shared):
+    ray = ray_shared
+
+    def gen():
+        yield 1
+
+    with pytest.raises(ValueError):
+        ray.remote(_generator_backpressure_num_objects=0)(gen)
+
+
+def test_refs_passed_to_other_tasks(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def numbers(n):
+        for i in range(n):
+            yield i
+
+    @ray.remote
+    def double(x):
+        return 2 * x
+
+    @ray.remote
+    def total(refs):
+        return sum(ray.get(refs))
+
+    refs = list(numbers.remote(4))
+    assert ray.get([double.remote(r) for r in refs]) == [0, 2, 4, 6]
+    assert ray.get(total.remote(refs)) == 6
+
+
+def test_large_numpy_items(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def arrays(n):
+        for i in range(n):
+            yield np.full(2_000_000, i, dtype=np.float64)  # 16 MB each
+
+    @ray.remote
+    def mean(a):
+        return float(a.mean())
+
+    refs = []
+    for i, ref in enumerate(arrays.remote(3)):
+        value = ray.get(ref)
+        assert value.shape == (2_000_000,) and value[0] == i
+        refs.append(ref)
+        del value
+    assert ray.get([mean.remote(r) for r in refs]) == [0.0, 1.0, 2.0]
+
+
+def test_consuming_inside_a_task(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def numbers(n):
+        for i in range(n):
+            yield i
+
+    @ray.remote
+    def consume(n):
+        gen = numbers.remote(n)
+        ready, _ = ray.wait([gen], timeout=30)
+        assert ready == [gen]
+        return [ray.get(r) for r in gen]
+
+    assert ray.get(consume.remote(3), timeout=60) == [0, 1, 2]
+
+
+def test_dropped_generator_task_runs_to_its_end(ray_shared):
+    ray = ray_shared
+    counter = _counter(ray)
+
+    @ray.remote
+    def produce(counter, n):
+        for _ in range(n):
+            ray.get(counter.incr.remote())
+            yield np.zeros(100_000)
+
+    gen = produce.remote(counter, 5)
+    ray.get(next(gen))
+    del gen
+    _wait_until(lambda: ray.get(counter.value.remote()) == 5)
+
+
+def test_generators_do_not_pickle(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def one():
+        yield 1
+
+    gen = one.remote()
+    with pytest.raises(TypeError):
+        pickle.dumps(gen)
+    assert ray.get(next(gen)) == 1
+
+
+def test_get_of_a_generator_returns_it(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def one():
+        yield 1
+
+    gen = one.remote()
+    assert ray.get(gen) is gen
+    list(gen)
+
+
+# -- async consumers ------------------------------------------------------------------------------
+def test_async_for_in_the_driver(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def numbers(n):
+        for i in range(n):
+            yield i
+
+    async def consume():
+        values = [await ref async for ref in numbers.remote(3)]
+        gen = numbers.remote(1)
+        first = await gen.__anext__()
+        with pytest.raises(StopAsyncIteration):
+            await gen.__anext__()
+        return values, await first
+
+    assert asyncio.run(consume()) == ([0, 1, 2], 0)
+
+
+def test_async_for_inside_an_async_actor(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def numbers(n):
+        for i in range(n):
+            yield i
+
+    @ray.remote
+    class Consumer:
+        async def total(self, n):
+            total = 0
+            async for ref in numbers.remote(n):
+                total += await ref
+            return total
+
+    assert ray.get(Consumer.remote().total.remote(4), timeout=60) == 6
+
+
+# -- actor methods --------------------------------------------------------------------------------
+def test_actor_generator_methods(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    class Source:
+        def __init__(self):
+            self.base = 100
+
+        def numbers(self, n):
+            for i in range(n):
+                yield self.base + i
+
+        @ray.method(num_returns="streaming")
+        def explicit(self):
+            yield "x"
+
+        def fails(self):
+            yield 1
+            raise RuntimeError("method broke")
+
+    source = Source.remote()
+    gen = source.numbers.remote(3)
+    assert isinstance(gen, ray.ObjectRefGenerator)
+    assert [ray.get(r) for r in gen] == [100, 101, 102]
+    assert [ray.get(r) for r in source.explicit.remote()] == ["x"]
+    refs = list(source.fails.remote())
+    assert ray.get(refs[0]) == 1
+    with pytest.raises(RuntimeError, match="method broke"):
+        ray.get(refs[1])
+    assert ray.get(next(source.numbers.options(num_returns="streaming").remote(1))) == 100
+
+
+def test_async_actor_generator_methods(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    class AsyncSource:
+        async def numbers(self, n):
+            for i in range(n):
+                await asyncio.sleep(0.01)
+                yield i
+
+        def sync_numbers(self, n):
+            for i in range(n):
+                yield i
+
+    source = AsyncSource.remote()
+    assert [ray.get(r) for r in source.numbers.remote(3)] == [0, 1, 2]
+    assert [ray.get(r) for r in source.sync_numbers.remote(2)] == [0, 1]
+
+
+def test_actor_method_backpressure(ray_shared):
+    ray = ray_shared
+    counter = _counter(ray)
+
+    @ray.remote
+    class Source:
+        def produce(self, counter):
+            for i in range(5):
+                ray.get(counter.incr.remote())
+                yield i
+
+    source = Source.remote()
+    gen = source.produce.options(_generator_backpressure_num_objects=1).remote(counter)
+    _wait_until(lambda: ray.get(counter.value.remote()) >= 1)
+    time.sleep(1.0)
+    assert ray.get(counter.value.remote()) == 1
+    assert [ray.get(r) for r in gen] == list(range(5))
+
+
+# -- dynamic --------------------------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_dynamic_generators(ray_shared):
+    ray = ray_shared
+
+    @ray.remote(num_returns="dynamic")
+    def numbers(n):
+        for i in range(n):
+            yield i
+
+    ref = numbers.remote(3)
+    assert isinstance(ref, ray.ObjectRef)
+    dynamic = ray.get(ref)
+    assert isinstance(dynamic, ray.DynamicObjectRefGenerator)
+    assert len(dynamic) == 3
+    assert [ray.get(r) for r in dynamic] == [0, 1, 2]
+    both = ray.get([numbers.remote(2), numbers.remote(1)])
+    assert [[ray.get(r) for r in d] for d in both] == [[0, 1], [0]]
+
+    @ray.remote
+    def total(dynamic):  # a top-level ref is resolved: the DynamicObjectRefGenerator
+        return sum(ray.get(list(dynamic)))
+
+    assert ray.get(total.remote(numbers.remote(4))) == 6
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_dynamic_actor_method(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    class Source:
+        def numbers(self, n):
+            yield from range(n)
+
+    source = Source.remote()
+    ref = source.numbers.options(num_returns="dynamic").remote(3)
+    assert [ray.get(r) for r in ray.get(ref)] == [0, 1, 2]
+
+
+def test_exported_names(ray_shared):
+    ray = ray_shared
+    assert ray._raylet.ObjectRefGenerator is ray.ObjectRefGenerator
+    assert ray._raylet.DynamicObjectRefGenerator is ray.DynamicObjectRefGenerator
