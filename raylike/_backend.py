@@ -287,12 +287,13 @@ class DaskBackend:
         return [r for r, f in zip(refs, futures) if f.done()]
 
     # -- streaming generators (``raylike._generators``, ``raylike._stream_registry``) ------------
-    def stream_next(self, gen_ref: ObjectRef[Any], index: int, timeout: float | None,
-                    peek: bool = False) -> tuple[str, ObjectRef[Any] | None]:
-        """Item ``index`` of generator task ``gen_ref``, waiting at most ``timeout``:
-        ``("item", ref)``, ``("end", None)`` (no more items), ``("failed", None)`` (the task
-        failed: its own ref raises why) or ``("timeout", None)``. ``peek``: only say whether
-        it is there (``"ready"``), taking nothing."""
+    def stream_next(self, gen_ref: ObjectRef[Any], index: int,
+                    timeout: float | None) -> tuple[str, Any]:
+        """Wait at most ``timeout`` for item ``index`` of generator task ``gen_ref``; takes
+        nothing (:meth:`stream_take` does): ``("item", keys)`` (its key and those of the items
+        after it made so far), ``("error", pickled error)``, ``("end", None)`` (no more
+        items), ``("failed", None)`` (the task failed: its own ref raises why) or
+        ``("timeout", None)``."""
         key = gen_ref._key
         deadline = None if timeout is None else time.monotonic() + timeout
         pause, gone = 0.005, 0.0
@@ -310,25 +311,24 @@ class DaskBackend:
             elif status == "end":
                 return ("failed" if answer["failed"] else "end"), None
             elif status != "timeout":
-                return self._stream_take(key, index, answer, peek)
+                return status, answer["keys"] if status == "item" else answer["error"]
             if deadline is not None and time.monotonic() >= deadline:
                 return "timeout", None
 
-    def _stream_take(self, key: str, index: int, answer: dict[str, Any],
-                     peek: bool) -> tuple[str, ObjectRef[Any] | None]:
+    def stream_take(self, key: str, index: int, item: str | bytes) -> ObjectRef[Any]:
+        """A ref to item ``index`` of generator task ``key``: ``item`` is its Dask key, or
+        the generator's pickled error (the ref is then a tiny task that raises it)."""
         from raylike import _streams
 
-        if peek:
-            return "ready", None
-        if answer["status"] == "item":
-            ref = self.ref(answer["key"])  # our wish for the key goes first on the stream...
-        else:  # the generator's error: an item that raises it
-            ref = self.submit_raw(_streams.raise_error, answer["error"],
+        if isinstance(item, str):
+            ref = self.ref(item)  # our wish for the key goes first on the stream...
+        else:
+            ref = self.submit_raw(_streams.raise_error, item,
                                   key=_streams.item_key(key, index), resources=None)
         # ... so the scheduler stops holding the item only once we hold it
         self.client._send_to_scheduler({"op": "raylike-stream-taken", "key": key,
                                         "index": index})
-        return "item", ref
+        return ref
 
     def stream_drop(self, key: str) -> None:
         """The generator of task ``key`` was dropped: what it did not hand out is freed."""

@@ -69,6 +69,7 @@ class ObjectRefGenerator:
     def __init__(self, generator_ref: ObjectRef[Any]) -> None:
         self._generator_ref = generator_ref
         self._index = 0
+        self._known: collections.deque[str] = collections.deque()  # keys of the next items
         self._ended = False  # StopIteration from now on
         self._backend: Any = _runtime.backend()
 
@@ -112,11 +113,12 @@ class ObjectRefGenerator:
     def is_finished(self) -> bool:
         """True once the task has ended and every ref has been taken (``next`` would raise
         ``StopIteration``). Returns at once."""
-        return self._ended or self._ask(0.0, peek=True)[0] == "end"
+        return self._ended or not self._known and self._ask(0.0)[0] == "end"
 
     def next_ready(self) -> bool:
         """True if ``next(gen)`` would return a ref at once (False at the end)."""
-        return not self._ended and self._ask(0.0, peek=True)[0] in ("ready", "failed")
+        return not self._ended and (bool(self._known) or
+                                    self._ask(0.0)[0] in ("item", "error", "failed"))
 
     def task_id(self) -> str:
         return self._generator_ref.task_id()
@@ -127,17 +129,27 @@ class ObjectRefGenerator:
         none came in time. ``StopIteration`` at the end."""
         if self._ended:
             raise StopIteration
-        timeout = None if timeout_s is None or timeout_s < 0 else float(timeout_s)
-        status, ref = self._ask(timeout, peek=False)
-        if status == "timeout":
-            return ObjectRef.nil()
-        if status == "item" and ref is not None:
-            self._index += 1
-            return ref
-        self._ended = True
-        if status == "failed":  # the task itself failed: its ref raises why
-            return self._generator_ref
-        raise StopIteration
+        item: str | bytes
+        if self._known:  # told already: no need to ask
+            item = self._known.popleft()
+        else:
+            timeout = None if timeout_s is None or timeout_s < 0 else float(timeout_s)
+            status, payload = self._ask(timeout)
+            if status == "timeout":
+                return ObjectRef.nil()
+            if status == "item":
+                self._known.extend(payload)
+                item = self._known.popleft()
+            elif status == "error":
+                item = payload
+            else:
+                self._ended = True
+                if status == "failed":  # the task itself failed: its ref raises why
+                    return self._generator_ref
+                raise StopIteration
+        ref = self._take(item)
+        self._index += 1
+        return ref
 
     async def _next_async(self, timeout_s: float | None = None) -> ObjectRef[Any]:
         """``_next_sync`` for async code: the wait runs in a thread, the loop goes on."""
@@ -155,15 +167,23 @@ class ObjectRefGenerator:
     def _position(self) -> StreamPosition:
         return StreamPosition(self._generator_ref._key, self._index)
 
-    def _ask(self, timeout: float | None, peek: bool) -> tuple[str, ObjectRef[Any] | None]:
+    def _ask(self, timeout: float | None) -> tuple[str, Any]:
+        """What the scheduler knows of the next item (see ``DaskBackend.stream_next``)."""
         backend = self._backend
         if hasattr(backend, "call"):  # a task's or actor's process: its worker asks
-            status, key = backend.call("stream_next", self._generator_ref._key, self._index,
-                                       timeout, peek)
-            return status, None if key is None else ObjectRef(key)
-        result: tuple[str, ObjectRef[Any] | None] = backend.stream_next(
-            self._generator_ref, self._index, timeout, peek)
-        return result
+            answer: tuple[str, Any] = backend.call("stream_next", self._generator_ref._key,
+                                                   self._index, timeout)
+            return answer
+        return backend.stream_next(self._generator_ref, self._index, timeout)
+
+    def _take(self, item: str | bytes) -> ObjectRef[Any]:
+        """A ref to the next item (its key, or the generator's pickled error)."""
+        backend = self._backend
+        if hasattr(backend, "call"):
+            return ObjectRef(backend.call("stream_take", self._generator_ref._key, self._index,
+                                          item))
+        ref: ObjectRef[Any] = backend.stream_take(self._generator_ref._key, self._index, item)
+        return ref
 
     # -- lifetime -----------------------------------------------------------------------------
     def __getstate__(self) -> Any:

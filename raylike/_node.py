@@ -442,14 +442,14 @@ class TaskScope:
     def op_stream_end(self, key: str, error: bytes) -> None:
         _streams.record_error(self.node, key, error)
 
-    def op_stream_next(self, key: str, index: int, timeout: float | None,
-                       peek: bool) -> tuple[str, str | None]:
+    def op_stream_next(self, key: str, index: int, timeout: float | None) -> tuple[str, Any]:
         backend = self.node.backend()
-        status, ref = backend.stream_next(backend.ref(key), index, timeout, peek)
-        if ref is None:
-            return status, None
+        return backend.stream_next(backend.ref(key), index, timeout)
+
+    def op_stream_take(self, key: str, index: int, item: str | bytes) -> str:
+        ref = self.node.backend().stream_take(key, index, item)
         self.held.append(ref)
-        return status, ref._key
+        return ref._key
 
     def op_stream_drop(self, key: str) -> None:
         self.node.backend().stream_drop(key)

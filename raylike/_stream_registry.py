@@ -21,6 +21,7 @@ from typing import Any
 from distributed.diagnostics.plugin import SchedulerPlugin
 
 STREAMS_PLUGIN = "raylike-streams"
+BATCH = 1000  # item keys one answer to a consumer gives at most
 HOLDER = "raylike-streams"  # the pseudo-client holding items the consumer has not taken yet
 
 
@@ -112,15 +113,16 @@ class StreamRegistry(SchedulerPlugin):
 
     # -- the consumer -------------------------------------------------------------------------
     async def next(self, key: str, index: int, timeout: float) -> dict[str, Any]:
-        """Wait for item ``index`` of ``key``: ``item`` (its key), ``error`` (the generator's
+        """Wait for item ``index`` of ``key``: ``item`` (its key and those of the items
+        after it, up to :data:`BATCH`), ``error`` (the generator's
         error, pickled), ``end`` (``failed``: the task itself failed, e.g. cancelled or
         crashed), ``gone`` (the scheduler does not know the task) or ``timeout``."""
         deadline = time.monotonic() + timeout
         while True:
             stream = self.streams.get(key)
             if stream is not None:
-                if index < len(stream.items):
-                    return {"status": "item", "key": stream.items[index]}
+                if index < len(stream.items):  # this one and those after it, known so far
+                    return {"status": "item", "keys": stream.items[index:index + BATCH]}
                 if index == len(stream.items) and stream.error is not None:
                     return {"status": "error", "error": stream.error}
             ts = self.scheduler.tasks.get(key)
