@@ -72,9 +72,6 @@ DYNAMIC = -1  # ``num_returns="dynamic"``
 def _num_returns(name: str, value: Any) -> None:
     if value in ("dynamic", "streaming"):
         return
-    if isinstance(value, str):
-        raise ValueError("The keyword 'num_returns' only accepts None, a non-negative integer, "
-                         f"'streaming' (for generators), or 'dynamic', got {value!r}.")
     _int_at_least(0)(name, value)
 
 
