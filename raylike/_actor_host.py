@@ -114,9 +114,10 @@ class ActorHost:
                 if event[1] is not link:
                     continue  # from an earlier process
                 if event[0] == "ready":
-                    if not event[2]:
+                    if not event[2]:  # no error: exit_actor() in the constructor
                         link.kill()
-                        return died_of(self.meta, "", cause=loads(event[3]))
+                        return died_of(self.meta, EXITED) if event[3] is None else \
+                            died_of(self.meta, "", cause=loads(event[3]))
                     ready = True
                     self._on_ready(link)
                 elif event[0] == "exit":

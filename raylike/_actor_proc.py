@@ -23,10 +23,11 @@ import threading
 from typing import Any
 
 from raylike import _context, _logs
-from raylike._child import Channel, _check_returns, error_payload
+from raylike._child import Channel, _check_returns, error_payload, exit_process
 from raylike._objects import _Borrowed
 from raylike._options import DYNAMIC, STREAMING
 from raylike._serialization import dumps_frames, loads
+from raylike.exceptions import AsyncioActorExit
 
 ASYNC_DEFAULT_CONCURRENCY = 1000
 
@@ -144,10 +145,12 @@ class _Actor:
             return "ok", dumps_frames(value, "return value")
 
     def _failure(self, exc: BaseException, method: str) -> tuple[str, Any]:
-        if isinstance(exc, SystemExit):  # exit_actor() or sys.exit() in a method
+        if _intended_exit(exc):  # exit_actor() or sys.exit(0) in a method
             with self.lock:
                 self.exiting = True
             return "exit", None
+        if isinstance(exc, SystemExit):  # sys.exit(1): the process dies (Ray: a crash)
+            exit_process(exc.code)
         return "err", error_payload(exc, f"{self.class_name}.{method}", actor=self._repr())
 
     def _repr(self) -> str:
@@ -222,6 +225,12 @@ def _safe_repr(instance: Any, class_name: str) -> str:
         return f"<{class_name} object>"
 
 
+def _intended_exit(exc: BaseException) -> bool:
+    """``exit_actor()`` or ``sys.exit(0)``: Ray's intended exit (the actor is not restarted)."""
+    return isinstance(exc, (ActorExit, AsyncioActorExit)) or \
+        isinstance(exc, SystemExit) and exc.code in (None, 0)
+
+
 def _leave() -> None:
     _logs.end_of_call()
     for stream in (sys.stdout, sys.stderr):
@@ -266,8 +275,12 @@ def _init(channel: Channel, cls_bytes: bytes, args: bytes, deps: bytes,
         else:
             instance = cls(*a, **kw)
     except BaseException as exc:  # noqa: B036 - reported as the actor's death
+        if isinstance(exc, SystemExit) and not _intended_exit(exc):
+            exit_process(exc.code)  # a crash: the actor may restart
         _logs.end_of_call()
-        channel.send(("actor-ready", False, error_payload(exc, f"{class_name}.__init__")))
+        exited = _intended_exit(exc)  # exit_actor() in __init__: dead, no error of its own
+        channel.send(("actor-ready", False,
+                      None if exited else error_payload(exc, f"{class_name}.__init__")))
         return
     _logs.end_of_call()
     if type(instance).__repr__ is not object.__repr__:  # Ray's prefix is then the repr
@@ -279,7 +292,13 @@ def _init(channel: Channel, cls_bytes: bytes, args: bytes, deps: bytes,
 
 
 async def _construct(cls: type, args: list[Any], kwargs: dict[str, Any]) -> Any:
-    return cls(*args, **kwargs)
+    if not inspect.iscoroutinefunction(cls.__init__):  # type: ignore[misc]
+        return cls(*args, **kwargs)
+    # Ray allows ``async def __init__``: build the instance, then await its constructor
+    new = cls.__new__
+    instance = object.__new__(cls) if new is object.__new__ else new(cls, *args, **kwargs)
+    await cls.__init__(instance, *args, **kwargs)  # type: ignore[misc]
+    return instance
 
 
 def _start_loop() -> asyncio.AbstractEventLoop:
@@ -290,7 +309,12 @@ def _start_loop() -> asyncio.AbstractEventLoop:
 
 def exit_actor() -> None:
     """End the current actor after the call that runs this (see ``raylike.actor``)."""
-    if _actor is None or _context.current() is None:
+    info = _context.current()
+    if info is None or info.actor_id is None:
         raise TypeError("exit_actor API is called on a non-actor worker. Call this API inside "
                         "an actor method if you'd like to exit the actor gracefully.")
-    raise ActorExit(0)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        raise ActorExit(0) from None
+    raise AsyncioActorExit()  # as Ray: on an async actor's loop, an exception, not SystemExit

@@ -8,16 +8,17 @@ import itertools
 import os
 import queue
 import signal
+import sys
 import threading
 import time
 import traceback
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, NoReturn
 
 from raylike import _context, _logs, _runtime, _wire
 from raylike._objects import ObjectRef, _Borrowed
 from raylike._serialization import FunctionCache, dumps, dumps_frames, loads
-from raylike.exceptions import RaySystemError, RayTaskError
+from raylike.exceptions import RaySystemError, RayTaskError, TaskCancelledError
 
 _functions = FunctionCache()
 
@@ -109,8 +110,13 @@ class ChildBackend:
 
 
 def error_payload(exc: BaseException, name: str, actor: Any = None) -> bytes:
-    """A pickled ``RayTaskError`` for ``exc`` (raised by user code called ``name``)."""
+    """A pickled ``RayTaskError`` for ``exc`` (raised by user code called ``name``). A
+    ``KeyboardInterrupt`` is Ray's ``TaskCancelledError``: the task was interrupted."""
     tb = traceback.format_exc()
+    if isinstance(exc, KeyboardInterrupt):
+        info = _context.current()
+        exc = TaskCancelledError(info.key if info is not None else None)
+        tb = tb.rstrip().rsplit("\n", 1)[0] + f"\nraylike.exceptions.TaskCancelledError: {exc}\n"
     err = RayTaskError(name, tb, exc, actor_repr=actor).as_instanceof_cause()
     try:
         return dumps(err)
@@ -136,10 +142,10 @@ def run_task(call: Any, deps: bytes, info: _context.TaskInfo) -> tuple[str, Any]
             result = _check_returns(result, call.num_returns)
         with _Borrowed():
             return "ok", dumps_frames(result, "return value")
-    except KeyboardInterrupt:
-        return "cancelled", None
-    except BaseException as exc:  # noqa: B036 - every error goes back to the caller
-        return "err", error_payload(exc, call.name)
+    except SystemExit as exc:  # Ray: the worker process exits (the task is retried, then
+        exit_process(exc.code)  # fails with WorkerCrashedError)
+    except BaseException as exc:  # noqa: B036 - every error goes back to the caller; the
+        return "err", error_payload(exc, call.name)  # node makes a cancel's error its own
     finally:
         _context.leave(token)
         try:
@@ -158,6 +164,24 @@ def _generator_result(call: Any, values: Any) -> Any:
         return _streams.collect(values)
     _streams.stream(call.key, values, call.backpressure)
     return None
+
+
+def exit_process(code: Any = 0) -> NoReturn:
+    """End this process as ``sys.exit(code)`` would, once what it printed is sent (no
+    clean-up: the worker sees it end)."""
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    try:
+        _logs.end_of_call()
+    except BaseException:  # noqa: B036 - exiting regardless
+        pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    os._exit(code or 0)
 
 
 def _check_returns(result: Any, num_returns: int) -> tuple[Any, ...]:

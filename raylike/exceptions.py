@@ -6,6 +6,7 @@ Every exception raylike raises to a user lives here. Dask's own exceptions never
 """
 from __future__ import annotations
 
+import builtins
 import os
 from typing import Any
 
@@ -109,7 +110,8 @@ class RayTaskError(RayError):
         return f"ray::{head} {where}\n{self.traceback_str.rstrip()}"
 
     def __reduce__(self) -> Any:
-        return (_rebuild_task_error, (self._fields(), type(self) is not RayTaskError))
+        fields = (*self._fields()[:2], _portable(self.cause), *self._fields()[3:])
+        return (_rebuild_task_error, (fields, type(self) is not RayTaskError))
 
     def _fields(self) -> tuple[Any, ...]:
         return (self.function_name, self.traceback_str, self.cause, self.proctitle, self.pid,
@@ -120,12 +122,13 @@ class RayTaskError(RayError):
         root = self.cause
         while isinstance(root, RayTaskError) and root.cause is not None:
             root = root.cause  # an error re-raised from a nested get keeps its original type
-        cause_cls = type(root) if root is not None else None
-        if cause_cls is None or issubclass(cause_cls, RayTaskError):
-            return self
+        if root is None or isinstance(root, RayTaskError) or not isinstance(root, Exception):
+            return self  # as Ray: a BaseException that is no Exception stays a RayTaskError
+        cause_cls = type(root)
         try:
             dual = _dual_class(cause_cls)
-            err: RayTaskError = Exception.__new__(dual)
+            err: RayTaskError = (cause_cls.__new__(dual, *root.args) if _is_group(root)
+                                 else Exception.__new__(dual))
             RayTaskError.__init__(err, *self._fields())
             err.args = getattr(self.cause, "args", ())
             return err
@@ -159,8 +162,39 @@ def _dual_class(cause_cls: type) -> type:
 
 
 def _rebuild_task_error(fields: tuple[Any, ...], dual: bool) -> RayTaskError:
+    cause = fields[2]
+    if isinstance(cause, _Group):
+        fields = (*fields[:2], cause.rebuild(), *fields[3:])
     err = RayTaskError(*fields)
     return err.as_instanceof_cause() if dual else err
+
+
+def _is_group(exc: Any) -> bool:
+    group = getattr(builtins, "BaseExceptionGroup", None)  # Python 3.11+
+    return group is not None and isinstance(exc, group)
+
+
+class _Group:
+    """An exception group as it travels: Dask's workers pickle exceptions with ``tblib``,
+    which cannot rebuild a ``BaseExceptionGroup`` that is not an ``Exception``."""
+
+    def __init__(self, cls: type, message: str, exceptions: list[Any]) -> None:
+        self.cls, self.message, self.exceptions = cls, message, exceptions
+
+    def rebuild(self) -> BaseException:
+        excs = [e.rebuild() if isinstance(e, _Group) else e for e in self.exceptions]
+        try:
+            group: BaseException = self.cls(self.message, excs)
+        except Exception:  # a subclass with a constructor of its own
+            group = builtins.BaseExceptionGroup(self.message, excs)  # type: ignore[attr-defined]
+        return group
+
+
+def _portable(exc: Any) -> Any:
+    """``exc``, or a :class:`_Group` standing for it where it is an exception group."""
+    if not _is_group(exc):
+        return exc
+    return _Group(type(exc), exc.message, [_portable(e) for e in exc.exceptions])
 
 
 class RayActorError(RayError):
