@@ -201,7 +201,7 @@ def _call(method: ActorMethod, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
                                                 method._meta.is_generator)
     backpressure = method._options.get("_generator_backpressure_num_objects")
     retries = method._options.get("max_task_retries", method._meta.max_task_retries)
-    data, deps, nested = pack_arguments(args, kwargs)
+    data, deps, nested = pack_arguments(args, kwargs, f"{meta.class_name}.{method._name}")
     keep = list(nested)
     if handle._reservation is not None:  # pending calls keep the actor alive (as in Ray)
         keep.append(handle._reservation)
@@ -225,7 +225,7 @@ def _create(actor_class: ActorClass[Any], args: tuple[Any, ...],
     cls, opts = actor_class._cls, actor_class._options
     actor_class._init.check(args, kwargs, f"{cls.__name__}.__init__()")
     if actor_class._pickled is None:
-        actor_class._pickled = dumps(cls, "actor class")
+        actor_class._pickled = dumps(cls, f"actor class {cls.__module__}.{cls.__qualname__}")
     spec, nested = _spec(actor_class, args, kwargs)
     get_if_exists = bool(opts.get("get_if_exists"))
     if hasattr(backend, "call"):  # a task's or actor's process: its worker creates the actor
@@ -246,7 +246,8 @@ def _spec(actor_class: ActorClass[Any], args: tuple[Any, ...], kwargs: dict[str,
         max_task_retries=_options.get(opts, "max_task_retries"), name=name,
         namespace=(opts.get("namespace") or namespace) if name else None,
         detached=opts.get("lifetime") == "detached")
-    data, deps, nested = pack_arguments(args, kwargs)
+    data, deps, nested = pack_arguments(args, kwargs,
+                                        f"{cls.__module__}.{cls.__qualname__}.__init__")
     simple = all(opts.get(k) is None for k in ("num_cpus", "num_gpus", "resources",
                                                "accelerator_type"))
     concurrency = opts.get("max_concurrency") or (1000 if actor_class._is_async else 1)

@@ -21,7 +21,7 @@ from raylike._cluster import listening
 from raylike._direct import DirectCalls
 from raylike._objects import ObjectRef, hold_until_done
 from raylike._refs_plugin import REFS_PLUGIN, RefsPlugin, batch_interval
-from raylike._serialization import unpicklable_part
+from raylike._serialization import Whole, unpicklable_part
 
 logger = logging.getLogger("raylike")
 SCATTER_ATTEMPTS = 5  # a put that meets a dead worker tries again (0.2 s, 0.4 s, ... apart)
@@ -224,9 +224,13 @@ class DaskBackend:
     def _scatter(self, value: Any) -> list[Future]:
         """Dask's ``scatter``, tried again while the scheduler still lists a worker that just
         died (its connection breaks; the scheduler drops it within a second)."""
+        from raylike._tasks import new_key
+
+        key = new_key(type(value).__name__)
+        whole = Whole(value, "put value")  # one pickle: objects met twice in it stay one
         for attempt in range(SCATTER_ATTEMPTS):
             try:
-                return list(self.client.scatter([value], hash=False))
+                return list(self.client.scatter({key: whole}, hash=False).values())
             except TypeError as exc:  # Dask's message names the type, not the value
                 raise unpicklable_part([("put value", value)], exc) from exc
             except OSError:  # CommClosedError is one

@@ -84,7 +84,7 @@ class ChildBackend:
 
     def put(self, value: Any) -> ObjectRef[Any]:
         with _Borrowed():
-            data = dumps_frames(value, "value passed to put")
+            data = dumps_frames(value, "put value")
         return ObjectRef(self.channel.request("put", data))
 
     def get(self, refs: list[ObjectRef[Any]], timeout: float | None) -> list[Any]:

@@ -34,7 +34,7 @@ def put(client: Client, lane: Lane, value: Any) -> ObjectRef[Any] | None:
     from raylike._tasks import new_key
 
     with _Borrowed() as borrowed:
-        frames = dumps_frames(value, "value passed to put")
+        frames = dumps_frames(value, "put value")
     if borrowed.refs:  # refs inside: Dask's scatter keeps them alive with the value
         return None
     key = new_key(type(value).__name__)

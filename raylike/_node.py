@@ -23,12 +23,12 @@ from distributed import get_worker, secede
 from distributed.diagnostics.plugin import WorkerPlugin
 from distributed.worker_state_machine import StateMachineEvent, WorkerState
 
-from raylike import _context, _gpus, _lane, _logs, _resources, _runtime, _streams
+from raylike import _context, _gpus, _lane, _logs, _resources, _runtime, _streams, _transfers
 from raylike._backend import DaskBackend, batch_interval, tune
 from raylike._generators import StreamPosition
 from raylike._objects import ObjectRef, _Borrowed
 from raylike._options import STREAMING
-from raylike._serialization import Frames, dumps_error, dumps_frames, loads
+from raylike._serialization import Frames, dumps_error, dumps_frames, learn_serializers, loads
 from raylike._state import node_id
 from raylike.exceptions import RayTaskError, TaskCancelledError, WorkerCrashedError
 
@@ -69,6 +69,8 @@ class NodePlugin(WorkerPlugin):
 
     async def setup(self, worker: Any) -> None:
         _register_event()
+        learn_serializers()  # values it stores may need a user's serializer to go on
+        _transfers.install(worker)  # a value leaves it as one pickle, as in Ray
         self.worker = worker
         self.node_id = node_id(worker.address)
         self._client_lock = threading.Lock()

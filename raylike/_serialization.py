@@ -1,12 +1,23 @@
 """Pickling of user values, functions and task arguments (cloudpickle, protocol 5)."""
 from __future__ import annotations
 
+import contextlib
+import io
 import pickle
+import weakref
+from collections.abc import Callable
 from typing import Any
 
 import cloudpickle
 
 PROTOCOL = 5
+# ``register_serializer``'s reducers live where Ray keeps them: cloudpickle's own dispatch
+# table (``ray.cloudpickle`` is raylike's ``cloudpickle``), so they apply to every pickle
+# cloudpickle makes in this process
+_DISPATCH = cloudpickle.Pickler.dispatch_table
+_learning = False  # a Dask worker: learns the serializers of values it receives
+# in a Dask worker, what each value rebuilt by a registered deserializer was rebuilt from
+_origins: dict[int, tuple[weakref.ref[Any], Any]] = {}
 
 
 class _SerializationError(TypeError):
@@ -14,11 +25,59 @@ class _SerializationError(TypeError):
 
 
 def dumps(value: Any, what: str = "value") -> bytes:
-    """Pickle ``value``; a value that cannot be pickled raises ``TypeError`` naming it."""
+    """Pickle ``value``; a value that cannot be pickled raises ``TypeError`` naming it.
+    ``what`` describes it in that error (``{value}`` is replaced by its repr, else added)."""
     try:
         return cloudpickle.dumps(value, protocol=PROTOCOL)
     except Exception as exc:  # cloudpickle raises many types: TypeError, PicklingError, ...
         raise _cannot_serialize(value, what, exc) from exc
+
+
+def register_serializer(cls: type, serializer: Callable[[Any], Any],
+                        deserializer: Callable[[Any], Any]) -> None:
+    """Pickle instances of exactly ``cls`` as ``deserializer(serializer(obj))`` in this
+    process (Ray's rule: the deserializer travels with each value, so any process can
+    unpickle it). The pair travels too where it pickles, so that a Dask worker that stores
+    such a value can pass it on to the task that reads it; Ray's workers pass on the bytes."""
+    try:
+        cloudpickle.dumps((cls, serializer), protocol=PROTOCOL)
+        ship = True
+    except Exception:
+        ship = False
+
+    def reduce(obj: Any) -> Any:
+        if not ship:
+            return deserializer, (serializer(obj),)
+        origin = _origins.get(id(obj))  # rebuilt here: passed on as it came, not re-serialized
+        data = origin[1] if origin is not None and origin[0]() is obj else serializer(obj)
+        return _rebuild_learning, (cls, serializer, deserializer, data)
+
+    _DISPATCH[cls] = reduce
+
+
+def deregister_serializer(cls: type) -> None:
+    """Forget ``cls``'s serializer in this process; nothing happens if it has none."""
+    _DISPATCH.maps[0].pop(cls, None)
+
+
+def learn_serializers() -> None:
+    """Called in a Dask worker: values it receives that were pickled with a registered
+    serializer teach it that serializer, so it can pickle them again (for a task's process,
+    for the driver's ``get``)."""
+    global _learning
+    _learning = True
+
+
+def _rebuild_learning(cls: type, serializer: Callable[[Any], Any],
+                      deserializer: Callable[[Any], Any], data: Any) -> Any:
+    value = deserializer(data)
+    if _learning:
+        if cls not in _DISPATCH.maps[0]:
+            register_serializer(cls, serializer, deserializer)
+        with contextlib.suppress(TypeError):  # a value that takes no weak reference
+            weakref.finalize(value, _origins.pop, id(value), None)
+            _origins[id(value)] = (weakref.ref(value), data)
+    return value
 
 
 def unpicklable_part(parts: list[tuple[str, Any]], exc: Exception) -> TypeError:
@@ -86,11 +145,40 @@ def loads(data: Any) -> Any:
     return pickle.loads(data)
 
 
+class Whole:
+    """A value pickled here (:func:`dumps_frames`) that Dask must send as one pickle: Dask
+    pickles the items of a top-level list, tuple, set or dict one by one, so two of them that
+    were one object would arrive as two. It unpickles as the value itself."""
+
+    __slots__ = ("frames",)
+
+    def __init__(self, value: Any, what: str = "value") -> None:
+        self.frames = dumps_frames(value, what)
+
+    def __reduce__(self) -> Any:
+        return (_load_whole, (self.frames.head,
+                              [pickle.PickleBuffer(b) for b in self.frames.buffers]))
+
+
+def _load_whole(head: bytes, buffers: list[Any]) -> Any:
+    return pickle.loads(head, buffers=buffers)
+
+
 def _cannot_serialize(value: Any, what: str, exc: Exception) -> _SerializationError:
+    """Ray's error: what could not be serialized, then ``inspect_serializability``'s report
+    of where in it the culprit is."""
+    from raylike.util.check_serialize import inspect_serializability
+
+    if "{value}" not in what:
+        what += " {value}"
+    report = io.StringIO()
+    try:
+        inspect_serializability(value, print_file=report)
+    except Exception:  # the report is a help; the error must be raised whatever it meets
+        report.write(f"{type(exc).__name__}: {exc}\n")
     return _SerializationError(
-        f"Could not serialize the {what} {_short_repr(value)}: {type(exc).__name__}: {exc}. "
-        "Check that it does not hold locks, sockets, open files or other objects that "
-        "cannot be pickled.")
+        f"Could not serialize the {what.replace('{value}', _short_repr(value))}:\n"
+        f"{report.getvalue()}")
 
 
 def _short_repr(value: Any) -> str:
@@ -98,7 +186,7 @@ def _short_repr(value: Any) -> str:
         text = repr(value)
     except Exception:
         text = f"<{type(value).__name__}>"
-    return text if len(text) <= 120 else text[:117] + "..."
+    return text if len(text) <= 500 else text[:497] + "..."
 
 
 class FunctionCache:

@@ -100,10 +100,11 @@ def return_keys(key: str, num_returns: int) -> list[str]:
     return [f"{key}{i:04x}" for i in range(num_returns)]
 
 
-def pack_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]
+def pack_arguments(args: tuple[Any, ...], kwargs: dict[str, Any], owner: str = "task"
                    ) -> tuple[bytes, list[ObjectRef[Any]], list[ObjectRef[Any]]]:
     """Pickle arguments with top-level refs replaced by ``Dep``s (Ray resolves only those).
     Returns the bytes, the top-level refs (dependencies) and the refs nested deeper.
+    ``owner`` names the function or method in the error for an argument that does not pickle.
 
     A top-level ``distributed.Future`` counts as a ref (raylike's Dask interop); a Dask
     collection travels as it is, as in Ray."""
@@ -121,8 +122,8 @@ def pack_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]
         try:
             data = dumps(packed, "task arguments")
         except TypeError as exc:
-            parts = [(f"argument {i}", a) for i, a in enumerate(args)]
-            parts += [(f"argument {k!r}", v) for k, v in kwargs.items()]
+            what = "argument {value} for a task or actor " + owner
+            parts = [(what, v) for v in [*args, *kwargs.values()]]
             raise unpicklable_part(parts, exc) from exc
     if len(data) > LARGE_ARGUMENTS:
         # Like Ray, large arguments go to the object store instead of the task's description
@@ -197,12 +198,12 @@ class RemoteFunction:
     def _remote(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         backend = _runtime.backend(auto_init=True)
         if self._pickled is None:
-            self._pickled = dumps(self._function, "remote function")
+            self._pickled = dumps(self._function, f"function {_descriptor(self._function)}")
         self._check_arguments(args, kwargs)
         opts = self._options
         name = opts.get("name") or self._function.__name__
         num_returns = self._num_returns
-        data, deps, nested = pack_arguments(args, kwargs)
+        data, deps, nested = pack_arguments(args, kwargs, _descriptor(self._function))
         key = new_key(name)
         retry = _options.get(opts, "retry_exceptions")
         call = TaskCall(
@@ -236,3 +237,8 @@ def is_generator_function(fn: Any) -> bool:
     """Whether calling ``fn`` makes a generator (sync or async): Ray's test for generator
     tasks and methods."""
     return inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
+
+
+def _descriptor(function: Any) -> str:
+    """``module.qualname``, as Ray names a function in its errors."""
+    return f"{getattr(function, '__module__', '')}.{getattr(function, '__qualname__', function)}"

@@ -4,13 +4,17 @@
 are imported on use. ``progress`` is raylike's own (Ray's core has no progress bar).
 """
 from raylike._actors import list_named_actors
-from raylike.util import scheduling_strategies
+from raylike.util import check_serialize, scheduling_strategies, serialization
 from raylike.util._progress import progress
 from raylike.util.actor_pool import ActorPool
+from raylike.util.check_serialize import inspect_serializability
 from raylike.util.helpers import as_completed, map_unordered
+from raylike.util.serialization import deregister_serializer, register_serializer
 
-__all__ = ["ActorPool", "as_completed", "get_node_ip_address", "list_named_actors",
-           "map_unordered", "progress", "scheduling_strategies"]
+__all__ = ["ActorPool", "as_completed", "check_serialize", "deregister_serializer",
+           "get_node_ip_address", "inspect_serializability", "list_named_actors",
+           "map_unordered", "progress", "register_serializer", "scheduling_strategies",
+           "serialization"]
 
 
 def get_node_ip_address() -> str:
