@@ -35,6 +35,7 @@ class Engine(Protocol):
     def call(self, fn: Callable[[Any], Any], arg: Any) -> Any: ...  # one task, waited for
     def map(self, fn: Callable[[Any], Any], args: Iterable[Any]) -> list[Any]: ...
     def put_get(self, value: Any) -> Any: ...
+    def sort_tree(self, values: list[int], leaf: int) -> list[int]: ...  # nested tasks
     def actor(self) -> ActorOps: ...
     def version(self) -> str: ...
     def shutdown(self) -> None: ...
@@ -97,6 +98,9 @@ class RayAPIEngine:
     def put_get(self, value: Any) -> Any:
         return self.ray.get(self.ray.put(value))
 
+    def sort_tree(self, values: list[int], leaf: int) -> list[int]:
+        return self.ray.get(_work.sort_tree_ray(self.ray, leaf).remote(values))
+
     def actor(self) -> ActorOps:
         handle = self.ray.remote(_work.Counter).remote()
         ray = self.ray
@@ -147,6 +151,9 @@ class DaskEngine:
     def put_get(self, value: Any) -> Any:
         future = self.client.scatter(value, direct=True, hash=False)  # an ndarray: one future
         return self.client.gather(future, direct=True)
+
+    def sort_tree(self, values: list[int], leaf: int) -> list[int]:
+        return self.client.submit(_work.sort_tree_dask, values, leaf, pure=False).result()
 
     def actor(self) -> ActorOps:
         handle = self.client.submit(_work.Counter, actor=True).result()

@@ -23,14 +23,16 @@ class Sizes:
     mb_series: tuple[int, ...]  # scaling: array size per step
     cpu_tasks: int  # CPU-bound tasks, each a pure-Python loop of cpu_loops steps
     cpu_loops: int
+    sort_elements: int = 1_000_000  # the list a tree of nested tasks sorts (leaves: 1/20)
 
 
 QUICK = Sizes(tasks=500, sequential=100, megabytes=20, actor_sequential=200,
               actor_pipelined=1000, task_series=(100, 1000), mb_series=(1, 10),
-              cpu_tasks=8, cpu_loops=1_000_000)
+              cpu_tasks=8, cpu_loops=1_000_000, sort_elements=1_000_000)
 FULL = Sizes(tasks=2000, sequential=1000, megabytes=100, actor_sequential=1000,
              actor_pipelined=5000, task_series=(1000, 10_000, 100_000),
-             mb_series=(1, 10, 100, 1000), cpu_tasks=16, cpu_loops=5_000_000)
+             mb_series=(1, 10, 100, 1000), cpu_tasks=16, cpu_loops=5_000_000,
+             sort_elements=4_000_000)
 
 
 def from_json(doc: dict[str, Any]) -> Sizes:
@@ -96,6 +98,9 @@ FIGURES: tuple[Figure, ...] = (
                0),
         Metric("actor_reorderings", "  reorderings among them", "count", 0,
                lower_is_better=True, ratio=False)]),
+    Figure("nested_sort", "a quicksort tree of tasks passing list halves to child tasks",
+           lambda s: [Metric("nested_sort_s", f"nested tasks: sort {s.sort_elements:,} ints",
+                             "s", 2, lower_is_better=True)], in_quick=False),
     Figure("tasks_scaling", "tasks/s as the number of trivial tasks grows", lambda s: [
         Metric(f"tasks_per_s@{n}", f"scaling: {n:,} tasks submit+gather", "tasks/s", 0)
         for n in s.task_series], in_quick=False),

@@ -131,11 +131,21 @@ def cpu_speedup(s: Session) -> Rows:
     yield f"cpu_s@{s.cpus}cpu", time.perf_counter() - start
 
 
+def nested_sort(s: Session) -> Rows:
+    values = _work.make_unsorted(s.sizes.sort_elements)
+    start = time.perf_counter()
+    out = s.engine.sort_tree(values, max(1, s.sizes.sort_elements // 20))
+    took = time.perf_counter() - start
+    if out != sorted(values):
+        raise AssertionError("the nested sort came back unsorted")
+    yield "nested_sort_s", took
+
+
 MEASURES: dict[str, Callable[[Session], Rows]] = {
     "tasks": tasks, "roundtrip": roundtrip, "put_get": put_get,
     "actor_roundtrip": actor_roundtrip, "actor_pipelined": actor_pipelined,
     "tasks_scaling": tasks_scaling, "put_get_scaling": put_get_scaling,
-    "cpu_speedup": cpu_speedup,
+    "cpu_speedup": cpu_speedup, "nested_sort": nested_sort,
 }  # "startup" is measured by every session as it starts
 
 

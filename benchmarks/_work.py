@@ -50,3 +50,44 @@ def check_array(out: Any, expected: np.ndarray) -> None:
     """Fail loudly if a transfer returned something else."""
     if out.shape != expected.shape or out[-1] != expected[-1] or out[1] != expected[1]:
         raise AssertionError("array came back different")
+
+
+def partition(values: list[int]) -> tuple[list[int], int, list[int]]:
+    """Quicksort's split of ``values`` around its last element (Ray's nested-tasks example)."""
+    pivot = values[-1]
+    lesser = [v for v in values[:-1] if v <= pivot]
+    greater = [v for v in values[:-1] if v > pivot]
+    return lesser, pivot, greater
+
+
+def sort_tree_ray(ray: Any, leaf: int) -> Any:
+    """A remote quicksort: each task splits its list and passes the halves to two child tasks,
+    then blocks in ``ray.get`` on them (nested tasks with large arguments)."""
+
+    @ray.remote
+    def quick_sort(values: list[int]) -> list[int]:
+        if len(values) <= leaf:
+            return sorted(values)
+        lesser, pivot, greater = partition(values)
+        left, right = quick_sort.remote(lesser), quick_sort.remote(greater)
+        return ray.get(left) + [pivot] + ray.get(right)
+
+    return quick_sort
+
+
+def sort_tree_dask(values: list[int], leaf: int) -> list[int]:
+    """The same tree on raw Dask: child tasks from inside a task through ``worker_client``."""
+    from distributed import worker_client
+
+    if len(values) <= leaf:
+        return sorted(values)
+    lesser, pivot, greater = partition(values)
+    with worker_client() as client:
+        left = client.submit(sort_tree_dask, lesser, leaf, pure=False)
+        right = client.submit(sort_tree_dask, greater, leaf, pure=False)
+        return list(client.gather(left)) + [pivot] + list(client.gather(right))
+
+
+def make_unsorted(n: int) -> list[int]:
+    """``n`` pseudo-random integers below 10**6, the same list every run."""
+    return np.random.default_rng(0).integers(0, 1_000_000, n).tolist()
