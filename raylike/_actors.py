@@ -193,7 +193,7 @@ _sequencer = _Sequencer()
 
 def _call(method: ActorMethod, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     handle, meta = method._handle, method._handle._meta
-    backend = _runtime.backend()
+    backend = _runtime.backend(auto_init=True)
     method._meta.check(args, kwargs, f"{meta.class_name}.{method._name}()")
     num_returns = method._meta.num_returns
     if method._options.get("num_returns") is not None:
@@ -300,7 +300,7 @@ def get_actor(name: str, namespace: str | None = None) -> ActorHandle[Any]:
     if not name or not isinstance(name, str):
         raise ValueError("Please supply a non-empty value to get_actor")
     _options.validate_namespace(namespace)
-    backend = _runtime.backend()
+    backend = _runtime.backend(auto_init=True)
     namespace = namespace or _context.current_namespace()
     if hasattr(backend, "call"):
         data = backend.call("actor", "get_actor", name, namespace)
@@ -322,10 +322,10 @@ def _lookup(backend: Any, name: str, namespace: str | None) -> bytes | None:
 def kill(actor: ActorHandle[Any], *, no_restart: bool = True) -> None:
     """Kill an actor at once: its process is killed, calls in flight and later calls raise
     ``ActorDiedError``. With ``no_restart=False`` it restarts if ``max_restarts`` allows."""
+    backend = _runtime.backend(auto_init=True)  # as Ray, before the argument is checked
     if not isinstance(actor, ActorHandle):
         raise ValueError("ray.kill() only supported for actors. For tasks, try ray.cancel(). "
                          f"Got: {type(actor)}.")
-    backend = _runtime.backend()
     if hasattr(backend, "call"):
         backend.call("actor", "kill", actor._actor_id, bool(no_restart))
     else:
@@ -364,7 +364,7 @@ def serve_request(scope: Any, op: str, *args: Any) -> Any:
 def list_named_actors(all_namespaces: bool = False) -> list[Any]:
     """The names of the live named actors of the current namespace, or, with
     ``all_namespaces=True``, ``{"name": ..., "namespace": ...}`` for every one (as Ray)."""
-    backend = _runtime.backend()
+    backend = _runtime.backend(auto_init=True)
     namespace = _context.current_namespace()
     if hasattr(backend, "call"):
         entries = backend.call("actor", "list_named", namespace, all_namespaces)

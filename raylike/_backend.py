@@ -196,6 +196,7 @@ class DaskBackend:
         return fut
 
     def future_of(self, ref: ObjectRef[Any]) -> Future:
+        self._check_session(ref)
         fut = ref._future
         if fut is None and ref._direct is not None:
             return ref._direct.promote(ref, block=True)
@@ -203,8 +204,21 @@ class DaskBackend:
             fut = self._future(ref._key)
         return fut
 
+    def _check_session(self, ref: ObjectRef[Any]) -> None:
+        """Raise as Ray for a ref made before ``shutdown`` (its client is closed): no cluster
+        of this session ever hears of its key, so waiting for it would never end."""
+        direct, fut = ref._direct, ref._future
+        if (direct is not None and direct.owner is not self.direct) or (
+                fut is not None and fut.client is not self.client
+                and fut.client.status in ("closing", "closed")):
+            raise ValueError(
+                f"You are trying to access Ray objects whose owner is unknown ({ref.hex()}). "
+                "Please make sure that all Ray objects you are trying to access are part of "
+                "the current Ray session: this one was made before ray.shutdown().")
+
     def _waitable(self, ref: ObjectRef[Any]) -> Any:
         """What to wait on for ``ref``: a direct call's answer, or its Dask future."""
+        self._check_session(ref)
         direct = ref._direct
         if direct is not None and (ref._future is None or direct.future.done()):
             return direct.future  # the answer is here: no need to wait for its Dask key
@@ -312,6 +326,9 @@ class DaskBackend:
         them are, or ``timeout`` passed."""
         from raylike._generators import StreamPosition
 
+        for ref in refs:
+            if isinstance(ref, ObjectRef):
+                self._check_session(ref)
         futures = [_StreamReady(self, r) if isinstance(r, StreamPosition) else
                    _DONE if r._delivered else self._waitable(r) for r in refs]
         try:

@@ -83,6 +83,7 @@ def get_gpu_ids() -> list[int] | list[str]:
     """The GPU ids assigned to the running task or actor (``[]`` outside one)."""
     info = current()
     if info is None:
+        _runtime.backend(auto_init=True)  # as Ray: a driver's call starts a cluster
         return []
     ids = list(info.gpu_ids)
     return [int(i) for i in ids] if all(i.isdigit() for i in ids) else ids

@@ -208,6 +208,7 @@ def get(object_refs: Any, *, timeout: float | None = None) -> Any:
     Raises ``GetTimeoutError`` after ``timeout`` seconds, and the task's error (a
     ``RayTaskError`` that is also an instance of the original type) if the task failed.
     """
+    backend = _runtime.backend(auto_init=True)  # as Ray, before the arguments are checked
     single = isinstance(object_refs, ObjectRef)
     refs = [object_refs] if single else object_refs
     if not isinstance(refs, list):
@@ -222,7 +223,7 @@ def get(object_refs: Any, *, timeout: float | None = None) -> Any:
     _check_timeout(timeout)
     if not refs:
         return []
-    values = _runtime.backend().get(list(refs), timeout)
+    values = backend.get(list(refs), timeout)
     return values[0] if single else values
 
 
@@ -233,6 +234,7 @@ def wait(object_refs: Sequence[Any], *, num_returns: int = 1,
     Returns ``(ready, not_ready)``, both in input order. ``timeout=0`` polls. A streaming
     generator (``ObjectRefGenerator``) is ready when ``next`` on it would return at once.
     """
+    backend = _runtime.backend(auto_init=True)  # as Ray, before the arguments are checked
     if not isinstance(object_refs, list):
         raise TypeError("wait() expected a list of ray.ObjectRef, "
                         f"got {type(object_refs).__name__}")
@@ -254,7 +256,7 @@ def wait(object_refs: Sequence[Any], *, num_returns: int = 1,
     _check_timeout(timeout)
     refs = list(object_refs)
     waitables = [r if isinstance(r, ObjectRef) else r._position() for r in refs]
-    done = {id(w) for w in _runtime.backend().wait(waitables, num_returns, timeout)}
+    done = {id(w) for w in backend.wait(waitables, num_returns, timeout)}
     ready = [r for r, w in zip(refs, waitables) if id(w) in done][:num_returns]
     chosen = set(ready)
     return ready, [r for r in refs if r not in chosen]
@@ -264,12 +266,13 @@ def cancel(object_ref: ObjectRef[Any], *, force: bool = False, recursive: bool =
     """Cancel the task that makes ``object_ref``: a queued task never runs; a running one is
     interrupted (``KeyboardInterrupt`` inside it); ``force=True`` kills its process. ``get``
     then raises ``TaskCancelledError``."""
+    backend = _runtime.backend(auto_init=True)  # as Ray, before the arguments are checked
     if _is_generator(object_ref):
         object_ref = object_ref.completed()  # type: ignore[attr-defined] # its task
     if not isinstance(object_ref, ObjectRef):
         raise TypeError("ray.cancel() only supported for object refs. "
                         f"For actors, try ray.kill(). Got: {type(object_ref).__name__}.")
-    _runtime.backend().cancel(object_ref, force, recursive)
+    backend.cancel(object_ref, force, recursive)
 
 
 def _check_timeout(timeout: float | None) -> None:

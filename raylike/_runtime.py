@@ -134,12 +134,14 @@ def process_backend() -> Backend:
 
 
 def backend(auto_init: bool = False) -> Backend:
-    """The backend for an API call; starts the embedded cluster first if ``auto_init``."""
+    """The backend for an API call; starts the embedded cluster first if ``auto_init`` (the
+    calls Ray starts one for: tasks, actors, ``put``, ``get``, ``wait``, ...), unless the
+    environment sets ``RAY_ENABLE_AUTO_CONNECT=0`` (as Ray)."""
     if _process is not None:
         return _process
     runtime = _driver
     if runtime is None:
-        if not auto_init:
+        if not auto_init or os.environ.get("RAY_ENABLE_AUTO_CONNECT", "") == "0":
             raise RaySystemError("Ray has not been started yet. You can start Ray with "
                                  "'ray.init()'.")
         with _lock:

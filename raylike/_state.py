@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from raylike import _ids, _resources, _runtime
+from raylike.exceptions import RaySystemError
 
 
 def _workers(backend: Any) -> dict[str, Any]:
@@ -36,6 +37,9 @@ def serve_request(backend: Any, op: str) -> Any:
 
 
 def _query(op: str) -> Any:
+    if not _runtime.is_initialized():  # Ray's state API starts no cluster
+        raise RaySystemError("Ray has not been started yet. Trying to use state API before "
+                             "ray.init() has been called.")
     backend = _runtime.backend()
     if hasattr(backend, "call"):  # inside a task: ask the worker
         return backend.call("state", op)

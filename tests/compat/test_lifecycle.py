@@ -1,0 +1,185 @@
+"""The API around ``init`` and ``shutdown``: which calls start a cluster by themselves, what they
+do when that is switched off (``RAY_ENABLE_AUTO_CONNECT=0``), and what refs and actor handles of
+an earlier session do after ``shutdown`` (an error, promptly: never a hang)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+
+def _init(ray):
+    ray.init(num_cpus=1, include_dashboard=False)
+
+
+# ----------------------------------------------------------------------------------------------
+# after shutdown
+# ----------------------------------------------------------------------------------------------
+
+def test_get_of_earlier_session_ref_raises(ray_fresh):
+    ray = ray_fresh
+
+    @ray.remote
+    def one():
+        return 1
+
+    _init(ray)
+    ref = one.remote()
+    assert ray.get(ref, timeout=60) == 1
+    ray.shutdown()
+    start = time.time()
+    with pytest.raises(ValueError, match="owner is unknown"):
+        ray.get(ref, timeout=30)
+    assert time.time() - start < 25  # an error, not the timeout
+    assert ray.is_initialized()  # get started a new cluster first
+
+
+def test_wait_on_earlier_session_ref_raises(ray_fresh):
+    ray = ray_fresh
+    _init(ray)
+    ref = ray.put("old")
+    ray.shutdown()
+    start = time.time()
+    with pytest.raises(ValueError, match="owner is unknown"):
+        ray.wait([ref], timeout=30)
+    assert time.time() - start < 25
+
+
+def test_remote_call_after_shutdown_starts_a_new_cluster(ray_fresh):
+    ray = ray_fresh
+
+    @ray.remote
+    def one():
+        return 1
+
+    _init(ray)
+    assert ray.get(one.remote(), timeout=60) == 1
+    ray.shutdown()
+    assert not ray.is_initialized()
+    assert ray.get(one.remote(), timeout=60) == 1
+    assert ray.is_initialized()
+
+
+def test_earlier_session_actor_handle_fails(ray_fresh):
+    ray = ray_fresh
+
+    @ray.remote
+    class Echo:
+        def echo(self, value):
+            return value
+
+    _init(ray)
+    actor = Echo.remote()
+    assert ray.get(actor.echo.remote(1), timeout=60) == 1
+    ray.shutdown()
+    start = time.time()
+    with pytest.raises(Exception):  # noqa: B017 - Ray: a plain Exception naming the actor
+        ray.get(actor.echo.remote(2), timeout=30)
+    assert time.time() - start < 25
+
+
+# ----------------------------------------------------------------------------------------------
+# auto-init
+# ----------------------------------------------------------------------------------------------
+
+def _auto_init_calls(ray):
+    @ray.remote
+    class Plain:
+        pass
+
+    return {
+        "get_runtime_context": lambda: ray.get_runtime_context().get_job_id(),
+        "actor": lambda: Plain.remote(),
+        "get_empty": lambda: ray.get([]),
+        "wait_empty": lambda: ray.wait([]),
+        "get_gpu_ids": lambda: ray.get_gpu_ids(),
+        "list_named_actors": lambda: ray.util.list_named_actors(),
+    }
+
+
+@pytest.mark.parametrize("api", ["get_runtime_context", "actor", "get_empty", "wait_empty",
+                                 "get_gpu_ids", "list_named_actors"])
+def test_api_call_auto_initialises(ray_fresh, api):
+    ray = ray_fresh
+    import importlib
+
+    importlib.import_module(f"{ray.__name__}.util")
+    _auto_init_calls(ray)[api]()
+    assert ray.is_initialized()
+
+
+@pytest.mark.parametrize("api", ["kill", "cancel"])
+def test_misused_call_auto_initialises_then_raises(ray_fresh, api):
+    ray = ray_fresh
+    call = {"kill": ray.kill, "cancel": ray.cancel}[api]
+    with pytest.raises((TypeError, ValueError)):
+        call("not a handle or a ref")
+    assert ray.is_initialized()
+
+
+@pytest.mark.parametrize("api", ["cluster_resources", "available_resources", "nodes"])
+def test_state_api_does_not_auto_initialise(ray_fresh, api):
+    ray = ray_fresh
+    with pytest.raises(ray.exceptions.RaySystemError, match="has not been started"):
+        getattr(ray, api)()
+    assert not ray.is_initialized()
+
+
+AUTO_CONNECT_OFF = """
+import json, sys, importlib
+ray = importlib.import_module(sys.argv[1])
+importlib.import_module(sys.argv[1] + ".util")
+
+@ray.remote
+def task():
+    return 1
+
+@ray.remote
+class Actor:
+    pass
+
+calls = {
+    "put": lambda: ray.put(1),
+    "remote": lambda: task.remote(),
+    "actor": lambda: Actor.remote(),
+    "get": lambda: ray.get([]),
+    "wait": lambda: ray.wait([]),
+    "get_actor": lambda: ray.get_actor("nobody"),
+    "kill": lambda: ray.kill(None),
+    "cancel": lambda: ray.cancel(None),
+    "get_gpu_ids": lambda: ray.get_gpu_ids(),
+    "list_named_actors": lambda: ray.util.list_named_actors(),
+}
+out = {}
+for name, call in calls.items():
+    try:
+        call()
+        out[name] = "returned"
+    except Exception as exc:
+        out[name] = [type(exc).__name__, str(exc)]
+out["initialized"] = ray.is_initialized()
+print("RESULT" + json.dumps(out))
+"""
+
+
+def test_auto_connect_disabled_raises_system_error(ray_module):
+    env = dict(os.environ, RAY_ENABLE_AUTO_CONNECT="0")
+    env.pop("RAY_ADDRESS", None)
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(AUTO_CONNECT_OFF),
+                           ray_module.__name__], env=env, capture_output=True, text=True,
+                          timeout=120)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT")]
+    assert lines, proc.stderr[-2000:]
+    out = json.loads(lines[-1][len("RESULT"):])
+    assert out.pop("initialized") is False
+    for name, result in out.items():
+        assert result != "returned", name
+        kind, message = result
+        assert kind == "RaySystemError", (name, result)
+        assert "Ray has not been started yet" in message, (name, message)
