@@ -42,6 +42,11 @@ _METHOD_OPTIONS = ("num_returns", "max_task_retries", "retry_exceptions", "name"
                    "_generator_backpressure_num_objects")
 
 
+class ActorClassInheritanceException(TypeError):
+    """A class derives from an actor class (``class B(A)`` with ``A`` decorated with
+    ``@ray.remote``), which Ray does not allow (exported by ``ray.actor``, as in Ray)."""
+
+
 class ActorClass(Generic[T]):
     """A class decorated with ``@ray.remote``: create actors with ``.remote()``."""
 
@@ -65,6 +70,25 @@ class ActorClass(Generic[T]):
         raise TypeError(f"Actors cannot be instantiated directly. Instead of '{name}()', "
                         f"use '{name}.remote()'.")
 
+    def __getattr__(self, name: str) -> Any:
+        # as Ray's actor class (a subclass of the user's): its class attributes, static and
+        # class methods are reachable, e.g. ``Counter.LIMIT`` or ``Counter.helper(2)``
+        cls = self.__dict__.get("_cls")
+        if cls is None or name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return getattr(cls, name)
+        except AttributeError:
+            raise AttributeError(f"'ActorClass({cls.__name__})' object has no attribute "
+                                 f"'{name}'") from None
+
+    def __mro_entries__(self, bases: tuple[Any, ...]) -> tuple[type, ...]:
+        raise ActorClassInheritanceException(
+            f"Attempted to define subclass of actor class '{self._cls.__name__}'. Inheriting "
+            "from actor classes is not currently supported. You can instead inherit from a "
+            "non-actor base class and make the derived class an actor class (with "
+            "@ray.remote).")
+
     def __getstate__(self) -> dict[str, Any]:
         return {"cls": self._cls, "options": self._options}
 
@@ -82,6 +106,11 @@ class ActorClass(Generic[T]):
         """Create an actor; returns its handle at once (the constructor runs in the
         background; an error in it surfaces on the first call as ``ActorDiedError``)."""
         return _create(self, args, kwargs)
+
+    def _remote(self, args: Any = None, kwargs: Any = None, **options: Any) -> ActorHandle[T]:
+        """Ray's lower-level form: ``A._remote(args=[...], kwargs={...}, **options)``."""
+        actor_class = self.options(**options) if options else self
+        return _create(actor_class, tuple(args or ()), dict(kwargs or {}))
 
 
 class ActorHandle(Generic[T]):
@@ -223,6 +252,10 @@ def _create(actor_class: ActorClass[Any], args: tuple[Any, ...],
             kwargs: dict[str, Any]) -> ActorHandle[Any]:
     backend = _runtime.backend(auto_init=True)
     cls, opts = actor_class._cls, actor_class._options
+    if opts.get("name") == "":
+        raise ValueError("Actor name cannot be an empty string.")
+    if opts.get("get_if_exists") and not opts.get("name"):
+        raise ValueError("The actor name must be specified to use `get_if_exists`.")
     actor_class._init.check(args, kwargs, f"{cls.__name__}.__init__()")
     if actor_class._pickled is None:
         actor_class._pickled = dumps(cls, f"actor class {cls.__module__}.{cls.__qualname__}")

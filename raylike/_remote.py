@@ -6,6 +6,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from raylike import _options
+
 
 def remote(*args: Any, **options: Any) -> Any:
     """Define a remote function or an actor class.
@@ -18,16 +20,22 @@ def remote(*args: Any, **options: Any) -> Any:
     if len(args) == 1 and not options and (inspect.isfunction(args[0]) or
                                            inspect.isclass(args[0]) or callable(args[0])):
         return _make(args[0], {})
-    if args:
-        raise TypeError("The @ray.remote decorator must be applied either with no arguments "
-                        "and no parentheses, for example '@ray.remote', or it must be applied "
-                        "using some of the arguments in the list ['num_cpus', 'num_gpus', "
-                        "'resources', ...], for example '@ray.remote(num_returns=2, "
-                        "resources={\"CustomResource\": 1})'.")
+    if args or not options:  # ``@ray.remote()`` too, as in Ray
+        raise RemoteArgumentsError(
+            "The @ray.remote decorator must be applied either with no arguments and no "
+            "parentheses, for example '@ray.remote', or it must be applied using some of the "
+            f"arguments in the list {sorted(_options.OPTIONS)}, for example "
+            "'@ray.remote(num_returns=2, resources={\"CustomResource\": 1})'.")
+
     def decorator(target: Any) -> Any:
         return _make(target, options)
 
     return decorator
+
+
+class RemoteArgumentsError(AssertionError, TypeError):
+    """``@ray.remote`` used with positional arguments or empty parentheses: Ray's
+    ``AssertionError`` (a ``TypeError`` too, the usual error for a call's arguments)."""
 
 
 def _make(target: Any, options: dict[str, Any]) -> Any:

@@ -195,7 +195,12 @@ class RemoteFunction:
                 return
         self._signature.bind(*args, **kwargs)
 
-    def _remote(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def _remote(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
+        """Ray's lower-level form of ``remote``: ``f._remote(args=[...], kwargs={...},
+        **options)``, the options as ``.options()`` takes them."""
+        if options:
+            return self.options(**options)._remote(args, kwargs)
+        args, kwargs = tuple(args or ()), dict(kwargs or {})
         backend = _runtime.backend(auto_init=True)
         if self._pickled is None:
             self._pickled = dumps(self._function, f"function {_descriptor(self._function)}")

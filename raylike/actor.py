@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from raylike._actor_proc import exit_actor as _exit_actor
-from raylike._actors import ActorClass, ActorHandle, ActorMethod
+from raylike._actors import ActorClass, ActorClassInheritanceException, ActorHandle, ActorMethod
+from raylike.exceptions import AsyncioActorExit
 
-__all__ = ["ActorClass", "ActorHandle", "ActorMethod", "exit_actor"]
+__all__ = ["ActorClass", "ActorClassInheritanceException", "ActorHandle", "ActorMethod",
+           "AsyncioActorExit", "exit_actor"]
 
 
 def exit_actor() -> None:

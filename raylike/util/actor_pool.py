@@ -7,7 +7,6 @@ pool does nothing in the background). Results come back in submission order (``g
 """
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -25,7 +24,8 @@ class ActorPool:
 
     def __init__(self, actors: Iterable[Any]) -> None:
         self._idle: list[Any] = list(actors)
-        self._backlog: deque[tuple[Callable[[Any, Any], Any], Any]] = deque()
+        # submissions waiting for an idle actor, oldest first (Ray's name and type: a list)
+        self._pending_submits: list[tuple[Callable[[Any, Any], Any], Any]] = []
         # submission index -> (result ref, actor) for every call sent and not yet collected
         self._running: dict[int, tuple[Any, Any]] = {}
         self._submitted = 0  # index the next sent call gets
@@ -36,7 +36,7 @@ class ActorPool:
     def submit(self, fn: Callable[[Any, Any], Any], value: Any) -> None:
         """Run ``fn(actor, value)`` on an idle actor, or queue it until one is free."""
         if not self._idle:
-            self._backlog.append((fn, value))
+            self._pending_submits.append((fn, value))
             return
         actor = self._idle.pop()
         ref = fn(actor, value)
@@ -150,14 +150,14 @@ class ActorPool:
     def _release(self, actor: Any, alive: bool = True) -> None:
         if alive:
             self._idle.append(actor)
-        if self._backlog and self._idle:
-            self.submit(*self._backlog.popleft())
+        if self._pending_submits and self._idle:
+            self.submit(*self._pending_submits.pop(0))
 
     # -- membership -------------------------------------------------------------------------
 
     def has_free(self) -> bool:
         """Whether an actor is idle and no submission is waiting for one."""
-        return bool(self._idle) and not self._backlog
+        return bool(self._idle) and not self._pending_submits
 
     def pop_idle(self) -> Any:
         """Remove and return an idle actor, or ``None`` if none is free."""
