@@ -1,8 +1,9 @@
 """Run every ``examples/[0-9]*.py`` script in order; exit non-zero if any fails.
 
 Used by ``tox -e examples``. Each script runs as its own subprocess with the current
-interpreter, from the repository root, with a 300 s time limit; its output goes straight
-to this process's stdout/stderr.
+interpreter, from the repository root, with a 300 s time limit; its output goes on to
+this process's stdout/stderr. A script that exits 0 but printed a traceback on stderr (a
+Dask traceback at shutdown, say) fails too.
 
     python examples/run_all.py [--timeout SECONDS] [NAME_SUBSTRING ...]
 
@@ -16,8 +17,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import IO
 
 EXAMPLES = Path(__file__).resolve().parent
 ROOT = EXAMPLES.parent
@@ -35,7 +38,11 @@ def run_one(script: Path, timeout: float) -> tuple[str, float]:
     """Run one script in its own process group; return (outcome, seconds)."""
     print(f"\n===== {script.name} =====", flush=True)
     start = time.monotonic()
-    proc = subprocess.Popen([sys.executable, str(script)], cwd=ROOT, start_new_session=True)
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=ROOT, start_new_session=True,
+                            stderr=subprocess.PIPE, text=True, errors="replace")
+    tracebacks = [0]
+    relay = threading.Thread(target=_relay, args=(proc.stderr, tracebacks), daemon=True)
+    relay.start()
     try:
         rc = proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -43,8 +50,19 @@ def run_one(script: Path, timeout: float) -> tuple[str, float]:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         return f"TIMEOUT after {timeout:.0f} s", time.monotonic() - start
+    relay.join(timeout=10)
     elapsed = time.monotonic() - start
-    return ("ok" if rc == 0 else f"FAILED (exit {rc})"), elapsed
+    if rc != 0:
+        return f"FAILED (exit {rc})", elapsed
+    return ("ok" if not tracebacks[0] else "FAILED (traceback on stderr)"), elapsed
+
+
+def _relay(stream: IO[str], tracebacks: list[int]) -> None:
+    """Copy a script's stderr to ours, counting the tracebacks in it."""
+    for line in stream:
+        sys.stderr.write(line)
+        if line.startswith("Traceback (most recent call last)"):
+            tracebacks[0] += 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,7 @@ from distributed.utils import sync
 
 from raylike import _errors
 from raylike import _local_objects as _objects_lane
+from raylike._callbacks import when_done
 from raylike._cluster import listening
 from raylike._direct import DirectCalls
 from raylike._objects import ObjectRef, hold_until_done
@@ -422,7 +423,7 @@ class DaskBackend:
                                      **placement)
             self._fire_and_forget(fut)  # Ray runs a task even if its refs are dropped at once
             if nested:  # hold refs nested in the arguments until the task is done
-                fut.add_done_callback(functools.partial(hold_until_done, nested))
+                when_done(fut, functools.partial(hold_until_done, nested))
             refs = self._returns(call, fut)
             if call.num_returns == 1:
                 refs[0]._watchable = True
@@ -443,7 +444,7 @@ class DaskBackend:
                                      retries=0)
             self._fire_and_forget(fut)  # a dropped ref must not leave a gap in the call order
             if keep:  # the arguments' refs (and the actor) live until the call is done
-                fut.add_done_callback(functools.partial(hold_until_done, keep))
+                when_done(fut, functools.partial(hold_until_done, keep))
             return self._returns(call, fut)
 
     def _returns(self, call: Any, fut: Future) -> list[ObjectRef[Any]]:
@@ -465,7 +466,7 @@ class DaskBackend:
             if detach:
                 self._fire_and_forget(fut)
             if keep:
-                fut.add_done_callback(functools.partial(hold_until_done, list(keep)))
+                when_done(fut, functools.partial(hold_until_done, list(keep)))
         return ObjectRef(key, fut)
 
     # -- Dask interop (``raylike._interop``) -------------------------------------------------
@@ -602,5 +603,5 @@ def _wait_done(futures: list[Any], count: int, timeout: float | None) -> bool:
                 event.set()
 
     for fut in pending:
-        fut.add_done_callback(on_done)
+        when_done(fut, on_done)
     return event.wait(timeout)

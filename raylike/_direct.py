@@ -24,6 +24,7 @@ import time
 from typing import Any
 
 from raylike import _lane, _local_objects
+from raylike._callbacks import when_done
 from raylike._lane import Lane
 from raylike._objects import ObjectRef, hold_until_done
 from raylike._serialization import dumps_error, loads, payload_size
@@ -218,7 +219,7 @@ class DirectCalls:
             ref._future = fut
             self._hold(fut)
         if self.eager:
-            fut.add_done_callback(lambda _f: self._by_key.pop(ref._key, None))
+            when_done(fut, lambda _f: self._by_key.pop(ref._key, None))
         return fut
 
     def _hold(self, fut: Any) -> None:

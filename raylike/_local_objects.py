@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from distributed import Client, Future
 
+from raylike._callbacks import when_done
 from raylike._objects import ObjectRef, _Borrowed
 from raylike._serialization import dumps_frames, loads
 
@@ -133,7 +134,7 @@ def watch(lanes: list[Lane], items: list[tuple[Future, bool]]) -> list[Any]:
     if not watched:
         return values
     for i in todo:  # Dask's own report: the task ended elsewhere, failed, or was cancelled
-        items[i][0].add_done_callback(lambda _fut, i=i: settle(i, ABSENT))
+        when_done(items[i][0], lambda _fut, i=i: settle(i, ABSENT))
     concurrent.futures.wait(list(settled.values()))
     for lane, answers in watched:
         left = [key for key, answer in zip(keys, answers) if not answer.done()]

@@ -1,0 +1,46 @@
+"""Done callbacks on Dask futures, run on the client's event loop.
+
+Dask's ``Future.add_done_callback`` hands each call to a thread pool of its own, which
+refuses work once the interpreter has begun to exit. A script that ended with tasks still
+pending (and so with raylike's callbacks on them: refs held until a task is done, ``wait``
+counting) then printed one "cannot schedule new futures after interpreter shutdown"
+traceback per future when ``shutdown`` cancelled them. raylike's callbacks are quick and
+never block, so they run on the loop itself instead. Part of the Dask boundary.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from distributed import Future
+
+logger = logging.getLogger("raylike")
+_LIVE = ("running", "connecting", "newly-created")
+
+
+def when_done(fut: Any, fn: Callable[[Any], object]) -> None:
+    """Call ``fn(fut)`` once ``fut`` is done (finished, erred or cancelled); at once if it is
+    already, or if its client is closed. Anything else with ``add_done_callback`` (a
+    ``concurrent.futures.Future``, ...) uses its own."""
+    if not isinstance(fut, Future):
+        fut.add_done_callback(fn)
+        return
+    loop = fut.client.loop
+    if fut.done() or loop is None or fut.client.status not in _LIVE:
+        _call(fn, fut)
+        return
+
+    async def wait() -> None:
+        while fut.status == "pending":
+            await fut._state.wait()  # what Dask's own done callback waits on
+        _call(fn, fut)
+
+    loop.add_callback(wait)
+
+
+def _call(fn: Callable[[Any], object], fut: Any) -> None:
+    try:
+        fn(fut)
+    except Exception:  # a bug in raylike's callback: never a traceback from the event loop
+        logger.debug("done callback %r failed", fn, exc_info=True)
