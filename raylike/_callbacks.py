@@ -32,7 +32,7 @@ def when_done(fut: Any, fn: Callable[[Any], object]) -> None:
         return
 
     async def wait() -> None:
-        while fut.status == "pending":
+        while fut.status == "pending" and fut._state is not None:
             await fut._state.wait()  # what Dask's own done callback waits on
         _call(fn, fut)
 

@@ -119,6 +119,9 @@ def watch(lanes: list[Lane], items: list[tuple[Future, bool]]) -> list[Any]:
         with contextlib.suppress(concurrent.futures.InvalidStateError):
             settled[i].set_result(outcome)
 
+    def absent(i: int, _fut: Any) -> None:  # Dask's own report came first
+        settle(i, ABSENT)
+
     def answered(i: int, answer: concurrent.futures.Future[tuple[str, Any]]) -> None:
         status, payload = answer.result()
         if status == "ok":
@@ -134,7 +137,7 @@ def watch(lanes: list[Lane], items: list[tuple[Future, bool]]) -> list[Any]:
     if not watched:
         return values
     for i in todo:  # Dask's own report: the task ended elsewhere, failed, or was cancelled
-        when_done(items[i][0], lambda _fut, i=i: settle(i, ABSENT))
+        when_done(items[i][0], functools.partial(absent, i))
     concurrent.futures.wait(list(settled.values()))
     for lane, answers in watched:
         left = [key for key, answer in zip(keys, answers) if not answer.done()]
