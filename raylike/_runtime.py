@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 import threading
+import urllib.request
 import uuid
 import warnings
 from collections.abc import Iterator, Mapping
@@ -310,13 +311,21 @@ def direct_calls() -> bool:
 
 
 def _dashboard_url(client: Any) -> str | None:
+    """``host:port`` of the scheduler's dashboard, if one is served there. Dask reports a
+    dashboard port even for a scheduler started with ``--no-dashboard`` (its HTTP server
+    still serves ``/health`` and metrics there), so its status page is asked for."""
     try:
         link = client.dashboard_link
     except Exception:
         return None
     if not link:
         return None
-    return str(link).split("://", 1)[-1].replace("/status", "")
+    url = str(link).split("://", 1)[-1].replace("/status", "")
+    try:
+        with urllib.request.urlopen(f"http://{url}/status", timeout=2.0) as page:
+            return url if page.status == 200 else None
+    except (OSError, ValueError):  # refused, 404 (no dashboard pages), no answer
+        return None
 
 
 def shutdown(_exiting_interpreter: bool = False) -> None:

@@ -126,6 +126,17 @@ def test_address_without_scheme(two_worker_cluster: Any) -> None:
     assert ray.get(double.remote(3), timeout=30) == 6
 
 
+def test_no_dashboard_named_for_a_scheduler_without_one(two_worker_cluster: Any,
+                                                        capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    # started with --no-dashboard: Dask still reports a port (its HTTP server serves /health
+    # there), but no dashboard page is served, so init names none
+    ctx = ray.init(address=two_worker_cluster.address)
+    assert ctx.dashboard_url is None
+    assert ctx.address_info["webui_url"] is None
+    assert "dashboard" not in capsys.readouterr().out
+
+
 def test_auto_without_environment_raises(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
