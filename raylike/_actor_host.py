@@ -168,7 +168,8 @@ class ActorHost:
             function_name=f"{self.spec.class_path}.__init__", actor_name=meta.name or "",
             gcs_address=_runtime.gcs_address(self.node.worker.scheduler.address),
             is_async=meta.is_async,
-            actor_meta=meta, reservation=self.spec.reservation)
+            actor_meta=meta, reservation=self.spec.reservation,
+            placement=self.spec.placement)
 
     def _registry(self, op: str, **kwargs: Any) -> Any:
         return self.node.backend().scheduler_call(op, actor_id=self.meta.actor_id, **kwargs)

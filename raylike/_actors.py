@@ -18,7 +18,7 @@ import threading
 import uuid
 from typing import Any, Generic, TypeVar
 
-from raylike import _context, _ids, _options, _resources, _runtime
+from raylike import _context, _ids, _options, _pg_options, _resources, _runtime
 from raylike._actor_spec import (
     KILLED,
     ActorCall,
@@ -260,6 +260,9 @@ def _create(actor_class: ActorClass[Any], args: tuple[Any, ...],
     if actor_class._pickled is None:
         actor_class._pickled = dumps(cls, f"actor class {cls.__module__}.{cls.__qualname__}")
     spec, nested = _spec(actor_class, args, kwargs)
+    default = spec.resources.get("CPU", -1.0) == 0.0  # see _resources.default_actor_request
+    spec.placement = _pg_options.resolve(opts, spec.resources, cls.__name__,
+                                         {"CPU": 1.0} if default else None)
     get_if_exists = bool(opts.get("get_if_exists"))
     if hasattr(backend, "call"):  # a task's or actor's process: its worker creates the actor
         with _Borrowed():
@@ -304,7 +307,8 @@ def _create_with(backend: Any, spec: ActorSpec, nested: list[ObjectRef[Any]],
     meta = spec.meta
     default = spec.resources.get("CPU", -1.0) == 0.0  # see _resources.default_actor_request
     placement = {**spec.resources, "CPU": 1.0} if default else spec.resources
-    _resources.warn_if_infeasible(f"actor {meta.class_name}", placement, backend)
+    if spec.placement is None:
+        _resources.warn_if_infeasible(f"actor {meta.class_name}", placement, backend)
     with _Borrowed():
         handle_bytes = dumps(ActorHandle(meta, ObjectRef(spec.reservation)), "actor handle")
     reply = backend.scheduler_call(
@@ -321,7 +325,8 @@ def _create_with(backend: Any, spec: ActorSpec, nested: list[ObjectRef[Any]],
             f"ray.get_actor('{meta.name}', namespace='{meta.namespace}')")
     # the creator keeps the constructor's arguments for restarts
     reservation = backend.submit_raw(
-        _actor_host.host_actor, spec, key=spec.reservation, resources=spec.resources,
+        _actor_host.host_actor, spec, key=spec.reservation,
+        resources=spec.resources if spec.placement is None else spec.placement.dask,
         keep=[*spec.deps, *nested], detach=meta.detached, **_node.placement(spec.strategy))
     return ActorHandle(meta, reservation)
 

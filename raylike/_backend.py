@@ -97,12 +97,14 @@ def install(client: Client) -> None:
     every worker, now and joining later (the node)."""
     from raylike import _node
     from raylike._actor_registry import REGISTRY_PLUGIN, ActorRegistry
+    from raylike._pg_registry import PG_PLUGIN, PlacementGroupRegistry
     from raylike._stream_registry import STREAMS_PLUGIN, StreamRegistry
 
     with _errors.dask_errors():
         client.register_plugin(RefsPlugin(), name=REFS_PLUGIN)
         client.register_plugin(ActorRegistry(), name=REGISTRY_PLUGIN)
         client.register_plugin(StreamRegistry(), name=STREAMS_PLUGIN)
+        client.register_plugin(PlacementGroupRegistry(), name=PG_PLUGIN)
         tune(client)
         client.register_plugin(_node.NodePlugin(), name=_node.PLUGIN_NAME)
 
@@ -419,8 +421,8 @@ class DaskBackend:
         placement = _node.placement(call.strategy)
         with self._dask_errors():
             fut = self.client.submit(_node.execute_task, call, *dep_futures, key=call.key,
-                                     resources=call.resources or None, pure=False, retries=0,
-                                     **placement)
+                                     resources=call.dask_resources or None, pure=False,
+                                     retries=0, **placement)
             self._fire_and_forget(fut)  # Ray runs a task even if its refs are dropped at once
             if nested:  # hold refs nested in the arguments until the task is done
                 when_done(fut, functools.partial(hold_until_done, nested))

@@ -34,6 +34,7 @@ class TaskInfo:
     is_async: bool = False  # an async actor
     actor_meta: Any = None  # the actor's ``ActorMeta`` (to build a handle to itself)
     reservation: str = ""  # the Dask key of the actor's reservation task
+    placement: Any = None  # its placement group bundle (``_pg_options.Placement``), if any
 
 
 def function_name(obj: Any) -> str:

@@ -149,11 +149,11 @@ class NodePlugin(WorkerPlugin):
                                                 in_worker=self.worker)
         return self._backend
 
-    def adjust_cpu(self, delta: float) -> None:
+    def adjust_cpu(self, delta: float, names: tuple[str, ...] = ("CPU",)) -> None:
         """Give CPU back to the node (``delta > 0``) or take it again (may go below 0, as in
-        Ray after a blocked task wakes)."""
+        Ray after a blocked task wakes); ``names``: a placement group's CPU resources."""
         if delta:
-            event = ResourcesChanged(delta={"CPU": delta},
+            event = ResourcesChanged(delta=dict.fromkeys(names, delta),
                                      stimulus_id=f"raylike-cpu-{time.time()}")
             self.worker.loop.add_callback(self.worker.handle_stimulus, event)
 
@@ -221,13 +221,13 @@ class NodePlugin(WorkerPlugin):
                 return "cancelled", None
         gpu_ids = self.gpus.lease(call.num_gpus)
         child = self.pool.acquire()
-        scope = TaskScope(self, call.key, call.num_cpus, child)
+        scope = TaskScope(self, call.key, call.num_cpus, child, cpu_names=call.cpu_names)
         with self.lock:
             self.running[call.key] = scope
         info = _context.TaskInfo(
             key=call.key, name=call.name, job_id=call.job_id, node_id=self.node_id,
             namespace=call.namespace, gpu_ids=gpu_ids, resources=dict(call.resources),
-            function_name=call.function_name,
+            function_name=call.function_name, placement=call.placement,
             gcs_address=_runtime.gcs_address(self.worker.scheduler.address))
         try:
             with _Borrowed() as borrowed:
@@ -307,10 +307,11 @@ class TaskScope:
     the objects the child uses, and gives the CPU back while the child blocks."""
 
     def __init__(self, node: NodePlugin, key: str, cpus: float, child: Any,
-                 can_secede: bool = True) -> None:
+                 can_secede: bool = True, cpu_names: tuple[str, ...] = ("CPU",)) -> None:
         self.node = node
         self.key = key
         self.cpus = cpus
+        self.cpu_names = cpu_names  # where its CPUs come from (a placement group's names)
         self.child = child
         self.held: list[Any] = []
         self.submitted: list[str] = []
@@ -379,7 +380,7 @@ class TaskScope:
             if release:
                 self._released = True
         if release:
-            self.node.adjust_cpu(self.cpus)
+            self.node.adjust_cpu(self.cpus, self.cpu_names)
 
     def _block_end(self) -> None:
         with self._lock:
@@ -388,7 +389,7 @@ class TaskScope:
             if take:
                 self._released = False
         if take:
-            self.node.adjust_cpu(-self.cpus)
+            self.node.adjust_cpu(-self.cpus, self.cpu_names)
 
     def _ready(self, op: str, args: tuple[Any, ...]) -> bool:
         keys = args[0]
@@ -405,7 +406,7 @@ class TaskScope:
             take = getattr(self, "_released", False)
             self._released = False
         if take:
-            self.node.adjust_cpu(-self.cpus)
+            self.node.adjust_cpu(-self.cpus, self.cpu_names)
         self.held.clear()
 
     # -- requests from the child ---------------------------------------------------------------
@@ -474,6 +475,11 @@ class TaskScope:
         from raylike import _actors
 
         return _actors.serve_request(self, op, *args)
+
+    def op_pg(self, op: str, *args: Any) -> Any:
+        from raylike import _placement_groups
+
+        return _placement_groups.serve_request(self, op, *args)
 
     def op_state(self, op: str, *args: Any) -> Any:
         from raylike import _state

@@ -175,9 +175,9 @@ OPTIONS: dict[str, Option] = {
     "allow_out_of_order_execution": Option((ACTOR,), False, _of_type(bool), "meta"),
     "scheduling_strategy": Option(_BOTH, None, _any),
     "runtime_env": Option(_BOTH, None, _of_type(dict), "warn"),
-    "placement_group": Option(_BOTH, "default", _any, "warn"),
-    "placement_group_bundle_index": Option(_BOTH, -1, _int_at_least(-1), "warn"),
-    "placement_group_capture_child_tasks": Option(_BOTH, None, _of_type(bool), "warn"),
+    "placement_group": Option(_BOTH, "default", _any),
+    "placement_group_bundle_index": Option(_BOTH, -1, _int_at_least(-1)),
+    "placement_group_capture_child_tasks": Option(_BOTH, None, _of_type(bool)),
     "enable_task_events": Option(_BOTH, True, _of_type(bool), "meta"),
     "_metadata": Option(_BOTH, None, _of_type(dict), "meta"),
     "_labels": Option(_BOTH, None, _of_type(dict), "meta"),
@@ -201,6 +201,9 @@ def validate(kind: str, options: dict[str, Any]) -> dict[str, Any]:
         opt.check(name, value)
         if opt.support == "warn" and value not in (None, opt.default):
             warn_unsupported(name)
+    from raylike._pg_options import check_options
+
+    check_options(options)
     return options
 
 

@@ -23,6 +23,9 @@ async def dask_setup(server: Any) -> None:
         from raylike._stream_registry import STREAMS_PLUGIN, StreamRegistry
 
         server.add_plugin(StreamRegistry(), name=STREAMS_PLUGIN)
+        from raylike._pg_registry import PG_PLUGIN, PlacementGroupRegistry
+
+        server.add_plugin(PlacementGroupRegistry(), name=PG_PLUGIN)
     else:
         from raylike._node import PLUGIN_NAME, NodePlugin
 

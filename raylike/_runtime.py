@@ -342,6 +342,12 @@ def shutdown(_exiting_interpreter: bool = False) -> None:
         _actors.on_shutdown(runtime)
     except Exception:
         logger.debug("actor clean-up at shutdown failed", exc_info=True)
+    try:
+        from raylike import _placement_groups
+
+        _placement_groups.on_shutdown(runtime)
+    except Exception:
+        logger.debug("placement group clean-up at shutdown failed", exc_info=True)
     direct = getattr(runtime.backend, "direct", None)
     if direct is not None:
         direct.close()

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from raylike import _context, _interop, _options, _resources, _runtime
+from raylike import _context, _interop, _options, _pg_options, _resources, _runtime
 from raylike._objects import ObjectRef, _Borrowed
 from raylike._serialization import dumps, unpicklable_part
 
@@ -34,10 +34,21 @@ class TaskCall:
     job_id: str = ""
     namespace: str | None = None
     function_name: str = ""  # "module.function", as Ray names it
+    placement: Any = None  # a bundle of a placement group (``_pg_options.Placement``)
 
     @property
     def num_cpus(self) -> float:
         return self.resources.get("CPU", 0.0)
+
+    @property
+    def dask_resources(self) -> dict[str, float]:
+        """The Dask restrictions: ``resources``, or in a placement group its bundle's."""
+        return self.placement.dask if self.placement is not None else self.resources
+
+    @property
+    def cpu_names(self) -> tuple[str, ...]:
+        """The resources whose CPUs the task gives back while it blocks."""
+        return self.placement.cpu_names() if self.placement is not None else ("CPU",)
 
     @property
     def num_gpus(self) -> float:
@@ -211,18 +222,21 @@ class RemoteFunction:
         data, deps, nested = pack_arguments(args, kwargs, _descriptor(self._function))
         key = new_key(name)
         retry = _options.get(opts, "retry_exceptions")
+        resources = _resources.request(opts, default_cpus=1.0)
         call = TaskCall(
             key=key, name=name, fn=self._pickled, args=data, num_returns=num_returns,
             return_keys=return_keys(key, num_returns) if num_returns else [],
-            resources=_resources.request(opts, default_cpus=1.0),
+            resources=resources,
             max_retries=_options.get(opts, "max_retries"),
             retry_exceptions=tuple(retry) if isinstance(retry, (list, tuple)) else retry,
             backpressure=_options.get(opts, "_generator_backpressure_num_objects"),
             strategy=opts.get("scheduling_strategy"), job_id=_context.current_job_id(),
             namespace=_context.current_namespace(),
             function_name=self._function_name,
+            placement=_pg_options.resolve(opts, resources, self._function.__name__),
         )
-        _resources.warn_if_infeasible(f"task {name}", call.resources, backend)
+        if call.placement is None:
+            _resources.warn_if_infeasible(f"task {name}", call.resources, backend)
         refs = backend.submit(call, deps, nested)
         return returned(refs, num_returns)
 

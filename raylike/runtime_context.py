@@ -240,20 +240,25 @@ class RuntimeContext:
                                  "actor, not in a task.")
         return bool(info.restarted)
 
-    # -- placement groups and runtime environments (none in raylike) -------------------------
+    # -- placement groups and runtime environments (no runtime environments in raylike) -----
     def get_placement_group_id(self) -> str | None:
-        """The placement group the caller runs in: always ``None`` (raylike has none)."""
-        return None
+        """The id (hex) of the placement group the caller runs in, or ``None``."""
+        placement = getattr(_info(), "placement", None)
+        return None if placement is None else placement.pg_id
 
     @property
     def current_placement_group_id(self) -> _ids.PlacementGroupID:
-        """Deprecated: the nil ``PlacementGroupID``."""
+        """Deprecated: the ``PlacementGroupID`` of the caller's group (nil outside one)."""
         _deprecated("Use get_placement_group_id() instead")
-        return _ids.PlacementGroupID.nil()
+        pg_id = self.get_placement_group_id()
+        return _ids.PlacementGroupID.nil() if pg_id is None else \
+            _ids.PlacementGroupID.from_hex(pg_id)
 
     @property
     def should_capture_child_tasks_in_placement_group(self) -> bool:
-        return False
+        """Whether tasks the caller submits go to its placement group by default."""
+        placement = getattr(_info(), "placement", None)
+        return bool(placement is not None and placement.capture)
 
     def get_runtime_env_string(self) -> str:
         """The caller's runtime environment, serialized: ``"{}"``."""

@@ -9,12 +9,20 @@ from raylike.util._progress import progress
 from raylike.util.actor_pool import ActorPool
 from raylike.util.check_serialize import inspect_serializability
 from raylike.util.helpers import as_completed, map_unordered
+from raylike.util.placement_group import (
+    get_current_placement_group,
+    get_placement_group,
+    placement_group,
+    placement_group_table,
+    remove_placement_group,
+)
 from raylike.util.serialization import deregister_serializer, register_serializer
 
 __all__ = ["ActorPool", "as_completed", "check_serialize", "deregister_serializer",
-           "get_node_ip_address", "inspect_serializability", "list_named_actors",
-           "map_unordered", "progress", "register_serializer", "scheduling_strategies",
-           "serialization"]
+           "get_current_placement_group", "get_node_ip_address", "get_placement_group",
+           "inspect_serializability", "list_named_actors", "map_unordered",
+           "placement_group", "placement_group_table", "progress", "register_serializer",
+           "remove_placement_group", "scheduling_strategies", "serialization"]
 
 
 def get_node_ip_address() -> str:

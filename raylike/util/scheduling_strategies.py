@@ -3,6 +3,8 @@
 ``"DEFAULT"`` and ``"SPREAD"`` leave placement to Dask's scheduler (which balances load);
 ``NodeAffinitySchedulingStrategy(node_id, soft)`` pins a task or actor to that node (Dask worker):
 ``soft=False`` only there, ``soft=True`` there when possible.
+``PlacementGroupSchedulingStrategy`` runs it in a placement group's bundle
+(``raylike._pg_options``).
 """
 from __future__ import annotations
 
@@ -23,7 +25,9 @@ class NodeAffinitySchedulingStrategy:
 
 @dataclass
 class PlacementGroupSchedulingStrategy:
-    """Accepted for compatibility; raylike has no placement groups yet, so it has no effect."""
+    """Run in bundle ``placement_group_bundle_index`` of ``placement_group`` (``-1``: any of
+    its bundles); ``placement_group_capture_child_tasks``: the tasks and actors it creates go
+    to the group too, unless they say otherwise."""
 
     placement_group: object
     placement_group_bundle_index: int = -1
