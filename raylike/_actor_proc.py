@@ -225,6 +225,15 @@ def _safe_repr(instance: Any, class_name: str) -> str:
         return f"<{class_name} object>"
 
 
+def _unbuilt_repr(cls: Any, class_name: str) -> str:
+    """What Ray's header shows for an actor whose constructor failed: the object's default
+    repr."""
+    try:
+        return object.__repr__(object.__new__(cls))
+    except Exception:
+        return f"<{class_name} object>"
+
+
 def _intended_exit(exc: BaseException) -> bool:
     """``exit_actor()`` or ``sys.exit(0)``: Ray's intended exit (the actor is not restarted)."""
     return isinstance(exc, (ActorExit, AsyncioActorExit)) or \
@@ -279,8 +288,8 @@ def _init(channel: Channel, cls_bytes: bytes, args: bytes, deps: bytes,
             exit_process(exc.code)  # a crash: the actor may restart
         _logs.end_of_call()
         exited = _intended_exit(exc)  # exit_actor() in __init__: dead, no error of its own
-        channel.send(("actor-ready", False,
-                      None if exited else error_payload(exc, f"{class_name}.__init__")))
+        channel.send(("actor-ready", False, None if exited else error_payload(
+            exc, f"{class_name}.__init__", actor=_unbuilt_repr(locals().get("cls"), class_name))))
         return
     _logs.end_of_call()
     if type(instance).__repr__ is not object.__repr__:  # Ray's prefix is then the repr

@@ -24,6 +24,7 @@ from raylike._direct import DirectCalls
 from raylike._objects import ObjectRef, hold_until_done
 from raylike._refs_plugin import REFS_PLUGIN, RefsPlugin, batch_interval
 from raylike._serialization import Whole, unpicklable_part
+from raylike.exceptions import RayTaskError, dependency_failed
 
 logger = logging.getLogger("raylike")
 SCATTER_ATTEMPTS = 5  # a put that meets a dead worker tries again (0.2 s, 0.4 s, ... apart)
@@ -291,8 +292,11 @@ class DaskBackend:
         if dask and self.worker is not None:  # objects this worker holds: no comm at all
             dask = self._read_held(dask, values)
         if dask:
-            with self._dask_errors():
-                gathered = self.client.gather([f for _, f in dask])
+            try:
+                with self._dask_errors():
+                    gathered = self.client.gather([f for _, f in dask])
+            except RayTaskError as err:
+                raise _blamed(err, [(refs[i], f) for i, f in dask]) from None
             for (i, _), value in zip(dask, gathered):
                 values[i] = value
         for i, ref in enumerate(refs):
@@ -584,6 +588,23 @@ class _Done:
 
 
 _DONE = _Done()
+
+
+def _blamed(err: RayTaskError, refs: list[tuple[ObjectRef[Any], Future]]) -> RayTaskError:
+    """``err``, raised by Dask for the first failed ref; where that ref's task never ran
+    because an argument's task failed, Ray's error for it: "At least one of the input
+    arguments for this task could not be computed", with ``err`` inside."""
+    from raylike import _node
+
+    failed = next((ref for ref, fut in refs if fut.status == "error"), None)
+    if failed is None or err._task_key is None:
+        return err
+    key = _node.task_key_of(failed._key)
+    if key == err._task_key:
+        return err
+    blamed = dependency_failed(err, key.rsplit("-", 1)[0])
+    blamed._task_key = key
+    return blamed
 
 
 def _wait_done(futures: list[Any], count: int, timeout: float | None) -> bool:

@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 from raylike import _context, _logs, _runtime, _wire
 from raylike._objects import ObjectRef, _Borrowed
 from raylike._serialization import FunctionCache, dumps, dumps_frames, loads
-from raylike.exceptions import RaySystemError, RayTaskError, TaskCancelledError
+from raylike.exceptions import SHOWN_MODULE, RaySystemError, RayTaskError, TaskCancelledError
 
 _functions = FunctionCache()
 
@@ -113,11 +113,12 @@ def error_payload(exc: BaseException, name: str, actor: Any = None) -> bytes:
     """A pickled ``RayTaskError`` for ``exc`` (raised by user code called ``name``). A
     ``KeyboardInterrupt`` is Ray's ``TaskCancelledError``: the task was interrupted."""
     tb = traceback.format_exc()
+    info = _context.current()
     if isinstance(exc, KeyboardInterrupt):
-        info = _context.current()
         exc = TaskCancelledError(info.key if info is not None else None)
-        tb = tb.rstrip().rsplit("\n", 1)[0] + f"\nraylike.exceptions.TaskCancelledError: {exc}\n"
-    err = RayTaskError(name, tb, exc, actor_repr=actor).as_instanceof_cause()
+        tb = tb.rstrip().rsplit("\n", 1)[0] + f"\n{SHOWN_MODULE}.TaskCancelledError: {exc}\n"
+    actor_id = info.actor_id if actor is not None and info is not None else None
+    err = RayTaskError(name, tb, exc, actor_repr=actor, actor_id=actor_id).as_instanceof_cause()
     try:
         return dumps(err)
     except TypeError:  # the user's exception does not pickle: keep its text

@@ -210,6 +210,8 @@ class NodePlugin(WorkerPlugin):
                 if call.num_returns == STREAMING:  # Ray: the next item raises it, the task ends
                     _streams.record_error(self, call.key, payload)
                     return None
+                if isinstance(payload, RayTaskError):  # so a dependent task's get can tell
+                    payload._task_key = call.key  # its own failure from an argument's
                 raise payload
             attempts += 1
             logger.info("retrying %s (attempt %d): %s", call.name, attempts + 1, status)

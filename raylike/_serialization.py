@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import io
 import pickle
+import types
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -24,9 +25,22 @@ class _SerializationError(TypeError):
     """Base for serialization failures (a TypeError, as Ray's is)."""
 
 
+def _reduce_code(code: types.CodeType) -> Any:
+    """cloudpickle's reduction of a code object, with its file name kept (cloudpickle 3 writes
+    ``<dynamic-code>``): a task's traceback then names the user's file and shows its lines,
+    as Ray's (whose own cloudpickle keeps the name)."""
+    func, args = _CLOUDPICKLE_CODE_REDUCE(code)
+    return func, tuple(code.co_filename if a == "<dynamic-code>" else a for a in args)
+
+
+_CLOUDPICKLE_CODE_REDUCE = _DISPATCH.get(types.CodeType)
+
+
 def dumps(value: Any, what: str = "value") -> bytes:
     """Pickle ``value``; a value that cannot be pickled raises ``TypeError`` naming it.
     ``what`` describes it in that error (``{value}`` is replaced by its repr, else added)."""
+    if _CLOUDPICKLE_CODE_REDUCE is not None and _DISPATCH.get(types.CodeType) is not _reduce_code:
+        _DISPATCH[types.CodeType] = _reduce_code  # set on first use, not at import
     try:
         return cloudpickle.dumps(value, protocol=PROTOCOL)
     except Exception as exc:  # cloudpickle raises many types: TypeError, PicklingError, ...

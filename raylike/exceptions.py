@@ -56,6 +56,14 @@ __all__ = [
 ]
 
 
+# the module tracebacks and task errors name for these classes: Ray's, as Ray prints them
+SHOWN_MODULE = "ray.exceptions"
+# frames of raylike's and Dask's own code: left out of a task error's text, as Ray leaves out
+# its own
+_INTERNAL_FRAMES = (os.path.dirname(os.path.abspath(__file__)) + os.sep,
+                    f"{os.sep}distributed{os.sep}", f"{os.sep}tornado{os.sep}")
+
+
 class RayError(Exception):
     """Base of every raylike error."""
 
@@ -96,22 +104,46 @@ class RayTaskError(RayError):
         self.function_name = function_name
         self.traceback_str = traceback_str
         self.cause = cause
-        self.proctitle = proctitle or "raylike::worker"
+        self.proctitle = proctitle or f"ray::{function_name}"
         self.pid = pid if pid is not None else os.getpid()
         self.ip = ip or "127.0.0.1"
         self.actor_repr = actor_repr
         self.actor_id = actor_id
-        super().__init__(str(self))
+        # as Ray's; not through super(): in a dual class the cause class's __init__ is next
+        Exception.__init__(self, function_name, traceback_str, cause, proctitle, pid, ip)
+
+    _task_key: str | None = None  # the Dask key of the task that raised (set by its node)
 
     def __str__(self) -> str:
-        head = f"{type(self.cause).__name__ if self.cause else 'RayTaskError'}"
-        where = f"({self.function_name} pid={self.pid}, ip={self.ip}"
-        where += f", actor_id={self.actor_id}, repr={self.actor_repr})" if self.actor_id else ")"
-        return f"ray::{head} {where}\n{self.traceback_str.rstrip()}"
+        """Ray's format: a ``ray::f() (pid=..., ip=...)`` header for each traceback, and only
+        the user's frames (raylike's and Dask's own are left out)."""
+        out: list[str] = []
+        hidden = False
+        for line in self.traceback_str.strip().split("\n"):
+            if line.startswith("Traceback "):
+                out.append(self._header())
+                hidden = False
+            elif line.startswith("  File ") and any(m in line for m in _INTERNAL_FRAMES):
+                hidden = True
+            elif hidden and line.startswith("    "):
+                continue  # the hidden frame's source line and carets
+            else:
+                hidden = False
+                out.append(line)
+        if not out or (out[0] != self._header() and not out[0].startswith("+")):
+            out.insert(0, self._header())  # a text that is no traceback (an exception group's
+        return "\n".join(out)  # is left as Ray leaves it)
+
+    def _header(self) -> str:
+        where = f"pid={self.pid}, ip={self.ip}"
+        if self.actor_repr:
+            where += f", actor_id={self.actor_id}, repr={self.actor_repr}"
+        return f"ray::{self.function_name}() ({where})"
 
     def __reduce__(self) -> Any:
         fields = (*self._fields()[:2], _portable(self.cause), *self._fields()[3:])
-        return (_rebuild_task_error, (fields, type(self) is not RayTaskError))
+        state = {"_task_key": self._task_key} if self._task_key else None
+        return (_rebuild_task_error, (fields, type(self) is not RayTaskError), state)
 
     def _fields(self) -> tuple[Any, ...]:
         return (self.function_name, self.traceback_str, self.cause, self.proctitle, self.pid,
@@ -130,7 +162,8 @@ class RayTaskError(RayError):
             err: RayTaskError = (cause_cls.__new__(dual, *root.args) if _is_group(root)
                                  else Exception.__new__(dual))
             RayTaskError.__init__(err, *self._fields())
-            err.args = getattr(self.cause, "args", ())
+            err.args = (root,)  # as Ray's
+            err._task_key = self._task_key
             return err
         except TypeError:  # a cause class that cannot be subclassed (final, slots, ...)
             return self
@@ -156,9 +189,19 @@ def _dual_class(cause_cls: type) -> type:
             {"__getattr__": __getattr__, "__str__": RayTaskError.__str__,
              "__init__": RayTaskError.__init__},
         )
-        dual.__module__ = __name__
+        dual.__module__ = SHOWN_MODULE  # tracebacks print "ray.exceptions.RayTaskError(...)"
         _DUAL_CLASSES[cause_cls] = dual
     return dual
+
+
+def dependency_failed(error: RayTaskError, function_name: str) -> RayTaskError:
+    """The error of task ``function_name``, which never ran because the task of one of its
+    arguments failed with ``error`` (Ray's wording)."""
+    text = ("Traceback (most recent call last):\n"
+            "  At least one of the input arguments for this task could not be computed:\n"
+            f"{SHOWN_MODULE}.RayTaskError: {error}")
+    return RayTaskError(function_name, text, error, pid=error.pid,
+                        ip=error.ip).as_instanceof_cause()
 
 
 def _rebuild_task_error(fields: tuple[Any, ...], dual: bool) -> RayTaskError:
