@@ -28,7 +28,7 @@ from raylike import _actor_calls, _context, _logs, _runtime
 from raylike._actor_spec import CRASHED, EXITED, KILLED, NODE_DIED, ActorSpec, died_of
 from raylike._objects import _Borrowed
 from raylike._serialization import dumps, dumps_frames, loads
-from raylike.exceptions import ActorDiedError, RayActorError
+from raylike.exceptions import ActorDiedError, RayActorError, RayError, RuntimeEnvSetupError
 
 logger = logging.getLogger("raylike.actors")
 GRACE_PERIOD = 30.0  # seconds a gracefully stopped actor has to finish its running calls
@@ -61,6 +61,7 @@ class ActorHost:
         self.stop: tuple[bool, ActorDiedError | None, bool] | None = None  # set by kill
         self.exiting = False
         self.restarts = 0
+        self.setup: Any = None  # its runtime environment (``raylike._env_setup``)
 
     # -- lifecycle (the reservation task's thread) -------------------------------------------
     def run(self) -> None:
@@ -79,7 +80,7 @@ class ActorHost:
             node.actors.pop(actor_id, None)
             node.gpus.release(gpus, self.spec.resources.get("GPU", 0.0))
 
-    def _run(self, gpus: list[str]) -> ActorDiedError:
+    def _run(self, gpus: list[str]) -> RayError:
         reply = self._registry("raylike_actor_host", address=self.node.worker.address)
         if reply.get("dead") is not None:
             return loads(reply["dead"])
@@ -89,6 +90,10 @@ class ActorHost:
             deps = self.node.backend().get(list(self.spec.deps), None) if self.spec.deps else []
         except Exception as exc:  # an argument's task failed: so does the constructor
             return died_of(self.meta, "", cause=exc)
+        try:
+            self.setup = self.node.envs.prepare(self.spec.runtime_env)
+        except RuntimeEnvSetupError as exc:  # as Ray: every call of the actor raises it
+            return exc
         while True:
             error = self._live(gpus, deps, restarted)
             if error is not None:
@@ -103,7 +108,7 @@ class ActorHost:
         error of the dead actor."""
         if self.stop is not None and self.stop[0]:
             return self.stop[1]
-        link = self.link = _Link(self, self.node.pool.start_child())
+        link = self.link = _Link(self, self.node.pool.start_child(self.setup))
         if self.stop is not None:  # killed while the process started
             link.kill()
         link.send_init(self._info(gpus, restarted), deps)
@@ -149,7 +154,7 @@ class ActorHost:
         self._on_loop(self.calls.alive, link)
         self._registry("raylike_actor_update", state="ALIVE")
 
-    def _bury(self, error: ActorDiedError) -> None:
+    def _bury(self, error: RayError) -> None:
         dead = dumps(error)
         self._on_loop(self.calls.die, dead)
         try:

@@ -22,7 +22,7 @@ import sys
 import threading
 from typing import Any
 
-from raylike import _context, _logs
+from raylike import _context, _env_setup, _logs
 from raylike._child import Channel, _check_returns, error_payload, exit_process
 from raylike._objects import _Borrowed
 from raylike._options import DYNAMIC, STREAMING
@@ -277,6 +277,7 @@ def _init(channel: Channel, cls_bytes: bytes, args: bytes, deps: bytes,
     _logs.set_source(class_name, info.job_id)
     loop = _start_loop() if is_async else None
     try:
+        _env_setup.check()  # the process's runtime environment could not be entered
         cls = loads(cls_bytes)
         a, kw = unpack_arguments(args, loads(deps))
         if loop is not None:  # built on its loop, so __init__ may use asyncio

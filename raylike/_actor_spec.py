@@ -104,6 +104,7 @@ class ActorSpec:
     reservation: str = ""  # the Dask key of the reservation task
     strategy: Any = None  # the scheduling strategy
     class_path: str = ""  # "module.Class", as Ray names the actor's methods
+    runtime_env: dict[str, Any] | None = None  # the effective one (``_runtime_env``)
     placement: Any = None  # a bundle of a placement group (``_pg_options.Placement``)
 
 

@@ -18,7 +18,7 @@ import threading
 import uuid
 from typing import Any, Generic, TypeVar
 
-from raylike import _context, _ids, _options, _pg_options, _resources, _runtime
+from raylike import _context, _ids, _options, _pg_options, _resources, _runtime, _runtime_env
 from raylike._actor_spec import (
     KILLED,
     ActorCall,
@@ -296,6 +296,7 @@ def _spec(actor_class: ActorClass[Any], args: tuple[Any, ...], kwargs: dict[str,
         job_id=_context.current_job_id(), creator_namespace=namespace,
         reservation=new_key(f"actor.{cls.__name__}"), strategy=opts.get("scheduling_strategy"),
         class_path=actor_class._class_path)
+    spec.runtime_env = _runtime_env.for_call(opts.get("runtime_env"))
     return spec, nested
 
 

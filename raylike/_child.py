@@ -15,7 +15,7 @@ import traceback
 from multiprocessing.connection import Connection
 from typing import Any, NoReturn
 
-from raylike import _context, _logs, _runtime, _wire
+from raylike import _context, _env_setup, _logs, _runtime, _wire
 from raylike._objects import ObjectRef, _Borrowed
 from raylike._serialization import FunctionCache, dumps, dumps_frames, loads
 from raylike.exceptions import SHOWN_MODULE, RaySystemError, RayTaskError, TaskCancelledError
@@ -134,6 +134,7 @@ def run_task(call: Any, deps: bytes, info: _context.TaskInfo) -> tuple[str, Any]
     token = _context.enter(info)
     _logs.set_source(call.name, info.job_id)
     try:
+        _env_setup.check()  # the process's runtime environment could not be entered
         fn = _functions.load(call.fn)
         args, kwargs = unpack_arguments(call.args, loads(deps))
         result = fn(*args, **kwargs)
@@ -243,5 +244,7 @@ def handle(channel: Channel, message: tuple[Any, ...]) -> None:
         from raylike import _actor_proc
 
         _actor_proc.handle(channel, message)
+    elif kind == "env":  # sent once, first: the runtime environment this process serves
+        _env_setup.apply(message[1])
     else:
         channel.send(("done", "err", dumps(RaySystemError(f"unknown message {kind!r}"))))

@@ -25,6 +25,7 @@ from distributed.worker_state_machine import StateMachineEvent, WorkerState
 
 from raylike import _context, _gpus, _lane, _logs, _resources, _runtime, _streams, _transfers
 from raylike._backend import DaskBackend, batch_interval, tune
+from raylike._env_setup import NodeEnvs
 from raylike._generators import StreamPosition
 from raylike._objects import ObjectRef, _Borrowed
 from raylike._options import STREAMING
@@ -89,6 +90,7 @@ class NodePlugin(WorkerPlugin):
         from raylike._pool import Pool
 
         self.pool = Pool(max_idle=max(2, cpus * 2))
+        self.envs = NodeEnvs(worker)  # runtime environments set up here
         self.gpus = _gpus.GpuIds.for_worker(worker.state.total_resources.get("GPU", 0))
         self.helpers = ThreadPoolExecutor(1024, thread_name_prefix="raylike-request")
         worker.handlers["raylike_lane"] = self._lane_info
@@ -221,8 +223,9 @@ class NodePlugin(WorkerPlugin):
             if call.key in self.cancelled:
                 self.cancelled.discard(call.key)
                 return "cancelled", None
+        setup = self.envs.prepare(call.runtime_env)  # RuntimeEnvSetupError: the task's error
         gpu_ids = self.gpus.lease(call.num_gpus)
-        child = self.pool.acquire()
+        child = self.pool.acquire(setup)
         scope = TaskScope(self, call.key, call.num_cpus, child, cpu_names=call.cpu_names)
         with self.lock:
             self.running[call.key] = scope

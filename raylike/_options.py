@@ -140,6 +140,12 @@ def _any(name: str, value: Any) -> None:
     return None
 
 
+def _runtime_env(name: str, value: Any) -> None:
+    from raylike._runtime_env import check_option
+
+    check_option(name, value)
+
+
 @dataclass(frozen=True)
 class Option:
     """One keyword: where it applies, its default, how it is checked, whether it is honoured."""
@@ -174,7 +180,7 @@ OPTIONS: dict[str, Option] = {
     "concurrency_groups": Option((ACTOR,), None, _of_type(dict, list), "warn"),
     "allow_out_of_order_execution": Option((ACTOR,), False, _of_type(bool), "meta"),
     "scheduling_strategy": Option(_BOTH, None, _any),
-    "runtime_env": Option(_BOTH, None, _of_type(dict), "warn"),
+    "runtime_env": Option(_BOTH, None, _runtime_env),
     "placement_group": Option(_BOTH, "default", _any),
     "placement_group_bundle_index": Option(_BOTH, -1, _int_at_least(-1)),
     "placement_group_capture_child_tasks": Option(_BOTH, None, _of_type(bool)),

@@ -29,6 +29,7 @@ class Child:
         self._send_lock = threading.Lock()
         self._kill_lock = threading.Lock()
         self._killed = False
+        self.env_key = ""  # the runtime environment it entered (it serves no other)
 
     def send(self, message: tuple[Any, ...], plain: bool = False) -> None:
         _wire.send(self.conn, self._send_lock, message, plain)
@@ -58,7 +59,9 @@ class Child:
 
 
 class Pool:
-    """Idle children ready to run tasks; new ones are started on demand."""
+    """Idle children ready to run tasks; new ones are started on demand. A child that entered
+    a runtime environment (``raylike._env_setup``) only ever runs tasks of that environment;
+    the idle ones least recently used make room first."""
 
     def __init__(self, max_idle: int) -> None:
         self._max_idle = max_idle
@@ -69,8 +72,8 @@ class Pool:
         self._forks: _zygote.ForkClient | None = None
         self._closed = False
 
-    def start_child(self) -> Child:
-        """A new child (not in the idle list)."""
+    def start_child(self, setup: Any = None) -> Child:
+        """A new child (not in the idle list), in runtime environment ``setup`` if any."""
         try:
             process, [fd] = self._zygote().fork("task-process", os.getpid())
         except (EOFError, OSError):  # the zygote is gone: start one of our own, and retry
@@ -78,6 +81,9 @@ class Pool:
                            exc_info=True)
             process, [fd] = self._zygote(renew=True).fork("task-process", os.getpid())
         child = Child(process, Connection(fd))
+        if setup is not None:  # the first message it reads: it enters the environment
+            child.env_key = setup.key
+            child.send(("env", setup))
         with self._lock:
             self._all[child.pid] = child
         return child
@@ -91,24 +97,35 @@ class Pool:
                 self._forks = _zygote.node_forks()
             return self._forks
 
-    def acquire(self) -> Child:
-        """An idle child, or a new one."""
+    def acquire(self, setup: Any = None) -> Child:
+        """An idle child of runtime environment ``setup`` (or of none), or a new one."""
+        key = setup.key if setup is not None else ""
         with self._lock:
-            while self._idle:
-                child = self._idle.pop()
+            for i in range(len(self._idle) - 1, -1, -1):
+                child = self._idle[i]
+                if child.env_key != key:
+                    continue
+                del self._idle[i]
                 if child.alive():
                     return child
                 self._all.pop(child.pid, None)
-        return self.start_child()
+        return self.start_child(setup)
 
     def release(self, child: Child) -> None:
         """Give back a child after its task; a dead one, or one too many, is dropped."""
         with self._lock:
-            if not self._closed and child.alive() and len(self._idle) < self._max_idle:
+            if self._closed or not child.alive():
+                self._all.pop(child.pid, None)
+                evicted = [child]
+            else:
                 self._idle.append(child)
-                return
-            self._all.pop(child.pid, None)
-        child.kill()
+                evicted = self._idle[:-self._max_idle] if len(self._idle) > self._max_idle \
+                    else []
+                del self._idle[:len(evicted)]
+                for old in evicted:
+                    self._all.pop(old.pid, None)
+        for old in evicted:
+            old.kill()
 
     def discard(self, child: Child) -> None:
         """Forget (and kill) a child that crashed or was cancelled by force."""

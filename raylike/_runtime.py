@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from raylike import _cluster, _errors, _ids, _logs, _options, _resources
+from raylike import _cluster, _errors, _ids, _logs, _options, _resources, _runtime_env
 from raylike.exceptions import RaySystemError
 
 logger = logging.getLogger("raylike")
@@ -111,6 +111,7 @@ class Runtime:
     job_id: str
     context: RayContext
     logs: Any = None  # a raylike._logs.Forwarder while log_to_driver is on
+    runtime_env: dict[str, Any] | None = None  # the job's, its local paths shipped as URIs
 
 
 _lock = threading.RLock()
@@ -186,8 +187,12 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
         log_to_driver: show what tasks and actors of this driver print on its stdout and
             stderr, each line prefixed ``(name pid=N)`` as Ray does (default ``True``).
 
-    Differences from Ray: ``local_mode``, ``object_store_memory``, ``labels``, ``job_config``,
-    ``runtime_env`` and the logging options are accepted and have no effect. Forwarded lines
+        runtime_env: the job's runtime environment (or ``job_config.runtime_env``): every
+            task and actor of the job starts from it (see ``raylike.runtime_env``).
+
+    Differences from Ray: ``local_mode``, ``object_store_memory``, ``labels``, ``job_config``
+    (but its namespace and runtime_env) and the logging options are accepted and have no
+    effect. Forwarded lines
     are not deduplicated, and the prefix is coloured only on a terminal.
     """
     global _driver
@@ -197,8 +202,11 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
     if namespace is None and job_config is not None:
         namespace = getattr(job_config, "ray_namespace", None)
     _options.validate_namespace(namespace)
-    if runtime_env or local_mode:
-        _options.warn_unsupported("runtime_env" if runtime_env else "local_mode")
+    if local_mode:
+        _options.warn_unsupported("local_mode")
+    if runtime_env is None and job_config is not None:
+        runtime_env = getattr(job_config, "runtime_env", None)
+    job_env = _runtime_env.parse(runtime_env)  # Ray's TypeError/ValueError before starting
     with _lock:
         if _driver is not None:
             if ignore_reinit_error:
@@ -215,8 +223,23 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
         _driver = _connect(target, num_cpus, num_gpus, resources, include_dashboard,
                            dashboard_port, True if log_to_driver is None else log_to_driver,
                            namespace)
+        if job_env:
+            _ship_job_env(job_env)
         atexit.register(shutdown)
         return _driver.context
+
+
+def _ship_job_env(env: dict[str, Any]) -> None:
+    """Ship the job's local ``working_dir``/``py_modules`` to the nodes and keep the job's
+    environment; a failure shuts down what ``init`` started."""
+    assert _driver is not None
+    try:
+        from raylike import _packages
+
+        _driver.runtime_env = _packages.upload(_driver.client, env)
+    except BaseException:
+        shutdown()
+        raise
 
 
 def _resolve_address(address: Any) -> Any:

@@ -11,7 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from raylike import _context, _interop, _options, _pg_options, _resources, _runtime
+from raylike import (
+    _context,
+    _interop,
+    _options,
+    _pg_options,
+    _resources,
+    _runtime,
+    _runtime_env,
+)
 from raylike._objects import ObjectRef, _Borrowed
 from raylike._serialization import dumps, unpicklable_part
 
@@ -35,6 +43,7 @@ class TaskCall:
     namespace: str | None = None
     function_name: str = ""  # "module.function", as Ray names it
     placement: Any = None  # a bundle of a placement group (``_pg_options.Placement``)
+    runtime_env: dict[str, Any] | None = None  # the effective one (``_runtime_env``)
 
     @property
     def num_cpus(self) -> float:
@@ -234,6 +243,7 @@ class RemoteFunction:
             namespace=_context.current_namespace(),
             function_name=self._function_name,
             placement=_pg_options.resolve(opts, resources, self._function.__name__),
+            runtime_env=_runtime_env.for_call(opts.get("runtime_env")),
         )
         if call.placement is None:
             _resources.warn_if_infeasible(f"task {name}", call.resources, backend)

@@ -431,7 +431,19 @@ class OutOfDiskError(RayError):
 
 
 class RuntimeEnvSetupError(RayError):
-    """The runtime environment could not be set up."""
+    """The runtime environment of a task or actor could not be set up (a ``pip`` install
+    failed or timed out, a field raylike cannot set up, ...): raised by ``get`` of its
+    refs."""
+
+    def __init__(self, error_message: str | None = None) -> None:
+        super().__init__(error_message)
+        self.error_message = error_message
+
+    def __str__(self) -> str:
+        lines = ["Failed to set up runtime environment."]
+        if self.error_message:
+            lines.append(self.error_message)
+        return "\n".join(lines)
 
 
 def _rebuild_kw(cls: type, kwargs: dict[str, Any]) -> Any:

@@ -45,9 +45,8 @@ def _check_initialized(what: str) -> None:
 class RuntimeContext:
     """What the calling driver, task or actor knows about itself (``get_runtime_context()``).
 
-    Differences from Ray: there are no placement groups or runtime environments (their ids
-    are ``None``/nil, the environment ``{}``); the session name is derived from the cluster's
-    address; only GPU ids are assigned among the accelerators.
+    Differences from Ray: the session name is derived from the cluster's address; only GPU
+    ids are assigned among the accelerators.
     """
 
     # -- the job -------------------------------------------------------------------------------
@@ -240,7 +239,7 @@ class RuntimeContext:
                                  "actor, not in a task.")
         return bool(info.restarted)
 
-    # -- placement groups and runtime environments (no runtime environments in raylike) -----
+    # -- placement groups and runtime environments ---------------------------------------------
     def get_placement_group_id(self) -> str | None:
         """The id (hex) of the placement group the caller runs in, or ``None``."""
         placement = getattr(_info(), "placement", None)
@@ -261,12 +260,16 @@ class RuntimeContext:
         return bool(placement is not None and placement.capture)
 
     def get_runtime_env_string(self) -> str:
-        """The caller's runtime environment, serialized: ``"{}"``."""
-        return "{}"
+        """The caller's runtime environment as JSON: the job's in the driver, the effective
+        one (the task's or actor's merged over its parent's) in a task or actor; local paths
+        of the job's ``working_dir``/``py_modules`` are the URIs of their packages."""
+        from raylike import _runtime_env
+
+        return _runtime_env.serialize(_runtime_env.current())
 
     @property
     def runtime_env(self) -> RuntimeEnv:
-        """The caller's runtime environment (empty)."""
+        """The caller's runtime environment (see ``get_runtime_env_string``)."""
         return RuntimeEnv.deserialize(self.get_runtime_env_string())
 
     # -- all at once ---------------------------------------------------------------------------
