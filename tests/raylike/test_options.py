@@ -138,15 +138,15 @@ def test_other_validators(kind: str, name: str, value: Any, error: type[Exceptio
 def test_warn_policy_once_per_option(fresh_warnings: set[str]) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        for _ in range(3):
-            validate(TASK, {"runtime_env": {"pip": ["requests"]}})
-            validate(TASK, {"accelerator_type": "A100"})
-            validate(ACTOR, {"runtime_env": {"env_vars": {"A": "1"}}})
+        for _ in range(3):  # options still accepted without effect
+            validate(TASK, {"object_store_memory": 10**6})
+            validate(TASK, {"label_selector": {"zone": "a"}})
+            validate(ACTOR, {"object_store_memory": 2 * 10**6})
     unsupported = [w for w in caught if issubclass(w.category, RaylikeUnsupportedWarning)]
     assert len(unsupported) == 2
-    assert "'runtime_env'" in str(unsupported[0].message)
-    assert "'accelerator_type'" in str(unsupported[1].message)
-    assert fresh_warnings == {"runtime_env", "accelerator_type"}
+    assert "'object_store_memory'" in str(unsupported[0].message)
+    assert "'label_selector'" in str(unsupported[1].message)
+    assert fresh_warnings == {"object_store_memory", "label_selector"}
 
 
 def test_warn_policy_is_silent_for_defaults_and_supported_options(
@@ -166,8 +166,8 @@ def test_warning_points_at_the_callers_line(fresh_warnings: set[str]) -> None:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ray.remote(g).options(accelerator_type="A100")
-        ray.remote(runtime_env={"pip": ["x"]})(g)
+        ray.remote(g).options(label_selector={"zone": "a"})
+        ray.remote(object_store_memory=10**6)(g)
     assert [type(w.message) for w in caught] == [RaylikeUnsupportedWarning] * 2
     assert [w.filename for w in caught] == [__file__, __file__], \
         [f"{w.filename}:{w.lineno}" for w in caught]
