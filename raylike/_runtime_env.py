@@ -164,11 +164,16 @@ def parse_field(name: str, value: Any) -> Any:
     return value if check is None or value is None else check(value)
 
 
-def parse(env: Any) -> dict[str, Any] | None:
+def parse(env: Any, job: bool = False) -> dict[str, Any] | None:
     """A ``runtime_env`` option (a dict or ``RuntimeEnv``) checked and normalised; ``None`` for
-    an empty one. Raises Ray's ``TypeError``/``ValueError``."""
+    an empty one; ``job``: the job's (``ray.init``). Raises Ray's ``TypeError``/``ValueError``."""
     if env is None:
         return None
+    work = env.get("working_dir") if job and isinstance(env, dict) else None
+    if isinstance(work, str) and not _is_uri(work) and not (
+            os.path.isdir(work) or os.path.isfile(work) and work.endswith(".zip")):
+        raise ValueError(f"directory {work} must be an existing directory or a supported "
+                         "archive (.zip)")
     if not isinstance(env, dict):
         raise TypeError("The type of keyword 'runtime_env' must be (<class 'dict'>, <class "
                         f"'NoneType'>), but received type {type(env)}")
