@@ -206,7 +206,7 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
         _options.warn_unsupported("local_mode")
     if runtime_env is None and job_config is not None:
         runtime_env = getattr(job_config, "runtime_env", None)
-    job_env = _runtime_env.parse(runtime_env, job=True)  # Ray's TypeError/ValueError before starting
+    job_env = _runtime_env.parse(runtime_env, job=True)  # Ray's errors, before starting
     with _lock:
         if _driver is not None:
             if ignore_reinit_error:
