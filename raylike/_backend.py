@@ -185,8 +185,8 @@ class DaskBackend:
     # -- refs ---------------------------------------------------------------------------------
     def ref(self, key: str) -> ObjectRef[Any]:
         """A ref that keeps ``key``'s object alive while it exists in this process."""
-        if self.direct is not None and self.direct.eager:
-            ref = self.direct.find(key)  # a task process's direct call, not a Dask key yet
+        if self.direct is not None:
+            ref = self.direct.find(key)  # a direct call's ref, not a Dask key yet
             if ref is not None:
                 return ref
         return ObjectRef(key, self._future(key))

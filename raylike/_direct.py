@@ -64,6 +64,8 @@ class DirectResult:
         """Give ``ref`` a Dask key: now (``block``: waits for the answer) or once answered."""
         if block:
             return self.owner.materialize(ref)
+        with self.owner._lock:  # until it has a key, this process finds the ref by its key
+            self.owner._by_key.setdefault(ref._key, ref)
         self.future.add_done_callback(
             lambda _f: self.owner.promoter.submit(self.owner.materialize, ref))
         return None
@@ -79,7 +81,10 @@ class DirectCalls:
         self.client = client
         self.eager = eager
         self.worker = worker  # eager: the worker whose client this is (answers are kept there)
-        self._by_key: dict[str, ObjectRef[Any]] = {}  # eager: refs not promoted yet
+        # refs not promoted yet, by key (eager: every direct ref; a driver: those whose key
+        # left the process): a key unpickled here must give that ref, not a Dask future made
+        # before the key is submitted (Dask's submit then finds the key known, and skips it)
+        self._by_key: dict[str, ObjectRef[Any]] = {}
         self._promote_lock = threading.Lock()
         self.promoter = concurrent.futures.ThreadPoolExecutor(1, "raylike-promote")
         self._lock = threading.Lock()
@@ -220,6 +225,9 @@ class DirectCalls:
             self._hold(fut)
         if self.eager:
             when_done(fut, lambda _f: self._by_key.pop(ref._key, None))
+        else:  # a driver's ref whose key left the process: Dask has the key now
+            with self._lock:
+                self._by_key.pop(ref._key, None)
         return fut
 
     def _hold(self, fut: Any) -> None:

@@ -658,3 +658,26 @@ def test_a_result_get_returned_is_ready_for_wait_at_once(ray_shared):
     ray.cancel(refs[0])  # finished: nothing to cancel
     assert ray.get(refs[0]) == 0
     assert ray.get(slow.remote(ray.get(refs[2]))) == 2  # and usable as an argument
+
+
+def test_pending_actor_result_inside_a_put_value(ray_shared):
+    """A ref to an actor call still running, put inside a value and got back before the call
+    ends, resolves in the driver and in a task once the call ends."""
+    ray = ray_shared
+
+    @ray.remote
+    class Slow:
+        def echo(self, x, seconds):
+            time.sleep(seconds)
+            return x
+
+    @ray.remote
+    def times_ten(boxed):
+        return ray.get(boxed[0]) * 10
+
+    actor = Slow.remote()
+    ray.get(actor.echo.remote(0, 0))
+    inner = ray.get(ray.put([actor.echo.remote(5, 1.0)]), timeout=30)
+    assert ray.get(inner[0], timeout=30) == 5
+    boxed = ray.put([actor.echo.remote(6, 1.0)])
+    assert ray.get(times_ten.remote(ray.get(boxed)), timeout=30) == 60
