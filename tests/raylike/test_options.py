@@ -208,9 +208,9 @@ def test_get_falls_back_to_the_default() -> None:
 def test_init_warning_points_at_the_callers_line(fresh_warnings: set[str]) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ray.init(num_cpus=1, include_dashboard=False, runtime_env={"env_vars": {"A": "1"}})
+        ray.init(num_cpus=1, include_dashboard=False, local_mode=True)
     unsupported = [w for w in caught if issubclass(w.category, RaylikeUnsupportedWarning)]
     assert len(unsupported) == 1
-    assert "'runtime_env'" in str(unsupported[0].message)
+    assert "'local_mode'" in str(unsupported[0].message)
     assert unsupported[0].filename == __file__, \
         f"{unsupported[0].filename}:{unsupported[0].lineno}"
