@@ -11,6 +11,7 @@ task's result (or error).
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import os
@@ -25,7 +26,7 @@ from distributed.core import send_recv
 from distributed.protocol import to_serialize
 from distributed.worker_state_machine import SecedeEvent
 
-from raylike import _errors
+from raylike import _errors, _task_events
 from raylike._actor_spec import EXITED, ActorCall, ActorMeta, died_of
 from raylike._serialization import dumps, dumps_error, loads
 from raylike.exceptions import ObjectLostError, RayActorError, TaskCancelledError
@@ -76,24 +77,30 @@ class CallQueue:
     ``link`` is the live process (``None`` while it starts or restarts); ``send_call`` hands it
     one call. The process gets up to ``window`` calls ahead (its ``max_concurrency`` plus
     :data:`PREFETCH`), so it starts the next call without waiting for a round trip to this
-    worker; the others wait here. ``ray.cancel`` stops a call here, or in the process before it
-    starts (:meth:`cancel`). The host's lifecycle thread calls ``alive``, ``lost`` and ``die``
-    (through the loop).
+    worker; the others wait here. Each concurrency group (``groups``: name -> limit) has a
+    window of its own, so a full group never holds back the calls of another. ``ray.cancel``
+    stops a call here, or in the process (:meth:`cancel`). The host's lifecycle thread calls
+    ``alive``, ``lost`` and ``die`` (through the loop).
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, meta: ActorMeta,
                  resolve: Callable[[list[str]], Awaitable[list[Any]]],
                  cancelled: Callable[[str], bool] = lambda key: False,
-                 window: int = 1, prefetch: int = PREFETCH, in_order: bool = True) -> None:
+                 window: int = 1, prefetch: int = PREFETCH, in_order: bool = True,
+                 groups: dict[str, int] | None = None) -> None:
         self.loop = loop
         # a plain actor starts a caller's calls in order even while an earlier one's arguments
         # are not ready; threaded and async actors start each call once its arguments are (Ray)
         self.in_order = in_order
         self.meta = meta
         self.window = window + prefetch
+        self.windows = {name: limit + prefetch for name, limit in (groups or {}).items()}
         self.callers: dict[str, _Caller] = {}
         self.pending: deque[_Entry] = deque()  # in order, waiting for room in the process
+        self.grouped: dict[str, deque[_Entry]] = {name: deque() for name in self.windows}
         self.inflight: dict[int, _Entry] = {}  # sent to the process, by call id
+        self.busy: dict[str, int] = {}  # calls in flight, by concurrency group
+        self._queued: dict[str, _Entry] = {}  # not yet sent to the process, by key
         self.link: Any = None
         self.dead: bytes | None = None  # the pickled error of every call once dead
         self._resolve = resolve
@@ -114,6 +121,8 @@ class CallQueue:
             done.set_result(("err", self.dead))
             return done
         entry = _Entry(call, done)
+        _task_events.arrived(call, self.meta)  # for the state API and the timeline
+        done.add_done_callback(functools.partial(_task_events.ended, call.key))
         caller = self.callers.get(call.caller)
         if caller is None:
             first = call.seq if self.adopt else 0
@@ -124,8 +133,11 @@ class CallQueue:
             done.set_result(("err", dumps(ObjectLostError(call.key.rsplit("-", 1)[-1]))))
             return done
         caller.skipped.discard(call.seq)
+        self._queued[call.key] = entry
+        if self._cancelled(call.key):  # ray.cancel came first: it keeps its turn, never runs
+            done.set_result(("err", dumps(TaskCancelledError(call.key))))
         entry.ordered = call.seq >= caller.next_seq and call.seq not in caller.waiting
-        if call.dep_keys:
+        if call.dep_keys and not done.done():
             entry.ready = False
             task = asyncio.ensure_future(self._fetch(entry, caller))
             self._tasks.add(task)
@@ -181,6 +193,8 @@ class CallQueue:
             self._pump(caller)
 
     def _dispatch(self, entry: _Entry) -> None:
+        if entry.done.done() or entry.error is not None or self.dead is not None:
+            self._queued.pop(entry.call.key, None)
         if entry.done.done():
             return
         if entry.error is not None:
@@ -188,13 +202,22 @@ class CallQueue:
         elif self.dead is not None:
             entry.done.set_result(("err", self.dead))
         else:
-            self.pending.append(entry)
+            self._queue_of(entry).append(entry)
             self._send()
 
+    def _queue_of(self, entry: _Entry) -> deque[_Entry]:
+        return self.grouped.get(entry.call.concurrency_group, self.pending)
+
     def _send(self) -> None:
-        """Hand the process as many waiting calls as it has room for."""
-        while self.pending and self.link is not None and len(self.inflight) < self.window:
-            entry = self.pending.popleft()
+        """Hand the process as many waiting calls as each group has room for."""
+        self._send_group("", self.pending, self.window)
+        for group, queue in self.grouped.items():
+            self._send_group(group, queue, self.windows[group])
+
+    def _send_group(self, group: str, queue: deque[_Entry], window: int) -> None:
+        while queue and self.link is not None and self.busy.get(group, 0) < window:
+            entry = queue.popleft()
+            self._queued.pop(entry.call.key, None)
             if entry.done.done():
                 continue
             if self._cancelled(entry.call.key):  # cancelled before it ran: it never runs
@@ -202,19 +225,32 @@ class CallQueue:
                 continue
             call_id = next(self._ids)
             self.inflight[call_id] = entry
+            self.busy[group] = self.busy.get(group, 0) + 1
+            _task_events.started(entry.call.key)
             self.link.send_call(call_id, entry)
 
-    def cancel(self, key: str) -> bool:
-        """``ray.cancel`` of a call already handed to the process: it must not start there."""
+    def cancel(self, key: str, recursive: bool = True) -> bool:
+        """``ray.cancel`` of a call here: one not yet handed to the process ends now (it never
+        runs); the process stops one it holds (see ``_actor_proc.cancel``). False if the call
+        is not here (yet)."""
+        entry = self._queued.get(key)
+        if entry is not None:
+            if not entry.done.done():
+                entry.done.set_result(("err", dumps(TaskCancelledError(key))))
+            return True
         for call_id, entry in self.inflight.items():
             if entry.call.key == key and self.link is not None:
-                self.link.send_cancel(call_id)
+                self.link.send_cancel(call_id, recursive)
                 return True
         return False
 
     # -- from the process (through the loop) ------------------------------------------------
     def on_result(self, call_id: int, status: str, payload: Any) -> None:
         entry = self.inflight.pop(call_id, None)
+        if entry is not None:
+            group = entry.call.concurrency_group if entry.call.concurrency_group in \
+                self.windows else ""
+            self.busy[group] -= 1
         if status == "exit":  # exit_actor() in this call: nothing starts after it
             self.die(dumps(died_of(self.meta, EXITED)), keep_inflight=True)
         if entry is not None and not entry.done.done():
@@ -245,7 +281,10 @@ class CallQueue:
             elif not entry.done.done():
                 entry.done.set_result(("err", dumps_error(error, RayActorError)))
         self.inflight.clear()
-        self.pending.extendleft(reversed(requeue))
+        self.busy.clear()
+        for entry in reversed(requeue):
+            self._queue_of(entry).appendleft(entry)
+            self._queued[entry.call.key] = entry
 
     def die(self, dead: bytes, keep_inflight: bool = False) -> None:
         """The actor is dead: every call, now and later, fails with ``dead`` (but those
@@ -253,10 +292,15 @@ class CallQueue:
         if self.dead is None:
             self.dead = dead
         entries = list(self.pending)
+        for queue in self.grouped.values():
+            entries.extend(queue)
+            queue.clear()
+        self._queued.clear()
         if not keep_inflight:
             self.link = None
             entries.extend(self.inflight.values())
             self.inflight.clear()
+            self.busy.clear()
         for caller in self.callers.values():
             entries.extend(caller.waiting.values())
             caller.waiting.clear()

@@ -55,7 +55,7 @@ class ActorHost:
         self.calls = _actor_calls.CallQueue(
             self.loop, spec.meta, functools.partial(_actor_calls.resolve, node),
             functools.partial(_actor_calls.take_cancelled, node), window=spec.max_concurrency,
-            in_order=not spec.meta.is_async and spec.max_concurrency == 1)
+            in_order=not spec.out_of_order, groups=spec.meta.concurrency_groups)
         self.events: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self.link: _Link | None = None
         self.stop: tuple[bool, ActorDiedError | None, bool] | None = None  # set by kill
@@ -232,7 +232,8 @@ class _Link:
             deps_bytes = dumps_frames(deps, "actor constructor argument")
         self.scope.held.extend(borrowed.refs)
         self._queue(("actor-init", spec.cls, spec.args, deps_bytes, info,
-                     spec.meta.class_name, spec.max_concurrency, spec.meta.is_async))
+                     spec.meta.class_name, spec.max_concurrency, spec.meta.is_async,
+                     spec.meta.concurrency_groups))
 
     def send_call(self, call_id: int, entry: Any) -> None:
         """Send a call (on the event loop): a small one at once, unless the writer thread has
@@ -245,10 +246,10 @@ class _Link:
             return
         self._queue((call_id, entry))
 
-    def send_cancel(self, call_id: int) -> None:
-        """Tell the process not to start call ``call_id`` (on the event loop)."""
+    def send_cancel(self, call_id: int, recursive: bool) -> None:
+        """Tell the process to cancel call ``call_id`` (on the event loop)."""
         try:
-            self.child.send(("actor-cancel", call_id), plain=True)
+            self.child.send(("actor-cancel", call_id, recursive), plain=True)
         except (OSError, ValueError):
             pass  # the process is gone: the reader reports it
 
@@ -303,7 +304,7 @@ class _Link:
             backend = self.host.node.backend()
             self.scope.held.extend(backend.ref(k) for k in call.nested_keys)
         return ("actor-call", call_id, call.key, call.method, call.args, deps, call.num_returns,
-                call.backpressure)
+                call.backpressure, call.concurrency_group)
 
     def _read(self) -> None:
         """One message from the process (on the event loop, when its pipe is readable: the

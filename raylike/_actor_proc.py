@@ -6,7 +6,15 @@ the order the calls may start. How they run depends on the actor:
 * a plain actor runs them one at a time, in that order, on the process's main thread;
 * ``max_concurrency=N`` runs them on a pool of N threads;
 * an async actor (any ``async def`` method) runs them on an asyncio loop in a thread of its own,
-  up to ``max_concurrency`` (default 1000) at once.
+  up to ``max_concurrency`` (default 1000) at once;
+* each of ``concurrency_groups`` has a thread pool (an asyncio loop and thread, for an async
+  actor) of its own with its own limit; the default group is the one above (with a pool even
+  at ``max_concurrency=1``, so a blocked group never holds the others up).
+
+``("actor-cancel", call_id, recursive)`` (read by the pipe's reader thread, ahead of queued
+calls) stops a call that has not started; a running one goes on (``is_canceled()`` is then
+true in it), or, on an asyncio loop, has its task cancelled; either way it answers
+``"cancelled"``.
 
 Each answer is ``("actor-result", call_id, status, payload)``; API calls the methods make go to
 the worker over the same pipe (``raylike._child.Channel``).
@@ -36,12 +44,21 @@ class ActorExit(SystemExit):
     """Raised by ``ray.actor.exit_actor()``: the actor ends after the current call."""
 
 
+@dataclasses.dataclass(eq=False)
+class _Call:
+    """A call this process holds, from its arrival to its answer."""
+
+    info: _context.TaskInfo  # as the call sees it (``is_canceled()``, the calls it made)
+    cancelled: bool = False  # ``ray.cancel`` reached it: it answers "cancelled"
+    task: asyncio.Task[Any] | None = None  # its asyncio task, once started on a loop
+
+
 class _Actor:
     """The instance and the way its calls run."""
 
     def __init__(self, channel: Channel, instance: Any, info: _context.TaskInfo,
-                 class_name: str, concurrency: int, loop: asyncio.AbstractEventLoop | None
-                 ) -> None:
+                 class_name: str, concurrency: int, loop: asyncio.AbstractEventLoop | None,
+                 groups: dict[str, int] | None = None) -> None:
         self.channel = channel
         self.instance = instance
         self.info = info
@@ -49,32 +66,73 @@ class _Actor:
         self.loop = loop
         self.semaphore = asyncio.Semaphore(concurrency) if loop is not None else None
         self.pool = (concurrent.futures.ThreadPoolExecutor(concurrency, "raylike-actor")
-                     if loop is None and concurrency > 1 else None)
+                     if loop is None and (concurrency > 1 or groups) else None)
+        # the concurrency groups: a loop and a semaphore each (async), or a pool each
+        self.group_loops: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Semaphore]] = {}
+        self.group_pools: dict[str, concurrent.futures.ThreadPoolExecutor] = {}
+        for name, limit in (groups or {}).items():
+            if loop is not None:
+                self.group_loops[name] = (_start_loop(name), asyncio.Semaphore(limit))
+            else:
+                self.group_pools[name] = concurrent.futures.ThreadPoolExecutor(
+                    limit, f"raylike-actor-{name}")
         self.exiting = False
         self.active = 0
         self.lock = threading.Lock()
-        self.cancelled: set[int] = set()  # calls ``ray.cancel`` reached before they started
+        self.calls: dict[int, _Call] = {}  # held: queued in their group, or running
+        self.last_id = -1  # the latest call id that arrived (ids grow)
+        self.cancelled: set[int] = set()  # answered "cancelled" before they arrived
 
     # -- dispatch -----------------------------------------------------------------------------
     def submit(self, call: tuple[Any, ...]) -> None:
-        """Start one call (``call_id, key, method, args, deps, num_returns``)."""
+        """Start one call (``call_id, key, method, args, deps, num_returns, backpressure,
+        group``)."""
+        call_id, group = call[0], (call[7] if len(call) > 7 else "")
         with self.lock:
+            if call_id in self.cancelled:  # answered when the cancel came: it never runs
+                self.cancelled.discard(call_id)
+                return
             if self.exiting:
-                self.channel.send(("actor-result", call[0], "dead", None))
+                self.channel.send(("actor-result", call_id, "dead", None))
                 return
             self.active += 1
+            self.last_id = max(self.last_id, call_id)
+            self.calls[call_id] = _Call(self._call_info(call[1], call[2]))
         if self.loop is not None:
-            asyncio.run_coroutine_threadsafe(self._run_async(*call), self.loop)
+            loop, _ = self.group_loops.get(group, (self.loop, None))
+            asyncio.run_coroutine_threadsafe(self._run_async(*call), loop)
+        elif group in self.group_pools:
+            self.group_pools[group].submit(self._run, *call)
         elif self.pool is not None:
             self.pool.submit(self._run, *call)
         else:
             self._run(*call)
 
+    def cancel(self, call_id: int, recursive: bool) -> None:
+        """``ray.cancel`` of call ``call_id`` (from the pipe's reader thread)."""
+        with self.lock:
+            state = self.calls.get(call_id)
+            if state is None:
+                if call_id > self.last_id:  # queued behind others here: it ends now
+                    self.cancelled.add(call_id)
+                    self.channel.send(("actor-result", call_id, "cancelled", None), plain=True)
+                return  # else it has ended: nothing to cancel
+            state.cancelled = state.info.canceled = True
+            task = state.task
+            children = list(state.info.children or ()) if recursive else []
+        if task is not None:  # Ray cancels a running async call's asyncio task
+            task.get_loop().call_soon_threadsafe(task.cancel)
+        if children:
+            threading.Thread(target=_cancel_children, args=(self.channel, children),
+                             daemon=True, name="raylike-actor-cancel").start()
+
     def _run(self, call_id: int, key: str, method: str, args: bytes, deps: bytes | None,
-             num_returns: int, backpressure: int = -1) -> None:
-        if self._was_cancelled(call_id):
+             num_returns: int, backpressure: int = -1, group: str = "") -> None:
+        state = self.calls[call_id]
+        if state.cancelled:  # cancelled while it waited for a thread
+            self._answer(call_id, ("cancelled", None))
             return
-        token = _context.enter(self._call_info(key, method))
+        token = _context.enter(state.info)
         try:
             fn, a, kw = self._prepare(method, args, deps)
             value = fn(*a, **kw)
@@ -88,38 +146,45 @@ class _Actor:
         self._answer(call_id, result)
 
     async def _run_async(self, call_id: int, key: str, method: str, args: bytes,
-                         deps: bytes | None, num_returns: int, backpressure: int = -1) -> None:
-        assert self.semaphore is not None
-        async with self.semaphore:
-            if self._was_cancelled(call_id):
-                return
-            _context.enter(self._call_info(key, method))  # this task's context
-            try:
-                fn, a, kw = self._prepare(method, args, deps)
-                value = fn(*a, **kw)
-                if num_returns < 0:  # a generator method (``raylike._streams``)
-                    value = await _generator_result_async(key, value, num_returns,
-                                                          backpressure, method, self)
-                elif inspect.isawaitable(value):
-                    value = await value
-                result = self._pack(value, num_returns)
-            except BaseException as exc:  # noqa: B036 - every error goes back to the caller
-                result = self._failure(exc, method)
+                         deps: bytes | None, num_returns: int, backpressure: int = -1,
+                         group: str = "") -> None:
+        state = self.calls[call_id]
+        _, semaphore = self.group_loops.get(group, (None, self.semaphore))
+        assert semaphore is not None
+        with self.lock:
+            state.task = asyncio.current_task()
+            cancelled = state.cancelled
+        result: tuple[str, Any] = ("cancelled", None)
+        try:
+            if not cancelled:
+                async with semaphore:
+                    result = await self._call_async(state, method, args, deps, num_returns,
+                                                    backpressure)
+        except asyncio.CancelledError:  # cancelled while it waited for its turn
+            pass
         self._answer(call_id, result)
+
+    async def _call_async(self, state: _Call, method: str, args: bytes, deps: bytes | None,
+                          num_returns: int, backpressure: int) -> tuple[str, Any]:
+        _context.enter(state.info)  # this task's context
+        try:
+            fn, a, kw = self._prepare(method, args, deps)
+            value = fn(*a, **kw)
+            if num_returns < 0:  # a generator method (``raylike._streams``)
+                value = await _generator_result_async(state.info.key, value, num_returns,
+                                                      backpressure, method, self)
+            elif inspect.isawaitable(value):
+                value = await value
+            return self._pack(value, num_returns)
+        except BaseException as exc:  # noqa: B036 - every error goes back to the caller
+            return self._failure(exc, method)
 
     def _call_info(self, key: str, method: str) -> _context.TaskInfo:
         """The actor's info as one call of ``method`` sees it."""
         class_path = self.info.function_name.rsplit(".", 1)[0]
         return dataclasses.replace(self.info, key=key, name=f"{self.class_name}.{method}",
-                                   function_name=f"{class_path}.{method}")
-
-    def _was_cancelled(self, call_id: int) -> bool:
-        with self.lock:
-            if call_id not in self.cancelled:
-                return False
-            self.cancelled.discard(call_id)
-        self._answer(call_id, ("cancelled", None))
-        return True
+                                   function_name=f"{class_path}.{method}", canceled=False,
+                                   children=[])
 
     # -- one call -----------------------------------------------------------------------------
     def _prepare(self, method: str, args: bytes, deps: bytes | None
@@ -157,6 +222,10 @@ class _Actor:
         return _safe_repr(self.instance, self.class_name)
 
     def _answer(self, call_id: int, result: tuple[str, Any]) -> None:
+        with self.lock:
+            state = self.calls.pop(call_id, None)
+        if state is not None and state.cancelled and result[0] != "exit":
+            result = ("cancelled", None)  # Ray: a cancelled call's ref raises, whatever it did
         try:
             _logs.end_of_call()
             self.channel.send(("actor-result", call_id, result[0], result[1]), plain=True)
@@ -211,11 +280,19 @@ async def _generator_result_async(key: str, values: Any, num_returns: int, backp
     return None
 
 
-def cancel(call_id: int) -> None:
-    """``ray.cancel`` of a call this process holds (from the pipe's reader thread)."""
+def cancel(call_id: int, recursive: bool = True) -> None:
+    """``ray.cancel`` of a call sent to this process (from the pipe's reader thread)."""
     if _actor is not None:
-        with _actor.lock:
-            _actor.cancelled.add(call_id)
+        _actor.cancel(call_id, recursive)
+
+
+def _cancel_children(channel: Channel, keys: list[str]) -> None:
+    """A recursive cancel: cancel what the cancelled call submitted."""
+    for key in keys:
+        try:
+            channel.request("cancel", key, False, True)
+        except Exception:  # noqa: S110 - already finished or gone: nothing to cancel
+            pass
 
 
 def _safe_repr(instance: Any, class_name: str) -> str:
@@ -268,7 +345,8 @@ def handle(channel: Channel, message: tuple[Any, ...]) -> None:
 
 
 def _init(channel: Channel, cls_bytes: bytes, args: bytes, deps: bytes,
-          info: _context.TaskInfo, class_name: str, concurrency: int, is_async: bool) -> None:
+          info: _context.TaskInfo, class_name: str, concurrency: int, is_async: bool,
+          groups: dict[str, int] | None = None) -> None:
     """Build the instance; answer ``("actor-ready", ok, error payload)``."""
     global _actor
     from raylike._tasks import unpack_arguments
@@ -297,7 +375,8 @@ def _init(channel: Channel, cls_bytes: bytes, args: bytes, deps: bytes,
         _logs.set_source(_safe_repr(instance, class_name), info.job_id)
     if is_async:
         concurrency = concurrency or ASYNC_DEFAULT_CONCURRENCY
-    _actor = _Actor(channel, instance, info, class_name, max(1, concurrency or 1), loop)
+    _actor = _Actor(channel, instance, info, class_name, max(1, concurrency or 1), loop,
+                    groups)
     channel.send(("actor-ready", True, None))
 
 
@@ -311,9 +390,10 @@ async def _construct(cls: type, args: list[Any], kwargs: dict[str, Any]) -> Any:
     return instance
 
 
-def _start_loop() -> asyncio.AbstractEventLoop:
+def _start_loop(group: str = "") -> asyncio.AbstractEventLoop:
     loop = asyncio.new_event_loop()
-    threading.Thread(target=loop.run_forever, daemon=True, name="raylike-actor-loop").start()
+    name = f"raylike-actor-loop-{group}" if group else "raylike-actor-loop"
+    threading.Thread(target=loop.run_forever, daemon=True, name=name).start()
     return loop
 
 

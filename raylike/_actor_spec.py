@@ -34,6 +34,7 @@ class MethodMeta:
     max_task_retries: int | None = None
     is_generator: bool = False  # it yields: its calls stream by default (Ray 2)
     backpressure: int = -1  # ``_generator_backpressure_num_objects`` from ``@ray.method``
+    concurrency_group: str | None = None  # from ``@ray.method(concurrency_group=...)``
 
     def check(self, args: tuple[Any, ...], kwargs: dict[str, Any], what: str) -> None:
         """Raise ``TypeError`` (as calling the method would) if the arguments don't fit."""
@@ -57,11 +58,12 @@ def method_meta(cls: type, name: str, fn: Any) -> MethodMeta:
     generator = is_generator_function(fn)
     num_returns = num_returns_code(getattr(fn, "__ray_num_returns__", None), generator)
     backpressure = getattr(fn, "__ray_generator_backpressure__", -1)
+    group = getattr(fn, "__ray_concurrency_group__", None)
     try:
         params = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):
         return MethodMeta(num_returns=num_returns, is_generator=generator,
-                          backpressure=backpressure)
+                          backpressure=backpressure, concurrency_group=group)
     static = isinstance(inspect.getattr_static(cls, name, None), (staticmethod, classmethod))
     if not static and params and not inspect.ismethod(fn):
         params = params[1:]  # self
@@ -71,6 +73,7 @@ def method_meta(cls: type, name: str, fn: Any) -> MethodMeta:
         max_task_retries=getattr(fn, "__ray_max_task_retries__", None),
         is_generator=generator,
         backpressure=backpressure,
+        concurrency_group=group,
     )
 
 
@@ -86,6 +89,7 @@ class ActorMeta:
     name: str | None = None
     namespace: str | None = None
     detached: bool = False
+    concurrency_groups: dict[str, int] = field(default_factory=dict)  # name -> its limit
 
 
 @dataclass
@@ -105,6 +109,7 @@ class ActorSpec:
     strategy: Any = None  # the scheduling strategy
     class_path: str = ""  # "module.Class", as Ray names the actor's methods
     runtime_env: dict[str, Any] | None = None  # the effective one (``_runtime_env``)
+    out_of_order: bool = False  # ``allow_out_of_order_execution`` (as Ray resolves it)
     placement: Any = None  # a bundle of a placement group (``_pg_options.Placement``)
 
 
@@ -126,6 +131,7 @@ class ActorCall:
     max_task_retries: int = 0
     backpressure: int = -1  # a streaming generator pauses with this many items not taken
     strategy: Any = None  # unused: calls go where the actor is
+    concurrency_group: str = ""  # "" is the default group
 
 
 def died(reason: str, *, class_name: str = "", actor_id: str = "", name: str | None = None,

@@ -97,6 +97,8 @@ class ActorClass(Generic[T]):
 
     def options(self, **options: Any) -> ActorClass[T]:
         """A copy of this actor class with some options changed."""
+        if "concurrency_groups" in options:
+            raise ValueError("Setting 'concurrency_groups' is not supported in '.options()'.")
         merged = _options.merged(_options.ACTOR, self._options, options)
         copy: ActorClass[T] = ActorClass(self._cls, merged)
         copy._pickled = self._pickled
@@ -229,6 +231,11 @@ def _call(method: ActorMethod, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
         num_returns = _options.num_returns_code(method._options["num_returns"],
                                                 method._meta.is_generator)
     backpressure = method._options.get("_generator_backpressure_num_objects")
+    group = method._options.get("concurrency_group") or method._meta.concurrency_group or ""
+    if group and group not in meta.concurrency_groups:
+        raise ValueError(f"The concurrency group {group!r} of {meta.class_name}."
+                         f"{method._name} is not one of the actor's concurrency_groups "
+                         f"{sorted(meta.concurrency_groups)}.")
     retries = method._options.get("max_task_retries", method._meta.max_task_retries)
     data, deps, nested = pack_arguments(args, kwargs, f"{meta.class_name}.{method._name}")
     keep = list(nested)
@@ -243,8 +250,17 @@ def _call(method: ActorMethod, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
         nested_keys=[n._key for n in nested], num_returns=num_returns,
         return_keys=return_keys(key, num_returns) if num_returns else [],
         max_task_retries=meta.max_task_retries if retries is None else retries,
-        backpressure=method._meta.backpressure if backpressure is None else backpressure)
-    return returned(backend.submit(call, deps, keep), num_returns)
+        backpressure=method._meta.backpressure if backpressure is None else backpressure,
+        concurrency_group=group)
+    return _mark_actor_call(returned(backend.submit(call, deps, keep), num_returns))
+
+
+def _mark_actor_call(result: Any) -> Any:
+    """Tag the refs of an actor call (``ray.cancel`` refuses ``force=True`` for them)."""
+    for ref in result if isinstance(result, list) else [result]:
+        if isinstance(ref, ObjectRef):
+            ref._actor_call = True
+    return result
 
 
 # -- creation ---------------------------------------------------------------------------------
@@ -276,17 +292,19 @@ def _spec(actor_class: ActorClass[Any], args: tuple[Any, ...], kwargs: dict[str,
     cls, opts = actor_class._cls, actor_class._options
     name = opts.get("name")
     namespace = _context.current_namespace()
+    concurrency = opts.get("max_concurrency") or (1000 if actor_class._is_async else 1)
+    out_of_order = _out_of_order(opts, actor_class._is_async, concurrency)
+    groups = _concurrency_groups(actor_class, opts.get("concurrency_groups"))
     meta = ActorMeta(
         actor_id=_ids.new_actor_id(_context.current_job_id()), class_name=cls.__name__,
         methods=actor_class._methods, is_async=actor_class._is_async,
         max_task_retries=_options.get(opts, "max_task_retries"), name=name,
         namespace=(opts.get("namespace") or namespace) if name else None,
-        detached=opts.get("lifetime") == "detached")
+        detached=opts.get("lifetime") == "detached", concurrency_groups=groups)
     data, deps, nested = pack_arguments(args, kwargs,
                                         f"{cls.__module__}.{cls.__qualname__}.__init__")
     simple = all(opts.get(k) is None for k in ("num_cpus", "num_gpus", "resources",
                                                "accelerator_type"))
-    concurrency = opts.get("max_concurrency") or (1000 if actor_class._is_async else 1)
     assert actor_class._pickled is not None
     spec = ActorSpec(
         meta=meta, cls=actor_class._pickled, args=data, deps=deps,
@@ -295,9 +313,46 @@ def _spec(actor_class: ActorClass[Any], args: tuple[Any, ...], kwargs: dict[str,
         max_restarts=_options.get(opts, "max_restarts"), max_concurrency=concurrency,
         job_id=_context.current_job_id(), creator_namespace=namespace,
         reservation=new_key(f"actor.{cls.__name__}"), strategy=opts.get("scheduling_strategy"),
-        class_path=actor_class._class_path)
+        class_path=actor_class._class_path, out_of_order=out_of_order)
     spec.runtime_env = _runtime_env.for_call(opts.get("runtime_env"))
     return spec, nested
+
+
+def _out_of_order(opts: dict[str, Any], is_async: bool, concurrency: int) -> bool:
+    """``allow_out_of_order_execution`` as Ray resolves it: by default true for async and
+    threaded actors, which may not set it to false."""
+    value = opts.get("allow_out_of_order_execution")
+    if value is None:
+        return is_async or concurrency > 1
+    if is_async and not value:
+        raise ValueError("If you're using async actors, Ray can't execute actor tasks in "
+                         "order. Set `allow_out_of_order_execution=True` to allow "
+                         "out-of-order execution.")
+    if concurrency > 1 and not value:
+        raise ValueError("If you're using multi-threaded actors, Ray can't execute actor "
+                         "tasks in order. Set `allow_out_of_order_execution=True` to allow "
+                         "out-of-order execution.")
+    return bool(value)
+
+
+def _concurrency_groups(actor_class: ActorClass[Any], groups: Any) -> dict[str, int]:
+    """The actor's ``concurrency_groups`` (name -> limit), checked against its methods'."""
+    if groups is None:
+        groups = {}
+    if not isinstance(groups, dict):
+        raise TypeError("concurrency_groups must be a dict of group names to their maximum "
+                        f"concurrency, got {type(groups).__name__}.")
+    for group, limit in groups.items():
+        if not isinstance(group, str) or isinstance(limit, bool) or \
+                not isinstance(limit, int) or limit < 1:
+            raise ValueError("concurrency_groups must map group names (str) to a maximum "
+                             f"concurrency >= 1, got {group!r}: {limit!r}.")
+    for method, meta in actor_class._methods.items():
+        if meta.concurrency_group is not None and meta.concurrency_group not in groups:
+            raise ValueError(f"The method {method} of {actor_class._cls.__name__} is in the "
+                             f"concurrency group {meta.concurrency_group!r}, which is not "
+                             f"one of the actor's concurrency_groups {sorted(groups)}.")
+    return dict(groups)
 
 
 def _create_with(backend: Any, spec: ActorSpec, nested: list[ObjectRef[Any]],

@@ -66,7 +66,7 @@ class Channel:
                 elif message[0] == "actor-cancel":  # now: the call may be queued behind others
                     from raylike import _actor_proc
 
-                    _actor_proc.cancel(message[1])
+                    _actor_proc.cancel(*message[1:])
                 else:
                     self.inbox.put(message)
         except (EOFError, OSError):
@@ -102,6 +102,7 @@ class ChildBackend:
     def submit(self, call: Any, deps: list[ObjectRef[Any]],
                nested: list[ObjectRef[Any]]) -> list[ObjectRef[Any]]:
         self.channel.notify("submit", call, [d._key for d in deps], [n._key for n in nested])
+        _context.note_submitted(call.key)
         return [ObjectRef(k) for k in call.return_keys]
 
     def call(self, op: str, *args: Any) -> Any:

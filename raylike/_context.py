@@ -35,6 +35,9 @@ class TaskInfo:
     actor_meta: Any = None  # the actor's ``ActorMeta`` (to build a handle to itself)
     reservation: str = ""  # the Dask key of the actor's reservation task
     placement: Any = None  # its placement group bundle (``_pg_options.Placement``), if any
+    canceled: bool = False  # ``ray.cancel`` reached this actor call (``is_canceled()``)
+    children: list[str] | None = None  # keys of what this actor call submitted (a cancel's
+    # ``recursive``); None where nobody asks (tasks: their worker keeps that list)
 
 
 def function_name(obj: Any) -> str:
@@ -115,5 +118,13 @@ def mark_canceled() -> None:
 
 
 def canceled() -> bool:
-    """Whether ``ray.cancel`` reached the running task."""
-    return _canceled
+    """Whether ``ray.cancel`` reached the running task (or this thread's actor call)."""
+    info = _current.get()
+    return _canceled or (info is not None and info.canceled)
+
+
+def note_submitted(key: str) -> None:
+    """The running actor call submitted task or call ``key`` (a recursive cancel's child)."""
+    info = _current.get()
+    if info is not None and info.children is not None:
+        info.children.append(key)

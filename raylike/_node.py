@@ -257,8 +257,8 @@ class NodePlugin(WorkerPlugin):
         self.pool.release(child)
         return status, payload
 
-    def _cancel_actor_call(self, host: Any, key: str) -> None:
-        if host.calls.cancel(key):
+    def _cancel_actor_call(self, host: Any, key: str, recursive: bool) -> None:
+        if host.calls.cancel(key, recursive):
             with self.lock:
                 self.cancelled.discard(key)
 
@@ -267,9 +267,9 @@ class NodePlugin(WorkerPlugin):
         with self.lock:
             self.cancelled.add(key)
             scope = self.running.get(key)
-        if scope is None:  # maybe a call an actor here holds but has not started
+        if scope is None:  # maybe a call an actor here holds (queued or running)
             for host in list(self.actors.values()):
-                self.worker.loop.add_callback(self._cancel_actor_call, host, key)
+                self.worker.loop.add_callback(self._cancel_actor_call, host, key, recursive)
             return False
         if recursive:
             for child_key in list(scope.submitted):

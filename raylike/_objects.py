@@ -27,7 +27,8 @@ __all__ = ["ObjectRef", "cancel", "get", "put", "wait"]
 class ObjectRef(Generic[T]):
     """A reference to an object in the cluster, returned by ``.remote()`` and ``put``."""
 
-    __slots__ = ("_key", "_future", "_direct", "_watchable", "_delivered", "__weakref__")
+    __slots__ = ("_key", "_future", "_direct", "_watchable", "_delivered", "_actor_call",
+                 "__weakref__")
 
     def __init__(self, key: str, future: Any = None) -> None:
         self._key = key
@@ -35,6 +36,7 @@ class ObjectRef(Generic[T]):
         self._direct: Any = None  # the answer of a driver's direct actor call (``_direct``)
         self._watchable = False  # a task's only result: its node can hand it over early
         self._delivered = False  # handed over early: done, whatever Dask has heard so far
+        self._actor_call = False  # made by an actor method call (see ``cancel``)
 
     @classmethod
     def nil(cls) -> ObjectRef[Any]:
@@ -67,7 +69,7 @@ class ObjectRef(Generic[T]):
         if self._direct is not None and self._future is None:
             self._direct.promote(self, block=False)  # other processes need a Dask key
         _Borrowed.note(self)
-        return (_rebuild, (self._key,))
+        return (_rebuild, (self._key, True) if self._actor_call else (self._key,))
 
     def future(self) -> concurrent.futures.Future[T]:
         """A ``concurrent.futures.Future`` that resolves to the object's value."""
@@ -162,8 +164,11 @@ def hold_until_done(_refs: list[Any], _future: Any) -> None:
     until the future it is attached to is done."""
 
 
-def _rebuild(key: str) -> ObjectRef[Any]:
-    return _runtime.process_backend().ref(key)
+def _rebuild(key: str, actor_call: bool = False) -> ObjectRef[Any]:
+    ref = _runtime.process_backend().ref(key)
+    if actor_call:
+        ref._actor_call = True
+    return ref
 
 
 class _Borrowed:
@@ -265,13 +270,22 @@ def wait(object_refs: Sequence[Any], *, num_returns: int = 1,
 def cancel(object_ref: ObjectRef[Any], *, force: bool = False, recursive: bool = True) -> None:
     """Cancel the task that makes ``object_ref``: a queued task never runs; a running one is
     interrupted (``KeyboardInterrupt`` inside it); ``force=True`` kills its process. ``get``
-    then raises ``TaskCancelledError``."""
+    then raises ``TaskCancelledError``.
+
+    An actor method call that has not started never runs. A running one of a sync or threaded
+    actor goes on, with ``ray.get_runtime_context().is_canceled()`` true in it; one of an async
+    actor has its asyncio task cancelled (``asyncio.CancelledError`` in the method). Either
+    way ``get`` raises ``TaskCancelledError``. ``force=True`` is a ``ValueError`` for an actor
+    call that has not finished (``ray.kill`` ends an actor). ``recursive`` also cancels the
+    tasks and actor calls the cancelled task or call submitted."""
     backend = _runtime.backend(auto_init=True)  # as Ray, before the arguments are checked
     if _is_generator(object_ref):
         object_ref = object_ref.completed()  # type: ignore[attr-defined] # its task
     if not isinstance(object_ref, ObjectRef):
         raise TypeError("ray.cancel() only supported for object refs. "
                         f"For actors, try ray.kill(). Got: {type(object_ref).__name__}.")
+    if force and object_ref._actor_call and not backend.wait([object_ref], 1, 0):
+        raise ValueError("force=True is not supported for actor tasks.")
     backend.cancel(object_ref, force, recursive)
 
 

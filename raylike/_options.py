@@ -177,8 +177,8 @@ OPTIONS: dict[str, Option] = {
     "max_task_retries": Option((ACTOR,), 0, _int_at_least(-1)),
     "max_concurrency": Option((ACTOR,), None, _int_at_least(1)),
     "max_pending_calls": Option((ACTOR,), -1, _int_at_least(-1), "meta"),
-    "concurrency_groups": Option((ACTOR,), None, _of_type(dict, list), "warn"),
-    "allow_out_of_order_execution": Option((ACTOR,), False, _of_type(bool), "meta"),
+    "concurrency_groups": Option((ACTOR,), None, _of_type(dict, list)),
+    "allow_out_of_order_execution": Option((ACTOR,), None, _of_type(bool)),
     "scheduling_strategy": Option(_BOTH, None, _any),
     "runtime_env": Option(_BOTH, None, _runtime_env),
     "placement_group": Option(_BOTH, "default", _any),
@@ -187,7 +187,7 @@ OPTIONS: dict[str, Option] = {
     "enable_task_events": Option(_BOTH, True, _of_type(bool), "meta"),
     "_metadata": Option(_BOTH, None, _of_type(dict), "meta"),
     "_labels": Option(_BOTH, None, _of_type(dict), "meta"),
-    "concurrency_group": Option((TASK,), None, _of_type(str), "meta"),
+    "concurrency_group": Option((TASK,), None, _of_type(str)),
     "_generator_backpressure_num_objects": Option((TASK,), -1, _backpressure),
 }
 

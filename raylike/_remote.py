@@ -72,6 +72,8 @@ def method(*, num_returns: int | str | None = None, concurrency_group: str | Non
             fn.__ray_num_returns__ = num_returns
         if _generator_backpressure_num_objects is not None:
             fn.__ray_generator_backpressure__ = _generator_backpressure_num_objects
+        if concurrency_group is not None:
+            fn.__ray_concurrency_group__ = concurrency_group
         if max_task_retries is not None:
             fn.__ray_max_task_retries__ = max_task_retries
         if retry_exceptions is not None:

@@ -35,7 +35,7 @@ class FakeLink:
         self.cancels: list[int] = []
         self.answer = answer
 
-    def send_cancel(self, call_id: int) -> None:
+    def send_cancel(self, call_id: int, recursive: bool = True) -> None:
         self.cancels.append(call_id)
 
     def send_call(self, call_id: int, entry: Any) -> None:
@@ -221,3 +221,42 @@ async def test_calls_prefetched_by_the_process_can_still_be_cancelled() -> None:
     queue.on_result(0, "ok", dumps("zero"))
     await asyncio.sleep(0.01)
     assert link.sent[-1] == ("c1", 2)
+
+
+@on_loop
+async def test_a_call_cancelled_in_the_queue_ends_at_once() -> None:
+    queue = CallQueue(asyncio.get_running_loop(), META, _no_deps, window=1, prefetch=0)
+    link = FakeLink(queue, answer=False)
+    queue.alive(link)
+    calls = [asyncio.ensure_future(queue.submit(_call(s))) for s in range(3)]
+    await asyncio.sleep(0.01)
+    assert queue.cancel("k1") and link.cancels == []  # never sent: no message to the process
+    status, payload = await asyncio.wait_for(calls[1], 5)  # before call 0 has ended
+    assert status == "err" and type(loads(payload)).__name__ == "TaskCancelledError"
+    queue.on_result(0, "ok", dumps("zero"))
+    await asyncio.sleep(0.01)
+    assert link.sent == [("c1", 0), ("c1", 2)]
+
+
+def _grouped(seq: int, group: str) -> ActorCall:
+    call = _call(seq)
+    call.concurrency_group = group
+    return call
+
+
+@on_loop
+async def test_a_full_concurrency_group_does_not_hold_back_the_others() -> None:
+    queue = CallQueue(asyncio.get_running_loop(), META, _no_deps, window=1, prefetch=0,
+                      groups={"io": 1, "compute": 2})
+    link = FakeLink(queue, answer=False)
+    queue.alive(link)
+    groups = ["io", "io", "io", "", "compute", "", "compute", "compute"]
+    calls = [asyncio.ensure_future(queue.submit(_grouped(s, g))) for s, g in enumerate(groups)]
+    await asyncio.sleep(0.01)
+    # io: 1 at a time; the default group: 1; compute: 2
+    assert sorted(seq for _, seq in link.sent) == [0, 3, 4, 6]
+    queue.on_result(0, "ok", dumps("io done"))  # io's next call may go
+    queue.on_result(1, "ok", dumps("default done"))  # and the default group's
+    await asyncio.sleep(0.01)
+    assert sorted(seq for _, seq in link.sent) == [0, 1, 3, 4, 5, 6]
+    assert [loads((await c)[1]) for c in (calls[0], calls[3])] == ["io done", "default done"]
