@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import cloudpickle
 import psutil
 import pytest
 
@@ -175,6 +176,14 @@ def two_worker_cluster() -> Iterator[DaskCluster]:
         yield cluster
     finally:
         cluster.close()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _test_code_by_value(request: pytest.FixtureRequest) -> None:
+    """Functions and classes of test modules travel by value (cloudpickle), as a script's do:
+    by reference, a worker would import the module from the directory pytest put first on
+    ``sys.path``, which depends on which test files a run collected."""
+    cloudpickle.register_pickle_by_value(request.module)
 
 
 @pytest.fixture(autouse=True)
