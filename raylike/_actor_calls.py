@@ -11,6 +11,7 @@ task's result (or error).
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import os
@@ -25,7 +26,7 @@ from distributed.core import send_recv
 from distributed.protocol import to_serialize
 from distributed.worker_state_machine import SecedeEvent
 
-from raylike import _errors
+from raylike import _errors, _task_events
 from raylike._actor_spec import EXITED, ActorCall, ActorMeta, died_of
 from raylike._serialization import dumps, dumps_error, loads
 from raylike.exceptions import ObjectLostError, RayActorError, TaskCancelledError
@@ -120,6 +121,8 @@ class CallQueue:
             done.set_result(("err", self.dead))
             return done
         entry = _Entry(call, done)
+        _task_events.arrived(call, self.meta)  # for the state API and the timeline
+        done.add_done_callback(functools.partial(_task_events.ended, call.key))
         caller = self.callers.get(call.caller)
         if caller is None:
             first = call.seq if self.adopt else 0
@@ -223,6 +226,7 @@ class CallQueue:
             call_id = next(self._ids)
             self.inflight[call_id] = entry
             self.busy[group] = self.busy.get(group, 0) + 1
+            _task_events.started(entry.call.key)
             self.link.send_call(call_id, entry)
 
     def cancel(self, key: str, recursive: bool = True) -> bool:

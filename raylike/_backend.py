@@ -99,6 +99,7 @@ def install(client: Client) -> None:
     from raylike import _node
     from raylike._actor_registry import REGISTRY_PLUGIN, ActorRegistry
     from raylike._pg_registry import PG_PLUGIN, PlacementGroupRegistry
+    from raylike._state_plugin import STATE_PLUGIN, StatePlugin
     from raylike._stream_registry import STREAMS_PLUGIN, StreamRegistry
 
     with _errors.dask_errors():
@@ -106,8 +107,25 @@ def install(client: Client) -> None:
         client.register_plugin(ActorRegistry(), name=REGISTRY_PLUGIN)
         client.register_plugin(StreamRegistry(), name=STREAMS_PLUGIN)
         client.register_plugin(PlacementGroupRegistry(), name=PG_PLUGIN)
+        client.register_plugin(StatePlugin(), name=STATE_PLUGIN)
         tune(client)
         client.register_plugin(_node.NodePlugin(), name=_node.PLUGIN_NAME)
+
+
+def ask_cluster(address: str, op: str, timeout: float = 10.0, **kwargs: Any) -> Any:
+    """Call the scheduler handler ``op`` of the cluster at ``address`` through a client of
+    its own (the ``raylike`` command, or the state API given an address), with raylike's
+    state plugin registered (a no-op where it is)."""
+    from raylike._state_plugin import STATE_PLUGIN, StatePlugin
+
+    try:
+        check_scheduler(address, timeout)
+        client = Client(address, timeout=f"{timeout}s", set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise _errors.connect_error(address, exc) from None
+    with client, _errors.dask_errors(op, address):
+        client.register_plugin(StatePlugin(), name=STATE_PLUGIN)
+        return client.sync(getattr(client.scheduler, op), **kwargs)
 
 
 def wait_for_worker(client: Client, timeout: float = 60.0) -> None:

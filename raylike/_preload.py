@@ -26,6 +26,9 @@ async def dask_setup(server: Any) -> None:
         from raylike._pg_registry import PG_PLUGIN, PlacementGroupRegistry
 
         server.add_plugin(PlacementGroupRegistry(), name=PG_PLUGIN)
+        from raylike._state_plugin import STATE_PLUGIN, StatePlugin
+
+        server.add_plugin(StatePlugin(), name=STATE_PLUGIN)
     else:
         from raylike._node import PLUGIN_NAME, NodePlugin
 

@@ -15,7 +15,7 @@ def _available_on(dask_worker: Any) -> dict[str, float]:
     return dict(dask_worker.state.available_resources)
 
 
-def _local(op: str, backend: Any) -> Any:
+def _local(op: str, backend: Any, *args: Any) -> Any:
     if op == "cluster":
         total: dict[str, float] = {}
         for info in _workers(backend).values():
@@ -28,22 +28,30 @@ def _local(op: str, backend: Any) -> Any:
         return _resources.clean(total)
     if op == "nodes":
         return [_node_entry(address, info) for address, info in _workers(backend).items()]
+    if op == "query":  # the state API and the timeline: the scheduler's state plugin
+        kind, kwargs = args
+        return backend.scheduler_call("raylike_state", kind=kind, **kwargs)
     raise ValueError(f"unknown state request {op!r}")
 
 
-def serve_request(backend: Any, op: str) -> Any:
+def serve_request(backend: Any, op: str, *args: Any) -> Any:
     """Answer a state request from a task's child process."""
-    return _local(op, backend)
+    return _local(op, backend, *args)
 
 
-def _query(op: str) -> Any:
+def _query(op: str, *args: Any) -> Any:
     if not _runtime.is_initialized():  # Ray's state API starts no cluster
         raise RaySystemError("Ray has not been started yet. Trying to use state API before "
                              "ray.init() has been called.")
     backend = _runtime.backend()
     if hasattr(backend, "call"):  # inside a task: ask the worker
-        return backend.call("state", op)
-    return _local(op, backend)
+        return backend.call("state", op, *args)
+    return _local(op, backend, *args)
+
+
+def query(kind: str, **kwargs: Any) -> dict[str, Any]:
+    """Ask the scheduler's state plugin (``_state_plugin``) for the rows of ``kind``."""
+    return dict(_query("query", kind, kwargs))
 
 
 def _node_entry(address: str, info: dict[str, Any]) -> dict[str, Any]:
@@ -94,19 +102,20 @@ def address_of_node(node_id: str) -> str | None:
 
 
 def timeline(filename: str | None = None) -> list[dict[str, Any]] | None:
-    """A Chrome trace (``chrome://tracing``) of what raylike records: one process entry per
-    node. Written to ``filename`` as JSON if given, else returned.
+    """A Chrome trace (``chrome://tracing``, Perfetto) of the tasks and actor calls that ran:
+    one ``"ph": "X"`` event per run (``ts``/``dur`` in microseconds, ``pid`` the node's
+    address, ``tid`` its worker), named as Ray names them (``cat`` ``task::<name>``).
+    Written to ``filename`` as JSON if given, else returned.
 
-    Differences from Ray: raylike records no per-task profiling events, so the trace names
-    the nodes and has no task spans (Dask's dashboard shows its task stream instead).
+    Differences from Ray: one span per task (the worker's own start and stop of the run;
+    for actor calls, from the call reaching the actor's process to its answer), without
+    Ray's sub-spans (argument fetching, storing outputs) or the driver's submit events; the
+    last 10,000 tasks of the cluster and 10,000 calls per node are kept.
     """
     if not _runtime.is_initialized():
         raise RuntimeError("Ray has not been started yet. Timeline requires Ray to be "
                            "initialized first.")
-    events: list[dict[str, Any]] = [
-        {"name": "process_name", "ph": "M", "pid": node["NodeID"], "tid": 0,
-         "args": {"name": f"Node {node['NodeManagerAddress']}"}}
-        for node in nodes()]
+    events: list[dict[str, Any]] = list(query("timeline", timeout=30.0)["result"])
     if filename is None:
         return events
     import json
