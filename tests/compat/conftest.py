@@ -44,6 +44,15 @@ def ray_shared(ray_module: Any) -> Iterator[Any]:
     ray.shutdown()
 
 
+@pytest.fixture(scope="module")
+def ray_dashboard(ray_module: Any) -> Iterator[Any]:
+    """A cluster (2 CPUs) shared by a module, with Ray's dashboard: Ray's state API needs
+    it (raylike's does not, and its dashboard would need bokeh)."""
+    ray = _start(ray_module, include_dashboard=ray_module.__name__ == "ray")
+    yield ray
+    ray.shutdown()
+
+
 @pytest.fixture
 def ray_start(ray_module: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A fresh cluster for one test; ``init`` keywords come from indirect parametrisation,

@@ -1,0 +1,213 @@
+"""The state API (``ray.util.state``) and ``ray.timeline``: Ray API only.
+
+Every query names the cluster (``address=`` the runtime context's GCS address): real Ray's
+state API otherwise looks for *a* running Ray instance and refuses when it finds several.
+Ray reports task states asynchronously, so each check waits for the state it expects. Each
+test names its tasks and actors uniquely: the cluster is shared by the module.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import time
+from typing import Any
+
+import pytest
+
+WAIT = 60.0  # seconds a check waits for Ray's asynchronous task events
+
+
+class _State:
+    """``ray.util.state`` of the module under test, bound to its cluster's address."""
+
+    def __init__(self, ray: Any) -> None:
+        self.mod = importlib.import_module(f"{ray.__name__}.util.state")
+        self.exception = importlib.import_module(f"{ray.__name__}.util.state.exception")
+        self.address = ray.get_runtime_context().gcs_address
+
+    def __getattr__(self, name: str) -> Any:
+        fn = getattr(self.mod, name)
+        return lambda *args, **kwargs: fn(*args, address=self.address, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def state(ray_dashboard: Any) -> _State:
+    return _State(ray_dashboard)
+
+
+def _until(check: Any, what: str) -> Any:
+    deadline = time.monotonic() + WAIT
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def _states(state: _State, name: str) -> list[str]:
+    return sorted(t["state"] for t in state.list_tasks(filters=[("name", "=", name)]))
+
+
+def test_task_states_pending_running_finished_failed(ray_dashboard: Any, state: _State,
+                                                     tmp_path: Any) -> None:
+    ray = ray_dashboard
+    go = tmp_path / "go"
+
+    @ray.remote(num_cpus=0)
+    def st_hold(path):
+        while not os.path.exists(path):
+            time.sleep(0.05)
+        return 1
+
+    @ray.remote(num_cpus=0)
+    def st_after(x):
+        return x
+
+    @ray.remote
+    def st_quick():
+        return 1
+
+    @ray.remote(max_retries=0)
+    def st_fails():
+        raise ValueError("state-boom")
+
+    held = st_hold.remote(str(go))
+    after = st_after.remote(held)
+    assert ray.get(st_quick.remote()) == 1
+    with pytest.raises(ValueError):
+        ray.get(st_fails.remote())
+    _until(lambda: _states(state, "st_hold") == ["RUNNING"], "st_hold RUNNING")
+    _until(lambda: _states(state, "st_after") == ["PENDING_ARGS_AVAIL"], "st_after pending")
+    _until(lambda: _states(state, "st_quick") == ["FINISHED"], "st_quick FINISHED")
+    failed = _until(lambda: state.list_tasks(filters=[("name", "=", "st_fails"),
+                                                      ("state", "=", "FAILED")], detail=True),
+                    "st_fails FAILED")
+    assert failed[0].error_type == "TASK_EXECUTION_EXCEPTION"
+    assert "state-boom" in failed[0].error_message
+    assert failed[0].type == "NORMAL_TASK" and failed[0].func_or_class_name == "st_fails"
+    go.write_text("")
+    assert ray.get(after) == 1
+    _until(lambda: _states(state, "st_after") == ["FINISHED"], "st_after FINISHED")
+
+
+def test_rows_are_dataclasses_with_item_access(ray_dashboard: Any, state: _State) -> None:
+    ray = ray_dashboard
+
+    @ray.remote
+    def st_rows():
+        return ray.get_runtime_context().get_task_id()
+
+    task_id = ray.get(st_rows.remote())
+    row = _until(lambda: state.get_task(task_id), "get_task")
+    assert row.task_id == row["task_id"] == task_id
+    assert row.name == "st_rows" and row.get("state") in ("RUNNING", "FINISHED")
+    assert row.job_id == ray.get_runtime_context().get_job_id()
+    assert state.get_task("00" * 24) is None
+
+
+def test_filters_and_limit(ray_dashboard: Any, state: _State) -> None:
+    ray = ray_dashboard
+
+    @ray.remote
+    def st_many(i):
+        return i
+
+    ray.get([st_many.remote(i) for i in range(5)])
+    _until(lambda: _states(state, "st_many") == ["FINISHED"] * 5, "five st_many FINISHED")
+    assert len(state.list_tasks(filters=[("name", "=", "st_many")], limit=2)) == 2
+    assert _states(state, "ST_MANY") == ["FINISHED"] * 5  # strings compare without case
+    others = state.list_tasks(filters=[("name", "!=", "st_many")], limit=10_000)
+    assert all(t.name != "st_many" for t in others)
+    assert state.list_tasks(filters=[("name", "=", "st_many"), ("state", "=", "FAILED")]) == []
+    with pytest.raises(state.exception.RayStateApiException, match="not supported"):
+        state.list_tasks(filters=[("no_such_column", "=", "x")])
+    with pytest.raises(ValueError, match="predicate"):
+        state.list_tasks(filters=[("state", ">", "x")])
+
+
+def test_actor_tasks_and_actors_alive_then_dead(ray_dashboard: Any, state: _State) -> None:
+    ray = ray_dashboard
+
+    @ray.remote(num_cpus=0)
+    class StActor:
+        def ping(self):
+            return ray.get_runtime_context().get_actor_id()
+
+    actor = StActor.options(name="st_actor").remote()
+    actor_id = ray.get(actor.ping.remote())
+    row = _until(lambda: state.get_actor(actor_id), "get_actor")
+    assert row["state"] == row.state == "ALIVE"
+    # Ray names a class by its qualified name (``<locals>`` here), raylike by its name
+    assert row.class_name.endswith("StActor") and row.name == "st_actor"
+    assert [a.actor_id for a in state.list_actors(
+        filters=[("class_name", "=", row.class_name)])] == [actor_id]
+    calls = _until(lambda: state.list_tasks(filters=[("actor_id", "=", actor_id),
+                                                     ("type", "=", "ACTOR_TASK")]),
+                   "the actor call")
+    assert calls[0].name.endswith("StActor.ping")
+    summary = state.summarize_actors()["cluster"]
+    assert summary["summary"][row.class_name]["state_counts"] == {"ALIVE": 1}
+    ray.kill(actor)
+    dead = _until(lambda: (a := state.get_actor(actor_id)) is not None and a.state == "DEAD"
+                  and a, "the actor DEAD")
+    assert dead.death_cause is not None
+
+
+def test_summarize_tasks(ray_dashboard: Any, state: _State) -> None:
+    ray = ray_dashboard
+
+    @ray.remote
+    def st_summed():
+        return 1
+
+    ray.get([st_summed.remote() for _ in range(3)])
+
+    def counted() -> Any:
+        summary = state.summarize_tasks()["cluster"]
+        entry = summary["summary"].get("st_summed")
+        return entry is not None and entry["state_counts"] == {"FINISHED": 3} and summary
+
+    summary = _until(counted, "three st_summed FINISHED")
+    assert summary["summary"]["st_summed"]["type"] == "NORMAL_TASK"
+    assert summary["total_tasks"] >= 3
+
+
+def test_nodes_and_objects(ray_dashboard: Any, state: _State) -> None:
+    ray = ray_dashboard
+    nodes = state.list_nodes()
+    assert len(nodes) == 1 and nodes[0].state == "ALIVE" and nodes[0].is_head_node
+    assert nodes[0].resources_total["CPU"] == 2.0
+    assert state.get_node(nodes[0].node_id).node_id == nodes[0].node_id
+    ref = ray.put(list(range(1000)))
+    found = _until(lambda: state.list_objects(filters=[("object_id", "=", ref.hex())]),
+                   "the put object")
+    assert found[0].object_id == ref.hex()
+    assert state.summarize_objects()["cluster"]["total_objects"] >= 1
+    workers = state.list_workers()
+    assert workers and all(w.worker_type in ("DRIVER", "WORKER") for w in workers)
+
+
+def test_timeline_has_task_events(ray_dashboard: Any, tmp_path: Any) -> None:
+    ray = ray_dashboard
+
+    @ray.remote
+    def st_traced():
+        time.sleep(0.05)
+        return 1
+
+    ray.get([st_traced.remote() for _ in range(2)])
+
+    def traced() -> list[dict[str, Any]]:
+        return [e for e in ray.timeline() if "st_traced" in e.get("cat", "")]
+
+    events = _until(lambda: len(traced()) >= 2 and traced(), "two st_traced events")
+    for event in events:
+        assert event["ph"] == "X" and event["dur"] >= 0 and event["ts"] > 0
+        assert {"cat", "name", "pid", "tid", "ts", "dur", "args"} <= set(event)
+    path = tmp_path / "trace.json"
+    assert ray.timeline(filename=str(path)) is None
+    written = json.loads(path.read_text())
+    assert isinstance(written, list) and any("st_traced" in e.get("cat", "") for e in written)
