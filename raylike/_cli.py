@@ -1,4 +1,5 @@
-"""The ``raylike`` command line: ``start``, ``status`` and ``stop``, in the shape of Ray's.
+"""The ``raylike`` command line: ``start``, ``status`` and ``stop``, in the shape of Ray's
+(``list`` and ``summary``: ``_state_cli``).
 
 ``start`` runs Dask's own scheduler and worker (``python -m distributed.cli.dask_*``) as detached
 processes, each worker sized like raylike's embedded node. Their pids go to a state file in the
@@ -20,6 +21,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+from raylike import _state_cli
 from raylike._backend import check_scheduler
 from raylike._cluster import listening
 
@@ -297,10 +299,12 @@ def _status(args: argparse.Namespace) -> int:
         with Client(address, timeout="10s", set_as_default=False) as client:
             workers = client.scheduler_info(n_workers=-1)["workers"]
             available = client.run(_available, on_error="return")
+            demands = _state_cli.demands(client)
     except (OSError, TimeoutError) as exc:
         print(f"raylike: {exc}\n  Start a cluster with `raylike start --head`.", file=sys.stderr)
         return 1
     print(_format_status(address, workers, available))
+    print("\n".join(_state_cli.demand_lines(demands)))
     return 0
 
 
@@ -377,6 +381,7 @@ def _parser() -> argparse.ArgumentParser:
     stop = sub.add_parser("stop", help="stop the processes `raylike start` started")
     stop.add_argument("--force", action="store_true", help="SIGKILL at once")
     stop.set_defaults(func=_stop)
+    _state_cli.add_commands(sub)  # list, summary
     return parser
 
 

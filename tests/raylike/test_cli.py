@@ -105,6 +105,65 @@ def test_a_ray_program_runs_tasks_and_gpu_tasks(head: tuple[Cli, str]) -> None:
     assert result.stdout.strip().splitlines()[-1] == "42 [0]"
 
 
+STATE_PROGRAM = textwrap.dedent("""
+    import sys, time
+    import raylike as ray
+
+    ray.init(address=sys.argv[1])
+
+    @ray.remote(num_cpus=2)
+    def cli_busy():
+        time.sleep(120)
+
+    @ray.remote(num_cpus=2)
+    def cli_waiting():
+        pass
+
+    @ray.remote(num_cpus=0, max_retries=0)
+    def cli_fails():
+        raise KeyError("cli-boom")
+
+    refs = [cli_busy.remote(), cli_waiting.remote()]
+    try:
+        ray.get(cli_fails.remote())
+    except KeyError:
+        pass
+    print("ready", flush=True)
+    sys.stdin.read()  # until the test is done
+    for ref in refs:
+        ray.cancel(ref, force=True)
+    ray.wait(refs, num_returns=2, timeout=30)
+    ray.shutdown()
+""")
+
+
+def test_list_summary_and_status_demands(head: tuple[Cli, str]) -> None:
+    runner, address = head
+    program = subprocess.Popen([sys.executable, "-c", STATE_PROGRAM, address], env=runner.env,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert program.stdout is not None and program.stdout.readline().strip() == "ready"
+        table = runner("list", "tasks").stdout
+        assert "Total: " in table and "TASK_ID" in table and "cli_busy" in table
+        failed = json.loads(runner("list", "tasks", "--filter", "state=FAILED",
+                                   "--format", "json").stdout)
+        assert [t["name"] for t in failed] == ["cli_fails"]
+        assert failed[0]["error_type"] == "TASK_EXECUTION_EXCEPTION"
+        assert len(json.loads(runner("list", "tasks", "--limit", "1", "--format",
+                                     "json").stdout)) == 1
+        summary = runner("summary", "tasks").stdout
+        assert "total_tasks: " in summary and "FAILED: 1" in summary
+        assert "cli_waiting" in summary and "PENDING_NODE_ASSIGNMENT: 1" in summary
+        assert "raylike-head" in runner("list", "nodes").stdout
+        status = runner("status").stdout
+        assert "Demands:" in status and "{'CPU': 2.0}: 1+ pending tasks/actors" in status
+        bad = runner("list", "tasks", "--filter", "bogus=1", check=False)
+        assert bad.returncode == 1 and "not supported" in bad.stderr
+        assert "Traceback" not in bad.stderr
+    finally:
+        program.communicate(timeout=60)
+
+
 def test_start_address_adds_a_node(head: tuple[Cli, str]) -> None:
     import raylike as ray
 
@@ -142,7 +201,7 @@ def test_status_without_a_cluster_fails(cli: Cli, unused_address: str) -> None:
 def test_help_and_usage_errors(cli: Cli) -> None:
     script = Path(sys.executable).with_name("raylike")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "raylike._cli"]
-    for args in (["--help"], ["start", "--help"]):
+    for args in (["--help"], ["start", "--help"], ["list", "--help"], ["summary", "--help"]):
         result = subprocess.run([*command, *args], capture_output=True, text=True, timeout=60)
         assert result.returncode == 0 and "usage: raylike" in result.stdout
     assert cli("start", check=False).returncode == 2  # neither --head nor --address

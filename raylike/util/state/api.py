@@ -39,7 +39,7 @@ def _ask(address: str | None, kind: str, **kwargs: Any) -> dict[str, Any]:
     one at ``address`` (or ``RAY_ADDRESS``)."""
     from raylike import _runtime, _state
 
-    address = os.environ.get("RAY_ADDRESS") or address
+    address = address or os.environ.get("RAY_ADDRESS")
     if address in (None, "", "auto") or _runtime.is_initialized():
         if not _runtime.is_initialized() and address in (None, "", "auto"):
             raise ConnectionError("Could not find any running Ray instance. Please specify "
