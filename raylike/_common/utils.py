@@ -1,0 +1,64 @@
+"""Small helpers under Ray's names (``ray._common.utils``) that Ray's tests and fixtures call."""
+from __future__ import annotations
+
+import asyncio
+import binascii
+import os
+import tempfile
+import warnings
+
+__all__ = ["binary_to_hex", "decode", "get_or_create_event_loop", "get_ray_address_file",
+           "hex_to_binary", "reset_ray_address"]
+
+
+def get_ray_address_file(temp_dir: str | None = None) -> str:
+    """Where Ray records the address of the cluster last started on this machine."""
+    base = temp_dir or os.path.join(tempfile.gettempdir(), "ray")
+    return os.path.join(base, "ray_current_cluster")
+
+
+def reset_ray_address(temp_dir: str | None = None) -> None:
+    """Forget the recorded cluster address (raylike never writes one: a no-op unless Ray left
+    one behind)."""
+    try:
+        os.remove(get_ray_address_file(temp_dir))
+    except OSError:
+        pass
+
+
+def decode(byte_str: bytes | str | None, allow_none: bool = False,
+           encode_type: str = "utf-8") -> str:
+    """``byte_str`` as text (``None`` -> ``""`` when ``allow_none``)."""
+    if byte_str is None and allow_none:
+        return ""
+    if isinstance(byte_str, bytes):
+        return byte_str.decode(encode_type)
+    if isinstance(byte_str, str):
+        return byte_str
+    raise ValueError(f"The argument {byte_str!r} must be a bytes object.")
+
+
+def get_or_create_event_loop() -> asyncio.AbstractEventLoop:
+    """The running event loop, else this thread's loop, creating one if it has none."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    with warnings.catch_warnings():  # get_event_loop warns where no loop is set
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            return asyncio.get_event_loop()
+        except RuntimeError:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            return loop
+
+
+def binary_to_hex(identifier: bytes) -> str:
+    """``bytes`` -> lowercase hex text."""
+    return binascii.hexlify(identifier).decode()
+
+
+def hex_to_binary(hex_identifier: str) -> bytes:
+    """Hex text -> ``bytes``."""
+    return binascii.unhexlify(hex_identifier)

@@ -1,0 +1,48 @@
+"""Ray's named constants (``ray._private.ray_constants``) that programs and tests compare
+against: error types pushed to drivers, process names, defaults. Values are Ray 2.60's."""
+from __future__ import annotations
+
+ID_SIZE = 28
+DEFAULT_PORT = 6379
+DEFAULT_DASHBOARD_PORT = 8265
+DEFAULT_DASHBOARD_AGENT_LISTEN_PORT = 52365
+RAY_ADDRESS_ENVIRONMENT_VARIABLE = "RAY_ADDRESS"
+RAY_NAMESPACE_ENVIRONMENT_VARIABLE = "RAY_NAMESPACE"
+RAY_OVERRIDE_DASHBOARD_URL = "RAY_OVERRIDE_DASHBOARD_URL"
+REDIS_DEFAULT_USERNAME = ""
+REDIS_DEFAULT_PASSWORD = ""
+NUM_REDIS_GET_RETRIES = 20
+ENABLE_RAY_CLUSTER = True
+DEFAULT_TASK_MAX_RETRIES = 3
+FUNCTION_SIZE_WARN_THRESHOLD = 10**7
+DEFAULT_OBJECT_STORE_MEMORY_PROPORTION = 0.3
+DEFAULT_OBJECT_STORE_MAX_MEMORY_BYTES = 200 * 10**9
+OBJECT_STORE_MINIMUM_MEMORY_BYTES = 75 * 1024 * 1024
+KV_NAMESPACE_FUNCTION_TABLE = b"fun"
+TESTING_NEVER_DEDUP_TOKEN = "__ray_testing_never_deduplicate__"
+LOGGER_FORMAT = "%(asctime)s\t%(levelname)s %(filename)s:%(lineno)s -- %(message)s"
+LOGGER_LEVEL = "info"
+
+# error types of the messages Ray pushes to drivers
+WORKER_DIED_PUSH_ERROR = "worker_died"
+WORKER_CRASH_PUSH_ERROR = "worker_crash"
+WORKER_POOL_LARGE_ERROR = "worker_pool_large"
+PICKLING_LARGE_OBJECT_PUSH_ERROR = "pickling_large_object"
+PUT_RECONSTRUCTION_PUSH_ERROR = "put_reconstruction"
+DASHBOARD_AGENT_DIED_ERROR = "dashboard_agent_died"
+MONITOR_DIED_ERROR = "monitor_died"
+REMOVED_NODE_ERROR = "node_removed"
+EXCESS_QUEUEING_WARNING = "excess_queueing_warning"
+DETACHED_ACTOR_ANONYMOUS_NAMESPACE_ERROR = "detached_actor_anonymous_namespace"
+
+# process names
+PROCESS_TYPE_WORKER = "worker"
+PROCESS_TYPE_RAYLET = "raylet"
+PROCESS_TYPE_GCS_SERVER = "gcs_server"
+PROCESS_TYPE_MONITOR = "monitor"
+PROCESS_TYPE_DASHBOARD = "dashboard"
+PROCESS_TYPE_DASHBOARD_AGENT = "dashboard_agent"
+WORKER_PROCESS_TYPE_IDLE_WORKER = "ray::IDLE"
+AGENT_PROCESS_TYPE_DASHBOARD_AGENT = "ray::DashboardAgent"
+AGENT_PROCESS_TYPE_RUNTIME_ENV_AGENT = "ray::RuntimeEnvAgent"
+AGENT_PROCESS_LIST = [AGENT_PROCESS_TYPE_DASHBOARD_AGENT, AGENT_PROCESS_TYPE_RUNTIME_ENV_AGENT]
