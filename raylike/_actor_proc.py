@@ -195,7 +195,7 @@ class _Actor:
             return exit_actor, [], {}
         if method == "__ray_ready__":
             return (lambda: True), [], {}
-        fn = getattr(self.instance, method)
+        fn = _method(self.instance, method)
         a, kw = unpack_arguments(args, loads(deps) if deps else [])
         return fn, a, kw
 
@@ -293,6 +293,17 @@ def _cancel_children(channel: Channel, keys: list[str]) -> None:
             channel.request("cancel", key, False, True)
         except Exception:  # noqa: S110 - already finished or gone: nothing to cancel
             pass
+
+
+def _method(instance: Any, name: str) -> Any:
+    """The bound method ``name`` of the actor, looked up on its class as Ray does: an
+    instance attribute of the same name does not hide it."""
+    try:
+        attr = inspect.getattr_static(type(instance), name)
+    except AttributeError:
+        return getattr(instance, name)  # made by __getattr__
+    binder = getattr(attr, "__get__", None)
+    return binder(instance, type(instance)) if binder is not None else attr
 
 
 def _safe_repr(instance: Any, class_name: str) -> str:

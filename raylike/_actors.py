@@ -277,7 +277,7 @@ def _create(actor_class: ActorClass[Any], args: tuple[Any, ...],
         actor_class._pickled = dumps(cls, f"actor class {cls.__module__}.{cls.__qualname__}")
     spec, nested = _spec(actor_class, args, kwargs)
     default = spec.resources.get("CPU", -1.0) == 0.0  # see _resources.default_actor_request
-    spec.placement = _pg_options.resolve(opts, spec.resources, cls.__name__,
+    spec.placement = _pg_options.resolve(opts, spec.resources, cls.__qualname__,
                                          {"CPU": 1.0} if default else None)
     get_if_exists = bool(opts.get("get_if_exists"))
     if hasattr(backend, "call"):  # a task's or actor's process: its worker creates the actor

@@ -124,7 +124,8 @@ def _check_shape(bundles: list[dict[str, float]], resources: dict[str, float],
     def fits(request: dict[str, float]) -> bool:
         return any(all(b.get(k, 0.0) >= v for k, v in request.items()) for b in bundles)
 
-    shown = {k: v for k, v in resources.items() if v > 0}
+    # Ray shows the request as given: whole numbers without a fraction
+    shown = {k: int(v) if float(v).is_integer() else v for k, v in resources.items() if v > 0}
     if not fits(shown):
         raise ValueError(f"Cannot schedule {what} with the placement group because the "
                          f"resource request {shown} cannot fit into any bundles for the "

@@ -242,7 +242,7 @@ class RemoteFunction:
             strategy=opts.get("scheduling_strategy"), job_id=_context.current_job_id(),
             namespace=_context.current_namespace(),
             function_name=self._function_name,
-            placement=_pg_options.resolve(opts, resources, self._function.__name__),
+            placement=_pg_options.resolve(opts, resources, self._function.__qualname__),
             runtime_env=_runtime_env.for_call(opts.get("runtime_env")),
         )
         if call.placement is None:

@@ -193,3 +193,20 @@ def test_actor_pool_pending_submits(ray_shared):
     results = sorted(pool.get_next_unordered(timeout=60) for _ in range(4))
     assert results == [0, 2, 4, 6]
     assert pool._pending_submits == []
+
+
+def test_instance_attribute_does_not_hide_a_method(ray_shared):
+    # Ray calls the method the class defines, even where __init__ set an instance attribute
+    # of the same name (Ray's own test of the global gc does exactly this).
+    ray = ray_shared
+
+    @ray.remote
+    class Flagged:
+        def __init__(self):
+            self.done = "attribute"
+
+        def done(self):  # noqa: F811 (the point of the test)
+            return ("method", self.done)
+
+    actor = Flagged.remote()
+    assert ray.get(actor.done.remote()) == ("method", "attribute")

@@ -248,6 +248,16 @@ def test_bad_requests_in_a_group(ray4):
         big.options(scheduling_strategy=_strategy(ray, pg)).remote()
     with pytest.raises(ValueError, match="bundle index 3 is invalid"):
         big.options(num_cpus=1, scheduling_strategy=_strategy(ray, pg, 3)).remote()
+
+    @ray.remote(num_cpus=1, num_gpus=4)
+    class Greedy:
+        pass
+
+    # the message names the class by its qualified name and shows the request as given
+    with pytest.raises(ValueError, match=r"Cannot schedule test_bad_requests_in_a_group\."
+                       r"<locals>\.Greedy with the placement group because the resource "
+                       r"request \{'CPU': 1, 'GPU': 4\} cannot fit into any bundles"):
+        Greedy.options(scheduling_strategy=_strategy(ray, pg)).remote()
     ray.util.remove_placement_group(pg)
 
 
