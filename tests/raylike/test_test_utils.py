@@ -115,3 +115,16 @@ def test_signal_and_semaphore_actors_coordinate_tasks():
         assert time.monotonic() - start < 60
     finally:
         ray.shutdown()
+
+
+def test_defer_sigint_delivers_at_the_end_of_the_block():
+    import signal
+
+    from raylike._private.utils import DeferSigint
+
+    reached_end = False
+    with pytest.raises(KeyboardInterrupt):
+        with DeferSigint():
+            signal.raise_signal(signal.SIGINT)
+            reached_end = True
+    assert reached_end
