@@ -138,7 +138,7 @@ class _Actor:
             value = fn(*a, **kw)
             if num_returns < 0:  # a generator method (``raylike._streams``)
                 value = _generator_result(key, value, num_returns, backpressure, method, self)
-            result = self._pack(value, num_returns)
+            result = self._pack(value, num_returns, method)
         except BaseException as exc:  # noqa: B036 - every error goes back to the caller
             result = self._failure(exc, method)
         finally:
@@ -175,7 +175,7 @@ class _Actor:
                                                       backpressure, method, self)
             elif inspect.isawaitable(value):
                 value = await value
-            return self._pack(value, num_returns)
+            return self._pack(value, num_returns, method)
         except BaseException as exc:  # noqa: B036 - every error goes back to the caller
             return self._failure(exc, method)
 
@@ -199,11 +199,11 @@ class _Actor:
         a, kw = unpack_arguments(args, loads(deps) if deps else [])
         return fn, a, kw
 
-    def _pack(self, value: Any, num_returns: int) -> tuple[str, Any]:
+    def _pack(self, value: Any, num_returns: int, method: str) -> tuple[str, Any]:
         if num_returns == STREAMING:
             value = None
         elif num_returns > 1:
-            value = _check_returns(value, num_returns)
+            value = _check_returns(value, num_returns, f"{self.class_name}.{method}")
         elif num_returns == 0:
             value = None
         with _Borrowed():

@@ -4,6 +4,7 @@ worker over the pipe (``ChildBackend``). Imported by a node's zygote before it f
 from __future__ import annotations
 
 import concurrent.futures
+import inspect
 import itertools
 import os
 import queue
@@ -142,7 +143,7 @@ def run_task(call: Any, deps: bytes, info: _context.TaskInfo) -> tuple[str, Any]
         if call.num_returns < 0:  # a generator task (``raylike._streams``)
             result = _generator_result(call, result)
         elif call.num_returns > 1:
-            result = _check_returns(result, call.num_returns)
+            result = _check_returns(result, call.num_returns, call.name)
         with _Borrowed():
             return "ok", dumps_frames(result, "return value")
     except SystemExit as exc:  # Ray: the worker process exits (the task is retried, then
@@ -187,7 +188,22 @@ def exit_process(code: Any = 0) -> NoReturn:
     os._exit(code or 0)
 
 
-def _check_returns(result: Any, num_returns: int) -> tuple[Any, ...]:
+class ReturnError:
+    """A missing value of a ``num_returns=n`` generator that raised after fewer than ``n``
+    yields: the ``pick`` of that return raises the pickled error (Ray stores the error in every
+    return the generator did not reach; the earlier ones keep their values)."""
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+
+    def error(self) -> BaseException:
+        err: BaseException = loads(self.payload)
+        return err
+
+
+def _check_returns(result: Any, num_returns: int, name: str = "") -> tuple[Any, ...]:
+    if inspect.isgenerator(result):
+        return _generator_returns(result, num_returns, name)
     try:
         values = tuple(result)
     except TypeError:
@@ -196,6 +212,30 @@ def _check_returns(result: Any, num_returns: int) -> tuple[Any, ...]:
     if len(values) != num_returns:
         raise ValueError(f"Task returned {len(values)} objects, but num_returns={num_returns}.")
     return values
+
+
+def _generator_returns(gen: Any, num_returns: int, name: str) -> tuple[Any, ...]:
+    """A generator's values for ``num_returns`` static returns, one at a time. What it does
+    after the last one (yield more, raise) is only logged, as Ray does."""
+    values: list[Any] = []
+    try:
+        for value in gen:
+            if len(values) == num_returns:
+                print(f"{name} yielded more than num_returns={num_returns} values; the "
+                      "extra ones are dropped.", file=sys.stderr)
+                gen.close()
+                break
+            values.append(value)
+    except Exception as exc:
+        if len(values) == num_returns:
+            print(f"{name} raised after its {num_returns} return values were made: "
+                  f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        else:
+            missing = ReturnError(error_payload(exc, name))
+            return (*values, *[missing] * (num_returns - len(values)))
+    if len(values) < num_returns:
+        raise ValueError(f"Task returned {len(values)} objects, but num_returns={num_returns}.")
+    return tuple(values)
 
 
 def _watch_worker(worker_pid: int) -> None:

@@ -25,6 +25,7 @@ from distributed.worker_state_machine import StateMachineEvent, WorkerState
 
 from raylike import _context, _gpus, _lane, _logs, _resources, _runtime, _streams, _transfers
 from raylike._backend import DaskBackend, batch_interval, tune
+from raylike._child import ReturnError
 from raylike._env_setup import NodeEnvs
 from raylike._generators import StreamPosition
 from raylike._objects import ObjectRef, _Borrowed
@@ -519,8 +520,12 @@ def execute_task(call: Any, *deps: Any) -> Any:
 
 
 def pick(result: Any, index: int) -> Any:
-    """The ``index``-th return value of a ``num_returns > 1`` task."""
-    return result[index]
+    """The ``index``-th return value of a ``num_returns > 1`` task (its error, for a
+    generator that raised before yielding it)."""
+    value = result[index]
+    if isinstance(value, ReturnError):
+        raise value.error()
+    return value
 
 
 def task_key_of(key: str) -> str:

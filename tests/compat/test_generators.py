@@ -501,3 +501,40 @@ def test_exported_names(ray_shared):
     ray = ray_shared
     assert ray._raylet.ObjectRefGenerator is ray.ObjectRefGenerator
     assert ray._raylet.DynamicObjectRefGenerator is ray.DynamicObjectRefGenerator
+
+
+def test_static_num_returns_generator_error_reaches_only_the_missing_returns(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def two_then_fail():
+        yield "a"
+        yield "b"
+        raise KeyError("after two")
+
+    refs = two_then_fail.options(num_returns=4).remote()
+    assert ray.get(refs[:2]) == ["a", "b"]
+    for ref in refs[2:]:
+        with pytest.raises(KeyError):
+            ray.get(ref)
+
+    # failing once every return is made: the values stand (Ray only logs the error)
+    first, second = two_then_fail.options(num_returns=2).remote()
+    assert ray.get([first, second]) == ["a", "b"]
+
+
+def test_static_num_returns_generator_method(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    class Source:
+        @ray.method(num_returns=3)
+        def one_then_fail(self):
+            yield 10
+            raise ValueError("no more")
+
+    head, *rest = Source.remote().one_then_fail.remote()
+    assert ray.get(head) == 10
+    for ref in rest:
+        with pytest.raises(ValueError):
+            ray.get(ref)
