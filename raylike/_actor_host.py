@@ -14,6 +14,7 @@ that need pickling off the event loop.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import logging
 import os
@@ -224,7 +225,8 @@ class _Link:
         name = f"raylike-actor-{host.meta.class_name}"
         threading.Thread(target=self._serve, daemon=True, name=f"{name}-requests").start()
         threading.Thread(target=self._write, daemon=True, name=f"{name}-write").start()
-        host.loop.call_soon_threadsafe(host.loop.add_reader, child.conn.fileno(), self._read)
+        self.fd = child.conn.fileno()
+        host.loop.call_soon_threadsafe(self._register)
 
     def send_init(self, info: _context.TaskInfo, deps: list[Any]) -> None:
         spec = self.host.spec
@@ -269,12 +271,40 @@ class _Link:
         except ProcessLookupError:
             pass
 
+    def _register(self) -> None:
+        """Read the process's pipe on the event loop. A pipe closed while registered leaves
+        asyncio an entry for its number that the kernel no longer watches; a new pipe given
+        the same number would then be 'registered' without being watched (asyncio only swaps
+        the callback), and its messages never read: drop any such entry first."""
+        self.host.loop.remove_reader(self.fd)
+        if self.reading:
+            self.host.loop.add_reader(self.fd, self._read)
+
+    def _unregister(self) -> None:
+        if self.reading:
+            self.reading = False
+            self.host.loop.remove_reader(self.fd)
+
     def close(self) -> None:
-        """The process ended: stop the writer, drop what it held."""
+        """The process ended: stop the writer, drop what it held. The pipe leaves the event
+        loop before it is closed (see :meth:`_register`)."""
         self.closed = True
         self.outbox.put(None)
         self.requests.put(None)
         self.scope.finish()
+        unregistered: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+        def unregister() -> None:
+            try:
+                self._unregister()
+            finally:
+                unregistered.set_result(None)
+
+        try:
+            self.host.loop.call_soon_threadsafe(unregister)
+            unregistered.result(timeout=10)
+        except (RuntimeError, concurrent.futures.TimeoutError):  # the loop is closed or stuck
+            pass
         self.host.node.pool.discard(self.child)
 
     def _write(self) -> None:
@@ -330,8 +360,7 @@ class _Link:
     def _ended(self) -> None:
         if not self.reading:
             return
-        self.reading = False
-        self.host.loop.remove_reader(self.child.conn.fileno())
+        self._unregister()
         self.requests.put(("ended",))
 
     def _serve(self) -> None:
