@@ -23,7 +23,17 @@ from distributed import get_worker, secede
 from distributed.diagnostics.plugin import WorkerPlugin
 from distributed.worker_state_machine import StateMachineEvent, WorkerState
 
-from raylike import _context, _gpus, _lane, _logs, _resources, _runtime, _streams, _transfers
+from raylike import (
+    _context,
+    _gpus,
+    _lane,
+    _logs,
+    _lookahead,
+    _resources,
+    _runtime,
+    _streams,
+    _transfers,
+)
 from raylike._backend import DaskBackend, batch_interval, tune
 from raylike._child import ReturnError
 from raylike._env_setup import NodeEnvs
@@ -71,6 +81,7 @@ class NodePlugin(WorkerPlugin):
 
     async def setup(self, worker: Any) -> None:
         _register_event()
+        _lookahead.install(worker.state)  # what fits starts before what waits for resources
         learn_serializers()  # values it stores may need a user's serializer to go on
         _transfers.install(worker)  # a value leaves it as one pickle, as in Ray
         self.worker = worker

@@ -213,6 +213,29 @@ def test_infeasible_task_stays_pending(ray4):
             ray.get(ref, timeout=30)
 
 
+def test_a_task_waiting_for_resources_does_not_hold_back_one_that_fits(ray4):
+    ray = ray4
+
+    @ray.remote
+    class Holder:  # holds its resources for its life (a blocked task would lend its CPUs)
+        def ready(self):
+            return True
+
+    @ray.remote
+    def quick():
+        return "quick"
+
+    holders = [Holder.options(num_cpus=3).remote(), Holder.options(num_cpus=0, num_gpus=2).remote()]
+    ray.get([h.ready.remote() for h in holders], timeout=60)  # one CPU of four left, no GPU
+    waiting = [quick.options(num_cpus=2).remote(), quick.options(num_cpus=0, num_gpus=1).remote()]
+    assert ray.get(quick.options(num_cpus=1).remote(), timeout=30) == "quick"
+    ready, _ = ray.wait(waiting, num_returns=2, timeout=0.5)
+    assert ready == []
+    for holder in holders:
+        ray.kill(holder)
+    assert ray.get(waiting, timeout=60) == ["quick", "quick"]
+
+
 # ----------------------------------------------------------------------------------------------
 # custom resources
 # ----------------------------------------------------------------------------------------------
