@@ -35,7 +35,7 @@ from raylike._child import Channel, _check_returns, error_payload, exit_process
 from raylike._objects import _Borrowed
 from raylike._options import DYNAMIC, STREAMING
 from raylike._serialization import dumps_frames, loads
-from raylike.exceptions import AsyncioActorExit
+from raylike.exceptions import AsyncioActorExit, TaskCancelledError
 
 ASYNC_DEFAULT_CONCURRENCY = 1000
 
@@ -51,6 +51,7 @@ class _Call:
     info: _context.TaskInfo  # as the call sees it (``is_canceled()``, the calls it made)
     cancelled: bool = False  # ``ray.cancel`` reached it: it answers "cancelled"
     task: asyncio.Task[Any] | None = None  # its asyncio task, once started on a loop
+    started: bool = False  # its coroutine began (a cancel then fails it as a task error)
 
 
 class _Actor:
@@ -167,6 +168,7 @@ class _Actor:
     async def _call_async(self, state: _Call, method: str, args: bytes, deps: bytes | None,
                           num_returns: int, backpressure: int) -> tuple[str, Any]:
         _context.enter(state.info)  # this task's context
+        state.started = True
         try:
             fn, a, kw = self._prepare(method, args, deps)
             value = fn(*a, **kw)
@@ -221,11 +223,22 @@ class _Actor:
     def _repr(self) -> str:
         return _safe_repr(self.instance, self.class_name)
 
+    def _cancelled(self, state: _Call) -> tuple[str, Any]:
+        """A cancelled call's answer: Ray's ``TaskCancelledError``, or, for an async call whose
+        coroutine had begun (its asyncio task was cancelled), ``RayTaskError(TaskCancelledError)``
+        (an instance of both), whether or not the coroutine let ``CancelledError`` through."""
+        if not state.started:
+            return "cancelled", None
+        try:
+            raise TaskCancelledError(state.info.key)
+        except TaskCancelledError as exc:
+            return "err", error_payload(exc, state.info.name, actor=self._repr())
+
     def _answer(self, call_id: int, result: tuple[str, Any]) -> None:
         with self.lock:
             state = self.calls.pop(call_id, None)
         if state is not None and state.cancelled and result[0] != "exit":
-            result = ("cancelled", None)  # Ray: a cancelled call's ref raises, whatever it did
+            result = self._cancelled(state)  # Ray: a cancelled call's ref raises, whatever it did
         try:
             _logs.end_of_call()
             self.channel.send(("actor-result", call_id, result[0], result[1]), plain=True)

@@ -207,6 +207,34 @@ def test_running_async_call_gets_cancelled_error(ray_shared):
     assert ray.get(actor.echo.remote("still serving"), timeout=30) == "still serving"
 
 
+def test_cancelled_async_call_error_is_a_task_error_too(ray_shared):
+    """A running async call's cancel fails it as a task error (``except RayTaskError`` catches
+    it) whose cause is the cancel; a call cancelled before it ran gets the bare cancel error."""
+    ray = ray_shared
+    actor = _sleeper(ray)
+    ray.get(actor.echo.remote("ready"), timeout=60)
+    for swallow in (False, True):
+        ref = actor.sleep.remote(swallow)
+        ray.get(actor.wait_started.remote(), timeout=30)
+        ray.cancel(ref)
+        with pytest.raises(ray.exceptions.RayTaskError) as info:
+            ray.get(ref, timeout=30)
+        assert isinstance(info.value, ray.exceptions.TaskCancelledError)
+        assert isinstance(info.value.cause, ray.exceptions.TaskCancelledError)
+
+    checker = _checker(ray)
+    started, signal = make_signal(ray), make_signal(ray)
+    running = checker.wait_for.remote("running", signal, started)
+    ray.get(started.wait.remote(), timeout=30)
+    queued = checker.echo.remote("queued")
+    ray.cancel(queued)
+    with pytest.raises(ray.exceptions.TaskCancelledError) as info:
+        ray.get(queued, timeout=30)
+    assert not isinstance(info.value, ray.exceptions.RayTaskError)
+    ray.get(signal.send.remote())
+    assert ray.get(running, timeout=30) == "running"
+
+
 def test_is_canceled_is_refused_in_an_async_actor(ray_shared):
     ray = ray_shared
     actor = _sleeper(ray)
