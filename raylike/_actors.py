@@ -109,6 +109,12 @@ class ActorClass(Generic[T]):
         background; an error in it surfaces on the first call as ``ActorDiedError``)."""
         return _create(self, args, kwargs)
 
+    def bind(self, *args: Any, **kwargs: Any) -> Any:
+        """A lazy actor (``ray.dag``): a ``ClassNode``; each ``execute()`` makes one."""
+        from raylike._dag import ClassNode
+
+        return ClassNode(self, args, kwargs)
+
     def _remote(self, args: Any = None, kwargs: Any = None, **options: Any) -> ActorHandle[T]:
         """Ray's lower-level form: ``A._remote(args=[...], kwargs={...}, **options)``."""
         actor_class = self.options(**options) if options else self
@@ -182,6 +188,12 @@ class ActorMethod:
         """Submit a call; returns an ``ObjectRef`` (a list of them for ``num_returns > 1``,
         ``None`` for ``num_returns=0``)."""
         return _call(self, args, kwargs)
+
+    def bind(self, *args: Any, **kwargs: Any) -> Any:
+        """A lazy call on this actor (``ray.dag``): a ``ClassMethodNode``."""
+        from raylike._dag import ClassMethodNode
+
+        return ClassMethodNode(self._handle, self._name, args, kwargs, self._options)
 
     def __repr__(self) -> str:
         return f"ActorMethod({self._handle._meta.class_name}.{self._name})"

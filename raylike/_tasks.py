@@ -206,6 +206,12 @@ class RemoteFunction:
         ``None`` for ``num_returns=0``, an ``ObjectRefGenerator`` for a generator function)."""
         return self._remote(args, kwargs)
 
+    def bind(self, *args: Any, **kwargs: Any) -> Any:
+        """A lazy call (``ray.dag``): a ``FunctionNode`` that ``execute()`` submits."""
+        from raylike._dag import FunctionNode
+
+        return FunctionNode(self, args, kwargs)
+
     def _check_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Ray checks the arguments against the signature at submission (``TypeError``)."""
         if self._signature is None:

@@ -1,0 +1,4 @@
+"""``ray.dag.dag_node``."""
+from raylike._dag import DAGNode
+
+__all__ = ["DAGNode"]
