@@ -18,7 +18,7 @@ from distributed.utils import sync
 
 from raylike import _errors
 from raylike import _local_objects as _objects_lane
-from raylike._callbacks import when_done
+from raylike._callbacks import quiet_timeouts, when_done
 from raylike._cluster import listening
 from raylike._direct import DirectCalls
 from raylike._objects import ObjectRef, hold_until_done
@@ -90,6 +90,7 @@ def connect(address: str, *, direct: bool, timeout: float = 10.0, security: Any 
                         direct_to_workers=direct or None, security=security)
     except (OSError, TimeoutError) as exc:
         raise _errors.connect_error(address, exc) from None
+    quiet_timeouts(client)
     return client
 
 

@@ -44,3 +44,30 @@ def _call(fn: Callable[[Any], object], fut: Any) -> None:
         fn(fut)
     except Exception:  # a bug in raylike's callback: never a traceback from the event loop
         logger.debug("done callback %r failed", fn, exc_info=True)
+
+
+def quiet_timeouts(client: Any) -> None:
+    """Keep Dask's batched-send timeouts out of the user's stderr at exit.
+
+    Dask's ``BatchedSend`` waits on tornado's ``Event.wait(timeout)``, whose timeout future
+    gets a ``TimeoutError("Timeout")``. When the client's loop stops (``shutdown``, or exit on
+    a loaded machine) between that and the coroutine resuming, the future is collected unread
+    and asyncio prints "Future exception was never retrieved ... TimeoutError: Timeout" (seen
+    after doc samples that ended right after a burst of actor calls). Only that message is
+    dropped; every other one goes to the loop's previous handler."""
+    loop = getattr(getattr(client, "loop", None), "asyncio_loop", None)
+    if loop is None:
+        return
+    previous = loop.get_exception_handler()
+
+    def handler(loop: Any, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        if (isinstance(exc, TimeoutError) and str(exc) == "Timeout"
+                and str(context.get("message", "")).startswith("Future exception was never")):
+            return
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)

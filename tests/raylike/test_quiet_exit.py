@@ -108,3 +108,30 @@ def test_a_user_error_is_still_shown(tmp_path):
     assert done.returncode == 1
     assert "ValueError" in done.stderr and "the user's own error" in done.stderr
     assert "cannot schedule" not in done.stderr
+
+
+UNREAD_TIMEOUT = """
+    import asyncio
+    import gc
+    import raylike as ray
+    from raylike import _runtime
+    ray.init(num_cpus=1, include_dashboard=False)
+    loop = _runtime.driver().client.loop.asyncio_loop
+
+    async def drop(exc):  # what a BatchedSend stopped mid-wait leaves: a failed future, unread
+        fut = loop.create_future()
+        fut.set_exception(exc)
+        del fut
+        gc.collect()
+
+    asyncio.run_coroutine_threadsafe(drop(TimeoutError("Timeout")), loop).result()
+    asyncio.run_coroutine_threadsafe(drop(ValueError("still shown")), loop).result()
+    ray.shutdown()
+"""
+
+
+def test_an_unread_dask_timeout_is_not_printed(tmp_path):
+    done = _run(tmp_path, UNREAD_TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    assert "TimeoutError" not in done.stderr, done.stderr
+    assert "ValueError: still shown" in done.stderr  # other unread errors still reach stderr
