@@ -315,7 +315,8 @@ class DaskBackend:
                 with self._dask_errors():
                     gathered = self.client.gather([f for _, f in dask])
             except RayTaskError as err:
-                raise _blamed(err, [(refs[i], f) for i, f in dask]) from None
+                # the Dask frames it carries (the gather, the worker's) are no use to the user
+                raise _blamed(err, [(refs[i], f) for i, f in dask]).with_traceback(None) from None
             for (i, _), value in zip(dask, gathered):
                 values[i] = value
         for i, ref in enumerate(refs):

@@ -5,6 +5,7 @@ still shown. Each script runs in a process of its own, as a user would run it.""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -135,3 +136,11 @@ def test_an_unread_dask_timeout_is_not_printed(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "TimeoutError" not in done.stderr, done.stderr
     assert "ValueError: still shown" in done.stderr  # other unread errors still reach stderr
+
+
+def test_a_user_error_shows_no_dask_frames(tmp_path):
+    done = _run(tmp_path, USER_ERROR)
+    assert done.returncode == 1
+    assert "the user's own error" in done.stderr
+    assert f"{os.sep}distributed{os.sep}" not in done.stderr, done.stderr  # the gather
+    assert "execute_task" not in done.stderr, done.stderr  # the worker's frames
