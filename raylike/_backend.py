@@ -24,7 +24,7 @@ from raylike._direct import DirectCalls
 from raylike._objects import ObjectRef, hold_until_done
 from raylike._refs_plugin import REFS_PLUGIN, RefsPlugin, batch_interval
 from raylike._serialization import Whole, unpicklable_part
-from raylike.exceptions import RayTaskError, dependency_failed
+from raylike.exceptions import RayError, RayTaskError, dependency_failed
 
 logger = logging.getLogger("raylike")
 SCATTER_ATTEMPTS = 5  # a put that meets a dead worker tries again (0.2 s, 0.4 s, ... apart)
@@ -317,6 +317,8 @@ class DaskBackend:
             except RayTaskError as err:
                 # the Dask frames it carries (the gather, the worker's) are no use to the user
                 raise _blamed(err, [(refs[i], f) for i, f in dask]).with_traceback(None) from None
+            except RayError as err:  # a worker's own error (runtime_env setup, a crash, ...)
+                raise err.with_traceback(None)  # noqa: B904 - its cause stays as it was
             for (i, _), value in zip(dask, gathered):
                 values[i] = value
         for i, ref in enumerate(refs):

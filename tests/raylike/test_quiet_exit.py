@@ -144,3 +144,23 @@ def test_a_user_error_shows_no_dask_frames(tmp_path):
     assert "the user's own error" in done.stderr
     assert f"{os.sep}distributed{os.sep}" not in done.stderr, done.stderr  # the gather
     assert "execute_task" not in done.stderr, done.stderr  # the worker's frames
+
+
+SETUP_ERROR = """
+    import raylike as ray
+    ray.init(num_cpus=1, include_dashboard=False)
+
+    @ray.remote(runtime_env={"conda": {"dependencies": ["toolz"]}})
+    def f():
+        return 1
+
+    ray.get(f.remote())
+"""
+
+
+def test_a_worker_side_error_shows_no_dask_frames(tmp_path):
+    done = _run(tmp_path, SETUP_ERROR)
+    assert done.returncode == 1
+    assert "RuntimeEnvSetupError" in done.stderr
+    assert f"{os.sep}distributed{os.sep}" not in done.stderr, done.stderr
+    assert "execute_task" not in done.stderr, done.stderr
