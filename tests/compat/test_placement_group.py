@@ -45,13 +45,16 @@ def test_reserved_resources_are_taken_and_freed(ray4):
     pg = ray.util.placement_group([{"CPU": 1}, {"CPU": 1, "Custom": 1}])
     assert ray.get(pg.ready(), timeout=30) == pg
     assert pg.wait(10)
-    assert _until(lambda: _free_cpus(ray) == 2.0)
-    available = ray.available_resources()
-    assert available.get("Custom") == 1.0
     pg_hex = pg.id.hex()
-    assert ray.cluster_resources()[f"CPU_group_{pg_hex}"] == 2.0
-    assert available[f"CPU_group_0_{pg_hex}"] == 1.0
-    assert available[f"Custom_group_1_{pg_hex}"] == 1.0
+    expected = {"CPU": 2.0, "Custom": 1.0, f"CPU_group_0_{pg_hex}": 1.0,
+                f"Custom_group_1_{pg_hex}": 1.0}
+
+    def seen(view):  # Ray's resource views catch up asynchronously: wait for all of them
+        return {name: view.get(name) for name in expected}
+
+    assert _until(lambda: seen(ray.available_resources()) == expected), \
+        seen(ray.available_resources())
+    assert _until(lambda: ray.cluster_resources().get(f"CPU_group_{pg_hex}") == 2.0)
     ray.util.remove_placement_group(pg)
     assert _until(lambda: _free_cpus(ray) == 4.0)
     assert _until(lambda: f"CPU_group_{pg_hex}" not in ray.available_resources())
