@@ -378,7 +378,8 @@ async def route_batch_from_client(client: Any, calls: list[ActorCall],
                     break
                 if message["answer"] is not None:
                     pending.discard(message["i"])
-                    deliver(message["i"], tuple(message["answer"]))  # type: ignore[arg-type]
+                    status, payload = message["answer"]
+                    deliver(message["i"], (status, payload))
             _addresses[actor_id] = address
             client.rpc.reuse(address, comm)
         except OSError as exc:  # the worker died with the calls in flight: they fail

@@ -334,7 +334,7 @@ class DaskBackend:
         element (minutes for a list of millions of numbers, where pickling it whole takes
         a fraction of a second)."""
         _wait_done([f for _, f in dask], len(dask), None)
-        held = worker_values(self.worker, [f.key if f.status == "finished" else None
+        held = worker_values(self.worker, [str(f.key) if f.status == "finished" else None
                                            for _, f in dask])
         rest = []
         for (i, fut), (found, value) in zip(dask, held):
