@@ -16,7 +16,15 @@ from typing import Any
 
 from distributed.diagnostics.plugin import SchedulerPlugin
 
-from raylike._actor_spec import CRASHED, NODE_DIED, OUT_OF_SCOPE, OWNER_DIED, UNKNOWN, died
+from raylike._actor_spec import (
+    CRASHED,
+    NODE_DIED,
+    OUT_OF_SCOPE,
+    OWNER_ACTOR_DIED,
+    OWNER_DIED,
+    UNKNOWN,
+    died,
+)
 from raylike._serialization import dumps
 
 REGISTRY_PLUGIN = "raylike-actors"
@@ -43,6 +51,7 @@ class _Record:
     restarts: int = 0
     dead: bytes | None = None
     placed: asyncio.Event = field(default_factory=asyncio.Event)
+    owner: str | None = None  # the actor that created it, if an actor did
 
     def error(self, reason: str) -> bytes:
         return dumps(died(reason, class_name=self.class_name, actor_id=self.actor_id,
@@ -68,7 +77,7 @@ class ActorRegistry(SchedulerPlugin):
     # -- handlers -----------------------------------------------------------------------------
     def create(self, actor_id: str, class_name: str, name: str | None, namespace: str | None,
                detached: bool, job_id: str, reservation: str, max_restarts: int, handle: bytes,
-               get_if_exists: bool) -> dict[str, Any]:
+               get_if_exists: bool, owner: str | None = None) -> dict[str, Any]:
         """Record a new actor; a taken name answers ``exists`` (with the handle) or ``taken``."""
         if name is not None:
             existing = self.names.get((namespace, name))
@@ -78,7 +87,7 @@ class ActorRegistry(SchedulerPlugin):
                 return {"status": "taken"}
             self.names[(namespace, name)] = actor_id
         self.actors[actor_id] = _Record(actor_id, class_name, name, namespace, detached, job_id,
-                                        reservation, max_restarts, handle)
+                                        reservation, max_restarts, handle, owner=owner)
         self.reservations[reservation] = actor_id
         return {"status": "created"}
 
@@ -106,6 +115,8 @@ class ActorRegistry(SchedulerPlugin):
             self._bury(record, dead or record.error(CRASHED))
         else:
             record.state = state
+            if state == "RESTARTING":  # its process died: what it owned dies (as in Ray)
+                self._orphaned(actor_id)
 
     async def where(self, actor_id: str) -> dict[str, Any]:
         """The address of the actor's worker, once it has one; ``dead`` if it is dead."""
@@ -175,6 +186,7 @@ class ActorRegistry(SchedulerPlugin):
                 record.restarts += 1
                 record.state, record.address = "RESTARTING", None
                 record.placed.clear()
+                self._orphaned(record.actor_id)
             else:
                 self._bury(record, record.error(NODE_DIED))
 
@@ -185,3 +197,12 @@ class ActorRegistry(SchedulerPlugin):
             del self.names[(record.namespace, record.name)]
         self.reservations.pop(record.reservation, None)
         record.placed.set()
+        self._orphaned(record.actor_id)
+
+    def _orphaned(self, owner: str) -> None:
+        """Kill the actors ``owner`` created, but not detached ones: they share its fate."""
+        for record in list(self.actors.values()):
+            if record.owner == owner and not record.detached and record.state != "DEAD":
+                task = asyncio.ensure_future(self.kill(record.actor_id, True, OWNER_ACTOR_DIED))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)

@@ -22,6 +22,8 @@ OUT_OF_SCOPE = "The actor is dead because all references to the actor were remov
 OWNER_DIED = ("The actor is dead because its owner has died: the driver that created it "
               "shut down.")
 NODE_DIED = "The actor is dead because its node (Dask worker) died."
+OWNER_ACTOR_DIED = ("The actor is dead because its owner has died: the actor that created it "
+                    "died (its worker process exited or was killed).")
 UNKNOWN = "The actor is unknown to this cluster (it was created by another cluster or session)."
 
 
@@ -111,6 +113,7 @@ class ActorSpec:
     runtime_env: dict[str, Any] | None = None  # the effective one (``_runtime_env``)
     out_of_order: bool = False  # ``allow_out_of_order_execution`` (as Ray resolves it)
     placement: Any = None  # a bundle of a placement group (``_pg_options.Placement``)
+    owner: str | None = None  # the actor that created it (it dies with it, unless detached)
 
 
 @dataclass

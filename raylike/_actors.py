@@ -327,6 +327,8 @@ def _spec(actor_class: ActorClass[Any], args: tuple[Any, ...], kwargs: dict[str,
         reservation=new_key(f"actor.{cls.__name__}"), strategy=opts.get("scheduling_strategy"),
         class_path=actor_class._class_path, out_of_order=out_of_order)
     spec.runtime_env = _runtime_env.for_call(opts.get("runtime_env"))
+    info = _context.current()
+    spec.owner = info.actor_id if info is not None else None  # Ray: the creator owns it
     return spec, nested
 
 
@@ -383,7 +385,7 @@ def _create_with(backend: Any, spec: ActorSpec, nested: list[ObjectRef[Any]],
         "raylike_actor_create", actor_id=meta.actor_id, class_name=meta.class_name,
         name=meta.name, namespace=meta.namespace, detached=meta.detached, job_id=spec.job_id,
         reservation=spec.reservation, max_restarts=spec.max_restarts, handle=handle_bytes,
-        get_if_exists=get_if_exists)
+        get_if_exists=get_if_exists, owner=spec.owner)
     if reply["status"] == "exists":
         return loads(reply["handle"])
     if reply["status"] == "taken":

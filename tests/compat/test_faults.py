@@ -216,6 +216,38 @@ def test_actor_restarts_after_sigkill_up_to_max_restarts(ray_shared):
         _call_until_alive(ray, actor.incr)
 
 
+@pytest.mark.parametrize("end", ["sigkill", "ray.kill"])
+def test_actors_an_actor_created_die_with_it_unless_detached(ray_shared, end):
+    ray = ray_shared
+
+    @ray.remote(num_cpus=0, max_restarts=-1)
+    class Child:
+        def ping(self):
+            return "pong"
+
+    @ray.remote(num_cpus=0)
+    class Parent:
+        def make(self, name):
+            self.owned = Child.remote()
+            self.kept = Child.options(name=name, lifetime="detached").remote()
+            ray.get([self.owned.ping.remote(), self.kept.ping.remote()])
+            return self.owned, self.kept, os.getpid()
+
+    parent = Parent.remote()
+    owned, kept, pid = ray.get(parent.make.remote(f"kept-{end}"), timeout=60)
+    if end == "sigkill":
+        os.kill(pid, signal.SIGKILL)
+    else:
+        ray.kill(parent)
+    deadline = time.time() + 60
+    with pytest.raises(ray.exceptions.RayActorError):  # even with max_restarts=-1
+        while time.time() < deadline:
+            ray.get(owned.ping.remote(), timeout=60)
+            time.sleep(0.2)
+    assert ray.get(kept.ping.remote(), timeout=60) == "pong"
+    ray.kill(kept)
+
+
 def _call_until_alive(ray, method, timeout=60.0):
     """Call until the call survives (calls racing a restart may fail with RayActorError, or
     ActorDiedError once the actor is dead for good, which is raised at once)."""
