@@ -269,7 +269,7 @@ def _generator_result(key: str, values: Any, num_returns: int, backpressure: int
     from raylike import _streams
 
     if num_returns == DYNAMIC:
-        return _streams.collect(values)
+        return _streams.collect(values, f"{actor.class_name}.{method}")
     try:
         _streams.stream(key, values, backpressure)
     except Exception as exc:
@@ -284,7 +284,7 @@ async def _generator_result_async(key: str, values: Any, num_returns: int, backp
     from raylike import _streams
 
     if num_returns == DYNAMIC:
-        return await _streams.collect_async(values)
+        return await _streams.collect_async(values, f"{actor.class_name}.{method}")
     try:
         await _streams.stream_async(key, values, backpressure)
     except Exception as exc:

@@ -165,7 +165,7 @@ def _generator_result(call: Any, values: Any) -> Any:
     from raylike._options import DYNAMIC
 
     if call.num_returns == DYNAMIC:
-        return _streams.collect(values)
+        return _streams.collect(values, call.name)
     _streams.stream(call.key, values, call.backpressure)
     return None
 

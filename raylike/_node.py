@@ -462,6 +462,15 @@ class TaskScope:
     def op_stream_end(self, key: str, error: bytes) -> None:
         _streams.record_error(self.node, key, error)
 
+    def op_error_object(self, error: bytes) -> str:
+        """An object whose ``get`` raises ``error`` (a dynamic generator's last ref)."""
+        from raylike._tasks import new_key
+
+        ref = self.node.backend().submit_raw(_streams.raise_error, error, key=new_key("error"),
+                                             resources=None)
+        self.held.append(ref)
+        return ref._key
+
     def op_stream_next(self, key: str, index: int, timeout: float | None) -> tuple[str, Any]:
         backend = self.node.backend()
         return backend.stream_next(backend.ref(key), index, timeout)

@@ -74,19 +74,46 @@ async def stream_async(key: str, values: Any, backpressure: int) -> None:
             await asyncio.to_thread(producer.push, producer.pack(value))
 
 
-def collect(values: Any) -> DynamicObjectRefGenerator:
-    """A dynamic generator task's result: each value ``put``, in order."""
+def collect(values: Any, name: str = "") -> DynamicObjectRefGenerator:
+    """A dynamic generator task's result: each value ``put``, in order; an error the
+    generator raises is its last ref (as in Ray: the task itself succeeds)."""
     if inspect.isasyncgen(values):
-        return asyncio.run(collect_async(values))
+        return asyncio.run(collect_async(values, name))
     backend = _runtime.process_backend()
-    return DynamicObjectRefGenerator([backend.put(v) for v in values])
+    refs: list[Any] = []
+    try:
+        for value in values:
+            refs.append(backend.put(value))
+    except Exception as exc:
+        refs.append(_error_object(backend, exc, name))
+    return DynamicObjectRefGenerator(refs)
 
 
-async def collect_async(values: Any) -> DynamicObjectRefGenerator:
+async def collect_async(values: Any, name: str = "") -> DynamicObjectRefGenerator:
     backend = _runtime.process_backend()
-    if inspect.isasyncgen(values):
-        return DynamicObjectRefGenerator([backend.put(v) async for v in values])
-    return DynamicObjectRefGenerator([backend.put(v) for v in values])
+    refs: list[Any] = []
+    try:
+        if inspect.isasyncgen(values):
+            async for value in values:
+                refs.append(backend.put(value))
+        else:
+            for value in values:
+                refs.append(backend.put(value))
+    except Exception as exc:
+        refs.append(await asyncio.to_thread(_error_object, backend, exc, name))
+    return DynamicObjectRefGenerator(refs)
+
+
+def _error_object(backend: Any, exc: BaseException, name: str) -> Any:
+    """An object whose ``get`` raises ``exc`` as the task error of ``name`` (made by the
+    worker: a task process's backend asks it)."""
+    from raylike._child import error_payload
+    from raylike._objects import ObjectRef
+
+    payload = error_payload(exc, name)
+    if not hasattr(backend, "call"):  # not in a task's or actor's process: nowhere to keep it
+        raise exc
+    return ObjectRef(backend.call("error_object", payload))
 
 
 def end_with_error(key: str, error: bytes) -> None:

@@ -538,3 +538,30 @@ def test_static_num_returns_generator_method(ray_shared):
     for ref in rest:
         with pytest.raises(ValueError):
             ray.get(ref)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_dynamic_generator_error_is_its_last_ref(ray_shared):
+    ray = ray_shared
+
+    @ray.remote(num_returns="dynamic")
+    def two_then_fail():
+        yield "a"
+        yield "b"
+        raise KeyError("after two")
+
+    @ray.remote
+    class Source:
+        @ray.method(num_returns="dynamic")
+        def one_then_fail(self):
+            yield 1
+            raise ValueError("no more")
+
+    refs = list(ray.get(two_then_fail.remote()))  # the task itself succeeds
+    assert len(refs) == 3 and ray.get(refs[:2]) == ["a", "b"]
+    with pytest.raises(KeyError):
+        ray.get(refs[2])
+    head, last = ray.get(Source.remote().one_then_fail.remote())
+    assert ray.get(head) == 1
+    with pytest.raises(ValueError):
+        ray.get(last)
