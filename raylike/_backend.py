@@ -378,16 +378,21 @@ class DaskBackend:
         items), ``("failed", None)`` (the task failed: its own ref raises why) or
         ``("timeout", None)``."""
         key = gen_ref._key
+        fut = self.future_of(gen_ref)
         deadline = None if timeout is None else time.monotonic() + timeout
         pause, gone = 0.005, 0.0
         while True:
             left = STREAM_SLICE if deadline is None else deadline - time.monotonic()
+            # Looked at before asking: the ask (an RPC) can overtake the task's submission
+            # (batched), so "gone" may mean "not there yet" even if the task has run and
+            # ended by the time the answer comes; only a task that had ended before the ask
+            # was sent is really gone.
+            ended = fut.done()
             answer = self.scheduler_call("raylike_stream_next", key=key, index=index,
                                          timeout=max(0.0, min(left, STREAM_SLICE)))
             status = answer["status"]
             if status == "gone":  # not known to the scheduler: not yet there, or cancelled
-                fut = self.future_of(gen_ref)
-                if fut.done() or gone > STREAM_GONE_LIMIT:
+                if ended or gone > STREAM_GONE_LIMIT:
                     return ("end" if fut.status == "finished" else "failed"), None
                 time.sleep(min(pause, max(0.0, left)))
                 gone, pause = gone + pause, min(pause * 2, 0.1)
@@ -576,13 +581,16 @@ class _StreamReady:
     async def _watch(self) -> None:
         try:
             while not self._closed:
+                # looked at before asking, as in ``stream_next``: the ask can overtake the
+                # task's submission
+                state = self._client.futures.get(self._position.key)
+                ended = state is None or state.status != "pending"
                 answer = await self._client.scheduler.raylike_stream_next(
                     key=self._position.key, index=self._position.index, timeout=self.SLICE)
                 if answer["status"] not in ("timeout", "gone"):
                     break
                 if answer["status"] == "gone":  # the task is not there yet, or was cancelled
-                    state = self._client.futures.get(self._position.key)
-                    if state is None or state.status != "pending":
+                    if ended:
                         break
                     await asyncio.sleep(0.01)
         except Exception:  # the connection is lost: ``wait`` says so
