@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 
@@ -20,3 +21,14 @@ def make_signal(ray: Any) -> Any:
             self.event.set()
 
     return Signal.remote()
+
+
+def poll(fn: Any, expected: Any, timeout: float = 30.0) -> None:
+    """Call ``fn`` until it returns ``expected``; fail with its last answer after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = fn()
+        if got == expected:
+            return
+        assert time.monotonic() < deadline, f"still {got!r}, expected {expected!r}"
+        time.sleep(0.05)

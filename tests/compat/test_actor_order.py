@@ -15,19 +15,9 @@ import os
 import time
 
 import pytest
+from compat_helpers import poll
 
 pytestmark = pytest.mark.timeout(120)
-
-
-def _poll(fn, expected, timeout=30.0):
-    """Call ``fn`` until it returns ``expected``; fail with the last answer after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = fn()
-        if got == expected:
-            return
-        assert time.monotonic() < deadline, f"still {got!r}, expected {expected!r}"
-        time.sleep(0.05)
 
 
 def _make_gate(ray):
@@ -68,7 +58,7 @@ def test_async_actor_answers_while_calls_await_an_event(ray_shared):
     refs = [actor.wait.remote() for _ in range(3)]
     first = actor.count.remote()
     assert ray.get(first, timeout=30) in (0, 1, 2, 3)
-    _poll(lambda: ray.get(actor.count.remote(), timeout=30), 3)
+    poll(lambda: ray.get(actor.count.remote(), timeout=30), 3)
     ready, _ = ray.wait(refs, num_returns=3, timeout=0.2)
     assert ready == []
     ray.get(actor.release.remote(), timeout=30)
@@ -93,7 +83,7 @@ def test_async_actor_answers_while_a_call_sleeps(ray_shared):
 
     actor = Sleeper.remote()
     long = actor.nap.remote(30)
-    _poll(lambda: ray.get(actor.started_.remote(), timeout=10), 1)
+    poll(lambda: ray.get(actor.started_.remote(), timeout=10), 1)
     t0 = time.monotonic()
     assert ray.get(actor.nap.remote(0), timeout=10) == 0
     assert time.monotonic() - t0 < 10  # not after the 30 s nap
@@ -119,7 +109,7 @@ def test_async_actor_answers_while_a_call_awaits_a_ref(ray_shared, tmp_path):
     actor = Awaiter.remote()
     opened = tmp_path / "open"
     ref = actor.await_it.remote([gate.remote(str(opened), "late")])
-    _poll(lambda: ray.get(actor.calls_.remote(), timeout=10), 1)
+    poll(lambda: ray.get(actor.calls_.remote(), timeout=10), 1)
     opened.touch()
     assert ray.get(ref, timeout=60) == "late"
 

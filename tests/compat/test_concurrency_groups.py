@@ -15,22 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 
 import pytest
-from compat_helpers import make_signal
+from compat_helpers import make_signal, poll
 
 pytestmark = pytest.mark.timeout(180)
-
-
-def _poll(fn, expected, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = fn()
-        if got == expected:
-            return
-        assert time.monotonic() < deadline, f"still {got!r}, expected {expected!r}"
-        time.sleep(0.05)
 
 
 def test_threaded_groups_have_their_own_limits(ray_shared):
@@ -79,7 +68,7 @@ def test_threaded_groups_have_their_own_limits(ray_shared):
 
     service = Service.remote()
     blocked = [service.io.remote() for _ in range(4)]
-    _poll(lambda: ray.get(service.running_io.remote(), timeout=30), 2)
+    poll(lambda: ray.get(service.running_io.remote(), timeout=30), 2)
     # io is full (2 running, 2 waiting): the default and compute groups still answer
     assert ray.get(service.default.remote(1), timeout=30) == 2
     assert ray.get(service.compute.remote(3), timeout=30) == 6
