@@ -60,7 +60,11 @@ __all__ = [
 SHOWN_MODULE = "ray.exceptions"
 # frames of raylike's and Dask's own code: left out of a task error's text, as Ray leaves out
 # its own
+# (raylike's by this process's copy and by its private modules' names: the cluster's processes
+# may import another copy than the driver's, e.g. the checkout in the working directory where
+# the driver imports an installed one)
 _INTERNAL_FRAMES = (os.path.dirname(os.path.abspath(__file__)) + os.sep,
+                    f"{os.sep}raylike{os.sep}_", f"{os.sep}site-packages{os.sep}raylike{os.sep}",
                     f"{os.sep}distributed{os.sep}", f"{os.sep}tornado{os.sep}")
 
 

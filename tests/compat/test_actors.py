@@ -352,8 +352,10 @@ def test_two_actors_run_in_parallel(ray_shared):
     deadline = time.time() + 25
     while time.time() < deadline:
         s, e = ray.get(a.spin.remote(n))
+        if e - s < 0.2:  # calibrated while the driver was slowed down: too little work
+            n, alone = n * 2, float("inf")
+            continue
         alone = min(alone, e - s)
-        assert alone > 0.2
         intervals = ray.get([a.spin.remote(n), b.spin.remote(n)])
         span = max(e for _, e in intervals) - min(s for s, _ in intervals)
         ratios.append(span / alone)
