@@ -8,8 +8,15 @@ from typing import Any
 import pytest
 
 pytestmark = [pytest.mark.joblib, pytest.mark.timeout(300)]
-joblib = pytest.importorskip("joblib")
-sklearn = pytest.importorskip("sklearn")
+
+
+@pytest.fixture(scope="module")
+def joblib() -> Any:
+    """joblib, imported only in the tests' run (``-m joblib``: the default run deselects
+    them, and has no joblib to import)."""
+    import joblib
+
+    return joblib
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +31,7 @@ def ray() -> Iterator[Any]:
     raylike.shutdown()
 
 
-def test_parallel_results_equal_the_default_backends(ray: Any) -> None:
+def test_parallel_results_equal_the_default_backends(ray: Any, joblib: Any) -> None:
     from math import sqrt
 
     expected = joblib.Parallel(n_jobs=1)(joblib.delayed(sqrt)(i ** 2) for i in range(20))
@@ -33,7 +40,7 @@ def test_parallel_results_equal_the_default_backends(ray: Any) -> None:
     assert got == expected
 
 
-def test_cross_val_score_and_grid_search(ray: Any) -> None:
+def test_cross_val_score_and_grid_search(ray: Any, joblib: Any) -> None:
     from sklearn.datasets import load_iris
     from sklearn.model_selection import GridSearchCV, cross_val_score
     from sklearn.svm import SVC
@@ -51,7 +58,7 @@ def test_cross_val_score_and_grid_search(ray: Any) -> None:
     assert search.best_score_ == reference.best_score_
 
 
-def test_errors_reach_the_caller(ray: Any) -> None:
+def test_errors_reach_the_caller(ray: Any, joblib: Any) -> None:
     def boom(i: int) -> int:
         raise ValueError(f"joblib-boom {i}")
 
