@@ -275,12 +275,16 @@ def test_recursive_reaches_what_the_call_submitted(ray_shared, recursive):
     ray.cancel(ref, recursive=recursive)
     with pytest.raises(ray.exceptions.TaskCancelledError):
         ray.get(ref, timeout=60)
-    time.sleep(0.5)  # a recursive cancel reaches the child after its parent
-    ray.get(signal.send.remote())
-    if recursive:
+    if recursive:  # the cancel reaches the child after its parent: wait for it, then free it
+        ready, _ = ray.wait([child_ref], timeout=60)
+        assert ready == [child_ref]
+        ray.get(signal.send.remote())
         with pytest.raises(ray.exceptions.TaskCancelledError):
             ray.get(child_ref, timeout=60)
     else:
+        ready, _ = ray.wait([child_ref], timeout=1.0)
+        assert ready == []  # not cancelled: it waits for the signal
+        ray.get(signal.send.remote())
         assert ray.get(child_ref, timeout=60) == "child done"
 
 
