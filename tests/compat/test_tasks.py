@@ -457,7 +457,9 @@ def test_task_can_start_its_own_processes(ray_shared):
     def negate_all(n):
         import multiprocessing
 
-        with multiprocessing.get_context("fork").Pool(2) as pool:
+        # spawn, not fork: forking a process that runs threads (Ray's workers do) can hang
+        # the child, as Ray's docs warn
+        with multiprocessing.get_context("spawn").Pool(2) as pool:
             return pool.map(abs, range(-n, 0))
 
     assert ray.get(negate_all.remote(3), timeout=60) == [3, 2, 1]
