@@ -107,7 +107,12 @@ def test_force_is_a_value_error_for_actor_calls(ray_shared):
     assert ray.get(refs, timeout=60) == ["sync", "async"]  # the refused cancel did nothing
     done = sync_actor.echo.remote(2)
     assert ray.get(done, timeout=30) == 2
-    ray.cancel(done, force=True)  # finished: nothing to cancel, no error
+    # Once the call has finished, Ray refuses force=True only while its owner still holds the
+    # call's spec (racy: seen both ways on Ray 2.60); either way the value stays readable.
+    try:
+        ray.cancel(done, force=True)
+    except ValueError as error:
+        assert "force=True is not supported" in str(error)
     assert ray.get(done) == 2
 
 
