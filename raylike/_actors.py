@@ -28,7 +28,7 @@ from raylike._actor_spec import (
     method_meta,
 )
 from raylike._objects import ObjectRef, _Borrowed
-from raylike._serialization import dumps, loads
+from raylike._serialization import check_definition_size, dumps, loads
 from raylike._tasks import new_key, pack_arguments, return_keys, returned
 from raylike.exceptions import ActorAlreadyExistsError
 
@@ -178,16 +178,22 @@ class ActorMethod:
                 raise ValueError(f"Invalid option keyword {key} for actor methods. Valid ones "
                                  f"are {sorted(_METHOD_OPTIONS)}.")
             if key == "num_returns":
-                _options.OPTIONS["num_returns"].check(key, value)
+                _options.OPTIONS["num_returns"].validate(key, value)
                 _options.num_returns_code(value, self._meta.is_generator)
             elif key == "_generator_backpressure_num_objects":
-                _options.OPTIONS[key].check(key, value)
+                _options.OPTIONS[key].validate(key, value)
         return ActorMethod(self._handle, self._name, self._meta, {**self._options, **options})
 
     def remote(self, *args: Any, **kwargs: Any) -> Any:
         """Submit a call; returns an ``ObjectRef`` (a list of them for ``num_returns > 1``,
         ``None`` for ``num_returns=0``)."""
         return _call(self, args, kwargs)
+
+    def _remote(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
+        """Ray's lower-level form of ``remote``: ``method._remote(args=[...], kwargs={...},
+        **options)``, the options as ``.options()`` takes them."""
+        method = self.options(**options) if options else self
+        return _call(method, tuple(args or ()), dict(kwargs or {}))
 
     def bind(self, *args: Any, **kwargs: Any) -> Any:
         """A lazy call on this actor (``ray.dag``): a ``ClassMethodNode``."""
@@ -286,7 +292,9 @@ def _create(actor_class: ActorClass[Any], args: tuple[Any, ...],
         raise ValueError("The actor name must be specified to use `get_if_exists`.")
     actor_class._init.check(args, kwargs, f"{cls.__name__}.__init__()")
     if actor_class._pickled is None:
-        actor_class._pickled = dumps(cls, f"actor class {cls.__module__}.{cls.__qualname__}")
+        pickled = dumps(cls, f"actor class {cls.__module__}.{cls.__qualname__}")
+        check_definition_size(pickled, cls.__name__, "actor")
+        actor_class._pickled = pickled
     spec, nested = _spec(actor_class, args, kwargs)
     default = spec.resources.get("CPU", -1.0) == 0.0  # see _resources.default_actor_request
     spec.placement = _pg_options.resolve(opts, spec.resources, cls.__qualname__,

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from raylike import _runtime
+from raylike import _runtime, _worker_env
 
 
 @dataclass
@@ -55,6 +55,7 @@ _current: contextvars.ContextVar[TaskInfo | None] = contextvars.ContextVar(
     "raylike_task", default=None)
 _actor_info: TaskInfo | None = None  # set in an actor's process for its lifetime
 _canceled = False  # ``ray.cancel`` reached the running task (``is_canceled()``)
+_task_env: dict[str, str | None] = {}  # what the running task's variables replaced
 
 
 def current() -> TaskInfo | None:
@@ -63,24 +64,31 @@ def current() -> TaskInfo | None:
 
 
 def enter(info: TaskInfo) -> contextvars.Token[TaskInfo | None]:
-    """Make ``info`` current; set ``CUDA_VISIBLE_DEVICES`` to its GPUs (empty for none, as
-    Ray does, so a reused process never shows a GPU that is not the task's)."""
-    global _canceled
-    os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(info.gpu_ids)
+    """Make ``info`` current; in a task process, set Ray's variables for it
+    (``raylike._worker_env``: an actor's were set once, by :func:`set_actor`)."""
+    global _canceled, _task_env
+    if _actor_info is None:
+        _worker_env.restore(_task_env)
+        _task_env = _worker_env.apply(info.resources, info.gpu_ids)
     _canceled = False
     return _current.set(info)
 
 
 def leave(token: contextvars.Token[TaskInfo | None]) -> None:
+    """End what :func:`enter` began (a task's variables are undone: its process is reused)."""
+    global _task_env
     _current.reset(token)
+    if _actor_info is None:
+        _worker_env.restore(_task_env)
+        _task_env = {}
 
 
 def set_actor(info: TaskInfo | None) -> None:
-    """Declare this process an actor's (its info stays current between calls)."""
+    """Declare this process an actor's (its info and variables stay for its lifetime)."""
     global _actor_info
     _actor_info = info
-    if info is not None and info.gpu_ids:
-        os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(info.gpu_ids)
+    if info is not None:
+        _worker_env.apply(info.resources, info.gpu_ids)
 
 
 def get_gpu_ids() -> list[int] | list[str]:

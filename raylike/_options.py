@@ -21,16 +21,19 @@ class RaylikeUnsupportedWarning(UserWarning):
     """An option or argument is accepted for compatibility but has no effect in raylike."""
 
 
+NONE = type(None)
+
+
 def _resource_quantity(name: str, value: Any) -> None:
+    """Ray's check of a resource quantity (``num_cpus``, ``resources[...]``, ...)."""
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"The keyword '{name}' only accepts None, 0 or a positive number, "
-                        f"got {type(value).__name__}.")
+        raise TypeError(f"The type of keyword '{name}' must be {(float, int, NONE)}, "
+                        f"but received type {type(value)}")
     if value < 0:
-        raise ValueError(f"The keyword '{name}' only accepts None, 0 or a positive number, "
-                         f"got {value}.")
-    if value and int(value * 10_000) == 0:
+        raise ValueError(f"The quantity of resource {name} cannot be negative")
+    if isinstance(value, float) and value and int(value * 10_000) == 0:
         raise ValueError(f"The precision of the fractional quantity of resource {name} "
                          "cannot go beyond 0.0001")
     if name == "num_gpus" and value > 1 and value != int(value):
@@ -42,27 +45,35 @@ def _resources(name: str, value: Any) -> None:
     if value is None:
         return
     if not isinstance(value, dict):
-        raise TypeError(f"The keyword '{name}' only accepts None or a dict, "
-                        f"got {type(value).__name__}.")
+        raise TypeError(f"The type of keyword '{name}' must be {(dict, NONE)}, "
+                        f"but received type {type(value)}")
+    if "CPU" in value or "GPU" in value:
+        raise ValueError("Use the 'num_cpus' and 'num_gpus' keyword instead of 'CPU' and "
+                         "'GPU' in 'resources' keyword")
     for key, quantity in value.items():
-        if key in ("CPU", "GPU"):
-            raise ValueError(f"Use the 'num_cpus' and 'num_gpus' keywords instead of 'CPU' and "
-                             f"'GPU' in 'resources' (got {key!r}).")
         if not isinstance(key, str):
             raise TypeError(f"Resource names must be strings, got {key!r}.")
-        _resource_quantity(f"{name}[{key!r}]", quantity)
+        _resource_quantity(key, quantity)
 
 
-def _int_at_least(low: int) -> Callable[[str, Any], None]:
+def _counting(infinite: bool) -> Callable[[str, Any], None]:
+    """Ray's counting options: None, 0 or a positive integer (and -1, for infinity)."""
     def check(name: str, value: Any) -> None:
         if value is None:
             return
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"The keyword '{name}' only accepts an integer, "
-                            f"got {type(value).__name__}.")
-        if value < low:
-            raise ValueError(f"The keyword '{name}' only accepts an integer >= {low}, got {value}.")
+        if infinite and value < -1:
+            raise ValueError(f"The keyword '{name}' only accepts None, 0, -1 or a positive "
+                             "integer, where -1 represents infinity.")
+        if not infinite and value < 0:
+            raise ValueError(f"The keyword '{name}' only accepts None, 0 or a positive "
+                             "integer.")
     return check
+
+
+def _positive(name: str, value: Any) -> None:
+    if value is not None and value < 1:
+        raise ValueError(f"The keyword '{name}' only accepts None or a positive integer, "
+                         f"got {value}.")
 
 
 STREAMING = -2  # ``num_returns="streaming"`` as a call carries it (Ray's own code)
@@ -70,9 +81,15 @@ DYNAMIC = -1  # ``num_returns="dynamic"``
 
 
 def _num_returns(name: str, value: Any) -> None:
-    if value in ("dynamic", "streaming"):
+    if value is None or value in ("dynamic", "streaming"):
         return
-    _int_at_least(0)(name, value)
+    if isinstance(value, str) or value < 0:
+        raise ValueError("Default None. When None is passed, The default value is 1 for a task "
+                         "and actor task, and 'streaming' for generator tasks and generator "
+                         "actor tasks. The keyword 'num_returns' only accepts None, a "
+                         "non-negative integer, 'streaming' (for generators), or 'dynamic'. "
+                         "'dynamic' flag will be deprecated in the future, and it is "
+                         "recommended to use 'streaming' instead.")
 
 
 def num_returns_code(value: Any, is_generator: bool) -> int:
@@ -92,7 +109,6 @@ def num_returns_code(value: Any, is_generator: bool) -> int:
 
 
 def _backpressure(name: str, value: Any) -> None:
-    _of_type(int)(name, value)
     if value == 0:
         raise ValueError("_generator_backpressure_num_objects=0 is not allowed. Use a value > 0 "
                          "(1 behaves like a Python generator), or -1 to disable it.")
@@ -101,25 +117,20 @@ def _backpressure(name: str, value: Any) -> None:
 def _retry_exceptions(name: str, value: Any) -> None:
     if isinstance(value, bool):
         return
-    if isinstance(value, (list, tuple)) and all(
-            isinstance(v, type) and issubclass(v, BaseException) for v in value):
+    if all(isinstance(v, type) and issubclass(v, Exception) for v in value):
         return
-    raise TypeError(f"The keyword '{name}' only accepts a bool or a list of exception types.")
-
-
-def _of_type(*types: type) -> Callable[[str, Any], None]:
-    def check(name: str, value: Any) -> None:
-        if value is not None and not isinstance(value, types):
-            names = " or ".join(t.__name__ for t in types)
-            raise TypeError(f"The keyword '{name}' only accepts None or {names}, "
-                            f"got {type(value).__name__}.")
-    return check
+    raise ValueError("retry_exceptions must be either a boolean or a list of exceptions")
 
 
 def _lifetime(name: str, value: Any) -> None:
     if value not in (None, "detached", "non_detached"):
-        raise ValueError("actor 'lifetime' argument must be either None, 'detached' or "
-                         f"'non_detached', got {value!r}.")
+        raise ValueError("actor `lifetime` argument must be one of 'detached', "
+                         "'non_detached' and 'None'.")
+
+
+def _task_object_store_memory(name: str, value: Any) -> None:
+    if value is not None:
+        raise ValueError("Setting 'object_store_memory' is not implemented for tasks")
 
 
 def validate_namespace(namespace: Any) -> None:
@@ -136,8 +147,29 @@ def _namespace(name: str, value: Any) -> None:
     validate_namespace(value)
 
 
-def _any(name: str, value: Any) -> None:
+def _none(name: str, value: Any) -> None:
     return None
+
+
+def _strategy(name: str, value: Any) -> None:
+    """``scheduling_strategy``: None, a name (``"DEFAULT"``, ``"SPREAD"``) or a strategy."""
+    from raylike.util import scheduling_strategies as strategies
+
+    kinds = (NONE, str, *(getattr(strategies, cls) for cls in (
+        "PlacementGroupSchedulingStrategy", "NodeAffinitySchedulingStrategy",
+        "NodeLabelSchedulingStrategy") if hasattr(strategies, cls)))
+    if not isinstance(value, kinds):
+        raise TypeError(f"The type of keyword '{name}' must be {kinds}, "
+                        f"but received type {type(value)}")
+
+
+def _placement_group(name: str, value: Any) -> None:
+    from raylike._placement_groups import PlacementGroup
+
+    kinds = (NONE, str, PlacementGroup)
+    if not isinstance(value, kinds):
+        raise TypeError(f"The type of keyword '{name}' must be {kinds}, "
+                        f"but received type {type(value)}")
 
 
 def _runtime_env(name: str, value: Any) -> None:
@@ -148,47 +180,68 @@ def _runtime_env(name: str, value: Any) -> None:
 
 @dataclass(frozen=True)
 class Option:
-    """One keyword: where it applies, its default, how it is checked, whether it is honoured."""
+    """One keyword: where it applies, its default, its type, how its value is checked, whether
+    it is honoured. ``validate`` and ``default_value`` are Ray's names
+    (``ray._common.ray_option_utils``)."""
 
     kinds: tuple[str, ...]
     default: Any
-    check: Callable[[str, Any], None]
+    types: type | tuple[type, ...] | None  # None: ``check`` checks the type itself
+    check: Callable[[str, Any], None] = _none  # the value, once its type is right
     support: str = "yes"  # "yes" | "meta" (accepted, only metadata) | "warn" (see module doc)
+
+    @property
+    def default_value(self) -> Any:
+        return self.default
+
+    def validate(self, name: str, value: Any) -> None:
+        """Ray's checks: ``TypeError`` for a value of the wrong type, else ``ValueError``."""
+        if self.types is not None and not isinstance(value, self.types):
+            raise TypeError(f"The type of keyword '{name}' must be {self.types}, "
+                            f"but received type {type(value)}")
+        self.check(name, value)
 
 
 _BOTH = (TASK, ACTOR)
+_COUNT = (int, NONE)
+_QUANTITY = (float, int, NONE)
 OPTIONS: dict[str, Option] = {
-    "num_cpus": Option(_BOTH, None, _resource_quantity),
-    "num_gpus": Option(_BOTH, None, _resource_quantity),
-    "resources": Option(_BOTH, None, _resources),
-    "memory": Option(_BOTH, None, _resource_quantity),
-    "object_store_memory": Option(_BOTH, None, _resource_quantity, "warn"),
-    "accelerator_type": Option(_BOTH, None, _of_type(str)),
-    "label_selector": Option(_BOTH, None, _of_type(dict), "warn"),
-    "num_returns": Option((TASK,), None, _num_returns),
-    "max_calls": Option((TASK,), 0, _int_at_least(0), "meta"),
-    "max_retries": Option((TASK,), 3, _int_at_least(-1)),
-    "retry_exceptions": Option((TASK,), False, _retry_exceptions),
-    "name": Option(_BOTH, None, _of_type(str)),
-    "namespace": Option((ACTOR,), None, _namespace),
-    "lifetime": Option((ACTOR,), None, _lifetime),
-    "get_if_exists": Option((ACTOR,), False, _of_type(bool)),
-    "max_restarts": Option((ACTOR,), 0, _int_at_least(-1)),
-    "max_task_retries": Option((ACTOR,), 0, _int_at_least(-1)),
-    "max_concurrency": Option((ACTOR,), None, _int_at_least(1)),
-    "max_pending_calls": Option((ACTOR,), -1, _int_at_least(-1), "meta"),
-    "concurrency_groups": Option((ACTOR,), None, _of_type(dict, list)),
-    "allow_out_of_order_execution": Option((ACTOR,), None, _of_type(bool)),
-    "scheduling_strategy": Option(_BOTH, None, _any),
-    "runtime_env": Option(_BOTH, None, _runtime_env),
-    "placement_group": Option(_BOTH, "default", _any),
-    "placement_group_bundle_index": Option(_BOTH, -1, _int_at_least(-1)),
-    "placement_group_capture_child_tasks": Option(_BOTH, None, _of_type(bool)),
-    "enable_task_events": Option(_BOTH, True, _of_type(bool), "meta"),
-    "_metadata": Option(_BOTH, None, _of_type(dict), "meta"),
-    "_labels": Option(_BOTH, None, _of_type(dict), "meta"),
-    "concurrency_group": Option((TASK,), None, _of_type(str)),
-    "_generator_backpressure_num_objects": Option((TASK,), -1, _backpressure),
+    "num_cpus": Option(_BOTH, None, _QUANTITY, _resource_quantity),
+    "num_gpus": Option(_BOTH, None, _QUANTITY, _resource_quantity),
+    "resources": Option(_BOTH, None, (dict, NONE), _resources),
+    "memory": Option(_BOTH, None, _QUANTITY, _resource_quantity),
+    "object_store_memory": Option(_BOTH, None, _COUNT, _counting(False), "warn"),
+    "accelerator_type": Option(_BOTH, None, (str, NONE)),
+    "label_selector": Option(_BOTH, None, (dict, NONE), support="warn"),
+    "fallback_strategy": Option(_BOTH, None, (list, NONE), support="warn"),
+    "num_returns": Option((TASK,), None, (int, str, NONE), _num_returns),
+    "max_calls": Option((TASK,), 0, _COUNT, _counting(False), "meta"),
+    "max_retries": Option((TASK,), 3, _COUNT, _counting(True)),
+    "retry_exceptions": Option((TASK,), False, (bool, list, tuple), _retry_exceptions),
+    "name": Option(_BOTH, None, (str, NONE)),
+    "namespace": Option((ACTOR,), None, (str, NONE), _namespace),
+    "lifetime": Option((ACTOR,), None, (str, NONE), _lifetime),
+    "get_if_exists": Option((ACTOR,), False, bool),
+    "max_restarts": Option((ACTOR,), 0, _COUNT, _counting(True)),
+    "max_task_retries": Option((ACTOR,), 0, _COUNT, _counting(True)),
+    "max_concurrency": Option((ACTOR,), None, _COUNT, _positive),
+    "max_pending_calls": Option((ACTOR,), -1, _COUNT, _counting(True), "meta"),
+    "concurrency_groups": Option((ACTOR,), None, (list, dict, NONE)),
+    "allow_out_of_order_execution": Option((ACTOR,), None, (bool, NONE)),
+    "enable_tensor_transport": Option((ACTOR,), None, (bool, NONE), support="warn"),
+    "scheduling_strategy": Option(_BOTH, None, None, _strategy),
+    "runtime_env": Option(_BOTH, None, (dict, NONE), _runtime_env),
+    "placement_group": Option(_BOTH, "default", None, _placement_group),
+    "placement_group_bundle_index": Option(_BOTH, -1, int, _counting(True)),
+    "placement_group_capture_child_tasks": Option(_BOTH, None, (bool, NONE)),
+    "enable_task_events": Option(_BOTH, True, bool, support="meta"),
+    "_metadata": Option(_BOTH, None, (dict, NONE), support="meta"),
+    "_labels": Option(_BOTH, None, (dict, NONE), support="meta"),
+    "concurrency_group": Option((TASK,), None, (str, NONE)),
+    "_generator_backpressure_num_objects": Option((TASK,), -1, _COUNT, _backpressure),
+    "_num_objects_per_yield": Option((TASK,), 1, _COUNT, _positive, "warn"),
+    "_actor_generator_backpressure_num_objects": Option((ACTOR,), None, _COUNT,
+                                                         _backpressure, "warn"),
 }
 
 _warned: set[str] = set()
@@ -204,7 +257,9 @@ def validate(kind: str, options: dict[str, Any]) -> dict[str, Any]:
             what = "remote functions" if kind == TASK else "actors"
             raise ValueError(f"Invalid option keyword {name} for {what}. "
                              f"Valid ones are {valid}.")
-        opt.check(name, value)
+        opt.validate(name, value)
+        if kind == TASK and name == "object_store_memory":
+            _task_object_store_memory(name, value)
         if opt.support == "warn" and value not in (None, opt.default):
             warn_unsupported(name)
     from raylike._pg_options import check_options
@@ -234,6 +289,9 @@ def _caller_level() -> int:
 
 def merged(kind: str, base: dict[str, Any], updates: dict[str, Any]) -> dict[str, Any]:
     """``base`` overlaid with validated ``updates`` (``.options()``)."""
+    fixed = "max_calls" if kind == TASK else "concurrency_groups"  # decorator-only, as in Ray
+    if fixed in updates:
+        raise ValueError(f"Setting '{fixed}' is not supported in '.options()'.")
     return {**base, **validate(kind, updates)}
 
 

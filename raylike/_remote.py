@@ -59,9 +59,9 @@ def method(*, num_returns: int | str | None = None, concurrency_group: str | Non
     from raylike import _options
 
     if num_returns is not None:
-        _options.OPTIONS["num_returns"].check("num_returns", num_returns)
+        _options.OPTIONS["num_returns"].validate("num_returns", num_returns)
     if _generator_backpressure_num_objects is not None:
-        _options.OPTIONS["_generator_backpressure_num_objects"].check(
+        _options.OPTIONS["_generator_backpressure_num_objects"].validate(
             "_generator_backpressure_num_objects", _generator_backpressure_num_objects)
 
     def decorator(fn: Any) -> Any:

@@ -47,6 +47,31 @@ def dumps(value: Any, what: str = "value") -> bytes:
         raise _cannot_serialize(value, what, exc) from exc
 
 
+_DEFINITION_WARN = 10**7  # bytes: Ray's FUNCTION_SIZE_WARN_THRESHOLD
+
+
+def check_definition_size(pickled: bytes, name: str, kind: str) -> None:
+    """Ray's limit on a pickled remote function or actor class (``kind``): past 10 MB a
+    warning, from ``FUNCTION_SIZE_ERROR_THRESHOLD`` bytes (env, default 10**8) ``ValueError``
+    (it most likely captured a large value that belongs in ``ray.put``)."""
+    import logging
+    import os
+
+    size = len(pickled)
+    if size <= _DEFINITION_WARN:
+        return
+    limit = int(os.environ.get("FUNCTION_SIZE_ERROR_THRESHOLD", 10**8))
+    mib = size // (1024 * 1024)
+    advice = ("Check that its definition is not implicitly capturing a large array or other "
+              "object in scope. Tip: use ray.put() to put large objects in the Ray object "
+              "store.")
+    if size >= limit:
+        raise ValueError(f"The {kind} {name} is too large ({mib} MiB > "
+                         f"FUNCTION_SIZE_ERROR_THRESHOLD={limit // (1024 * 1024)} MiB). {advice}")
+    logging.getLogger("raylike").warning("The %s %s is very large (%d MiB). %s", kind, name,
+                                         mib, advice)
+
+
 def register_serializer(cls: type, serializer: Callable[[Any], Any],
                         deserializer: Callable[[Any], Any]) -> None:
     """Pickle instances of exactly ``cls`` as ``deserializer(serializer(obj))`` in this

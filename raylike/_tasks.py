@@ -21,7 +21,7 @@ from raylike import (
     _runtime_env,
 )
 from raylike._objects import ObjectRef, _Borrowed
-from raylike._serialization import dumps, unpicklable_part
+from raylike._serialization import check_definition_size, dumps, unpicklable_part
 
 
 @dataclass
@@ -175,6 +175,8 @@ class RemoteFunction:
     def __init__(self, function: Callable[..., Any], options: dict[str, Any]) -> None:
         self._function = function
         self._options = _options.validate(_options.TASK, options)
+        if (self._options.get("num_gpus") or 0) > 0 and self._options.get("max_calls") is None:
+            self._options = {**self._options, "max_calls": 1}  # Ray's default for GPU tasks
         self._is_generator = is_generator_function(function)
         self._num_returns = _options.num_returns_code(self._options.get("num_returns"),
                                                       self._is_generator)
@@ -182,6 +184,11 @@ class RemoteFunction:
         self._signature: inspect.Signature | None = None
         self._function_name = _context.function_name(function)
         functools.update_wrapper(self, function)
+
+    @property
+    def _default_options(self) -> dict[str, Any]:
+        """The options given to ``@ray.remote`` (Ray's attribute)."""
+        return self._options
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         name = self._function.__name__
@@ -229,7 +236,9 @@ class RemoteFunction:
         args, kwargs = tuple(args or ()), dict(kwargs or {})
         backend = _runtime.backend(auto_init=True)
         if self._pickled is None:
-            self._pickled = dumps(self._function, f"function {_descriptor(self._function)}")
+            pickled = dumps(self._function, f"function {_descriptor(self._function)}")
+            check_definition_size(pickled, self._function_name, "remote function")
+            self._pickled = pickled
         self._check_arguments(args, kwargs)
         opts = self._options
         name = opts.get("name") or self._function.__name__

@@ -253,6 +253,24 @@ def test_method_num_returns(ray_shared):
     assert ray.get(three) == ["x", ",", "y"]
 
 
+def test_low_level_remote_of_actor_class_and_method(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    class Pair:
+        def __init__(self, x, y=0):
+            self.x, self.y = x, y
+
+        def parts(self, a, b=None):
+            return self.x, self.y, a, b
+
+    pair = Pair._remote(args=[1], kwargs={"y": 2})
+    # ``_remote`` takes the arguments as a list and a dict, and options as ``.options()`` does
+    refs = pair.parts._remote(args=["a"], kwargs={"b": "b"}, num_returns=4)
+    assert ray.get(refs, timeout=60) == [1, 2, "a", "b"]
+    assert ray.get(pair.parts._remote(args=["c"]), timeout=60) == (1, 2, "c", None)
+
+
 # ----------------------------------------------------------------------------------------------
 # handles
 # ----------------------------------------------------------------------------------------------

@@ -317,6 +317,53 @@ def test_fractional_gpu_task_gets_one_id(ray4, tmp_path):
 
 
 # ----------------------------------------------------------------------------------------------
+# the variables a worker sets for its task
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif("OMP_NUM_THREADS" in os.environ, reason="set by the user: Ray keeps it")
+def test_omp_num_threads_follows_the_cpus_of_the_task(ray4):
+    ray = ray4
+
+    @ray.remote
+    def omp():
+        return os.environ.get("OMP_NUM_THREADS")
+
+    @ray.remote
+    class Omp:
+        def get(self):
+            return os.environ.get("OMP_NUM_THREADS")
+
+    assert ray.get(omp.options(num_cpus=2).remote(), timeout=60) == "2"
+    assert ray.get(omp.remote(), timeout=60) == "1"  # a reused process drops the 2
+    assert ray.get(omp.options(num_cpus=0.5).remote(), timeout=60) == "1"
+    env = {"env_vars": {"OMP_NUM_THREADS": "3"}}
+    assert ray.get(omp.options(num_cpus=2, runtime_env=env).remote(), timeout=60) == "3"
+    assert ray.get(Omp.remote().get.remote(), timeout=60) == "1"
+    assert ray.get(Omp.options(num_cpus=2).remote().get.remote(), timeout=60) == "2"
+
+
+def test_task_without_gpus_keeps_the_visible_devices_of_its_process(ray4):
+    ray = ray4
+    expected = os.environ.get("CUDA_VISIBLE_DEVICES")  # the workers inherit the driver's
+
+    @ray.remote(num_gpus=0)
+    def visible():
+        return os.environ.get("CUDA_VISIBLE_DEVICES")
+
+    @ray.remote(num_gpus=1)
+    def on_gpu():
+        return ray.get_gpu_ids(), os.environ.get("CUDA_VISIBLE_DEVICES")
+
+    assert ray.get(visible.remote(), timeout=60) == expected
+    ids, env = ray.get(on_gpu.remote(), timeout=60)
+    assert env == str(ids[0])
+    # and once a GPU task ran (maybe in the same reused process), a task with none again sees
+    # what its process had
+    assert ray.get([visible.remote() for _ in range(4)], timeout=60) == [expected] * 4
+
+
+# ----------------------------------------------------------------------------------------------
 # runtime context
 # ----------------------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -272,6 +273,70 @@ def test_bad_option_type_raises_type_error(ray_shared):
 
     with pytest.raises(TypeError):
         f.options(num_cpus="two")
+
+
+def test_option_errors_read_as_rays(ray_shared):
+    ray = ray_shared
+
+    def f():
+        return 1
+
+    class A:
+        pass
+
+    def typed(keyword):
+        return re.escape(f"The type of keyword '{keyword}' must be {(int, type(None))}, "
+                         f"but received type {float}")
+
+    with pytest.raises(TypeError, match=typed("max_retries")):
+        ray.remote(max_retries=1.5)(f)
+    with pytest.raises(TypeError, match=typed("max_restarts")):
+        ray.remote(max_restarts=1.5)(A)
+    with pytest.raises(ValueError, match=re.escape(
+            "The keyword 'max_retries' only accepts None, 0, -1 or a positive integer, where -1 "
+            "represents infinity.")):
+        ray.remote(max_retries=-5)(f)
+    with pytest.raises(ValueError, match="The keyword 'max_calls' only accepts None, 0 or a "
+                                         "positive integer"):
+        ray.remote(max_calls=-1)(f)
+    with pytest.raises(ValueError, match="The keyword 'num_returns' only accepts None, a "
+                                         "non-negative integer"):
+        ray.remote(num_returns=-3)(f)
+    with pytest.raises(ValueError, match="The precision of the fractional quantity of resource "
+                                         "Custom cannot go beyond 0.0001"):
+        ray.remote(resources={"Custom": 0.00000001})(f)
+    # options only the decorator takes
+    with pytest.raises(ValueError, match=re.escape(
+            "Setting 'max_calls' is not supported in '.options()'.")):
+        ray.remote(f).options(max_calls=2)
+    with pytest.raises(ValueError, match=re.escape(
+            "Setting 'concurrency_groups' is not supported in '.options()'.")):
+        ray.remote(A).options(concurrency_groups={"io": 1})
+
+
+def test_oversized_function_is_refused(ray_shared):
+    ray = ray_shared
+    captured = bytearray(101 * 1024 * 1024)  # more than Ray's 100 MB limit on a definition
+
+    @ray.remote
+    def f():
+        return len(captured)
+
+    @ray.remote
+    class Holder:
+        def size(self):
+            return len(captured)
+
+    with pytest.raises(ValueError, match="The remote function .*f is too large"):
+        f.remote()
+    with pytest.raises(ValueError, match="The actor Holder is too large"):
+        Holder.remote()
+
+    @ray.remote
+    def small():
+        return 1
+
+    assert ray.get(small.remote(), timeout=60) == 1
 
 
 # ----------------------------------------------------------------------------------------------
