@@ -3,7 +3,10 @@
 once per attribute, that it is private, as Ray's wrappers do."""
 from __future__ import annotations
 
+import importlib
 import logging
+from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 logger = logging.getLogger("raylike")
@@ -27,3 +30,18 @@ class DeprecatedModule:
 
     def __repr__(self) -> str:
         return f"<deprecated alias ray.{self._name}>"
+
+
+def submodule_getattr(package: str) -> Callable[[str], ModuleType]:
+    """A module ``__getattr__`` giving ``package``'s submodules as attributes, imported on
+    first use (Ray's packages have them imported already: ``ray._private.worker``)."""
+    def getattr_(name: str) -> ModuleType:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return importlib.import_module(f"{package}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{package}.{name}":
+                raise
+            raise AttributeError(f"module {package!r} has no attribute {name!r}") from None
+    return getattr_

@@ -536,6 +536,12 @@ class DaskBackend:
         with self._dask_errors():
             return self.client.sync(getattr(self.client.scheduler, op), **kwargs)
 
+    def run_on_scheduler(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        """``func(dask_scheduler, *args, **kwargs)`` on the scheduler's event loop (so it is
+        atomic with respect to every other request the scheduler serves)."""
+        with self._dask_errors():
+            return self.client.run_on_scheduler(func, *args, **kwargs)
+
     def run_on_workers(self, func: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
         with self._dask_errors():
             return dict(self.client.run(func, *args, **kwargs))

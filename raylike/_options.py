@@ -161,6 +161,10 @@ def _strategy(name: str, value: Any) -> None:
     if not isinstance(value, kinds):
         raise TypeError(f"The type of keyword '{name}' must be {kinds}, "
                         f"but received type {type(value)}")
+    if isinstance(value, strategies.NodeLabelSchedulingStrategy):
+        raise NotImplementedError("NodeLabelSchedulingStrategy is not supported by raylike: its "
+                                  "nodes carry no labels to match (use "
+                                  "NodeAffinitySchedulingStrategy or custom resources)")
 
 
 def _placement_group(name: str, value: Any) -> None:

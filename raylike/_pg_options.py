@@ -142,7 +142,9 @@ def _warn_legacy(options: dict[str, Any]) -> None:
     for name in _LEGACY:
         value = options.get(name)
         if value is not None and value is not False and value != unset.get(name):
+            from raylike._private.utils import get_ray_doc_version
+
             warnings.warn(f"{name} parameter is deprecated. Use scheduling_strategy="
                           "PlacementGroupSchedulingStrategy(...) instead, see the usage at "
-                          "https://docs.ray.io/en/latest/ray-core/package-ref.html#ray-remote.",
-                          DeprecationWarning, stacklevel=4)
+                          f"https://docs.ray.io/en/{get_ray_doc_version()}/ray-core/"
+                          "package-ref.html#ray-remote.", DeprecationWarning, stacklevel=4)

@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 import time
+import warnings
 from typing import Any
 
 from raylike import _context, _ids, _pg_options, _runtime
@@ -271,6 +272,14 @@ def _validate(bundles: Any, strategy: Any, lifetime: Any, soft_target: Any,
     if soft_target and (strategy or "PACK") != "STRICT_PACK":
         raise ValueError("_soft_target_node_id currently only works with STRICT_PACK but got "
                          f"{strategy or 'PACK'}")
+    validate_bundles(bundles)
+    if lifetime not in (None, "detached"):
+        raise ValueError("Placement group `lifetime` argument must be either `None` or "
+                         f"'detached'. Got {lifetime}.")
+
+
+def validate_bundles(bundles: Any) -> None:
+    """Ray's check of a placement group's bundles (``ValueError`` with Ray's messages)."""
     if not isinstance(bundles, list):
         raise ValueError(f"Placement group bundles must be a list, got {type(bundles)}.")
     if not bundles:
@@ -284,6 +293,12 @@ def _validate(bundles: Any, strategy: Any, lifetime: Any, soft_target: Any,
         if not bundle or all(v == 0 for v in bundle.values()):
             raise ValueError("Bundles cannot be an empty dictionary or resources with only 0 "
                              f"values. Bundles: {bundles}")
-    if lifetime not in (None, "detached"):
-        raise ValueError("Placement group `lifetime` argument must be either `None` or "
-                         f"'detached'. Got {lifetime}.")
+        if "object_store_memory" in bundle:
+            from raylike._private.utils import get_ray_doc_version
+
+            warnings.warn("Setting 'object_store_memory' for bundles is deprecated since it "
+                          "doesn't actually reserve the required object store memory. Use "
+                          "object spilling that's enabled by default (https://docs.ray.io/en/"
+                          f"{get_ray_doc_version()}/ray-core/objects/object-spilling.html) "
+                          "instead to bypass the object store memory size limitation.",
+                          DeprecationWarning, stacklevel=1)

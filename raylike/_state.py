@@ -28,6 +28,16 @@ def _local(op: str, backend: Any, *args: Any) -> Any:
         return _resources.clean(total)
     if op == "nodes":
         return [_node_entry(address, info) for address, info in _workers(backend).items()]
+    if op == "total_per_node":
+        return {node_id(address): _resources.clean(dict(info.get("resources") or {}))
+                for address, info in _workers(backend).items()}
+    if op == "available_per_node":
+        return {node_id(address): _resources.clean(available)
+                for address, available in backend.run_on_workers(_available_on).items()}
+    if op == "kv":  # the cluster's key-value store (``experimental.internal_kv``)
+        from raylike.experimental import internal_kv
+
+        return backend.run_on_scheduler(internal_kv.apply, *args)
     if op == "query":  # the state API and the timeline: the scheduler's state plugin
         kind, kwargs = args
         return backend.scheduler_call("raylike_state", kind=kind, **kwargs)
@@ -86,6 +96,16 @@ def available_resources() -> dict[str, float]:
     """The resources not in use right now, summed over nodes (CPUs of tasks blocked in
     ``get`` count as available, as in Ray)."""
     return dict(_query("available"))
+
+
+def available_resources_per_node() -> dict[str, dict[str, float]]:
+    """The resources not in use right now on each live node, by node id."""
+    return dict(_query("available_per_node"))
+
+
+def total_resources_per_node() -> dict[str, dict[str, float]]:
+    """The total resources of each live node, by node id."""
+    return dict(_query("total_per_node"))
 
 
 def nodes() -> list[dict[str, Any]]:

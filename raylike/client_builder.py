@@ -6,11 +6,27 @@ and namespace, and returns its context. A ``ray://`` address is refused as ``ini
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from raylike import _runtime
 
-__all__ = ["ClientBuilder", "client"]
+__all__ = ["ClientBuilder", "ClientContext", "client"]
+
+
+@dataclass
+class ClientContext:
+    """Ray's context of a Ray Client connection (what ``connect()`` returns in Ray). raylike's
+    ``connect()`` returns ``init``'s ``RayContext`` instead, so no value is ever one of these;
+    the class exists for ``isinstance`` checks."""
+
+    dashboard_url: str | None
+    python_version: str
+    ray_version: str
+    ray_commit: str
+    _num_clients: int = 0
+    _context_to_restore: Any = None
+    protocol_version: str | None = None
 
 
 class ClientBuilder:

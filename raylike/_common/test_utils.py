@@ -19,7 +19,8 @@ from raylike._remote import remote
 __all__ = ["DEFAULT_DRIVER_TIMEOUT_SECONDS", "KILLED_DRIVER_DRAIN_TIMEOUT_SECONDS",
            "MetricSamplePattern", "PrometheusTimeseries", "Semaphore", "SignalActor",
            "async_wait_for_condition", "fetch_prometheus_metric_timeseries",
-           "fetch_prometheus_timeseries", "run_string_as_driver", "wait_for_condition"]
+           "fetch_prometheus_timeseries", "is_named_tuple", "run_string_as_driver",
+           "wait_for_condition"]
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +153,15 @@ def run_string_as_driver(driver_script: str, env: dict[str, str] | None = None,
         print(text)
         raise subprocess.CalledProcessError(proc.returncode, proc.args, output)
     return text
+
+
+def is_named_tuple(cls: type) -> bool:
+    """True if ``cls`` is a ``namedtuple`` class: a direct subclass of ``tuple`` alone whose
+    ``_fields`` is a tuple of strings."""
+    if cls.__bases__ != (tuple,):
+        return False
+    fields = getattr(cls, "_fields", None)
+    return isinstance(fields, tuple) and all(type(name) is str for name in fields)
 
 
 @dataclass

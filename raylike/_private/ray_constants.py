@@ -13,11 +13,19 @@ REDIS_DEFAULT_USERNAME = ""
 REDIS_DEFAULT_PASSWORD = ""
 NUM_REDIS_GET_RETRIES = 20
 ENABLE_RAY_CLUSTER = True
+DEFAULT_RESOURCES = {"CPU", "GPU", "memory", "object_store_memory"}
+
+# keys of the autoscaler's debug records in the internal key-value store
+DEBUG_AUTOSCALING_ERROR = "__autoscaling_error"
+DEBUG_AUTOSCALING_STATUS = "__autoscaling_status"
+DEBUG_AUTOSCALING_STATUS_LEGACY = "__autoscaling_status_legacy"
 DEFAULT_TASK_MAX_RETRIES = 3
 FUNCTION_SIZE_WARN_THRESHOLD = 10**7
 DEFAULT_OBJECT_STORE_MEMORY_PROPORTION = 0.3
 DEFAULT_OBJECT_STORE_MAX_MEMORY_BYTES = 200 * 10**9
 OBJECT_STORE_MINIMUM_MEMORY_BYTES = 75 * 1024 * 1024
+REQUIRE_SHM_SIZE_THRESHOLD = 10**10
+MAC_DEGRADED_PERF_MMAP_SIZE_LIMIT = 2 * 2**30
 KV_NAMESPACE_FUNCTION_TABLE = b"fun"
 TESTING_NEVER_DEDUP_TOKEN = "__ray_testing_never_deduplicate__"
 LOGGER_FORMAT = "%(asctime)s\t%(levelname)s %(filename)s:%(lineno)s -- %(message)s"

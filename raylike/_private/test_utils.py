@@ -8,6 +8,7 @@ subscribers exist but deliver nothing: raylike pushes no error messages to drive
 the caller through ``get``; logs through ``log_to_driver``)."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fnmatch
 import os
@@ -28,6 +29,7 @@ from raylike._common.test_utils import (
     wait_for_condition,
 )
 from raylike._private import ray_constants
+from raylike.util.queue import Empty, Queue, _QueueActor
 
 __all__ = [
     "Semaphore", "SignalActor", "async_wait_for_condition", "client_test_enabled", "chdir",
@@ -40,7 +42,9 @@ __all__ = [
     "run_string_as_driver_nonblocking", "run_string_as_driver_stdout_stderr", "same_elements",
     "wait_for_assertion", "wait_for_children_of_pid", "wait_for_children_of_pid_to_exit",
     "wait_for_condition", "wait_for_pid_to_exit", "wait_until_server_available",
-    "wait_until_succeeded_without_exception",
+    "wait_until_succeeded_without_exception", "BatchQueue", "check_call_subprocess",
+    "get_current_unused_port", "wait_for_aggregator_agent_if_enabled",
+    "wait_for_dashboard_agent_available", "wait_for_num_actors",
 ]
 
 
@@ -143,6 +147,29 @@ def kill_processes(process_infos: list[Any]) -> None:
             proc.wait(timeout=10)
 
 
+def check_call_subprocess(argv: list[str], capture_stdout: bool = False,
+                          capture_stderr: bool = False) -> bytes:
+    """Run ``argv``; ``CalledProcessError`` if it fails. Returns what was captured (stderr
+    joins stdout when both are captured)."""
+    stdout = subprocess.PIPE if capture_stdout else None
+    stderr = (subprocess.STDOUT if capture_stdout else subprocess.PIPE) if capture_stderr \
+        else None
+    proc = subprocess.Popen(argv, stdout=stdout, stderr=stderr)
+    out, err = proc.communicate()
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, argv, out, err)
+    return b"".join(part for part in (out, err) if part is not None)
+
+
+def get_current_unused_port() -> int:
+    """A TCP port of localhost free at the time of the call."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("localhost", 0))
+        return int(sock.getsockname()[1])
+
+
 def wait_until_server_available(address: str, timeout_ms: float = 5000,
                                 retry_interval_ms: float = 100) -> bool:
     """True once something accepts TCP connections at ``host:port``; False after the timeout."""
@@ -215,6 +242,67 @@ def wait_until_succeeded_without_exception(func: Callable[..., Any],
 
 
 # ---- cluster state ----------------------------------------------------------------------
+
+def wait_for_num_actors(num_actors: int, state: str | None = None, timeout: float = 10) -> None:
+    """Return once the state API lists at least ``num_actors`` actors (in ``state``, e.g.
+    ``"ALIVE"``); ``TimeoutError`` after ``timeout`` seconds."""
+    from raylike.util.state import list_actors
+
+    filters = [("state", "=", state)] if state else None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(list_actors(filters=filters, limit=num_actors)) >= num_actors:
+            return
+        time.sleep(0.1)
+    raise TimeoutError("Timed out while waiting for global state.")
+
+
+class _BatchQueueActor(_QueueActor):
+    async def get_batch(self, batch_size: int | None = None,
+                        total_timeout: float | None = None,
+                        first_timeout: float | None = None) -> list[Any]:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        try:
+            batch = [await asyncio.wait_for(self.queue.get(), first_timeout)]
+        except asyncio.TimeoutError:
+            raise Empty from None
+        # no total_timeout: wait for each item of a sized batch; take only what is there
+        # when draining (batch_size None)
+        if total_timeout is None and batch_size is None:
+            total_timeout = 0
+        deadline = None if total_timeout is None else start + total_timeout
+        while batch_size is None or len(batch) < batch_size:
+            left = None if deadline is None else max(deadline - loop.time(), 0.0)
+            if left == 0.0:
+                if self.queue.empty():
+                    break
+                batch.append(self.queue.get_nowait())
+                continue
+            try:
+                batch.append(await asyncio.wait_for(self.queue.get(), left))
+            except asyncio.TimeoutError:
+                break
+        return batch
+
+
+class BatchQueue(Queue):
+    """A ``ray.util.queue.Queue`` that can also hand out several items at once."""
+
+    def __init__(self, maxsize: int = 0, actor_options: dict[str, Any] | None = None) -> None:
+        self.maxsize = maxsize
+        actor_class = raylike.remote(_BatchQueueActor)
+        self.actor = actor_class.options(**(actor_options or {})).remote(maxsize)
+
+    def get_batch(self, batch_size: int | None = None, total_timeout: float | None = None,
+                  first_timeout: float | None = None) -> list[Any]:
+        """Up to ``batch_size`` items in order (``None``: all there are), waiting at most
+        ``first_timeout`` seconds for the first (``Empty`` after that) and ``total_timeout``
+        in all."""
+        items: list[Any] = self._get(
+            self.actor.get_batch.remote(batch_size, total_timeout, first_timeout))
+        return items
+
 
 def client_test_enabled() -> bool:
     """False: raylike has no Ray Client mode (``ray://``)."""
@@ -409,6 +497,8 @@ teardown_tls = _unsupported("teardown_tls", "give the Dask cluster TLS instead")
 check_call_ray = _unsupported("check_call_ray", "the command line is `raylike`, not `ray`")
 raw_metric_timeseries = _unsupported("raw_metric_timeseries", "no Prometheus metrics")
 get_metric_check_condition = _unsupported("get_metric_check_condition", "no Prometheus metrics")
+wait_for_dashboard_agent_available = _unsupported("wait_for_dashboard_agent_available",
+                                                  "raylike runs no dashboard agents")
 get_and_run_resource_killer = _unsupported("get_and_run_resource_killer",
                                            "use cluster_utils.Cluster.remove_node")
 
@@ -427,3 +517,12 @@ class RayletKiller:
     @classmethod
     def remote(cls, *_: Any, **__: Any) -> Any:
         return cls()
+
+
+def wait_for_aggregator_agent_if_enabled(address: str, node_id: str, timeout: float = 10) -> None:
+    """Ray waits for its event aggregator agent when
+    ``RAY_enable_core_worker_ray_event_to_aggregator=1``; raylike has none, so that setting
+    is refused, and without it there is nothing to wait for."""
+    if os.environ.get("RAY_enable_core_worker_ray_event_to_aggregator") == "1":
+        raise NotImplementedError("ray._private.test_utils.wait_for_aggregator_agent_if_enabled"
+                                  ": raylike has no event aggregator agent")

@@ -1,12 +1,30 @@
 """The parts of Ray's ``ray._private.utils`` that Ray's test files use."""
 from __future__ import annotations
 
+import importlib
+import logging
+import os
+import re
 import signal
+import sys
 import threading
 from types import FrameType, TracebackType
 from typing import Any
 
-__all__ = ["DeferSigint", "publish_error_to_driver"]
+from raylike._private import ray_constants
+
+__all__ = ["DeferSigint", "detect_fate_sharing_support", "get_current_node_cpu_model_name",
+           "get_ray_doc_version", "get_shared_memory_bytes",
+           "parse_pg_formatted_resources_to_original", "publish_error_to_driver",
+           "resolve_object_store_memory", "try_import_each_module"]
+
+logger = logging.getLogger(__name__)
+
+# a placement group's per-bundle and group-wide resource names: "<name>_group_<i>_<pg id>",
+# "<name>_group_<pg id>"; "bundle" is the marker resource every bundle holds
+_PG_INDEXED_RESOURCE = re.compile(r"(.+)_group_(\d+)_([0-9a-zA-Z]+)")
+_PG_WILDCARD_RESOURCE = re.compile(r"(.+)_group_([0-9a-zA-Z]+)")
+_PG_BUNDLE_MARKER = "bundle"
 
 
 class DeferSigint:
@@ -55,3 +73,89 @@ def publish_error_to_driver(*_: Any, **__: Any) -> None:
     """Ray's push of an error message to drivers; raylike has no such channel."""
     raise NotImplementedError("ray._private.utils.publish_error_to_driver is not available on "
                               "raylike: errors reach drivers through get(), not a pubsub")
+
+
+def get_ray_doc_version() -> str:
+    """The docs.ray.io version of this API: ``releases-<version>`` for a release, ``master``
+    otherwise."""
+    import raylike
+
+    if re.fullmatch(r"\d+\.\d+\.\d+", raylike.__version__) is None:
+        return "master"
+    return f"releases-{raylike.__version__}"
+
+
+def parse_pg_formatted_resources_to_original(
+        pg_formatted_resources: dict[str, float]) -> dict[str, float]:
+    """Resource amounts named as a placement group names them, back under their own names
+    (the bundle marker resource dropped)."""
+    original: dict[str, float] = {}
+    for key, value in pg_formatted_resources.items():
+        match = _PG_INDEXED_RESOURCE.fullmatch(key) or _PG_WILDCARD_RESOURCE.fullmatch(key)
+        if match is None:
+            original[key] = value
+        elif match.group(1) != _PG_BUNDLE_MARKER:
+            original[match.group(1)] = value
+    return original
+
+
+def try_import_each_module(module_names_to_import: list[str]) -> None:
+    """Import each named module; one that fails is logged (``logger.exception``) and
+    skipped."""
+    for name in module_names_to_import:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            logger.exception(f'Failed to preload the module "{name}"')
+
+
+def get_current_node_cpu_model_name() -> str | None:
+    """The CPU's model name from ``/proc/cpuinfo`` (Linux only; None elsewhere or if
+    unreadable)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        logger.debug("Failed to read the CPU model name", exc_info=True)
+    return None
+
+
+def get_shared_memory_bytes() -> int:
+    """Bytes available in ``/dev/shm`` (Linux)."""
+    assert sys.platform.startswith("linux"), "/dev/shm exists on Linux only"
+    stats = os.statvfs("/dev/shm")
+    return stats.f_bsize * stats.f_bavail
+
+
+def resolve_object_store_memory(available_memory_bytes: int,
+                                object_store_memory: int | None = None) -> int:
+    """The object store size Ray would give a node: ``object_store_memory`` if given, else
+    30% of ``available_memory_bytes``, capped at 200 GB and (on Linux) at 95% of
+    ``/dev/shm`` (but not below 10 GB), and at 2 GiB on macOS."""
+    if object_store_memory is not None:
+        return object_store_memory
+    cap = ray_constants.DEFAULT_OBJECT_STORE_MAX_MEMORY_BYTES
+    if sys.platform.startswith("linux"):
+        shm_cap = max(ray_constants.REQUIRE_SHM_SIZE_THRESHOLD,
+                      int(get_shared_memory_bytes() * 0.95))
+        cap = min(cap, shm_cap)
+    size = int(available_memory_bytes * ray_constants.DEFAULT_OBJECT_STORE_MEMORY_PROPORTION)
+    if sys.platform == "darwin":
+        size = min(size, ray_constants.MAC_DEGRADED_PERF_MMAP_SIZE_LIMIT)
+    return min(size, cap)
+
+
+def detect_fate_sharing_support() -> bool:
+    """Whether child processes can be made to die with their parent (Linux ``prctl``)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        return bool(ctypes.CDLL(None).prctl)
+    except (AttributeError, OSError):
+        return False

@@ -5,12 +5,19 @@
 ``soft=False`` only there, ``soft=True`` there when possible.
 ``PlacementGroupSchedulingStrategy`` runs it in a placement group's bundle
 (``raylike._pg_options``).
+
+``NodeLabelSchedulingStrategy`` (with its operators ``In``, ``NotIn``, ``Exists``,
+``DoesNotExist``) is built and checked as in Ray, but raylike's nodes carry no labels to match
+(only ``ray.io/node-id``): a task or actor given one is refused with ``NotImplementedError``
+(use ``NodeAffinitySchedulingStrategy`` or custom resources instead).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Union
 
-__all__ = ["NodeAffinitySchedulingStrategy", "PlacementGroupSchedulingStrategy"]
+__all__ = ["DoesNotExist", "Exists", "In", "NodeAffinitySchedulingStrategy",
+           "NodeLabelSchedulingStrategy", "NotIn", "PlacementGroupSchedulingStrategy"]
 
 
 @dataclass
@@ -32,3 +39,87 @@ class PlacementGroupSchedulingStrategy:
     placement_group: object
     placement_group_bundle_index: int = -1
     placement_group_capture_child_tasks: bool | None = None
+
+
+def _check_operator_values(values: tuple[Any, ...], operator: str) -> None:
+    if not values:
+        raise ValueError(f"The variadic parameter of the {operator} operator must be a "
+                         f'non-empty tuple: e.g. {operator}("value1", "value2").')
+    for index, value in enumerate(values):
+        if not isinstance(value, str):
+            raise ValueError(f"Type of value in position {index} for the {operator} operator "
+                             f'must be str (e.g. {operator}("value1", "value2")) but got '
+                             f"{value} of type {type(value)}.")
+
+
+class In:
+    """The label's value is one of ``values``."""
+
+    def __init__(self, *values: str) -> None:
+        _check_operator_values(values, "In")
+        self.values = list(values)
+
+
+class NotIn:
+    """The label's value is none of ``values`` (or the label is absent)."""
+
+    def __init__(self, *values: str) -> None:
+        _check_operator_values(values, "NotIn")
+        self.values = list(values)
+
+
+class Exists:
+    """The node has the label."""
+
+
+class DoesNotExist:
+    """The node lacks the label."""
+
+
+LabelOperator = Union[In, NotIn, Exists, DoesNotExist]  # noqa: UP007 (a runtime alias)
+
+
+class _LabelMatchExpression:
+    """One condition on a node's labels: ``key`` and its operator."""
+
+    def __init__(self, key: str, operator: LabelOperator) -> None:
+        self.key = key
+        self.operator = operator
+
+
+def _expressions(expressions: dict[str, LabelOperator] | None,
+                 param: str) -> list[_LabelMatchExpression]:
+    if expressions is None:
+        return []
+    if not isinstance(expressions, dict):
+        raise ValueError(f'The {param} parameter must be a map (e.g. {{"key1": In("value1")}}) '
+                         f"but got type {type(expressions)}.")
+    out = []
+    for key, operator in expressions.items():
+        if not isinstance(key, str):
+            raise ValueError(f"The map key of the {param} parameter must be of type str (e.g. "
+                             f'{{"key1": In("value1")}}) but got {key} of type {type(key)}.')
+        if not isinstance(operator, (In, NotIn, Exists, DoesNotExist)):
+            raise ValueError(f"The map value for key {key} of the {param} parameter must be "
+                             "one of the `In`, `NotIn`, `Exists` or `DoesNotExist` operator "
+                             f'(e.g. {{"key1": In("value1")}}) but got {operator} of type '
+                             f"{type(operator)}.")
+        out.append(_LabelMatchExpression(key, operator))
+    return out
+
+
+class NodeLabelSchedulingStrategy:
+    """Run on a node whose labels satisfy every ``hard`` condition (preferring ones that also
+    satisfy ``soft``), e.g. ``NodeLabelSchedulingStrategy({"region": In("us")})``.
+
+    Differences from Ray: raylike's nodes have no labels to match, so a task or actor given
+    this strategy is refused (``NotImplementedError``) when its options are checked.
+    """
+
+    def __init__(self, hard: dict[str, LabelOperator] | None, *,
+                 soft: dict[str, LabelOperator] | None = None) -> None:
+        self.hard = _expressions(hard, "hard")
+        self.soft = _expressions(soft, "soft")
+        if not (self.hard or self.soft):
+            raise ValueError("The `hard` and `soft` parameter of NodeLabelSchedulingStrategy "
+                             "cannot both be empty.")

@@ -1,0 +1,48 @@
+"""Ray's ``ray._private.label_utils``: the syntax of node labels and label selectors
+(Kubernetes-style keys ``[prefix/]name``, values of at most 63 characters, selectors with
+``!`` and ``in(a, b)``). Each check returns an error message, or None when valid."""
+from __future__ import annotations
+
+import re
+
+__all__ = ["validate_label_key", "validate_label_selector", "validate_label_selector_value"]
+
+_NAME = r"[a-zA-Z0-9](?:[a-zA-Z0-9_.-]{0,61}[a-zA-Z0-9])?"
+_PREFIX = re.compile(rf"(?:{_NAME})?(?:\.(?:{_NAME})?)*")
+_SELECTOR = re.compile(rf"!?(?:in)?\({_NAME}(?:, ?{_NAME})*\)|!?{_NAME}")
+_RULES = ("must be 63 chars or less beginning and ending with an alphanumeric character "
+          "([a-z0-9A-Z]) with dashes (-), underscores (_), dots (.), and alphanumerics between.")
+
+
+def validate_label_key(key: str) -> str | None:
+    """An error message if ``key`` is not ``[prefix/]name`` with a DNS-like prefix."""
+    name = key
+    if "/" in key:
+        prefix, name = key.rsplit("/", 1)
+        if len(prefix) > 253 or not _PREFIX.fullmatch(prefix):
+            return (f"Invalid label key prefix `{prefix}`. Prefix must be a series of DNS "
+                    "labels separated by dots (.), not longer than 253 characters in total.")
+    if len(name) > 63 or not re.fullmatch(_NAME, name):
+        return f"Invalid label key name `{name}`. Name {_RULES}"
+    return None
+
+
+def validate_label_selector_value(selector: str) -> str | None:
+    """An error message if ``selector`` is not a value, ``!value``, ``in(a, b)`` or
+    ``!in(a, b)`` (the empty string is valid)."""
+    if selector == "" or _SELECTOR.fullmatch(selector):
+        return None
+    return (f"Invalid label selector value `{selector}`. The label selector value should "
+            "contain optional operators and a label value. Supported operators are: ! and "
+            f"{{'in'}}. Value {_RULES}")
+
+
+def validate_label_selector(label_selector: dict[str, str] | None) -> str | None:
+    """The first error message among the selector's keys and values, or None."""
+    for key, value in (label_selector or {}).items():
+        error = validate_label_key(key)
+        if error is None and value is not None:
+            error = validate_label_selector_value(value)
+        if error:
+            return error
+    return None

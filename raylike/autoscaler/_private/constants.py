@@ -1,0 +1,11 @@
+"""``ray.autoscaler._private.constants``: ``RAY_PROCESSES``, the keywords that identify the
+cluster's processes on a machine (Ray's ``ray stop`` kills what they match)."""
+__all__ = ["RAY_PROCESSES"]
+
+# [keyword, match the process name (True) or its whole command line (False)]: raylike's
+# processes are Python processes whose command line imports these modules (an embedded
+# cluster's processes fork from the first, a node's task processes from the second)
+RAY_PROCESSES = [
+    ["raylike._cluster", False],
+    ["raylike._zygote", False],
+]

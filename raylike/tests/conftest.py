@@ -1,0 +1,16 @@
+"""``ray.tests.conftest``: the one helper Ray's test files import from Ray's conftest by
+module path. It starts a cluster with Ray's ``ray start`` command line, which raylike does not
+have (its command is ``raylike start``, on Dask's processes): using it raises. This module
+defines no fixtures."""
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["call_ray_start_context"]
+
+
+def call_ray_start_context(request: Any) -> Any:
+    """Ray's context manager that runs ``ray start`` and yields the cluster's address."""
+    raise NotImplementedError("ray.tests.conftest.call_ray_start_context is not available on "
+                              "raylike: it runs Ray's `ray start` command; start a raylike "
+                              "cluster with `raylike start` or cluster_utils.Cluster")

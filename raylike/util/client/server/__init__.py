@@ -1,0 +1,2 @@
+"""``ray.util.client.server``: Ray Client's server (unavailable on raylike)."""
+__all__: list[str] = []
