@@ -14,6 +14,7 @@ task processes and any replacement worker, in milliseconds.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -35,6 +36,7 @@ _BOOT = "import sys; from raylike._cluster import zygote_main; zygote_main(sys.a
 PRELOAD = "raylike._preload"  # raylike's plugins, installed as the processes start
 NODE_MODULES = ["raylike._node", "raylike._actor_host", "raylike._local_objects"]
 WORKER_THREADS = 256  # tasks blocked in get() secede; this bounds only tasks running at once
+START_TIMEOUT = 60.0  # seconds for the scheduler to write its address
 WORKER_RESTARTS = 10  # a worker that dies is replaced, this many times per session
 
 
@@ -44,7 +46,7 @@ class EmbeddedCluster:
     (killed, out of memory) is replaced by a new one, so that the tasks whose results were
     lost with it run again and later work has a node to run on (see ``docs/fault-tolerance.md``)."""
 
-    address: str
+    scheduler_file: str
     dashboard_address: str | None
     zygote: subprocess.Popen[bytes]
     forks: _zygote.ForkClient
@@ -53,8 +55,25 @@ class EmbeddedCluster:
     scheduler: _zygote.Forked | None = None
     workers: list[_zygote.Forked] = field(default_factory=list)
     restarts: int = 0
+    address: str = ""
     _closing: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def wait_address(self, timeout: float = START_TIMEOUT) -> str:
+        """The scheduler's address, once it accepts connections. The scheduler binds a port of
+        its own choosing and writes its address to its scheduler file: a port picked here and
+        handed over could be taken (by any process's outgoing connection) before it binds."""
+        deadline = time.monotonic() + timeout
+        while not self.address:
+            self.address = read_address(self.scheduler_file)
+            if self.address:
+                break
+            if self.zygote.poll() is not None or time.monotonic() > deadline:
+                log = self.log.name if self.log is not None else "the cluster's log"
+                raise RuntimeError(f"the Dask scheduler did not start within {timeout:.0f} s "
+                                   f"(see {log})")
+            time.sleep(0.005)
+        return self.address
 
     def watch(self) -> None:
         """Replace the worker when it dies, until :meth:`close` (in a daemon thread)."""
@@ -119,6 +138,8 @@ class EmbeddedCluster:
             self.zygote.kill()
             self.zygote.wait()
         self.forks.close()
+        with contextlib.suppress(OSError):
+            os.remove(self.scheduler_file)
         if self.log is not None:
             self.log.close()
 
@@ -133,12 +154,13 @@ def listening(address: str, timeout: float = 1.0) -> bool:
         return False
 
 
-def wait_listening(address: str, timeout: float = 30.0) -> None:
-    """Poll until the scheduler accepts connections (Dask's own connect backs off for up to a
-    few hundred ms between tries; polling every 5 ms saves that at start-up)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not listening(address, timeout=0.5):
-        time.sleep(0.005)
+def read_address(scheduler_file: str) -> str:
+    """The address in a Dask scheduler file, or "" while it is missing or being written."""
+    try:
+        with open(scheduler_file) as f:
+            return str(json.load(f).get("address", ""))
+    except (OSError, ValueError):
+        return ""
 
 
 def _free_port() -> int:
@@ -173,11 +195,12 @@ def _number(value: float) -> str:
 def start(resources: dict[str, float], *, dashboard: bool,
           dashboard_port: int | None) -> EmbeddedCluster:
     """Start a scheduler and one worker (the head node) on 127.0.0.1; return at once: the
-    caller's ``Client`` waits for the worker."""
-    port = _free_port()
-    address = f"tcp://127.0.0.1:{port}"
+    caller waits for the scheduler's address (:meth:`EmbeddedCluster.wait_address`), then its
+    ``Client`` for the worker."""
     log = tempfile.NamedTemporaryFile(prefix="raylike-", suffix=".log", delete=False)
-    sched_args = ["--host", "127.0.0.1", "--port", str(port), "--preload", PRELOAD]
+    scheduler_file = log.name[:-len(".log")] + ".scheduler.json"
+    sched_args = ["--host", "127.0.0.1", "--port", "0", "--scheduler-file", scheduler_file,
+                  "--preload", PRELOAD]
     dash = None
     if dashboard:
         dash = f"127.0.0.1:{dashboard_port if dashboard_port is not None else 8265}"
@@ -186,7 +209,8 @@ def start(resources: dict[str, float], *, dashboard: bool,
         # --no-dashboard only drops the pages: the HTTP server (health, metrics) still starts,
         # on every interface unless told otherwise
         sched_args += ["--no-dashboard", "--dashboard-address", "127.0.0.1:0"]
-    worker_args = [address, "--host", "127.0.0.1", "--nthreads", str(WORKER_THREADS),
+    worker_args = ["--scheduler-file", scheduler_file, "--host", "127.0.0.1",
+                   "--nthreads", str(WORKER_THREADS),
                    "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
                    "--no-nanny", "--death-timeout", "60",
                    "--resources", format_resources(resources), "--preload", PRELOAD]
@@ -198,7 +222,7 @@ def start(resources: dict[str, float], *, dashboard: bool,
                                   stdout=log, stderr=log, env=_env(log.name),
                                   start_new_session=True, pass_fds=[theirs.fileno()])
         forks = _zygote.ForkClient(Connection(mine.detach()))
-    cluster = EmbeddedCluster(address=address, dashboard_address=dash, zygote=zygote,
+    cluster = EmbeddedCluster(scheduler_file=scheduler_file, dashboard_address=dash, zygote=zygote,
                               forks=forks, log=log, worker_args=worker_args)
     cluster.watch()
     return cluster
@@ -217,8 +241,17 @@ def zygote_main(argv: list[str]) -> None:
     pid, status = zygote.fork(lambda: _run("scheduler", scheduler_args))
     zygote.send(driver, pid, [status])
     _zygote.preload([*NODE_MODULES, *_zygote.TASK_MODULES])  # while the scheduler starts
+    _wait_for_file(scheduler_args[scheduler_args.index("--scheduler-file") + 1])
     zygote.send(driver, *_fork_worker(zygote, driver, ("worker", worker_args)))
     zygote.serve()
+
+
+def _wait_for_file(path: str, timeout: float = START_TIMEOUT) -> None:
+    """Wait until the scheduler has written its address, for ``timeout`` at most: the worker
+    then reads it at once (Dask's own wait for the file polls every 0.1 s)."""
+    deadline = time.monotonic() + timeout
+    while not read_address(path) and time.monotonic() < deadline:
+        time.sleep(0.005)
 
 
 def _fork_worker(zygote: _zygote.Zygote, _conn: Connection,

@@ -74,15 +74,17 @@ def log_dir() -> str:
 
 
 def start_scheduler(logs: str) -> tuple[DaskProcess, str]:
-    """Start a scheduler with raylike's plugins; return it once it accepts connections."""
-    port = _cluster._free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    proc = DaskProcess("scheduler", ["--host", "127.0.0.1", "--port", str(port),
+    """Start a scheduler with raylike's plugins; return it once it accepts connections. It
+    binds a port of its own choosing and writes its address to a file (a free port picked here
+    could be taken by another process before it binds)."""
+    scheduler_file = os.path.join(logs, "scheduler.json")
+    proc = DaskProcess("scheduler", ["--host", "127.0.0.1", "--port", "0",
+                                     "--scheduler-file", scheduler_file,
                                      "--preload", _cluster.PRELOAD, "--no-dashboard",
                                      "--dashboard-address", "127.0.0.1:0"],
                        os.path.join(logs, "scheduler.log"))
     deadline = time.monotonic() + START_TIMEOUT
-    while not _cluster.listening(address, timeout=0.5):
+    while not (address := _cluster.read_address(scheduler_file)):
         if not proc.alive() or time.monotonic() > deadline:
             proc.stop(graceful=False)
             raise RuntimeError(f"the Dask scheduler did not start (log {proc.log_path}):\n"

@@ -270,14 +270,13 @@ def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
         node = _resources.embedded_node_resources(num_cpus, num_gpus, resources)
         dashboard = _resources.dashboard_wanted(include_dashboard)
         cluster = _cluster.start(node, dashboard=dashboard, dashboard_port=dashboard_port)
-        target = cluster.address
     # imported after the cluster's processes are spawned: they start while we import Dask (and
     # what submitting a task needs, while the zygote is still importing)
     from raylike import _backend, _node  # noqa: F401
 
-    if cluster is not None:
-        _cluster.wait_listening(target)
     try:
+        if cluster is not None:
+            target = cluster.wait_address()
         client = _backend.connect(target, direct=cluster is not None) if owns_client else target
         if cluster is None:
             _backend.install(client)

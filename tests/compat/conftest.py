@@ -28,6 +28,7 @@ def ray_module(request: pytest.FixtureRequest) -> Any:
 
 
 def _start(ray: Any, **kwargs: Any) -> Any:
+    _reused.clear()
     if ray.is_initialized():
         ray.shutdown()
     kwargs.setdefault("num_cpus", 2)
@@ -36,21 +37,61 @@ def _start(ray: Any, **kwargs: Any) -> Any:
     return ray
 
 
-@pytest.fixture(scope="module")
-def ray_shared(ray_module: Any) -> Iterator[Any]:
-    """One cluster (2 CPUs) shared by every test of a module: the fast default."""
-    ray = _start(ray_module)
-    yield ray
-    ray.shutdown()
+# The cluster the reusable fixtures last started: its ``init`` keywords and its node id. Starting
+# a Ray cluster costs seconds (more on a loaded machine), so modules that need only a default
+# cluster share one across the session; any fixture or test that shuts it down or starts another
+# one makes the next user start it afresh.
+_reused: dict[str, Any] = {}
+
+
+def _node_id(ray: Any) -> Any:
+    return ray.get_runtime_context().get_node_id()
+
+
+def _reuse(ray: Any, **kwargs: Any) -> Any:
+    key = tuple(sorted(kwargs.items()))
+    if ray.is_initialized() and _reused.get("key") == key:
+        try:
+            if _node_id(ray) == _reused.get("node"):
+                return ray
+        except Exception:  # a test left the runtime in a state we cannot read: start afresh
+            pass
+    _start(ray, **kwargs)
+    _reused.update(key=key, node=_node_id(ray))
+    return ray
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shutdown_at_end(ray_module: Any) -> Iterator[None]:
+    yield
+    if ray_module.is_initialized():
+        ray_module.shutdown()
+
+
+@pytest.fixture
+def ray_shared(ray_module: Any) -> Any:
+    """A default cluster (2 CPUs) shared with every other test that needs only that: the fast
+    default. Tests must leave it usable (no detached actors holding CPUs, no global changes)."""
+    return _reuse(ray_module)
 
 
 @pytest.fixture(scope="module")
-def ray_dashboard(ray_module: Any) -> Iterator[Any]:
-    """A cluster (2 CPUs) shared by a module, with Ray's dashboard: Ray's state API needs
-    it (raylike's does not, and its dashboard would need bokeh)."""
-    ray = _start(ray_module, include_dashboard=ray_module.__name__ == "ray")
-    yield ray
-    ray.shutdown()
+def ray_shared_module(ray_module: Any) -> Any:
+    """``ray_shared`` for module-scoped fixtures (a pool, a state client) built on it."""
+    return _reuse(ray_module)
+
+
+@pytest.fixture(scope="module")
+def ray_dashboard_module(ray_module: Any) -> Any:
+    """``ray_dashboard`` for module-scoped fixtures built on it."""
+    return _reuse(ray_module, include_dashboard=ray_module.__name__ == "ray")
+
+
+@pytest.fixture
+def ray_dashboard(ray_module: Any) -> Any:
+    """A shared cluster (2 CPUs) with Ray's dashboard: Ray's state API needs it (raylike's does
+    not, and its dashboard would need bokeh)."""
+    return _reuse(ray_module, include_dashboard=ray_module.__name__ == "ray")
 
 
 @pytest.fixture

@@ -18,11 +18,11 @@ def _mp(ray):
 
 
 @pytest.fixture(scope="module")
-def pool(ray_shared):
+def pool(ray_shared_module):
     """One pool of two processes shared by the module's tests that do not close it."""
-    p = _mp(ray_shared).Pool(processes=2)
+    p = _mp(ray_shared_module).Pool(processes=2)
     yield p
-    if ray_shared.is_initialized():  # the last test of the module starts its own cluster
+    if ray_shared_module.is_initialized():  # the last test of the module starts its own cluster
         p.terminate()
 
 

@@ -32,8 +32,8 @@ class _State:
 
 
 @pytest.fixture(scope="module")
-def state(ray_dashboard: Any) -> _State:
-    return _State(ray_dashboard)
+def state(ray_dashboard_module: Any) -> _State:
+    return _State(ray_dashboard_module)
 
 
 def _until(check: Any, what: str) -> Any:
