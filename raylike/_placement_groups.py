@@ -96,6 +96,9 @@ def placement_group(bundles: list[dict[str, float]], strategy: str | None = None
     ``bundle_label_selector`` and ``topology_strategy`` are validated but not honoured.
     """
     _validate(bundles, strategy, lifetime, _soft_target_node_id, topology_strategy)
+    if any(_pg_options.BUNDLE in bundle for bundle in bundles):
+        raise ValueError(f"Bundles cannot ask for the resource {_pg_options.BUNDLE!r}: "
+                         "its name is reserved for placement groups' own use")
     if not isinstance(name, str):
         raise TypeError(f"placement group name must be a string, got {type(name).__name__}")
     if topology_strategy is not None:

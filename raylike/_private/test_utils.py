@@ -401,13 +401,14 @@ def placement_group_assert_no_leak(pgs_created: list[Any]) -> None:
         remove_placement_group(pg)
     wait_for_condition(lambda: all(entry["state"] == "REMOVED"
                                    for entry in placement_group_table().values()))
-    total = {name: value for name, value in raylike.cluster_resources().items()
-             if name not in ("memory", "object_store_memory")}
 
     def recovered() -> bool:
+        # the groups' resources leave the totals too, asynchronously: both views are read
+        total = raylike.cluster_resources()
         available = raylike.available_resources()
-        return not any("_group_" in name for name in available) and all(
-            available.get(name) == value for name, value in total.items())
+        return not any("_group_" in name for name in [*total, *available]) and all(
+            available.get(name) == value for name, value in total.items()
+            if name not in ("memory", "object_store_memory"))
 
     wait_for_condition(recovered)
 

@@ -3,7 +3,12 @@
 ``ray.util.queue``, ``ray.util.multiprocessing`` and ``ray.util.dask`` (raylike's Dask interop)
 are imported on use. ``progress`` is raylike's own (Ray's core has no progress bar).
 """
+import sys
+import types
+from typing import Any
+
 from raylike._actors import list_named_actors
+from raylike._aliases import submodule_getattr
 from raylike.util import check_serialize, scheduling_strategies, serialization
 from raylike.util._progress import progress
 from raylike.util.actor_pool import ActorPool
@@ -36,3 +41,21 @@ def get_node_ip_address() -> str:
             if node["NodeID"] == info.node_id:
                 return str(node["NodeManagerAddress"])
     return str(nodes[0]["NodeManagerAddress"]) if nodes else "127.0.0.1"
+
+
+__getattr__ = submodule_getattr(__name__)  # ray.util.state, ray.util.queue, ... on first use
+
+
+class _UtilModule(types.ModuleType):
+    """``ray.util``'s module type: ``placement_group`` stays the function even when the
+    submodule of that name is imported again under another name (``ray.util.placement_group``
+    through an alias of ``ray`` to ``raylike``), whose import would bind the submodule over it;
+    in Ray the function is bound last too."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and callable(self.__dict__.get(name)):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _UtilModule
