@@ -94,6 +94,9 @@ class Worker:
 
     @property
     def current_job_id(self) -> _ids.JobID:
+        """This process's job id; nil before ``init``, as in Ray."""
+        if not self.connected:
+            return _ids.JobID.nil()
         return _ids.JobID.from_hex(_context.current_job_id())
 
     @property

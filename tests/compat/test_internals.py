@@ -1,0 +1,77 @@
+"""Ray internals that Ray's own tests and libraries use, where raylike gives the same answers:
+the cluster's key-value store (``ray.experimental.internal_kv``) and the label-match
+scheduling strategy's operators (``ray.util.scheduling_strategies``)."""
+from __future__ import annotations
+
+import importlib
+import uuid
+from typing import Any
+
+import pytest
+
+
+def _kv(ray: Any) -> Any:
+    return importlib.import_module(f"{ray.__name__}.experimental.internal_kv")
+
+
+def test_internal_kv_put_get_exists_delete(ray_shared: Any) -> None:
+    kv = _kv(ray_shared)
+    key = f"compat-{uuid.uuid4().hex}"
+    assert kv._internal_kv_put(key, "one") is False  # not there before
+    assert kv._internal_kv_get(key) == b"one"  # str in, bytes out
+    assert kv._internal_kv_exists(key.encode())
+    assert kv._internal_kv_put(key, b"two", overwrite=False) is True  # kept, not replaced
+    assert kv._internal_kv_get(key) == b"one"
+    assert kv._internal_kv_put(key, b"three") is True  # replaced
+    assert kv._internal_kv_get(key) == b"three"
+    assert kv._internal_kv_del(key) == 1
+    assert kv._internal_kv_get(key) is None
+    assert not kv._internal_kv_exists(key)
+
+
+def test_internal_kv_namespaces_and_prefixes(ray_shared: Any) -> None:
+    kv = _kv(ray_shared)
+    space = f"ns-{uuid.uuid4().hex}"
+    for name in ("pre-a", "pre-b", "other"):
+        kv._internal_kv_put(name, name, namespace=space)
+    assert kv._internal_kv_get("pre-a") is None  # another namespace
+    assert sorted(kv._internal_kv_list("pre-", namespace=space)) == [b"pre-a", b"pre-b"]
+    assert kv._internal_kv_del("pre-", del_by_prefix=True, namespace=space) == 2
+    assert kv._internal_kv_list("", namespace=space) == [b"other"]
+    kv._internal_kv_del("other", namespace=space)
+
+
+def test_internal_kv_is_shared_with_tasks(ray_shared: Any) -> None:
+    ray = ray_shared
+    key = f"task-{uuid.uuid4().hex}"
+
+    name = f"{ray.__name__}.experimental.internal_kv"
+
+    @ray.remote
+    def write(key: str) -> bool:
+        import importlib  # the task imports the store's module itself: nothing of this file
+
+        return bool(importlib.import_module(name)._internal_kv_put(key, "from a task"))
+
+    assert ray.get(write.remote(key)) is False
+    assert _kv(ray)._internal_kv_get(key) == b"from a task"
+    _kv(ray)._internal_kv_del(key)
+
+
+def test_label_match_operators_are_checked(ray_module: Any) -> None:
+    strategies = importlib.import_module(f"{ray_module.__name__}.util.scheduling_strategies")
+    assert strategies.In("a", "b").values == ["a", "b"]
+    assert strategies.NotIn("a").values == ["a"]
+    with pytest.raises(ValueError, match="non-empty"):
+        strategies.In()
+    with pytest.raises(ValueError, match="must be str"):
+        strategies.NotIn("a", 1)
+    hard = strategies.NodeLabelSchedulingStrategy({"region": strategies.Exists()})
+    assert [(e.key, type(e.operator).__name__) for e in hard.hard] == [("region", "Exists")]
+    assert hard.soft == []
+    with pytest.raises(ValueError, match="cannot both be empty"):
+        strategies.NodeLabelSchedulingStrategy({})
+    with pytest.raises(ValueError, match="must be one of"):
+        strategies.NodeLabelSchedulingStrategy({"region": "us"})
+    with pytest.raises(ValueError, match="must be a map"):
+        strategies.NodeLabelSchedulingStrategy(hard=None, soft=["x"])

@@ -1,0 +1,179 @@
+"""raylike's answers under the names of Ray's internal modules (``ray._private.*``,
+``ray._raylet``, ``ray.core.generated``, ...) that Ray's own test files import: real behaviour
+where raylike has it, a clear ``NotImplementedError`` where Ray's internal has no meaning."""
+from __future__ import annotations
+
+import logging
+import sys
+from collections import namedtuple
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import raylike as ray
+from raylike._common.test_utils import is_named_tuple
+from raylike._private import (
+    async_compat,
+    client_mode_hook,
+    internal_api,
+    label_utils,
+    services,
+    state,
+    utils,
+    worker,
+)
+from raylike._private.test_utils import BatchQueue, wait_for_num_actors
+from raylike._raylet import GcsClient, ObjectRefStreamEndOfStreamError
+from raylike.core.generated import common_pb2, gcs_pb2
+from raylike.exceptions import ObjectRefStreamEndOfStreamError as PublicEndOfStream
+from raylike.util.placement_group import (
+    _validate_bundle_label_selector,
+    _validate_bundles,
+    validate_placement_group,
+)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    ray.init(num_cpus=2)
+    yield ray
+    ray.shutdown()
+
+
+# ---- without a cluster -------------------------------------------------------------------
+
+def test_pure_helpers_of_private_utils(caplog: pytest.LogCaptureFixture) -> None:
+    assert utils.get_ray_doc_version() == f"releases-{ray.__version__}"
+    assert utils.parse_pg_formatted_resources_to_original(
+        {"CPU_group_0_abc123": 1.0, "CPU_group_abc123": 1.0, "bundle_group_0_abc123": 1000.0,
+         "memory": 5.0}) == {"CPU": 1.0, "memory": 5.0}
+    assert utils.resolve_object_store_memory(10**9, 12345) == 12345
+    assert utils.resolve_object_store_memory(10**9) == int(10**9 * 0.3)
+    with caplog.at_level(logging.ERROR, logger=utils.logger.name):
+        utils.try_import_each_module(["json", "no_such_module_for_raylike"])
+    assert "no_such_module_for_raylike" in caplog.text
+    if sys.platform.startswith("linux"):
+        assert utils.get_current_node_cpu_model_name()
+
+
+def test_label_selector_syntax_and_bundle_checks() -> None:
+    assert label_utils.validate_label_selector({"ray.io/market-type": "!in(spot, od)"}) is None
+    assert "key name" in label_utils.validate_label_selector({"bad key!": "x"})
+    assert "selector value" in label_utils.validate_label_selector({"k": "in(a,"})
+    _validate_bundle_label_selector([{"region": "us"}, {}])
+    with pytest.raises(ValueError, match="must be a list of string dictionary"):
+        _validate_bundle_label_selector([{"k": 1}])
+    with pytest.raises(ValueError, match="GPU-domain"):
+        _validate_bundle_label_selector([{"ray.io/accelerator-type": "GB200"}, {}])
+    _validate_bundles([{"CPU": 1}])
+    with pytest.raises(ValueError, match="only 0 values"):
+        _validate_bundles([{"CPU": 0}])
+    assert validate_placement_group([{"CPU": 1}], strategy="SPREAD")
+    with pytest.raises(ValueError, match="length of `bundle_label_selector`"):
+        validate_placement_group([{"CPU": 1}], bundle_label_selector=[{}, {}])
+
+
+def test_no_client_mode_and_async_helpers() -> None:
+    assert client_mode_hook.client_mode_should_convert() is False
+    assert client_mode_hook.is_client_mode_enabled is False
+    with pytest.raises(NotImplementedError, match="Ray Client"), \
+            client_mode_hook.enable_client_mode():
+        pass
+
+    async def coro() -> None: ...
+
+    class Mixed:
+        async def a(self) -> None: ...
+
+        def b(self) -> None: ...
+
+    assert async_compat.is_async_func(coro) and not async_compat.is_async_func(len)
+    assert async_compat.has_async_methods(Mixed)
+    assert async_compat.sync_to_async(coro) is coro
+
+
+def test_protobuf_stand_ins_keep_enum_values_and_refuse_use() -> None:
+    assert gcs_pb2.ActorTableData.ActorState.DEAD == 4
+    assert gcs_pb2.ActorTableData.ActorState.Name(2) == "ALIVE"
+    assert common_pb2.TaskStatus.Value("RUNNING") == 8
+    message = gcs_pb2.ActorTableData(name="x")
+    assert message.name == "x"
+    with pytest.raises(NotImplementedError, match="raylike"):
+        message.SerializeToString()
+    with pytest.raises(NotImplementedError, match="raylike"):
+        gcs_pb2.ResourceUsageBatchData.FromString(b"")
+    with pytest.raises(NotImplementedError, match="memory_summary"):
+        internal_api.memory_summary()
+
+
+def test_end_of_stream_error_is_the_public_class_and_named_tuples() -> None:
+    assert ObjectRefStreamEndOfStreamError is PublicEndOfStream
+    assert is_named_tuple(namedtuple("P", "x y")) and not is_named_tuple(tuple)
+
+
+def test_address_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert services.get_ray_address_from_environment("host:1", None) == "host:1"
+    assert services.get_ray_address_from_environment(None, None) is None
+    with pytest.raises(ConnectionError):
+        services.get_ray_address_from_environment("auto", None)
+    monkeypatch.setenv("RAY_ADDRESS", "other:2")
+    assert services.get_ray_address_from_environment(None, None) == "other:2"
+
+
+def test_util_keeps_placement_group_a_function() -> None:
+    import raylike.util
+
+    raylike.util.__setattr__("placement_group", sys.modules["raylike.util.placement_group"])
+    assert callable(raylike.util.placement_group)
+    assert raylike.util.state.list_actors  # a submodule reached as an attribute
+
+
+# ---- on a cluster ------------------------------------------------------------------------
+
+def test_private_state_and_worker_views(cluster: Any) -> None:
+    @ray.remote
+    class Actor:
+        def where(self) -> tuple[str, int | None]:
+            return worker.global_worker.node.unique_id, worker.global_worker.mode
+
+    actor = Actor.remote()
+    node, mode = ray.get(actor.where.remote())
+    assert mode == worker.WORKER_MODE and worker.global_worker.mode == worker.SCRIPT_MODE
+    assert node in state.total_resources_per_node()
+    assert state.total_resources_per_node()[node]["CPU"] == 2.0
+    wait_for_num_actors(1, "ALIVE")
+    entry = state.actors()[actor._actor_id]
+    assert entry["State"] == "ALIVE" and entry["ActorClassName"] == "Actor"
+    assert state.current_node_id() in state.node_ids()
+    assert services.remaining_processes_alive()
+    with pytest.raises(NotImplementedError, match="core_worker"):
+        worker.global_worker.core_worker  # noqa: B018
+    ray.kill(actor)
+
+
+def test_internal_kv_through_gcs_client(cluster: Any) -> None:
+    client = GcsClient(address=ray.get_runtime_context().gcs_address)
+    assert client.internal_kv_put(b"k", b"v", False, b"ns") == 1  # added
+    assert client.internal_kv_put(b"k", b"w", False, b"ns") == 0  # there already: kept
+    assert client.internal_kv_get(b"k", b"ns") == b"v"
+    assert client.internal_kv_keys(b"", b"ns") == [b"k"]
+    assert client.internal_kv_del(b"k", False, b"ns") == 1
+    assert not client.internal_kv_exists(b"k", b"ns")
+    with pytest.raises(NotImplementedError, match="GcsClient.get_all_node_info"):
+        client.get_all_node_info()
+
+
+def test_batch_queue_hands_out_batches(cluster: Any) -> None:
+    queue = BatchQueue()
+    queue.put_nowait_batch([1, 2, 3])
+    assert queue.get_batch(2) == [1, 2]
+    assert queue.get_batch() == [3]  # all there is, without waiting
+    from raylike.util.queue import Empty
+
+    with pytest.raises(Empty):
+        queue.get_batch(first_timeout=0.1)
+    queue.put_nowait(4)
+    assert queue.get_batch(3, total_timeout=0.2) == [4]
+    queue.shutdown()
