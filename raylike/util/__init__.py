@@ -3,6 +3,8 @@
 ``ray.util.queue``, ``ray.util.multiprocessing`` and ``ray.util.dask`` (raylike's Dask interop)
 are imported on use. ``progress`` is raylike's own (Ray's core has no progress bar).
 """
+import copyreg
+import importlib
 import sys
 import types
 from typing import Any
@@ -58,4 +60,9 @@ class _UtilModule(types.ModuleType):
         super().__setattr__(name, value)
 
 
+def _reduce_util(module: types.ModuleType) -> tuple[Any, tuple[str]]:
+    return importlib.import_module, (module.__name__,)  # by name, as pickle takes modules
+
+
+copyreg.pickle(_UtilModule, _reduce_util)  # cloudpickle knows only the exact module type
 sys.modules[__name__].__class__ = _UtilModule

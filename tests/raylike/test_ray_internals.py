@@ -128,6 +128,9 @@ def test_util_keeps_placement_group_a_function() -> None:
     raylike.util.__setattr__("placement_group", sys.modules["raylike.util.placement_group"])
     assert callable(raylike.util.placement_group)
     assert raylike.util.state.list_actors  # a submodule reached as an attribute
+    from raylike import cloudpickle
+
+    assert cloudpickle.loads(cloudpickle.dumps(raylike.util)) is raylike.util  # by name
 
 
 # ---- on a cluster ------------------------------------------------------------------------
