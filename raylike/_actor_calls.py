@@ -15,6 +15,7 @@ import functools
 import itertools
 import logging
 import os
+import pickle
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -445,6 +446,37 @@ def materialize(status: str, payload: Any) -> Any:
     if status == "ok":
         return value
     raise value
+
+
+def answer_name(key: str) -> str:
+    """The Dask ``Variable`` through which a driver hands over the answer of call ``key``."""
+    return f"raylike-answer-{key}"
+
+
+_ANSWER_POLL = 2.0  # seconds between checks that someone still wants the answer
+
+
+def await_answer(name: str) -> Any:
+    """A Dask task standing for a direct call's answer until the driver hands it over
+    (``raylike._direct``); it holds no thread slot, and stops when its key is released."""
+    from distributed import Future, Variable, secede
+    from distributed.worker import thread_state
+
+    worker, key = get_worker(), thread_state.key
+    secede()
+    variable = Variable(name)
+    while True:
+        try:
+            answer = variable.get(timeout=_ANSWER_POLL)
+            break
+        except TimeoutError:
+            task = worker.state.tasks.get(key)
+            if task is None or task.state not in ("executing", "long-running"):
+                return None  # released (its driver left, its refs were dropped)
+    variable.delete()
+    status, payload = answer.result() if isinstance(answer, Future) else \
+        pickle.loads(answer[1])
+    return materialize(status, payload)
 
 
 def _node_of(worker: Any) -> Any:

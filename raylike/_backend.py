@@ -227,6 +227,15 @@ class DaskBackend:
             fut = self._future(ref._key)
         return fut
 
+    def _dep_future(self, ref: ObjectRef[Any]) -> Future:
+        """``future_of`` for a task's argument: a direct call's ref need not be answered yet
+        (``DirectCalls.placeholder``)."""
+        direct, calls = ref._direct, self.direct
+        if ref._future is None and direct is not None and calls is not None \
+                and direct.owner is calls:
+            return calls.placeholder(ref)
+        return self.future_of(ref)
+
     def _check_session(self, ref: ObjectRef[Any]) -> None:
         """Raise as Ray for a ref made before ``shutdown`` (its client is closed): no cluster
         of this session ever hears of its key, so waiting for it would never end."""
@@ -432,9 +441,12 @@ class DaskBackend:
         if ref._delivered or self._waitable(ref).done():
             return  # Ray: cancelling a finished task does nothing
         with self._dask_errors("cancel"):
-            self.client.run(_node.interrupt, task_key, force, recursive)
+            interrupted = self.client.run(_node.interrupt, task_key, force, recursive)
             if ref._direct is not None and ref._future is None:
                 return  # a direct actor call: its host stops it if it has not started
+            if not force and any(interrupted.values()):
+                return  # running: the KeyboardInterrupt ends it (one that catches it may
+                # still return its value, as in Ray); cancelling its Dask key would lose that
             futures = [self.future_of(ref)]
             if task_key != ref._key:
                 futures.append(self._future(task_key))
@@ -448,7 +460,7 @@ class DaskBackend:
         self.check_connected()
         if getattr(call, "actor_id", None):
             return self._submit_actor_call(call, [*deps, *nested])
-        dep_futures = [self.future_of(d) for d in deps]
+        dep_futures = [self._dep_future(d) for d in deps]
         placement = _node.placement(call.strategy)
         with self._dask_errors():
             fut = self.client.submit(_node.execute_task, call, *dep_futures, key=call.key,

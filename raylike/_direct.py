@@ -19,6 +19,7 @@ import collections
 import concurrent.futures
 import functools
 import logging
+import pickle
 import threading
 import time
 from typing import Any
@@ -229,6 +230,53 @@ class DirectCalls:
             with self._lock:
                 self._by_key.pop(ref._key, None)
         return fut
+
+    def placeholder(self, ref: ObjectRef[Any]) -> Any:
+        """The Dask future of ``ref``'s key at once, answered or not: a task may depend on a
+        call that has not ended (Ray queues it until then; waiting here, before it is even
+        submitted, deadlocks a driver that ends that call later). Until the answer is in, a
+        Dask task with the key waits for it (:func:`raylike._actor_calls.await_answer`)."""
+        from raylike import _actor_calls
+
+        direct = ref._direct
+        assert direct is not None
+        with self._promote_lock:
+            if ref._future is not None:
+                return ref._future
+            if not direct.future.done():
+                name = _actor_calls.answer_name(ref._key)
+                fut = self.client.submit(_actor_calls.await_answer, name, key=ref._key,
+                                         pure=False, retries=0)
+                ref._future = fut
+                self._hold(fut)
+                direct.future.add_done_callback(
+                    lambda _f: self.promoter.submit(self._deliver, name, direct))
+        if ref._future is None:  # answered meanwhile: the usual promotion
+            return self.materialize(ref)
+        if self.eager:
+            when_done(ref._future, lambda _f: self._by_key.pop(ref._key, None))
+        else:
+            with self._lock:
+                self._by_key.pop(ref._key, None)
+        return ref._future
+
+    def _deliver(self, name: str, direct: DirectResult) -> None:
+        """Hand a call's answer to the task of :meth:`placeholder` waiting for it."""
+        from distributed import Variable
+
+        try:
+            status, payload = direct.answer()
+        except Exception as exc:  # the error becomes the object's
+            status, payload = "err", dumps_error(exc)
+        try:
+            variable = Variable(name, client=self.client)
+            if payload_size(payload) > _LARGE:  # a Variable holds a future only at its top
+                [answer] = self.client.scatter([(status, payload)], hash=False)
+                variable.set(answer)
+            else:  # a Frames travels pickled: Dask's messages carry bytes
+                variable.set(("pickled", pickle.dumps((status, payload), protocol=5)))
+        except Exception:  # the client closed: nobody is left to read the object
+            logger.debug("could not deliver the answer %s", name, exc_info=True)
 
     def _hold(self, fut: Any) -> None:
         now = time.monotonic()

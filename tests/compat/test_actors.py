@@ -271,6 +271,34 @@ def test_low_level_remote_of_actor_class_and_method(ray_shared):
     assert ray.get(pair.parts._remote(args=["c"]), timeout=60) == (1, 2, "c", None)
 
 
+def test_tasks_depending_on_an_unfinished_actor_call_are_submitted_at_once(ray_shared):
+    ray = ray_shared
+    signal = make_signal(ray)
+
+    @ray.remote
+    def echo(value):
+        return value
+
+    @ray.remote
+    class Slow:
+        def fail(self):
+            raise ValueError("no")
+
+    pending = signal.wait.remote()
+    started = time.monotonic()
+    # the call ends only once the signal is sent, after these submissions: none may wait for it
+    refs = [echo.remote(pending) for _ in range(50)]
+    assert time.monotonic() - started < 20
+    ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0.5)
+    assert ready == []
+    signal.send.remote()
+    assert ray.get(refs, timeout=60) == [None] * 50
+    # the call's error becomes the task's
+    failed = echo.remote(Slow.remote().fail.remote())
+    with pytest.raises(ValueError, match="no"):
+        ray.get(failed, timeout=60)
+
+
 # ----------------------------------------------------------------------------------------------
 # handles
 # ----------------------------------------------------------------------------------------------

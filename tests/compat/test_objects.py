@@ -624,6 +624,27 @@ def test_cancel_running_task_force(ray_shared, tmp_path):
     assert ray.get(ok.remote(), timeout=30) == "ok"
 
 
+def test_cancelled_task_that_handles_the_interrupt_returns_its_value(ray_shared, tmp_path):
+    ray = ray_shared
+    started = tmp_path / "started"
+
+    @ray.remote(max_retries=0)
+    def careful(path):
+        try:
+            open(path, "w").close()
+            deadline = time.perf_counter() + 40
+            while time.perf_counter() < deadline:
+                time.sleep(0.01)
+            return "finished"
+        except KeyboardInterrupt:
+            return "interrupted", ray.get_runtime_context().is_canceled()
+
+    ref = careful.remote(str(started))
+    _wait_for_file(started)
+    ray.cancel(ref)
+    assert ray.get(ref, timeout=30) == ("interrupted", True)
+
+
 def test_cancel_finished_task_is_a_no_op(ray_shared):
     ray = ray_shared
 
