@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
+import functools
 import inspect
 import os
 import sys
@@ -31,6 +32,7 @@ import threading
 from typing import Any
 
 from raylike import _context, _env_setup, _logs
+from raylike._actor_gate import Gate
 from raylike._child import Channel, _check_returns, error_payload, exit_process
 from raylike._objects import _Borrowed
 from raylike._options import DYNAMIC, STREAMING
@@ -65,15 +67,15 @@ class _Actor:
         self.info = info
         self.class_name = class_name
         self.loop = loop
-        self.semaphore = asyncio.Semaphore(concurrency) if loop is not None else None
+        self.gate = Gate(loop, concurrency) if loop is not None else None
         self.pool = (concurrent.futures.ThreadPoolExecutor(concurrency, "raylike-actor")
                      if loop is None and (concurrency > 1 or groups) else None)
-        # the concurrency groups: a loop and a semaphore each (async), or a pool each
-        self.group_loops: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Semaphore]] = {}
+        # the concurrency groups: a loop and its gate each (async), or a pool each
+        self.group_gates: dict[str, Gate] = {}
         self.group_pools: dict[str, concurrent.futures.ThreadPoolExecutor] = {}
         for name, limit in (groups or {}).items():
             if loop is not None:
-                self.group_loops[name] = (_start_loop(name), asyncio.Semaphore(limit))
+                self.group_gates[name] = Gate(_start_loop(name), limit)
             else:
                 self.group_pools[name] = concurrent.futures.ThreadPoolExecutor(
                     limit, f"raylike-actor-{name}")
@@ -99,9 +101,9 @@ class _Actor:
             self.active += 1
             self.last_id = max(self.last_id, call_id)
             self.calls[call_id] = _Call(self._call_info(call[1], call[2]))
-        if self.loop is not None:
-            loop, _ = self.group_loops.get(group, (self.loop, None))
-            asyncio.run_coroutine_threadsafe(self._run_async(*call), loop)
+        if self.gate is not None:
+            gate = self.group_gates.get(group, self.gate)
+            gate.submit(call_id, functools.partial(self._run_async, *call))
         elif group in self.group_pools:
             self.group_pools[group].submit(self._run, *call)
         elif self.pool is not None:
@@ -123,6 +125,9 @@ class _Actor:
             children = list(state.info.children or ()) if recursive else []
         if task is not None:  # Ray cancels a running async call's asyncio task
             task.get_loop().call_soon_threadsafe(task.cancel)
+        elif self.gate is not None:  # waiting for a slot: it answers now
+            for gate in (self.gate, *self.group_gates.values()):
+                gate.expedite(call_id)
         if children:
             threading.Thread(target=_cancel_children, args=(self.channel, children),
                              daemon=True, name="raylike-actor-cancel").start()
@@ -150,18 +155,15 @@ class _Actor:
                          deps: bytes | None, num_returns: int, backpressure: int = -1,
                          group: str = "") -> None:
         state = self.calls[call_id]
-        _, semaphore = self.group_loops.get(group, (None, self.semaphore))
-        assert semaphore is not None
         with self.lock:
             state.task = asyncio.current_task()
             cancelled = state.cancelled
         result: tuple[str, Any] = ("cancelled", None)
         try:
-            if not cancelled:
-                async with semaphore:
-                    result = await self._call_async(state, method, args, deps, num_returns,
-                                                    backpressure)
-        except asyncio.CancelledError:  # cancelled while it waited for its turn
+            if not cancelled:  # its gate gave it a slot (``raylike._actor_gate``)
+                result = await self._call_async(state, method, args, deps, num_returns,
+                                                backpressure)
+        except asyncio.CancelledError:  # cancelled before its coroutine began
             pass
         self._answer(call_id, result)
 
@@ -342,6 +344,11 @@ def _intended_exit(exc: BaseException) -> bool:
 
 
 def _leave() -> None:
+    """End the process of an actor that ends gracefully (its shutdown hooks run first)."""
+    from raylike._actor_exit import run_hooks
+
+    run_hooks(_actor.instance if _actor is not None else None,
+              _actor.loop if _actor is not None else None)
     _logs.end_of_call()
     for stream in (sys.stdout, sys.stderr):
         try:

@@ -304,3 +304,64 @@ def test_kill_actor_blocked_in_long_call(ray_shared, kind):
     with pytest.raises(ray.exceptions.RayActorError):
         ray.get(actor.ping.remote(), timeout=60)
     assert time.time() - start < 20
+
+
+def _written(path, timeout=60.0):
+    """The text of ``path`` once something was written there ("" if nothing was in time)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if os.path.exists(path) and os.path.getsize(path) > 0:
+            with open(path) as f:
+                return f.read()
+        time.sleep(0.05)
+    return ""
+
+
+def _shutdown_actor_class(ray):
+    @ray.remote
+    class Tidy:
+        def __init__(self, path):
+            import atexit
+
+            self.path = path
+            atexit.register(self.note, "atexit")
+
+        def note(self, what):
+            with open(self.path, "a") as f:
+                f.write(what + "\n")
+
+        def __ray_shutdown__(self):
+            self.note("shutdown")
+
+        def pid(self):
+            return os.getpid()
+
+    return Tidy
+
+
+@pytest.mark.parametrize("how", ["terminate", "out_of_scope"])
+def test_graceful_end_runs_ray_shutdown_then_atexit(ray_shared, tmp_path, how):
+    ray = ray_shared
+    path = str(tmp_path / "notes")
+    actor = _shutdown_actor_class(ray).remote(path)
+    ray.get(actor.pid.remote(), timeout=60)
+    if how == "terminate":
+        actor.__ray_terminate__.remote()
+    else:
+        del actor
+    end = time.time() + 60
+    while _written(path).split() != ["shutdown", "atexit"] and time.time() < end:
+        time.sleep(0.05)
+    assert _written(path).split() == ["shutdown", "atexit"]
+
+
+def test_kill_runs_no_shutdown_hook(ray_shared, tmp_path):
+    ray = ray_shared
+    path = str(tmp_path / "notes")
+    actor = _shutdown_actor_class(ray).remote(path)
+    ray.get(actor.pid.remote(), timeout=60)
+    ray.kill(actor)
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(actor.pid.remote(), timeout=60)
+    time.sleep(1)  # nothing may come late either
+    assert not os.path.exists(path)
