@@ -475,6 +475,47 @@ def test_async_actor_calls_can_wait_for_each_other(ray_shared):
     assert ray.get([r.arrive.remote() for _ in range(5)], timeout=50) == [True] * 5
 
 
+def test_async_actor_starts_a_call_only_when_a_slot_is_free(ray_shared):
+    # max_concurrency=2: calls pair up, the second of a pair wakes the first, which then
+    # resets the pair; the next call must start only after a call of the pair has ended and
+    # what it woke has run (all eight calls sent at once)
+    ray = ray_shared
+
+    @ray.remote
+    class Pairs:
+        def __init__(self):
+            self.in_pair = 0
+            self.second_came = asyncio.Event()
+            self.running = 0
+            self.peak = 0
+
+        async def join(self):
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+            try:
+                self.in_pair += 1
+                if self.in_pair == 2:
+                    self.second_came.set()
+                    return True
+                try:
+                    async with asyncio.timeout(20):
+                        await self.second_came.wait()
+                except TimeoutError:
+                    return False
+                self.second_came.clear()
+                self.in_pair = 0
+                return True
+            finally:
+                self.running -= 1
+
+        def peak_seen(self):
+            return self.peak
+
+    pairs = Pairs.options(max_concurrency=2).remote()
+    assert ray.get([pairs.join.remote() for _ in range(8)], timeout=120) == [True] * 8
+    assert ray.get(pairs.peak_seen.remote(), timeout=30) == 2
+
+
 def test_threaded_actor_max_concurrency(ray_shared):
     ray = ray_shared
 
