@@ -83,12 +83,13 @@ def test_threaded_groups_have_their_own_limits(ray_shared):
 
 def test_a_call_put_in_a_full_group_waits_for_room(ray_shared):
     ray = ray_shared
-    signal = make_signal(ray)
+    signal, started = make_signal(ray), make_signal(ray)
 
     @ray.remote(concurrency_groups={"one": 1})
     class Service:
         @ray.method(concurrency_group="one")
-        def hold(self, sig):
+        def hold(self, sig, started):
+            ray.get(started.send.remote())
             ray.get(sig.wait.remote())
             return "held"
 
@@ -96,8 +97,8 @@ def test_a_call_put_in_a_full_group_waits_for_room(ray_shared):
             return value
 
     service = Service.remote()
-    holder = service.hold.remote(signal)
-    ray.wait([holder], timeout=0.5)
+    holder = service.hold.remote(signal, started)
+    ray.get(started.wait.remote(), timeout=60)  # the group's only slot is now taken
     second = service.echo.options(concurrency_group="one").remote("second")
     ready, _ = ray.wait([second], timeout=1.0)
     assert ready == []  # the group's only slot is taken
