@@ -254,6 +254,12 @@ class CallQueue:
             self.busy[group] -= 1
         if status == "exit":  # exit_actor() in this call: nothing starts after it
             self.die(dumps(died_of(self.meta, EXITED)), keep_inflight=True)
+        if entry is not None and status == "err" and self.dead is None and \
+                _retried(entry, payload):
+            self._queue_of(entry).appendleft(entry)  # it runs again, next
+            self._queued[entry.call.key] = entry
+            self._send()
+            return
         if entry is not None and not entry.done.done():
             if status in ("ok", "err"):
                 entry.done.set_result((status, payload or b""))
@@ -446,6 +452,25 @@ def materialize(status: str, payload: Any) -> Any:
     if status == "ok":
         return value
     raise value
+
+
+def _retried(entry: _Entry, payload: Any) -> bool:
+    """Whether the error the call raised is retried (``retry_exceptions``, within its
+    ``max_task_retries``); counts the attempt."""
+    from raylike._node import _retryable
+
+    call = entry.call
+    if not call.retry_exceptions or not (call.max_task_retries < 0
+                                         or entry.attempts < call.max_task_retries):
+        return False
+    try:
+        error = loads(payload)
+    except Exception:  # cannot tell what it raised: it stands
+        return False
+    if not isinstance(error, BaseException) or not _retryable(error, call.retry_exceptions):
+        return False
+    entry.attempts += 1
+    return True
 
 
 def answer_name(key: str) -> str:

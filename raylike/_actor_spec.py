@@ -34,6 +34,7 @@ class MethodMeta:
     num_returns: int = 1
     params: tuple[tuple[str, int, bool], ...] | None = None  # (name, kind, has default)
     max_task_retries: int | None = None
+    retry_exceptions: Any = None  # ``@ray.method(retry_exceptions=...)``
     is_generator: bool = False  # it yields: its calls stream by default (Ray 2)
     backpressure: int = -1  # ``_generator_backpressure_num_objects`` from ``@ray.method``
     concurrency_group: str | None = None  # from ``@ray.method(concurrency_group=...)``
@@ -73,6 +74,7 @@ def method_meta(cls: type, name: str, fn: Any) -> MethodMeta:
         num_returns=num_returns,
         params=tuple((p.name, int(p.kind), p.default is not p.empty) for p in params),
         max_task_retries=getattr(fn, "__ray_max_task_retries__", None),
+        retry_exceptions=getattr(fn, "__ray_retry_exceptions__", None),
         is_generator=generator,
         backpressure=backpressure,
         concurrency_group=group,
@@ -132,6 +134,9 @@ class ActorCall:
     num_returns: int = 1
     return_keys: list[str] = field(default_factory=list)
     max_task_retries: int = 0
+    # errors the method raises that are retried (within ``max_task_retries``): all (True), none
+    # (False) or these types
+    retry_exceptions: bool | tuple[type, ...] = False
     backpressure: int = -1  # a streaming generator pauses with this many items not taken
     strategy: Any = None  # unused: calls go where the actor is
     concurrency_group: str = ""  # "" is the default group

@@ -255,6 +255,7 @@ def _call(method: ActorMethod, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
                          f"{method._name} is not one of the actor's concurrency_groups "
                          f"{sorted(meta.concurrency_groups)}.")
     retries = method._options.get("max_task_retries", method._meta.max_task_retries)
+    retry = method._options.get("retry_exceptions", method._meta.retry_exceptions) or False
     data, deps, nested = pack_arguments(args, kwargs, f"{meta.class_name}.{method._name}")
     keep = list(nested)
     if handle._reservation is not None:  # pending calls keep the actor alive (as in Ray)
@@ -268,6 +269,7 @@ def _call(method: ActorMethod, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
         nested_keys=[n._key for n in nested], num_returns=num_returns,
         return_keys=return_keys(key, num_returns) if num_returns else [],
         max_task_retries=meta.max_task_retries if retries is None else retries,
+        retry_exceptions=tuple(retry) if isinstance(retry, (list, tuple)) else bool(retry),
         backpressure=method._meta.backpressure if backpressure is None else backpressure,
         concurrency_group=group)
     return _mark_actor_call(returned(backend.submit(call, deps, keep), num_returns))
