@@ -169,9 +169,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _env(log_file: str) -> dict[str, str]:
+def _env(log_file: str, system_config: dict[str, Any] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["RAYLIKE_LOG_FILE"] = log_file
+    for name, value in (system_config or {}).items():  # Ray reads each as ``RAY_<name>``
+        env[f"RAY_{name}"] = str(value).lower() if isinstance(value, bool) else str(value)
     # Like Ray's workers, ours can import the modules next to the driver's script and in its
     # working directory (functions from them are pickled by reference).
     script_dir = os.path.abspath(sys.path[0]) if sys.path and sys.path[0] else os.getcwd()
@@ -192,8 +194,8 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def start(resources: dict[str, float], *, dashboard: bool,
-          dashboard_port: int | None) -> EmbeddedCluster:
+def start(resources: dict[str, float], *, dashboard: bool, dashboard_port: int | None,
+          system_config: dict[str, Any] | None = None) -> EmbeddedCluster:
     """Start a scheduler and one worker (the head node) on 127.0.0.1; return at once: the
     caller waits for the scheduler's address (:meth:`EmbeddedCluster.wait_address`), then its
     ``Client`` for the worker."""
@@ -219,7 +221,7 @@ def start(resources: dict[str, float], *, dashboard: bool,
         argv = [str(theirs.fileno()), json.dumps(sched_args),
                 json.dumps([*worker_args, "--name", "raylike-head"])]
         zygote = subprocess.Popen([sys.executable, "-c", _BOOT, *argv], stdin=subprocess.PIPE,
-                                  stdout=log, stderr=log, env=_env(log.name),
+                                  stdout=log, stderr=log, env=_env(log.name, system_config),
                                   start_new_session=True, pass_fds=[theirs.fileno()])
         forks = _zygote.ForkClient(Connection(mine.detach()))
     cluster = EmbeddedCluster(scheduler_file=scheduler_file, dashboard_address=dash, zygote=zygote,

@@ -37,6 +37,8 @@ from multiprocessing.connection import Connection
 from multiprocessing.reduction import recvfds, sendfds
 from typing import Any
 
+from raylike import _subreaper
+
 # What a node's task processes import (``numpy`` too where installed): imported by the zygote
 # before it forks them, so that a task process starts with them already loaded.
 TASK_MODULES = ["raylike._child", "raylike._actor_proc", "cloudpickle"]
@@ -208,6 +210,7 @@ class Zygote:
         os.set_blocking(self._wake_w, False)
         signal.signal(signal.SIGCHLD, lambda *_: None)  # a handler, for the wake-up fd
         signal.set_wakeup_fd(self._wake_w)
+        self.sweeper = _subreaper.Sweeper() if _subreaper.become() else None
 
     def add(self, conn: Connection) -> None:
         self.conns[conn.fileno()] = conn
@@ -253,7 +256,10 @@ class Zygote:
         """Answer requests until the last connection closes (or stdin, if watched)."""
         while self.conns:
             watched = [self._wake_r, *self.conns] + ([0] if self.watch_stdin else [])
-            for fd in select.select(watched, [], [])[0]:
+            if self.sweeper is not None:  # a subreaper: kills the orphans it adopted
+                self.sweeper.sweep(self.status)
+            wait = self.sweeper.due() + 0.05 if self.sweeper is not None else None
+            for fd in select.select(watched, [], [], wait)[0]:
                 if fd == self._wake_r:
                     while _drain(self._wake_r):
                         pass

@@ -338,3 +338,42 @@ def test_unpicklable_return_value_fails_the_task_clearly(ray_shared):
     text = str(info.value).lower()
     assert "lock" in text and ("pickle" in text or "serializ" in text)
     assert ray.get(h.remote(), timeout=30) == "fine"
+
+
+SUBREAPER = {"_system_config": {"kill_child_processes_on_worker_exit_with_raylet_subreaper": True}}
+
+
+@pytest.mark.skipif(not os.uname().sysname == "Linux", reason="a Linux-only Ray feature")
+@pytest.mark.parametrize("ray_start", [SUBREAPER], indirect=True)
+def test_subreaper_kills_what_a_killed_actor_left_running(ray_start):
+    # with the flag, the node adopts and kills the processes an actor process leaves when it
+    # is SIGKILLed (Ray: within 10 s), grandchildren included
+    import subprocess
+
+    import psutil
+
+    ray = ray_start
+
+    @ray.remote
+    class Spawner:
+        def spawn(self):
+            # a shell that starts a sleep of its own: an orphaned tree of two
+            shell = subprocess.Popen(["/bin/sh", "-c", "sleep 1000 & wait"])
+            return shell.pid
+
+        def die(self):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    spawner = Spawner.remote()
+    shell = ray.get(spawner.spawn.remote(), timeout=60)
+    _wait_for(lambda: len(psutil.Process(shell).children()) == 1, what="the sleep started")
+    sleeper = psutil.Process(shell).children()[0].pid
+    spawner.die.remote()
+
+    def gone(pid):
+        try:
+            return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    _wait_for(lambda: gone(shell) and gone(sleeper), timeout=60, what="the orphans were killed")
