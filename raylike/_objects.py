@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import logging
 import sys
 import threading
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any, Generic, TypeVar
 
-from raylike import _runtime
+from raylike import _context, _ids, _runtime
 
 T = TypeVar("T")
 _NIL = "f" * 56
@@ -53,8 +54,32 @@ class ObjectRef(Generic[T]):
     def binary(self) -> bytes:
         return self.hex().encode()
 
-    def task_id(self) -> str:
-        return self._key
+    def task_id(self) -> _ids.TaskID:
+        """The id of the task that made the object, as Ray's ``TaskID``.
+
+        Differences from Ray: drawn from the object's Dask key and the calling process's job
+        (a ref is used in the job that made it); for an actor call, the nil actor's id stands
+        in for the actor's."""
+        return _ids.TaskID.from_hex(_ids.task_id(self._key, None, _context.current_job_id()))
+
+    def job_id(self) -> _ids.JobID:
+        """The id of the job the object belongs to (the calling process's)."""
+        return self.task_id().job_id()
+
+    def _on_completed(self, callback: Callable[[Any], object]) -> None:
+        """Ray's private hook: call ``callback(value)`` from a background thread once the
+        object is ready (with the exception instead where getting it raises). The callback
+        is held until then, and dropped after; an error it raises is logged."""
+
+        def deliver(fut: concurrent.futures.Future[T]) -> None:
+            exc = fut.exception()
+            try:
+                callback(fut.result() if exc is None else exc)
+            except Exception:
+                logging.getLogger("raylike").exception("Error in ObjectRef._on_completed "
+                                                       "callback %r", callback)
+
+        self.future().add_done_callback(deliver)
 
     def __hash__(self) -> int:
         return hash(self._key)
@@ -86,6 +111,11 @@ class ObjectRef(Generic[T]):
 
     def __await__(self) -> Generator[Any, None, T]:
         return asyncio.wrap_future(self.future()).__await__()
+
+    def as_future(self, _internal: bool = False) -> asyncio.Future[T]:
+        """An ``asyncio.Future`` (of the current event loop) that resolves to the object's
+        value; cancelling it does not cancel the task."""
+        return asyncio.wrap_future(self.future())
 
     def __del__(self) -> None:
         if self._future is not None and _runtime._process is None:  # a driver's ref

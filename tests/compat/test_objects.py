@@ -285,6 +285,30 @@ def test_await_object_ref(ray_shared):
     assert asyncio.run(main()) == (2, 11, 99)
 
 
+def test_object_ref_as_asyncio_future(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def f(x):
+        return x * 2
+
+    @ray.remote
+    def fail():
+        raise KeyError("gone")
+
+    loop = asyncio.new_event_loop()
+    try:
+        asyncio.set_event_loop(loop)
+        futures = [f.remote(i).as_future() for i in range(3)]
+        assert all(isinstance(fut, asyncio.Future) for fut in futures)
+        assert loop.run_until_complete(asyncio.gather(*futures)) == [0, 2, 4]
+        with pytest.raises(KeyError):
+            loop.run_until_complete(fail.remote().as_future())
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
 # ----------------------------------------------------------------------------------------------
 # refs as task arguments
 # ----------------------------------------------------------------------------------------------
