@@ -309,6 +309,13 @@ def _create(actor_class: ActorClass[Any], args: tuple[Any, ...],
     return _create_with(backend, spec, nested, get_if_exists)
 
 
+def _lifetime(opts: dict[str, Any]) -> str:
+    """The actor's lifetime: its option, else its job's default (``JobConfig``)."""
+    if opts.get("lifetime") is not None:
+        return str(opts["lifetime"])
+    return "detached" if _context.default_detached() else "non_detached"
+
+
 def _spec(actor_class: ActorClass[Any], args: tuple[Any, ...], kwargs: dict[str, Any]
           ) -> tuple[ActorSpec, list[ObjectRef[Any]]]:
     cls, opts = actor_class._cls, actor_class._options
@@ -322,7 +329,7 @@ def _spec(actor_class: ActorClass[Any], args: tuple[Any, ...], kwargs: dict[str,
         methods=actor_class._methods, is_async=actor_class._is_async,
         max_task_retries=_options.get(opts, "max_task_retries"), name=name,
         namespace=(opts.get("namespace") or namespace) if name else None,
-        detached=opts.get("lifetime") == "detached", concurrency_groups=groups)
+        detached=_lifetime(opts) == "detached", concurrency_groups=groups)
     data, deps, nested = pack_arguments(args, kwargs,
                                         f"{cls.__module__}.{cls.__qualname__}.__init__")
     simple = all(opts.get(k) is None for k in ("num_cpus", "num_gpus", "resources",
@@ -335,7 +342,8 @@ def _spec(actor_class: ActorClass[Any], args: tuple[Any, ...], kwargs: dict[str,
         max_restarts=_options.get(opts, "max_restarts"), max_concurrency=concurrency,
         job_id=_context.current_job_id(), creator_namespace=namespace,
         reservation=new_key(f"actor.{cls.__name__}"), strategy=opts.get("scheduling_strategy"),
-        class_path=actor_class._class_path, out_of_order=out_of_order)
+        class_path=actor_class._class_path, out_of_order=out_of_order,
+        detached_default=_context.default_detached())
     spec.runtime_env = _runtime_env.for_call(opts.get("runtime_env"))
     info = _context.current()
     spec.owner = info.actor_id if info is not None else None  # Ray: the creator owns it

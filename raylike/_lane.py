@@ -37,7 +37,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from raylike import _local_objects, _wire
-from raylike._serialization import dumps, dumps_error, dumps_frames, loads, payload_size
+from raylike._serialization import dumps, dumps_error, dumps_frames, loads_to_keep, payload_size
 from raylike.exceptions import RayActorError
 
 logger = logging.getLogger("raylike.lane")
@@ -236,7 +236,7 @@ def value_answer(value: Any) -> Answer:
 def _store(worker: Any, key: str, frames: Any) -> Answer:
     """Keep a driver's ``put`` value as Dask data of this worker: ``("ok", its size)``."""
     try:
-        return "ok", _local_objects.store(worker, key, loads(frames))
+        return "ok", _local_objects.store(worker, key, loads_to_keep(frames))
     except Exception as exc:
         return "err", dumps_error(exc)
 

@@ -40,7 +40,14 @@ from raylike._env_setup import NodeEnvs
 from raylike._generators import StreamPosition
 from raylike._objects import ObjectRef, _Borrowed
 from raylike._options import STREAMING
-from raylike._serialization import Frames, dumps_error, dumps_frames, learn_serializers, loads
+from raylike._serialization import (
+    Frames,
+    dumps_error,
+    dumps_frames,
+    learn_serializers,
+    loads,
+    loads_to_keep,
+)
 from raylike._state import node_id
 from raylike.exceptions import RayTaskError, TaskCancelledError, WorkerCrashedError
 
@@ -244,6 +251,7 @@ class NodePlugin(WorkerPlugin):
         info = _context.TaskInfo(
             key=call.key, name=call.name, job_id=call.job_id, node_id=self.node_id,
             namespace=call.namespace, gpu_ids=gpu_ids, resources=dict(call.resources),
+            detached_default=call.detached_default,
             function_name=call.function_name, placement=call.placement,
             gcs_address=_runtime.gcs_address(self.worker.scheduler.address))
         try:
@@ -255,7 +263,7 @@ class NodePlugin(WorkerPlugin):
             if status in ("ok", "err"):
                 # unpickled while the scope still holds what the task made: a ref in the
                 # result must take over from the scope's hold, never follow its release
-                status, payload = _unpickled(status, payload, call.name)
+                status, payload = _unpickled(status, payload, call.name, call.num_returns == 1)
         finally:
             with self.lock:
                 self.running.pop(call.key, None)
@@ -294,10 +302,11 @@ class NodePlugin(WorkerPlugin):
         return True
 
 
-def _unpickled(status: str, payload: Any, name: str) -> tuple[str, Any]:
-    """A child's result or error, unpickled in the worker (an error if that fails)."""
+def _unpickled(status: str, payload: Any, name: str, kept: bool) -> tuple[str, Any]:
+    """A child's result or error, unpickled in the worker (an error if that fails); ``kept``:
+    a result stored as it is (``loads_to_keep``: kept pickled if it does not pickle again)."""
     try:
-        return status, loads(payload)
+        return status, (loads_to_keep(payload) if kept and status == "ok" else loads(payload))
     except Exception as exc:
         return "err", RayTaskError(name, f"the result of {name} could not be unpickled on "
                                    f"its worker: {type(exc).__name__}: {exc}", exc)
@@ -484,7 +493,7 @@ class TaskScope:
         self.node.backend().stream_drop(key)
 
     def op_put(self, data: Frames) -> str:
-        ref = self.node.backend().put(loads(data))
+        ref = self.node.backend().put(loads_to_keep(data))
         self.held.append(ref)
         return ref._key
 

@@ -200,7 +200,34 @@ class Whole:
 
 
 def _load_whole(head: bytes, buffers: list[Any]) -> Any:
-    return pickle.loads(head, buffers=buffers)
+    value = pickle.loads(head, buffers=buffers)
+    return _kept(value, Frames(head, buffers)) if _learning else value  # a Dask worker's
+
+
+_RECHECK_LIMIT = 1 << 18  # bytes of pickle (large buffers apart) checked by ``loads_to_keep``
+
+
+def loads_to_keep(frames: Frames | bytes) -> Any:
+    """Unpickle a value that a worker keeps as Dask data (a ``put``; see :func:`_kept`)."""
+    value = loads(frames)
+    return _kept(value, frames if isinstance(frames, Frames) else Frames(bytes(frames), []))
+
+
+def _kept(value: Any, frames: Frames) -> Any:
+    """What a Dask worker keeps of ``value``, unpickled from ``frames``. Ray keeps the bytes
+    and unpickles them afresh for each reader; raylike keeps the value, which must then
+    pickle again. One that does not (its ``__reduce__`` rebuilds something unpicklable, as
+    Ray's serialization guide shows with a helper class) is kept as the :class:`Whole` of
+    the bytes it came as: every reader unpickles those, as in Ray. Checked where the pickle,
+    large buffers apart, is at most 256 KiB (re-pickling larger ones would cost too much)."""
+    if len(frames.head) <= _RECHECK_LIMIT:
+        try:
+            cloudpickle.dumps(value, protocol=PROTOCOL, buffer_callback=lambda _buf: False)
+        except Exception:
+            whole = Whole.__new__(Whole)
+            whole.frames = frames
+            return whole
+    return value
 
 
 def _cannot_serialize(value: Any, what: str, exc: Exception) -> _SerializationError:

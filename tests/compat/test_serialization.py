@@ -212,6 +212,41 @@ def test_serialization_helper_for_one_object(ray_shared):
         ray.put(A(1))
 
 
+def test_a_stored_object_that_does_not_pickle_again_is_read_from_its_bytes(ray_shared):
+    # the helper pickles as "build an A": the object stored is read by unpickling those
+    # bytes, never by pickling the A it makes (whose lock cannot be pickled)
+    ray = ray_shared
+
+    class A:
+        def __init__(self, x):
+            self.x = x
+            self.lock = threading.Lock()
+
+    class Helper:
+        def __init__(self, x):
+            self.x = x
+
+        def __reduce__(self):
+            return A, (self.x,)
+
+    @ray.remote
+    def x_of(a):
+        return type(a).__name__, a.x
+
+    @ray.remote
+    def make(x):
+        return Helper(x)
+
+    stored = ray.put(Helper(3))
+    for _ in range(2):  # read twice: each reader gets an A of its own
+        got = ray.get(stored, timeout=60)
+        assert (type(got).__name__, got.x) == ("A", 3)
+    assert ray.get(x_of.remote(stored), timeout=60) == ("A", 3)
+    made = ray.get(make.remote(4), timeout=60)
+    assert (type(made).__name__, made.x) == ("A", 4)
+    assert ray.get(x_of.remote(make.remote(5)), timeout=60) == ("A", 5)
+
+
 # ----------------------------------------------------------------------------------------------
 # inspect_serializability
 # ----------------------------------------------------------------------------------------------
