@@ -164,7 +164,7 @@ class RayTaskError(RayError):
         try:
             dual = _dual_class(cause_cls)
             err: RayTaskError = (cause_cls.__new__(dual, *root.args) if _is_group(root)
-                                 else Exception.__new__(dual))
+                                 else _bare_new(dual))
             RayTaskError.__init__(err, *self._fields())
             err.args = (root,)  # as Ray's
             err._task_key = self._task_key
@@ -174,6 +174,17 @@ class RayTaskError(RayError):
 
 
 _DUAL_CLASSES: dict[type, type] = {}
+
+
+def _bare_new(dual: type) -> Any:
+    """An instance of ``dual`` with nothing set, made by the ``__new__`` its built-in base
+    requires: ``OSError``'s for ``FileNotFoundError``, ``ConnectionError``, ..."""
+    try:
+        return Exception.__new__(dual)
+    except TypeError:  # "Exception.__new__(X) is not safe, use OSError.__new__()"
+        base: Any = next(b for b in dual.__mro__
+                         if b.__module__ == "builtins" and b is not object)
+        return base.__new__(dual)
 
 
 def _dual_class(cause_cls: type) -> type:

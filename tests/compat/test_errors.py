@@ -203,6 +203,28 @@ def test_custom_exception_subclass_of_builtin(ray_shared):
         ray.get(load.remote())
 
 
+def test_os_errors_keep_their_type(ray_shared):
+    # OSError and its subclasses build their instances their own way: the error from get is
+    # still both a RayTaskError and the task's own OSError subclass
+    ray = ray_shared
+
+    class ServiceDown(ConnectionError):
+        pass
+
+    @ray.remote
+    def fail(kind):
+        if kind == "file":
+            with open("/no/such/dir/at/all/settings.toml"):
+                pass
+        raise ServiceDown("refused by the service")
+
+    for kind, expected in (("file", FileNotFoundError), ("service", ServiceDown)):
+        with pytest.raises(expected) as info:
+            ray.get(fail.remote(kind), timeout=60)
+        assert isinstance(info.value, ray.exceptions.RayTaskError)
+        assert isinstance(info.value, OSError)
+
+
 def test_error_propagates_through_dependent_tasks(ray_shared):
     ray = ray_shared
 
