@@ -116,6 +116,7 @@ class ActorSpec:
     out_of_order: bool = False  # ``allow_out_of_order_execution`` (as Ray resolves it)
     placement: Any = None  # a bundle of a placement group (``_pg_options.Placement``)
     owner: str | None = None  # the actor that created it (it dies with it, unless detached)
+    detached_default: bool = False  # its job's actors are detached unless told otherwise
 
 
 @dataclass

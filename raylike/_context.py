@@ -38,6 +38,7 @@ class TaskInfo:
     canceled: bool = False  # ``ray.cancel`` reached this actor call (``is_canceled()``)
     children: list[str] | None = None  # keys of what this actor call submitted (a cancel's
     # ``recursive``); None where nobody asks (tasks: their worker keeps that list)
+    detached_default: bool = False  # its job's ``JobConfig(default_actor_lifetime="detached")``
 
 
 def function_name(obj: Any) -> str:
@@ -108,6 +109,16 @@ def current_job_id() -> str:
         return info.job_id
     runtime = _runtime.driver()
     return runtime.job_id if runtime is not None else ""
+
+
+def default_detached() -> bool:
+    """Whether actors created here are detached unless told otherwise (the job's
+    ``JobConfig.default_actor_lifetime``)."""
+    info = current()
+    if info is not None:
+        return info.detached_default
+    runtime = _runtime.driver()
+    return runtime.detached_default if runtime is not None else False
 
 
 def current_namespace() -> str | None:

@@ -112,6 +112,7 @@ class Runtime:
     context: RayContext
     logs: Any = None  # a raylike._logs.Forwarder while log_to_driver is on
     runtime_env: dict[str, Any] | None = None  # the job's, its local paths shipped as URIs
+    detached_default: bool = False  # ``JobConfig(default_actor_lifetime="detached")``
 
 
 _lock = threading.RLock()
@@ -223,6 +224,8 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
         _driver = _connect(target, num_cpus, num_gpus, resources, include_dashboard,
                            dashboard_port, True if log_to_driver is None else log_to_driver,
                            namespace, kwargs.get("_system_config"))
+        _driver.detached_default = getattr(job_config, "default_actor_lifetime",
+                                           None) == "detached"
         if job_env:
             _ship_job_env(job_env)
         atexit.register(shutdown)

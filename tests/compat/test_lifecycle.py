@@ -183,3 +183,45 @@ def test_auto_connect_disabled_raises_system_error(ray_module):
         kind, message = result
         assert kind == "RaySystemError", (name, result)
         assert "Ray has not been started yet" in message, (name, message)
+
+
+@pytest.mark.parametrize("default", ["detached", "non_detached"])
+def test_job_default_actor_lifetime(ray_fresh, default):
+    ray = ray_fresh
+    from importlib import import_module
+
+    job_config = import_module(f"{ray.__name__}.job_config")
+    ray.init(num_cpus=2, include_dashboard=False,
+             job_config=job_config.JobConfig(default_actor_lifetime=default))
+
+    @ray.remote(num_cpus=0)
+    class Child:
+        def ready(self):
+            return "ok"
+
+    @ray.remote(num_cpus=0)
+    class Owner:
+        def make(self):
+            self.child = Child.remote()  # no lifetime given: the job's default
+            assert ray.get(self.child.ready.remote()) == "ok"
+            return self.child
+
+    owner = Owner.remote()
+    child = ray.get(owner.make.remote(), timeout=60)
+    ray.kill(owner)  # a detached child outlives its owner; a non-detached one dies with it
+
+    def child_alive():
+        try:
+            return ray.get(child.ready.remote(), timeout=30) == "ok"
+        except ray.exceptions.RayActorError:
+            return False
+
+    if default == "detached":
+        time.sleep(2)
+        assert child_alive()
+        ray.kill(child)
+    else:
+        deadline = time.monotonic() + 60
+        while child_alive():
+            assert time.monotonic() < deadline, "the child outlived its owner"
+            time.sleep(0.2)
