@@ -1,7 +1,9 @@
 """``ray.job_config``: ``JobConfig``, the settings of a job passed to ``ray.init(job_config=)``.
 
-raylike honours ``ray_namespace`` (the job's namespace when ``init`` names none); the other
-settings (Java options, code search path, lineage) are kept and have no effect.
+raylike honours ``ray_namespace`` (the job's namespace when ``init`` names none),
+``runtime_env`` and ``default_actor_lifetime`` (the lifetime of the job's actors created without
+``lifetime=``); the other settings (Java options, code search path, lineage) are kept and have
+no effect.
 """
 from __future__ import annotations
 
