@@ -164,3 +164,26 @@ def died_of(meta: ActorMeta, reason: str, cause: BaseException | None = None) ->
     """``died`` for the actor described by ``meta``."""
     return died(reason, class_name=meta.class_name, actor_id=meta.actor_id, name=meta.name,
                 namespace=meta.namespace, cause=cause)
+
+
+@dataclass(frozen=True)
+class ActorClassMetadata:
+    """An actor class's ``__ray_metadata__`` (read-only): the class, named by its qualified
+    name as Ray does, and the options it was declared with that Ray's metadata names."""
+
+    modified_class: type
+    class_name: str
+    max_restarts: int
+    max_task_retries: int
+    num_cpus: float | None
+    num_gpus: float | None
+    memory: float | None
+    object_store_memory: int | None
+    resources: dict[str, float] | None
+    label_selector: dict[str, str] | None
+    fallback_strategy: list[dict[str, Any]] | None
+    accelerator_type: str | None
+    runtime_env: dict[str, Any] | None
+    concurrency_groups: Any
+    scheduling_strategy: Any
+    enable_tensor_transport: bool | None

@@ -11,6 +11,7 @@ they were submitted.
 """
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import itertools
 import os
@@ -22,6 +23,7 @@ from raylike import _context, _ids, _options, _pg_options, _resources, _runtime,
 from raylike._actor_spec import (
     KILLED,
     ActorCall,
+    ActorClassMetadata,
     ActorMeta,
     ActorSpec,
     MethodMeta,
@@ -64,6 +66,13 @@ class ActorClass(Generic[T]):
                 setattr(self, attr, getattr(cls, attr))
             except AttributeError:
                 pass
+
+    @property
+    def __ray_metadata__(self) -> ActorClassMetadata:
+        """The class and its declared options (Ray's ``ActorClass.__ray_metadata__``)."""
+        fields = [f.name for f in dataclasses.fields(ActorClassMetadata)][2:]
+        return ActorClassMetadata(self._cls, self._cls.__qualname__, **{
+            name: self._options.get(name, _options.OPTIONS[name].default) for name in fields})
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         name = self._cls.__name__
@@ -134,8 +143,9 @@ class ActorHandle(Generic[T]):
         self._reservation = reservation
 
     @property
-    def _actor_id(self) -> str:
-        return self._meta.actor_id
+    def _actor_id(self) -> _ids.ActorID:
+        """The actor's id as Ray's ``ActorID`` (``.hex()`` gives the state API's id)."""
+        return _ids.ActorID.from_hex(self._meta.actor_id)
 
     def __getattr__(self, name: str) -> ActorMethod:
         meta = self.__dict__.get("_meta")
@@ -154,7 +164,7 @@ class ActorHandle(Generic[T]):
         return hash(self._meta.actor_id)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, ActorHandle) and other._actor_id == self._actor_id
+        return isinstance(other, ActorHandle) and other._meta.actor_id == self._meta.actor_id
 
 
 class ActorMethod:
@@ -453,9 +463,9 @@ def kill(actor: ActorHandle[Any], *, no_restart: bool = True) -> None:
         raise ValueError("ray.kill() only supported for actors. For tasks, try ray.cancel(). "
                          f"Got: {type(actor)}.")
     if hasattr(backend, "call"):
-        backend.call("actor", "kill", actor._actor_id, bool(no_restart))
+        backend.call("actor", "kill", actor._meta.actor_id, bool(no_restart))
     else:
-        _kill_with(backend, actor._actor_id, bool(no_restart))
+        _kill_with(backend, actor._meta.actor_id, bool(no_restart))
 
 
 def _kill_with(backend: Any, actor_id: str, no_restart: bool) -> None:

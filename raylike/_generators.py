@@ -120,7 +120,8 @@ class ObjectRefGenerator:
         return not self._ended and (bool(self._known) or
                                     self._ask(0.0)[0] in ("item", "error", "failed"))
 
-    def task_id(self) -> str:
+    def task_id(self) -> Any:
+        """The generator task's id (Ray's ``TaskID``)."""
         return self._generator_ref.task_id()
 
     # -- Ray's private API, used by its libraries ------------------------------------------------

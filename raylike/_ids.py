@@ -126,7 +126,9 @@ class ActorID(BaseID):
 
     SIZE = 16
 
+    @property
     def job_id(self) -> JobID:
+        """The id of the job that made the actor (a property, as in Ray)."""
         return JobID(self._bytes[-JobID.SIZE:])
 
 

@@ -14,6 +14,7 @@ import logging
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Generator, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -75,9 +76,9 @@ class ObjectRef(Generic[T]):
             exc = fut.exception()
             try:
                 callback(fut.result() if exc is None else exc)
-            except Exception:
-                logging.getLogger("raylike").exception("Error in ObjectRef._on_completed "
-                                                       "callback %r", callback)
+            except Exception:  # logged as text: a kept traceback would hold the callback
+                logging.getLogger("raylike").error("Error in ObjectRef._on_completed callback "
+                                                   "%r:\n%s", callback, traceback.format_exc())
 
         self.future().add_done_callback(deliver)
 

@@ -133,6 +133,17 @@ def _task_object_store_memory(name: str, value: Any) -> None:
         raise ValueError("Setting 'object_store_memory' is not implemented for tasks")
 
 
+def _actor_object_store_memory() -> None:
+    """Ray deprecates the option for actors (it never reserved anything): say so."""
+    from raylike._private.utils import get_ray_doc_version
+
+    warnings.warn("Setting 'object_store_memory' for actors is deprecated since it doesn't "
+                  "actually reserve the required object store memory. Use object spilling "
+                  f"that's enabled by default (https://docs.ray.io/en/{get_ray_doc_version()}/"
+                  "ray-core/objects/object-spilling.html) instead to bypass the object store "
+                  "memory size limitation.", DeprecationWarning, stacklevel=1)
+
+
 def validate_namespace(namespace: Any) -> None:
     """A namespace is None or a non-empty string (Ray's ``TypeError``/``ValueError``)."""
     if namespace is None:
@@ -149,6 +160,16 @@ def _namespace(name: str, value: Any) -> None:
 
 def _none(name: str, value: Any) -> None:
     return None
+
+
+def _labels(name: str, value: Any) -> None:
+    """``label_selector`` and ``fallback_strategy``: Ray's label syntax."""
+    from raylike._private import label_utils
+
+    error = (label_utils.validate_label_selector(value) if name == "label_selector"
+             else label_utils.validate_fallback_strategy(value))
+    if error:
+        raise ValueError(error)
 
 
 def _strategy(name: str, value: Any) -> None:
@@ -216,8 +237,8 @@ OPTIONS: dict[str, Option] = {
     "memory": Option(_BOTH, None, _QUANTITY, _resource_quantity),
     "object_store_memory": Option(_BOTH, None, _COUNT, _counting(False), "warn"),
     "accelerator_type": Option(_BOTH, None, (str, NONE)),
-    "label_selector": Option(_BOTH, None, (dict, NONE), support="warn"),
-    "fallback_strategy": Option(_BOTH, None, (list, NONE), support="warn"),
+    "label_selector": Option(_BOTH, None, (dict, NONE), _labels, "warn"),
+    "fallback_strategy": Option(_BOTH, None, (list, NONE), _labels, "warn"),
     "num_returns": Option((TASK,), None, (int, str, NONE), _num_returns),
     "max_calls": Option((TASK,), 0, _COUNT, _counting(False), "meta"),
     "max_retries": Option((TASK,), 3, _COUNT, _counting(True)),
@@ -262,8 +283,12 @@ def validate(kind: str, options: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"Invalid option keyword {name} for {what}. "
                              f"Valid ones are {valid}.")
         opt.validate(name, value)
-        if kind == TASK and name == "object_store_memory":
-            _task_object_store_memory(name, value)
+        if name == "object_store_memory":
+            if kind == TASK:
+                _task_object_store_memory(name, value)
+            else:
+                _actor_object_store_memory()
+                continue  # Ray's deprecation says all there is to say
         if opt.support == "warn" and value not in (None, opt.default):
             warn_unsupported(name)
     from raylike._pg_options import check_options

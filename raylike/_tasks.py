@@ -174,6 +174,9 @@ class RemoteFunction:
     """A function decorated with ``@ray.remote``: call it with ``.remote()``."""
 
     def __init__(self, function: Callable[..., Any], options: dict[str, Any]) -> None:
+        if inspect.iscoroutinefunction(function):  # Ray refuses these: tasks are not awaited
+            raise ValueError("'async def' should not be used for remote tasks. You can wrap "
+                             "the async function with `asyncio.run(f())`.")
         self._function = function
         self._options = _options.validate(_options.TASK, options)
         if (self._options.get("num_gpus") or 0) > 0 and self._options.get("max_calls") is None:

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-__all__ = ["validate_label_key", "validate_label_selector", "validate_label_selector_value"]
+__all__ = ["validate_fallback_strategy", "validate_label_key", "validate_label_selector",
+           "validate_label_selector_value"]
 
 _NAME = r"[a-zA-Z0-9](?:[a-zA-Z0-9_.-]{0,61}[a-zA-Z0-9])?"
 _PREFIX = re.compile(rf"(?:{_NAME})?(?:\.(?:{_NAME})?)*")
@@ -43,6 +45,27 @@ def validate_label_selector(label_selector: dict[str, str] | None) -> str | None
         error = validate_label_key(key)
         if error is None and value is not None:
             error = validate_label_selector_value(value)
+        if error:
+            return error
+    return None
+
+
+def validate_fallback_strategy(fallback_strategy: list[dict[str, Any]] | None) -> str | None:
+    """An error message if ``fallback_strategy`` is not a list of non-empty dicts whose only
+    key is ``label_selector``, each a valid selector; None when valid."""
+    for strategy in fallback_strategy or []:
+        if not isinstance(strategy, dict):
+            return "Each element in fallback_strategy must be a dictionary."
+        if not strategy:
+            return "Empty dictionary found in `fallback_strategy`."
+        unknown = [key for key in strategy if key != "label_selector"]
+        if unknown:
+            return (f"Unsupported option found: '{unknown[0]}'. Only ['label_selector'] is "
+                    "currently supported.")
+        selector = strategy["label_selector"]
+        if selector and not isinstance(selector, dict):
+            return 'The value of "label_selector" must be a dictionary.'
+        error = validate_label_selector(selector or None)
         if error:
             return error
     return None

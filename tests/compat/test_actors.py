@@ -926,3 +926,57 @@ def test_gpu_actor_holds_gpu(ray_start):
     assert ready == []  # the only GPU belongs to the actor
     ray.kill(holder)
     assert len(ray.get(ref, timeout=30)) == 1
+
+
+def test_handle_actor_id_is_an_actor_id_object(ray_shared):
+    ray = ray_shared
+
+    @ray.remote(num_cpus=0)
+    class Who:
+        def me(self):
+            return ray.get_runtime_context().get_actor_id()
+
+    actor = Who.remote()
+    actor_id = actor._actor_id
+    assert isinstance(actor_id, ray.ActorID)
+    assert actor_id.hex() == ray.get(actor.me.remote())
+    assert len(actor_id.binary()) == 16
+    assert actor_id.job_id.hex() == ray.get_runtime_context().get_job_id()
+    ray.kill(actor)
+
+
+def test_actor_class_metadata_names_the_class(ray_module):
+    ray = ray_module
+
+    @ray.remote(max_restarts=2)
+    class Named:
+        pass
+
+    meta = Named.__ray_metadata__
+    assert meta.class_name == "test_actor_class_metadata_names_the_class.<locals>.Named"
+    assert meta.max_restarts == 2
+
+
+def test_label_selector_and_fallback_strategy_are_validated(ray_module):
+    ray = ray_module
+    for selector in ({"r!a!y.io/kind": "x"}, {"??": "x"}, {"key": "in(a,, b)"},
+                     {"key": "matches(x)"}, {"key": "in(a, b"}):
+        with pytest.raises(ValueError):
+            ray.remote(label_selector=selector)(type("A", (), {}))
+    with pytest.raises(TypeError):
+        ray.remote(label_selector="key=value")(type("A", (), {}))
+    for strategy in ([{"memory": "1Gi"}], ["not-a-dict"], [{"label_selector": {"-k-": "v"}}],
+                     [{"label_selector": {"key": "-v-"}}]):
+        with pytest.raises(ValueError):
+            ray.remote(fallback_strategy=strategy)(type("A", (), {}))
+    with pytest.raises(TypeError):
+        ray.remote(fallback_strategy={"label_selector": {"k": "v"}})(type("A", (), {}))
+    ray.remote(label_selector={"ray.io/accelerator-type": "!in(H100, B200)"},
+               fallback_strategy=[{"label_selector": {"region": "in(us-west-1, eu)"}}])(
+        type("A", (), {}))
+
+
+def test_object_store_memory_for_actors_is_deprecated(ray_module):
+    ray = ray_module
+    with pytest.warns(DeprecationWarning, match="'object_store_memory' for actors is deprecated"):
+        ray.remote(object_store_memory=1)(type("A", (), {}))

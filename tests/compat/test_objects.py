@@ -726,3 +726,52 @@ def test_pending_actor_result_inside_a_put_value(ray_shared):
     assert ray.get(inner[0], timeout=30) == 5
     boxed = ray.put([actor.echo.remote(6, 1.0)])
     assert ray.get(times_ten.remote(ray.get(boxed)), timeout=30) == 60
+
+
+# ----------------------------------------------------------------------------------------------
+# ids and completion callbacks of a ref
+# ----------------------------------------------------------------------------------------------
+
+
+def test_ref_task_id_and_job_id_are_id_objects(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def f():
+        return 1
+
+    ref, put_ref = f.remote(), ray.put(2)
+    job = ray.get_runtime_context().get_job_id()
+    for r in (ref, put_ref):
+        assert isinstance(r.task_id(), ray.TaskID) and len(r.task_id().hex()) == 48
+        assert isinstance(r.job_id(), ray.JobID) and r.job_id().hex() == job
+    assert ray.get(ref) == 1
+
+
+def test_on_completed_calls_back_with_the_value_or_the_error(ray_shared):
+    ray = ray_shared
+    signal = make_signal(ray)
+
+    @ray.remote
+    def wait_then(value, fail):
+        ray.get(signal.wait.remote())
+        if fail:
+            raise ValueError("boom")
+        return value
+
+    # the refs are held until their callbacks ran (Ray's core worker aborts otherwise)
+    got, five = concurrent.futures.Future(), ray.put(5)
+    five._on_completed(got.set_result)
+    assert got.result(timeout=30) == 5
+
+    ok, bad = concurrent.futures.Future(), concurrent.futures.Future()
+    refs = [wait_then.remote(7, False), wait_then.remote(0, True)]
+    refs[0]._on_completed(ok.set_result)
+    refs[1]._on_completed(bad.set_result)
+    time.sleep(0.2)
+    assert not ok.done() and not bad.done()
+    ray.get(signal.send.remote())
+    assert ok.result(timeout=60) == 7
+    error = bad.result(timeout=60)
+    # the error as Ray stores it (a RayTaskError; what ray.get would raise)
+    assert isinstance(error, ray.exceptions.RayTaskError) and "boom" in str(error)

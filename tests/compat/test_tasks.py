@@ -504,3 +504,13 @@ def test_task_can_start_its_own_processes(ray_shared):
             return pool.map(abs, range(-n, 0))
 
     assert ray.get(negate_all.remote(3), timeout=60) == [3, 2, 1]
+
+
+def test_async_def_remote_function_is_refused(ray_module):
+    ray = ray_module
+
+    async def f():
+        return 1
+
+    with pytest.raises(ValueError, match="async def"):
+        ray.remote(f)

@@ -147,7 +147,7 @@ def test_private_state_and_worker_views(cluster: Any) -> None:
     assert node in state.total_resources_per_node()
     assert state.total_resources_per_node()[node]["CPU"] == 2.0
     wait_for_num_actors(1, "ALIVE")
-    entry = state.actors()[actor._actor_id]
+    entry = state.actors()[actor._actor_id.hex()]
     assert entry["State"] == "ALIVE" and entry["ActorClassName"] == "Actor"
     assert state.current_node_id() in state.node_ids()
     assert services.remaining_processes_alive()
