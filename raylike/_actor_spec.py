@@ -117,6 +117,7 @@ class ActorSpec:
     placement: Any = None  # a bundle of a placement group (``_pg_options.Placement``)
     owner: str | None = None  # the actor that created it (it dies with it, unless detached)
     detached_default: bool = False  # its job's actors are detached unless told otherwise
+    depth: int = 1  # Ray's task depth of its creation task (and of its calls)
 
 
 @dataclass

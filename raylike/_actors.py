@@ -353,7 +353,7 @@ def _spec(actor_class: ActorClass[Any], args: tuple[Any, ...], kwargs: dict[str,
         job_id=_context.current_job_id(), creator_namespace=namespace,
         reservation=new_key(f"actor.{cls.__name__}"), strategy=opts.get("scheduling_strategy"),
         class_path=actor_class._class_path, out_of_order=out_of_order,
-        detached_default=_context.default_detached())
+        detached_default=_context.default_detached(), depth=_context.task_depth() + 1)
     spec.runtime_env = _runtime_env.for_call(opts.get("runtime_env"))
     info = _context.current()
     spec.owner = info.actor_id if info is not None else None  # Ray: the creator owns it

@@ -16,7 +16,7 @@ import traceback
 from multiprocessing.connection import Connection
 from typing import Any, NoReturn
 
-from raylike import _context, _env_setup, _logs, _runtime, _wire
+from raylike import _context, _env_setup, _logs, _metrics, _runtime, _wire
 from raylike._objects import ObjectRef, _Borrowed
 from raylike._serialization import FunctionCache, dumps, dumps_frames, loads
 from raylike.exceptions import SHOWN_MODULE, RaySystemError, RayTaskError, TaskCancelledError
@@ -110,6 +110,10 @@ class ChildBackend:
         """Any other request the worker understands (actors, cluster state)."""
         return self.channel.request(op, *args)
 
+    def notify(self, op: str, *args: Any) -> None:
+        """A request the worker answers nothing to (metrics batches)."""
+        self.channel.notify(op, *args)
+
 
 def error_payload(exc: BaseException, name: str, actor: Any = None) -> bytes:
     """A pickled ``RayTaskError`` for ``exc`` (raised by user code called ``name``). A
@@ -154,6 +158,7 @@ def run_task(call: Any, deps: bytes, info: _context.TaskInfo) -> tuple[str, Any]
         _context.leave(token)
         try:
             _logs.end_of_call()
+            _metrics.end_of_call()
         except KeyboardInterrupt:  # a late cancel must not lose the task's answer
             pass
 

@@ -375,6 +375,9 @@ def shutdown(_exiting_interpreter: bool = False) -> None:
         _placement_groups.on_shutdown(runtime)
     except Exception:
         logger.debug("placement group clean-up at shutdown failed", exc_info=True)
+    from raylike import _metrics
+
+    _metrics.on_shutdown(runtime)  # the last batch of metrics, before the client closes
     direct = getattr(runtime.backend, "direct", None)
     if direct is not None:
         direct.close()

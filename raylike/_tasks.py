@@ -42,6 +42,7 @@ class TaskCall:
     job_id: str = ""
     namespace: str | None = None
     detached_default: bool = False  # the job's actors are detached unless told otherwise
+    depth: int = 1  # Ray's task depth: 1 for the driver's tasks, one more per nesting
     function_name: str = ""  # "module.function", as Ray names it
     placement: Any = None  # a bundle of a placement group (``_pg_options.Placement``)
     runtime_env: dict[str, Any] | None = None  # the effective one (``_runtime_env``)
@@ -260,7 +261,7 @@ class RemoteFunction:
             backpressure=_options.get(opts, "_generator_backpressure_num_objects"),
             strategy=opts.get("scheduling_strategy"), job_id=_context.current_job_id(),
             namespace=_context.current_namespace(),
-            detached_default=_context.default_detached(),
+            detached_default=_context.default_detached(), depth=_context.task_depth() + 1,
             function_name=self._function_name,
             placement=_pg_options.resolve(opts, resources, self._function.__qualname__),
             runtime_env=_runtime_env.for_call(opts.get("runtime_env")),

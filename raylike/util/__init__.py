@@ -15,6 +15,7 @@ from raylike.util import check_serialize, scheduling_strategies, serialization
 from raylike.util._progress import progress
 from raylike.util.actor_pool import ActorPool
 from raylike.util.check_serialize import inspect_serializability
+from raylike.util.debug import disable_log_once_globally, enable_periodic_logging, log_once
 from raylike.util.helpers import as_completed, map_unordered
 from raylike.util.placement_group import (
     get_current_placement_group,
@@ -26,8 +27,9 @@ from raylike.util.placement_group import (
 from raylike.util.serialization import deregister_serializer, register_serializer
 
 __all__ = ["ActorPool", "as_completed", "check_serialize", "deregister_serializer",
+           "disable_log_once_globally", "enable_periodic_logging",
            "get_current_placement_group", "get_node_ip_address", "get_placement_group",
-           "inspect_serializability", "list_named_actors", "map_unordered",
+           "inspect_serializability", "list_named_actors", "log_once", "map_unordered",
            "placement_group", "placement_group_table", "progress", "register_serializer",
            "remove_placement_group", "scheduling_strategies", "serialization"]
 
