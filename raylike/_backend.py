@@ -23,7 +23,7 @@ from raylike._cluster import listening
 from raylike._direct import DirectCalls
 from raylike._objects import ObjectRef, hold_until_done
 from raylike._refs_plugin import REFS_PLUGIN, RefsPlugin, batch_interval
-from raylike._serialization import Whole, unpicklable_part
+from raylike._serialization import Whole, as_read, unpicklable_part
 from raylike.exceptions import RayError, RayTaskError, dependency_failed
 
 logger = logging.getLogger("raylike")
@@ -329,7 +329,7 @@ class DaskBackend:
             except RayError as err:  # a worker's own error (runtime_env setup, a crash, ...)
                 raise err.with_traceback(None)  # noqa: B904 - its cause stays as it was
             for (i, _), value in zip(dask, gathered):
-                values[i] = value
+                values[i] = as_read(value)  # numpy arrays read-only, as from Ray's store
         for i, ref in enumerate(refs):
             if not isinstance(waitables[i], Future):
                 values[i] = ref._direct.value()

@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Callable, Generator, Sequence
 from typing import Any, Generic, TypeVar
 
-from raylike import _context, _ids, _runtime
+from raylike import _context, _ids, _runtime, _serialization
 
 T = TypeVar("T")
 _NIL = "f" * 56
@@ -244,6 +244,7 @@ def get(object_refs: Any, *, timeout: float | None = None) -> Any:
     Raises ``GetTimeoutError`` after ``timeout`` seconds, and the task's error (a
     ``RayTaskError`` that is also an instance of the original type) if the task failed.
     """
+    _serialization.check_not_keeping()  # a Dask worker unpickling what it keeps: not now
     backend = _runtime.backend(auto_init=True)  # as Ray, before the arguments are checked
     single = isinstance(object_refs, ObjectRef)
     refs = [object_refs] if single else object_refs

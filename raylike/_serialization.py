@@ -4,6 +4,8 @@ from __future__ import annotations
 import contextlib
 import io
 import pickle
+import sys
+import threading
 import types
 import weakref
 from collections.abc import Callable
@@ -153,12 +155,12 @@ def payload_size(payload: Any) -> int:
 
 
 def dumps_frames(value: Any, what: str = "value") -> Frames:
-    """Like :func:`dumps`, keeping buffers of 64 KiB or more out of the pickle."""
+    """Like :func:`dumps`, keeping every buffer (numpy arrays, ...) out of the pickle: a
+    reader gets each one read-only and aligned, as Ray's object store gives them
+    (:func:`loads`)."""
     buffers: list[Any] = []
 
     def keep(buf: pickle.PickleBuffer) -> bool:
-        if buf.raw().nbytes < 1 << 16:
-            return True
         buffers.append(buf.raw())
         return False
 
@@ -180,8 +182,52 @@ def dumps_error(exc: BaseException, fallback: type[BaseException] = RuntimeError
 def loads(data: Any) -> Any:
     """Unpickle what :func:`dumps` or :func:`dumps_frames` made."""
     if isinstance(data, Frames):
-        return pickle.loads(data.head, buffers=data.buffers)
+        return pickle.loads(data.head, buffers=read_only(data.buffers))
     return pickle.loads(data)
+
+
+def read_only(buffers: list[Any]) -> list[memoryview]:
+    """The buffers as a reader gets them, as in Ray's object store: read-only (numpy arrays
+    made on them cannot be written), at addresses that are multiples of 64 bytes (8 for
+    buffers under 64 bytes); one that is not is copied to one that is."""
+    views = []
+    for buf in buffers:
+        view = memoryview(buf).cast("B")
+        align = 64 if view.nbytes >= 64 else 8
+        if view.nbytes and _address(view) % align:
+            raw = bytearray(view.nbytes + align)
+            start = -_address(memoryview(raw)) % align
+            raw[start:start + view.nbytes] = view
+            view = memoryview(raw)[start:start + view.nbytes]
+        views.append(view.toreadonly())
+    return views
+
+
+def as_read(value: Any) -> Any:
+    """A value Dask handed over (not through :func:`loads`) as :func:`read_only` would give
+    it: a numpy array, or one in a list, tuple or dict value at the top, read-only and
+    aligned (a copy where it is not aligned)."""
+    numpy = sys.modules.get("numpy")
+    if numpy is None:
+        return value
+    if isinstance(value, numpy.ndarray) and value.dtype != object:
+        if value.nbytes and value.ctypes.data % (64 if value.nbytes >= 64 else 8):
+            value = numpy.frombuffer(read_only([value.tobytes()])[0],
+                                     dtype=value.dtype).reshape(value.shape)
+        value.flags.writeable = False
+        return value
+    if type(value) in (list, tuple):
+        return type(value)(as_read(item) if isinstance(item, numpy.ndarray) else item
+                           for item in value)
+    if type(value) is dict:
+        return {k: as_read(v) if isinstance(v, numpy.ndarray) else v for k, v in value.items()}
+    return value
+
+
+def _address(view: memoryview) -> int:
+    import numpy
+
+    return int(numpy.frombuffer(view, dtype=numpy.uint8).ctypes.data)
 
 
 class Whole:
@@ -189,19 +235,65 @@ class Whole:
     pickles the items of a top-level list, tuple, set or dict one by one, so two of them that
     were one object would arrive as two. It unpickles as the value itself."""
 
-    __slots__ = ("frames",)
+    __slots__ = ("frames", "keys", "held")
 
     def __init__(self, value: Any, what: str = "value") -> None:
-        self.frames = dumps_frames(value, what)
+        from raylike._objects import _Borrowed
+
+        with _Borrowed() as borrowed:
+            self.frames = dumps_frames(value, what)
+        for ref in borrowed.refs:  # whoever collects around this sees them too
+            _Borrowed.note(ref)
+        self.keys = [ref._key for ref in borrowed.refs]  # the objects the value refers to
+        self.held: list[Any] = []
 
     def __reduce__(self) -> Any:
         return (_load_whole, (self.frames.head,
-                              [pickle.PickleBuffer(b) for b in self.frames.buffers]))
+                              [pickle.PickleBuffer(b) for b in self.frames.buffers],
+                              self.keys))
 
 
-def _load_whole(head: bytes, buffers: list[Any]) -> Any:
-    value = pickle.loads(head, buffers=buffers)
-    return _kept(value, Frames(head, buffers)) if _learning else value  # a Dask worker's
+def _load_whole(head: bytes, buffers: list[Any], keys: list[str] | None = None) -> Any:
+    if not _learning:
+        return pickle.loads(head, buffers=read_only(buffers))
+    return _load_kept(Frames(head, buffers), keys or [])  # a Dask worker's
+
+
+class ReadsObjects(Exception):
+    """Raised by ``ray.get`` while a Dask worker unpickles a value it keeps: the value reads
+    other objects as it unpickles (its ``__reduce__`` calls ``ray.get``), which the worker's
+    event loop must not wait for. The worker keeps its bytes instead (see :func:`_kept`)."""
+
+
+_keeping = threading.local()
+
+
+def check_not_keeping() -> None:
+    """``ray.get``'s check: raise :class:`ReadsObjects` inside :func:`_load_kept`."""
+    if getattr(_keeping, "active", False):
+        raise ReadsObjects()
+
+
+def _load_kept(frames: Frames, keys: list[str]) -> Any:
+    _keeping.active = True
+    try:
+        value = pickle.loads(frames.head, buffers=frames.buffers)
+    except ReadsObjects:  # each reader unpickles the bytes (and reads the objects) itself
+        return _whole_of(frames, keys)
+    finally:
+        _keeping.active = False
+    return _kept(value, frames, keys)
+
+
+def _whole_of(frames: Frames, keys: list[str]) -> Whole:
+    """The bytes kept for readers; the objects they refer to are held while they are kept
+    (as the unpickled value's refs would hold them)."""
+    from raylike import _runtime
+
+    whole = Whole.__new__(Whole)
+    whole.frames, whole.keys = frames, keys
+    whole.held = [_runtime.process_backend().ref(key) for key in keys]
+    return whole
 
 
 _RECHECK_LIMIT = 1 << 18  # bytes of pickle (large buffers apart) checked by ``loads_to_keep``
@@ -209,11 +301,10 @@ _RECHECK_LIMIT = 1 << 18  # bytes of pickle (large buffers apart) checked by ``l
 
 def loads_to_keep(frames: Frames | bytes) -> Any:
     """Unpickle a value that a worker keeps as Dask data (a ``put``; see :func:`_kept`)."""
-    value = loads(frames)
-    return _kept(value, frames if isinstance(frames, Frames) else Frames(bytes(frames), []))
+    return _load_kept(frames if isinstance(frames, Frames) else Frames(bytes(frames), []), [])
 
 
-def _kept(value: Any, frames: Frames) -> Any:
+def _kept(value: Any, frames: Frames, keys: list[str]) -> Any:
     """What a Dask worker keeps of ``value``, unpickled from ``frames``. Ray keeps the bytes
     and unpickles them afresh for each reader; raylike keeps the value, which must then
     pickle again. One that does not (its ``__reduce__`` rebuilds something unpicklable, as
@@ -224,9 +315,7 @@ def _kept(value: Any, frames: Frames) -> Any:
         try:
             cloudpickle.dumps(value, protocol=PROTOCOL, buffer_callback=lambda _buf: False)
         except Exception:
-            whole = Whole.__new__(Whole)
-            whole.frames = frames
-            return whole
+            return _whole_of(frames, keys)
     return value
 
 

@@ -346,3 +346,33 @@ def test_unpicklable_return_values_fail_the_call_with_a_type_error(ray_shared):
         ray.get(actor.returns_lock.remote(), timeout=60)
     assert isinstance(info.value, TypeError)
     assert ray.get(actor.fine.remote(), timeout=60) == "fine"
+
+
+def test_a_value_that_gets_another_object_as_it_unpickles(ray_shared):
+    ray = ray_shared
+
+    class Deref:  # unpickles as the value of the object it refers to
+        def __init__(self, ref):
+            self.ref = ref
+
+        def __reduce__(self):
+            return ray.get, (self.ref,)
+
+    ref = ray.put(42)
+    for _ in range(5):
+        ref = ray.put(Deref(ref))  # only the newest ref is held here
+    assert ray.get(ref, timeout=60) == 42
+
+
+def test_arrays_read_back_are_read_only_and_aligned(ray_shared):
+    ray = ray_shared
+    for _ in range(2):  # the first put may take another path than later ones
+        small = ray.get(ray.put(np.full((2, 2), 1.0)))
+        with pytest.raises(ValueError, match="read-only"):
+            small[0, 0] = 9.0
+        large = ray.get(ray.put(np.random.normal(size=(10, 20, 30))))
+        assert large.ctypes.data % 64 == 0 and not large.flags.writeable
+        arrays = [np.random.normal(size=i) for i in range(1, 40)]
+        back = ray.get(ray.put(arrays))
+        assert all(a.ctypes.data % 8 == 0 for a in back)
+        assert all((a == b).all() for a, b in zip(arrays, back))
