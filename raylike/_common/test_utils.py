@@ -1,6 +1,7 @@
 """Ray's test helpers that need no Ray internals (``ray._common.test_utils``): the coordination
 actors ``SignalActor`` and ``Semaphore``, ``wait_for_condition`` and running a script as a
-separate driver. Prometheus metrics have no raylike counterpart: those helpers raise."""
+separate driver. Ray's Prometheus helpers read its metrics agents, which raylike has not
+(``ray.util.metrics`` are exported on the Dask scheduler's ``/metrics``): those helpers raise."""
 from __future__ import annotations
 
 import asyncio
@@ -166,8 +167,8 @@ def is_named_tuple(cls: type) -> bool:
 
 @dataclass
 class MetricSamplePattern:
-    """A metric sample to look for (name, value, labels); metrics are not collected on
-    raylike, so nothing ever matches."""
+    """A metric sample to look for (name, value, labels); raylike collects no samples from
+    Ray's metrics agents, so nothing ever matches."""
 
     name: str | None = None
     value: Any = None
@@ -192,8 +193,9 @@ class PrometheusTimeseries:
 
 
 def _no_metrics(*_: Any, **__: Any) -> Any:
-    raise NotImplementedError("raylike exports no Prometheus metrics: Ray's metrics helpers "
-                              "have no meaning on a Dask cluster")
+    raise NotImplementedError("Ray's metrics helpers read Ray's metrics agents, which raylike "
+                              "has not: ray.util.metrics are exported on the Dask scheduler's "
+                              "/metrics")
 
 
 fetch_prometheus_timeseries = _no_metrics

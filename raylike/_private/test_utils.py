@@ -449,8 +449,8 @@ make_global_state_accessor = _unsupported("make_global_state_accessor", "there i
 setup_tls = _unsupported("setup_tls", "give the Dask cluster TLS (see docs/fault-tolerance.md)")
 teardown_tls = _unsupported("teardown_tls", "give the Dask cluster TLS instead")
 check_call_ray = _unsupported("check_call_ray", "the command line is `raylike`, not `ray`")
-raw_metric_timeseries = _unsupported("raw_metric_timeseries", "no Prometheus metrics")
-get_metric_check_condition = _unsupported("get_metric_check_condition", "no Prometheus metrics")
+raw_metric_timeseries = _unsupported("raw_metric_timeseries", "no metrics agent")
+get_metric_check_condition = _unsupported("get_metric_check_condition", "no metrics agent")
 wait_for_dashboard_agent_available = _unsupported("wait_for_dashboard_agent_available",
                                                   "raylike runs no dashboard agents")
 get_and_run_resource_killer = _unsupported("get_and_run_resource_killer",
