@@ -175,18 +175,13 @@ def flush(backend: Any = None) -> None:
     dropped, with a debug log."""
     from raylike import _runtime
 
-    if backend is None:
-        if not _runtime.is_initialized():
-            return
-        try:
-            backend = _runtime.backend()
-        except Exception:  # shut down in between
-            return
+    if backend is None and not _runtime.is_initialized():
+        return  # kept for after init
     batch = _local().take()
     if batch is None:
         return
     try:
-        _send(batch, backend)
+        _send(batch, backend if backend is not None else _runtime.backend())
     except Exception:
         logger.debug("metrics: a batch of %d values could not be sent", len(batch[1]),
                      exc_info=True)
