@@ -170,7 +170,7 @@ class ActorHost:
             key=self.spec.reservation, name=f"{meta.class_name}.__init__",
             job_id=self.spec.job_id, node_id=self.node.node_id,
             namespace=self.spec.creator_namespace, actor_id=meta.actor_id, gpu_ids=gpus,
-            detached_default=self.spec.detached_default,
+            detached_default=self.spec.detached_default, depth=self.spec.depth,
             resources=resources, restarted=restarted,
             function_name=f"{self.spec.class_path}.__init__", actor_name=meta.name or "",
             gcs_address=_runtime.gcs_address(self.node.worker.scheduler.address),

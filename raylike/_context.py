@@ -39,6 +39,7 @@ class TaskInfo:
     children: list[str] | None = None  # keys of what this actor call submitted (a cancel's
     # ``recursive``); None where nobody asks (tasks: their worker keeps that list)
     detached_default: bool = False  # its job's ``JobConfig(default_actor_lifetime="detached")``
+    depth: int = 0  # Ray's task depth (an actor's: that of its creation task)
 
 
 def function_name(obj: Any) -> str:
@@ -57,31 +58,33 @@ _current: contextvars.ContextVar[TaskInfo | None] = contextvars.ContextVar(
 _actor_info: TaskInfo | None = None  # set in an actor's process for its lifetime
 _canceled = False  # ``ray.cancel`` reached the running task (``is_canceled()``)
 _task_env: dict[str, str | None] = {}  # what the running task's variables replaced
+_running: TaskInfo | None = None  # the task this task process runs (its threads see it too)
 
 
 def current() -> TaskInfo | None:
     """The running task's (or actor's) info, or None in the driver."""
-    return _current.get() or _actor_info
+    return _current.get() or _actor_info or _running
 
 
 def enter(info: TaskInfo) -> contextvars.Token[TaskInfo | None]:
     """Make ``info`` current; in a task process, set Ray's variables for it
     (``raylike._worker_env``: an actor's were set once, by :func:`set_actor`)."""
-    global _canceled, _task_env
+    global _canceled, _task_env, _running
     if _actor_info is None:
         _worker_env.restore(_task_env)
         _task_env = _worker_env.apply(info.resources, info.gpu_ids)
+        _running = info
     _canceled = False
     return _current.set(info)
 
 
 def leave(token: contextvars.Token[TaskInfo | None]) -> None:
     """End what :func:`enter` began (a task's variables are undone: its process is reused)."""
-    global _task_env
+    global _task_env, _running
     _current.reset(token)
     if _actor_info is None:
         _worker_env.restore(_task_env)
-        _task_env = {}
+        _task_env, _running = {}, None
 
 
 def set_actor(info: TaskInfo | None) -> None:
@@ -109,6 +112,13 @@ def current_job_id() -> str:
         return info.job_id
     runtime = _runtime.driver()
     return runtime.job_id if runtime is not None else ""
+
+
+def task_depth() -> int:
+    """Ray's task depth of the calling code: 0 in a driver, 1 in a task the driver submitted,
+    one more for each level of nesting (an actor's calls: its creation task's)."""
+    info = current()
+    return info.depth if info is not None else 0
 
 
 def default_detached() -> bool:

@@ -251,7 +251,7 @@ class NodePlugin(WorkerPlugin):
         info = _context.TaskInfo(
             key=call.key, name=call.name, job_id=call.job_id, node_id=self.node_id,
             namespace=call.namespace, gpu_ids=gpu_ids, resources=dict(call.resources),
-            detached_default=call.detached_default,
+            detached_default=call.detached_default, depth=call.depth,
             function_name=call.function_name, placement=call.placement,
             gcs_address=_runtime.gcs_address(self.worker.scheduler.address))
         try:

@@ -3,7 +3,7 @@
 ``global_worker`` answers what raylike knows about the calling process (its mode, job,
 worker and node ids, namespace, the node's session paths); ``global_worker.node`` (also
 ``_global_node``) stands for Ray's node object. What belongs to Ray's core worker, raylet or
-GCS clients (``core_worker``, ``plasma_store_socket_name``, ``task_depth``, ...) raises
+GCS clients (``core_worker``, ``plasma_store_socket_name``, ...) raises
 ``NotImplementedError`` naming the attribute. ``gcs_client`` is the cluster's key-value store
 (``ray._raylet.GcsClient``)."""
 from __future__ import annotations
@@ -114,6 +114,11 @@ class Worker:
     @property
     def namespace(self) -> str | None:
         return raylike.get_runtime_context().namespace
+
+    @property
+    def task_depth(self) -> int:
+        """0 in a driver, one more for each level of tasks (``raylike._context.task_depth``)."""
+        return _context.task_depth()
 
     @property
     def gcs_client(self) -> GcsClient:

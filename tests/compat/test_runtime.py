@@ -220,3 +220,35 @@ def test_cluster_and_available_resources(ray_start, tmp_path):
     assert ray.get(ref, timeout=30) == "released"
     after = _poll(ray.available_resources, lambda r: r.get("CPU") == 3 and r.get("Custom") == 2)
     assert after["CPU"] == 3 and after["GPU"] == 2 and after["Custom"] == 2
+
+
+def test_task_depth_counts_levels_of_nesting(ray_shared):
+    ray = ray_shared
+    from importlib import import_module
+
+    def depth():
+        return import_module(f"{ray.__name__}._private.worker").global_worker.task_depth
+
+    @ray.remote
+    def leaf():
+        return depth()
+
+    @ray.remote
+    class Holder:
+        def depths(self):
+            return depth(), ray.get(leaf.remote())
+
+    @ray.remote
+    def middle():
+        import threading
+
+        seen = {}
+        # a task submitted from a thread of the task is nested in it too
+        thread = threading.Thread(target=lambda: seen.update(t=ray.get(leaf.remote())))
+        thread.start()
+        thread.join()
+        return depth(), ray.get(leaf.remote()), seen["t"], ray.get(Holder.remote().depths.remote())
+
+    assert depth() == 0
+    assert ray.get(leaf.remote(), timeout=60) == 1
+    assert ray.get(middle.remote(), timeout=60) == (1, 2, 2, (2, 3))
