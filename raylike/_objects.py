@@ -76,9 +76,10 @@ class ObjectRef(Generic[T]):
             exc = fut.exception()
             try:
                 callback(fut.result() if exc is None else exc)
-            except Exception:  # logged as text: a kept traceback would hold the callback
+            except Exception:  # logged as text: a kept record must not hold the callback
                 logging.getLogger("raylike").error("Error in ObjectRef._on_completed callback "
-                                                   "%r:\n%s", callback, traceback.format_exc())
+                                                   "%s:\n%s", repr(callback),
+                                                   traceback.format_exc())
 
         self.future().add_done_callback(deliver)
 
