@@ -16,7 +16,7 @@ from typing import Any
 from distributed import Client, Future
 from distributed.utils import sync
 
-from raylike import _errors
+from raylike import _errors, _submissions
 from raylike import _local_objects as _objects_lane
 from raylike._callbacks import quiet_timeouts, when_done
 from raylike._cluster import listening
@@ -184,11 +184,18 @@ class DaskBackend:
         self._lanes_looked = -LANES_LOOK_INTERVAL  # when the workers were last looked at
         self._local_lanes()  # opened in the background: ready by the first put, usually
         self.address = str(client.scheduler.address)
+        self._batch = _submissions.Batch(client, self._fire_and_forget_keys)
+
+    def flush(self) -> None:
+        """Send the tasks waiting in the batch (``_submissions``): everything this backend
+        sends or asks of the scheduler goes after the tasks submitted before it."""
+        self._batch.flush()
 
     def _dask_errors(self, what: str = "") -> Any:
         """Dask's exceptions in the block as raylike's; none of it runs when the connection
         to the scheduler is lost (Dask would wait for it, or fail obscurely)."""
         self.check_connected()
+        self.flush()
         return _errors.dask_errors(what, self.address)
 
     def check_connected(self) -> None:
@@ -199,7 +206,10 @@ class DaskBackend:
 
     def _fire_and_forget(self, fut: Future) -> None:
         """Run ``fut``'s task to its end even if no ref to it is left (``RefsPlugin``)."""
-        self.client._send_to_scheduler({"op": "raylike-fire-and-forget", "keys": [fut.key]})
+        self._fire_and_forget_keys([str(fut.key)])
+
+    def _fire_and_forget_keys(self, keys: list[str]) -> None:
+        self.client._send_to_scheduler({"op": "raylike-fire-and-forget", "keys": keys})
 
     # -- refs ---------------------------------------------------------------------------------
     def ref(self, key: str) -> ObjectRef[Any]:
@@ -215,6 +225,7 @@ class DaskBackend:
             known = key in self.client.futures
             fut: Future = Future(key, self.client)
         if not known:
+            self.flush()
             self.client._send_to_scheduler({"op": "raylike-desire", "keys": [key]})
         return fut
 
@@ -299,6 +310,7 @@ class DaskBackend:
         raise AssertionError("unreachable")
 
     def get(self, refs: list[ObjectRef[Any]], timeout: float | None) -> list[Any]:
+        self.flush()
         waitables = [self._waitable(r) for r in refs]
         if timeout is not None:
             self._wait_all(waitables, timeout)
@@ -367,6 +379,7 @@ class DaskBackend:
         for ref in refs:
             if isinstance(ref, ObjectRef):
                 self._check_session(ref)
+        self.flush()
         futures = [_StreamReady(self, r) if isinstance(r, StreamPosition) else
                    _DONE if r._delivered else self._waitable(r) for r in refs]
         try:
@@ -417,6 +430,7 @@ class DaskBackend:
         the generator's pickled error (the ref is then a tiny task that raises it)."""
         from raylike import _streams
 
+        self.flush()
         if isinstance(item, str):
             ref = self.ref(item)  # our wish for the key goes first on the stream...
         else:
@@ -429,6 +443,7 @@ class DaskBackend:
 
     def stream_drop(self, key: str) -> None:
         """The generator of task ``key`` was dropped: what it did not hand out is freed."""
+        self.flush()
         loop = self.client.loop
         if self.client.status == "running" and loop is not None:
             loop.add_callback(self.client._send_to_scheduler,
@@ -462,6 +477,15 @@ class DaskBackend:
             return self._submit_actor_call(call, [*deps, *nested])
         dep_futures = [self._dep_future(d) for d in deps]
         placement = _node.placement(call.strategy)
+        if call.num_returns == 1:  # one graph for a burst of tasks (``_submissions``)
+            batched = self._batch.submit(_node.execute_task, (call, *dep_futures), call.key,
+                                         dep_futures, call.dask_resources, **placement)
+            if batched is not None:  # fire-and-forget: wished for when the batch is sent
+                if nested:  # hold refs nested in the arguments until the task is done
+                    when_done(batched, functools.partial(hold_until_done, nested))
+                ref: ObjectRef[Any] = ObjectRef(call.key, batched)
+                ref._watchable = True
+                return [ref]
         with self._dask_errors():
             fut = self.client.submit(_node.execute_task, call, *dep_futures, key=call.key,
                                      resources=call.dask_resources or None, pure=False,
@@ -479,6 +503,7 @@ class DaskBackend:
         its top-level refs are resolved by the actor's host (see ``raylike._actor_calls``)."""
         from raylike import _actor_calls
 
+        self.flush()  # the call's arguments may be refs of tasks still in the batch
         for ref in keep:  # a driver's direct-call answer given to an actor: it needs a key
             if ref._direct is not None and ref._future is None:
                 ref._direct.promote(ref, block=False)
