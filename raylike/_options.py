@@ -83,7 +83,10 @@ DYNAMIC = -1  # ``num_returns="dynamic"``
 def _num_returns(name: str, value: Any) -> None:
     if value is None or value in ("dynamic", "streaming"):
         return
-    if isinstance(value, str) or value < 0:
+    if isinstance(value, str):  # Ray fails comparing it to 0: a TypeError
+        raise TypeError(f"num_returns must be None, a non-negative integer, 'streaming' or "
+                        f"'dynamic', not {value!r}")
+    if value < 0:
         raise ValueError("Default None. When None is passed, The default value is 1 for a task "
                          "and actor task, and 'streaming' for generator tasks and generator "
                          "actor tasks. The keyword 'num_returns' only accepts None, a "

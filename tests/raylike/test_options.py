@@ -88,14 +88,14 @@ def test_resources(resources: Any, error: type[Exception]) -> None:
 
 
 @pytest.mark.parametrize("value, error", [(-1, ValueError), (-2, ValueError),
-                                          (1.0, TypeError), ("2", TypeError), (True, TypeError),
+                                          (1.0, TypeError), ("2", TypeError),
                                           ("many", TypeError)])
 def test_num_returns_bad(value: Any, error: type[Exception]) -> None:
     with pytest.raises(error, match="num_returns"):
         validate(TASK, {"num_returns": value})
 
 
-@pytest.mark.parametrize("value", [0, 1, 3, "streaming", "dynamic"])
+@pytest.mark.parametrize("value", [0, 1, 3, True, "streaming", "dynamic"])  # Ray takes True
 def test_num_returns_good(value: Any) -> None:
     assert validate(TASK, {"num_returns": value}) == {"num_returns": value}
 
@@ -105,16 +105,18 @@ def test_retry_exceptions_good(value: Any) -> None:
     assert validate(TASK, {"retry_exceptions": value}) == {"retry_exceptions": value}
 
 
-@pytest.mark.parametrize("value", ["yes", 1, ValueError, [ValueError, 3], [int],
-                                  {ValueError}])
-def test_retry_exceptions_bad_type(value: Any) -> None:
-    with pytest.raises(TypeError, match="retry_exceptions"):
+@pytest.mark.parametrize("value, error", [
+    ("yes", TypeError), (1, TypeError), (ValueError, TypeError), ({ValueError}, TypeError),
+    ([ValueError, 3], ValueError), ([int], ValueError)])  # as Ray 2.60: a list is checked later
+def test_retry_exceptions_bad_type(value: Any, error: type[Exception]) -> None:
+    with pytest.raises(error, match="retry_exceptions"):
         validate(TASK, {"retry_exceptions": value})
 
 
-@pytest.mark.parametrize("value", ["forever", "DETACHED", 1, True])
-def test_lifetime_bad_value(value: Any) -> None:
-    with pytest.raises(ValueError, match="lifetime"):
+@pytest.mark.parametrize("value, error", [("forever", ValueError), ("DETACHED", ValueError),
+                                          (1, TypeError), (True, TypeError)])
+def test_lifetime_bad_value(value: Any, error: type[Exception]) -> None:
+    with pytest.raises(error, match="lifetime"):
         validate(ACTOR, {"lifetime": value})
 
 
@@ -139,14 +141,16 @@ def test_warn_policy_once_per_option(fresh_warnings: set[str]) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for _ in range(3):  # options still accepted without effect
-            validate(TASK, {"object_store_memory": 10**6})
+            validate(ACTOR, {"enable_tensor_transport": True})
             validate(TASK, {"label_selector": {"zone": "a"}})
-            validate(ACTOR, {"object_store_memory": 2 * 10**6})
+            validate(TASK, {"_num_objects_per_yield": 2})
     unsupported = [w for w in caught if issubclass(w.category, RaylikeUnsupportedWarning)]
-    assert len(unsupported) == 2
-    assert "'object_store_memory'" in str(unsupported[0].message)
+    assert len(unsupported) == 3
+    assert "'enable_tensor_transport'" in str(unsupported[0].message)
     assert "'label_selector'" in str(unsupported[1].message)
-    assert fresh_warnings == {"object_store_memory", "label_selector"}
+    assert "'_num_objects_per_yield'" in str(unsupported[2].message)
+    assert fresh_warnings == {"enable_tensor_transport", "label_selector",
+                              "_num_objects_per_yield"}
 
 
 def test_warn_policy_is_silent_for_defaults_and_supported_options(
@@ -167,7 +171,7 @@ def test_warning_points_at_the_callers_line(fresh_warnings: set[str]) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ray.remote(g).options(label_selector={"zone": "a"})
-        ray.remote(object_store_memory=10**6)(g)
+        ray.remote(g).options(fallback_strategy=[{"label_selector": {"zone": "b"}}])
     assert [type(w.message) for w in caught] == [RaylikeUnsupportedWarning] * 2
     assert [w.filename for w in caught] == [__file__, __file__], \
         [f"{w.filename}:{w.lineno}" for w in caught]
