@@ -38,6 +38,22 @@ def run_in_child(cmd: list[str], timeout: float) -> dict[str, Any]:
     return outcome
 
 
+def record(result: dict[str, Any], outcome: dict[str, Any], where: str) -> bool:
+    """Note a session's versions and errors in the engine's result; False when the engine
+    should stop (it is not installed, did not even start, or hung)."""
+    for key in ("version", "python_version", "log_tail"):
+        if key in outcome:
+            result[key] = outcome[key]
+    result["errors"] += [f"{where}, {name}: {error}"
+                         for name, error in outcome.get("errors", {}).items()]
+    if outcome["status"] == "ok":
+        return True
+    result["status"] = outcome["status"]
+    result["errors"].append(outcome["error"] if outcome["status"] == "skipped"
+                            else f"{where}: {outcome['error']}")
+    return bool(outcome.get("figures")) and not outcome["timed_out"]
+
+
 def read_outcome(path: Path) -> dict[str, Any]:
     """The child's last complete outcome, or an empty one."""
     try:

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _harness import run_in_child
+from _harness import record, run_in_child
 from _micro_figures import FIGURES, FULL, QUICK, MicroSizes, from_json, override, rows, select
 from _micro_report import notes, table, write_json
 from _report import machine_info
@@ -50,21 +50,11 @@ def run_once(engine: str, result: dict[str, Any], rep: int, args: argparse.Names
     start = time.monotonic()
     outcome = spawn(engine, result["python"], args.figures, args.sizes, args.timeout)
     print(f"{outcome['status']} ({time.monotonic() - start:.1f} s)", flush=True)
-    for key in ("version", "python_version", "log_tail"):
-        if key in outcome:
-            result[key] = outcome[key]
     if "startup_s" in outcome:
         result["startup_s"].append(outcome["startup_s"])
     if outcome.get("figures"):
         result["runs"].append(outcome["figures"])
-    result["errors"] += [f"rep {rep}, {name}: {error}"
-                         for name, error in outcome.get("errors", {}).items()]
-    if outcome["status"] == "ok":
-        return True
-    result["status"] = outcome["status"]
-    result["errors"].append(outcome["error"] if outcome["status"] == "skipped"
-                            else f"rep {rep}: {outcome['error']}")
-    return bool(outcome.get("figures")) and not outcome["timed_out"]
+    return record(result, outcome, f"rep {rep}")
 
 
 def run_parent(args: argparse.Namespace) -> int:

@@ -43,7 +43,7 @@ from _figures import (
     metrics,
     override,
 )
-from _harness import run_in_child
+from _harness import record, run_in_child
 from _report import machine_info, notes, table, write_json
 
 HERE = Path(__file__).resolve().parent
@@ -84,22 +84,6 @@ def run_once(engine: str, result: dict[str, Any], rep: int, args: argparse.Names
         derive(run)
         result["runs"].append(run)
     return go_on
-
-
-def record(result: dict[str, Any], outcome: dict[str, Any], where: str) -> bool:
-    """Note a session's versions and errors in the engine's result; False when the engine
-    should stop (it is not installed, did not even start, or hung)."""
-    for key in ("version", "python_version", "log_tail"):
-        if key in outcome:
-            result[key] = outcome[key]
-    result["errors"] += [f"{where}, {name}: {error}"
-                         for name, error in outcome.get("errors", {}).items()]
-    if outcome["status"] == "ok":
-        return True
-    result["status"] = outcome["status"]
-    result["errors"].append(outcome["error"] if outcome["status"] == "skipped"
-                            else f"{where}: {outcome['error']}")
-    return bool(outcome.get("figures")) and not outcome["timed_out"]
 
 
 def run_parent(args: argparse.Namespace) -> int:
