@@ -33,7 +33,7 @@ from typing import Any
 
 from raylike import _context, _env_setup, _logs
 from raylike._actor_gate import Gate
-from raylike._child import Channel, _check_returns, error_payload, exit_process
+from raylike._child import Channel, _check_returns, _one_return, error_payload, exit_process
 from raylike._objects import _Borrowed
 from raylike._options import DYNAMIC, STREAMING
 from raylike._serialization import dumps_frames, loads
@@ -208,6 +208,8 @@ class _Actor:
             value = None
         elif num_returns > 1:
             value = _check_returns(value, num_returns, f"{self.class_name}.{method}")
+        elif num_returns == 1:
+            value = _one_return(value, f"{self.class_name}.{method}")
         elif num_returns == 0:
             value = None
         with _Borrowed():

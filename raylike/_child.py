@@ -148,6 +148,8 @@ def run_task(call: Any, deps: bytes, info: _context.TaskInfo) -> tuple[str, Any]
             result = _generator_result(call, result)
         elif call.num_returns > 1:
             result = _check_returns(result, call.num_returns, call.name)
+        elif call.num_returns == 1:
+            result = _one_return(result, call.name)
         with _Borrowed():
             return "ok", dumps_frames(result, "return value")
     except SystemExit as exc:  # Ray: the worker process exits (the task is retried, then
@@ -169,10 +171,23 @@ def _generator_result(call: Any, values: Any) -> Any:
     from raylike import _streams
     from raylike._options import DYNAMIC
 
-    if call.num_returns == DYNAMIC:
-        return _streams.collect(values, call.name)
+    if call.num_returns == DYNAMIC:  # an error to retry is the task's, to run it again
+        def retry(exc: BaseException) -> bool:
+            return call.max_retries != 0 and _retryable(exc, call.retry_exceptions)
+
+        return _streams.collect(values, call.name, retry)
     _streams.stream(call.key, values, call.backpressure)
     return None
+
+
+def _retryable(error: BaseException, retry_exceptions: Any) -> bool:
+    """Whether ``retry_exceptions`` retries a task that raised ``error``."""
+    if retry_exceptions is True:
+        return True
+    if not retry_exceptions:
+        return False
+    cause = error.cause if isinstance(error, RayTaskError) else error
+    return isinstance(cause, tuple(retry_exceptions))
 
 
 def exit_process(code: Any = 0) -> NoReturn:
@@ -217,6 +232,25 @@ def _check_returns(result: Any, num_returns: int, name: str = "") -> tuple[Any, 
     if len(values) != num_returns:
         raise ValueError(f"Task returned {len(values)} objects, but num_returns={num_returns}.")
     return values
+
+
+_NONE = object()
+
+
+def _one_return(result: Any, name: str) -> Any:
+    """The value of a ``num_returns=1`` call: a generator function's one yielded value (an
+    error before it is the task's error), anything else as it is."""
+    if not inspect.isgenerator(result):
+        return result
+    value = next(result, _NONE)
+    if value is _NONE:
+        raise ValueError("Task returned 0 objects, but num_returns=1.")
+    return _generator_returns(_chain(value, result), 1, name)[0]  # the rest only logged
+
+
+def _chain(first: Any, gen: Any) -> Any:
+    yield first
+    yield from gen
 
 
 def _generator_returns(gen: Any, num_returns: int, name: str) -> tuple[Any, ...]:

@@ -9,6 +9,7 @@ its CPU goes back to the node, as in Ray, so nested tasks never deadlock.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import signal
@@ -35,11 +36,11 @@ from raylike import (
     _transfers,
 )
 from raylike._backend import DaskBackend, batch_interval, tune
-from raylike._child import ReturnError
+from raylike._child import ReturnError, _retryable
 from raylike._env_setup import NodeEnvs
 from raylike._generators import StreamPosition
 from raylike._objects import ObjectRef, _Borrowed
-from raylike._options import STREAMING
+from raylike._options import DYNAMIC, STREAMING
 from raylike._serialization import (
     Frames,
     dumps_error,
@@ -218,7 +219,7 @@ class NodePlugin(WorkerPlugin):
     def _run_task(self, call: Any, deps: tuple[Any, ...]) -> Any:
         attempts = 0
         while True:
-            status, payload = self._attempt(call, deps)
+            status, payload = self._attempt(_retries_left(call, attempts), deps)
             if status == "ok":
                 return payload
             if status == "cancelled":
@@ -319,13 +320,12 @@ def _cancel_quietly(node: NodePlugin, key: str, force: bool) -> None:
         logger.debug("recursive cancel of %s failed", key, exc_info=True)
 
 
-def _retryable(error: BaseException, retry_exceptions: Any) -> bool:
-    if retry_exceptions is True:
-        return True
-    if not retry_exceptions:
-        return False
-    cause = error.cause if isinstance(error, RayTaskError) else error
-    return isinstance(cause, tuple(retry_exceptions))
+def _retries_left(call: Any, attempts: int) -> Any:
+    """The call as its process gets it: a dynamic generator's ``max_retries`` is what is left,
+    so that its process knows whether an error it raises ends the values or retries."""
+    if call.num_returns != DYNAMIC or call.max_retries < 0 or attempts == 0:
+        return call
+    return dataclasses.replace(call, max_retries=call.max_retries - attempts)
 
 
 class TaskScope:

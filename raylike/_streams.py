@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
+from collections.abc import Callable
 from typing import Any
 
 from raylike import _runtime
@@ -74,9 +75,11 @@ async def stream_async(key: str, values: Any, backpressure: int) -> None:
             await asyncio.to_thread(producer.push, producer.pack(value))
 
 
-def collect(values: Any, name: str = "") -> DynamicObjectRefGenerator:
+def collect(values: Any, name: str = "",
+            retry: Callable[[BaseException], bool] | None = None) -> DynamicObjectRefGenerator:
     """A dynamic generator task's result: each value ``put``, in order; an error the
-    generator raises is its last ref (as in Ray: the task itself succeeds)."""
+    generator raises is its last ref (as in Ray: the task itself succeeds), unless ``retry``
+    says it is to be retried: then it is raised (the task runs again from the start)."""
     if inspect.isasyncgen(values):
         return asyncio.run(collect_async(values, name))
     backend = _runtime.process_backend()
@@ -85,6 +88,8 @@ def collect(values: Any, name: str = "") -> DynamicObjectRefGenerator:
         for value in values:
             refs.append(backend.put(value))
     except Exception as exc:
+        if retry is not None and retry(exc):
+            raise
         refs.append(_error_object(backend, exc, name))
     return DynamicObjectRefGenerator(refs)
 

@@ -565,3 +565,50 @@ def test_dynamic_generator_error_is_its_last_ref(ray_shared):
     assert ray.get(head) == 1
     with pytest.raises(ValueError):
         ray.get(last)
+
+
+def test_generator_with_num_returns_one_returns_its_value(ray_shared):
+    ray = ray_shared
+
+    @ray.remote(max_retries=0)
+    def yields(n):
+        for i in range(n):
+            yield [i]
+
+    @ray.remote
+    class Source:
+        def yields(self, n):
+            for i in range(n):
+                yield {"i": i}
+
+    assert ray.get(yields.options(num_returns=1).remote(1)) == [0]
+    source = Source.remote()
+    assert ray.get(source.yields.options(num_returns=1).remote(1)) == {"i": 0}
+    first, second = yields.options(num_returns=2).remote(2)
+    assert ray.get([first, second]) == [[0], [1]]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_dynamic_generator_retries_a_listed_exception(ray_shared):
+    ray = ray_shared
+
+    class Flaky(Exception):
+        pass
+
+    counter = _counter(ray)
+
+    @ray.remote(num_returns="dynamic", max_retries=1)
+    def values(counter):
+        yield "first"
+        if ray.get(counter.incr.remote()) == 1:
+            raise Flaky("first attempt")
+        yield "second"
+
+    head, error = ray.get(values.remote(counter))  # not listed: the error is the last ref
+    assert ray.get(head) == "first"
+    with pytest.raises(Flaky):
+        ray.get(error)
+    counter = _counter(ray)
+    refs = list(ray.get(values.options(retry_exceptions=[Flaky]).remote(counter)))
+    assert ray.get(refs) == ["first", "second"]
+    assert ray.get(counter.value.remote()) == 2
