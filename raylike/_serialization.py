@@ -142,8 +142,9 @@ class Frames:
         self.head = head
         self.buffers = buffers
 
-    def __reduce__(self) -> Any:
-        return (Frames, (self.head, [pickle.PickleBuffer(b) for b in self.buffers]))
+    def __reduce_ex__(self, protocol: Any) -> Any:  # protocol 4: Dask's scheduler's
+        wrap = pickle.PickleBuffer if protocol >= 5 else bytes
+        return (Frames, (self.head, [wrap(b) for b in self.buffers]))
 
 
 def payload_size(payload: Any) -> int:
@@ -247,9 +248,10 @@ class Whole:
         self.keys = [ref._key for ref in borrowed.refs]  # the objects the value refers to
         self.held: list[Any] = []
 
-    def __reduce__(self) -> Any:
-        return (_load_whole, (self.frames.head,
-                              [pickle.PickleBuffer(b) for b in self.frames.buffers],
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # out-of-band buffers need protocol 5; Dask's scheduler speaks 4 (a gather through it)
+        wrap = pickle.PickleBuffer if protocol >= 5 else bytes
+        return (_load_whole, (self.frames.head, [wrap(b) for b in self.frames.buffers],
                               self.keys))
 
 

@@ -612,3 +612,28 @@ def test_dynamic_generator_retries_a_listed_exception(ray_shared):
     refs = list(ray.get(values.options(retry_exceptions=[Flaky]).remote(counter)))
     assert ray.get(refs) == ["first", "second"]
     assert ray.get(counter.value.remote()) == 2
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_dynamic_generator_values_read_from_another_node(ray_fresh):
+    import importlib
+
+    ray = ray_fresh
+    cluster = importlib.import_module(f"{ray.__name__}.cluster_utils").Cluster()
+    try:
+        cluster.add_node(num_cpus=0)  # the driver's node runs nothing
+        ray.init(address=cluster.address)
+        cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+
+        @ray.remote(num_returns="dynamic")
+        def arrays(n):
+            for i in range(n):
+                yield np.full(1_000_000, i, dtype=np.int8)
+
+        refs = list(ray.get(arrays.remote(3), timeout=120))
+        assert [int(ray.get(ref, timeout=60)[0]) for ref in refs] == [0, 1, 2]
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
