@@ -7,6 +7,9 @@ Every test here is written against the Ray API only and receives the module unde
 from __future__ import annotations
 
 import importlib
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,9 +25,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture(scope="session")
-def ray_module(request: pytest.FixtureRequest) -> Any:
-    """The module under test (``raylike`` or ``ray``), not initialised."""
-    return importlib.import_module(request.config.getoption("--ray-module"))
+def ray_module(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The module under test (``raylike`` or ``ray``), not initialised.
+
+    Real Ray's ``init()`` joins a cluster it finds through ``RAY_ADDRESS`` or the address file
+    in its temporary directory (``/tmp/ray/ray_current_cluster``, written by ``ray start``), so
+    on a machine where anything else runs Ray, these tests would join that cluster. Ray gets a
+    temporary directory of this session's own instead."""
+    name = request.config.getoption("--ray-module")
+    saved = {k: os.environ.get(k) for k in ("RAY_TMPDIR", "RAY_ADDRESS")}
+    own_tmp = None
+    if name == "ray":
+        os.environ.pop("RAY_ADDRESS", None)
+        if not saved["RAY_TMPDIR"]:  # short: Ray's socket paths live under it
+            own_tmp = os.environ["RAY_TMPDIR"] = tempfile.mkdtemp(prefix="rt", dir="/tmp")
+    yield importlib.import_module(name)
+    if own_tmp is not None:
+        shutil.rmtree(own_tmp, ignore_errors=True)
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def _start(ray: Any, **kwargs: Any) -> Any:
