@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import IO, Any
@@ -63,16 +64,13 @@ class EmbeddedCluster:
         """The scheduler's address, once it accepts connections. The scheduler binds a port of
         its own choosing and writes its address to its scheduler file: a port picked here and
         handed over could be taken (by any process's outgoing connection) before it binds."""
-        deadline = time.monotonic() + timeout
-        while not self.address:
-            self.address = read_address(self.scheduler_file)
-            if self.address:
-                break
-            if self.zygote.poll() is not None or time.monotonic() > deadline:
-                log = self.log.name if self.log is not None else "the cluster's log"
-                raise RuntimeError(f"the Dask scheduler did not start within {timeout:.0f} s "
-                                   f"(see {log})")
-            time.sleep(0.005)
+        if not self.address:
+            self.address = poll_address(self.scheduler_file,
+                                        lambda: self.zygote.poll() is None, timeout)
+        if not self.address:
+            log = self.log.name if self.log is not None else "the cluster's log"
+            raise RuntimeError(f"the Dask scheduler did not start within {timeout:.0f} s "
+                               f"(see {log})")
         return self.address
 
     def watch(self) -> None:
@@ -163,6 +161,17 @@ def read_address(scheduler_file: str) -> str:
         return ""
 
 
+def poll_address(scheduler_file: str, alive: Callable[[], bool], timeout: float) -> str:
+    """The address the scheduler writes to ``scheduler_file``, polled every 5 ms; "" once
+    ``alive()`` is false or ``timeout`` seconds have passed without it."""
+    deadline = time.monotonic() + timeout
+    while not (address := read_address(scheduler_file)):
+        if not alive() or time.monotonic() > deadline:
+            return ""
+        time.sleep(0.005)
+    return address
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -243,17 +252,11 @@ def zygote_main(argv: list[str]) -> None:
     pid, status = zygote.fork(lambda: _run("scheduler", scheduler_args))
     zygote.send(driver, pid, [status])
     _zygote.preload([*NODE_MODULES, *_zygote.TASK_MODULES])  # while the scheduler starts
-    _wait_for_file(scheduler_args[scheduler_args.index("--scheduler-file") + 1])
+    # the worker then reads the file at once (Dask's own wait for it polls every 0.1 s)
+    poll_address(scheduler_args[scheduler_args.index("--scheduler-file") + 1],
+                 lambda: True, START_TIMEOUT)
     zygote.send(driver, *_fork_worker(zygote, driver, ("worker", worker_args)))
     zygote.serve()
-
-
-def _wait_for_file(path: str, timeout: float = START_TIMEOUT) -> None:
-    """Wait until the scheduler has written its address, for ``timeout`` at most: the worker
-    then reads it at once (Dask's own wait for the file polls every 0.1 s)."""
-    deadline = time.monotonic() + timeout
-    while not read_address(path) and time.monotonic() < deadline:
-        time.sleep(0.005)
 
 
 def _fork_worker(zygote: _zygote.Zygote, _conn: Connection,

@@ -83,13 +83,11 @@ def start_scheduler(logs: str) -> tuple[DaskProcess, str]:
                                      "--preload", _cluster.PRELOAD, "--no-dashboard",
                                      "--dashboard-address", "127.0.0.1:0"],
                        os.path.join(logs, "scheduler.log"))
-    deadline = time.monotonic() + START_TIMEOUT
-    while not (address := _cluster.read_address(scheduler_file)):
-        if not proc.alive() or time.monotonic() > deadline:
-            proc.stop(graceful=False)
-            raise RuntimeError(f"the Dask scheduler did not start (log {proc.log_path}):\n"
-                               + proc.log_tail())
-        time.sleep(0.02)
+    address = _cluster.poll_address(scheduler_file, proc.alive, START_TIMEOUT)
+    if not address:
+        proc.stop(graceful=False)
+        raise RuntimeError(f"the Dask scheduler did not start (log {proc.log_path}):\n"
+                           + proc.log_tail())
     return proc, address
 
 

@@ -102,6 +102,10 @@ class Metric:
             return
         _metrics.record(self._name, self._definition, self._labels(tags), value)
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # a copy (sent to a task or an actor) has no default tags, as in Ray
+        return type(self), (self._name, self._description, self._tag_keys)
+
     @property
     def info(self) -> dict[str, Any]:
         """The metric's name, description, tag keys and default tags."""
@@ -119,9 +123,6 @@ class Counter(Metric):
     """
 
     _kind = _metrics.COUNTER
-
-    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        return type(self), (self._name, self._description, self._tag_keys)
 
     def inc(self, value: int | float = 1.0, tags: dict[str, str] | None = None) -> None:
         """Add ``value`` (> 0, default 1) to the counter; ``tags`` override the defaults."""
@@ -141,9 +142,6 @@ class Gauge(Metric):
     """
 
     _kind = _metrics.GAUGE
-
-    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        return Gauge, (self._name, self._description, self._tag_keys)
 
     def set(self, value: int | float | None, tags: dict[str, str] | None = None) -> None:
         """Set the gauge to ``value`` (None does nothing); ``tags`` override the defaults."""
