@@ -25,10 +25,10 @@ from typing import Any
 from distributed import get_worker
 from distributed.core import send_recv
 from distributed.protocol import to_serialize
-from distributed.worker_state_machine import SecedeEvent
 
 from raylike import _errors, _task_events
 from raylike._actor_spec import EXITED, ActorCall, ActorMeta, died_of
+from raylike._dask import internals
 from raylike._serialization import dumps, dumps_error, loads
 from raylike.exceptions import ObjectLostError, RayActorError, TaskCancelledError
 
@@ -328,8 +328,7 @@ async def call_actor(call: ActorCall) -> Any:
     """What Dask runs for every actor method call (on the worker's event loop)."""
     worker = get_worker()
     # an awaiting async task counts as executing: give the slot back, as secede() would
-    worker.loop.add_callback(worker.handle_stimulus, SecedeEvent(
-        key=call.key, compute_duration=0.0, stimulus_id=f"raylike-actor-call-{time.time()}"))
+    internals.secede_soon(worker, call.key, f"raylike-actor-call-{time.time()}")
     status, payload = await _route(worker, call)
     if isinstance(payload, bytes) and len(payload) > _LOAD_IN_THREAD:
         value = await asyncio.get_running_loop().run_in_executor(None, loads, payload)

@@ -25,6 +25,7 @@ from raylike._actor_spec import (
     UNKNOWN,
     died,
 )
+from raylike._dask import internals
 from raylike._serialization import dumps
 
 REGISTRY_PLUGIN = "raylike-actors"
@@ -72,7 +73,7 @@ class ActorRegistry(SchedulerPlugin):
         self._tasks: set[asyncio.Task[Any]] = set()
         for op in ("create", "host", "update", "where", "kill", "named", "list_named",
                    "shutdown_job"):
-            scheduler.handlers[f"raylike_actor_{op}"] = getattr(self, op)
+            internals.add_scheduler_handlers(scheduler, {f"raylike_actor_{op}": getattr(self, op)})
 
     # -- handlers -----------------------------------------------------------------------------
     def create(self, actor_id: str, class_name: str, name: str | None, namespace: str | None,

@@ -20,6 +20,7 @@ from raylike import _errors, _submissions
 from raylike import _local_objects as _objects_lane
 from raylike._callbacks import quiet_timeouts, when_done
 from raylike._cluster import listening
+from raylike._dask import internals
 from raylike._direct import DirectCalls
 from raylike._objects import ObjectRef, hold_until_done
 from raylike._refs_plugin import REFS_PLUGIN, RefsPlugin, batch_interval
@@ -148,7 +149,7 @@ def tune(client: Client) -> None:
     interval = batch_interval()
     if interval <= 0 or client.scheduler_comm is None:
         return
-    client.scheduler_comm.interval = interval
+    internals.set_client_interval(client, interval)
     try:
         client.sync(client.scheduler.raylike_tune, client=client.id, interval=interval)
     except Exception:  # a scheduler without raylike's plugin: the client side is enough
@@ -159,7 +160,7 @@ def worker_values(worker: Any, keys: list[str | None]) -> list[tuple[bool, Any]]
     """``(True, value)`` for each key the Dask worker holds in memory or on disk (read on
     its event loop, where Dask changes that store), else ``(False, None)``."""
     async def read() -> list[tuple[bool, Any]]:
-        data = worker.data  # Dask's store of the worker's objects
+        data = internals.worker_data(worker)
         return [(True, data[key]) if key is not None and key in data else (False, None)
                 for key in keys]
 
@@ -209,7 +210,7 @@ class DaskBackend:
         self._fire_and_forget_keys([str(fut.key)])
 
     def _fire_and_forget_keys(self, keys: list[str]) -> None:
-        self.client._send_to_scheduler({"op": "raylike-fire-and-forget", "keys": keys})
+        internals.send_to_scheduler(self.client, {"op": "raylike-fire-and-forget", "keys": keys})
 
     # -- refs ---------------------------------------------------------------------------------
     def ref(self, key: str) -> ObjectRef[Any]:
@@ -222,11 +223,11 @@ class DaskBackend:
 
     def _future(self, key: str) -> Future:
         with self._lock:
-            known = key in self.client.futures
+            known = internals.holds_key(self.client, key)
             fut: Future = Future(key, self.client)
         if not known:
             self.flush()
-            self.client._send_to_scheduler({"op": "raylike-desire", "keys": [key]})
+            internals.send_to_scheduler(self.client, {"op": "raylike-desire", "keys": [key]})
         return fut
 
     def future_of(self, ref: ObjectRef[Any]) -> Future:
@@ -437,8 +438,8 @@ class DaskBackend:
             ref = self.submit_raw(_streams.raise_error, item,
                                   key=_streams.item_key(key, index), resources=None)
         # ... so the scheduler stops holding the item only once we hold it
-        self.client._send_to_scheduler({"op": "raylike-stream-taken", "key": key,
-                                        "index": index})
+        internals.send_to_scheduler(self.client, {"op": "raylike-stream-taken", "key": key,
+                                                  "index": index})
         return ref
 
     def stream_drop(self, key: str) -> None:
@@ -446,7 +447,7 @@ class DaskBackend:
         self.flush()
         loop = self.client.loop
         if self.client.status == "running" and loop is not None:
-            loop.add_callback(self.client._send_to_scheduler,
+            loop.add_callback(internals.send_to_scheduler, self.client,
                               {"op": "raylike-stream-drop", "key": key})
 
     def cancel(self, ref: ObjectRef[Any], force: bool, recursive: bool) -> None:
@@ -626,7 +627,7 @@ class _StreamReady:
             while not self._closed:
                 # looked at before asking, as in ``stream_next``: the ask can overtake the
                 # task's submission
-                state = self._client.futures.get(self._position.key)
+                state = internals.future_state(self._client, self._position.key)
                 ended = state is None or state.status != "pending"
                 answer = await self._client.scheduler.raylike_stream_next(
                     key=self._position.key, index=self._position.index, timeout=self.SLICE)

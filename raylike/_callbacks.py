@@ -15,6 +15,8 @@ from typing import Any
 
 from distributed import Future
 
+from raylike._dask import internals
+
 logger = logging.getLogger("raylike")
 _LIVE = ("running", "connecting", "newly-created")
 
@@ -32,8 +34,7 @@ def when_done(fut: Any, fn: Callable[[Any], object]) -> None:
         return
 
     async def wait() -> None:
-        while fut.status == "pending" and fut._state is not None:
-            await fut._state.wait()  # what Dask's own done callback waits on
+        await internals.wait_future_state(fut)
         _call(fn, fut)
 
     loop.add_callback(wait)

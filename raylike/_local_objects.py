@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from distributed import Client, Future
 
 from raylike._callbacks import when_done
+from raylike._dask import internals
 from raylike._objects import ObjectRef, _Borrowed
 from raylike._serialization import dumps_frames, loads
 
@@ -56,9 +57,7 @@ def announce(client: Client, key: str, address: str, nbytes: int, kind: type) ->
     future: Future = Future(key, client)
     client.sync(client.scheduler.update_data, who_has={key: [address]}, nbytes={key: nbytes},
                 client=client.id)
-    state = client.futures.get(key)
-    if state is not None and not state.done():
-        state.finish(type=kind)
+    internals.finish_future(client, key, kind)
     return future
 
 

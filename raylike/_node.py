@@ -22,7 +22,7 @@ from typing import Any
 
 from distributed import get_worker, secede
 from distributed.diagnostics.plugin import WorkerPlugin
-from distributed.worker_state_machine import StateMachineEvent, WorkerState
+from distributed.worker_state_machine import WorkerState
 
 from raylike import (
     _context,
@@ -37,6 +37,8 @@ from raylike import (
 )
 from raylike._backend import DaskBackend, batch_interval, tune
 from raylike._child import ReturnError, _retryable
+from raylike._dask import internals
+from raylike._dask.internals import StateMachineEvent
 from raylike._env_setup import NodeEnvs
 from raylike._generators import StreamPosition
 from raylike._objects import ObjectRef, _Borrowed
@@ -67,7 +69,7 @@ class ResourcesChanged(StateMachineEvent):
 def _on_resources_changed(state: WorkerState, ev: ResourcesChanged) -> Any:
     for name, value in ev.delta.items():
         state.available_resources[name] = round(state.available_resources[name] + value, 6)
-    return state._ensure_computing()
+    return internals.ensure_computing(state)
 
 
 _registered = False
@@ -76,8 +78,7 @@ _registered = False
 def _register_event() -> None:
     global _registered
     if not _registered:
-        WorkerState._handle_event.register(ResourcesChanged)(  # type: ignore[attr-defined]
-            _on_resources_changed)
+        internals.on_worker_event(ResourcesChanged, _on_resources_changed)
         _registered = True
 
 
@@ -105,7 +106,7 @@ class NodePlugin(WorkerPlugin):
         self.lane: Any = None  # the actor-call socket for drivers on this host (raylike._lane)
         await self._declare_resources(worker)
         if batch_interval() > 0:
-            worker.batched_stream.interval = batch_interval()
+            internals.set_worker_interval(worker, batch_interval())
         cpus = int(worker.state.total_resources.get("CPU", 1))
         from raylike._pool import Pool
 
@@ -165,7 +166,7 @@ class NodePlugin(WorkerPlugin):
         if self._backend is None:
             with self._client_lock:
                 if self._backend is None:
-                    client = self.worker._get_client()
+                    client = internals.worker_client(self.worker)
                     tune(client)
                     self._backend = DaskBackend(client, direct=_runtime.direct_calls(),
                                                 in_worker=self.worker)
@@ -177,7 +178,7 @@ class NodePlugin(WorkerPlugin):
         if delta:
             event = ResourcesChanged(delta=dict.fromkeys(names, delta),
                                      stimulus_id=f"raylike-cpu-{time.time()}")
-            self.worker.loop.add_callback(self.worker.handle_stimulus, event)
+            internals.stimulate_soon(self.worker, event)
 
     # -- tasks --------------------------------------------------------------------------------
     def run_task(self, call: Any, deps: tuple[Any, ...]) -> Any:

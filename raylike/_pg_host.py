@@ -19,7 +19,10 @@ from typing import Any
 
 from distributed import get_worker, secede
 from distributed.utils import sync
-from distributed.worker_state_machine import SecedeEvent, StateMachineEvent, WorkerState
+from distributed.worker_state_machine import WorkerState
+
+from raylike._dask import internals
+from raylike._dask.internals import StateMachineEvent
 
 logger = logging.getLogger("raylike.placement_groups")
 HOLD_SLICE = 5.0  # seconds between two looks at whether the worker still runs
@@ -40,7 +43,7 @@ def _on_group_resources(state: WorkerState, ev: GroupResources) -> Any:
         state.total_resources[name] = round(state.total_resources.get(name, 0.0) + value, 6)
         state.available_resources[name] = round(
             state.available_resources.get(name, 0.0) + value, 6)
-    return state._ensure_computing()
+    return internals.ensure_computing(state)
 
 
 _registered = False
@@ -52,8 +55,7 @@ _locks: dict[int, asyncio.Lock] = {}
 def _register(worker: Any) -> None:
     global _registered
     if not _registered:
-        WorkerState._handle_event.register(GroupResources)(  # type: ignore[attr-defined]
-            _on_group_resources)
+        internals.on_worker_event(GroupResources, _on_group_resources)
         _registered = True
     async def raylike_pg_release(pg_id: str, **_: Any) -> str:
         return await _release(worker, pg_id)
@@ -66,8 +68,8 @@ async def _change(worker: Any, delta: dict[str, float]) -> None:
     a time, so the scheduler never gets an older total after a newer one)."""
     lock = _locks.setdefault(id(worker), asyncio.Lock())
     async with lock:
-        worker.handle_stimulus(GroupResources(delta=delta,
-                                              stimulus_id=f"raylike-pg-{time.time()}"))
+        internals.stimulate(worker, GroupResources(delta=delta,
+                                                   stimulus_id=f"raylike-pg-{time.time()}"))
         await worker.scheduler.set_resources(resources=dict(worker.state.total_resources),
                                              worker=worker.contact_address)
         try:  # Dask re-examines waiting tasks only when a worker joins
@@ -146,8 +148,7 @@ async def ready(group: Any, key: str) -> Any:
 
     worker = get_worker()
     # an awaiting async task counts as executing: give the slot back, as secede() would
-    worker.loop.add_callback(worker.handle_stimulus, SecedeEvent(
-        key=key, compute_duration=0.0, stimulus_id=f"raylike-pg-ready-{time.time()}"))
+    internals.secede_soon(worker, key, f"raylike-pg-ready-{time.time()}")
     pg_id = group.id.hex()
     while True:
         state = await worker.scheduler.raylike_pg_wait(pg_id=pg_id, timeout=HOLD_SLICE)

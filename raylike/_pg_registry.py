@@ -17,6 +17,8 @@ from typing import Any
 
 from distributed.diagnostics.plugin import SchedulerPlugin
 
+from raylike._dask import internals
+
 PG_PLUGIN = "raylike-placement-groups"
 GROUP_MARK = "_group_"  # in every resource a bundle declares (Ray's names)
 logger = logging.getLogger("raylike.placement_groups")
@@ -70,7 +72,7 @@ class PlacementGroupRegistry(SchedulerPlugin):
         self.workers_changed = asyncio.Event()
         for op in ("create", "place", "placed", "wait", "remove", "remove_job", "table",
                    "lookup"):
-            scheduler.handlers[f"raylike_pg_{op}"] = getattr(self, op)
+            internals.add_scheduler_handlers(scheduler, {f"raylike_pg_{op}": getattr(self, op)})
 
     def add_worker(self, scheduler: Any, worker: str) -> None:
         self.workers_changed.set()

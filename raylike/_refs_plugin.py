@@ -10,6 +10,7 @@ from typing import Any
 
 from distributed.diagnostics.plugin import SchedulerPlugin
 
+from raylike._dask import internals
 from raylike._logs import TOPIC_PREFIX as LOGS_TOPIC_PREFIX
 
 REFS_PLUGIN = "raylike-refs"
@@ -46,32 +47,25 @@ class RefsPlugin(SchedulerPlugin):
     async def start(self, scheduler: Any) -> None:
         self._scheduler = scheduler
         self._interval = batch_interval()
-        scheduler.stream_handlers["raylike-desire"] = self._desire
-        scheduler.stream_handlers["raylike-fire-and-forget"] = self._fire_and_forget
-        scheduler.handlers["raylike_resources_changed"] = self._resources_changed
-        scheduler.handlers["raylike_tune"] = self._tune
-        for worker in scheduler.stream_comms:
+        internals.add_scheduler_handlers(
+            scheduler, {"raylike_resources_changed": self._resources_changed,
+                        "raylike_tune": self._tune},
+            {"raylike-desire": self._desire, "raylike-fire-and-forget": self._fire_and_forget})
+        for worker in internals.stream_peers(scheduler):
             self.add_worker(scheduler, worker)
 
     def _tune(self, client: str, interval: float, **_: Any) -> None:
-        comm = self._scheduler.client_comms.get(client)
-        if comm is not None and interval > 0:
-            comm.interval = interval
+        if interval > 0:
+            internals.set_stream_interval(self._scheduler, client, interval)
 
     def add_worker(self, scheduler: Any, worker: str) -> None:
-        comm = scheduler.stream_comms.get(worker)
-        if comm is not None and self._interval > 0:
-            comm.interval = self._interval
+        if self._interval > 0:
+            internals.set_stream_interval(scheduler, worker, self._interval)
 
     def _resources_changed(self, worker: str, **_: Any) -> None:
         """A worker declared resources after it joined (the node plugin adds ``CPU``/``GPU``):
         Dask re-examines waiting tasks only when a worker joins, so do it here."""
-        ws = self._scheduler.workers.get(worker)
-        if ws is None:
-            return
-        recs = self._scheduler.bulk_schedule_unrunnable_after_adding_worker(ws)
-        if recs:
-            self._scheduler.transitions(recs, stimulus_id=f"raylike-resources-{worker}")
+        internals.reschedule_unrunnable(self._scheduler, worker, f"raylike-resources-{worker}")
 
     def log_event(self, topic: str, msg: Any) -> None:
         """Two kinds of events matter here: log lines (forgotten once sent, see
@@ -120,9 +114,7 @@ class RefsPlugin(SchedulerPlugin):
         sending it): the scheduler would keep the last 1,000 events of every job's topic for
         the cluster's life, and no one reads them later (a driver sees only what comes after
         it subscribed, as in Ray)."""
-        broker = getattr(self._scheduler, "_broker", None)
-        if broker is not None:
-            broker.truncate(topic)
+        internals.forget_topic_events(self._scheduler, topic)
 
     def remove_client(self, scheduler: Any, client: str) -> None:
         for key in [k for k, who in self._pending.items() if client in who]:

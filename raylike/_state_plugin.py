@@ -21,6 +21,7 @@ from typing import Any
 from distributed.diagnostics.plugin import SchedulerPlugin
 
 from raylike import _state_rows as rows
+from raylike._dask import internals
 
 STATE_PLUGIN = "raylike-state"
 KEPT = 10_000  # task records kept (Ray's data sources give 10,000 rows at most)
@@ -39,7 +40,7 @@ class StatePlugin(SchedulerPlugin):
         self.joined: dict[str, float] = {w: time.time() for w in scheduler.workers}
         self.left: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._running: set[str] | None = None  # keys running on workers, for this query
-        scheduler.handlers["raylike_state"] = self.query
+        internals.add_scheduler_handlers(scheduler, {"raylike_state": self.query})
 
     # -- scheduler events ---------------------------------------------------------------------
     def update_graph(self, scheduler: Any, *, keys: Any = (), tasks: Any = (),

@@ -20,6 +20,8 @@ from typing import Any
 
 from distributed.diagnostics.plugin import SchedulerPlugin
 
+from raylike._dask import internals
+
 STREAMS_PLUGIN = "raylike-streams"
 BATCH = 1000  # item keys one answer to a consumer gives at most
 HOLDER = "raylike-streams"  # the pseudo-client holding items the consumer has not taken yet
@@ -56,12 +58,10 @@ class StreamRegistry(SchedulerPlugin):
     async def start(self, scheduler: Any) -> None:
         self.scheduler = scheduler
         self.streams: dict[str, _Stream] = {}
-        scheduler.handlers["raylike_stream_item"] = self.item
-        scheduler.handlers["raylike_stream_end"] = self.end
-        scheduler.handlers["raylike_stream_next"] = self.next
-        scheduler.handlers["raylike_stream_wait"] = self.wait
-        scheduler.stream_handlers["raylike-stream-taken"] = self.taken
-        scheduler.stream_handlers["raylike-stream-drop"] = self.drop
+        internals.add_scheduler_handlers(
+            scheduler, {"raylike_stream_item": self.item, "raylike_stream_end": self.end,
+                        "raylike_stream_next": self.next, "raylike_stream_wait": self.wait},
+            {"raylike-stream-taken": self.taken, "raylike-stream-drop": self.drop})
 
     def _stream(self, key: str) -> _Stream:
         stream = self.streams.get(key)

@@ -137,8 +137,7 @@ def raise_error(payload: bytes) -> None:
 def store_item(node: Any, key: str, index: int, data: Frames) -> tuple[str, int]:
     """Keep item ``index`` of ``key`` as Dask data of this worker and register it with the
     scheduler; ``(status, items taken by the consumer)``."""
-    from distributed.worker_state_machine import FreeKeysEvent
-
+    from raylike._dask import internals
     from raylike._local_objects import store
 
     value = loads(data)  # refs inside hold their objects for as long as the item lives
@@ -151,8 +150,8 @@ def store_item(node: Any, key: str, index: int, data: Frames) -> tuple[str, int]
         answer: dict[str, Any] = await worker.scheduler.raylike_stream_item(
             key=key, index=index, item=item, nbytes=nbytes, worker=worker.address)
         if answer["status"] != "ok":
-            worker.handle_stimulus(FreeKeysEvent(keys=[item],
-                                                 stimulus_id=f"raylike-stream-{time.time()}"))
+            internals.stimulate(worker, internals.free_keys_event(
+                [item], f"raylike-stream-{time.time()}"))
         return answer
 
     answer = node.backend().client.sync(on_loop)

@@ -28,14 +28,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from distributed import Client, Future
+from distributed.worker import thread_state
 
-try:  # Dask's graph expressions (dask >= 2025.1); without them each task is sent alone
-    from dask._expr import LLGExpr
-    from dask._task_spec import Task, parse_input
-    from distributed.spans import SpanMetadata
-    from distributed.worker import thread_state
-except ImportError:  # pragma: no cover - older Dask
-    LLGExpr = None  # type: ignore[assignment,misc]
+from raylike._dask import internals
+from raylike._dask.internals import LLGExpr, SpanMetadata, Task, parse_input
 
 MAX_BATCH = 1000  # tasks in one graph at most: the scheduler reads nothing else meanwhile
 FIFO_TIMEOUT = "100 ms"  # Dask's default for ``submit``: graphs this close share a generation
@@ -125,8 +121,8 @@ class Batch:
         if swap:  # Dask reads it there: a task's sub-tasks go before other waiting tasks
             thread_state.key = shape.submitting_task
         try:
-            self._client._graph_to_futures(
-                expr, [p.key for p in run],
+            internals.graph_to_futures(
+                self._client, expr, [p.key for p in run],
                 span_metadata=SpanMetadata(collections=[{"type": "Future"}]),
                 workers=list(shape.workers) or None,
                 allow_other_workers=shape.allow_other_workers or None,

@@ -1,0 +1,241 @@
+"""Every private Dask name raylike relies on, reached through one named accessor each.
+
+Dask keeps no promise about these (leading underscores, undocumented attributes, the worker's
+state machine). raylike needs them for what Dask's public API cannot do: a message on the
+client's batched stream, a stimulus for the worker's state machine, the scheduler's handler
+tables. Keeping every one here means a Dask upgrade that moves one fails in one known place:
+:func:`missing` lists what the installed Dask lacks (``tests/raylike/test_dask_internals.py``
+checks it is empty), and :func:`check` raises one clear error naming them.
+
+Rule: code outside this module never touches a private Dask attribute directly.
+"""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Coroutine, MutableMapping
+from typing import Any
+
+from distributed.worker_state_machine import (
+    FreeKeysEvent,
+    SecedeEvent,
+    StateMachineEvent,
+    WorkerState,
+)
+
+__all__ = ["StateMachineEvent", "check", "missing"]
+
+# (where it lives, attribute path): each is looked up by :func:`missing`
+NEEDED: tuple[tuple[str, str], ...] = (
+    ("distributed.client:Client", "_send_to_scheduler"),
+    ("distributed.client:Client", "_graph_to_futures"),
+    ("distributed.client:FutureState", "finish"),
+    ("distributed.client:FutureState", "wait"),
+    ("distributed.worker:Worker", "_get_client"),
+    ("distributed.worker:Worker", "handle_stimulus"),
+    ("distributed.worker_state_machine:WorkerState", "_handle_event.register"),
+    ("distributed.worker_state_machine:WorkerState", "_ensure_computing"),
+    ("distributed.worker_state_machine:WorkerState", "_next_ready_task"),
+    ("distributed.worker_state_machine:WorkerState", "_resource_restrictions_satisfied"),
+    ("distributed.worker_state_machine:SecedeEvent", "__init__"),
+    ("distributed.worker_state_machine:FreeKeysEvent", "__init__"),
+    ("distributed.collections:HeapSet", "sorted"),
+    ("distributed.scheduler:Scheduler", "bulk_schedule_unrunnable_after_adding_worker"),
+    ("distributed.scheduler:Scheduler", "client_desires_keys"),
+    ("distributed.scheduler:Scheduler", "client_releases_keys"),
+    ("dask._expr:LLGExpr", "__init__"),
+    ("dask._task_spec:Task", "__init__"),
+    ("dask._task_spec:parse_input", "__call__"),
+    ("distributed.spans:SpanMetadata", "__init__"),
+)
+
+
+def _lookup(where: str, path: str) -> Any:
+    module, _, name = where.partition(":")
+    obj: Any = getattr(importlib.import_module(module), name)
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def missing() -> list[str]:
+    """The private Dask names of :data:`NEEDED` the installed Dask lacks."""
+    gone = []
+    for where, path in NEEDED:
+        try:
+            _lookup(where, path)
+        except (ImportError, AttributeError):
+            gone.append(f"{where}.{path}")
+    try:  # an attribute of instances only
+        from distributed.batched import BatchedSend
+
+        BatchedSend(interval=0.01).interval  # noqa: B018
+    except (ImportError, AttributeError, TypeError):
+        gone.append("distributed.batched:BatchedSend().interval")
+    return gone
+
+
+def check() -> None:
+    """Raise one clear error if the installed Dask lacks a private name raylike relies on."""
+    gone = missing()
+    if gone:
+        import distributed
+
+        raise RuntimeError(f"raylike relies on Dask internals that distributed "
+                           f"{distributed.__version__} does not have: {', '.join(gone)}. "
+                           "Install a distributed version raylike supports (see setup.cfg).")
+
+
+# -- client ----------------------------------------------------------------------------------
+def send_to_scheduler(client: Any, message: dict[str, Any]) -> None:
+    """Queue ``message`` on the client's batched stream to the scheduler (any thread)."""
+    client._send_to_scheduler(message)
+
+
+def future_state(client: Any, key: str) -> Any:
+    """The client's shared state of ``key``'s futures (``None`` if it holds none)."""
+    return client.futures.get(key)
+
+
+def holds_key(client: Any, key: str) -> bool:
+    """Whether the client holds a future of ``key``."""
+    return key in client.futures
+
+
+def finish_future(client: Any, key: str, kind: type) -> None:
+    """Mark the client's futures of ``key`` finished (its data was stored without a task)."""
+    state = client.futures.get(key)
+    if state is not None and not state.done():
+        state.finish(type=kind)
+
+
+async def wait_future_state(fut: Any) -> None:
+    """Wait until ``fut`` leaves ``pending``, as Dask's own done callbacks wait."""
+    while fut.status == "pending" and fut._state is not None:
+        await fut._state.wait()
+
+
+def set_client_interval(client: Any, seconds: float) -> None:
+    """The wait between two sends of the client's stream to the scheduler."""
+    client.scheduler_comm.interval = seconds
+
+
+def graph_to_futures(client: Any, expr: Any, keys: list[str], **kwargs: Any) -> Any:
+    """Submit a low-level graph expression; the futures of ``keys`` (``Client.submit``'s
+    own path, for many tasks in one message)."""
+    return client._graph_to_futures(expr, keys, **kwargs)
+
+
+try:  # Dask's graph expressions (dask >= 2025.1): many tasks in one graph message
+    from dask._expr import LLGExpr
+    from dask._task_spec import Task, parse_input
+    from distributed.spans import SpanMetadata
+except ImportError:  # pragma: no cover - older Dask: each task is sent alone
+    LLGExpr = Task = parse_input = SpanMetadata = None  # type: ignore[assignment,misc]
+
+
+# -- worker ----------------------------------------------------------------------------------
+def worker_client(worker: Any) -> Any:
+    """The worker's own client (made on first use), from a thread other than its loop."""
+    return worker._get_client()
+
+
+def set_worker_interval(worker: Any, seconds: float) -> None:
+    """The wait between two sends of the worker's stream to the scheduler."""
+    worker.batched_stream.interval = seconds
+
+
+def worker_data(worker: Any) -> MutableMapping[str, Any]:
+    """The worker's store of objects (memory and disk); read it on the worker's loop."""
+    data: MutableMapping[str, Any] = worker.data
+    return data
+
+
+def worker_tasks(worker: Any) -> MutableMapping[str, Any]:
+    """The worker state machine's tasks, by key."""
+    tasks: MutableMapping[str, Any] = worker.state.tasks
+    return tasks
+
+
+def total_resources(worker: Any) -> dict[str, float]:
+    totals: dict[str, float] = worker.state.total_resources
+    return totals
+
+
+def available_resources(worker: Any) -> dict[str, float]:
+    free: dict[str, float] = worker.state.available_resources
+    return free
+
+
+def stimulate(worker: Any, event: Any) -> None:
+    """Hand ``event`` to the worker's state machine now (on the worker's loop)."""
+    worker.handle_stimulus(event)
+
+
+def stimulate_soon(worker: Any, event: Any) -> None:
+    """Hand ``event`` to the worker's state machine on its loop (from any thread)."""
+    worker.loop.add_callback(worker.handle_stimulus, event)
+
+
+def secede_soon(worker: Any, key: str, stimulus_id: str) -> None:
+    """Let the running async task ``key`` give its thread slot back, as ``secede()`` does
+    for a task in a thread (an awaiting coroutine counts as executing)."""
+    stimulate_soon(worker, SecedeEvent(key=key, compute_duration=0.0, stimulus_id=stimulus_id))
+
+
+def free_keys_event(keys: list[str], stimulus_id: str) -> Any:
+    return FreeKeysEvent(keys=keys, stimulus_id=stimulus_id)
+
+
+def on_worker_event(event_type: type, handler: Callable[[WorkerState, Any], Any]) -> None:
+    """Make the worker state machine answer events of ``event_type`` with ``handler``
+    (which returns recommendations and instructions, as Dask's own handlers do)."""
+    WorkerState._handle_event.register(event_type)(handler)  # type: ignore[attr-defined]
+
+
+def ensure_computing(state: WorkerState) -> Any:
+    """Start what fits now (the state machine's recommendations and instructions)."""
+    return state._ensure_computing()
+
+
+def worker_handlers(worker: Any) -> MutableMapping[str, Callable[..., Coroutine[Any, Any, Any]]]:
+    """The worker's RPC handler table (raylike adds its own operations)."""
+    handlers: MutableMapping[str, Any] = worker.handlers
+    return handlers
+
+
+# -- scheduler -------------------------------------------------------------------------------
+def add_scheduler_handlers(scheduler: Any, rpc: dict[str, Callable[..., Any]],
+                           stream: dict[str, Callable[..., Any]] | None = None) -> None:
+    """Add RPC operations (``rpc``) and batched-stream operations (``stream``)."""
+    scheduler.handlers.update(rpc)
+    scheduler.stream_handlers.update(stream or {})
+
+
+def set_stream_interval(scheduler: Any, peer: str, seconds: float) -> None:
+    """The wait between two sends of the scheduler's stream to a worker or client."""
+    comm = scheduler.stream_comms.get(peer) or scheduler.client_comms.get(peer)
+    if comm is not None:
+        comm.interval = seconds
+
+
+def stream_peers(scheduler: Any) -> list[str]:
+    """The workers the scheduler has a stream to."""
+    return list(scheduler.stream_comms)
+
+
+def reschedule_unrunnable(scheduler: Any, address: str, stimulus_id: str) -> None:
+    """Look again at tasks waiting for resources, after worker ``address``'s changed (Dask
+    does it only when a worker joins)."""
+    ws = scheduler.workers.get(address)
+    if ws is None:
+        return
+    recs = scheduler.bulk_schedule_unrunnable_after_adding_worker(ws)
+    if recs:
+        scheduler.transitions(recs, stimulus_id=stimulus_id)
+
+
+def forget_topic_events(scheduler: Any, topic: str) -> None:
+    """Drop the events the scheduler keeps for ``topic`` (they were sent already)."""
+    broker = getattr(scheduler, "_broker", None)
+    if broker is not None:
+        broker.truncate(topic)
