@@ -14,7 +14,6 @@ import asyncio
 import functools
 import itertools
 import logging
-import os
 import pickle
 import time
 from collections import deque
@@ -26,7 +25,7 @@ from distributed import get_worker
 from distributed.core import send_recv
 from distributed.protocol import to_serialize
 
-from raylike import _errors, _task_events
+from raylike import _config, _errors, _task_events
 from raylike._actor_spec import EXITED, ActorCall, ActorMeta, died_of
 from raylike._dask import internals
 from raylike._serialization import dumps, dumps_error, loads
@@ -34,10 +33,6 @@ from raylike.exceptions import ObjectLostError, RayActorError, TaskCancelledErro
 
 logger = logging.getLogger("raylike.actors")
 
-# How long a caller's later calls wait for a missing one (cancelled before it ran, say).
-GAP_TIMEOUT = float(os.environ.get("RAYLIKE_ACTOR_GAP_TIMEOUT", "5"))
-# calls an actor's process may hold beyond those it runs (see ``CallQueue``)
-PREFETCH = int(os.environ.get("RAYLIKE_ACTOR_PREFETCH", "32"))
 CONNECT_TIMEOUT = 3.0  # seconds to reach the worker hosting an actor, before asking again
 _LOAD_IN_THREAD = 1 << 20  # results bigger than this are unpickled off the event loop
 
@@ -77,7 +72,7 @@ class CallQueue:
 
     ``link`` is the live process (``None`` while it starts or restarts); ``send_call`` hands it
     one call. The process gets up to ``window`` calls ahead (its ``max_concurrency`` plus
-    :data:`PREFETCH`), so it starts the next call without waiting for a round trip to this
+    ``RAYLIKE_ACTOR_PREFETCH``), so it starts the next call without waiting for a round trip to this
     worker; the others wait here. Each concurrency group (``groups``: name -> limit) has a
     window of its own, so a full group never holds back the calls of another. ``ray.cancel``
     stops a call here, or in the process (:meth:`cancel`). The host's lifecycle thread calls
@@ -87,13 +82,15 @@ class CallQueue:
     def __init__(self, loop: asyncio.AbstractEventLoop, meta: ActorMeta,
                  resolve: Callable[[list[str]], Awaitable[list[Any]]],
                  cancelled: Callable[[str], bool] = lambda key: False,
-                 window: int = 1, prefetch: int = PREFETCH, in_order: bool = True,
+                 window: int = 1, prefetch: int | None = None, in_order: bool = True,
                  groups: dict[str, int] | None = None) -> None:
         self.loop = loop
         # a plain actor starts a caller's calls in order even while an earlier one's arguments
         # are not ready; threaded and async actors start each call once its arguments are (Ray)
         self.in_order = in_order
         self.meta = meta
+        # calls its process may hold beyond those it runs (``RAYLIKE_ACTOR_PREFETCH``)
+        prefetch = int(_config.number("actor_prefetch")) if prefetch is None else prefetch
         self.window = window + prefetch
         self.windows = {name: limit + prefetch for name, limit in (groups or {}).items()}
         self.callers: dict[str, _Caller] = {}
@@ -180,7 +177,9 @@ class CallQueue:
             caller.timer = None
         if missing and caller.timer is None:
             caller.timer_seq = caller.next_seq
-            caller.timer = self.loop.call_later(GAP_TIMEOUT, self._skip_gap, caller)
+            # how long a caller's later calls wait for a missing one (cancelled before it ran)
+            caller.timer = self.loop.call_later(_config.number("actor_gap_timeout"),
+                                                self._skip_gap, caller)
 
     def _skip_gap(self, caller: _Caller) -> None:
         caller.timer = None
@@ -188,7 +187,7 @@ class CallQueue:
             first = min(caller.waiting)
             logger.warning("actor %s: calls %d..%d of a caller never arrived after %.0f s; "
                            "running its later calls", self.meta.actor_id, caller.next_seq,
-                           first - 1, GAP_TIMEOUT)
+                           first - 1, _config.number("actor_gap_timeout"))
             caller.skipped.update(range(caller.next_seq, first))
             caller.next_seq = first
             self._pump(caller)

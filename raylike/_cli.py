@@ -21,7 +21,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from raylike import _state_cli
+from raylike import _config, _state_cli
 from raylike._backend import check_scheduler
 from raylike._cluster import listening
 
@@ -35,7 +35,7 @@ Entry = dict[str, Any]  # a started process, as recorded in the state file
 def session_dir() -> Path:
     """Where the state file and the logs live."""
     default = Path(tempfile.gettempdir()) / f"raylike-{os.getuid()}"
-    return Path(os.environ.get("RAYLIKE_SESSION_DIR") or default)
+    return _config.session_dir(default)
 
 
 def _load_state() -> dict[str, Any]:

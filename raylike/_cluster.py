@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import IO, Any
 
-from raylike import _zygote
+from raylike import _config, _zygote
 
 _BOOT = "import sys; from raylike._cluster import zygote_main; zygote_main(sys.argv[1:])"
 
@@ -180,7 +180,7 @@ def _free_port() -> int:
 
 def _env(log_file: str, system_config: dict[str, Any] | None = None) -> dict[str, str]:
     env = dict(os.environ)
-    env["RAYLIKE_LOG_FILE"] = log_file
+    env[_config.SETTINGS["log_file"].env] = log_file
     for name, value in (system_config or {}).items():  # Ray reads each as ``RAY_<name>``
         env[f"RAY_{name}"] = str(value).lower() if isinstance(value, bool) else str(value)
     # Like Ray's workers, ours can import the modules next to the driver's script and in its
@@ -243,7 +243,7 @@ def zygote_main(argv: list[str]) -> None:
     """The zygote's program: ``<control fd> <scheduler args> <worker args>`` (JSON lists)."""
     driver = Connection(int(argv[0]))
     scheduler_args, worker_args = json.loads(argv[1]), json.loads(argv[2])
-    _log_to_file(os.environ["RAYLIKE_LOG_FILE"])
+    _log_to_file(_config.raw("log_file"))
     warnings.filterwarnings("ignore", category=FutureWarning,
                             module="distributed.diagnostics.nvml")
     _zygote.preload(["distributed.cli.dask_scheduler", "distributed.cli.dask_worker", PRELOAD])

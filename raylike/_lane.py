@@ -36,7 +36,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from raylike import _local_objects, _wire
+from raylike import _config, _local_objects, _wire
 from raylike._serialization import dumps, dumps_error, dumps_frames, loads_to_keep, payload_size
 from raylike.exceptions import RayActorError
 
@@ -48,7 +48,7 @@ Answer = tuple[str, Any]  # (status, payload), as the actor's call queue returns
 
 def enabled() -> bool:
     """``RAYLIKE_LANE=0`` turns the lane off (every driver call then goes through Dask)."""
-    return os.environ.get("RAYLIKE_LANE", "1") != "0"
+    return _config.flag("lane")
 
 
 # -- the worker's end ------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from raylike import _cluster, _errors, _ids, _logs, _options, _resources, _runtime_env
+from raylike import _cluster, _config, _errors, _ids, _logs, _options, _resources, _runtime_env
 from raylike.exceptions import RaySystemError
 
 logger = logging.getLogger("raylike")
@@ -334,7 +334,7 @@ def gcs_address(address: str) -> str:
 def direct_calls() -> bool:
     """Actor calls from the driver go straight to the actor's worker (``_direct``) unless
     ``RAYLIKE_DIRECT_ACTOR_CALLS=0``."""
-    return os.environ.get("RAYLIKE_DIRECT_ACTOR_CALLS", "1") != "0"
+    return _config.flag("direct_actor_calls")
 
 
 def _dashboard_url(client: Any) -> str | None:
