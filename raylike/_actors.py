@@ -312,11 +312,7 @@ def _create(actor_class: ActorClass[Any], args: tuple[Any, ...],
     spec.placement = _pg_options.resolve(opts, spec.resources, cls.__qualname__,
                                          {"CPU": 1.0} if default else None)
     get_if_exists = bool(opts.get("get_if_exists"))
-    if hasattr(backend, "call"):  # a task's or actor's process: its worker creates the actor
-        with _Borrowed():
-            blob = dumps((spec, nested, get_if_exists), "actor creation")
-        return loads(backend.call("actor", "create", blob))
-    return _create_with(backend, spec, nested, get_if_exists)
+    return backend.create_actor(spec, nested, get_if_exists)  # ChildBackend: its worker does
 
 
 def _lifetime(opts: dict[str, Any]) -> str:
@@ -397,7 +393,7 @@ def _concurrency_groups(actor_class: ActorClass[Any], groups: Any) -> dict[str, 
     return dict(groups)
 
 
-def _create_with(backend: Any, spec: ActorSpec, nested: list[ObjectRef[Any]],
+def create_with(backend: Any, spec: ActorSpec, nested: list[ObjectRef[Any]],
                  get_if_exists: bool) -> ActorHandle[Any]:
     """Register the actor with the scheduler and submit its reservation task."""
     from raylike import _actor_host, _node
@@ -438,10 +434,7 @@ def get_actor(name: str, namespace: str | None = None) -> ActorHandle[Any]:
     _options.validate_namespace(namespace)
     backend = _runtime.backend(auto_init=True)
     namespace = namespace or _context.current_namespace()
-    if hasattr(backend, "call"):
-        data = backend.call("actor", "get_actor", name, namespace)
-    else:
-        data = _lookup(backend, name, namespace)
+    data = backend.lookup_actor(name, namespace)
     if data is None:
         raise ValueError(f"Failed to look up actor with name '{name}'. This could because 1. "
                          "You are trying to look up a named actor you didn't create. 2. The "
@@ -450,7 +443,7 @@ def get_actor(name: str, namespace: str | None = None) -> ActorHandle[Any]:
     return loads(data)
 
 
-def _lookup(backend: Any, name: str, namespace: str | None) -> bytes | None:
+def lookup(backend: Any, name: str, namespace: str | None) -> bytes | None:
     reply = backend.scheduler_call("raylike_actor_named", name=name, namespace=namespace)
     return reply.get("handle")
 
@@ -462,13 +455,10 @@ def kill(actor: ActorHandle[Any], *, no_restart: bool = True) -> None:
     if not isinstance(actor, ActorHandle):
         raise ValueError("ray.kill() only supported for actors. For tasks, try ray.cancel(). "
                          f"Got: {type(actor)}.")
-    if hasattr(backend, "call"):
-        backend.call("actor", "kill", actor._meta.actor_id, bool(no_restart))
-    else:
-        _kill_with(backend, actor._meta.actor_id, bool(no_restart))
+    backend.kill_actor(actor._meta.actor_id, bool(no_restart))
 
 
-def _kill_with(backend: Any, actor_id: str, no_restart: bool) -> None:
+def kill_with(backend: Any, actor_id: str, no_restart: bool) -> None:
     reply = backend.scheduler_call("raylike_actor_kill", actor_id=actor_id,
                                    no_restart=no_restart, reason=KILLED)
     if not reply.get("placed", True) and no_restart:  # never started: drop its reservation
@@ -485,15 +475,15 @@ def serve_request(scope: Any, op: str, *args: Any) -> Any:
     backend = scope.node.backend()
     if op == "create":
         spec, nested, get_if_exists = loads(args[0])
-        handle = _create_with(backend, spec, nested, get_if_exists)
+        handle = create_with(backend, spec, nested, get_if_exists)
         return _lend(scope, handle)
     if op == "get_actor":
-        data = _lookup(backend, args[0], args[1])
+        data = lookup(backend, args[0], args[1])
         return None if data is None else _lend(scope, loads(data))
     if op == "kill":
-        return _kill_with(backend, args[0], args[1])
+        return kill_with(backend, args[0], args[1])
     if op == "list_named":
-        return _list_named(backend, args[0], args[1])
+        return backend.list_named_actors(args[0], args[1])
     raise ValueError(f"unknown actor request {op!r}")
 
 
@@ -502,18 +492,10 @@ def list_named_actors(all_namespaces: bool = False) -> list[Any]:
     ``all_namespaces=True``, ``{"name": ..., "namespace": ...}`` for every one (as Ray)."""
     backend = _runtime.backend(auto_init=True)
     namespace = _context.current_namespace()
-    if hasattr(backend, "call"):
-        entries = backend.call("actor", "list_named", namespace, all_namespaces)
-    else:
-        entries = _list_named(backend, namespace, all_namespaces)
+    entries = backend.list_named_actors(namespace, all_namespaces)
     if all_namespaces:
         return [{"name": name, "namespace": ns} for ns, name in entries]
     return [name for _, name in entries]
-
-
-def _list_named(backend: Any, namespace: str | None, all_namespaces: bool) -> list[Any]:
-    return list(backend.scheduler_call("raylike_actor_list_named", namespace=namespace,
-                                       all_namespaces=all_namespaces))
 
 
 def _lend(scope: Any, handle: ActorHandle[Any]) -> bytes:

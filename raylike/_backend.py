@@ -569,6 +569,51 @@ class DaskBackend:
         with self._dask_errors():
             return self.client.get(graph, keys, resources=resources or None, sync=True)
 
+    # -- actors, placement groups, state: served here (a task process asks its worker, whose
+    # ``TaskScope`` calls these same functions with the worker's backend) --------------------
+    def create_actor(self, spec: Any, nested: list[ObjectRef[Any]], get_if_exists: bool) -> Any:
+        from raylike import _actors
+
+        return _actors.create_with(self, spec, nested, get_if_exists)
+
+    def lookup_actor(self, name: str, namespace: str | None) -> bytes | None:
+        from raylike import _actors
+
+        return _actors.lookup(self, name, namespace)
+
+    def kill_actor(self, actor_id: str, no_restart: bool) -> None:
+        from raylike import _actors
+
+        _actors.kill_with(self, actor_id, no_restart)
+
+    def list_named_actors(self, namespace: str | None, all_namespaces: bool) -> list[Any]:
+        return list(self.scheduler_call("raylike_actor_list_named", namespace=namespace,
+                                        all_namespaces=all_namespaces))
+
+    def placement_group_request(self, op: str, *args: Any) -> Any:
+        from raylike import _placement_groups
+
+        return _placement_groups.serve(self, op, *args)
+
+    def placement_group_ready(self, group: Any) -> ObjectRef[Any]:
+        from raylike import _placement_groups
+
+        return _placement_groups.ready_ref(self, group)
+
+    def error_object(self, payload: bytes) -> None:
+        """Only a task's or actor's process keeps a generator's error as an object."""
+        return None
+
+    def state_request(self, op: str, *args: Any) -> Any:
+        from raylike import _state
+
+        return _state.answer(op, self, *args)
+
+    def send_metrics(self, batch: Any) -> None:
+        from raylike import _metrics_store
+
+        self.run_on_scheduler(_metrics_store.merge, batch)
+
     def scheduler_call(self, op: str, **kwargs: Any) -> Any:
         """Call the scheduler handler ``op`` (one a raylike scheduler plugin registered)."""
         with self._dask_errors():

@@ -75,7 +75,10 @@ class Channel:
 
 
 class ChildBackend:
-    """The Ray API inside a child: every call goes to the worker that owns this child."""
+    """The Ray API inside a child: every call goes to the worker that owns this child
+    (``_node.TaskScope`` serves it). Implements ``_runtime.Backend``."""
+
+    client = None  # no Dask client here: the worker has it
 
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
@@ -106,13 +109,55 @@ class ChildBackend:
         _context.note_submitted(call.key)
         return [ObjectRef(k) for k in call.return_keys]
 
-    def call(self, op: str, *args: Any) -> Any:
-        """Any other request the worker understands (actors, cluster state)."""
-        return self.channel.request(op, *args)
+    # -- actors: the worker creates, finds and kills them ----------------------------------
+    def create_actor(self, spec: Any, nested: list[ObjectRef[Any]], get_if_exists: bool) -> Any:
+        with _Borrowed():
+            blob = dumps((spec, nested, get_if_exists), "actor creation")
+        return loads(self.channel.request("actor", "create", blob))
 
-    def notify(self, op: str, *args: Any) -> None:
-        """A request the worker answers nothing to (metrics batches)."""
-        self.channel.notify(op, *args)
+    def lookup_actor(self, name: str, namespace: str | None) -> bytes | None:
+        data: bytes | None = self.channel.request("actor", "get_actor", name, namespace)
+        return data
+
+    def kill_actor(self, actor_id: str, no_restart: bool) -> None:
+        self.channel.request("actor", "kill", actor_id, no_restart)
+
+    def list_named_actors(self, namespace: str | None, all_namespaces: bool) -> list[Any]:
+        return list(self.channel.request("actor", "list_named", namespace, all_namespaces))
+
+    # -- placement groups ------------------------------------------------------------------
+    def placement_group_request(self, op: str, *args: Any) -> Any:
+        return self.channel.request("pg", op, *args)
+
+    def placement_group_ready(self, group: Any) -> ObjectRef[Any]:
+        return ObjectRef(self.channel.request("pg", "ready", group))
+
+    # -- generators: the worker reads the scheduler's record and keeps the items -----------
+    def stream_next(self, gen_ref: ObjectRef[Any], index: int,
+                    timeout: float | None) -> tuple[str, Any]:
+        answer: tuple[str, Any] = self.channel.request("stream_next", gen_ref._key, index,
+                                                       timeout)
+        return answer
+
+    def stream_take(self, key: str, index: int, item: str | bytes) -> ObjectRef[Any]:
+        return ObjectRef(self.channel.request("stream_take", key, index, item))
+
+    def stream_drop(self, key: str) -> None:
+        self.channel.notify("stream_drop", key)
+
+    def error_object(self, payload: bytes) -> ObjectRef[Any]:
+        return ObjectRef(self.channel.request("error_object", payload))
+
+    # -- cluster state and metrics ---------------------------------------------------------
+    def state_request(self, op: str, *args: Any) -> Any:
+        return self.channel.request("state", op, *args)
+
+    def send_metrics(self, batch: Any) -> None:
+        self.channel.notify("state", "metrics", batch)  # the worker sends it on
+
+    def request(self, op: str, *args: Any) -> Any:
+        """A request of this process's own to its worker (the actor process's lifecycle)."""
+        return self.channel.request(op, *args)
 
 
 def error_payload(exc: BaseException, name: str, actor: Any = None) -> bytes:

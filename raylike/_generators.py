@@ -171,18 +171,11 @@ class ObjectRefGenerator:
     def _ask(self, timeout: float | None) -> tuple[str, Any]:
         """What the scheduler knows of the next item (see ``DaskBackend.stream_next``)."""
         backend = self._backend
-        if hasattr(backend, "call"):  # a task's or actor's process: its worker asks
-            answer: tuple[str, Any] = backend.call("stream_next", self._generator_ref._key,
-                                                   self._index, timeout)
-            return answer
         return backend.stream_next(self._generator_ref, self._index, timeout)
 
     def _take(self, item: str | bytes) -> ObjectRef[Any]:
         """A ref to the next item (its key, or the generator's pickled error)."""
         backend = self._backend
-        if hasattr(backend, "call"):
-            return ObjectRef(backend.call("stream_take", self._generator_ref._key, self._index,
-                                          item))
         ref: ObjectRef[Any] = backend.stream_take(self._generator_ref._key, self._index, item)
         return ref
 
@@ -194,11 +187,7 @@ class ObjectRefGenerator:
     def __del__(self) -> None:
         # items the consumer never took are freed; the task runs to its end, as in Ray
         try:
-            backend = self._backend
-            if hasattr(backend, "call"):
-                backend.channel.notify("stream_drop", self._generator_ref._key)
-            else:
-                backend.stream_drop(self._generator_ref._key)
+            self._backend.stream_drop(self._generator_ref._key)
         except Exception:  # the session or the process is ending
             pass
 

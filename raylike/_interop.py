@@ -40,7 +40,7 @@ def is_future(value: Any) -> bool:
 
 def _client_backend(what: str) -> Any:
     backend = _runtime.backend(auto_init=True)
-    if getattr(backend, "client", None) is None:
+    if backend.client is None:
         raise RaySystemError(f"{what} needs a Dask client: call it in the driver, not inside "
                              "a task or actor.")
     return backend
@@ -83,7 +83,7 @@ def from_dask(obj: Any) -> ObjectRef[Any]:
         raise TypeError("from_dask() expects a distributed.Future or a Dask collection, got "
                         f"{type(obj).__name__}")
     backend: Any = _runtime.backend(auto_init=True)
-    if getattr(backend, "client", None) is None:  # a task's process
+    if backend.client is None:  # a task's process
         import dask
 
         (value,) = dask.compute(obj, scheduler="threads")
@@ -95,6 +95,6 @@ def as_argument_ref(value: Any) -> ObjectRef[Any] | None:
     """The ref a top-level ``.remote()`` argument stands for, if it is a ``distributed.Future``
     (adopted where a client exists). A Dask collection is not one: Ray passes it to the task
     as it is (lazy), and so does raylike; ``from_dask(collection)`` makes a ref of it."""
-    if is_future(value) and getattr(_runtime.backend(auto_init=True), "client", None):
+    if is_future(value) and _runtime.backend(auto_init=True).client is not None:
         return from_dask(value)
     return None

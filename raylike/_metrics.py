@@ -159,16 +159,6 @@ def absorb(batch: Batch) -> None:
     _local().absorb(batch)
 
 
-def _send(batch: Batch, backend: Any) -> None:
-    notify = getattr(backend, "notify", None)
-    if notify is not None:  # a task or actor process: to its worker, which sends it on
-        notify("state", "metrics", batch)
-        return
-    from raylike import _metrics_store
-
-    backend.run_on_scheduler(_metrics_store.merge, batch)
-
-
 def flush(backend: Any = None) -> None:
     """Send what this process recorded since the last flush, through ``backend`` (this
     process's if None: nothing is sent before ``init``). A batch that cannot be sent is
@@ -181,7 +171,8 @@ def flush(backend: Any = None) -> None:
     if batch is None:
         return
     try:
-        _send(batch, backend if backend is not None else _runtime.backend())
+        # from a task or actor process: through its worker
+        (backend if backend is not None else _runtime.backend()).send_metrics(batch)
     except Exception:
         logger.debug("metrics: a batch of %d values could not be sent", len(batch[1]),
                      exc_info=True)

@@ -524,18 +524,72 @@ class TaskScope:
 
 
 class _WorkerBackend:
-    """The backend of a Dask worker process: refs unpickled here hold the worker's client."""
+    """The ``_runtime.Backend`` of a Dask worker process: the node's ``DaskBackend`` (on the
+    worker's client, made on first use), except that a ref unpickled on the event loop
+    before that client exists is a bare one."""
 
     def __init__(self, node: NodePlugin) -> None:
         self.node = node
+
+    @property
+    def client(self) -> Any:
+        return self.node.backend().client
 
     def ref(self, key: str) -> ObjectRef[Any]:
         if self.node._backend is None and threading.current_thread() is threading.main_thread():
             return ObjectRef(key)  # on the event loop before the client exists
         return self.node.backend().ref(key)
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.node.backend(), name)
+    def put(self, value: Any) -> Any:
+        return self.node.backend().put(value)
+
+    def get(self, refs: list[Any], timeout: float | None) -> list[Any]:
+        return self.node.backend().get(refs, timeout)
+
+    def wait(self, refs: list[Any], num_returns: int, timeout: float | None) -> list[Any]:
+        return self.node.backend().wait(refs, num_returns, timeout)
+
+    def cancel(self, ref: Any, force: bool, recursive: bool) -> None:
+        self.node.backend().cancel(ref, force, recursive)
+
+    def submit(self, call: Any, deps: list[Any], nested: list[Any]) -> list[Any]:
+        return self.node.backend().submit(call, deps, nested)
+
+    def create_actor(self, spec: Any, nested: list[Any], get_if_exists: bool) -> Any:
+        return self.node.backend().create_actor(spec, nested, get_if_exists)
+
+    def lookup_actor(self, name: str, namespace: str | None) -> bytes | None:
+        return self.node.backend().lookup_actor(name, namespace)
+
+    def kill_actor(self, actor_id: str, no_restart: bool) -> None:
+        self.node.backend().kill_actor(actor_id, no_restart)
+
+    def list_named_actors(self, namespace: str | None, all_namespaces: bool) -> list[Any]:
+        return self.node.backend().list_named_actors(namespace, all_namespaces)
+
+    def placement_group_request(self, op: str, *args: Any) -> Any:
+        return self.node.backend().placement_group_request(op, *args)
+
+    def placement_group_ready(self, group: Any) -> Any:
+        return self.node.backend().placement_group_ready(group)
+
+    def stream_next(self, gen_ref: Any, index: int, timeout: float | None) -> tuple[str, Any]:
+        return self.node.backend().stream_next(gen_ref, index, timeout)
+
+    def stream_take(self, key: str, index: int, item: str | bytes) -> Any:
+        return self.node.backend().stream_take(key, index, item)
+
+    def stream_drop(self, key: str) -> None:
+        self.node.backend().stream_drop(key)
+
+    def error_object(self, payload: bytes) -> Any:
+        return self.node.backend().error_object(payload)
+
+    def state_request(self, op: str, *args: Any) -> Any:
+        return self.node.backend().state_request(op, *args)
+
+    def send_metrics(self, batch: Any) -> None:
+        self.node.backend().send_metrics(batch)
 
 
 def current_node() -> NodePlugin:

@@ -49,9 +49,7 @@ class PlacementGroup:
 
             return put(self)
         backend = _runtime.backend(auto_init=True)
-        if hasattr(backend, "call"):
-            return ObjectRef(backend.call("pg", "ready", self))
-        return _ready(backend, self)
+        return backend.placement_group_ready(self)
 
     def wait(self, timeout_seconds: float = 30) -> bool:
         """Whether the group is created within ``timeout_seconds``."""
@@ -148,22 +146,20 @@ def get_current_placement_group() -> PlacementGroup | None:
 def _request(op: str, *args: Any) -> Any:
     """Run ``op`` where a Dask client is: here, or (in a task's process) on its worker."""
     backend = _runtime.backend(auto_init=True)
-    if hasattr(backend, "call"):
-        return backend.call("pg", op, *args)
-    return _serve(backend, op, *args)
+    return backend.placement_group_request(op, *args)
 
 
 def serve_request(scope: Any, op: str, *args: Any) -> Any:
     """A task's or actor's request, served by its worker (``TaskScope.op_pg``)."""
     backend = scope.node.backend()
     if op == "ready":
-        ref = _ready(backend, args[0])
+        ref = ready_ref(backend, args[0])
         scope.held.append(ref)
         return ref._key
-    return _serve(backend, op, *args)
+    return serve(backend, op, *args)
 
 
-def _serve(backend: Any, op: str, *args: Any) -> Any:
+def serve(backend: Any, op: str, *args: Any) -> Any:
     if op == "create":
         return _create(backend, *args)
     if op == "wait":
@@ -249,7 +245,7 @@ def _wait(backend: Any, pg_id: str, timeout: float) -> bool:
             return False
 
 
-def _ready(backend: Any, group: PlacementGroup) -> ObjectRef[Any]:
+def ready_ref(backend: Any, group: PlacementGroup) -> ObjectRef[Any]:
     from raylike import _pg_host
     from raylike._tasks import new_key
 

@@ -225,7 +225,7 @@ def _fits(node: dict[str, float], wanted: dict[str, float]) -> bool:
 def warn_if_infeasible(what: str, wanted: dict[str, float], backend: Any) -> None:
     """Log a warning, once per ``what`` and request, when no node could ever run it (it waits,
     and runs if a node that can joins later), as Ray does."""
-    if not wanted or not hasattr(backend, "scheduler_info"):
+    if not wanted or backend.client is None:
         return  # inside a task the worker's view is not at hand; the driver warned already
     try:
         if any(_fits(n, wanted) for n in _node_totals(backend, max_age=5.0)):

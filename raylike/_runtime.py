@@ -20,25 +20,58 @@ import uuid
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from raylike import _cluster, _config, _errors, _ids, _logs, _options, _resources, _runtime_env
 from raylike.exceptions import RaySystemError
 
 logger = logging.getLogger("raylike")
 
+if TYPE_CHECKING:
+    from raylike._backend import DaskBackend
+
 RAY_VERSION = "2.60.0"  # the Ray release whose API raylike gives (``ray.__version__``)
 
 
 class Backend(Protocol):
-    """What the public API needs from the process it runs in."""
+    """What the public API needs from the process it runs in: one method per operation.
 
+    Implemented by ``_backend.DaskBackend`` (the driver's, through its Dask client, and a Dask
+    worker's, through the worker's client) and by ``_child.ChildBackend`` (a task's or actor's
+    process: each operation is a request to its worker, which serves it with its own
+    ``DaskBackend``, see ``_node.TaskScope``). mypy checks both against this contract."""
+
+    @property
+    def client(self) -> Any:
+        """The process's Dask client; ``None`` in a task's or actor's process."""
+
+    # objects and tasks
     def ref(self, key: str) -> Any: ...
     def put(self, value: Any) -> Any: ...
     def get(self, refs: list[Any], timeout: float | None) -> list[Any]: ...
     def wait(self, refs: list[Any], num_returns: int, timeout: float | None) -> list[Any]: ...
     def cancel(self, ref: Any, force: bool, recursive: bool) -> None: ...
     def submit(self, call: Any, deps: list[Any], nested: list[Any]) -> list[Any]: ...
+
+    # actors (``_actors``)
+    def create_actor(self, spec: Any, nested: list[Any], get_if_exists: bool) -> Any: ...
+    def lookup_actor(self, name: str, namespace: str | None) -> bytes | None: ...
+    def kill_actor(self, actor_id: str, no_restart: bool) -> None: ...
+    def list_named_actors(self, namespace: str | None, all_namespaces: bool) -> list[Any]: ...
+
+    # placement groups (``_placement_groups``): ``op`` is create, wait, remove, table, lookup
+    def placement_group_request(self, op: str, *args: Any) -> Any: ...
+    def placement_group_ready(self, group: Any) -> Any: ...
+
+    # generators (``_generators``, ``_streams``)
+    def stream_next(self, gen_ref: Any, index: int, timeout: float | None) -> tuple[str, Any]: ...
+    def stream_take(self, key: str, index: int, item: str | bytes) -> Any: ...
+    def stream_drop(self, key: str) -> None: ...
+    def error_object(self, payload: bytes) -> Any: ...
+
+    # cluster state and metrics (``_state``, ``_metrics``)
+    def state_request(self, op: str, *args: Any) -> Any: ...
+    def send_metrics(self, batch: Any) -> None: ...
 
 
 class UnknownInitArgument(RuntimeError, TypeError):
@@ -104,7 +137,7 @@ class Runtime:
     """The driver's connection: its Dask client, and the cluster it started, if any."""
 
     client: Any
-    backend: Backend
+    backend: DaskBackend
     cluster: _cluster.EmbeddedCluster | None
     owns_client: bool
     namespace: str
@@ -378,7 +411,7 @@ def shutdown(_exiting_interpreter: bool = False) -> None:
     from raylike import _metrics
 
     _metrics.on_shutdown(runtime)  # the last batch of metrics, before the client closes
-    direct = getattr(runtime.backend, "direct", None)
+    direct = runtime.backend.direct
     if direct is not None:
         direct.close()
     if runtime.logs is not None:

@@ -15,7 +15,7 @@ def _available_on(dask_worker: Any) -> dict[str, float]:
     return dict(dask_worker.state.available_resources)
 
 
-def _local(op: str, backend: Any, *args: Any) -> Any:
+def answer(op: str, backend: Any, *args: Any) -> Any:
     if op == "cluster":
         total: dict[str, float] = {}
         for info in _workers(backend).values():
@@ -51,7 +51,7 @@ def serve_request(backend: Any, op: str, *args: Any) -> Any:
 
         _metrics.absorb(*args)
         return None
-    return _local(op, backend, *args)
+    return answer(op, backend, *args)
 
 
 def _query(op: str, *args: Any) -> Any:
@@ -59,9 +59,7 @@ def _query(op: str, *args: Any) -> Any:
         raise RaySystemError("Ray has not been started yet. Trying to use state API before "
                              "ray.init() has been called.")
     backend = _runtime.backend()
-    if hasattr(backend, "call"):  # inside a task: ask the worker
-        return backend.call("state", op, *args)
-    return _local(op, backend, *args)
+    return backend.state_request(op, *args)  # inside a task: its worker answers
 
 
 def query(kind: str, **kwargs: Any) -> dict[str, Any]:

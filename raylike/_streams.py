@@ -46,10 +46,11 @@ class _Producer:
         if data is None:
             return
         backend: Any = _runtime.process_backend()
-        status, taken = backend.call("stream_item", self.key, self.index, data)
+        status, taken = backend.request("stream_item", self.key, self.index, data)
         self.index += 1
         while status != "dropped" and 0 < self.limit <= self.index - taken:
-            status, taken = backend.call("stream_wait", self.key, self.index - self.limit + 1)
+            status, taken = backend.request("stream_wait", self.key,
+                                            self.index - self.limit + 1)
         self.dropped = status == "dropped"
 
 
@@ -113,19 +114,18 @@ def _error_object(backend: Any, exc: BaseException, name: str) -> Any:
     """An object whose ``get`` raises ``exc`` as the task error of ``name`` (made by the
     worker: a task process's backend asks it)."""
     from raylike._child import error_payload
-    from raylike._objects import ObjectRef
 
     payload = error_payload(exc, name)
-    if not hasattr(backend, "call"):  # not in a task's or actor's process: nowhere to keep it
+    if backend.client is not None:  # not in a task's or actor's process: nowhere to keep it
         raise exc
-    return ObjectRef(backend.call("error_object", payload))
+    return backend.error_object(payload)
 
 
 def end_with_error(key: str, error: bytes) -> None:
     """In a task's or actor's process: the generator of ``key`` raised ``error`` (pickled);
     the consumer's next item raises it."""
     backend: Any = _runtime.process_backend()
-    backend.call("stream_end", key, error)
+    backend.request("stream_end", key, error)
 
 
 def raise_error(payload: bytes) -> None:

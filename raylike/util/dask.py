@@ -61,7 +61,7 @@ def ray_dask_get(dsk: Any, keys: Any, **kwargs: Any) -> Any:
     for name in _IGNORED:
         kwargs.pop(name, None)
     backend: Any = _runtime.backend(auto_init=True)
-    if getattr(backend, "client", None) is None:  # a task's process
+    if backend.client is None:  # a task's process
         from dask.threaded import get as threaded_get
 
         return threaded_get(dsk, keys)
