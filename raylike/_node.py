@@ -421,8 +421,12 @@ class TaskScope:
     def _ready(self, op: str, args: tuple[Any, ...]) -> bool:
         keys = args[0]
         backend = self.node.backend()
-        futures = [backend._future(k) for k in keys if isinstance(k, str)]  # not generators
-        done = sum(f.done() for f in futures)
+        # through ``ref``: a direct call's key is not a Dask key yet, and a Dask future made
+        # for it here would send the scheduler a wish and a release for it that can arrive
+        # after the call's answer is announced, and release that object (its get then fails
+        # with "cancelled for reason: unknown")
+        refs = [backend.ref(k) for k in keys if isinstance(k, str)]  # not generators
+        done = sum(backend._waitable(r).done() for r in refs)
         need = len(keys) if op == "get" else min(args[1], len(keys))
         return done >= need or (op == "wait" and args[-1] == 0)
 

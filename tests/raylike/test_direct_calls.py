@@ -101,3 +101,17 @@ def test_future_and_await_of_a_direct_ref(counter):
         return await counter.incr.remote(1)
 
     assert asyncio.run(read()) == 2
+
+
+@ray.remote
+def incr_and_get(counter):
+    # a task's actor call is a direct call of its worker: its key is a Dask key only once
+    # answered; the get right after it must never see that object released
+    return ray.get(counter.incr.remote(), timeout=60)
+
+
+def test_tasks_calling_an_actor_and_getting_at_once(counter):
+    for _ in range(5):
+        values = ray.get([incr_and_get.remote(counter) for _ in range(40)], timeout=120)
+        assert len(set(values)) == 40
+    assert ray.get(counter.incr.remote(0)) == 200
