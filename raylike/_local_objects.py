@@ -55,8 +55,8 @@ def announce(client: Client, key: str, address: str, nbytes: int, kind: type) ->
     """Tell the scheduler that the worker at ``address`` holds ``key`` (stored there with
     ``Worker.update_data``) for ``client``: the second half of Dask's ``scatter``."""
     future: Future = Future(key, client)
-    client.sync(client.scheduler.update_data, who_has={key: [address]}, nbytes={key: nbytes},
-                client=client.id)
+    client.sync(client.scheduler.raylike_update_data, who_has={key: [address]},
+                nbytes={key: nbytes}, client=client.id)
     internals.finish_future(client, key, kind)
     return future
 

@@ -49,7 +49,7 @@ class RefsPlugin(SchedulerPlugin):
         self._interval = batch_interval()
         internals.add_scheduler_handlers(
             scheduler, {"raylike_resources_changed": self._resources_changed,
-                        "raylike_tune": self._tune},
+                        "raylike_tune": self._tune, "raylike_update_data": self._update_data},
             {"raylike-desire": self._desire, "raylike-fire-and-forget": self._fire_and_forget})
         for worker in internals.stream_peers(scheduler):
             self.add_worker(scheduler, worker)
@@ -103,11 +103,22 @@ class RefsPlugin(SchedulerPlugin):
                 self._scheduler.client_desires_keys(keys=[key], client="fire-and-forget")
 
     def update_graph(self, scheduler: Any, *, keys: Any, tasks: Any = (), **_: Any) -> None:
+        self._arrived(list(tasks) + list(keys))
+
+    def _update_data(self, who_has: dict[str, list[str]], nbytes: dict[str, int],
+                     client: str | None = None, **_: Any) -> None:
+        """Dask's ``update_data`` (a worker holds these keys, stored without a task: an actor
+        call's answer kept where it arrived), then the wishes waiting for them: a driver that
+        unpickled such a key (returned inside a value) before it was announced."""
+        self._scheduler.update_data(who_has=who_has, nbytes=nbytes, client=client)
+        self._arrived(list(who_has))
+
+    def _arrived(self, keys: list[str]) -> None:
         if not self._pending:
             return
-        for key in list(tasks) + list(keys):
+        for key in keys:
             for client in self._pending.pop(key, ()):
-                scheduler.client_desires_keys(keys=[key], client=client)
+                self._scheduler.client_desires_keys(keys=[key], client=client)
 
     def _forget_log_line(self, topic: str) -> None:
         """Forget a log line once it went to the subscribers (Dask calls ``log_event`` after

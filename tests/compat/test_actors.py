@@ -980,3 +980,40 @@ def test_object_store_memory_for_actors_is_deprecated(ray_module):
     ray = ray_module
     with pytest.warns(DeprecationWarning, match="'object_store_memory' for actors is deprecated"):
         ray.remote(object_store_memory=1)(type("A", (), {}))
+
+
+def test_actor_method_returns_refs_of_actor_calls(ray_shared):
+    """A ref an actor method makes (a call to another actor, or to itself through
+    ``current_actor``) and returns reaches the caller, which gets its value."""
+    ray = ray_shared
+
+    @ray.remote
+    class Echo:
+        def echo(self, s):
+            return s
+
+    @ray.remote
+    class Relay:
+        def __init__(self, other):
+            self.other = other
+
+        def via_other(self, s):
+            return self.other.echo.remote(s)
+
+        def via_self(self, s):
+            return [ray.get_runtime_context().current_actor.again.remote(s)]
+
+        def again(self, s):
+            return s * 2
+
+    @ray.remote
+    def from_task(other, s):
+        return other.echo.remote(s)
+
+    echo = Echo.remote()
+    relay = Relay.remote(echo)
+    inner = ray.get(relay.via_other.remote("a"), timeout=60)
+    assert ray.get(inner, timeout=60) == "a"
+    [inner] = ray.get(relay.via_self.remote("b"), timeout=60)
+    assert ray.get(inner, timeout=60) == "bb"
+    assert ray.get(ray.get(from_task.remote(echo, "c"), timeout=60), timeout=60) == "c"
