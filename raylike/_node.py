@@ -249,7 +249,16 @@ class NodePlugin(WorkerPlugin):
         child = self.pool.acquire(setup)
         scope = TaskScope(self, call.key, call.num_cpus, child, cpu_names=call.cpu_names)
         with self.lock:
-            self.running[call.key] = scope
+            early = call.key in self.cancelled  # cancelled while it was being set up: the
+            if early:  # interrupt found no running scope to signal, so it stops here
+                self.cancelled.discard(call.key)
+            else:
+                self.running[call.key] = scope
+        if early:
+            scope.finish()
+            self.gpus.release(gpu_ids, call.num_gpus)
+            self.pool.release(child)
+            return "cancelled", None
         info = _context.TaskInfo(
             key=call.key, name=call.name, job_id=call.job_id, node_id=self.node_id,
             namespace=call.namespace, gpu_ids=gpu_ids, resources=dict(call.resources),

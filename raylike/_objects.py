@@ -104,9 +104,13 @@ class ObjectRef(Generic[T]):
 
         def fill() -> None:
             try:
-                fut.set_result(get(self))
+                value = get(self)
             except BaseException as exc:  # noqa: B036 - delivered through the future
-                fut.set_exception(exc)
+                if fut.set_running_or_notify_cancel():  # not cancelled by its holder meanwhile
+                    fut.set_exception(exc)
+                return
+            if fut.set_running_or_notify_cancel():
+                fut.set_result(value)
 
         threading.Thread(target=fill, daemon=True, name="raylike-ref-future").start()
         return fut
