@@ -43,14 +43,15 @@ class TaskInfo:
 
 
 def function_name(obj: Any) -> str:
-    """``module.qualname`` of a function or class, as Ray names it (a script's ``__main__`` is
-    named after the script's file)."""
+    """``module.name`` of a function or class, as Ray 2.60 names it: its ``__name__``, so a
+    function defined inside another is not ``outer.<locals>.inner`` (a script's ``__main__``
+    is named after the script's file)."""
     module = getattr(obj, "__module__", None) or "__main__"
     if module == "__main__":
         main_file = getattr(sys.modules.get("__main__"), "__file__", None)
         if main_file:
             module = os.path.splitext(os.path.basename(main_file))[0]
-    return f"{module}.{getattr(obj, '__qualname__', getattr(obj, '__name__', '?'))}"
+    return f"{module}.{getattr(obj, '__name__', '?')}"
 
 
 _current: contextvars.ContextVar[TaskInfo | None] = contextvars.ContextVar(

@@ -292,3 +292,21 @@ def test_tqdm_ray_in_tasks_and_actors(ray_shared):
     bar = tqdm_ray.tqdm(["a", "b"])
     assert bar.total == 2 and list(bar) == ["a", "b"] and bar.n == 2
     bar.close()
+
+
+def test_task_function_name_of_functions_defined_in_a_function(ray_shared):
+    """Ray names a task's function ``module.name`` (``module.Class.method`` for an actor):
+    a function or class defined inside another has no ``<locals>`` in it."""
+    ray = ray_shared
+
+    @ray.remote
+    def inner():
+        return ray.get_runtime_context().get_task_function_name()
+
+    @ray.remote
+    class Inner:
+        def method(self):
+            return ray.get_runtime_context().get_task_function_name()
+
+    assert ray.get(inner.remote(), timeout=60) == f"{__name__}.inner"
+    assert ray.get(Inner.remote().method.remote(), timeout=60) == f"{__name__}.Inner.method"
