@@ -60,7 +60,7 @@ class ActorClass(Generic[T]):
         self._is_async = any(inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
                              for _, fn in inspect.getmembers(cls, _is_method))
         self._pickled: bytes | None = None
-        self._class_path = _context.function_name(cls)
+        self._class_path = _context.function_name(cls, qualified=self._is_async)
         for attr in ("__name__", "__qualname__", "__module__", "__doc__"):
             try:
                 setattr(self, attr, getattr(cls, attr))

@@ -42,16 +42,18 @@ class TaskInfo:
     depth: int = 0  # Ray's task depth (an actor's: that of its creation task)
 
 
-def function_name(obj: Any) -> str:
+def function_name(obj: Any, qualified: bool = False) -> str:
     """``module.name`` of a function or class, as Ray 2.60 names it: its ``__name__``, so a
     function defined inside another is not ``outer.<locals>.inner`` (a script's ``__main__``
-    is named after the script's file)."""
+    is named after the script's file). ``qualified``: its ``__qualname__`` instead (Ray 2.60
+    names an async actor's methods that way)."""
     module = getattr(obj, "__module__", None) or "__main__"
     if module == "__main__":
         main_file = getattr(sys.modules.get("__main__"), "__file__", None)
         if main_file:
             module = os.path.splitext(os.path.basename(main_file))[0]
-    return f"{module}.{getattr(obj, '__name__', '?')}"
+    name = getattr(obj, "__qualname__" if qualified else "__name__", None)
+    return f"{module}.{name or getattr(obj, '__name__', '?')}"
 
 
 _current: contextvars.ContextVar[TaskInfo | None] = contextvars.ContextVar(

@@ -310,3 +310,18 @@ def test_task_function_name_of_functions_defined_in_a_function(ray_shared):
 
     assert ray.get(inner.remote(), timeout=60) == f"{__name__}.inner"
     assert ray.get(Inner.remote().method.remote(), timeout=60) == f"{__name__}.Inner.method"
+
+
+def test_task_function_name_of_an_async_actor_defined_in_a_function(ray_shared):
+    """Ray 2.60 names an async actor's methods by the class's qualified name (with
+    ``<locals>``), unlike a sync actor's."""
+    ray = ray_shared
+
+    @ray.remote
+    class AsyncInner:
+        async def method(self):
+            return ray.get_runtime_context().get_task_function_name()
+
+    name = ray.get(AsyncInner.remote().method.remote(), timeout=60)
+    assert name == (f"{__name__}.test_task_function_name_of_an_async_actor_defined_in_a_"
+                    "function.<locals>.AsyncInner.method")
