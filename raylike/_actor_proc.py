@@ -389,6 +389,10 @@ def _init(channel: Channel, cls_bytes: bytes, args: bytes, deps: bytes,
     loop = _start_loop() if is_async else None
     try:
         _env_setup.check()  # the process's runtime environment could not be entered
+        for group, limit in (groups or {}).items():
+            if limit < 1:
+                raise ValueError(f"max_concurrency must be greater than 0, but the "
+                                 f"concurrency group {group!r} has {limit}.")
         cls = loads(cls_bytes)
         a, kw = unpack_arguments(args, loads(deps))
         if loop is not None:  # built on its loop, so __init__ may use asyncio

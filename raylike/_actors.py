@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import itertools
+import logging
 import os
 import threading
 import uuid
@@ -330,6 +331,12 @@ def _spec(actor_class: ActorClass[Any], args: tuple[Any, ...], kwargs: dict[str,
     concurrency = opts.get("max_concurrency") or (1000 if actor_class._is_async else 1)
     out_of_order = _out_of_order(opts, actor_class._is_async, concurrency)
     groups = _concurrency_groups(actor_class, opts.get("concurrency_groups"))
+    for group, limit in groups.items():
+        if limit < 1:  # Ray's core worker reports it: the actor never starts
+            logging.getLogger("raylike").error(
+                "The actor %s cannot start: max_concurrency must be greater than 0 (its "
+                "concurrency group %r has %d).", cls.__name__, group, limit)
+            break
     meta = ActorMeta(
         actor_id=_ids.new_actor_id(_context.current_job_id()), class_name=cls.__name__,
         methods=actor_class._methods, is_async=actor_class._is_async,
@@ -382,9 +389,11 @@ def _concurrency_groups(actor_class: ActorClass[Any], groups: Any) -> dict[str, 
                         f"concurrency, got {type(groups).__name__}.")
     for group, limit in groups.items():
         if not isinstance(group, str) or isinstance(limit, bool) or \
-                not isinstance(limit, int) or limit < 1:
+                not isinstance(limit, int) or limit < 0:
             raise ValueError("concurrency_groups must map group names (str) to a maximum "
                              f"concurrency >= 1, got {group!r}: {limit!r}.")
+        # 0: as in Ray, the actor is created and fails to start ("max_concurrency must be
+        # greater than 0", see ``_actor_proc._init``), the driver goes on
     for method, meta in actor_class._methods.items():
         if meta.concurrency_group is not None and meta.concurrency_group not in groups:
             raise ValueError(f"The method {method} of {actor_class._cls.__name__} is in the "

@@ -235,3 +235,19 @@ def test_out_of_order_sync_actor_runs_calls_as_their_arguments_are_ready(ray_sha
     ray.get(signal.send.remote())
     assert ray.get(first, timeout=60) == "late"
     assert ray.get(recorder.history.remote(), timeout=30) == ["ready", "late"]
+
+
+def test_a_group_of_zero_is_no_error_at_creation_but_the_actor_dies(ray_shared):
+    """``concurrency_groups={"io": 0}``: creating the actor raises nothing in the caller (Ray
+    reports "max_concurrency must be greater than 0" from the actor's process); the actor
+    never starts, so its calls raise ``RayActorError``."""
+    ray = ray_shared
+
+    @ray.remote(concurrency_groups={"io": 0})
+    class Never:
+        def ping(self):
+            return "pong"
+
+    actor = Never.remote()
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(actor.ping.remote(), timeout=60)
