@@ -1,11 +1,12 @@
 """Actors, caller side: ``ActorClass`` (``@ray.remote`` on a class), ``ActorHandle``,
 ``ActorMethod``, ``get_actor`` and ``kill``.
 
-How an actor works (see ``docs/actors.md``): a *reservation task* (a Dask task holding the
-actor's resources) starts the actor in a dedicated child process of its worker
-(``_actor_host``); each method call is a Dask task of its own (``_actor_calls.call_actor``)
-whose result is the call's return value, so the ``ObjectRef`` a call returns is an ordinary
-one. A registry on the scheduler (``_actor_registry``) knows where every actor lives, its state
+How an actor works (see ``docs/design.md``, "Actors"): a *reservation task* (a Dask task
+holding the actor's resources) starts the actor in a dedicated child process of its worker
+(``_actor_host``); each method call is sent straight to the actor's worker (``_direct``; from a
+task or actor, by its worker) and its ``ObjectRef`` becomes an ordinary Dask object when
+another process may need it (calls with several returns take the Dask-task path,
+``_actor_calls.call_actor``). A registry on the scheduler (``_actor_registry``) knows where every actor lives, its state
 and its name. Calls carry a per-caller sequence number so that the host runs them in the order
 they were submitted.
 """
@@ -136,7 +137,7 @@ class ActorHandle(Generic[T]):
 
     A handle can be passed to tasks and other actors, and returned from them. In Ray an actor
     ends when every handle to it is gone; here a handle holds the actor's reservation task
-    (see ``docs/actors.md``), with the same effect.
+    (see ``docs/design.md``, "Actors"), with the same effect.
     """
 
     def __init__(self, meta: ActorMeta, reservation: ObjectRef[Any] | None) -> None:

@@ -3,7 +3,7 @@
 An ``ObjectRef`` names one object by its Dask key. In a process that has a Dask client (the driver
 and every Dask worker) it also holds a Dask future, so the object lives while a ref to it exists
 there; in a task's child process it is a bare key and the worker that runs the task holds the
-object for the task's duration (see ``docs/design.md``, "Objects and their lifetime").
+object for the task's duration (see ``docs/design.md``, "Objects").
 """
 from __future__ import annotations
 
