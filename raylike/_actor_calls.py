@@ -1,12 +1,16 @@
 """Actor method calls on the workers (event-loop side).
 
-Every call is a Dask task running :func:`call_actor` (an ``async def``, so Dask runs it on the
-worker's event loop, and it first gives its worker slot back, as ``secede()`` does for a thread
-task). It hands the call to the actor's host: directly when the actor lives on this worker,
-else over RPC to the worker the scheduler's registry names. The host's :class:`CallQueue` runs
-each caller's calls in the order of their sequence numbers, resolves their top-level refs, and
-sends them to the actor's process when it is alive; what the process answers becomes the
-task's result (or error).
+A call reaches the actor's host in one of two ways. Most calls are direct: a driver's or a
+worker's ``_direct.DirectCalls`` sends it over the lane or Dask's RPC to the worker the
+scheduler's registry names (:func:`route_from_client`, :func:`route_batch_from_client`,
+handled by ``raylike_actor_call(s)``), and the answer becomes an object of its own later
+(``_direct``). Calls with several return values, generator calls and all calls when
+``RAYLIKE_DIRECT_ACTOR_CALLS=0`` are Dask tasks running :func:`call_actor` (an ``async def``:
+Dask runs it on the worker's event loop; it first gives its worker slot back, as ``secede()``
+does for a thread task), which routes the call the same way. The host's :class:`CallQueue`
+runs each caller's calls in the order of their sequence numbers, resolves their top-level
+refs, and sends them to the actor's process when it is alive; what the process answers is the
+call's result (or error).
 """
 from __future__ import annotations
 

@@ -3,8 +3,8 @@
 :func:`host_actor` is the actor's *reservation task*: an ordinary Dask task, submitted with the
 actor's resources, that secedes at once (so it holds no thread slot, but keeps its resources),
 starts the actor's dedicated child process, and blocks until the actor is dead. Ray's default
-actor (no resources asked) needs 1 CPU to be placed and none while it lives: that CPU goes back
-to the node once the constructor has run.
+actor (no resources asked) holds no CPU while it lives: it is submitted with ``CPU: 0``
+(``_resources.default_actor_request``), so it goes to a node with CPUs and takes none.
 
 The calls are queued on the worker's event loop (``_actor_calls.CallQueue``), which also reads
 the process's pipe, so an answer reaches its caller with no thread hand-off. Threads serve the
