@@ -137,6 +137,22 @@ def test_imap_unordered(pool):
     assert sorted(pool.imap_unordered(lambda x: x + 1, gen, chunksize=2)) == list(range(1, 8))
 
 
+def test_imap_yields_a_failed_call_as_an_exception_value(pool):
+    """Ray's pool: a call that raised is an element of the iteration (an ``Exception``
+    instance), and the iteration goes on to the end."""
+    def _fails_on_odd(x):
+        if x % 2:
+            raise ValueError(f"odd {x}")
+        return x
+
+    out = list(pool.imap(_fails_on_odd, range(6), chunksize=2))
+    assert [x for x in out if not isinstance(x, Exception)] == [0, 2, 4]
+    assert [i for i, x in enumerate(out) if isinstance(x, Exception)] == [1, 3, 5]
+    unordered = list(pool.imap_unordered(_fails_on_odd, range(6)))
+    assert sorted(x for x in unordered if not isinstance(x, Exception)) == [0, 2, 4]
+    assert sum(isinstance(x, Exception) for x in unordered) == 3
+
+
 def test_imap_next_timeout(pool):
     it = pool.imap(lambda d: (time.sleep(d), d)[1], [1.0])
     with pytest.raises(multiprocessing.TimeoutError):
@@ -215,3 +231,4 @@ def test_pool_starts_the_cluster(ray_fresh):
     with mp.Pool(processes=1) as p:
         assert ray.is_initialized()
         assert p.map(lambda x: x + 1, [1, 2, 3]) == [2, 3, 4]
+

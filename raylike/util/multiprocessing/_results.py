@@ -37,6 +37,21 @@ def _raise_if_failed(value: Any) -> Any:
     return value
 
 
+class PoolTaskError(Exception):
+    """What ``imap``/``imap_unordered`` yield for a call that raised, as Ray's pool does (the
+    iteration goes on): the exception is ``underlying``."""
+
+    def __init__(self, underlying: BaseException) -> None:
+        super().__init__(underlying)
+        self.underlying = underlying
+
+
+def _as_value(value: Any) -> Any:
+    """An ``imap`` element: a failed call's error as a ``PoolTaskError`` value."""
+    error = _error_of(value)
+    return value if error is None else PoolTaskError(error)
+
+
 def _error_of(value: Any) -> BaseException | None:
     if isinstance(value, Failure):
         return value.exception
@@ -195,7 +210,7 @@ class IMapIterator(Iterator[Any]):
                 raise StopIteration
             else:
                 self._collect(deadline)
-        return _raise_if_failed(self._buffer.popleft())
+        return _as_value(self._buffer.popleft())
 
     def _collect(self, deadline: float | None) -> None:
         """Wait for at least one batch in flight; file it and submit the next."""

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from raylike.util.multiprocessing._actor import Call, PoolActor
-from raylike.util.multiprocessing._results import AsyncResult, IMapIterator
+from raylike.util.multiprocessing._results import AsyncResult, IMapIterator, PoolTaskError
 
-__all__ = ["AsyncResult", "IMapIterator", "Pool"]
+__all__ = ["AsyncResult", "IMapIterator", "Pool", "PoolTaskError"]
 
 logger = logging.getLogger("raylike")
 
@@ -172,7 +172,9 @@ class Pool:
     def imap(self, func: Callable[..., Any], iterable: Iterable[Any],
              chunksize: int | None = 1) -> IMapIterator:
         """Like ``map`` but lazy: an iterator of the results in input order, with one batch
-        per actor in flight at a time."""
+        per actor in flight at a time. As in Ray (unlike ``multiprocessing``), a call that
+        raised does not end the iteration: its element is a ``PoolTaskError`` whose
+        ``underlying`` is the exception."""
         self._check_running()
         return IMapIterator(self, func, iterable, chunksize, ordered=True)
 
