@@ -6,8 +6,8 @@ holding the actor's resources) starts the actor in a dedicated child process of 
 (``_actor_host``); each method call is sent straight to the actor's worker (``_direct``; from a
 task or actor, by its worker) and its ``ObjectRef`` becomes an ordinary Dask object when
 another process may need it (calls with several returns take the Dask-task path,
-``_actor_calls.call_actor``). A registry on the scheduler (``_actor_registry``) knows where every actor lives, its state
-and its name. Calls carry a per-caller sequence number so that the host runs them in the order
+``_actor_calls.call_actor``). A registry on the scheduler (``_actor_registry``) knows where
+every actor lives, its state and its name. Calls carry a per-caller sequence number so that the host runs them in the order
 they were submitted.
 """
 from __future__ import annotations
