@@ -7,8 +7,8 @@ holding the actor's resources) starts the actor in a dedicated child process of 
 task or actor, by its worker) and its ``ObjectRef`` becomes an ordinary Dask object when
 another process may need it (calls with several returns take the Dask-task path,
 ``_actor_calls.call_actor``). A registry on the scheduler (``_actor_registry``) knows where
-every actor lives, its state and its name. Calls carry a per-caller sequence number so that the host runs them in the order
-they were submitted.
+every actor lives, its state and its name. Calls carry a per-caller sequence number so that
+the host runs them in the order they were submitted.
 """
 from __future__ import annotations
 
