@@ -34,7 +34,7 @@ from typing import Any
 from raylike import _context, _env_setup, _logs
 from raylike._actor_gate import Gate
 from raylike._child import Channel, _check_returns, _one_return, error_payload, exit_process
-from raylike._objects import _Borrowed
+from raylike._objects import ObjectRef, _Borrowed
 from raylike._options import DYNAMIC, STREAMING
 from raylike._serialization import dumps_frames, loads
 from raylike.exceptions import AsyncioActorExit, TaskCancelledError
@@ -177,8 +177,8 @@ class _Actor:
             if num_returns < 0:  # a generator method (``raylike._streams``)
                 value = await _generator_result_async(state.info.key, value, num_returns,
                                                       backpressure, method, self)
-            elif inspect.isawaitable(value):
-                value = await value
+            elif inspect.isawaitable(value) and not isinstance(value, ObjectRef):
+                value = await value  # a coroutine; a ref returned by a method is its result
             return self._pack(value, num_returns, method)
         except BaseException as exc:  # noqa: B036 - every error goes back to the caller
             return self._failure(exc, method)

@@ -1017,3 +1017,30 @@ def test_actor_method_returns_refs_of_actor_calls(ray_shared):
     [inner] = ray.get(relay.via_self.remote("b"), timeout=60)
     assert ray.get(inner, timeout=60) == "bb"
     assert ray.get(ray.get(from_task.remote(echo, "c"), timeout=60), timeout=60) == "c"
+
+
+def test_sync_method_of_an_async_actor_returns_a_ref_as_it_is(ray_shared):
+    """A plain method of an async actor that returns an ``ObjectRef`` returns the ref (its
+    caller gets the ref, not the value behind it)."""
+    ray = ray_shared
+
+    @ray.remote
+    def value():
+        return 7
+
+    @ray.remote
+    class Keeper:
+        def __init__(self):
+            self.ref = value.remote()
+
+        async def ready(self):
+            return True
+
+        def kept(self):
+            return self.ref
+
+    keeper = Keeper.remote()
+    assert ray.get(keeper.ready.remote(), timeout=60)
+    ref = ray.get(keeper.kept.remote(), timeout=60)
+    assert isinstance(ref, ray.ObjectRef)
+    assert ray.get(ref, timeout=60) == 7
