@@ -284,14 +284,16 @@ def _call(method: ActorMethod, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
         retry_exceptions=tuple(retry) if isinstance(retry, (list, tuple)) else bool(retry),
         backpressure=method._meta.backpressure if backpressure is None else backpressure,
         concurrency_group=group)
-    return _mark_actor_call(returned(backend.submit(call, deps, keep), num_returns))
+    return _mark_actor_call(returned(backend.submit(call, deps, keep), num_returns),
+                            call.actor_id)
 
 
-def _mark_actor_call(result: Any) -> Any:
-    """Tag the refs of an actor call (``ray.cancel`` refuses ``force=True`` for them)."""
+def _mark_actor_call(result: Any, actor_id: str) -> Any:
+    """Tag the refs of an actor call with its actor (``ray.cancel`` refuses ``force=True`` for
+    them; ``task_id()`` ends with the actor's id)."""
     for ref in result if isinstance(result, list) else [result]:
         if isinstance(ref, ObjectRef):
-            ref._actor_call = True
+            ref._actor_call = actor_id
     return result
 
 

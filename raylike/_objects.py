@@ -38,7 +38,8 @@ class ObjectRef(Generic[T]):
         self._direct: Any = None  # the answer of a driver's direct actor call (``_direct``)
         self._watchable = False  # a task's only result: its node can hand it over early
         self._delivered = False  # handed over early: done, whatever Dask has heard so far
-        self._actor_call = False  # made by an actor method call (see ``cancel``)
+        # made by an actor method call (see ``cancel``): its actor's id (hex), where known
+        self._actor_call: str | bool = False
 
     @classmethod
     def nil(cls) -> ObjectRef[Any]:
@@ -59,9 +60,11 @@ class ObjectRef(Generic[T]):
         """The id of the task that made the object, as Ray's ``TaskID``.
 
         Differences from Ray: drawn from the object's Dask key and the calling process's job
-        (a ref is used in the job that made it); for an actor call, the nil actor's id stands
-        in for the actor's."""
-        return _ids.TaskID.from_hex(_ids.task_id(self._key, None, _context.current_job_id()))
+        (a ref is used in the job that made it). An actor call's id ends with its actor's id,
+        as Ray's, and matches the state API's (``list_tasks``)."""
+        actor_id = self._actor_call if isinstance(self._actor_call, str) else None
+        return _ids.TaskID.from_hex(_ids.task_id(self._key, actor_id,
+                                                 _context.current_job_id()))
 
     def job_id(self) -> _ids.JobID:
         """The id of the job the object belongs to (the calling process's)."""
@@ -96,7 +99,7 @@ class ObjectRef(Generic[T]):
         if self._direct is not None and self._future is None:
             self._direct.promote(self, block=False)  # other processes need a Dask key
         _Borrowed.note(self)
-        return (_rebuild, (self._key, True) if self._actor_call else (self._key,))
+        return (_rebuild, (self._key, self._actor_call) if self._actor_call else (self._key,))
 
     def future(self) -> concurrent.futures.Future[T]:
         """A ``concurrent.futures.Future`` that resolves to the object's value."""
@@ -200,10 +203,10 @@ def hold_until_done(_refs: list[Any], _future: Any) -> None:
     until the future it is attached to is done."""
 
 
-def _rebuild(key: str, actor_call: bool = False) -> ObjectRef[Any]:
+def _rebuild(key: str, actor_call: str | bool = False) -> ObjectRef[Any]:
     ref = _runtime.process_backend().ref(key)
     if actor_call:
-        ref._actor_call = True
+        ref._actor_call = actor_call
     return ref
 
 

@@ -122,7 +122,11 @@ def task_row(rec: dict[str, Any], live: str | None, actors: dict[str, Any]) -> d
 def call_record(call: dict[str, Any], worker: str) -> dict[str, Any]:
     """A worker's record of an actor call (``_task_events``) as a task record."""
     error = call.get("error") or (None, None)
-    return {"key": call["key"], "state": call["state"] if call["state"] in TERMINAL else None,
+    # RUNNING: handed to the actor's process; PENDING: queued on its worker (Ray's actor-task
+    # state for a call waiting for its turn or a free slot)
+    state = {"PENDING": "PENDING_ACTOR_TASK_ORDERING_OR_CONCURRENCY"}.get(call["state"],
+                                                                          call["state"])
+    return {"key": call["key"], "state": state,
             "created": call["created"], "started": call["started"], "ended": call["ended"],
             "worker": worker, "type": "ACTOR_TASK", "actor_id": call["actor_id"],
             "name": call["name"], "func": call["name"], "full_name": call["method"],

@@ -211,3 +211,37 @@ def test_timeline_has_task_events(ray_dashboard: Any, tmp_path: Any) -> None:
     assert ray.timeline(filename=str(path)) is None
     written = json.loads(path.read_text())
     assert isinstance(written, list) and any("st_traced" in e.get("cat", "") for e in written)
+
+
+def test_a_running_actor_call_is_found_by_its_refs_task_id(ray_dashboard: Any,
+                                                         state: _State) -> None:
+    """An actor call's ``ref.task_id()`` is the ``task_id`` of its row, and the row says
+    RUNNING while the call runs; the id ends with the actor's id, as Ray's do."""
+    ray = ray_dashboard
+
+    @ray.remote
+    class StCallHolder:
+        def __init__(self):
+            import threading
+
+            self.go = threading.Event()
+
+        def st_hold_call(self):
+            self.go.wait(120)
+            return "done"
+
+        def release(self):
+            self.go.set()
+
+    holder = StCallHolder.options(max_concurrency=2).remote()
+    ref = holder.st_hold_call.remote()
+    task_id = ref.task_id().hex()
+    assert task_id.endswith(holder._actor_id.hex())
+
+    def running() -> bool:
+        rows = state.list_tasks(filters=[("task_id", "=", task_id)])
+        return bool(rows) and rows[0]["state"] == "RUNNING"
+
+    _until(running, "the actor call to run")
+    ray.get(holder.release.remote(), timeout=WAIT)
+    assert ray.get(ref, timeout=WAIT) == "done"
