@@ -15,6 +15,7 @@ call's result (or error).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import itertools
 import logging
@@ -136,7 +137,8 @@ class CallQueue:
             return done
         caller.skipped.discard(call.seq)
         self._queued[call.key] = entry
-        if self._cancelled(call.key):  # ray.cancel came first: it keeps its turn, never runs
+        if call.cancelled or self._cancelled(call.key):  # ray.cancel came first: it keeps
+            # its turn, never runs
             done.set_result(("err", dumps(TaskCancelledError(call.key))))
         entry.ordered = call.seq >= caller.next_seq and call.seq not in caller.waiting
         if call.dep_keys and not done.done():
@@ -376,6 +378,7 @@ async def route_batch_from_client(client: Any, calls: list[ActorCall],
         except OSError:  # nothing was sent: route them one by one (the registry knows)
             _addresses.pop(actor_id, None)
     if comm is not None:
+        calls = [_unless_cancelled(c) for c in calls]
         try:
             await comm.write({"op": "raylike_actor_calls", "calls": to_serialize(dumps(calls)),
                               "reply": True})
@@ -432,7 +435,7 @@ async def route(call: ActorCall, rpc: Any, scheduler: Any, hosts: dict[str, Any]
             continue
         try:
             reply = await send_recv(comm, op="raylike_actor_call",
-                                    call=to_serialize(dumps(call)))
+                                    call=to_serialize(dumps(_unless_cancelled(call))))
         except OSError as exc:  # the worker died with the call in flight
             _addresses.pop(call.actor_id, None)
             return "err", dumps(RayActorError(f"The worker hosting the actor died during the "
@@ -446,6 +449,19 @@ async def route(call: ActorCall, rpc: Any, scheduler: Any, hosts: dict[str, Any]
         _addresses[call.actor_id] = address
         return reply["status"], reply["payload"]
     return "err", dumps(RayActorError("The actor could not be found.", actor_id=call.actor_id))
+
+
+# keys of calls their caller (a driver) cancelled before they could be sent: the actor was
+# not placed yet (``_direct.DirectCalls.cancel_unsent``)
+cancelled_unsent: set[str] = set()
+
+
+def _unless_cancelled(call: ActorCall) -> ActorCall:
+    """``call`` as it is sent: marked cancelled if its caller cancelled it meanwhile."""
+    if call.key in cancelled_unsent:
+        cancelled_unsent.discard(call.key)
+        return dataclasses.replace(call, cancelled=True)
+    return call
 
 
 def materialize(status: str, payload: Any) -> Any:

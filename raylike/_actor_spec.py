@@ -142,6 +142,7 @@ class ActorCall:
     backpressure: int = -1  # a streaming generator pauses with this many items not taken
     strategy: Any = None  # unused: calls go where the actor is
     concurrency_group: str = ""  # "" is the default group
+    cancelled: bool = False  # cancelled by its caller before it was sent: it keeps its turn
 
 
 def died(reason: str, *, class_name: str = "", actor_id: str = "", name: str | None = None,

@@ -459,6 +459,8 @@ class DaskBackend:
         with self._dask_errors("cancel"):
             interrupted = self.client.run(_node.interrupt, task_key, force, recursive)
             if ref._direct is not None and ref._future is None:
+                if self.direct is not None:
+                    self.direct.cancel_unsent(ref)  # not sent yet: it is cancelled here
                 return  # a direct actor call: its host stops it if it has not started
             if not force and any(interrupted.values()):
                 return  # running: the KeyboardInterrupt ends it (one that catches it may

@@ -28,8 +28,8 @@ from raylike import _lane, _local_objects
 from raylike._callbacks import when_done
 from raylike._lane import Lane
 from raylike._objects import ObjectRef, hold_until_done
-from raylike._serialization import dumps_error, loads, payload_size
-from raylike.exceptions import RaySystemError
+from raylike._serialization import dumps, dumps_error, loads, payload_size
+from raylike.exceptions import RaySystemError, TaskCancelledError
 
 logger = logging.getLogger("raylike.direct")
 GRACE = 60.0  # seconds a promoted key stays held by the driver after promotion
@@ -116,6 +116,25 @@ class DirectCalls:
                 self._by_key[call.key] = ref
             ref._direct.promote(ref, block=False)
         return ref
+
+    def cancel_unsent(self, ref: ObjectRef[Any]) -> bool:
+        """``ray.cancel`` of a call of this driver that cannot have reached its actor: the
+        actor was never located from here (not placed yet, say), so no host holds the call
+        to cancel it. Its ref raises ``TaskCancelledError`` now; when the call is sent later
+        it is marked cancelled and only keeps its turn. False if it may have been sent."""
+        from raylike import _actor_calls
+
+        direct = ref._direct
+        actor_id = ref._actor_call
+        if direct is None or not isinstance(actor_id, str) or \
+                _actor_calls._addresses.get(actor_id) is not None:
+            return False
+        _actor_calls.cancelled_unsent.add(ref._key)
+        try:
+            direct.future.set_result(("err", dumps(TaskCancelledError(ref._key))))
+        except concurrent.futures.InvalidStateError:
+            pass  # answered meanwhile
+        return True
 
     def find(self, key: str) -> ObjectRef[Any] | None:
         """The ref of a direct call made here whose key Dask does not know yet."""

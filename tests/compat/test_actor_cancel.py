@@ -320,3 +320,21 @@ def test_cancel_while_calls_are_submitted(ray_shared):
             ray.get(ref, timeout=60)
     assert time.monotonic() - start < 55  # none waited for its sleep to end
     assert ray.get(worker.echo.remote("later calls run"), timeout=30) == "later calls run"
+
+
+def test_cancel_a_call_to_an_actor_not_placed_yet(ray_shared):
+    """A call to an actor that cannot be placed waits on the caller's side; cancelling it
+    makes its ``get`` raise ``TaskCancelledError`` at once (nothing was sent yet)."""
+    ray = ray_shared
+
+    @ray.remote(num_cpus=0, resources={"compat_nowhere": 1})
+    class Unplaced:
+        async def f(self):
+            return "ran"
+
+    actor = Unplaced.remote()
+    ref = actor.f.remote()
+    ray.cancel(ref)
+    with pytest.raises(ray.exceptions.TaskCancelledError):
+        ray.get(ref, timeout=60)
+    ray.kill(actor)

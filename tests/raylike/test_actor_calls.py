@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from raylike import _actor_calls
 from raylike._actor_calls import CallQueue
 from raylike._actor_spec import ActorCall, ActorMeta
 from raylike._serialization import dumps, loads
@@ -84,7 +83,7 @@ async def test_callers_do_not_wait_for_each_other() -> None:
 
 @on_loop
 async def test_a_missing_call_is_skipped_after_the_gap_timeout(monkeypatch: Any) -> None:
-    monkeypatch.setattr(_actor_calls, "GAP_TIMEOUT", 0.05)
+    monkeypatch.setenv("RAYLIKE_ACTOR_GAP_TIMEOUT", "0.05")
     queue = _queue()
     link = FakeLink(queue)
     queue.alive(link)
