@@ -30,7 +30,7 @@ from distributed import get_worker
 from distributed.core import send_recv
 from distributed.protocol import to_serialize
 
-from raylike import _config, _errors, _task_events
+from raylike import _config, _errors, _ids, _task_events
 from raylike._actor_spec import EXITED, ActorCall, ActorMeta, died_of
 from raylike._dask import internals
 from raylike._serialization import dumps, dumps_error, loads
@@ -53,6 +53,7 @@ class _Entry:
     values: list[Any] | None = None
     error: BaseException | None = None
     attempts: int = 0
+    running: bool = False  # counted as running in the state API (not only prefetched)
 
 
 @dataclass
@@ -98,6 +99,11 @@ class CallQueue:
         prefetch = int(_config.number("actor_prefetch")) if prefetch is None else prefetch
         self.window = window + prefetch
         self.windows = {name: limit + prefetch for name, limit in (groups or {}).items()}
+        # what the state API calls running: as many as the group runs at once; the calls
+        # prefetched behind them are still pending there (``_task_events``)
+        self.limits = {"": window, **(groups or {})}
+        self.running: dict[str, int] = {}
+        self.prefetched: dict[str, deque[_Entry]] = {}
         self.callers: dict[str, _Caller] = {}
         self.pending: deque[_Entry] = deque()  # in order, waiting for room in the process
         self.grouped: dict[str, deque[_Entry]] = {name: deque() for name in self.windows}
@@ -139,7 +145,7 @@ class CallQueue:
         self._queued[call.key] = entry
         if call.cancelled or self._cancelled(call.key):  # ray.cancel came first: it keeps
             # its turn, never runs
-            done.set_result(("err", dumps(TaskCancelledError(call.key))))
+            done.set_result(("err", dumps(_cancelled_error(call))))
         entry.ordered = call.seq >= caller.next_seq and call.seq not in caller.waiting
         if call.dep_keys and not done.done():
             entry.ready = False
@@ -227,12 +233,15 @@ class CallQueue:
             if entry.done.done():
                 continue
             if self._cancelled(entry.call.key):  # cancelled before it ran: it never runs
-                entry.done.set_result(("err", dumps(TaskCancelledError(entry.call.key))))
+                entry.done.set_result(("err", dumps(_cancelled_error(entry.call))))
                 continue
             call_id = next(self._ids)
             self.inflight[call_id] = entry
             self.busy[group] = self.busy.get(group, 0) + 1
-            _task_events.started(entry.call.key)
+            if self.running.get(group, 0) < self.limits.get(group, 1):
+                self._mark_running(group, entry)
+            else:
+                self.prefetched.setdefault(group, deque()).append(entry)
             self.link.send_call(call_id, entry)
 
     def cancel(self, key: str, recursive: bool = True) -> bool:
@@ -242,13 +251,18 @@ class CallQueue:
         entry = self._queued.get(key)
         if entry is not None:
             if not entry.done.done():
-                entry.done.set_result(("err", dumps(TaskCancelledError(key))))
+                entry.done.set_result(("err", dumps(_cancelled_error(entry.call))))
             return True
         for call_id, entry in self.inflight.items():
             if entry.call.key == key and self.link is not None:
                 self.link.send_cancel(call_id, recursive)
                 return True
         return False
+
+    def _mark_running(self, group: str, entry: _Entry) -> None:
+        entry.running = True
+        self.running[group] = self.running.get(group, 0) + 1
+        _task_events.started(entry.call.key)
 
     # -- from the process (through the loop) ------------------------------------------------
     def on_result(self, call_id: int, status: str, payload: Any) -> None:
@@ -257,6 +271,14 @@ class CallQueue:
             group = entry.call.concurrency_group if entry.call.concurrency_group in \
                 self.windows else ""
             self.busy[group] -= 1
+            if entry.running:
+                entry.running = False
+                self.running[group] -= 1
+            waiting = self.prefetched.get(group)
+            while waiting and self.running.get(group, 0) < self.limits.get(group, 1):
+                following = waiting.popleft()
+                if not following.done.done() and not following.running:
+                    self._mark_running(group, following)
         if status == "exit":  # exit_actor() in this call: nothing starts after it
             self.die(dumps(died_of(self.meta, EXITED)), keep_inflight=True)
         if entry is not None and status == "err" and self.dead is None and \
@@ -269,7 +291,7 @@ class CallQueue:
             if status in ("ok", "err"):
                 entry.done.set_result((status, payload or b""))
             elif status == "cancelled":
-                entry.done.set_result(("err", dumps(TaskCancelledError(entry.call.key))))
+                entry.done.set_result(("err", dumps(_cancelled_error(entry.call))))
             else:
                 entry.done.set_result(("err", self.dead or dumps(died_of(self.meta, EXITED))))
         self._send()
@@ -292,8 +314,12 @@ class CallQueue:
                 requeue.append(entry)
             elif not entry.done.done():
                 entry.done.set_result(("err", dumps_error(error, RayActorError)))
+        for entry in self.inflight.values():
+            entry.running = False
         self.inflight.clear()
         self.busy.clear()
+        self.running.clear()
+        self.prefetched.clear()
         for entry in reversed(requeue):
             self._queue_of(entry).appendleft(entry)
             self._queued[entry.call.key] = entry
@@ -313,6 +339,8 @@ class CallQueue:
             entries.extend(self.inflight.values())
             self.inflight.clear()
             self.busy.clear()
+            self.running.clear()
+            self.prefetched.clear()
         for caller in self.callers.values():
             entries.extend(caller.waiting.values())
             caller.waiting.clear()
@@ -449,6 +477,11 @@ async def route(call: ActorCall, rpc: Any, scheduler: Any, hosts: dict[str, Any]
         _addresses[call.actor_id] = address
         return reply["status"], reply["payload"]
     return "err", dumps(RayActorError("The actor could not be found.", actor_id=call.actor_id))
+
+
+def _cancelled_error(call: ActorCall) -> TaskCancelledError:
+    """Ray's error of a cancelled call: it names the call's task id (``ref.task_id()``)."""
+    return TaskCancelledError(_ids.task_id(call.key, call.actor_id, ""))
 
 
 # keys of calls their caller (a driver) cancelled before they could be sent: the actor was

@@ -234,7 +234,7 @@ class _Actor:
         if not state.started:
             return "cancelled", None
         try:
-            raise TaskCancelledError(state.info.key)
+            raise TaskCancelledError(_context.task_id_hex(state.info))
         except TaskCancelledError as exc:
             return "err", error_payload(exc, state.info.name, actor=self._repr())
 

@@ -166,7 +166,7 @@ def error_payload(exc: BaseException, name: str, actor: Any = None) -> bytes:
     tb = traceback.format_exc()
     info = _context.current()
     if isinstance(exc, KeyboardInterrupt):
-        exc = TaskCancelledError(info.key if info is not None else None)
+        exc = TaskCancelledError(_context.task_id_hex(info) if info is not None else None)
         tb = tb.rstrip().rsplit("\n", 1)[0] + f"\n{SHOWN_MODULE}.TaskCancelledError: {exc}\n"
     actor_id = info.actor_id if actor is not None and info is not None else None
     err = RayTaskError(name, tb, exc, actor_repr=actor, actor_id=actor_id).as_instanceof_cause()

@@ -108,6 +108,14 @@ def get_gpu_ids() -> list[int] | list[str]:
     return [int(i) for i in ids] if all(i.isdigit() for i in ids) else ids
 
 
+def task_id_hex(info: TaskInfo) -> str:
+    """The Ray task id (hex) of the task or actor call ``info`` describes, as its caller's
+    ``ref.task_id()`` gives it."""
+    from raylike import _ids
+
+    return _ids.task_id(info.key, info.actor_id or None, info.job_id)
+
+
 def current_job_id() -> str:
     """The job id of the calling driver, task or actor."""
     info = current()

@@ -131,7 +131,7 @@ class DirectCalls:
             return False
         _actor_calls.cancelled_unsent.add(ref._key)
         try:
-            direct.future.set_result(("err", dumps(TaskCancelledError(ref._key))))
+            direct.future.set_result(("err", dumps(TaskCancelledError(ref.task_id().hex()))))
         except concurrent.futures.InvalidStateError:
             pass  # answered meanwhile
         return True

@@ -27,6 +27,7 @@ from distributed.worker_state_machine import WorkerState
 from raylike import (
     _context,
     _gpus,
+    _ids,
     _lane,
     _logs,
     _lookahead,
@@ -224,7 +225,7 @@ class NodePlugin(WorkerPlugin):
             if status == "ok":
                 return payload
             if status == "cancelled":
-                raise TaskCancelledError(call.key)
+                raise TaskCancelledError(_ids.task_id(call.key, None, call.job_id))
             retry_left = call.max_retries < 0 or attempts < call.max_retries
             if status == "crashed":
                 if not retry_left:

@@ -338,3 +338,27 @@ def test_cancel_a_call_to_an_actor_not_placed_yet(ray_shared):
     with pytest.raises(ray.exceptions.TaskCancelledError):
         ray.get(ref, timeout=60)
     ray.kill(actor)
+
+
+def test_the_error_of_a_cancelled_queued_call_names_its_task_id(ray_shared):
+    """``TaskCancelledError`` of a call cancelled while it waited names the call's task id,
+    the one ``ref.task_id()`` gives."""
+    ray = ray_shared
+    signal = make_signal(ray)
+
+    @ray.remote
+    class Busy:
+        async def hold(self, sig):
+            await sig.wait.remote()
+
+        async def quick(self):
+            return "ran"
+
+    busy = Busy.options(max_concurrency=1).remote()
+    holding = busy.hold.remote(signal)
+    queued = busy.quick.remote()
+    ray.cancel(queued)
+    with pytest.raises(ray.exceptions.TaskCancelledError, match=queued.task_id().hex()):
+        ray.get(queued, timeout=60)
+    ray.get(signal.send.remote())
+    ray.get(holding, timeout=60)
