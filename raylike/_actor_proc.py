@@ -204,6 +204,8 @@ class _Actor:
         return fn, a, kw
 
     def _pack(self, value: Any, num_returns: int, method: str) -> tuple[str, Any]:
+        if _exit_requested():  # exit_actor() ran in this call and its SystemExit was caught:
+            return self._failure(ActorExit(0), method)  # the actor still ends, as in Ray
         if num_returns == STREAMING:
             value = None
         elif num_returns > 1:
@@ -404,10 +406,16 @@ def _init(channel: Channel, cls_bytes: bytes, args: bytes, deps: bytes,
             exit_process(exc.code)  # a crash: the actor may restart
         _logs.end_of_call()
         exited = _intended_exit(exc)  # exit_actor() in __init__: dead, no error of its own
+        if exited:
+            _end_in_constructor(loop)
         channel.send(("actor-ready", False, None if exited else error_payload(
             exc, f"{class_name}.__init__", actor=_unbuilt_repr(locals().get("cls"), class_name))))
         return
     _logs.end_of_call()
+    if _exit_requested():  # exit_actor() in __init__, its SystemExit caught: it ends anyway
+        _end_in_constructor(loop)
+        channel.send(("actor-ready", False, None))
+        return
     if type(instance).__repr__ is not object.__repr__:  # Ray's prefix is then the repr
         _logs.set_source(_safe_repr(instance, class_name), info.job_id)
     if is_async:
@@ -434,12 +442,30 @@ def _start_loop(group: str = "") -> asyncio.AbstractEventLoop:
     return loop
 
 
+_exit_keys: set[str] = set()  # the calls (or constructor) that ran exit_actor()
+
+
+def _exit_requested() -> bool:
+    """Whether the running call (or constructor) called ``exit_actor()``."""
+    info = _context.current()
+    return info is not None and info.key in _exit_keys
+
+
+def _end_in_constructor(loop: asyncio.AbstractEventLoop | None) -> None:
+    """``exit_actor()`` in the constructor: the process ends, so its ``atexit`` handlers run
+    (as in Ray), before the host hears of it and ends the process."""
+    from raylike._actor_exit import run_hooks
+
+    run_hooks(None, loop)
+
+
 def exit_actor() -> None:
     """End the current actor after the call that runs this (see ``raylike.actor``)."""
     info = _context.current()
     if info is None or info.actor_id is None:
         raise TypeError("exit_actor API is called on a non-actor worker. Call this API inside "
                         "an actor method if you'd like to exit the actor gracefully.")
+    _exit_keys.add(info.key)
     try:
         asyncio.get_running_loop()
     except RuntimeError:

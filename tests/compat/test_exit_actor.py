@@ -369,3 +369,64 @@ def test_kill_runs_no_shutdown_hook(ray_shared, tmp_path):
             time.sleep(0.1)
     time.sleep(1)  # nothing may come late either
     assert not os.path.exists(path)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_exit_actor_ends_the_actor_even_if_its_exit_is_caught(ray_shared, tmp_path, kind):
+    """A method that catches what ``exit_actor()`` raises still ends the actor: its call
+    raises ``RayActorError``, and later calls never run."""
+    ray = ray_shared
+    marker = str(tmp_path / "ran")
+
+    @ray.remote
+    class Catcher:
+        def leave(self):
+            try:
+                ray.actor.exit_actor()
+            except BaseException:  # SystemExit (sync) or AsyncioActorExit (async)
+                pass
+            return "stayed"
+
+        def later(self):
+            open(marker, "w").close()
+
+    @ray.remote
+    class AsyncCatcher:
+        async def leave(self):
+            try:
+                ray.actor.exit_actor()
+            except BaseException:
+                pass
+            return "stayed"
+
+        async def later(self):
+            open(marker, "w").close()
+
+    actor = (Catcher if kind == "sync" else AsyncCatcher).remote()
+    ray.get(actor.__ray_ready__.remote(), timeout=60)
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(actor.leave.remote(), timeout=60)
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(actor.later.remote(), timeout=60)
+    assert not os.path.exists(marker)
+
+
+def test_exit_actor_in_constructor_runs_atexit_handlers(ray_shared, tmp_path):
+    """``exit_actor()`` in ``__init__`` ends the actor's process, so the ``atexit``
+    handlers registered before it run; what follows it in ``__init__`` does not."""
+    ray = ray_shared
+    path = str(tmp_path / "atexit")
+    after = str(tmp_path / "after")
+
+    @ray.remote
+    class Leaver:
+        def __init__(self):
+            import atexit
+
+            atexit.register(lambda: open(path, "w").write("ran"))
+            ray.actor.exit_actor()
+            open(after, "w").close()
+
+    actor = Leaver.remote()  # noqa: F841 - kept while the process ends
+    assert _written(path) == "ran"
+    assert not os.path.exists(after)
