@@ -38,6 +38,9 @@ class MethodMeta:
     is_generator: bool = False  # it yields: its calls stream by default (Ray 2)
     backpressure: int = -1  # ``_generator_backpressure_num_objects`` from ``@ray.method``
     concurrency_group: str | None = None  # from ``@ray.method(concurrency_group=...)``
+    # Ray's ``__ray_invocation_decorator__`` of the method: wraps ``invocation(args, kwargs)``,
+    # the submission, on the caller's side
+    decorator: Any = None
 
     def check(self, args: tuple[Any, ...], kwargs: dict[str, Any], what: str) -> None:
         """Raise ``TypeError`` (as calling the method would) if the arguments don't fit."""
@@ -78,6 +81,7 @@ def method_meta(cls: type, name: str, fn: Any) -> MethodMeta:
         is_generator=generator,
         backpressure=backpressure,
         concurrency_group=group,
+        decorator=getattr(fn, "__ray_invocation_decorator__", None),
     )
 
 

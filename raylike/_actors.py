@@ -199,6 +199,9 @@ class ActorMethod:
     def remote(self, *args: Any, **kwargs: Any) -> Any:
         """Submit a call; returns an ``ObjectRef`` (a list of them for ``num_returns > 1``,
         ``None`` for ``num_returns=0``)."""
+        decorator = self._meta.decorator
+        if decorator is not None:  # Ray's ``__ray_invocation_decorator__``
+            return decorator(lambda a, kw: _call(self, tuple(a), dict(kw)))(args, kwargs)
         return _call(self, args, kwargs)
 
     def _remote(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:

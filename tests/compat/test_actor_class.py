@@ -210,3 +210,31 @@ def test_instance_attribute_does_not_hide_a_method(ray_shared):
 
     actor = Flagged.remote()
     assert ray.get(actor.done.remote()) == ("method", "attribute")
+
+
+def test_invocation_decorator_wraps_the_callers_submission(ray_shared):
+    """A method whose function carries ``__ray_invocation_decorator__`` has its submission
+    (``invocation(args, kwargs)``) wrapped by it on the caller's side: here it doubles the
+    only argument and also hands back the keywords it kept from the actor."""
+    ray = ray_shared
+
+    def on_caller_side(invocation):
+        def wrapped(args, kwargs):
+            return invocation([args[0], args[0]], {}), kwargs
+        return wrapped
+
+    def two_into_one(fn):
+        def method(self, first, second):
+            return fn(self, first * 10 + second)
+        method.__ray_invocation_decorator__ = on_caller_side
+        return method
+
+    @ray.remote
+    class Decorated:
+        @two_into_one
+        def combine(self, value):
+            return value
+
+    ref, kept = Decorated.remote().combine.remote(4, note="kept")
+    assert kept == {"note": "kept"}
+    assert ray.get(ref, timeout=60) == 44
