@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from contextlib import suppress
@@ -23,7 +22,7 @@ from typing import Any
 
 from raylike import _config, _state_cli
 from raylike._backend import check_scheduler
-from raylike._cluster import listening
+from raylike._cluster import forget_current, listening, record_current
 
 STATE_FILE = "cli-state.json"
 START_TIMEOUT = 60.0
@@ -34,8 +33,7 @@ Entry = dict[str, Any]  # a started process, as recorded in the state file
 
 def session_dir() -> Path:
     """Where the state file and the logs live."""
-    default = Path(tempfile.gettempdir()) / f"raylike-{os.getuid()}"
-    return _config.session_dir(default)
+    return _config.session_dir()
 
 
 def _load_state() -> dict[str, Any]:
@@ -172,6 +170,7 @@ def _start_head(args: argparse.Namespace) -> list[Entry]:
         raise
     address = state["address"] = worker["address"]
     _record(state, [scheduler, worker])
+    record_current(address)  # init() with no address joins it, as Ray's after `ray start`
     print(f"raylike: started the head node (a Dask scheduler and one Dask worker) at {address}\n"
           + (f"  Dashboard: http://{dashboard}\n" if dashboard else "")
           + f'  Connect from Python: import raylike as ray; ray.init(address="{address}")\n'
@@ -270,7 +269,10 @@ def _wait_gone(procs: list[Any], timeout: float) -> list[Any]:
 
 
 def _stop(args: argparse.Namespace) -> int:
-    stopped = _terminate(_load_state()["processes"], force=args.force)
+    state = _load_state()
+    stopped = _terminate(state["processes"], force=args.force)
+    if state.get("address"):
+        forget_current(str(state["address"]))
     (session_dir() / STATE_FILE).unlink(missing_ok=True)
     for entry in stopped:
         print(f"raylike: stopped {entry['role']} {entry['name']} (pid {entry['pid']})")

@@ -142,6 +142,46 @@ class EmbeddedCluster:
             self.log.close()
 
 
+CURRENT_FILE = "current-cluster"  # in the session dir: the cluster started last here
+
+
+def record_current(address: str) -> None:
+    """Remember ``address`` as the cluster started last on this machine (``raylike start``'s
+    head, ``cluster_utils.Cluster``'s): what ``init()`` joins, as Ray's
+    ``ray_current_cluster`` file."""
+    directory = _config.session_dir()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = directory / f"{CURRENT_FILE}.{os.getpid()}"
+        tmp.write_text(address)
+        os.replace(tmp, directory / CURRENT_FILE)
+    except OSError:
+        logging.getLogger("raylike").debug("could not record the current cluster", exc_info=True)
+
+
+def forget_current(address: str) -> None:
+    """The cluster at ``address`` stopped: forget it, unless another was recorded since."""
+    path = _config.session_dir() / CURRENT_FILE
+    try:
+        if path.read_text().strip() == address:
+            path.unlink()
+    except OSError:
+        pass
+
+
+def current_address() -> str | None:
+    """The cluster started last on this machine, if it still accepts connections."""
+    path = _config.session_dir() / CURRENT_FILE
+    try:
+        address = path.read_text().strip()
+    except OSError:
+        return None
+    if address and listening(address, timeout=0.5):
+        return address
+    forget_current(address)  # it stopped without saying so (killed)
+    return None
+
+
 def listening(address: str, timeout: float = 1.0) -> bool:
     """True if something accepts TCP connections at ``address`` (``scheme://host:port``)."""
     host, _, port = address.split("://", 1)[-1].rpartition(":")

@@ -7,6 +7,7 @@ Each is read when it is used (never at import), so a test or a program can set i
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +68,8 @@ def batch_interval() -> float:
     return number("batch_interval_ms") / 1000.0
 
 
-def session_dir(default: Path) -> Path:
+def session_dir() -> Path:
+    """Where ``raylike start`` keeps its state and logs, and where the cluster started last
+    on this machine is recorded (``RAYLIKE_SESSION_DIR``, default ``$TMPDIR/raylike-<uid>``)."""
     text = raw("session_dir")
-    return Path(text) if text else default
+    return Path(text) if text else Path(tempfile.gettempdir()) / f"raylike-{os.getuid()}"

@@ -279,18 +279,25 @@ def _ship_job_env(env: dict[str, Any]) -> None:
 
 
 def _resolve_address(address: Any) -> Any:
-    if address is None:
-        address = os.environ.get("RAY_ADDRESS") or None
+    """Where ``init`` connects, as Ray resolves it: an address given; else ``RAY_ADDRESS``;
+    else the cluster started last on this machine (``raylike start``, ``cluster_utils``),
+    if it still runs; else ``None``: a new embedded cluster. ``"auto"`` is the same, but
+    finding none is a ``ConnectionError``; ``"local"`` always starts a new one."""
+    if address is None or address == "auto":
+        found = os.environ.get("RAY_ADDRESS") or None
+        if found is None and address == "auto":
+            found = os.environ.get("DASK_SCHEDULER_ADDRESS") or None
+        found = found or _cluster.current_address()
+        if found is None and address == "auto":
+            raise ConnectionError("Could not find any running raylike (Dask) cluster: "
+                                  "address='auto' looks at RAY_ADDRESS, "
+                                  "DASK_SCHEDULER_ADDRESS and the cluster started last on "
+                                  "this machine (raylike start).")
+        address = found
     if address is None or address == "local":
         return None
     if not isinstance(address, str):
         return address  # a distributed.Client
-    if address == "auto":
-        found = os.environ.get("RAY_ADDRESS") or os.environ.get("DASK_SCHEDULER_ADDRESS")
-        if not found:
-            raise ConnectionError("address='auto' needs RAY_ADDRESS or DASK_SCHEDULER_ADDRESS "
-                                  "to name a running Dask scheduler.")
-        return _resolve_address(found)
     if address.startswith("ray://"):
         raise ValueError(f"Ray Client addresses ({address}) are not supported; pass the Dask "
                          "scheduler's address, e.g. 'tcp://host:8786'.")

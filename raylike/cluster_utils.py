@@ -18,7 +18,7 @@ import os
 import uuid
 from typing import Any
 
-from raylike import _cluster_nodes, _ids, _resources
+from raylike import _cluster, _cluster_nodes, _ids, _resources
 
 __all__ = ["AutoscalingCluster", "Cluster", "ClusterNode", "cluster_not_supported"]
 
@@ -154,6 +154,7 @@ class Cluster:
         if self._address is None:
             self._scheduler, self._address = _cluster_nodes.start_scheduler(self._logs)
             self.redis_address = self.address
+            _cluster.record_current(self._address)  # init() with no address joins it (Ray)
         name = str(node_args.get("node_name") or f"raylike-node-{uuid.uuid4().hex[:8]}")
         proc, dask_address = _cluster_nodes.start_worker(self._address, name, resources,
                                                          self._logs)
@@ -221,6 +222,8 @@ class Cluster:
         if self._scheduler is not None:
             self._scheduler.stop(graceful=False)
             self._scheduler = None
+        if self._address is not None:
+            _cluster.forget_current(self._address)
         self._address = None
         self.redis_address = None
         self.connected = False

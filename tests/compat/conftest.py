@@ -31,14 +31,18 @@ def ray_module(request: pytest.FixtureRequest) -> Iterator[Any]:
     Real Ray's ``init()`` joins a cluster it finds through ``RAY_ADDRESS`` or the address file
     in its temporary directory (``/tmp/ray/ray_current_cluster``, written by ``ray start``), so
     on a machine where anything else runs Ray, these tests would join that cluster. Ray gets a
-    temporary directory of this session's own instead."""
+    temporary directory of this session's own instead. raylike's ``init()`` does the same
+    with the cluster ``raylike start`` or ``cluster_utils`` started last (recorded in its
+    session directory): it gets a session directory of its own too."""
     name = request.config.getoption("--ray-module")
-    saved = {k: os.environ.get(k) for k in ("RAY_TMPDIR", "RAY_ADDRESS")}
+    saved = {k: os.environ.get(k) for k in ("RAY_TMPDIR", "RAY_ADDRESS", "RAYLIKE_SESSION_DIR")}
     own_tmp = None
+    os.environ.pop("RAY_ADDRESS", None)
     if name == "ray":
-        os.environ.pop("RAY_ADDRESS", None)
         if not saved["RAY_TMPDIR"]:  # short: Ray's socket paths live under it
             own_tmp = os.environ["RAY_TMPDIR"] = tempfile.mkdtemp(prefix="rt", dir="/tmp")
+    else:
+        own_tmp = os.environ["RAYLIKE_SESSION_DIR"] = tempfile.mkdtemp(prefix="raylike-s")
     yield importlib.import_module(name)
     if own_tmp is not None:
         shutil.rmtree(own_tmp, ignore_errors=True)

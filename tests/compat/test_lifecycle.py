@@ -225,3 +225,24 @@ def test_job_default_actor_lifetime(ray_fresh, default):
         while child_alive():
             assert time.monotonic() < deadline, "the child outlived its owner"
             time.sleep(0.2)
+
+
+@pytest.mark.timeout(180)
+def test_init_auto_joins_the_cluster_started_last(ray_fresh):
+    """``init(address="auto")`` joins the cluster started last on this machine (here a
+    ``cluster_utils.Cluster``'s head): it sees that cluster's nodes."""
+    import importlib
+
+    ray = ray_fresh
+    cluster = importlib.import_module(f"{ray.__name__}.cluster_utils").Cluster()
+    try:
+        cluster.add_node(num_cpus=1, resources={"compat_head": 1})
+        cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        ray.init(address="auto")
+        alive = [n for n in ray.nodes() if n["Alive"]]
+        assert len(alive) == 2
+        assert ray.cluster_resources().get("compat_head") == 1
+    finally:
+        ray.shutdown()
+        cluster.shutdown()

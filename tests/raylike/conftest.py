@@ -26,6 +26,20 @@ import raylike
 STARTUP_TIMEOUT = 30.0
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_session_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """``init()`` with no address joins the cluster ``raylike start`` or ``cluster_utils``
+    started last on the machine (as Ray's does): these tests get a session directory of
+    their own, so nothing else running here is joined."""
+    saved = os.environ.get("RAYLIKE_SESSION_DIR")
+    os.environ["RAYLIKE_SESSION_DIR"] = str(tmp_path_factory.mktemp("session"))
+    yield
+    if saved is None:
+        os.environ.pop("RAYLIKE_SESSION_DIR", None)
+    else:
+        os.environ["RAYLIKE_SESSION_DIR"] = saved
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 nothing listens on (right now)."""
     with socket.socket() as sock:

@@ -191,6 +191,40 @@ def test_stop_leaves_no_process(cli: Cli,
     assert "nothing to stop" in cli("stop").stdout
 
 
+JOIN_PROGRAM = textwrap.dedent("""
+    import sys
+    import raylike as ray
+    try:
+        info = ray.init(address=None if sys.argv[1] == "none" else sys.argv[1])
+    except ConnectionError as exc:
+        print("ConnectionError", exc)
+    else:
+        print(info.address_info["address"])
+""")
+
+
+def _join(cli: Cli, address: str) -> str:
+    result = subprocess.run([sys.executable, "-c", JOIN_PROGRAM, address], env=cli.env,
+                            capture_output=True, text=True, timeout=90)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_init_joins_the_cluster_started_last(cli: Cli) -> None:
+    """As Ray's after ``ray start``: ``init()`` and ``init("auto")`` join the cluster
+    ``raylike start`` started on this machine; once it stopped, ``init()`` starts an embedded
+    cluster and ``init("auto")`` raises ``ConnectionError``; ``"local"`` never joins."""
+    port = free_port()
+    cli("start", "--head", "--port", str(port), "--num-cpus", "1", "--no-dashboard")
+    address = f"tcp://127.0.0.1:{port}"
+    assert _join(cli, "none") == address
+    assert _join(cli, "auto") == address
+    assert _join(cli, "local") != address
+    cli("stop")
+    assert _join(cli, "none") not in (address, "")
+    assert _join(cli, "auto").startswith("ConnectionError")
+
+
 def test_status_without_a_cluster_fails(cli: Cli, unused_address: str) -> None:
     result = cli("status", check=False)
     assert result.returncode == 1 and "raylike start --head" in result.stderr
