@@ -471,7 +471,7 @@ def kill(actor: ActorHandle[Any], *, no_restart: bool = True) -> None:
 def _kill_with(backend: Any, actor_id: str, no_restart: bool) -> None:
     reply = backend.scheduler_call("raylike_actor_kill", actor_id=actor_id,
                                    no_restart=no_restart, reason=KILLED)
-    if not reply.get("placed", True) and no_restart:  # never started: drop its reservation
+    if not reply.get("placed", True):  # buried before it started: drop its reservation
         backend.cancel(backend.ref(reply["reservation"]), True, False)
 
 

@@ -715,6 +715,33 @@ def test_kill_makes_later_calls_raise(ray_shared):
             ray.get(c.get.remote(), timeout=30)
 
 
+@pytest.mark.parametrize("ray_start", [{"num_cpus": 1}], indirect=True)
+def test_kill_allowing_restart_spends_a_restart_even_before_the_actor_started(ray_start):
+    ray = ray_start
+
+    @ray.remote(num_cpus=1)
+    class Holder:
+        def ping(self):
+            return "pong"
+
+    # killed at once, maybe before its process exists: the kill still costs its one restart
+    h = Holder.options(max_restarts=1, max_task_retries=-1).remote()
+    ray.kill(h, no_restart=False)
+    assert ray.get(h.ping.remote(), timeout=60) == "pong"
+    ray.kill(h, no_restart=False)  # no restart left: this one is for good
+    deadline = time.time() + 60
+    while True:
+        try:
+            ray.get(h.ping.remote(), timeout=60)
+        except ray.exceptions.ActorDiedError:
+            break
+        assert time.time() < deadline, "actor out of restarts keeps answering"
+        time.sleep(0.05)
+    # and it gave its CPU back: another 1-CPU actor runs on the 1-CPU cluster
+    other = Holder.remote()
+    assert ray.get(other.ping.remote(), timeout=60) == "pong"
+
+
 def test_kill_fails_in_flight_call(ray_shared):
     ray = ray_shared
     signal = make_signal(ray)
