@@ -420,8 +420,11 @@ class TaskScope:
     def _ready(self, op: str, args: tuple[Any, ...]) -> bool:
         keys = args[0]
         backend = self.node.backend()
-        futures = [backend._future(k) for k in keys if isinstance(k, str)]  # not generators
-        done = sum(f.done() for f in futures)
+        # backend.ref, not a bare Dask future: the key of a direct actor call this child just
+        # made is not Dask's yet, and a future made and dropped here would tell the scheduler
+        # to release the key, maybe after the call's answer was stored under it (lost then)
+        refs = [backend.ref(k) for k in keys if isinstance(k, str)]  # not generators
+        done = sum(backend._waitable(r).done() for r in refs)
         need = len(keys) if op == "get" else min(args[1], len(keys))
         return done >= need or (op == "wait" and args[-1] == 0)
 

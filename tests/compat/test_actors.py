@@ -343,6 +343,29 @@ def test_handle_passed_to_tasks(ray_shared):
     assert ray.get(c.get.remote()) == 7
 
 
+def test_tasks_in_turn_each_get_one_call_through_a_handle_in_their_arguments(ray_shared):
+    ray = ray_shared
+    Counter = _make_counter_class(ray)
+    c = Counter.remote()
+
+    @ray.remote
+    def bump_top(counter):
+        return ray.get(counter.incr.remote())
+
+    @ray.remote
+    def bump_nested(holder):
+        return ray.get(holder[0].incr.remote())
+
+    # many short tasks in a row, each waiting at once for the one call it made (the answer
+    # may be in before or after the task asks for it: every one must reach the task)
+    expected = 0
+    for _ in range(60):
+        expected += 2
+        assert ray.get(bump_top.remote(c), timeout=60) == expected - 1
+        assert ray.get(bump_nested.remote([c]), timeout=60) == expected
+    assert ray.get(c.get.remote()) == expected
+
+
 def test_handle_passed_to_other_actor(ray_shared):
     ray = ray_shared
     Counter = _make_counter_class(ray)
