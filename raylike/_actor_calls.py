@@ -27,7 +27,7 @@ from distributed.core import send_recv
 from distributed.protocol import to_serialize
 from distributed.worker_state_machine import SecedeEvent
 
-from raylike import _errors, _task_events
+from raylike import _errors, _ids, _task_events
 from raylike._actor_spec import EXITED, ActorCall, ActorMeta, died_of
 from raylike._serialization import dumps, dumps_error, loads
 from raylike.exceptions import ObjectLostError, RayActorError, TaskCancelledError
@@ -131,7 +131,7 @@ class CallQueue:
         if caller.ran(call.seq):
             logger.info("actor %s: call %s (seq %d) came again: its result was lost",
                         self.meta.actor_id, call.name, call.seq)
-            done.set_result(("err", dumps(ObjectLostError(call.key.rsplit("-", 1)[-1]))))
+            done.set_result(("err", dumps(ObjectLostError(_ids.object_hex(call.key)))))
             return done
         caller.skipped.discard(call.seq)
         self._queued[call.key] = entry
