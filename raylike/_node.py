@@ -275,7 +275,10 @@ class NodePlugin(WorkerPlugin):
         if status == "crashed" or cancelled and status != "ok":
             self.pool.discard(child)
             return ("cancelled", None) if cancelled else ("crashed", payload)
-        self.pool.release(child)
+        if call.max_calls > 0 and child.count_call(call.function_name) >= call.max_calls:
+            self.pool.discard(child)  # Ray's max_calls: its process ends after that many runs
+        else:
+            self.pool.release(child)
         return status, payload
 
     def _cancel_actor_call(self, host: Any, key: str, recursive: bool) -> None:

@@ -191,6 +191,36 @@ def test_each_call_is_a_new_task(ray_shared):
     assert ray.get(counter.value.remote()) == 2
 
 
+def _gone(pid):
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_max_calls_ends_the_process_after_that_many_runs(ray_shared):
+    ray = ray_shared
+
+    @ray.remote(max_calls=1)
+    def once():
+        return os.getpid()
+
+    @ray.remote(max_calls=2)
+    def twice():
+        return os.getpid()
+
+    pids = [ray.get(once.remote(), timeout=60) for _ in range(3)]
+    assert len(set(pids)) == 3  # each run in a process of its own
+    deadline = time.time() + 60
+    while not all(_gone(pid) for pid in pids):
+        assert time.time() < deadline, "a process outlived its max_calls"
+        time.sleep(0.1)
+    runs = [ray.get(twice.remote(), timeout=60) for _ in range(6)]
+    assert max(runs.count(pid) for pid in set(runs)) <= 2
+
+
 def test_large_kwargs(ray_shared):
     ray = ray_shared
     blob = bytes(range(256)) * (40 * 1024)  # 10 MiB
