@@ -150,7 +150,7 @@ class Cluster:
         """Start a node: a Dask worker with ``num_cpus`` (default 1), ``num_gpus`` (default 0),
         ``resources`` and ``memory``; the first node is the head and starts the scheduler.
         Other keywords of Ray's node parameters are accepted and ignored."""
-        resources = self._node_resources(node_args)
+        resources = self._node_resources(node_args, head=self.head_node is None)
         if self._address is None:
             self._scheduler, self._address = _cluster_nodes.start_scheduler(self._logs)
             self.redis_address = self.address
@@ -167,7 +167,7 @@ class Cluster:
         return node
 
     @staticmethod
-    def _node_resources(node_args: dict[str, Any]) -> dict[str, float]:
+    def _node_resources(node_args: dict[str, Any], head: bool) -> dict[str, float]:
         unknown = sorted(set(node_args) - _NODE_ARGS)
         if unknown:
             raise TypeError(f"add_node() got unexpected keyword argument(s): {unknown}")
@@ -179,7 +179,8 @@ class Cluster:
         extra = dict(node_args.get("resources") or {})
         _resources.check_init_resources(num_cpus, num_gpus, extra)
         node = _resources.embedded_node_resources(1 if num_cpus is None else num_cpus,
-                                                  0 if num_gpus is None else num_gpus, extra)
+                                                  0 if num_gpus is None else num_gpus, extra,
+                                                  head=head)
         if node_args.get("memory") is not None:
             node["memory"] = float(node_args["memory"])
         return node

@@ -409,3 +409,15 @@ def test_runtime_context_in_actor(ray4):
     assert isinstance(a_id1, str) and a_id1 == a_id2
     assert a_id1 != b_id
     assert t1 != t2
+
+
+def test_head_node_has_rays_head_resource(ray4):
+    ray = ray4
+    head = "node:__internal_head__"
+    assert ray.cluster_resources()[head] == 1
+
+    @ray.remote(num_cpus=0, resources={head: 0.001})
+    def on_head():
+        return "ran on the head node"
+
+    assert ray.get(on_head.remote(), timeout=60) == "ran on the head node"
