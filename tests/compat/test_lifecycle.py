@@ -225,3 +225,29 @@ def test_job_default_actor_lifetime(ray_fresh, default):
         while child_alive():
             assert time.monotonic() < deadline, "the child outlived its owner"
             time.sleep(0.2)
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("argument", [{"_system_config": {"object_timeout_milliseconds": 200}},
+                                      {"object_store_memory": 100 * 1024 * 1024}])
+def test_connecting_to_a_cluster_refuses_what_configures_one(ray_fresh, argument):
+    import importlib
+
+    ray = ray_fresh
+    cluster = importlib.import_module(f"{ray.__name__}.cluster_utils").Cluster()
+    try:
+        cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        with pytest.raises(ValueError, match="existing cluster"):
+            ray.init(address=cluster.address, **argument)
+        assert not ray.is_initialized()
+        ray.init(address=cluster.address)  # without it, the same call connects
+
+        @ray.remote
+        def f():
+            return "connected"
+
+        assert ray.get(f.remote(), timeout=60) == "connected"
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
