@@ -252,6 +252,13 @@ class RemoteFunction:
         if options:
             return self.options(**options)._remote(args, kwargs)
         args, kwargs = tuple(args or ()), dict(kwargs or {})
+        decorator = getattr(self._function, "__ray_invocation_decorator__", None)
+        if decorator is not None:  # Ray's hook: it wraps the submission of every call
+            return decorator(self._submit)(args, kwargs)
+        return self._submit(args, kwargs)
+
+    def _submit(self, args: Any, kwargs: Any) -> Any:
+        args, kwargs = tuple(args or ()), dict(kwargs or {})
         backend = _runtime.backend(auto_init=True)
         if self._pickled is None:
             pickled = dumps(self._function, f"function {_descriptor(self._function)}")

@@ -221,6 +221,28 @@ def test_max_calls_ends_the_process_after_that_many_runs(ray_shared):
     assert max(runs.count(pid) for pid in set(runs)) <= 2
 
 
+def test_invocation_decorator_wraps_each_submission(ray_shared):
+    ray = ray_shared
+    seen = []
+
+    def wrap_submission(submit):
+        def submit_doubled(args, kwargs):
+            seen.append((args, kwargs))
+            return submit(tuple(2 * a for a in args), kwargs), "wrapped"
+
+        return submit_doubled
+
+    def add(a, b, c=0):
+        return a + b + c
+
+    add.__ray_invocation_decorator__ = wrap_submission
+    remote_add = ray.remote(add)
+    ref, tag = remote_add.remote(1, 2, c=10)
+    assert tag == "wrapped"
+    assert ray.get(ref, timeout=60) == 16
+    assert seen == [((1, 2), {"c": 10})]
+
+
 def test_large_kwargs(ray_shared):
     ray = ray_shared
     blob = bytes(range(256)) * (40 * 1024)  # 10 MiB
