@@ -182,7 +182,8 @@ def _env(log_file: str, system_config: dict[str, Any] | None = None) -> dict[str
     env = dict(os.environ)
     env["RAYLIKE_LOG_FILE"] = log_file
     for name, value in (system_config or {}).items():  # Ray reads each as ``RAY_<name>``
-        env[f"RAY_{name}"] = str(value).lower() if isinstance(value, bool) else str(value)
+        env[f"RAY_{name}"] = str(value).lower() if isinstance(value, bool) else \
+            json.dumps(value) if isinstance(value, (list, dict)) else str(value)
     # Like Ray's workers, ours can import the modules next to the driver's script and in its
     # working directory (functions from them are pickled by reference).
     script_dir = os.path.abspath(sys.path[0]) if sys.path and sys.path[0] else os.getcwd()
@@ -252,6 +253,7 @@ def zygote_main(argv: list[str]) -> None:
     pid, status = zygote.fork(lambda: _run("scheduler", scheduler_args))
     zygote.send(driver, pid, [status])
     _zygote.preload([*NODE_MODULES, *_zygote.TASK_MODULES])  # while the scheduler starts
+    _zygote.preload_configured()
     # the worker then reads the file at once (Dask's own wait for it polls every 0.1 s)
     poll_address(scheduler_args[scheduler_args.index("--scheduler-file") + 1],
                  lambda: True, START_TIMEOUT)

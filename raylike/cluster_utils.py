@@ -6,7 +6,8 @@ first call also starts the Dask scheduler (the head). ``connect`` attaches the d
 node failure.
 
 Differences from Ray: a node is one Dask worker process (no raylet, object store, or GCS:
-``object_store_memory``, ports, ``_system_config`` and the like are accepted and ignored); the
+``object_store_memory``, ports and the like are accepted and ignored; ``_system_config``
+reaches the node's processes as ``RAY_<name>``, as ``ray.init``'s does); the
 driver is not attached to a node, so removing the head node is allowed (the Dask
 scheduler, Ray's GCS, runs until ``shutdown``). ``AutoscalingCluster`` is not available.
 """
@@ -42,7 +43,8 @@ _NODE_ARGS = frozenset({
     "tracing_startup_hook", "no_monitor", "env_vars", "session_name", "webui", "cluster_id",
     "node_id", "resource_isolation_config", "proxy_server_url",
 })
-_USED = frozenset({"num_cpus", "num_gpus", "resources", "memory", "node_name"})
+_USED = frozenset({"num_cpus", "num_gpus", "resources", "memory", "node_name",
+                   "_system_config"})
 
 
 class ClusterNode:
@@ -156,7 +158,8 @@ class Cluster:
             self.redis_address = self.address
         name = str(node_args.get("node_name") or f"raylike-node-{uuid.uuid4().hex[:8]}")
         proc, dask_address = _cluster_nodes.start_worker(self._address, name, resources,
-                                                         self._logs)
+                                                         self._logs,
+                                                         node_args.get("_system_config"))
         node = ClusterNode(self, self.head_node is None, proc, dask_address, resources)
         if node.head:
             self.head_node = node

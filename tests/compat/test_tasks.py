@@ -566,3 +566,20 @@ def test_async_def_remote_function_is_refused(ray_module):
 
     with pytest.raises(ValueError, match="async def"):
         ray.remote(f)
+
+
+@pytest.mark.parametrize(
+    "ray_start",
+    [{"num_cpus": 1, "_system_config": {"preload_python_modules": ["colorsys", "no_such_mod_x"]}}],
+    indirect=True)
+def test_preload_python_modules_are_imported_in_task_processes(ray_start):
+    ray = ray_start
+
+    @ray.remote
+    def imported():
+        import sys
+
+        return "colorsys" in sys.modules, "no_such_mod_x" in sys.modules
+
+    # the one that exists is there before the task imports it; the missing one is skipped
+    assert ray.get(imported.remote(), timeout=60) == (True, False)
