@@ -178,6 +178,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def python_command() -> list[str]:
+    """The interpreter for the cluster's processes, with the driver's ``-S``/``-s`` flags (read
+    where Ray reads them: ``ray._private.services``), so they see the same site-packages."""
+    from raylike._private import services
+
+    flags = [flag for flag, on in (("-S", services._no_site()), ("-s", services._no_user_site()))
+             if on]
+    return [sys.executable, *flags]
+
+
 def _env(log_file: str, system_config: dict[str, Any] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["RAYLIKE_LOG_FILE"] = log_file
@@ -230,7 +240,7 @@ def start(resources: dict[str, float], *, dashboard: bool, dashboard_port: int |
     with mine, theirs:
         argv = [str(theirs.fileno()), json.dumps(sched_args),
                 json.dumps([*worker_args, "--name", "raylike-head"])]
-        zygote = subprocess.Popen([sys.executable, "-c", _BOOT, *argv], stdin=subprocess.PIPE,
+        zygote = subprocess.Popen([*python_command(), "-c", _BOOT, *argv], stdin=subprocess.PIPE,
                                   stdout=log, stderr=log, env=_env(log.name, system_config),
                                   start_new_session=True, pass_fds=[theirs.fileno()])
         forks = _zygote.ForkClient(Connection(mine.detach()))

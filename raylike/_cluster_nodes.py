@@ -11,7 +11,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -31,7 +30,7 @@ class DaskProcess:
         self.role = role
         self.log_path = log_path
         self._log: IO[bytes] = open(log_path, "ab")  # noqa: SIM115 (closed in wait)
-        self.proc = subprocess.Popen([sys.executable, "-c", _BOOT, role, *args],
+        self.proc = subprocess.Popen([*_cluster.python_command(), "-c", _BOOT, role, *args],
                                      stdin=subprocess.PIPE, stdout=self._log,
                                      stderr=subprocess.STDOUT,
                                      env=_cluster._env(log_path, system_config),

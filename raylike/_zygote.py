@@ -185,9 +185,16 @@ def node_forks() -> ForkClient:
     with mine, theirs:
         code = "import sys; from raylike._zygote import main; main(sys.argv[1:])"
         server = subprocess.Popen(
-            [sys.executable, "-c", code, "node", str(theirs.fileno()), json.dumps(sys.path)],
+            [sys.executable, *_site_flags(), "-c", code, "node", str(theirs.fileno()),
+             json.dumps(sys.path)],
             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
         return ForkClient(Connection(mine.detach()), server)
+
+
+def _site_flags() -> list[str]:
+    """This process's ``-S``/``-s`` flags, for the zygote it starts."""
+    return [flag for flag, on in (("-S", sys.flags.no_site), ("-s", sys.flags.no_user_site))
+            if on]
 
 
 def preload(modules: list[str]) -> None:

@@ -251,3 +251,29 @@ def test_connecting_to_a_cluster_refuses_what_configures_one(ray_fresh, argument
     finally:
         ray.shutdown()
         cluster.shutdown()
+
+
+SITE_FLAGS = """
+import json, sys
+import {module} as ray
+ray.init(num_cpus=1, include_dashboard=False)
+
+@ray.remote
+def flags():
+    return sys.flags.no_user_site
+
+print("RESULT" + json.dumps([sys.flags.no_user_site, ray.get(flags.remote(), timeout=60)]))
+ray.shutdown()
+"""
+
+
+@pytest.mark.timeout(180)
+def test_tasks_run_with_the_drivers_no_user_site_flag(ray_module):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    env.pop("RAY_ADDRESS", None)
+    proc = subprocess.run([sys.executable, "-s", "-c",
+                           SITE_FLAGS.format(module=ray_module.__name__)],
+                          env=env, capture_output=True, text=True, timeout=150)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT")]
+    assert lines, proc.stderr[-2000:]
+    assert json.loads(lines[-1][len("RESULT"):]) == [1, 1]  # python -s, in the task too
