@@ -366,6 +366,37 @@ def test_tasks_in_turn_each_get_one_call_through_a_handle_in_their_arguments(ray
     assert ray.get(c.get.remote()) == expected
 
 
+def test_method_invocation_decorator_wraps_each_submission(ray_shared):
+    ray = ray_shared
+
+    def wrap_submission(submit):
+        def submit_reversed(args, kwargs):
+            return submit(args[::-1], kwargs), "wrapped"
+
+        return submit_reversed
+
+    class Joiner:
+        def join(self, *parts, sep="-"):
+            return sep.join(parts)
+
+        def plain(self, x):
+            return x
+
+    Joiner.join.__ray_invocation_decorator__ = wrap_submission
+    j = ray.remote(Joiner).remote()
+    ref, tag = j.join.remote("a", "b", "c", sep="+")
+    assert tag == "wrapped"
+    assert ray.get(ref, timeout=60) == "c+b+a"
+    assert ray.get(j.plain.remote(5), timeout=60) == 5  # other methods are not wrapped
+
+    @ray.remote
+    def through_task(handle):  # the decorator travels with the handle
+        ref, tag = handle.join.remote("x", "y")
+        return ray.get(ref), tag
+
+    assert ray.get(through_task.remote(j), timeout=60) == ("y-x", "wrapped")
+
+
 def test_handle_passed_to_other_actor(ray_shared):
     ray = ray_shared
     Counter = _make_counter_class(ray)
