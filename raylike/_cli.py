@@ -113,7 +113,7 @@ def _start_worker(address: str, host: str | None, name: str, args: argparse.Name
     from raylike import _cluster, _resources
 
     node = _resources.embedded_node_resources(args.num_cpus, args.num_gpus, args.resources,
-                                              head=name == HEAD_NAME)
+                                              head=name == HEAD_NAME, host=host)
     worker = [address, "--nthreads", str(_cluster.WORKER_THREADS), "--no-nanny",
               "--death-timeout", "60", "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
               "--name", name, "--resources", _cluster.format_resources(node)]

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from distributed import get_worker, secede
+from distributed.comm import get_address_host
 from distributed.diagnostics.plugin import WorkerPlugin
 from distributed.worker_state_machine import StateMachineEvent, WorkerState
 
@@ -119,8 +120,8 @@ class NodePlugin(WorkerPlugin):
                          name="raylike-warmup").start()
 
     async def _declare_resources(self, worker: Any) -> None:
-        """A worker started by hand gets ``CPU = nthreads`` and the GPUs pynvml finds, unless
-        it declared them itself."""
+        """A worker started by hand gets ``CPU = nthreads``, the GPUs pynvml finds and Ray's
+        ``node:<ip>``, unless it declared them itself."""
         missing: dict[str, float] = {}
         if "CPU" not in worker.state.total_resources:
             missing["CPU"] = float(worker.state.nthreads)
@@ -129,6 +130,9 @@ class NodePlugin(WorkerPlugin):
             if gpus:
                 missing["GPU"] = float(len(gpus))
                 missing.update(_resources.accelerator_resources(len(gpus)))
+        node_ip = f"node:{get_address_host(worker.address)}"  # Ray's resource of every node
+        if node_ip not in worker.state.total_resources:
+            missing[node_ip] = 1.0
         if missing:
             await worker.set_resources(**missing)
             try:

@@ -421,3 +421,18 @@ def test_head_node_has_rays_head_resource(ray4):
         return "ran on the head node"
 
     assert ray.get(on_head.remote(), timeout=60) == "ran on the head node"
+
+
+def test_each_node_has_a_resource_named_after_its_address(ray4):
+    ray = ray4
+    for node in ray.nodes():
+        if node["Alive"]:
+            assert node["Resources"][f"node:{node['NodeManagerAddress']}"] == 1
+    here = f"node:{ray.util.get_node_ip_address()}"
+    assert ray.cluster_resources()[here] >= 1
+
+    @ray.remote(num_cpus=0, resources={here: 0.01})
+    def pinned():
+        return ray.util.get_node_ip_address()
+
+    assert f"node:{ray.get(pinned.remote(), timeout=60)}" == here
