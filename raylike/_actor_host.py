@@ -338,7 +338,7 @@ class _Link:
             backend = self.host.node.backend()
             self.scope.held.extend(backend.ref(k) for k in call.nested_keys)
         return ("actor-call", call_id, call.key, call.method, call.args, deps, call.num_returns,
-                call.backpressure, call.concurrency_group)
+                call.backpressure, call.concurrency_group, call.name)
 
     def _read(self) -> None:
         """One message from the process (on the event loop, when its pipe is readable: the

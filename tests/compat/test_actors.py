@@ -397,6 +397,36 @@ def test_method_invocation_decorator_wraps_each_submission(ray_shared):
     assert ray.get(through_task.remote(j), timeout=60) == ("y-x", "wrapped")
 
 
+def test_processes_are_titled_after_what_they_run(ray_shared):
+    import psutil
+
+    ray = ray_shared
+
+    def title():
+        return psutil.Process().cmdline()[0]
+
+    @ray.remote
+    class Titled:
+        def __init__(self):
+            self.at_init = title()
+
+        def titles(self):
+            return self.at_init, title()
+
+        def later(self):
+            return title()
+
+    @ray.remote
+    def plain():
+        return title()
+
+    t = Titled.remote()
+    assert ray.get(t.titles.remote(), timeout=60) == ("ray::Titled.__init__", "ray::Titled.titles")
+    assert ray.get(t.later.options(name="renamed").remote(), timeout=60) == "ray::renamed"
+    assert ray.get(plain.remote(), timeout=60) == "ray::plain"
+    assert ray.get(plain.options(name="other").remote(), timeout=60) == "ray::other"
+
+
 def test_handle_passed_to_other_actor(ray_shared):
     ray = ray_shared
     Counter = _make_counter_class(ray)
