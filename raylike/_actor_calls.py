@@ -139,7 +139,7 @@ class CallQueue:
         if caller.ran(call.seq):
             logger.info("actor %s: call %s (seq %d) came again: its result was lost",
                         self.meta.actor_id, call.name, call.seq)
-            done.set_result(("err", dumps(ObjectLostError(call.key.rsplit("-", 1)[-1]))))
+            done.set_result(("err", dumps(ObjectLostError(_ids.object_hex(call.key)))))
             return done
         caller.skipped.discard(call.seq)
         self._queued[call.key] = entry

@@ -143,6 +143,9 @@ class ActorHost:
             return died_of(self.meta, EXITED)
         detail = f"{CRASHED} The process (pid {link.child.pid}) exited with code {code}."
         max_restarts = self.spec.max_restarts
+        if stop is not None and stop[1] is not None and not (
+                max_restarts < 0 or self.restarts < max_restarts):
+            return stop[1]  # ray.kill(no_restart=False) with no restart left: killed for good
         if max_restarts < 0 or self.restarts < max_restarts:
             error = RayActorError(f"The actor's process died while running this call; the "
                                   f"actor is restarting. ({detail})",
@@ -335,7 +338,7 @@ class _Link:
             backend = self.host.node.backend()
             self.scope.held.extend(backend.ref(k) for k in call.nested_keys)
         return ("actor-call", call_id, call.key, call.method, call.args, deps, call.num_returns,
-                call.backpressure, call.concurrency_group)
+                call.backpressure, call.concurrency_group, call.name)
 
     def _read(self) -> None:
         """One message from the process (on the event loop, when its pipe is readable: the

@@ -31,7 +31,7 @@ import sys
 import threading
 from typing import Any
 
-from raylike import _context, _env_setup, _logs
+from raylike import _context, _env_setup, _logs, _proctitle
 from raylike._actor_gate import Gate
 from raylike._child import Channel, _check_returns, _one_return, error_payload, exit_process
 from raylike._objects import ObjectRef, _Borrowed
@@ -89,7 +89,7 @@ class _Actor:
     # -- dispatch -----------------------------------------------------------------------------
     def submit(self, call: tuple[Any, ...]) -> None:
         """Start one call (``call_id, key, method, args, deps, num_returns, backpressure,
-        group``)."""
+        group, name``)."""
         call_id, group = call[0], (call[7] if len(call) > 7 else "")
         with self.lock:
             if call_id in self.cancelled:  # answered when the cancel came: it never runs
@@ -100,7 +100,8 @@ class _Actor:
                 return
             self.active += 1
             self.last_id = max(self.last_id, call_id)
-            self.calls[call_id] = _Call(self._call_info(call[1], call[2]))
+            name = call[8] if len(call) > 8 else ""
+            self.calls[call_id] = _Call(self._call_info(call[1], call[2], name))
         if self.gate is not None:
             gate = self.group_gates.get(group, self.gate)
             gate.submit(call_id, functools.partial(self._run_async, *call))
@@ -133,12 +134,13 @@ class _Actor:
                              daemon=True, name="raylike-actor-cancel").start()
 
     def _run(self, call_id: int, key: str, method: str, args: bytes, deps: bytes | None,
-             num_returns: int, backpressure: int = -1, group: str = "") -> None:
+             num_returns: int, backpressure: int = -1, group: str = "", name: str = "") -> None:
         state = self.calls[call_id]
         if state.cancelled:  # cancelled while it waited for a thread
             self._answer(call_id, ("cancelled", None))
             return
         token = _context.enter(state.info)
+        _proctitle.set_title(f"ray::{state.info.name}")
         try:
             fn, a, kw = self._prepare(method, args, deps)
             value = fn(*a, **kw)
@@ -149,11 +151,12 @@ class _Actor:
             result = self._failure(exc, method)
         finally:
             _context.leave(token)
+        _proctitle.set_title(f"ray::{self.class_name}")
         self._answer(call_id, result)
 
     async def _run_async(self, call_id: int, key: str, method: str, args: bytes,
                          deps: bytes | None, num_returns: int, backpressure: int = -1,
-                         group: str = "") -> None:
+                         group: str = "", name: str = "") -> None:
         state = self.calls[call_id]
         with self.lock:
             state.task = asyncio.current_task()
@@ -170,6 +173,7 @@ class _Actor:
     async def _call_async(self, state: _Call, method: str, args: bytes, deps: bytes | None,
                           num_returns: int, backpressure: int) -> tuple[str, Any]:
         _context.enter(state.info)  # this task's context
+        _proctitle.set_title(f"ray::{state.info.name}")
         state.started = True
         try:
             fn, a, kw = self._prepare(method, args, deps)
@@ -183,10 +187,10 @@ class _Actor:
         except BaseException as exc:  # noqa: B036 - every error goes back to the caller
             return self._failure(exc, method)
 
-    def _call_info(self, key: str, method: str) -> _context.TaskInfo:
-        """The actor's info as one call of ``method`` sees it."""
+    def _call_info(self, key: str, method: str, name: str = "") -> _context.TaskInfo:
+        """The actor's info as one call of ``method`` (named ``name``, if given) sees it."""
         class_path = self.info.function_name.rsplit(".", 1)[0]
-        return dataclasses.replace(self.info, key=key, name=f"{self.class_name}.{method}",
+        return dataclasses.replace(self.info, key=key, name=name or f"{self.class_name}.{method}",
                                    function_name=f"{class_path}.{method}", canceled=False,
                                    children=[])
 
@@ -388,6 +392,7 @@ def _init(channel: Channel, cls_bytes: bytes, args: bytes, deps: bytes,
 
     _context.set_actor(info)
     _logs.set_source(class_name, info.job_id)
+    _proctitle.set_title(f"ray::{class_name}.__init__")
     loop = _start_loop() if is_async else None
     try:
         _env_setup.check()  # the process's runtime environment could not be entered
@@ -416,6 +421,7 @@ def _init(channel: Channel, cls_bytes: bytes, args: bytes, deps: bytes,
         _end_in_constructor(loop)
         channel.send(("actor-ready", False, None))
         return
+    _proctitle.set_title(f"ray::{class_name}")
     if type(instance).__repr__ is not object.__repr__:  # Ray's prefix is then the repr
         _logs.set_source(_safe_repr(instance, class_name), info.job_id)
     if is_async:

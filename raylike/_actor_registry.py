@@ -138,9 +138,15 @@ class ActorRegistry(SchedulerPlugin):
         if record is None or record.state == "DEAD":
             return {"placed": True}
         address, error = record.address, record.error(reason)
-        if no_restart:
+        if address is None and not no_restart and (
+                record.max_restarts < 0 or record.restarts < record.max_restarts):
+            # not started yet: as in Ray, the kill costs a restart and the actor starts anew
+            record.restarts += 1
+            record.started = True
+            return {"placed": True}
+        if no_restart or address is None:
             self._bury(record, error)
-        if address is None:
+        if address is None:  # buried before it started: the caller drops its reservation
             return {"placed": False, "reservation": record.reservation}
         try:
             await asyncio.wait_for(self.scheduler.rpc(address).raylike_actor_kill(

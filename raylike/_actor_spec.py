@@ -38,9 +38,7 @@ class MethodMeta:
     is_generator: bool = False  # it yields: its calls stream by default (Ray 2)
     backpressure: int = -1  # ``_generator_backpressure_num_objects`` from ``@ray.method``
     concurrency_group: str | None = None  # from ``@ray.method(concurrency_group=...)``
-    # Ray's ``__ray_invocation_decorator__`` of the method: wraps ``invocation(args, kwargs)``,
-    # the submission, on the caller's side
-    decorator: Any = None
+    decorator: Any = None  # Ray's ``__ray_invocation_decorator__``: wraps each submission
 
     def check(self, args: tuple[Any, ...], kwargs: dict[str, Any], what: str) -> None:
         """Raise ``TypeError`` (as calling the method would) if the arguments don't fit."""
@@ -65,11 +63,13 @@ def method_meta(cls: type, name: str, fn: Any) -> MethodMeta:
     num_returns = num_returns_code(getattr(fn, "__ray_num_returns__", None), generator)
     backpressure = getattr(fn, "__ray_generator_backpressure__", -1)
     group = getattr(fn, "__ray_concurrency_group__", None)
+    decorator = getattr(fn, "__ray_invocation_decorator__", None)
     try:
         params = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):
         return MethodMeta(num_returns=num_returns, is_generator=generator,
-                          backpressure=backpressure, concurrency_group=group)
+                          backpressure=backpressure, concurrency_group=group,
+                          decorator=decorator)
     static = isinstance(inspect.getattr_static(cls, name, None), (staticmethod, classmethod))
     if not static and params and not inspect.ismethod(fn):
         params = params[1:]  # self
@@ -81,7 +81,7 @@ def method_meta(cls: type, name: str, fn: Any) -> MethodMeta:
         is_generator=generator,
         backpressure=backpressure,
         concurrency_group=group,
-        decorator=getattr(fn, "__ray_invocation_decorator__", None),
+        decorator=decorator,
     )
 
 

@@ -199,16 +199,20 @@ class ActorMethod:
     def remote(self, *args: Any, **kwargs: Any) -> Any:
         """Submit a call; returns an ``ObjectRef`` (a list of them for ``num_returns > 1``,
         ``None`` for ``num_returns=0``)."""
-        decorator = self._meta.decorator
-        if decorator is not None:  # Ray's ``__ray_invocation_decorator__``
-            return decorator(lambda a, kw: _call(self, tuple(a), dict(kw)))(args, kwargs)
-        return _call(self, args, kwargs)
+        return self._invoke(args, kwargs)
 
     def _remote(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
         """Ray's lower-level form of ``remote``: ``method._remote(args=[...], kwargs={...},
         **options)``, the options as ``.options()`` takes them."""
         method = self.options(**options) if options else self
-        return _call(method, tuple(args or ()), dict(kwargs or {}))
+        return method._invoke(tuple(args or ()), dict(kwargs or {}))
+
+    def _invoke(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        decorator = self._meta.decorator
+        if decorator is None:
+            return _call(self, args, kwargs)
+        # Ray's hook: it wraps the submission of every call of the method
+        return decorator(lambda a, k: _call(self, tuple(a or ()), dict(k or {})))(args, kwargs)
 
     def bind(self, *args: Any, **kwargs: Any) -> Any:
         """A lazy call on this actor (``ray.dag``): a ``ClassMethodNode``."""
@@ -476,7 +480,7 @@ def kill(actor: ActorHandle[Any], *, no_restart: bool = True) -> None:
 def kill_with(backend: Any, actor_id: str, no_restart: bool) -> None:
     reply = backend.scheduler_call("raylike_actor_kill", actor_id=actor_id,
                                    no_restart=no_restart, reason=KILLED)
-    if not reply.get("placed", True) and no_restart:  # never started: drop its reservation
+    if not reply.get("placed", True):  # buried before it started: drop its reservation
         backend.cancel(backend.ref(reply["reservation"]), True, False)
 
 

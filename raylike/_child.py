@@ -16,7 +16,7 @@ import traceback
 from multiprocessing.connection import Connection
 from typing import Any, NoReturn
 
-from raylike import _context, _env_setup, _logs, _metrics, _runtime, _wire
+from raylike import _context, _env_setup, _logs, _metrics, _proctitle, _runtime, _wire
 from raylike._objects import ObjectRef, _Borrowed
 from raylike._serialization import FunctionCache, dumps, dumps_frames, loads
 from raylike.exceptions import SHOWN_MODULE, RaySystemError, RayTaskError, TaskCancelledError
@@ -184,6 +184,7 @@ def run_task(call: Any, deps: bytes, info: _context.TaskInfo) -> tuple[str, Any]
 
     token = _context.enter(info)
     _logs.set_source(call.name, info.job_id)
+    _proctitle.set_title(f"ray::{call.name}")
     try:
         _env_setup.check()  # the process's runtime environment could not be entered
         fn = _functions.load(call.fn)
@@ -204,6 +205,7 @@ def run_task(call: Any, deps: bytes, info: _context.TaskInfo) -> tuple[str, Any]
     finally:
         _context.leave(token)
         try:
+            _proctitle.set_title("ray::IDLE")
             _logs.end_of_call()
             _metrics.end_of_call()
         except KeyboardInterrupt:  # a late cancel must not lose the task's answer

@@ -28,6 +28,7 @@ STATE_FILE = "cli-state.json"
 START_TIMEOUT = 60.0
 STOP_GRACE = 5.0
 ALL_INTERFACES = ("0.0.0.0", "::", "")
+HEAD_NAME = "raylike-head"  # the Dask worker of the head node
 Entry = dict[str, Any]  # a started process, as recorded in the state file
 
 
@@ -109,7 +110,8 @@ def _start_worker(address: str, host: str | None, name: str, args: argparse.Name
     """Start a worker sized like raylike's embedded node (``--num-cpus``, ...); wait for it."""
     from raylike import _cluster, _resources
 
-    node = _resources.embedded_node_resources(args.num_cpus, args.num_gpus, args.resources)
+    node = _resources.embedded_node_resources(args.num_cpus, args.num_gpus, args.resources,
+                                              head=name == HEAD_NAME, host=host)
     worker = [address, "--nthreads", str(_cluster.WORKER_THREADS), "--no-nanny",
               "--death-timeout", "60", "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
               "--name", name, "--resources", _cluster.format_resources(node)]
@@ -164,7 +166,7 @@ def _start_head(args: argparse.Namespace) -> list[Entry]:
         raise RuntimeError(f"port {args.port} is in use: something already listens at {address}")
     scheduler, dashboard = _start_scheduler(args, address)
     try:
-        worker = _start_worker(address, host, "raylike-head", args)
+        worker = _start_worker(address, host, HEAD_NAME, args)
     except BaseException:
         _terminate([scheduler], force=True)
         raise

@@ -218,11 +218,22 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def python_command() -> list[str]:
+    """The interpreter for the cluster's processes, with the driver's ``-S``/``-s`` flags (read
+    where Ray reads them: ``ray._private.services``), so they see the same site-packages."""
+    from raylike._private import services
+
+    flags = [flag for flag, on in (("-S", services._no_site()), ("-s", services._no_user_site()))
+             if on]
+    return [sys.executable, *flags]
+
+
 def _env(log_file: str, system_config: dict[str, Any] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env[_config.SETTINGS["log_file"].env] = log_file
     for name, value in (system_config or {}).items():  # Ray reads each as ``RAY_<name>``
-        env[f"RAY_{name}"] = str(value).lower() if isinstance(value, bool) else str(value)
+        env[f"RAY_{name}"] = str(value).lower() if isinstance(value, bool) else \
+            json.dumps(value) if isinstance(value, (list, dict)) else str(value)
     # Like Ray's workers, ours can import the modules next to the driver's script and in its
     # working directory (functions from them are pickled by reference).
     script_dir = os.path.abspath(sys.path[0]) if sys.path and sys.path[0] else os.getcwd()
@@ -269,7 +280,7 @@ def start(resources: dict[str, float], *, dashboard: bool, dashboard_port: int |
     with mine, theirs:
         argv = [str(theirs.fileno()), json.dumps(sched_args),
                 json.dumps([*worker_args, "--name", "raylike-head"])]
-        zygote = subprocess.Popen([sys.executable, "-c", _BOOT, *argv], stdin=subprocess.PIPE,
+        zygote = subprocess.Popen([*python_command(), "-c", _BOOT, *argv], stdin=subprocess.PIPE,
                                   stdout=log, stderr=log, env=_env(log.name, system_config),
                                   start_new_session=True, pass_fds=[theirs.fileno()])
         forks = _zygote.ForkClient(Connection(mine.detach()))
@@ -292,6 +303,7 @@ def zygote_main(argv: list[str]) -> None:
     pid, status = zygote.fork(lambda: _run("scheduler", scheduler_args))
     zygote.send(driver, pid, [status])
     _zygote.preload([*NODE_MODULES, *_zygote.TASK_MODULES])  # while the scheduler starts
+    _zygote.preload_configured()
     # the worker then reads the file at once (Dask's own wait for it polls every 0.1 s)
     poll_address(scheduler_args[scheduler_args.index("--scheduler-file") + 1],
                  lambda: True, START_TIMEOUT)

@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+from raylike import _ids
 from raylike.exceptions import (
     GetTimeoutError,
     ObjectLostError,
@@ -30,7 +31,7 @@ def translate(exc: BaseException, what: str = "", address: str = "") -> BaseExce
     name = type(exc).__name__
     lost = _lost_key(exc)
     if lost is not None:
-        return ObjectLostError(lost.rsplit("-", 1)[-1])
+        return ObjectLostError(_ids.object_hex(lost))
     if _cancel_reason(exc) in DISCONNECTED_REASONS:
         return connection_lost(address, "the Dask client was disconnected")
     if isinstance(exc, (asyncio.CancelledError, concurrent.futures.CancelledError)) or \

@@ -9,6 +9,7 @@ lengths and layout, so code that checks ``len()`` or slices an id sees what Ray 
 from __future__ import annotations
 
 import builtins
+import functools
 import hashlib
 import os
 import threading
@@ -165,6 +166,26 @@ def _job_part(job_id: str) -> str:
 def new_actor_id(job_id: str) -> str:
     """A fresh actor id of job ``job_id`` (32 hex digits, ending with the job's)."""
     return os.urandom(ActorID.SIZE - JobID.SIZE).hex() + _job_part(job_id)
+
+
+OBJECT_ID_SIZE = 28  # bytes of Ray's ``ObjectID``
+_UNIQUE_DIGITS = 32  # hex digits of the unique part of a Dask key (``_tasks.new_key``)
+
+
+@functools.lru_cache(maxsize=1024)
+def _name_digits(name: str) -> str:
+    return hashlib.sha1(name.encode()).hexdigest()[:2 * OBJECT_ID_SIZE - _UNIQUE_DIGITS]
+
+
+def object_hex(key: str) -> str:
+    """The Ray object id (56 hex digits) of the object with Dask key ``key``: the key's unique
+    digits, then digits drawn from its name; a key that is such an id already is itself."""
+    name, _, unique = key.rpartition("-")
+    if name and len(unique) == _UNIQUE_DIGITS:
+        return unique + _name_digits(name)
+    if len(key) == 2 * OBJECT_ID_SIZE and all(c in "0123456789abcdef" for c in key):
+        return key
+    return hashlib.sha224(key.encode()).hexdigest()
 
 
 def task_id(key: str, actor_id: str | None, job_id: str) -> str:

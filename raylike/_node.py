@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from distributed import get_worker, secede
+from distributed.comm import get_address_host
 from distributed.diagnostics.plugin import WorkerPlugin
 from distributed.worker_state_machine import WorkerState
 
@@ -121,8 +122,8 @@ class NodePlugin(WorkerPlugin):
                          name="raylike-warmup").start()
 
     async def _declare_resources(self, worker: Any) -> None:
-        """A worker started by hand gets ``CPU = nthreads`` and the GPUs pynvml finds, unless
-        it declared them itself."""
+        """A worker started by hand gets ``CPU = nthreads``, the GPUs pynvml finds and Ray's
+        ``node:<ip>``, unless it declared them itself."""
         missing: dict[str, float] = {}
         if "CPU" not in worker.state.total_resources:
             missing["CPU"] = float(worker.state.nthreads)
@@ -131,6 +132,9 @@ class NodePlugin(WorkerPlugin):
             if gpus:
                 missing["GPU"] = float(len(gpus))
                 missing.update(_resources.accelerator_resources(len(gpus)))
+        node_ip = f"node:{get_address_host(worker.address)}"  # Ray's resource of every node
+        if node_ip not in worker.state.total_resources:
+            missing[node_ip] = 1.0
         if missing:
             await worker.set_resources(**missing)
             try:
@@ -286,7 +290,10 @@ class NodePlugin(WorkerPlugin):
         if status == "crashed" or cancelled and status != "ok":
             self.pool.discard(child)
             return ("cancelled", None) if cancelled else ("crashed", payload)
-        self.pool.release(child)
+        if call.max_calls > 0 and child.count_call(call.function_name) >= call.max_calls:
+            self.pool.discard(child)  # Ray's max_calls: its process ends after that many runs
+        else:
+            self.pool.release(child)
         return status, payload
 
     def _cancel_actor_call(self, host: Any, key: str, recursive: bool) -> None:
@@ -431,12 +438,14 @@ class TaskScope:
     def _ready(self, op: str, args: tuple[Any, ...]) -> bool:
         keys = args[0]
         backend = self.node.backend()
-        # through ``ref``: a direct call's key is not a Dask key yet, and a Dask future made
-        # for it here would send the scheduler a wish and a release for it that can arrive
-        # after the call's answer is announced, and release that object (its get then fails
-        # with "cancelled for reason: unknown")
+        # backend.ref, not a bare Dask future: the key of a direct actor call this child just
+        # made is not Dask's yet, and a future made and dropped here would tell the scheduler
+        # to release the key, maybe after the call's answer was stored under it (lost then)
         refs = [backend.ref(k) for k in keys if isinstance(k, str)]  # not generators
-        done = sum(backend._waitable(r).done() for r in refs)
+        try:
+            done = sum(backend._waitable(r).done() for r in refs)
+        except Exception:  # a ref of an earlier session, say: the request answers the error
+            return True
         need = len(keys) if op == "get" else min(args[1], len(keys))
         return done >= need or (op == "wait" and args[-1] == 0)
 

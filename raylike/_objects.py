@@ -11,6 +11,7 @@ import asyncio
 import collections
 import concurrent.futures
 import logging
+import os
 import sys
 import threading
 import time
@@ -22,6 +23,10 @@ from raylike import _context, _ids, _runtime, _serialization
 
 T = TypeVar("T")
 _NIL = "f" * 56
+# ids this process has shown (``hex``/``binary``) -> their Dask keys, the latest kept
+_IDS_KEPT = 1 << 16
+_keys_by_id: collections.OrderedDict[str, str] = collections.OrderedDict()
+_ids_lock = threading.Lock()
 
 __all__ = ["ObjectRef", "cancel", "get", "put", "wait"]
 
@@ -32,8 +37,9 @@ class ObjectRef(Generic[T]):
     __slots__ = ("_key", "_future", "_direct", "_watchable", "_delivered", "_actor_call",
                  "__weakref__")
 
-    def __init__(self, key: str, future: Any = None) -> None:
-        self._key = key
+    def __init__(self, key: str | bytes, future: Any = None) -> None:
+        # raylike makes refs from Dask keys (str); a user, as in Ray, from an id's 28 bytes
+        self._key = key if isinstance(key, str) else _key_of_id(key)
         self._future = future  # a Dask future where this process has a client; never exposed
         self._direct: Any = None  # the answer of a driver's direct actor call (``_direct``)
         self._watchable = False  # a task's only result: its node can hand it over early
@@ -46,15 +52,28 @@ class ObjectRef(Generic[T]):
         """The nil ref (what a generator's ``_next_sync`` returns when nothing came in time)."""
         return cls(_NIL)
 
+    @classmethod
+    def from_random(cls) -> ObjectRef[Any]:
+        """A ref with a random id, naming no object."""
+        return cls(os.urandom(_ids.OBJECT_ID_SIZE))
+
     def is_nil(self) -> bool:
         return self._key == _NIL
 
     def hex(self) -> str:
-        """The object's id as a hex string."""
-        return self._key.rsplit("-", 1)[-1] if "-" in self._key else self._key
+        """The object's id as a hex string (56 digits, as Ray's)."""
+        digits = _ids.object_hex(self._key)
+        if digits != self._key:  # ``ObjectRef(ref.binary())`` must find this key again
+            with _ids_lock:
+                _keys_by_id[digits] = self._key
+                _keys_by_id.move_to_end(digits)
+                if len(_keys_by_id) > _IDS_KEPT:
+                    _keys_by_id.popitem(last=False)
+        return digits
 
     def binary(self) -> bytes:
-        return self.hex().encode()
+        """The object's id (28 bytes, as Ray's)."""
+        return bytes.fromhex(self.hex())
 
     def task_id(self) -> _ids.TaskID:
         """The id of the task that made the object, as Ray's ``TaskID``.
@@ -201,6 +220,19 @@ def release_dropped() -> None:
 def hold_until_done(_refs: list[Any], _future: Any) -> None:
     """A done callback whose only job is to hold ``_refs`` (bound with ``functools.partial``)
     until the future it is attached to is done."""
+
+
+def _key_of_id(object_id: bytes) -> str:
+    """The Dask key of the object whose 28-byte id is ``object_id``: that of a ref whose id
+    this process has shown, else the id's hex (the key of no object)."""
+    if not isinstance(object_id, (bytes, bytearray)):
+        raise TypeError(f"ObjectRef needs the object's id as bytes, got {type(object_id)}")
+    if len(object_id) != _ids.OBJECT_ID_SIZE:
+        raise ValueError(f"ID string needs to have length {_ids.OBJECT_ID_SIZE}, "
+                         f"got {len(object_id)}")
+    digits = bytes(object_id).hex()
+    with _ids_lock:
+        return _keys_by_id.get(digits, digits)
 
 
 def _rebuild(key: str, actor_call: str | bool = False) -> ObjectRef[Any]:

@@ -30,6 +30,12 @@ class Child:
         self._kill_lock = threading.Lock()
         self._killed = False
         self.env_key = ""  # the runtime environment it entered (it serves no other)
+        self.calls: dict[str, int] = {}  # runs of each function with ``max_calls``
+
+    def count_call(self, function: str) -> int:
+        """Count one more run of ``function`` here; how many it has made."""
+        self.calls[function] = self.calls.get(function, 0) + 1
+        return self.calls[function]
 
     def send(self, message: tuple[Any, ...], plain: bool = False) -> None:
         _wire.send(self.conn, self._send_lock, message, plain)

@@ -11,6 +11,7 @@ import os
 import time
 from typing import Any
 
+from raylike._common.constants import HEAD_NODE_RESOURCE_NAME, NODE_ID_PREFIX
 from raylike._options import _resource_quantity, _resources
 
 _ROUND = 4  # Ray keeps resources in fixed point (1e-4); round to avoid float drift
@@ -143,8 +144,11 @@ def total_memory() -> int:
 
 
 def embedded_node_resources(num_cpus: float | None, num_gpus: float | None,
-                            resources: dict[str, float] | None) -> dict[str, float]:
-    """The embedded node's Dask worker resources, sized like Ray's default node."""
+                            resources: dict[str, float] | None, head: bool = False,
+                            host: str | None = "127.0.0.1") -> dict[str, float]:
+    """The embedded node's Dask worker resources, sized like Ray's default node, with Ray's
+    ``node:<ip>`` (1) for the node's ``host``; the head node also has
+    ``node:__internal_head__`` (1)."""
     node: dict[str, float] = {
         "CPU": float(os.cpu_count() or 1) if num_cpus is None else float(num_cpus),
         "GPU": float(len(detect_gpus())) if num_gpus is None else float(num_gpus),
@@ -153,6 +157,10 @@ def embedded_node_resources(num_cpus: float | None, num_gpus: float | None,
     if num_gpus is None:  # the GPUs found here: their type too
         node.update(accelerator_resources(node["GPU"]))
     node.update({k: float(v) for k, v in (resources or {}).items()})
+    if host:
+        node[NODE_ID_PREFIX + host] = 1.0
+    if head:
+        node[HEAD_NODE_RESOURCE_NAME] = 1.0
     return node
 
 

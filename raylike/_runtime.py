@@ -215,11 +215,14 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
             an existing Dask scheduler; ``"auto"`` reads ``RAY_ADDRESS`` then
             ``DASK_SCHEDULER_ADDRESS``; a ``distributed.Client`` is used as it is.
         num_cpus, num_gpus, resources: the embedded node's resources (default: this machine's
-            CPUs, the GPUs pynvml finds). Not allowed when connecting to a cluster.
+            CPUs, the GPUs pynvml finds). Not allowed when connecting to a cluster (nor are
+            ``object_store_memory`` and ``_system_config``: Ray's ``ValueError``).
         namespace: the namespace of named actors (default: an anonymous one per driver).
         ignore_reinit_error: make a second ``init`` a no-op instead of a ``RuntimeError``.
         log_to_driver: show what tasks and actors of this driver print on its stdout and
-            stderr, each line prefixed ``(name pid=N)`` as Ray does (default ``True``).
+            stderr, each line prefixed ``(name pid=N)`` as Ray does (default: ``True``
+            unless the environment variable ``RAY_LOG_TO_DRIVER`` is set to neither ``1``
+            nor ``true``, as in Ray).
 
         runtime_env: the job's runtime environment (or ``job_config.runtime_env``): every
             task and actor of the job starts from it (see ``raylike.runtime_env``).
@@ -251,11 +254,15 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
                                "calling 'ray.shutdown()' prior to 'ray.init()'.")
         _resources.check_init_resources(num_cpus, num_gpus, resources)
         target = _resolve_address(address)
-        if target is not None and (num_cpus is not None or num_gpus is not None or resources):
-            raise ValueError("When connecting to an existing cluster, num_cpus, num_gpus and "
-                             "resources must not be provided.")
+        if target is not None:
+            _check_connect_arguments(num_cpus, num_gpus, resources, object_store_memory,
+                                     kwargs.get("_system_config"))
+        if log_to_driver is None:  # Ray's default, read where Ray reads it
+            from raylike._private import ray_constants
+
+            log_to_driver = ray_constants.RAY_LOG_TO_DRIVER
         _driver = _connect(target, num_cpus, num_gpus, resources, include_dashboard,
-                           dashboard_port, True if log_to_driver is None else log_to_driver,
+                           dashboard_port, log_to_driver,
                            namespace, kwargs.get("_system_config"))
         _driver.detached_default = getattr(job_config, "default_actor_lifetime",
                                            None) == "detached"
@@ -263,6 +270,22 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
             _ship_job_env(job_env)
         atexit.register(shutdown)
         return _driver.context
+
+
+def _check_connect_arguments(num_cpus: float | None, num_gpus: float | None,
+                             resources: dict[str, float] | None,
+                             object_store_memory: int | None,
+                             system_config: dict[str, Any] | None) -> None:
+    """Ray's refusals of arguments that size or configure a cluster ``init`` does not start."""
+    if num_cpus is not None or num_gpus is not None or resources:
+        raise ValueError("When connecting to an existing cluster, num_cpus, num_gpus and "
+                         "resources must not be provided.")
+    if object_store_memory is not None:
+        raise ValueError("When connecting to an existing cluster, object_store_memory must "
+                         "not be provided.")
+    if system_config:
+        raise ValueError("When connecting to an existing cluster, _system_config must not be "
+                         "provided.")
 
 
 def _ship_job_env(env: dict[str, Any]) -> None:
@@ -311,7 +334,7 @@ def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
     cluster = None
     owns_client = not _errors.is_dask_client(target)
     if target is None:
-        node = _resources.embedded_node_resources(num_cpus, num_gpus, resources)
+        node = _resources.embedded_node_resources(num_cpus, num_gpus, resources, head=True)
         dashboard = _resources.dashboard_wanted(include_dashboard)
         cluster = _cluster.start(node, dashboard=dashboard, dashboard_port=dashboard_port,
                                  system_config=system_config)

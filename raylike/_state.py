@@ -1,6 +1,7 @@
 """Cluster introspection: ``cluster_resources``, ``available_resources``, ``nodes``."""
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 from raylike import _ids, _resources, _runtime
@@ -114,6 +115,30 @@ def total_resources_per_node() -> dict[str, dict[str, float]]:
 def nodes() -> list[dict[str, Any]]:
     """One entry per node (Dask worker), with Ray's keys."""
     return list(_query("nodes"))
+
+
+def node_ip_address() -> str:
+    """The IP address of the node the caller runs on (a driver: the first node's)."""
+    from raylike import _context
+
+    info = _context.current()
+    found = nodes()
+    if info is not None:
+        for node in found:
+            if node["NodeID"] == info.node_id:
+                return str(node["NodeManagerAddress"])
+    return str(found[0]["NodeManagerAddress"]) if found else "127.0.0.1"
+
+
+def host_ip_address() -> str:
+    """This machine's address towards the outside (Ray's answer before ``init``): the local
+    end of a UDP socket aimed at a public address (nothing is sent); 127.0.0.1 offline."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("8.8.8.8", 80))
+            return str(probe.getsockname()[0])
+    except OSError:
+        return "127.0.0.1"
 
 
 def address_of_node(node_id: str) -> str | None:

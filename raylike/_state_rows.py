@@ -182,7 +182,7 @@ def object_row(ts: Any, task_state: str, owner: str) -> dict[str, Any]:
     """An ``ObjectState`` row of a Dask key some client holds."""
     key = str(ts.key)
     nbytes = int(ts.nbytes) if getattr(ts, "nbytes", -1) is not None else -1
-    return {"object_id": key.rsplit("-", 1)[-1] if "-" in key else key,
+    return {"object_id": _ids.object_hex(key),
             "object_size": nbytes if nbytes >= 0 else -1, "task_status": task_state,
             "attempt_number": 1, "reference_type": "LOCAL_REFERENCE", "call_site": "disabled",
             "type": owner, "pid": 0, "ip": next((host_of(ws.address) for ws in ts.who_has or ()),

@@ -46,6 +46,7 @@ class TaskCall:
     function_name: str = ""  # "module.function", as Ray names it
     placement: Any = None  # a bundle of a placement group (``_pg_options.Placement``)
     runtime_env: dict[str, Any] | None = None  # the effective one (``_runtime_env``)
+    max_calls: int = 0  # a process runs the function this many times, then exits (0: no limit)
 
     @property
     def num_cpus(self) -> float:
@@ -251,6 +252,13 @@ class RemoteFunction:
         if options:
             return self.options(**options)._remote(args, kwargs)
         args, kwargs = tuple(args or ()), dict(kwargs or {})
+        decorator = getattr(self._function, "__ray_invocation_decorator__", None)
+        if decorator is not None:  # Ray's hook: it wraps the submission of every call
+            return decorator(self._submit)(args, kwargs)
+        return self._submit(args, kwargs)
+
+    def _submit(self, args: Any, kwargs: Any) -> Any:
+        args, kwargs = tuple(args or ()), dict(kwargs or {})
         backend = _runtime.backend(auto_init=True)
         if self._pickled is None:
             pickled = dumps(self._function, f"function {_descriptor(self._function)}")
@@ -277,6 +285,7 @@ class RemoteFunction:
             function_name=self._function_name,
             placement=_pg_options.resolve(opts, resources, self._function.__qualname__),
             runtime_env=_runtime_env.for_call(opts.get("runtime_env")),
+            max_calls=_options.get(opts, "max_calls") or 0,
         )
         if call.placement is None:
             _resources.warn_if_infeasible(f"task {name}", call.resources, backend)

@@ -42,6 +42,7 @@ from raylike import _subreaper
 # What a node's task processes import (``numpy`` too where installed): imported by the zygote
 # before it forks them, so that a task process starts with them already loaded.
 TASK_MODULES = ["raylike._child", "raylike._actor_proc", "cloudpickle"]
+PRELOAD_CONFIG = "RAY_preload_python_modules"  # Ray's system config, as the cluster's env
 
 # This process's connection to the zygote that forked it (a Dask worker forked by the embedded
 # cluster's zygote); taken by the first :func:`node_forks`.
@@ -184,9 +185,16 @@ def node_forks() -> ForkClient:
     with mine, theirs:
         code = "import sys; from raylike._zygote import main; main(sys.argv[1:])"
         server = subprocess.Popen(
-            [sys.executable, "-c", code, "node", str(theirs.fileno()), json.dumps(sys.path)],
+            [sys.executable, *_site_flags(), "-c", code, "node", str(theirs.fileno()),
+             json.dumps(sys.path)],
             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
         return ForkClient(Connection(mine.detach()), server)
+
+
+def _site_flags() -> list[str]:
+    """This process's ``-S``/``-s`` flags, for the zygote it starts."""
+    return [flag for flag, on in (("-S", sys.flags.no_site), ("-s", sys.flags.no_user_site))
+            if on]
 
 
 def preload(modules: list[str]) -> None:
@@ -195,6 +203,24 @@ def preload(modules: list[str]) -> None:
         importlib.import_module(name)
     if importlib.util.find_spec("numpy") is not None:
         importlib.import_module("numpy")
+
+
+def preload_configured() -> None:
+    """Import the modules of Ray's ``preload_python_modules`` system config (``RAY_<name>``,
+    a JSON list) for the task processes this zygote forks; one that fails to import is
+    logged and skipped, as in Ray."""
+    raw = os.environ.get(PRELOAD_CONFIG)
+    if not raw:
+        return
+    try:
+        names = json.loads(raw)
+    except ValueError:
+        names = [n.strip() for n in raw.split(",")]
+    for name in names if isinstance(names, list) else [names]:
+        try:
+            importlib.import_module(str(name))
+        except Exception as exc:
+            print(f"raylike: could not preload module {name!r}: {exc!r}", file=sys.stderr)
 
 
 class Zygote:
@@ -360,6 +386,7 @@ def main(argv: list[str]) -> None:
         raise SystemExit(f"unknown zygote mode {mode!r}")
     sys.path[:] = json.loads(path)
     preload(TASK_MODULES)
+    preload_configured()
     zygote = Zygote({}, watch_stdin=False)
     zygote.add(Connection(int(fd)))
     zygote.serve()

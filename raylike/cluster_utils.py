@@ -6,7 +6,8 @@ first call also starts the Dask scheduler (the head). ``connect`` attaches the d
 node failure.
 
 Differences from Ray: a node is one Dask worker process (no raylet, object store, or GCS:
-``object_store_memory``, ports, ``_system_config`` and the like are accepted and ignored); the
+``object_store_memory``, ports and the like are accepted and ignored; ``_system_config``
+reaches the node's processes as ``RAY_<name>``, as ``ray.init``'s does); the
 driver is not attached to a node, so removing the head node is allowed (the Dask
 scheduler, Ray's GCS, runs until ``shutdown``). ``AutoscalingCluster`` is not available.
 """
@@ -42,7 +43,8 @@ _NODE_ARGS = frozenset({
     "tracing_startup_hook", "no_monitor", "env_vars", "session_name", "webui", "cluster_id",
     "node_id", "resource_isolation_config", "proxy_server_url",
 })
-_USED = frozenset({"num_cpus", "num_gpus", "resources", "memory", "node_name"})
+_USED = frozenset({"num_cpus", "num_gpus", "resources", "memory", "node_name",
+                   "_system_config"})
 
 
 class ClusterNode:
@@ -150,14 +152,15 @@ class Cluster:
         """Start a node: a Dask worker with ``num_cpus`` (default 1), ``num_gpus`` (default 0),
         ``resources`` and ``memory``; the first node is the head and starts the scheduler.
         Other keywords of Ray's node parameters are accepted and ignored."""
-        resources = self._node_resources(node_args)
+        resources = self._node_resources(node_args, head=self.head_node is None)
         if self._address is None:
             self._scheduler, self._address = _cluster_nodes.start_scheduler(self._logs)
             self.redis_address = self.address
             _cluster.record_current(self._address)  # init() with no address joins it (Ray)
         name = str(node_args.get("node_name") or f"raylike-node-{uuid.uuid4().hex[:8]}")
         proc, dask_address = _cluster_nodes.start_worker(self._address, name, resources,
-                                                         self._logs)
+                                                         self._logs,
+                                                         node_args.get("_system_config"))
         node = ClusterNode(self, self.head_node is None, proc, dask_address, resources)
         if node.head:
             self.head_node = node
@@ -168,7 +171,7 @@ class Cluster:
         return node
 
     @staticmethod
-    def _node_resources(node_args: dict[str, Any]) -> dict[str, float]:
+    def _node_resources(node_args: dict[str, Any], head: bool) -> dict[str, float]:
         unknown = sorted(set(node_args) - _NODE_ARGS)
         if unknown:
             raise TypeError(f"add_node() got unexpected keyword argument(s): {unknown}")
@@ -180,7 +183,8 @@ class Cluster:
         extra = dict(node_args.get("resources") or {})
         _resources.check_init_resources(num_cpus, num_gpus, extra)
         node = _resources.embedded_node_resources(1 if num_cpus is None else num_cpus,
-                                                  0 if num_gpus is None else num_gpus, extra)
+                                                  0 if num_gpus is None else num_gpus, extra,
+                                                  head=head)
         if node_args.get("memory") is not None:
             node["memory"] = float(node_args["memory"])
         return node

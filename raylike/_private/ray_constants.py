@@ -2,6 +2,8 @@
 against: error types pushed to drivers, process names, defaults. Values are Ray 2.60's."""
 from __future__ import annotations
 
+import os
+
 ID_SIZE = 28
 DEFAULT_PORT = 6379
 DEFAULT_DASHBOARD_PORT = 8265
@@ -13,6 +15,8 @@ REDIS_DEFAULT_USERNAME = ""
 REDIS_DEFAULT_PASSWORD = ""
 NUM_REDIS_GET_RETRIES = 20
 ENABLE_RAY_CLUSTER = True
+# ``init``'s default for ``log_to_driver`` (read when this module is imported, as Ray does)
+RAY_LOG_TO_DRIVER = os.environ.get("RAY_LOG_TO_DRIVER", "true").lower() in ("true", "1")
 DEFAULT_RESOURCES = {"CPU", "GPU", "memory", "object_store_memory"}
 
 # keys of the autoscaler's debug records in the internal key-value store

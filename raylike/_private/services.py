@@ -5,6 +5,7 @@ client server) raises ``NotImplementedError``."""
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from raylike import _runtime
@@ -46,6 +47,18 @@ def remaining_processes_alive() -> bool:
                            "processes are alive or not.")
     procs: list[Any] = [cluster.scheduler, *cluster.workers[-1:]]
     return all(proc is not None and proc.exitcode is None for proc in procs)
+
+
+def _no_site() -> int:
+    """Whether this interpreter runs without ``site`` (``python -S``); the processes ``init``
+    starts inherit it, as Ray's workers do."""
+    return int(sys.flags.no_site)
+
+
+def _no_user_site() -> int:
+    """Whether this interpreter skips the user's site-packages (``python -s``); inherited
+    like :func:`_no_site`."""
+    return int(sys.flags.no_user_site)
 
 
 def get_node_ip_address(address: str | None = None) -> str:

@@ -13,7 +13,7 @@ import tempfile
 from typing import Any
 
 import raylike
-from raylike import _context, _ids, _runtime
+from raylike import _context, _ids, _runtime, _state
 from raylike import cloudpickle as pickle
 from raylike._raylet import GcsClient
 from raylike._runtime import RayContext
@@ -43,7 +43,7 @@ class _Node:
 
     @property
     def node_ip_address(self) -> str:
-        return raylike.util.get_node_ip_address()
+        return _state.node_ip_address()
 
     @property
     def session_name(self) -> str:

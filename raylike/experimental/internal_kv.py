@@ -7,12 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from raylike import _runtime, _state
+from raylike.exceptions import RaySystemError
 
 __all__ = ["_internal_kv_del", "_internal_kv_exists", "_internal_kv_get",
            "_internal_kv_initialized", "_internal_kv_list", "_internal_kv_put",
            "_internal_kv_reset"]
 
 _STORE = "_raylike_internal_kv"  # the scheduler's attribute holding {(namespace, key): value}
+RESERVED_PREFIX = b"@namespace_"  # Ray's GCS refuses keys (and prefixes) that start with it
 
 
 def _as_bytes(value: str | bytes | None, what: str) -> bytes | None:
@@ -53,7 +55,12 @@ def apply(op: str, namespace: bytes | None, key: bytes, value: bytes | None = No
 
 def _call(op: str, key: str | bytes, namespace: str | bytes | None,
           value: str | bytes | None = None, flag: bool = False) -> Any:
-    return _state._query("kv", op, _as_bytes(namespace, "namespace"), _as_bytes(key, "key"),
+    raw = _as_bytes(key, "key")
+    if op != "exists" and raw is not None and raw.startswith(RESERVED_PREFIX):  # Ray's rule
+        raise RaySystemError(f"Invalid internal_kv key {raw!r}: keys starting with "
+                             f"{RESERVED_PREFIX.decode()} are reserved (Ray stores namespaces "
+                             "under that prefix).")
+    return _state._query("kv", op, _as_bytes(namespace, "namespace"), raw,
                          _as_bytes(value, "value"), flag)
 
 

@@ -35,16 +35,15 @@ __all__ = ["ActorPool", "as_completed", "check_serialize", "deregister_serialize
 
 
 def get_node_ip_address() -> str:
-    """The IP address of the node the caller runs on (127.0.0.1 on the embedded cluster)."""
-    from raylike import _context, _state
+    """The IP address of the node the caller runs on (127.0.0.1 on the embedded cluster);
+    before ``init``, this machine's address, as in Ray (no cluster is started)."""
+    from raylike import _state
+    from raylike._private import worker
 
-    info = _context.current()
-    nodes = _state.nodes()
-    if info is not None:
-        for node in nodes:
-            if node["NodeID"] == info.node_id:
-                return str(node["NodeManagerAddress"])
-    return str(nodes[0]["NodeManagerAddress"]) if nodes else "127.0.0.1"
+    node = worker._global_node  # Ray's node of this process, None before init (as in Ray)
+    if node is not None:
+        return str(node.node_ip_address)
+    return _state.host_ip_address()
 
 
 __getattr__ = submodule_getattr(__name__)  # ray.util.state, ray.util.queue, ... on first use

@@ -343,6 +343,90 @@ def test_handle_passed_to_tasks(ray_shared):
     assert ray.get(c.get.remote()) == 7
 
 
+def test_tasks_in_turn_each_get_one_call_through_a_handle_in_their_arguments(ray_shared):
+    ray = ray_shared
+    Counter = _make_counter_class(ray)
+    c = Counter.remote()
+
+    @ray.remote
+    def bump_top(counter):
+        return ray.get(counter.incr.remote())
+
+    @ray.remote
+    def bump_nested(holder):
+        return ray.get(holder[0].incr.remote())
+
+    # many short tasks in a row, each waiting at once for the one call it made (the answer
+    # may be in before or after the task asks for it: every one must reach the task)
+    expected = 0
+    for _ in range(60):
+        expected += 2
+        assert ray.get(bump_top.remote(c), timeout=60) == expected - 1
+        assert ray.get(bump_nested.remote([c]), timeout=60) == expected
+    assert ray.get(c.get.remote()) == expected
+
+
+def test_method_invocation_decorator_wraps_each_submission(ray_shared):
+    ray = ray_shared
+
+    def wrap_submission(submit):
+        def submit_reversed(args, kwargs):
+            return submit(args[::-1], kwargs), "wrapped"
+
+        return submit_reversed
+
+    class Joiner:
+        def join(self, *parts, sep="-"):
+            return sep.join(parts)
+
+        def plain(self, x):
+            return x
+
+    Joiner.join.__ray_invocation_decorator__ = wrap_submission
+    j = ray.remote(Joiner).remote()
+    ref, tag = j.join.remote("a", "b", "c", sep="+")
+    assert tag == "wrapped"
+    assert ray.get(ref, timeout=60) == "c+b+a"
+    assert ray.get(j.plain.remote(5), timeout=60) == 5  # other methods are not wrapped
+
+    @ray.remote
+    def through_task(handle):  # the decorator travels with the handle
+        ref, tag = handle.join.remote("x", "y")
+        return ray.get(ref), tag
+
+    assert ray.get(through_task.remote(j), timeout=60) == ("y-x", "wrapped")
+
+
+def test_processes_are_titled_after_what_they_run(ray_shared):
+    import psutil
+
+    ray = ray_shared
+
+    def title():
+        return psutil.Process().cmdline()[0]
+
+    @ray.remote
+    class Titled:
+        def __init__(self):
+            self.at_init = title()
+
+        def titles(self):
+            return self.at_init, title()
+
+        def later(self):
+            return title()
+
+    @ray.remote
+    def plain():
+        return title()
+
+    t = Titled.remote()
+    assert ray.get(t.titles.remote(), timeout=60) == ("ray::Titled.__init__", "ray::Titled.titles")
+    assert ray.get(t.later.options(name="renamed").remote(), timeout=60) == "ray::renamed"
+    assert ray.get(plain.remote(), timeout=60) == "ray::plain"
+    assert ray.get(plain.options(name="other").remote(), timeout=60) == "ray::other"
+
+
 def test_handle_passed_to_other_actor(ray_shared):
     ray = ray_shared
     Counter = _make_counter_class(ray)
@@ -713,6 +797,33 @@ def test_kill_makes_later_calls_raise(ray_shared):
     for _ in range(3):
         with pytest.raises(ray.exceptions.ActorDiedError):
             ray.get(c.get.remote(), timeout=30)
+
+
+@pytest.mark.parametrize("ray_start", [{"num_cpus": 1}], indirect=True)
+def test_kill_allowing_restart_spends_a_restart_even_before_the_actor_started(ray_start):
+    ray = ray_start
+
+    @ray.remote(num_cpus=1)
+    class Holder:
+        def ping(self):
+            return "pong"
+
+    # killed at once, maybe before its process exists: the kill still costs its one restart
+    h = Holder.options(max_restarts=1, max_task_retries=-1).remote()
+    ray.kill(h, no_restart=False)
+    assert ray.get(h.ping.remote(), timeout=60) == "pong"
+    ray.kill(h, no_restart=False)  # no restart left: this one is for good
+    deadline = time.time() + 60
+    while True:
+        try:
+            ray.get(h.ping.remote(), timeout=60)
+        except ray.exceptions.ActorDiedError:
+            break
+        assert time.time() < deadline, "actor out of restarts keeps answering"
+        time.sleep(0.05)
+    # and it gave its CPU back: another 1-CPU actor runs on the 1-CPU cluster
+    other = Holder.remote()
+    assert ray.get(other.ping.remote(), timeout=60) == "pong"
 
 
 def test_kill_fails_in_flight_call(ray_shared):

@@ -41,6 +41,20 @@ def test_internal_kv_namespaces_and_prefixes(ray_shared: Any) -> None:
     kv._internal_kv_del("other", namespace=space)
 
 
+def test_internal_kv_refuses_keys_with_the_reserved_prefix(ray_shared: Any) -> None:
+    ray, kv = ray_shared, _kv(ray_shared)
+    space = f"ns-{uuid.uuid4().hex}"
+    with pytest.raises(ray.exceptions.RaySystemError):
+        kv._internal_kv_put("@namespace_x", "v")
+    with pytest.raises(ray.exceptions.RaySystemError):
+        kv._internal_kv_get("@namespace_", namespace=space)
+    with pytest.raises(ray.exceptions.RaySystemError):
+        kv._internal_kv_del("@namespace_z", namespace=space)
+    with pytest.raises(ray.exceptions.RaySystemError):
+        kv._internal_kv_list("@namespace_", namespace=space)
+    assert kv._internal_kv_list("", namespace=space) == []  # nothing was stored
+
+
 def test_internal_kv_is_shared_with_tasks(ray_shared: Any) -> None:
     ray = ray_shared
     key = f"task-{uuid.uuid4().hex}"

@@ -228,6 +228,58 @@ def test_job_default_actor_lifetime(ray_fresh, default):
 
 
 @pytest.mark.timeout(180)
+@pytest.mark.parametrize("argument", [{"_system_config": {"object_timeout_milliseconds": 200}},
+                                      {"object_store_memory": 100 * 1024 * 1024}])
+def test_connecting_to_a_cluster_refuses_what_configures_one(ray_fresh, argument):
+    import importlib
+
+    ray = ray_fresh
+    cluster = importlib.import_module(f"{ray.__name__}.cluster_utils").Cluster()
+    try:
+        cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        with pytest.raises(ValueError, match="existing cluster"):
+            ray.init(address=cluster.address, **argument)
+        assert not ray.is_initialized()
+        ray.init(address=cluster.address)  # without it, the same call connects
+
+        @ray.remote
+        def f():
+            return "connected"
+
+        assert ray.get(f.remote(), timeout=60) == "connected"
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+
+
+SITE_FLAGS = """
+import json, sys
+import {module} as ray
+ray.init(num_cpus=1, include_dashboard=False)
+
+@ray.remote
+def flags():
+    return sys.flags.no_user_site
+
+print("RESULT" + json.dumps([sys.flags.no_user_site, ray.get(flags.remote(), timeout=60)]))
+ray.shutdown()
+"""
+
+
+@pytest.mark.timeout(180)
+def test_tasks_run_with_the_drivers_no_user_site_flag(ray_module):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    env.pop("RAY_ADDRESS", None)
+    proc = subprocess.run([sys.executable, "-s", "-c",
+                           SITE_FLAGS.format(module=ray_module.__name__)],
+                          env=env, capture_output=True, text=True, timeout=150)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT")]
+    assert lines, proc.stderr[-2000:]
+    assert json.loads(lines[-1][len("RESULT"):]) == [1, 1]  # python -s, in the task too
+
+
+@pytest.mark.timeout(180)
 def test_init_auto_joins_the_cluster_started_last(ray_fresh):
     """``init(address="auto")`` joins the cluster started last on this machine (here a
     ``cluster_utils.Cluster``'s head): it sees that cluster's nodes."""

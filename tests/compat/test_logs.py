@@ -45,10 +45,11 @@ ray.shutdown()
 class Driver:
     """A driver program running in a subprocess, its output read as it comes."""
 
-    def __init__(self, module: str, body: str, init: str = "") -> None:
+    def __init__(self, module: str, body: str, init: str = "",
+                 env: dict[str, str] | None = None) -> None:
         self.token = f"tok-{uuid.uuid4().hex[:12]}"
         program = _PROGRAM.format(module=module, init=init, body=textwrap.dedent(body))
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
         self.proc = subprocess.Popen(
             [sys.executable, "-c", program, self.token], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -105,8 +106,8 @@ def driver(ray_module: Any):
     """Start driver programs against the module under test; each is ended after the test."""
     started: list[Driver] = []
 
-    def start(body: str, init: str = "") -> Driver:
-        program = Driver(ray_module.__name__, body, init)
+    def start(body: str, init: str = "", env: dict[str, str] | None = None) -> Driver:
+        program = Driver(ray_module.__name__, body, init, env)
         started.append(program)
         return program
 
@@ -286,6 +287,24 @@ def test_log_to_driver_false_shows_nothing(driver: Any) -> None:
         ray.get(Quiet.remote().say.remote(token), timeout=60)
         result = "done"
     """, init=", log_to_driver=False")
+    assert run.result() == "done"
+    time.sleep(3)  # time enough for forwarded lines to arrive
+    run.close()
+    assert run.token not in run.output("out")
+    assert run.token not in run.output("err")
+
+
+def test_log_to_driver_defaults_to_the_environment_variable(driver: Any) -> None:
+    run = driver("""
+        @ray.remote
+        def f(token):
+            import sys
+            print("out", token)
+            print("err", token, file=sys.stderr)
+
+        ray.get(f.remote(token), timeout=60)
+        result = "done"
+    """, env={"RAY_LOG_TO_DRIVER": "0"})
     assert run.result() == "done"
     time.sleep(3)  # time enough for forwarded lines to arrive
     run.close()

@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import gc
 import os
+import pickle
 import time
 
 import numpy as np
@@ -230,6 +231,36 @@ def test_object_ref_identity_hash_and_repr(ray_shared):
     int(h, 16)  # it is hexadecimal
     assert h != other.hex()
     assert "ObjectRef" in repr(ref)
+
+
+def test_object_ref_ids_have_rays_sizes_and_name_the_object_again(ray_shared):
+    ray = ray_shared
+    ref = ray.put([1, 2, 3])
+    assert len(ref.binary()) == 28 and len(ref.hex()) == 56
+    assert ref.binary().hex() == ref.hex()
+    again = ray.ObjectRef(ref.binary())
+    assert again == ref and hash(again) == hash(ref)
+    assert ray.get(again, timeout=60) == [1, 2, 3]
+
+    @ray.remote
+    def f():
+        return "made"
+
+    made = f.remote()
+    assert ray.get(ray.ObjectRef(made.binary()), timeout=60) == "made"
+
+
+def test_object_ref_from_id_bytes(ray_shared):
+    ray = ray_shared
+    raw = bytes(range(28))
+    assert ray.ObjectRef(raw).binary() == raw
+    for wrong in (raw + b"1", raw[:10]):
+        with pytest.raises(ValueError, match="needs to have length"):
+            ray.ObjectRef(wrong)
+    assert ray.ObjectRef.nil().is_nil()
+    first, second = ray.ObjectRef.from_random(), ray.ObjectRef.from_random()
+    assert not first.is_nil() and first != second
+    assert pickle.loads(pickle.dumps(first)) == first
 
 
 def test_object_ref_round_trips_through_a_task_unchanged(ray_shared):

@@ -409,3 +409,30 @@ def test_runtime_context_in_actor(ray4):
     assert isinstance(a_id1, str) and a_id1 == a_id2
     assert a_id1 != b_id
     assert t1 != t2
+
+
+def test_head_node_has_rays_head_resource(ray4):
+    ray = ray4
+    head = "node:__internal_head__"
+    assert ray.cluster_resources()[head] == 1
+
+    @ray.remote(num_cpus=0, resources={head: 0.001})
+    def on_head():
+        return "ran on the head node"
+
+    assert ray.get(on_head.remote(), timeout=60) == "ran on the head node"
+
+
+def test_each_node_has_a_resource_named_after_its_address(ray4):
+    ray = ray4
+    for node in ray.nodes():
+        if node["Alive"]:
+            assert node["Resources"][f"node:{node['NodeManagerAddress']}"] == 1
+    here = f"node:{ray.util.get_node_ip_address()}"
+    assert ray.cluster_resources()[here] >= 1
+
+    @ray.remote(num_cpus=0, resources={here: 0.01})
+    def pinned():
+        return ray.util.get_node_ip_address()
+
+    assert f"node:{ray.get(pinned.remote(), timeout=60)}" == here

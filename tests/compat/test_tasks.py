@@ -191,6 +191,58 @@ def test_each_call_is_a_new_task(ray_shared):
     assert ray.get(counter.value.remote()) == 2
 
 
+def _gone(pid):
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_max_calls_ends_the_process_after_that_many_runs(ray_shared):
+    ray = ray_shared
+
+    @ray.remote(max_calls=1)
+    def once():
+        return os.getpid()
+
+    @ray.remote(max_calls=2)
+    def twice():
+        return os.getpid()
+
+    pids = [ray.get(once.remote(), timeout=60) for _ in range(3)]
+    assert len(set(pids)) == 3  # each run in a process of its own
+    deadline = time.time() + 60
+    while not all(_gone(pid) for pid in pids):
+        assert time.time() < deadline, "a process outlived its max_calls"
+        time.sleep(0.1)
+    runs = [ray.get(twice.remote(), timeout=60) for _ in range(6)]
+    assert max(runs.count(pid) for pid in set(runs)) <= 2
+
+
+def test_invocation_decorator_wraps_each_submission(ray_shared):
+    ray = ray_shared
+    seen = []
+
+    def wrap_submission(submit):
+        def submit_doubled(args, kwargs):
+            seen.append((args, kwargs))
+            return submit(tuple(2 * a for a in args), kwargs), "wrapped"
+
+        return submit_doubled
+
+    def add(a, b, c=0):
+        return a + b + c
+
+    add.__ray_invocation_decorator__ = wrap_submission
+    remote_add = ray.remote(add)
+    ref, tag = remote_add.remote(1, 2, c=10)
+    assert tag == "wrapped"
+    assert ray.get(ref, timeout=60) == 16
+    assert seen == [((1, 2), {"c": 10})]
+
+
 def test_large_kwargs(ray_shared):
     ray = ray_shared
     blob = bytes(range(256)) * (40 * 1024)  # 10 MiB
@@ -514,3 +566,20 @@ def test_async_def_remote_function_is_refused(ray_module):
 
     with pytest.raises(ValueError, match="async def"):
         ray.remote(f)
+
+
+@pytest.mark.parametrize(
+    "ray_start",
+    [{"num_cpus": 1, "_system_config": {"preload_python_modules": ["colorsys", "no_such_mod_x"]}}],
+    indirect=True)
+def test_preload_python_modules_are_imported_in_task_processes(ray_start):
+    ray = ray_start
+
+    @ray.remote
+    def imported():
+        import sys
+
+        return "colorsys" in sys.modules, "no_such_mod_x" in sys.modules
+
+    # the one that exists is there before the task imports it; the missing one is skipped
+    assert ray.get(imported.remote(), timeout=60) == (True, False)

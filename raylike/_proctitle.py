@@ -1,0 +1,44 @@
+"""Ray's process titles: a task or actor process shows as ``ray::<name>`` in ``ps`` and
+``psutil.Process().cmdline()`` while it runs that task or call, ``ray::IDLE`` (a task process)
+or ``ray::<Class>`` (an actor's) in between.
+
+Linux only, without ``setproctitle``: the title is written over the process's own argument
+area (its bounds are in ``/proc/self/stat``; Python copied ``argv`` at start-up and never
+reads that memory again), padded with NULs. The area keeps its size, so a longer title is cut.
+Elsewhere, or if anything fails, titles are left as they are.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+
+__all__ = ["set_title"]
+
+_ARG_START_FIELD = 48  # fields of /proc/<pid>/stat (1-based), see proc(5)
+_ARG_END_FIELD = 49
+_area: tuple[int, int, int] = (-1, 0, 0)  # (pid, start, length), read again after a fork
+
+
+def _argv_area() -> tuple[int, int]:
+    """Where this process's argument strings are, and their length (0: unknown)."""
+    global _area
+    pid = os.getpid()
+    if _area[0] != pid:
+        try:
+            with open("/proc/self/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()  # after "pid (comm)"
+            start = int(fields[_ARG_START_FIELD - 3])
+            length = int(fields[_ARG_END_FIELD - 3]) - start
+        except (OSError, ValueError, IndexError):
+            start = length = 0
+        _area = (pid, start, length if start > 0 else 0)
+    return _area[1], _area[2]
+
+
+def set_title(title: str) -> None:
+    """Show this process as ``title`` (cut to the room its arguments had)."""
+    start, length = _argv_area()
+    if length < 2:
+        return
+    data = title.encode(errors="replace")[:length - 1]
+    ctypes.memmove(start, data + b"\0" * (length - len(data)), length)
