@@ -13,6 +13,7 @@ the host runs them in the order they were submitted.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import itertools
 import logging
@@ -55,19 +56,38 @@ class ActorClass(Generic[T]):
     """A class decorated with ``@ray.remote``: create actors with ``.remote()``."""
 
     def __init__(self, cls: type, options: dict[str, Any]) -> None:
+        self._setup(cls, _options.validate(_options.ACTOR, dict(options)))
+        self._methods, self._init, self._is_async  # noqa: B018 - their errors come now
+
+    def _setup(self, cls: type, options: dict[str, Any]) -> None:
         self._cls = cls
-        self._options = _options.validate(_options.ACTOR, dict(options))
-        self._methods = _methods_of(cls)
-        self._init = method_meta(cls, "__init__", cls.__init__)  # type: ignore[misc]
-        self._is_async = any(inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
-                             for _, fn in inspect.getmembers(cls, _is_method))
+        self._options = options
         self._pickled: bytes | None = None
-        self._class_path = _context.function_name(cls, qualified=self._is_async)
         for attr in ("__name__", "__qualname__", "__module__", "__doc__"):
             try:
                 setattr(self, attr, getattr(cls, attr))
             except AttributeError:
                 pass
+
+    # Read from the class when first needed, not when the actor class is unpickled: a class
+    # pickled by value whose methods refer to its own actor class (``Actor.remote()`` inside
+    # a method) is rebuilt while it is still an empty skeleton, methods added after.
+    @functools.cached_property
+    def _methods(self) -> dict[str, MethodMeta]:
+        return _methods_of(self._cls)
+
+    @functools.cached_property
+    def _init(self) -> MethodMeta:
+        return method_meta(self._cls, "__init__", self._cls.__init__)  # type: ignore[misc]
+
+    @functools.cached_property
+    def _is_async(self) -> bool:
+        return any(inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
+                   for _, fn in inspect.getmembers(self._cls, _is_method))
+
+    @functools.cached_property
+    def _class_path(self) -> str:
+        return _context.function_name(self._cls, qualified=self._is_async)
 
     @property
     def __ray_metadata__(self) -> ActorClassMetadata:
@@ -104,7 +124,7 @@ class ActorClass(Generic[T]):
         return {"cls": self._cls, "options": self._options}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["cls"], state["options"])  # type: ignore[misc]
+        self._setup(state["cls"], state["options"])
 
     def options(self, **options: Any) -> ActorClass[T]:
         """A copy of this actor class with some options changed."""

@@ -1155,3 +1155,23 @@ def test_sync_method_of_an_async_actor_returns_a_ref_as_it_is(ray_shared):
     ref = ray.get(keeper.kept.remote(), timeout=60)
     assert isinstance(ref, ray.ObjectRef)
     assert ray.get(ref, timeout=60) == 7
+
+
+
+def test_an_actor_creates_and_returns_an_actor_of_its_own_class(ray_shared):
+    """A method that creates an actor of its own class (the class refers to itself) returns
+    a handle the caller can call."""
+    ray = ray_shared
+
+    @ray.remote
+    class SelfMaker:
+        def pid(self):
+            return os.getpid()
+
+        def make_another(self):
+            self.child = SelfMaker.remote()
+            return self.child
+
+    owner = SelfMaker.remote()
+    child = ray.get(owner.make_another.remote(), timeout=60)
+    assert ray.get(child.pid.remote(), timeout=60) != ray.get(owner.pid.remote(), timeout=60)
