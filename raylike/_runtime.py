@@ -200,6 +200,9 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
     unknown = [k for k in kwargs if not k.startswith("_")]
     if unknown:
         raise UnknownInitArgument(f"Unknown keyword argument(s): {', '.join(unknown)}")
+    temp_dir = kwargs.get("_temp_dir")
+    if temp_dir is not None and not os.path.isabs(temp_dir):
+        raise ValueError("temp_dir must be absolute path or None.")
     if namespace is None and job_config is not None:
         namespace = getattr(job_config, "ray_namespace", None)
     _options.validate_namespace(namespace)

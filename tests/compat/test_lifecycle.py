@@ -225,3 +225,18 @@ def test_job_default_actor_lifetime(ray_fresh, default):
         while child_alive():
             assert time.monotonic() < deadline, "the child outlived its owner"
             time.sleep(0.2)
+
+
+@pytest.mark.parametrize("name", ["CPU", "GPU", "memory", "object_store_memory"])
+def test_init_refuses_a_default_resource_as_custom(ray_fresh, name):
+    ray = ray_fresh
+    with pytest.raises(AssertionError, match=f"`{name}` cannot be a custom resource"):
+        ray.init(resources={name: 4}, include_dashboard=False)
+    assert not ray.is_initialized()
+
+
+def test_init_refuses_a_relative_temp_dir(ray_fresh):
+    ray = ray_fresh
+    with pytest.raises(ValueError, match="absolute"):
+        ray.init(_temp_dir="relative_dir", include_dashboard=False)
+    assert not ray.is_initialized()
