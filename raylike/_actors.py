@@ -20,7 +20,6 @@ import uuid
 from typing import Any, Generic, TypeVar
 
 from raylike import (
-    _affinity,
     _context,
     _ids,
     _options,
@@ -28,6 +27,7 @@ from raylike import (
     _resources,
     _runtime,
     _runtime_env,
+    _scheduling,
 )
 from raylike._actor_spec import (
     KILLED,
@@ -431,12 +431,12 @@ def _create_with(backend: Any, spec: ActorSpec, nested: list[ObjectRef[Any]],
             "Please use a different name or get the existing actor using "
             f"ray.get_actor('{meta.name}', namespace='{meta.namespace}')")
     try:
-        where = _affinity.placement(spec.strategy, placement)
-    except _affinity.Unschedulable as exc:  # Ray: the actor is created dead, calls raise
+        where = _scheduling.placement(spec.strategy, placement)
+    except _scheduling.Unschedulable as exc:  # Ray: the actor is created dead, calls raise
         error = ActorUnschedulableError(str(exc))
         backend.scheduler_call("raylike_actor_update", actor_id=meta.actor_id, state="DEAD",
                                dead=dumps(error, "actor error"))
-        return ActorHandle(meta, backend.submit_raw(_affinity.refuse, error,
+        return ActorHandle(meta, backend.submit_raw(_scheduling.refuse, error,
                                                     key=spec.reservation, resources=None,
                                                     detach=True))
     # the creator keeps the constructor's arguments for restarts

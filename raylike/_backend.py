@@ -16,7 +16,7 @@ from typing import Any
 from distributed import Client, Future
 from distributed.utils import sync
 
-from raylike import _affinity, _errors, _submissions
+from raylike import _errors, _scheduling, _submissions
 from raylike import _local_objects as _objects_lane
 from raylike._callbacks import quiet_timeouts, when_done
 from raylike._cluster import listening
@@ -476,8 +476,8 @@ class DaskBackend:
         if getattr(call, "actor_id", None):
             return self._submit_actor_call(call, [*deps, *nested])
         try:
-            placement = _affinity.placement(call.strategy, call.dask_resources)
-        except _affinity.Unschedulable as exc:  # Ray fails the task, not the submission
+            placement = _scheduling.placement(call.strategy, call.dask_resources)
+        except _scheduling.Unschedulable as exc:  # Ray fails the task, not the submission
             return self._refused(call, TaskUnschedulableError(str(exc)))
         dep_futures = [self._dep_future(d) for d in deps]
         if call.num_returns == 1:  # one graph for a burst of tasks (``_submissions``)
@@ -504,7 +504,7 @@ class DaskBackend:
     def _refused(self, call: Any, error: BaseException) -> list[ObjectRef[Any]]:
         """The refs of a task Ray refuses to schedule: getting them raises ``error``."""
         with self._dask_errors():
-            fut = self.client.submit(_affinity.refuse, error, key=call.key, pure=False,
+            fut = self.client.submit(_scheduling.refuse, error, key=call.key, pure=False,
                                      retries=0)
             self._fire_and_forget(fut)
             return self._returns(call, fut)

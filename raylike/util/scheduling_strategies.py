@@ -1,8 +1,10 @@
 """Scheduling strategies, mapped to Dask worker restrictions.
 
-``"DEFAULT"`` and ``"SPREAD"`` leave placement to Dask's scheduler (which balances load);
-``NodeAffinitySchedulingStrategy(node_id, soft)`` pins a task or actor to that node (Dask worker):
-``soft=False`` only there, ``soft=True`` there when possible.
+``"DEFAULT"`` leaves placement to Dask's scheduler (which balances load); ``"SPREAD"`` takes
+the nodes that can run the work in turn; ``NodeAffinitySchedulingStrategy(node_id, soft)`` pins
+a task or actor to that node (Dask worker), or fails it (``soft=False``) or lets it run
+elsewhere (``soft=True``) where that node is gone or lacks its resources, as Ray's rules say
+(``raylike._scheduling``).
 ``PlacementGroupSchedulingStrategy`` runs it in a placement group's bundle
 (``raylike._pg_options``).
 

@@ -514,3 +514,48 @@ def test_async_def_remote_function_is_refused(ray_module):
 
     with pytest.raises(ValueError, match="async def"):
         ray.remote(f)
+
+
+def test_unknown_scheduling_strategy_name_raises_value_error(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def f():
+        return 0
+
+    @ray.remote
+    class A:
+        pass
+
+    with pytest.raises(ValueError):
+        f.options(scheduling_strategy="NOT_A_STRATEGY").remote()
+    with pytest.raises(ValueError):
+        A.options(scheduling_strategy="NOT_A_STRATEGY").remote()
+    assert ray.get(f.options(scheduling_strategy="DEFAULT").remote(), timeout=60) == 0
+
+
+def test_spread_strategy_uses_every_node(ray_fresh):
+    """SPREAD places work on all nodes that can run it, even when one node holds the
+    arguments or could take everything."""
+    import importlib
+
+    ray = ray_fresh
+    cluster = importlib.import_module(f"{ray.__name__}.cluster_utils").Cluster()
+    try:
+        cluster.add_node(num_cpus=0)  # the driver's node runs nothing
+        ray.init(address=cluster.address)
+        for _ in range(2):
+            cluster.add_node(num_cpus=4)
+        cluster.wait_for_nodes()
+
+        @ray.remote(num_cpus=1, scheduling_strategy="SPREAD")
+        class Where:
+            def node(self):
+                return ray.get_runtime_context().get_node_id()
+
+        actors = [Where.remote() for _ in range(4)]
+        nodes = [ray.get(a.node.remote(), timeout=120) for a in actors]
+        assert sorted(nodes.count(n) for n in set(nodes)) == [2, 2]
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
