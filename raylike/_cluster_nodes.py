@@ -78,6 +78,8 @@ def start_scheduler(logs: str) -> tuple[DaskProcess, str]:
     binds a port of its own choosing and writes its address to a file (a free port picked here
     could be taken by another process before it binds)."""
     scheduler_file = os.path.join(logs, "scheduler.json")
+    with contextlib.suppress(FileNotFoundError):  # a killed earlier scheduler's address
+        os.remove(scheduler_file)
     proc = DaskProcess("scheduler", ["--host", "127.0.0.1", "--port", "0",
                                      "--scheduler-file", scheduler_file,
                                      "--preload", _cluster.PRELOAD, "--no-dashboard",

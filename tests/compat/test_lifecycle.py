@@ -240,3 +240,27 @@ def test_init_refuses_a_relative_temp_dir(ray_fresh):
     with pytest.raises(ValueError, match="absolute"):
         ray.init(_temp_dir="relative_dir", include_dashboard=False)
     assert not ray.is_initialized()
+
+
+def test_test_cluster_starts_again_after_shutdown(ray_fresh):
+    """``cluster_utils.Cluster``: after ``shutdown()``, ``add_node()`` starts a new head that a
+    driver can join."""
+    import importlib
+
+    ray = ray_fresh
+    cluster = importlib.import_module(f"{ray.__name__}.cluster_utils").Cluster()
+
+    @ray.remote
+    def one():
+        return 1
+
+    try:
+        for _ in range(2):
+            cluster.add_node(num_cpus=1)
+            ray.init(address=cluster.address)
+            assert ray.get(one.remote(), timeout=120) == 1
+            ray.shutdown()
+            cluster.shutdown()
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
