@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import signal
 import sys
 import threading
 import urllib.request
@@ -188,6 +189,9 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
         log_to_driver: show what tasks and actors of this driver print on its stdout and
             stderr, each line prefixed ``(name pid=N)`` as Ray does (default ``True``).
 
+    As in Ray, ``init`` (from the main thread) sets a SIGTERM handler: the driver then exits
+    with status 15 through ``sys.exit``, and ``atexit`` shuts down what it started.
+
         runtime_env: the job's runtime environment (or ``job_config.runtime_env``): every
             task and actor of the job starts from it (see ``raylike.runtime_env``).
 
@@ -203,6 +207,7 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
     temp_dir = kwargs.get("_temp_dir")
     if temp_dir is not None and not os.path.isabs(temp_dir):
         raise ValueError("temp_dir must be absolute path or None.")
+    _exit_on_sigterm()
     if namespace is None and job_config is not None:
         namespace = getattr(job_config, "ray_namespace", None)
     _options.validate_namespace(namespace)
@@ -233,6 +238,20 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
             _ship_job_env(job_env)
         atexit.register(shutdown)
         return _driver.context
+
+
+def _sigterm_exits(signum: int, frame: Any) -> None:
+    sys.exit(signum)
+
+
+def _exit_on_sigterm() -> None:
+    """As Ray's ``init``: SIGTERM makes the driver exit (status = the signal's number) through
+    ``sys.exit``, so ``atexit`` runs ``shutdown`` and what ``init`` started is stopped."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _sigterm_exits)
+    else:
+        logger.warning("SIGTERM handler is not set because current thread is not the main "
+                       "thread.")
 
 
 def _ship_job_env(env: dict[str, Any]) -> None:

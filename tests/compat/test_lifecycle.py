@@ -264,3 +264,34 @@ def test_test_cluster_starts_again_after_shutdown(ray_fresh):
     finally:
         ray.shutdown()
         cluster.shutdown()
+
+
+SIGTERM_DRIVER = """
+import importlib, os, signal, sys
+marker = sys.argv[2]
+
+def own_handler(signum, frame):
+    open(marker, "w").close()
+    sys.exit(0)
+
+signal.signal(signal.SIGTERM, own_handler)
+ray = importlib.import_module(sys.argv[1])
+if sys.argv[3] == "init":
+    ray.init(num_cpus=1, include_dashboard=False)
+os.kill(os.getpid(), signal.SIGTERM)
+"""
+
+
+@pytest.mark.parametrize("init", ["import_only", "init"])
+def test_init_makes_sigterm_exit_the_driver(ray_module, tmp_path, init):
+    """``import`` leaves the driver's SIGTERM handler alone; ``init`` replaces it with one that
+    exits with the signal's number (so ``atexit`` shuts the cluster down)."""
+    marker = tmp_path / "handler-ran"
+    proc = subprocess.run([sys.executable, "-c", SIGTERM_DRIVER, ray_module.__name__,
+                           str(marker), init], capture_output=True, text=True, timeout=180)
+    if init == "init":
+        assert proc.returncode == 15, proc.stderr[-2000:]
+        assert not marker.exists()
+    else:
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert marker.exists()
