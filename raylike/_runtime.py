@@ -231,7 +231,7 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
                              "resources must not be provided.")
         _driver = _connect(target, num_cpus, num_gpus, resources, include_dashboard,
                            dashboard_port, True if log_to_driver is None else log_to_driver,
-                           namespace, kwargs.get("_system_config"))
+                           namespace, kwargs.get("_system_config"), kwargs.get("_node_name"))
         _driver.detached_default = getattr(job_config, "default_actor_lifetime",
                                            None) == "detached"
         if job_env:
@@ -289,14 +289,15 @@ def _resolve_address(address: Any) -> Any:
 def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
              resources: dict[str, float] | None, include_dashboard: bool | None,
              dashboard_port: int | None, log_to_driver: bool, namespace: str | None,
-             system_config: dict[str, Any] | None = None) -> Runtime:
+             system_config: dict[str, Any] | None = None,
+             node_name: str | None = None) -> Runtime:
     cluster = None
     owns_client = not _errors.is_dask_client(target)
     if target is None:
         node = _resources.embedded_node_resources(num_cpus, num_gpus, resources)
         dashboard = _resources.dashboard_wanted(include_dashboard)
         cluster = _cluster.start(node, dashboard=dashboard, dashboard_port=dashboard_port,
-                                 system_config=system_config)
+                                 system_config=system_config, node_name=node_name)
     # imported after the cluster's processes are spawned: they start while we import Dask (and
     # what submitting a task needs, while the zygote is still importing)
     from raylike import _backend, _node  # noqa: F401

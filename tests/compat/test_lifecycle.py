@@ -295,3 +295,13 @@ def test_init_makes_sigterm_exit_the_driver(ray_module, tmp_path, init):
     else:
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert marker.exists()
+
+
+def test_node_name_is_the_ip_unless_init_names_the_node(ray_fresh):
+    ray = ray_fresh
+    ray.init(num_cpus=1, include_dashboard=False)
+    ip = ray.util.get_node_ip_address()
+    assert [n["NodeName"] for n in ray.nodes() if n["Alive"]] == [ip]
+    ray.shutdown()
+    ray.init(num_cpus=1, include_dashboard=False, _node_name="named_head")
+    assert [n["NodeName"] for n in ray.nodes() if n["Alive"]] == ["named_head"]
