@@ -35,9 +35,13 @@ __all__ = ["ActorPool", "as_completed", "check_serialize", "deregister_serialize
 
 
 def get_node_ip_address() -> str:
-    """The IP address of the node the caller runs on (127.0.0.1 on the embedded cluster)."""
-    from raylike import _context, _state
+    """The IP address of the node the caller runs on (127.0.0.1 on the embedded cluster).
+    Before ``init``, as in Ray, this machine's address on its default route (no cluster is
+    started)."""
+    from raylike import _context, _runtime, _state
 
+    if not _runtime.is_initialized():
+        return _local_ip()
     info = _context.current()
     nodes = _state.nodes()
     if info is not None:
@@ -45,6 +49,19 @@ def get_node_ip_address() -> str:
             if node["NodeID"] == info.node_id:
                 return str(node["NodeManagerAddress"])
     return str(nodes[0]["NodeManagerAddress"]) if nodes else "127.0.0.1"
+
+
+def _local_ip() -> str:
+    """The address this machine would send from to a public one (a UDP "connect" sends
+    nothing); 127.0.0.1 without a route."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("8.8.8.8", 80))
+            return str(probe.getsockname()[0])
+    except OSError:
+        return "127.0.0.1"
 
 
 __getattr__ = submodule_getattr(__name__)  # ray.util.state, ray.util.queue, ... on first use

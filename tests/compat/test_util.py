@@ -387,6 +387,15 @@ def test_get_node_ip_address_matches_a_node(ray_shared):
     assert ray.get(where.remote()) in addresses
 
 
+def test_get_node_ip_address_before_init_starts_nothing(ray_fresh):
+    import ipaddress
+
+    ray = ray_fresh
+    importlib.import_module(f"{ray.__name__}.util")
+    ipaddress.ip_address(ray.util.get_node_ip_address())  # an address, not an error
+    assert not ray.is_initialized()
+
+
 # ----------------------------------------------------------------------------------------------
 # as_completed, map_unordered
 # ----------------------------------------------------------------------------------------------
