@@ -106,12 +106,17 @@ def start_worker(scheduler: str, name: str, resources: dict[str, float],
 
 
 class SchedulerView:
-    """A Dask client of the scheduler, only to see which workers are registered."""
+    """A Dask client of the scheduler, to see which workers are registered."""
 
     def __init__(self, address: str) -> None:
         from distributed import Client
 
         self._client: Any = Client(address, set_as_default=False, timeout="30s")
+
+    @property
+    def client(self) -> Any:
+        """The Dask client (to record cluster-wide settings on the scheduler)."""
+        return self._client
 
     def workers(self) -> set[str]:
         """Addresses of the workers the scheduler has registered now."""

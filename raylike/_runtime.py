@@ -114,6 +114,7 @@ class Runtime:
     logs: Any = None  # a raylike._logs.Forwarder while log_to_driver is on
     runtime_env: dict[str, Any] | None = None  # the job's, its local paths shipped as URIs
     detached_default: bool = False  # ``JobConfig(default_actor_lifetime="detached")``
+    temp_dir: str = ""  # Ray's temporary directory of this session (``temp_dir()``)
 
 
 _lock = threading.RLock()
@@ -234,10 +235,36 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
                            namespace, kwargs.get("_system_config"), kwargs.get("_node_name"))
         _driver.detached_default = getattr(job_config, "default_actor_lifetime",
                                            None) == "detached"
+        try:
+            _start_session(_driver, kwargs.get("_temp_dir"))
+        except BaseException:
+            shutdown()
+            raise
         if job_env:
             _ship_job_env(job_env)
         atexit.register(shutdown)
         return _driver.context
+
+
+def temp_dir() -> str:
+    """The driver's temporary directory (its cluster's), else Ray's default one."""
+    from raylike import _session
+
+    return (_driver.temp_dir if _driver is not None else "") or _session.default_temp_dir()
+
+
+def _start_session(runtime: Runtime, temp_dir: str | None) -> None:
+    """The session's temporary directory (given, else the cluster's, else the default; the
+    embedded cluster records it for drivers that join later) and its session directory."""
+    from raylike import _session
+    from raylike.runtime_context import get_runtime_context
+
+    recorded = _session.recorded_temp_dir(runtime.client)
+    runtime.temp_dir = temp_dir or recorded or _session.default_temp_dir()
+    if runtime.cluster is not None:
+        _session.record_temp_dir(runtime.client, runtime.temp_dir, overwrite=True)
+    runtime.context.address_info["session_dir"] = _session.make_session_dir(
+        runtime.temp_dir, get_runtime_context().get_session_name())
 
 
 def _sigterm_exits(signum: int, frame: Any) -> None:

@@ -305,3 +305,27 @@ def test_node_name_is_the_ip_unless_init_names_the_node(ray_fresh):
     ray.shutdown()
     ray.init(num_cpus=1, include_dashboard=False, _node_name="named_head")
     assert [n["NodeName"] for n in ray.nodes() if n["Alive"]] == ["named_head"]
+
+
+def test_session_dir_is_under_the_temp_dir(ray_fresh, monkeypatch):
+    """``address_info["session_dir"]`` is a directory under Ray's temporary directory: the
+    one ``init(_temp_dir=...)`` names, else ``RAY_TMPDIR``'s."""
+    import shutil
+    import tempfile
+
+    ray = ray_fresh
+    roots = [tempfile.mkdtemp(prefix="rt", dir="/tmp") for _ in range(2)]  # short: Ray's sockets
+    try:
+        monkeypatch.setenv("RAY_TMPDIR", roots[0])
+        context = ray.init(num_cpus=1, include_dashboard=False)
+        assert context.address_info["session_dir"].startswith(roots[0] + os.sep)
+        assert os.path.isdir(context.address_info["session_dir"])
+        ray.shutdown()
+        context = ray.init(num_cpus=1, include_dashboard=False, _temp_dir=roots[1])
+        assert context.address_info["session_dir"].startswith(roots[1] + os.sep)
+        assert os.path.isdir(context.address_info["session_dir"])
+        assert ray.get_runtime_context().get_temp_dir() == roots[1]
+    finally:
+        ray.shutdown()
+        for root in roots:
+            shutil.rmtree(root, ignore_errors=True)
