@@ -431,7 +431,8 @@ def _create_with(backend: Any, spec: ActorSpec, nested: list[ObjectRef[Any]],
             "Please use a different name or get the existing actor using "
             f"ray.get_actor('{meta.name}', namespace='{meta.namespace}')")
     try:
-        where = _scheduling.placement(spec.strategy, placement)
+        where = _scheduling.placement(spec.strategy, placement,
+                                      in_group=spec.placement is not None)
     except _scheduling.Unschedulable as exc:  # Ray: the actor is created dead, calls raise
         error = ActorUnschedulableError(str(exc))
         backend.scheduler_call("raylike_actor_update", actor_id=meta.actor_id, state="DEAD",

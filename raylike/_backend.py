@@ -476,7 +476,8 @@ class DaskBackend:
         if getattr(call, "actor_id", None):
             return self._submit_actor_call(call, [*deps, *nested])
         try:
-            placement = _scheduling.placement(call.strategy, call.dask_resources)
+            placement = _scheduling.placement(call.strategy, call.dask_resources,
+                                              in_group=call.placement is not None)
         except _scheduling.Unschedulable as exc:  # Ray fails the task, not the submission
             return self._refused(call, TaskUnschedulableError(str(exc)))
         dep_futures = [self._dep_future(d) for d in deps]

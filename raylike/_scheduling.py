@@ -10,7 +10,8 @@ it to another node then.
 
 ``"SPREAD"``: each submission of this process goes to the next of the nodes that could run it,
 in turn (Dask left to itself keeps a burst on the node holding its arguments, or the first).
-``"DEFAULT"`` and placement groups (``_pg_options``) add nothing here.
+``"DEFAULT"``: work that needs no GPU is kept off GPU nodes while other nodes can run it
+(Ray's ``scheduler_avoid_gpu_nodes``). Placement groups (``_pg_options``) add nothing here.
 """
 from __future__ import annotations
 
@@ -30,15 +31,16 @@ def _fits(node: dict[str, float], wanted: dict[str, float]) -> bool:
                if amount > 0)
 
 
-_SPREAD_NODES_MAX_AGE = 1.0  # seconds a SPREAD submission may use an earlier look at the nodes
-_spread_view: dict[str, Any] = {"at": -_SPREAD_NODES_MAX_AGE, "nodes": []}
+_NODES_MAX_AGE = 1.0  # seconds a submission may use an earlier look at the nodes
+_view: dict[str, Any] = {"at": -_NODES_MAX_AGE, "nodes": []}
 _spread_turns = itertools.count()
 
 
-def placement(strategy: Any, request: dict[str, float]) -> dict[str, Any]:
+def placement(strategy: Any, request: dict[str, float],
+              in_group: bool = False) -> dict[str, Any]:
     """Dask placement keywords (``workers``, ``allow_other_workers``) for ``strategy`` and a
-    task or actor asking for ``request``; ``{}`` for any other strategy. Raises
-    ``Unschedulable`` where Ray fails a hard affinity."""
+    task or actor asking for ``request`` (``in_group``: it runs in a placement group's
+    bundle, already placed). Raises ``Unschedulable`` where Ray fails a hard affinity."""
     if strategy == "SPREAD":
         return _spread(request)
     if isinstance(strategy, str) and strategy != "DEFAULT":  # Ray checks it at submission
@@ -46,22 +48,46 @@ def placement(strategy: Any, request: dict[str, float]) -> dict[str, Any]:
                          '["DEFAULT" | "SPREAD" | PlacementGroupSchedulingStrategy | '
                          "NodeAffinitySchedulingStrategy | NodeLabelSchedulingStrategy]")
     node_id = getattr(strategy, "node_id", None)
-    if node_id is None or isinstance(strategy, str):
-        return {}
-    return _affinity(strategy, node_id, request)
+    if node_id is not None and not isinstance(strategy, str):
+        return _affinity(strategy, node_id, request)
+    return {} if in_group or strategy is not None and strategy != "DEFAULT" \
+        else _avoid_gpu_nodes(request)
+
+
+def _nodes() -> list[dict[str, Any]]:
+    """The live nodes, by id, as seen at most ``_NODES_MAX_AGE`` seconds ago."""
+    from raylike import _state
+
+    if time.monotonic() - _view["at"] > _NODES_MAX_AGE:
+        _view["nodes"] = sorted((n for n in _state.nodes() if n["Alive"]),
+                                key=lambda n: str(n["NodeID"]))
+        _view["at"] = time.monotonic()
+    return list(_view["nodes"])
 
 
 def _spread(request: dict[str, float]) -> dict[str, Any]:
-    from raylike import _state
-
-    if time.monotonic() - _spread_view["at"] > _SPREAD_NODES_MAX_AGE:
-        _spread_view["nodes"] = sorted(_state.nodes(), key=lambda n: str(n["NodeID"]))
-        _spread_view["at"] = time.monotonic()
-    able = [n for n in _spread_view["nodes"] if n["Alive"] and _fits(n["Resources"], request)]
+    nodes = _nodes()
+    able = [n for n in nodes if _fits(n["Resources"], request)]
     if len(able) < 2:
         return {}
     chosen = able[next(_spread_turns) % len(able)]
-    return _on([chosen], loose=len(able) == len(_spread_view["nodes"]))
+    return _on([chosen], loose=len(able) == len(nodes))
+
+
+def _avoid_gpu_nodes(request: dict[str, float]) -> dict[str, Any]:
+    """Ray's default policy keeps work that needs no GPU off GPU nodes while other nodes can
+    run it. Loose where every node could run it: Dask's work stealing then still moves it to
+    an idle GPU node when the others are saturated, as Ray falls back to GPU nodes."""
+    if request.get("GPU", 0) > 0:
+        return {}
+    nodes = _nodes()
+    if not any(n["Resources"].get("GPU", 0) > 0 for n in nodes):
+        return {}
+    able = [n for n in nodes if _fits(n["Resources"], request)]
+    plain = [n for n in able if not n["Resources"].get("GPU", 0) > 0]
+    if not plain or len(plain) == len(able):
+        return {}
+    return _on(plain, loose=len(able) == len(nodes))
 
 
 def _affinity(strategy: Any, node_id: str, request: dict[str, float]) -> dict[str, Any]:

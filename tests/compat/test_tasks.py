@@ -559,3 +559,43 @@ def test_spread_strategy_uses_every_node(ray_fresh):
     finally:
         ray.shutdown()
         cluster.shutdown()
+
+
+def test_work_without_gpus_avoids_gpu_nodes(ray_fresh):
+    """Ray's default policy keeps tasks and actors that need no GPU on nodes without GPUs
+    while one of those can run them (Ray's view of which nodes are free lags: one task and
+    one actor, each on an idle cluster)."""
+    import importlib
+
+    ray = ray_fresh
+    cluster = importlib.import_module(f"{ray.__name__}.cluster_utils").Cluster()
+    try:
+        cluster.add_node(num_cpus=0)  # the driver's node runs nothing
+        ray.init(address=cluster.address)
+        cluster.add_node(num_cpus=2, resources={"plain": 1})
+        cluster.add_node(num_cpus=2, num_gpus=1)
+        cluster.wait_for_nodes()
+
+        @ray.remote
+        def node():
+            return ray.get_runtime_context().get_node_id()
+
+        @ray.remote
+        class Where:
+            def node(self):
+                return ray.get_runtime_context().get_node_id()
+
+        @ray.remote(num_gpus=1)
+        def launcher():  # on the GPU node: its own node is the nearest, yet avoided
+            here = ray.get_runtime_context().get_node_id()
+            actor = ray.get(Where.options(num_cpus=1).remote().node.remote())
+            return here, ray.get(node.remote()), actor
+
+        plain = ray.get(node.options(num_cpus=0, resources={"plain": 1}).remote(), timeout=120)
+        gpu, task, actor = ray.get(launcher.remote(), timeout=120)
+        assert gpu != plain
+        assert task == plain
+        assert actor == plain
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
