@@ -31,6 +31,28 @@ class NodeAffinitySchedulingStrategy:
     _spill_on_unavailable: bool = False
     _fail_on_unavailable: bool = False
 
+    def __post_init__(self) -> None:
+        """Ray's checks: a node id (a ``NodeID`` or its hex, not nil); the private
+        ``_spill_on_unavailable`` only with ``soft``, ``_fail_on_unavailable`` only without."""
+        from raylike._ids import NodeID
+
+        if not isinstance(self.node_id, str):
+            self.node_id = self.node_id.hex()
+        try:
+            valid = not NodeID.from_hex(self.node_id).is_nil()
+        except (TypeError, ValueError):
+            valid = False
+        if not valid:
+            raise ValueError(f"Invalid node_id '{self.node_id}'. Node ID must be a valid hex "
+                             "string. To get a list of all nodes and their IDs in your "
+                             "cluster, use ray.nodes().")
+        if self._spill_on_unavailable and not self.soft:
+            raise ValueError("_spill_on_unavailable cannot be set when soft is False. Please "
+                             "set soft to True to use _spill_on_unavailable.")
+        if self._fail_on_unavailable and self.soft:
+            raise ValueError("_fail_on_unavailable cannot be set when soft is True. Please set "
+                             "soft to False to use _fail_on_unavailable.")
+
 
 @dataclass
 class PlacementGroupSchedulingStrategy:

@@ -483,3 +483,16 @@ def test_fail_on_unavailable_refuses_a_busy_node_at_once(ray4):
             ray.get(refused.node.remote(), timeout=60)
     finally:
         ray.kill(busy)
+
+
+def test_node_affinity_strategy_is_checked_when_built(ray_module):
+    ray = ray_module
+    node_id = ray.NodeID.from_random()
+    assert _affinity(ray, node_id, True).node_id == node_id.hex()  # a NodeID becomes its hex
+    for bad in ("not-hex", ray.NodeID.nil().hex()):
+        with pytest.raises(ValueError, match="Invalid node_id"):
+            _affinity(ray, bad, False)
+    with pytest.raises(ValueError, match="_spill_on_unavailable"):
+        _affinity(ray, node_id.hex(), False, _spill_on_unavailable=True)
+    with pytest.raises(ValueError, match="_fail_on_unavailable"):
+        _affinity(ray, node_id.hex(), True, _fail_on_unavailable=True)
