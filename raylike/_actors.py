@@ -22,7 +22,16 @@ import threading
 import uuid
 from typing import Any, Generic, TypeVar
 
-from raylike import _context, _ids, _options, _pg_options, _resources, _runtime, _runtime_env
+from raylike import (
+    _context,
+    _ids,
+    _options,
+    _pg_options,
+    _resources,
+    _runtime,
+    _runtime_env,
+    _scheduling,
+)
 from raylike._actor_spec import (
     KILLED,
     ActorCall,
@@ -35,7 +44,7 @@ from raylike._actor_spec import (
 from raylike._objects import ObjectRef, _Borrowed
 from raylike._serialization import check_definition_size, dumps, loads
 from raylike._tasks import new_key, pack_arguments, return_keys, returned
-from raylike.exceptions import ActorAlreadyExistsError
+from raylike.exceptions import ActorAlreadyExistsError, ActorUnschedulableError
 
 T = TypeVar("T")
 
@@ -435,7 +444,7 @@ def _concurrency_groups(actor_class: ActorClass[Any], groups: Any) -> dict[str, 
 def create_with(backend: Any, spec: ActorSpec, nested: list[ObjectRef[Any]],
                  get_if_exists: bool) -> ActorHandle[Any]:
     """Register the actor with the scheduler and submit its reservation task."""
-    from raylike import _actor_host, _node
+    from raylike import _actor_host
 
     meta = spec.meta
     default = spec.resources.get("CPU", -1.0) == 0.0  # see _resources.default_actor_request
@@ -456,11 +465,21 @@ def create_with(backend: Any, spec: ActorSpec, nested: list[ObjectRef[Any]],
             f"The name {meta.name} (namespace={meta.namespace}) is already taken. "
             "Please use a different name or get the existing actor using "
             f"ray.get_actor('{meta.name}', namespace='{meta.namespace}')")
+    try:
+        where = _scheduling.placement(spec.strategy, placement,
+                                      in_group=spec.placement is not None)
+    except _scheduling.Unschedulable as exc:  # Ray: the actor is created dead, calls raise
+        error = ActorUnschedulableError(str(exc))
+        backend.scheduler_call("raylike_actor_update", actor_id=meta.actor_id, state="DEAD",
+                               dead=dumps(error, "actor error"))
+        return ActorHandle(meta, backend.submit_raw(_scheduling.refuse, error,
+                                                    key=spec.reservation, resources=None,
+                                                    detach=True))
     # the creator keeps the constructor's arguments for restarts
     reservation = backend.submit_raw(
         _actor_host.host_actor, spec, key=spec.reservation,
         resources=spec.resources if spec.placement is None else spec.placement.dask,
-        keep=[*spec.deps, *nested], detach=meta.detached, **_node.placement(spec.strategy))
+        keep=[*spec.deps, *nested], detach=meta.detached, **where)
     return ActorHandle(meta, reservation)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from distributed import Client, Future
 from distributed.utils import sync
 
-from raylike import _errors, _submissions
+from raylike import _errors, _scheduling, _submissions
 from raylike import _local_objects as _objects_lane
 from raylike._callbacks import quiet_timeouts, when_done
 from raylike._cluster import listening
@@ -25,7 +25,7 @@ from raylike._direct import DirectCalls
 from raylike._objects import ObjectRef, hold_until_done
 from raylike._refs_plugin import REFS_PLUGIN, RefsPlugin, batch_interval
 from raylike._serialization import Whole, as_read, unpicklable_part
-from raylike.exceptions import RayError, RayTaskError, dependency_failed
+from raylike.exceptions import RayError, RayTaskError, TaskUnschedulableError, dependency_failed
 
 logger = logging.getLogger("raylike")
 SCATTER_ATTEMPTS = 5  # a put that meets a dead worker tries again (0.2 s, 0.4 s, ... apart)
@@ -478,8 +478,12 @@ class DaskBackend:
         self.check_connected()
         if getattr(call, "actor_id", None):
             return self._submit_actor_call(call, [*deps, *nested])
+        try:
+            placement = _scheduling.placement(call.strategy, call.dask_resources,
+                                              in_group=call.placement is not None)
+        except _scheduling.Unschedulable as exc:  # Ray fails the task, not the submission
+            return self._refused(call, TaskUnschedulableError(str(exc)))
         dep_futures = [self._dep_future(d) for d in deps]
-        placement = _node.placement(call.strategy)
         if call.num_returns == 1:  # one graph for a burst of tasks (``_submissions``)
             batched = self._batch.submit(_node.execute_task, (call, *dep_futures), call.key,
                                          dep_futures, call.dask_resources, **placement)
@@ -500,6 +504,14 @@ class DaskBackend:
             if call.num_returns == 1:
                 refs[0]._watchable = True
             return refs
+
+    def _refused(self, call: Any, error: BaseException) -> list[ObjectRef[Any]]:
+        """The refs of a task Ray refuses to schedule: getting them raises ``error``."""
+        with self._dask_errors():
+            fut = self.client.submit(_scheduling.refuse, error, key=call.key, pure=False,
+                                     retries=0)
+            self._fire_and_forget(fut)
+            return self._returns(call, fut)
 
     def _submit_actor_call(self, call: Any, keep: list[ObjectRef[Any]]) -> list[ObjectRef[Any]]:
         """An actor method call: an async Dask task with no dependencies and no resources;

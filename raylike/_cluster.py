@@ -38,6 +38,10 @@ PRELOAD = "raylike._preload"  # raylike's plugins, installed as the processes st
 NODE_MODULES = ["raylike._node", "raylike._actor_host", "raylike._local_objects"]
 WORKER_THREADS = 256  # tasks blocked in get() secede; this bounds only tasks running at once
 START_TIMEOUT = 60.0  # seconds for the scheduler to write its address
+# names raylike gives the nodes it starts (Dask worker names): a node named so reports its IP
+# address as its ``NodeName``, as a Ray node started without ``node_name`` does
+DEFAULT_NODE_NAME = "raylike-head"
+DEFAULT_NODE_NAME_PREFIXES = (DEFAULT_NODE_NAME, "raylike-node-")
 WORKER_RESTARTS = 10  # a worker that dies is replaced, this many times per session
 
 
@@ -53,6 +57,7 @@ class EmbeddedCluster:
     forks: _zygote.ForkClient
     log: IO[bytes] | None = None
     worker_args: list[str] = field(default_factory=list)
+    node_name: str = DEFAULT_NODE_NAME
     scheduler: _zygote.Forked | None = None
     workers: list[_zygote.Forked] = field(default_factory=list)
     restarts: int = 0
@@ -96,7 +101,7 @@ class EmbeddedCluster:
                 self.restarts += 1
                 self._note(f"the Dask worker exited with code {code}; starting a new one "
                            f"({self.restarts} of {WORKER_RESTARTS})")
-            args = [*self.worker_args, "--name", f"raylike-head-{self.restarts}"]
+            args = [*self.worker_args, "--name", f"{self.node_name}-{self.restarts}"]
             try:
                 worker, _ = self.forks.fork("worker", args)
             except (EOFError, OSError) as exc:
@@ -255,7 +260,8 @@ def _number(value: float) -> str:
 
 
 def start(resources: dict[str, float], *, dashboard: bool, dashboard_port: int | None,
-          system_config: dict[str, Any] | None = None) -> EmbeddedCluster:
+          system_config: dict[str, Any] | None = None,
+          node_name: str | None = None) -> EmbeddedCluster:
     """Start a scheduler and one worker (the head node) on 127.0.0.1; return at once: the
     caller waits for the scheduler's address (:meth:`EmbeddedCluster.wait_address`), then its
     ``Client`` for the worker."""
@@ -279,13 +285,14 @@ def start(resources: dict[str, float], *, dashboard: bool, dashboard_port: int |
     mine, theirs = socket.socketpair()
     with mine, theirs:
         argv = [str(theirs.fileno()), json.dumps(sched_args),
-                json.dumps([*worker_args, "--name", "raylike-head"])]
+                json.dumps([*worker_args, "--name", node_name or DEFAULT_NODE_NAME])]
         zygote = subprocess.Popen([*python_command(), "-c", _BOOT, *argv], stdin=subprocess.PIPE,
                                   stdout=log, stderr=log, env=_env(log.name, system_config),
                                   start_new_session=True, pass_fds=[theirs.fileno()])
         forks = _zygote.ForkClient(Connection(mine.detach()))
     cluster = EmbeddedCluster(scheduler_file=scheduler_file, dashboard_address=dash, zygote=zygote,
-                              forks=forks, log=log, worker_args=worker_args)
+                              forks=forks, log=log, worker_args=worker_args,
+                              node_name=node_name or DEFAULT_NODE_NAME)
     cluster.watch()
     return cluster
 

@@ -79,6 +79,8 @@ def start_scheduler(logs: str) -> tuple[DaskProcess, str]:
     binds a port of its own choosing and writes its address to a file (a free port picked here
     could be taken by another process before it binds)."""
     scheduler_file = os.path.join(logs, "scheduler.json")
+    with contextlib.suppress(FileNotFoundError):  # a killed earlier scheduler's address
+        os.remove(scheduler_file)
     proc = DaskProcess("scheduler", ["--host", "127.0.0.1", "--port", "0",
                                      "--scheduler-file", scheduler_file,
                                      "--preload", _cluster.PRELOAD, "--no-dashboard",
@@ -106,12 +108,17 @@ def start_worker(scheduler: str, name: str, resources: dict[str, float], logs: s
 
 
 class SchedulerView:
-    """A Dask client of the scheduler, only to see which workers are registered."""
+    """A Dask client of the scheduler, to see which workers are registered."""
 
     def __init__(self, address: str) -> None:
         from distributed import Client
 
         self._client: Any = Client(address, set_as_default=False, timeout="30s")
+
+    @property
+    def client(self) -> Any:
+        """The Dask client (to record cluster-wide settings on the scheduler)."""
+        return self._client
 
     def workers(self) -> set[str]:
         """Addresses of the workers the scheduler has registered now."""

@@ -645,18 +645,3 @@ def interrupt(task_key: str, force: bool, recursive: bool, dask_worker: Any = No
     """Run on every worker by ``cancel``: interrupt ``task_key`` where it runs."""
     node = (dask_worker or get_worker()).plugins.get(PLUGIN_NAME)
     return isinstance(node, NodePlugin) and node.interrupt(task_key, force, recursive)
-
-
-def placement(strategy: Any) -> dict[str, Any]:
-    """Dask placement keywords for a scheduling strategy (see ``docs/design.md``)."""
-    if strategy is None or isinstance(strategy, str):
-        return {}
-    node_id = getattr(strategy, "node_id", None)
-    if node_id is None:
-        return {}
-    from raylike import _state
-
-    address = _state.address_of_node(node_id)
-    if address is None:
-        return {}
-    return {"workers": [address], "allow_other_workers": bool(getattr(strategy, "soft", False))}

@@ -324,7 +324,11 @@ def merged(kind: str, base: dict[str, Any], updates: dict[str, Any]) -> dict[str
     fixed = "max_calls" if kind == TASK else "concurrency_groups"  # decorator-only, as in Ray
     if fixed in updates:
         raise ValueError(f"Setting '{fixed}' is not supported in '.options()'.")
-    return {**base, **validate(kind, updates)}
+    combined = {**base, **validate(kind, updates)}
+    from raylike._pg_options import check_options
+
+    check_options(combined)  # Ray checks the merged options: a decorator's strategy counts
+    return combined
 
 
 def get(options: dict[str, Any], name: str) -> Any:

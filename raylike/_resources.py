@@ -17,10 +17,26 @@ from raylike._options import _resource_quantity, _resources
 _ROUND = 4  # Ray keeps resources in fixed point (1e-4); round to avoid float drift
 
 
+# a node's default resources and the argument that sets each (not a custom resource's name)
+_DEFAULT_RESOURCES = {"CPU": "num_cpus", "GPU": "num_gpus", "memory": "memory",
+                      "object_store_memory": "object_store_memory"}
+
+
+class DefaultResourceError(AssertionError, ValueError):
+    """A default resource named in a node's ``resources`` (Ray's ``init`` fails an assertion
+    here; a task's ``resources`` option raises ``ValueError``: this is both)."""
+
+
 def check_init_resources(num_cpus: Any, num_gpus: Any, resources: Any) -> None:
     """Validate ``init``'s resource arguments like task options."""
     _resource_quantity("num_cpus", num_cpus)
     _resource_quantity("num_gpus", num_gpus)
+    for name, argument in _DEFAULT_RESOURCES.items():
+        if isinstance(resources, dict) and name in resources:
+            raise DefaultResourceError(
+                f"{resources} -> `{name}` cannot be a custom resource because it is one of "
+                f"the default resources ({set(_DEFAULT_RESOURCES)}). Use `{argument}` "
+                "instead.")
     _resources("resources", resources)
     declared = {"CPU": num_cpus, "GPU": num_gpus, **(resources or {})}
     for name, quantity in declared.items():

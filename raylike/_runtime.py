@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import signal
 import sys
 import threading
 import urllib.request
@@ -146,6 +147,7 @@ class Runtime:
     logs: Any = None  # a raylike._logs.Forwarder while log_to_driver is on
     runtime_env: dict[str, Any] | None = None  # the job's, its local paths shipped as URIs
     detached_default: bool = False  # ``JobConfig(default_actor_lifetime="detached")``
+    temp_dir: str = ""  # Ray's temporary directory of this session (``temp_dir()``)
 
 
 _lock = threading.RLock()
@@ -224,6 +226,9 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
             unless the environment variable ``RAY_LOG_TO_DRIVER`` is set to neither ``1``
             nor ``true``, as in Ray).
 
+    As in Ray, ``init`` (from the main thread) sets a SIGTERM handler: the driver then exits
+    with status 15 through ``sys.exit``, and ``atexit`` shuts down what it started.
+
         runtime_env: the job's runtime environment (or ``job_config.runtime_env``): every
             task and actor of the job starts from it (see ``raylike.runtime_env``).
 
@@ -236,6 +241,10 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
     unknown = [k for k in kwargs if not k.startswith("_")]
     if unknown:
         raise UnknownInitArgument(f"Unknown keyword argument(s): {', '.join(unknown)}")
+    temp_dir = kwargs.get("_temp_dir")
+    if temp_dir is not None and not os.path.isabs(temp_dir):
+        raise ValueError("temp_dir must be absolute path or None.")
+    _exit_on_sigterm()
     if namespace is None and job_config is not None:
         namespace = getattr(job_config, "ray_namespace", None)
     _options.validate_namespace(namespace)
@@ -263,9 +272,14 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
             log_to_driver = ray_constants.RAY_LOG_TO_DRIVER
         _driver = _connect(target, num_cpus, num_gpus, resources, include_dashboard,
                            dashboard_port, log_to_driver,
-                           namespace, kwargs.get("_system_config"))
+                           namespace, kwargs.get("_system_config"), kwargs.get("_node_name"))
         _driver.detached_default = getattr(job_config, "default_actor_lifetime",
                                            None) == "detached"
+        try:
+            _start_session(_driver, kwargs.get("_temp_dir"))
+        except BaseException:
+            shutdown()
+            raise
         if job_env:
             _ship_job_env(job_env)
         atexit.register(shutdown)
@@ -286,6 +300,41 @@ def _check_connect_arguments(num_cpus: float | None, num_gpus: float | None,
     if system_config:
         raise ValueError("When connecting to an existing cluster, _system_config must not be "
                          "provided.")
+
+
+def temp_dir() -> str:
+    """The driver's temporary directory (its cluster's), else Ray's default one."""
+    from raylike import _session
+
+    return (_driver.temp_dir if _driver is not None else "") or _session.default_temp_dir()
+
+
+def _start_session(runtime: Runtime, temp_dir: str | None) -> None:
+    """The session's temporary directory (given, else the cluster's, else the default; the
+    embedded cluster records it for drivers that join later) and its session directory."""
+    from raylike import _session
+    from raylike.runtime_context import get_runtime_context
+
+    recorded = _session.recorded_temp_dir(runtime.client)
+    runtime.temp_dir = temp_dir or recorded or _session.default_temp_dir()
+    if runtime.cluster is not None:
+        _session.record_temp_dir(runtime.client, runtime.temp_dir, overwrite=True)
+    runtime.context.address_info["session_dir"] = _session.make_session_dir(
+        runtime.temp_dir, get_runtime_context().get_session_name())
+
+
+def _sigterm_exits(signum: int, frame: Any) -> None:
+    sys.exit(signum)
+
+
+def _exit_on_sigterm() -> None:
+    """As Ray's ``init``: SIGTERM makes the driver exit (status = the signal's number) through
+    ``sys.exit``, so ``atexit`` runs ``shutdown`` and what ``init`` started is stopped."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _sigterm_exits)
+    else:
+        logger.warning("SIGTERM handler is not set because current thread is not the main "
+                       "thread.")
 
 
 def _ship_job_env(env: dict[str, Any]) -> None:
@@ -330,14 +379,15 @@ def _resolve_address(address: Any) -> Any:
 def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
              resources: dict[str, float] | None, include_dashboard: bool | None,
              dashboard_port: int | None, log_to_driver: bool, namespace: str | None,
-             system_config: dict[str, Any] | None = None) -> Runtime:
+             system_config: dict[str, Any] | None = None,
+             node_name: str | None = None) -> Runtime:
     cluster = None
     owns_client = not _errors.is_dask_client(target)
     if target is None:
         node = _resources.embedded_node_resources(num_cpus, num_gpus, resources, head=True)
         dashboard = _resources.dashboard_wanted(include_dashboard)
         cluster = _cluster.start(node, dashboard=dashboard, dashboard_port=dashboard_port,
-                                 system_config=system_config)
+                                 system_config=system_config, node_name=node_name)
     # imported after the cluster's processes are spawned: they start while we import Dask (and
     # what submitting a task needs, while the zygote is still importing)
     from raylike import _backend, _node  # noqa: F401

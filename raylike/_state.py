@@ -79,11 +79,18 @@ def _node_entry(address: str, info: dict[str, Any]) -> dict[str, Any]:
         "NodeManagerHostname": host[0],
         "NodeManagerPort": int(host[1]) if len(host) > 1 and host[1].isdigit() else 0,
         "ObjectManagerPort": int(host[1]) if len(host) > 1 and host[1].isdigit() else 0,
-        "NodeName": info.get("name", host[0]),
+        "NodeName": _node_name(str(info.get("name") or ""), host[0]),
         "Resources": resources,
         "Labels": {},
         "DaskWorkerAddress": address,
     }
+
+
+def _node_name(name: str, ip: str) -> str:
+    """The name a node was given (``node_name``), else its IP address, as in Ray."""
+    from raylike._cluster import DEFAULT_NODE_NAME_PREFIXES
+
+    return ip if not name or name.startswith(DEFAULT_NODE_NAME_PREFIXES) else name
 
 
 def node_id(address: str) -> str:

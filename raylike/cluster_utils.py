@@ -44,7 +44,7 @@ _NODE_ARGS = frozenset({
     "node_id", "resource_isolation_config", "proxy_server_url",
 })
 _USED = frozenset({"num_cpus", "num_gpus", "resources", "memory", "node_name",
-                   "_system_config"})
+                   "_system_config", "temp_dir"})
 
 
 class ClusterNode:
@@ -168,6 +168,11 @@ class Cluster:
             self.worker_nodes.add(node)
         if wait:
             self._scheduler_view().wait_for({dask_address}, set(), 60.0, [proc])
+        if node.head and node_args.get("temp_dir"):  # drivers that join use the head's
+            from raylike import _session
+
+            _session.record_temp_dir(self._scheduler_view().client, node_args["temp_dir"],
+                                     overwrite=True)
         return node
 
     @staticmethod

@@ -283,11 +283,27 @@ class ActorUnavailableError(RayActorError):
 
 
 class ActorUnschedulableError(RayError):
-    """The actor cannot be scheduled."""
+    """The actor cannot be scheduled: for example its hard ``NodeAffinitySchedulingStrategy``
+    names a dead node, or one that cannot ever provide its resources."""
+
+    def __init__(self, error_message: str) -> None:
+        super().__init__(error_message)
+        self.error_message = error_message
+
+    def __str__(self) -> str:
+        return f"The actor is not schedulable: {self.error_message}"
 
 
 class TaskUnschedulableError(RayError):
-    """The task cannot be scheduled."""
+    """The task cannot be scheduled (for the same reasons as
+    :class:`ActorUnschedulableError`)."""
+
+    def __init__(self, error_message: str) -> None:
+        super().__init__(error_message)
+        self.error_message = error_message
+
+    def __str__(self) -> str:
+        return f"The task is not schedulable: {self.error_message}"
 
 
 class TaskCancelledError(RayError):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import tempfile
 import warnings
 from typing import Any
 
@@ -118,10 +117,11 @@ class RuntimeContext:
         return f"session_{digest}"
 
     def get_temp_dir(self) -> str:
-        """The node's temporary directory."""
+        """The node's temporary directory (Ray's: ``init(_temp_dir=...)``, else ``ray`` under
+        ``RAY_TMPDIR`` or the system's)."""
         assert _runtime.is_initialized(), \
             "Temp directory is not available because Ray has not been initialized."
-        return tempfile.gettempdir()
+        return _runtime.temp_dir()
 
     # -- the task ------------------------------------------------------------------------------
     def get_task_id(self) -> str | None:

@@ -445,7 +445,35 @@ _NO_REDIS = "raylike keeps no state in Redis (the Dask scheduler holds it)"
 get_redis_cli = _unsupported("get_redis_cli", _NO_REDIS)
 start_redis_instance = _unsupported("start_redis_instance", _NO_REDIS)
 start_redis_sentinel_instance = _unsupported("start_redis_sentinel_instance", _NO_REDIS)
-make_global_state_accessor = _unsupported("make_global_state_accessor", "there is no GCS")
+
+
+class _GlobalStateAccessor:
+    """What ``make_global_state_accessor`` gives: the node table of the cluster this driver is
+    connected to; Ray's other GCS tables (protobufs) have no counterpart."""
+
+    def get_node_table(self) -> list[dict[str, Any]]:
+        return raylike.nodes()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _unsupported(f"make_global_state_accessor(...).{name}",
+                            "only get_node_table has a counterpart (there is no GCS)")
+
+
+def make_global_state_accessor(address_info: Any) -> _GlobalStateAccessor:
+    """Ray's accessor of the GCS tables of the cluster ``address_info`` (an ``init`` context)
+    names: on raylike, of the cluster this driver is connected to, which must be that one."""
+    info = getattr(address_info, "address_info", address_info)
+    wanted = info.get("gcs_address") if isinstance(info, dict) else None
+    current = raylike.get_runtime_context().gcs_address
+    if wanted and wanted != current:
+        raise NotImplementedError(f"make_global_state_accessor on raylike reads only the "
+                                  f"cluster this process is connected to ({current}), not "
+                                  f"{wanted}")
+    return _GlobalStateAccessor()
+
+
 setup_tls = _unsupported("setup_tls", "give the Dask cluster TLS (see docs/fault-tolerance.md)")
 teardown_tls = _unsupported("teardown_tls", "give the Dask cluster TLS instead")
 check_call_ray = _unsupported("check_call_ray", "the command line is `raylike`, not `ray`")

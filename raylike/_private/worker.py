@@ -9,7 +9,6 @@ GCS clients (``core_worker``, ``plasma_store_socket_name``, ...) raises
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Any
 
 import raylike
@@ -62,7 +61,7 @@ class _Node:
         return runtime.context.dashboard_url if runtime is not None else None
 
     def get_temp_dir_path(self) -> str:
-        return os.path.join(tempfile.gettempdir(), "ray")
+        return _runtime.temp_dir()
 
     def get_session_dir_path(self) -> str:
         return os.path.join(self.get_temp_dir_path(), self.session_name)

@@ -46,6 +46,7 @@ def get_node_ip_address() -> str:
     return _state.host_ip_address()
 
 
+
 __getattr__ = submodule_getattr(__name__)  # ray.util.state, ray.util.queue, ... on first use
 
 

@@ -1,8 +1,10 @@
 """Scheduling strategies, mapped to Dask worker restrictions.
 
-``"DEFAULT"`` and ``"SPREAD"`` leave placement to Dask's scheduler (which balances load);
-``NodeAffinitySchedulingStrategy(node_id, soft)`` pins a task or actor to that node (Dask worker):
-``soft=False`` only there, ``soft=True`` there when possible.
+``"DEFAULT"`` leaves placement to Dask's scheduler (which balances load); ``"SPREAD"`` takes
+the nodes that can run the work in turn; ``NodeAffinitySchedulingStrategy(node_id, soft)`` pins
+a task or actor to that node (Dask worker), or fails it (``soft=False``) or lets it run
+elsewhere (``soft=True``) where that node is gone or lacks its resources, as Ray's rules say
+(``raylike._scheduling``).
 ``PlacementGroupSchedulingStrategy`` runs it in a placement group's bundle
 (``raylike._pg_options``).
 
@@ -28,6 +30,28 @@ class NodeAffinitySchedulingStrategy:
     soft: bool
     _spill_on_unavailable: bool = False
     _fail_on_unavailable: bool = False
+
+    def __post_init__(self) -> None:
+        """Ray's checks: a node id (a ``NodeID`` or its hex, not nil); the private
+        ``_spill_on_unavailable`` only with ``soft``, ``_fail_on_unavailable`` only without."""
+        from raylike._ids import NodeID
+
+        if not isinstance(self.node_id, str):
+            self.node_id = self.node_id.hex()
+        try:
+            valid = not NodeID.from_hex(self.node_id).is_nil()
+        except (TypeError, ValueError):
+            valid = False
+        if not valid:
+            raise ValueError(f"Invalid node_id '{self.node_id}'. Node ID must be a valid hex "
+                             "string. To get a list of all nodes and their IDs in your "
+                             "cluster, use ray.nodes().")
+        if self._spill_on_unavailable and not self.soft:
+            raise ValueError("_spill_on_unavailable cannot be set when soft is False. Please "
+                             "set soft to True to use _spill_on_unavailable.")
+        if self._fail_on_unavailable and self.soft:
+            raise ValueError("_fail_on_unavailable cannot be set when soft is True. Please set "
+                             "soft to False to use _fail_on_unavailable.")
 
 
 @dataclass

@@ -253,6 +253,45 @@ def test_connecting_to_a_cluster_refuses_what_configures_one(ray_fresh, argument
         cluster.shutdown()
 
 
+@pytest.mark.parametrize("name", ["CPU", "GPU", "memory", "object_store_memory"])
+def test_init_refuses_a_default_resource_as_custom(ray_fresh, name):
+    ray = ray_fresh
+    with pytest.raises(AssertionError, match=f"`{name}` cannot be a custom resource"):
+        ray.init(resources={name: 4}, include_dashboard=False)
+    assert not ray.is_initialized()
+
+
+def test_init_refuses_a_relative_temp_dir(ray_fresh):
+    ray = ray_fresh
+    with pytest.raises(ValueError, match="absolute"):
+        ray.init(_temp_dir="relative_dir", include_dashboard=False)
+    assert not ray.is_initialized()
+
+
+def test_test_cluster_starts_again_after_shutdown(ray_fresh):
+    """``cluster_utils.Cluster``: after ``shutdown()``, ``add_node()`` starts a new head that a
+    driver can join."""
+    import importlib
+
+    ray = ray_fresh
+    cluster = importlib.import_module(f"{ray.__name__}.cluster_utils").Cluster()
+
+    @ray.remote
+    def one():
+        return 1
+
+    try:
+        for _ in range(2):
+            cluster.add_node(num_cpus=1)
+            ray.init(address=cluster.address)
+            assert ray.get(one.remote(), timeout=120) == 1
+            ray.shutdown()
+            cluster.shutdown()
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+
+
 SITE_FLAGS = """
 import json, sys
 import {module} as ray
@@ -298,3 +337,68 @@ def test_init_auto_joins_the_cluster_started_last(ray_fresh):
     finally:
         ray.shutdown()
         cluster.shutdown()
+
+
+SIGTERM_DRIVER = """
+import importlib, os, signal, sys
+marker = sys.argv[2]
+
+def own_handler(signum, frame):
+    open(marker, "w").close()
+    sys.exit(0)
+
+signal.signal(signal.SIGTERM, own_handler)
+ray = importlib.import_module(sys.argv[1])
+if sys.argv[3] == "init":
+    ray.init(num_cpus=1, include_dashboard=False)
+os.kill(os.getpid(), signal.SIGTERM)
+"""
+
+
+@pytest.mark.parametrize("init", ["import_only", "init"])
+def test_init_makes_sigterm_exit_the_driver(ray_module, tmp_path, init):
+    """``import`` leaves the driver's SIGTERM handler alone; ``init`` replaces it with one that
+    exits with the signal's number (so ``atexit`` shuts the cluster down)."""
+    marker = tmp_path / "handler-ran"
+    proc = subprocess.run([sys.executable, "-c", SIGTERM_DRIVER, ray_module.__name__,
+                           str(marker), init], capture_output=True, text=True, timeout=180)
+    if init == "init":
+        assert proc.returncode == 15, proc.stderr[-2000:]
+        assert not marker.exists()
+    else:
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert marker.exists()
+
+
+def test_node_name_is_the_ip_unless_init_names_the_node(ray_fresh):
+    ray = ray_fresh
+    ray.init(num_cpus=1, include_dashboard=False)
+    ip = ray.util.get_node_ip_address()
+    assert [n["NodeName"] for n in ray.nodes() if n["Alive"]] == [ip]
+    ray.shutdown()
+    ray.init(num_cpus=1, include_dashboard=False, _node_name="named_head")
+    assert [n["NodeName"] for n in ray.nodes() if n["Alive"]] == ["named_head"]
+
+
+def test_session_dir_is_under_the_temp_dir(ray_fresh, monkeypatch):
+    """``address_info["session_dir"]`` is a directory under Ray's temporary directory: the
+    one ``init(_temp_dir=...)`` names, else ``RAY_TMPDIR``'s."""
+    import shutil
+    import tempfile
+
+    ray = ray_fresh
+    roots = [tempfile.mkdtemp(prefix="rt", dir="/tmp") for _ in range(2)]  # short: Ray's sockets
+    try:
+        monkeypatch.setenv("RAY_TMPDIR", roots[0])
+        context = ray.init(num_cpus=1, include_dashboard=False)
+        assert context.address_info["session_dir"].startswith(roots[0] + os.sep)
+        assert os.path.isdir(context.address_info["session_dir"])
+        ray.shutdown()
+        context = ray.init(num_cpus=1, include_dashboard=False, _temp_dir=roots[1])
+        assert context.address_info["session_dir"].startswith(roots[1] + os.sep)
+        assert os.path.isdir(context.address_info["session_dir"])
+        assert ray.get_runtime_context().get_temp_dir() == roots[1]
+    finally:
+        ray.shutdown()
+        for root in roots:
+            shutil.rmtree(root, ignore_errors=True)

@@ -242,6 +242,14 @@ def test_legacy_options_warn_and_work(ray4):
     assert ray.get(ref, timeout=30) == pg.id.hex()
     with pytest.raises(ValueError):
         group_id.options(placement_group=pg, scheduling_strategy="SPREAD")
+
+    # the strategy may come from the decorator: the merged options are what is checked
+    @ray.remote(scheduling_strategy="SPREAD")
+    def spread_by_default():
+        return 0
+
+    with pytest.raises(ValueError):
+        spread_by_default.options(placement_group=pg).remote()
     ray.util.remove_placement_group(pg)
 
 

@@ -436,3 +436,90 @@ def test_each_node_has_a_resource_named_after_its_address(ray4):
         return ray.util.get_node_ip_address()
 
     assert f"node:{ray.get(pinned.remote(), timeout=60)}" == here
+
+
+# ----------------------------------------------------------------------------------------------
+# NodeAffinitySchedulingStrategy: Ray refuses a hard affinity it can never honour
+# ----------------------------------------------------------------------------------------------
+
+
+def _affinity(ray, node_id, soft, **private):
+    from importlib import import_module
+
+    strategies = import_module(f"{ray.__name__}.util.scheduling_strategies")
+    return strategies.NodeAffinitySchedulingStrategy(node_id, soft=soft, **private)
+
+
+def test_hard_affinity_to_unknown_node_fails_task_and_actor(ray4):
+    ray = ray4
+    unknown = ray.NodeID.from_random().hex()
+
+    @ray.remote
+    def node():
+        return "ran"
+
+    @ray.remote
+    class Probe:
+        def ping(self):
+            return "ran"
+
+    with pytest.raises(ray.exceptions.TaskUnschedulableError, match="not schedulable"):
+        ray.get(node.options(scheduling_strategy=_affinity(ray, unknown, False)).remote(),
+                timeout=60)
+    probe = Probe.options(scheduling_strategy=_affinity(ray, unknown, False)).remote()
+    with pytest.raises(ray.exceptions.ActorUnschedulableError, match="not schedulable"):
+        ray.get(probe.ping.remote(), timeout=60)
+    # soft: the unknown node is ignored
+    soft = _affinity(ray, unknown, True)
+    assert ray.get(node.options(scheduling_strategy=soft).remote(), timeout=60) == "ran"
+    assert ray.get(Probe.options(scheduling_strategy=soft).remote().ping.remote(),
+                   timeout=60) == "ran"
+
+
+def test_hard_affinity_to_a_node_that_lacks_the_resource_fails(ray4):
+    ray = ray4
+    here = ray.get_runtime_context().get_node_id()
+
+    @ray.remote
+    def node():
+        return ray.get_runtime_context().get_node_id()
+
+    with pytest.raises(ray.exceptions.TaskUnschedulableError):
+        ray.get(node.options(scheduling_strategy=_affinity(ray, here, False),
+                             resources={"NoSuchThing": 1}).remote(), timeout=60)
+    # a resource the node has: it runs there
+    assert ray.get(node.options(scheduling_strategy=_affinity(ray, here, False),
+                                resources={"Custom": 1}).remote(), timeout=60) == here
+
+
+def test_fail_on_unavailable_refuses_a_busy_node_at_once(ray4):
+    ray = ray4
+    here = ray.get_runtime_context().get_node_id()
+
+    @ray.remote
+    class Holder:
+        def node(self):
+            return ray.get_runtime_context().get_node_id()
+
+    busy = Holder.options(num_cpus=4).remote()  # every CPU of the node
+    assert ray.get(busy.node.remote(), timeout=60) == here
+    refused = Holder.options(num_cpus=1, scheduling_strategy=_affinity(
+        ray, here, False, _fail_on_unavailable=True)).remote()
+    try:
+        with pytest.raises(ray.exceptions.ActorUnschedulableError):
+            ray.get(refused.node.remote(), timeout=60)
+    finally:
+        ray.kill(busy)
+
+
+def test_node_affinity_strategy_is_checked_when_built(ray_module):
+    ray = ray_module
+    node_id = ray.NodeID.from_random()
+    assert _affinity(ray, node_id, True).node_id == node_id.hex()  # a NodeID becomes its hex
+    for bad in ("not-hex", ray.NodeID.nil().hex()):
+        with pytest.raises(ValueError, match="Invalid node_id"):
+            _affinity(ray, bad, False)
+    with pytest.raises(ValueError, match="_spill_on_unavailable"):
+        _affinity(ray, node_id.hex(), False, _spill_on_unavailable=True)
+    with pytest.raises(ValueError, match="_fail_on_unavailable"):
+        _affinity(ray, node_id.hex(), True, _fail_on_unavailable=True)

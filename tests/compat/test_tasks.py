@@ -583,3 +583,88 @@ def test_preload_python_modules_are_imported_in_task_processes(ray_start):
 
     # the one that exists is there before the task imports it; the missing one is skipped
     assert ray.get(imported.remote(), timeout=60) == (True, False)
+
+
+def test_unknown_scheduling_strategy_name_raises_value_error(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def f():
+        return 0
+
+    @ray.remote
+    class A:
+        pass
+
+    with pytest.raises(ValueError):
+        f.options(scheduling_strategy="NOT_A_STRATEGY").remote()
+    with pytest.raises(ValueError):
+        A.options(scheduling_strategy="NOT_A_STRATEGY").remote()
+    assert ray.get(f.options(scheduling_strategy="DEFAULT").remote(), timeout=60) == 0
+
+
+def test_spread_strategy_uses_every_node(ray_fresh):
+    """SPREAD places work on all nodes that can run it, even when one node holds the
+    arguments or could take everything."""
+    import importlib
+
+    ray = ray_fresh
+    cluster = importlib.import_module(f"{ray.__name__}.cluster_utils").Cluster()
+    try:
+        cluster.add_node(num_cpus=0)  # the driver's node runs nothing
+        ray.init(address=cluster.address)
+        for _ in range(2):
+            cluster.add_node(num_cpus=4)
+        cluster.wait_for_nodes()
+
+        @ray.remote(num_cpus=1, scheduling_strategy="SPREAD")
+        class Where:
+            def node(self):
+                return ray.get_runtime_context().get_node_id()
+
+        actors = [Where.remote() for _ in range(4)]
+        nodes = [ray.get(a.node.remote(), timeout=120) for a in actors]
+        assert sorted(nodes.count(n) for n in set(nodes)) == [2, 2]
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+
+
+def test_work_without_gpus_avoids_gpu_nodes(ray_fresh):
+    """Ray's default policy keeps tasks and actors that need no GPU on nodes without GPUs
+    while one of those can run them (Ray's view of which nodes are free lags: one task and
+    one actor, each on an idle cluster)."""
+    import importlib
+
+    ray = ray_fresh
+    cluster = importlib.import_module(f"{ray.__name__}.cluster_utils").Cluster()
+    try:
+        cluster.add_node(num_cpus=0)  # the driver's node runs nothing
+        ray.init(address=cluster.address)
+        cluster.add_node(num_cpus=2, resources={"plain": 1})
+        cluster.add_node(num_cpus=2, num_gpus=1)
+        cluster.wait_for_nodes()
+
+        @ray.remote
+        def node():
+            return ray.get_runtime_context().get_node_id()
+
+        @ray.remote
+        class Where:
+            def node(self):
+                return ray.get_runtime_context().get_node_id()
+
+        @ray.remote(num_gpus=1)
+        def launcher():  # on the GPU node: its own node is the nearest, yet avoided
+            here = ray.get_runtime_context().get_node_id()
+            actor = ray.get(Where.options(num_cpus=1).remote().node.remote())
+            return here, ray.get(node.remote()), actor
+
+        plain = ray.get(node.options(num_cpus=0, resources={"plain": 1}).remote(), timeout=120)
+        gpu, task, actor = ray.get(launcher.remote(), timeout=120)
+        assert gpu != plain
+        assert task == plain
+        assert actor == plain
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
