@@ -91,6 +91,11 @@ class ActorClass(Generic[T]):
             raise AttributeError(f"'ActorClass({cls.__name__})' object has no attribute "
                                  f"'{name}'") from None
 
+    def __dir__(self) -> list[str]:
+        # Ray's actor class derives from the user's: its attributes are listed with the
+        # actor class's own
+        return sorted({*object.__dir__(self), *dir(self.__dict__.get("_cls", object))})
+
     def __mro_entries__(self, bases: tuple[Any, ...]) -> tuple[type, ...]:
         raise ActorClassInheritanceException(
             f"Attempted to define subclass of actor class '{self._cls.__name__}'. Inheriting "
@@ -153,6 +158,10 @@ class ActorHandle(Generic[T]):
         if method is None:
             raise AttributeError(f"'ActorHandle' object has no attribute '{name}'")
         return ActorMethod(self, name, method, {})
+
+    def __dir__(self) -> list[str]:
+        # as Ray's: the actor's methods (what autocompletion offers), ``__init__`` included
+        return sorted({"__init__", *self._meta.methods})
 
     def __reduce__(self) -> Any:
         return (ActorHandle, (self._meta, self._reservation))
@@ -224,6 +233,7 @@ def _methods_of(cls: type) -> dict[str, MethodMeta]:
                for name, fn in inspect.getmembers(cls, _is_method) if name != "__init__"}
     methods["__ray_terminate__"] = MethodMeta(params=())
     methods["__ray_ready__"] = MethodMeta(params=())
+    methods["__ray_call__"] = MethodMeta()  # any arguments: a callable and its own
     return methods
 
 
