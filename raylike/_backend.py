@@ -110,7 +110,7 @@ def install(client: Client) -> None:
         client.register_plugin(PlacementGroupRegistry(), name=PG_PLUGIN)
         client.register_plugin(StatePlugin(), name=STATE_PLUGIN)
         tune(client)
-        client.register_plugin(_node.NodePlugin(), name=_node.PLUGIN_NAME)
+        client.register_plugin(_node.NodeInstaller(), name=_node.INSTALLER_NAME)
 
 
 def ask_cluster(address: str, op: str, timeout: float = 10.0, **kwargs: Any) -> Any:

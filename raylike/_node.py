@@ -53,6 +53,7 @@ from raylike._state import node_id
 from raylike.exceptions import RayTaskError, TaskCancelledError, WorkerCrashedError
 
 PLUGIN_NAME = "raylike-node"
+INSTALLER_NAME = "raylike-node-installer"
 logger = logging.getLogger("raylike.node")
 
 
@@ -79,6 +80,20 @@ def _register_event() -> None:
         WorkerState._handle_event.register(ResourcesChanged)(  # type: ignore[attr-defined]
             _on_resources_changed)
         _registered = True
+
+
+class NodeInstaller(WorkerPlugin):
+    """What a driver registers on a cluster's workers: it adds the node plugin to a worker
+    that has none. (Registering the node plugin itself would replace, and so tear down, the
+    node of a worker that loaded it as it started (``raylike._preload``): its actors, detached
+    ones included, would be lost to every driver when a second one connects.)"""
+
+    name = INSTALLER_NAME
+    idempotent = True
+
+    async def setup(self, worker: Any) -> None:
+        if PLUGIN_NAME not in worker.plugins:
+            await worker.plugin_add(NodePlugin(), name=PLUGIN_NAME)
 
 
 class NodePlugin(WorkerPlugin):
