@@ -156,6 +156,18 @@ def embedded_node_resources(num_cpus: float | None, num_gpus: float | None,
     return node
 
 
+HEAD_RESOURCE = "node:__internal_head__"
+
+
+def node_markers(ip: str, head: bool) -> dict[str, float]:
+    """Ray's special resources of a node: ``node:<ip>`` on each, ``node:__internal_head__`` on
+    the head (a task or actor asks for a little of one to run on that node)."""
+    markers = {f"node:{ip}": 1.0}
+    if head:
+        markers[HEAD_RESOURCE] = 1.0
+    return markers
+
+
 def dashboard_wanted(include_dashboard: bool | None) -> bool:
     """The dashboard needs bokeh; ``None`` means on where bokeh is installed."""
     has_bokeh = importlib.util.find_spec("bokeh") is not None

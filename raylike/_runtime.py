@@ -271,7 +271,8 @@ def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
     cluster = None
     owns_client = not _errors.is_dask_client(target)
     if target is None:
-        node = _resources.embedded_node_resources(num_cpus, num_gpus, resources)
+        node = {**_resources.embedded_node_resources(num_cpus, num_gpus, resources),
+                **_resources.node_markers("127.0.0.1", head=True)}  # it listens on 127.0.0.1
         dashboard = _resources.dashboard_wanted(include_dashboard)
         cluster = _cluster.start(node, dashboard=dashboard, dashboard_port=dashboard_port,
                                  system_config=system_config)

@@ -150,7 +150,8 @@ class Cluster:
         """Start a node: a Dask worker with ``num_cpus`` (default 1), ``num_gpus`` (default 0),
         ``resources`` and ``memory``; the first node is the head and starts the scheduler.
         Other keywords of Ray's node parameters are accepted and ignored."""
-        resources = self._node_resources(node_args)
+        resources = {**self._node_resources(node_args),
+                     **_resources.node_markers("127.0.0.1", head=self._address is None)}
         if self._address is None:
             self._scheduler, self._address = _cluster_nodes.start_scheduler(self._logs)
             self.redis_address = self.address

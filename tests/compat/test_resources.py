@@ -409,3 +409,24 @@ def test_runtime_context_in_actor(ray4):
     assert isinstance(a_id1, str) and a_id1 == a_id2
     assert a_id1 != b_id
     assert t1 != t2
+
+
+def test_head_node_resource(ray_shared):
+    # Ray's head node has the special resource node:__internal_head__ (and each node a
+    # node:<ip> one): a little of it pins a task or an actor to the head
+    ray = ray_shared
+    assert ray.cluster_resources().get("node:__internal_head__") == 1.0
+
+    @ray.remote(resources={"node:__internal_head__": 0.01})
+    def on_head():
+        return ray.get_runtime_context().get_node_id()
+
+    @ray.remote(num_cpus=0, resources={"node:__internal_head__": 0.01})
+    class OnHead:
+        def node(self):
+            return ray.get_runtime_context().get_node_id()
+
+    head = [n["NodeID"] for n in ray.nodes()
+            if n["Alive"] and "node:__internal_head__" in n["Resources"]]
+    assert ray.get(on_head.remote(), timeout=60) in head
+    assert ray.get(OnHead.remote().node.remote(), timeout=60) in head
