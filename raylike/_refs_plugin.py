@@ -50,6 +50,17 @@ class RefsPlugin(SchedulerPlugin):
         scheduler.stream_handlers["raylike-fire-and-forget"] = self._fire_and_forget
         scheduler.handlers["raylike_resources_changed"] = self._resources_changed
         scheduler.handlers["raylike_tune"] = self._tune
+        # a key can also arrive as data a worker announces (a put, or an actor call's answer
+        # kept where it came in: ``_local_objects.announce``), with no graph: its wishers too
+        # must get it
+        update_data = scheduler.handlers["update_data"]
+
+        def update_data_and_wishes(*args: Any, **kwargs: Any) -> Any:
+            result = update_data(*args, **kwargs)
+            self._arrived(list(kwargs.get("who_has") or ()))
+            return result
+
+        scheduler.handlers["update_data"] = update_data_and_wishes
         for worker in scheduler.stream_comms:
             self.add_worker(scheduler, worker)
 
@@ -109,11 +120,16 @@ class RefsPlugin(SchedulerPlugin):
                 self._scheduler.client_desires_keys(keys=[key], client="fire-and-forget")
 
     def update_graph(self, scheduler: Any, *, keys: Any, tasks: Any = (), **_: Any) -> None:
+        self._arrived([*tasks, *keys])
+
+    def _arrived(self, keys: list[Any]) -> None:
+        """``keys`` are known to the scheduler now: the clients that wished for them get them."""
         if not self._pending:
             return
-        for key in list(tasks) + list(keys):
+        for key in keys:
             for client in self._pending.pop(key, ()):
-                scheduler.client_desires_keys(keys=[key], client=client)
+                if key in self._scheduler.tasks:
+                    self._scheduler.client_desires_keys(keys=[key], client=client)
 
     def _forget_log_line(self, topic: str) -> None:
         """Forget a log line once it went to the subscribers (Dask calls ``log_event`` after

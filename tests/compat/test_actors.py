@@ -980,3 +980,24 @@ def test_object_store_memory_for_actors_is_deprecated(ray_module):
     ray = ray_module
     with pytest.warns(DeprecationWarning, match="'object_store_memory' for actors is deprecated"):
         ray.remote(object_store_memory=1)(type("A", (), {}))
+
+
+def test_task_returns_ref_of_pending_actor_call(ray_shared):
+    # a task makes an actor, calls it and returns the call's ref before the call has ended:
+    # the caller gets the call's value
+    ray = ray_shared
+
+    @ray.remote(num_cpus=0)
+    class Slow:
+        def value(self):
+            time.sleep(1)
+            return 7
+
+    @ray.remote
+    def start_call():
+        actor = Slow.remote()
+        return [actor.value.remote(), actor]
+
+    ref, actor = ray.get(start_call.remote(), timeout=60)
+    assert ray.get(ref, timeout=60) == 7
+    ray.kill(actor)
