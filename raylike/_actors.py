@@ -457,7 +457,10 @@ def get_actor(name: str, namespace: str | None = None) -> ActorHandle[Any]:
                          "You are trying to look up a named actor you didn't create. 2. The "
                          "named actor died. 3. You did not use a namespace matching the "
                          "namespace of the actor.")
-    return loads(data)
+    handle: ActorHandle[Any] = loads(data)
+    # as in Ray, a handle got by name is weak: it does not keep a non-detached actor alive
+    # once its creator's handles are gone
+    return ActorHandle(handle._meta, None)
 
 
 def _lookup(backend: Any, name: str, namespace: str | None) -> bytes | None:

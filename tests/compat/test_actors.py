@@ -689,6 +689,27 @@ def test_killed_actor_name_is_released(ray_shared):
     ray.kill(c2)
 
 
+def test_handle_from_get_actor_does_not_keep_actor_alive(ray_shared):
+    # a handle got by name is weak: the actor ends once its creator's handles are gone
+    ray = ray_shared
+    Counter = _make_counter_class(ray)
+    name = _unique("weak")
+    created = Counter.options(name=name).remote()
+    assert ray.get(created.incr.remote()) == 1
+    by_name = ray.get_actor(name)
+    assert ray.get(by_name.incr.remote()) == 2
+    del created
+    deadline = time.time() + 60
+    while True:
+        try:
+            ray.get_actor(name)
+        except ValueError:
+            break
+        assert time.time() < deadline, "the actor outlived its creator's handle"
+        time.sleep(0.1)
+    assert by_name is not None  # still held while the actor went away
+
+
 # ----------------------------------------------------------------------------------------------
 # lifetime and failures
 # ----------------------------------------------------------------------------------------------
