@@ -319,7 +319,8 @@ def _create(actor_class: ActorClass[Any], args: tuple[Any, ...],
         actor_class._pickled = pickled
     spec, nested = _spec(actor_class, args, kwargs)
     default = spec.resources.get("CPU", -1.0) == 0.0  # see _resources.default_actor_request
-    spec.placement = _pg_options.resolve(opts, spec.resources, cls.__qualname__,
+    spec.placement = _pg_options.resolve(opts, _resources.without_hidden(spec.resources),
+                                         cls.__qualname__,
                                          {"CPU": 1.0} if default else None)
     get_if_exists = bool(opts.get("get_if_exists"))
     if hasattr(backend, "call"):  # a task's or actor's process: its worker creates the actor
@@ -414,7 +415,8 @@ def _create_with(backend: Any, spec: ActorSpec, nested: list[ObjectRef[Any]],
 
     meta = spec.meta
     default = spec.resources.get("CPU", -1.0) == 0.0  # see _resources.default_actor_request
-    placement = {**spec.resources, "CPU": 1.0} if default else spec.resources
+    placement = {**_resources.without_hidden(spec.resources), "CPU": 1.0} if default \
+        else spec.resources
     if spec.placement is None:
         _resources.warn_if_infeasible(f"actor {meta.class_name}", placement, backend)
     with _Borrowed():

@@ -144,6 +144,9 @@ class NodePlugin(WorkerPlugin):
             if gpus:
                 missing["GPU"] = float(len(gpus))
                 missing.update(_resources.accelerator_resources(len(gpus)))
+        declared = {**worker.state.total_resources, **missing}
+        missing.update({k: v for k, v in _resources.with_hidden(declared).items()
+                        if k not in declared})
         if missing:
             await worker.set_resources(**missing)
             try:

@@ -430,3 +430,27 @@ def test_head_node_resource(ray_shared):
             if n["Alive"] and "node:__internal_head__" in n["Resources"]]
     assert ray.get(on_head.remote(), timeout=60) in head
     assert ray.get(OnHead.remote().node.remote(), timeout=60) in head
+
+
+@pytest.mark.parametrize("ray_start", [{"num_cpus": 0, "include_dashboard": False}],
+                         indirect=True)
+def test_default_actor_needs_a_node_with_cpus(ray_start):
+    # Ray's rule: an actor asking for no resources needs 1 CPU to be scheduled (and holds
+    # none while it runs), so it is never placed on a node without CPUs; one asking for
+    # num_cpus=0 explicitly is
+    ray = ray_start
+
+    @ray.remote
+    class Default:
+        def ping(self):
+            return "pong"
+
+    @ray.remote(num_cpus=0)
+    class Zero:
+        def ping(self):
+            return "pong"
+
+    assert ray.get(Zero.remote().ping.remote(), timeout=60) == "pong"
+    pending = Default.remote().ping.remote()
+    ready, _ = ray.wait([pending], timeout=2)
+    assert ready == []
