@@ -18,7 +18,8 @@ import traceback
 from collections.abc import Callable, Generator, Sequence
 from typing import Any, Generic, TypeVar
 
-from raylike import _context, _ids, _runtime, _serialization
+from raylike import _context, _ids, _runtime, _serialization, _unhandled
+from raylike.exceptions import RayError
 
 T = TypeVar("T")
 _NIL = "f" * 56
@@ -120,8 +121,12 @@ class ObjectRef(Generic[T]):
         return asyncio.wrap_future(self.future())
 
     def __del__(self) -> None:
-        if self._future is not None and _runtime._process is None:  # a driver's ref
-            _releases.add(self._future)
+        if _runtime._process is not None:
+            return
+        if self._future is not None:  # a driver's ref
+            _releases.add((self._key, self._future))
+        elif self._direct is not None:  # its answer: an error in it is reported if unhandled
+            _releases.add((self._key, self._direct.future))
 
 
 class _Releases:
@@ -173,9 +178,11 @@ class _Releases:
         calls this before it closes the client, so no release meets a closing connection."""
         for _ in range(len(self.futures)):
             try:
-                self.futures.popleft()
+                key, future = self.futures.popleft()
             except IndexError:  # another thread emptied it
                 return
+            _unhandled.released(key, future)
+            del future
 
 
 _releases = _Releases()
@@ -261,7 +268,11 @@ def get(object_refs: Any, *, timeout: float | None = None) -> Any:
     _check_timeout(timeout)
     if not refs:
         return []
-    values = backend.get(list(refs), timeout)
+    try:
+        values = backend.get(list(refs), timeout)
+    except RayError:  # raised here: dropping these refs reports nothing (``_unhandled``)
+        _unhandled.handled([ref._key for ref in refs])
+        raise
     return values[0] if single else values
 
 

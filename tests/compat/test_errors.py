@@ -456,3 +456,51 @@ def test_final_exception_class_raised_as_task_error_with_warning(ray_shared, cap
     assert isinstance(info.value.cause, Final)
     assert str(info.value.cause) == "from the task"
     assert "raised as RayTaskError only" in caplog.text
+
+
+# ----------------------------------------------------------------------------------------------
+# unhandled errors: a failed task's ref dropped without get raising its error is reported
+# ----------------------------------------------------------------------------------------------
+
+
+def test_dropped_error_is_reported_unless_handled(ray_shared, monkeypatch):
+    import importlib
+    import time
+
+    ray = ray_shared
+    worker = importlib.import_module(f"{ray.__name__}._private.worker")
+    seen = []
+    monkeypatch.setattr(worker, "_unhandled_error_handler", seen.append)
+    monkeypatch.delenv("RAY_IGNORE_UNHANDLED_ERRORS", raising=False)
+
+    @ray.remote
+    def fails(tag):
+        raise ValueError(tag)
+
+    @ray.remote
+    def passes_on(value):
+        return value
+
+    @ray.remote
+    class Failing:
+        def call(self, tag):
+            raise ValueError(tag)
+
+    handled = fails.remote("handled")
+    with pytest.raises(ValueError):
+        ray.get(handled)
+    upstream = fails.remote("passed-on")
+    with pytest.raises(ValueError):
+        ray.get(passes_on.remote(upstream))
+    del handled, upstream
+    actor = Failing.remote()
+    dropped = [fails.remote("dropped-task"), actor.call.remote("dropped-call")]
+    del dropped
+    deadline = time.time() + 60
+    while len(seen) < 2 and time.time() < deadline:
+        time.sleep(0.1)
+    text = " ".join(str(e) for e in seen)
+    assert "dropped-task" in text and "dropped-call" in text, seen
+    time.sleep(1)
+    assert len(seen) == 2, seen
+    assert "handled" not in text and "passed-on" not in text
