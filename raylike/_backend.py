@@ -24,7 +24,7 @@ from raylike._direct import DirectCalls
 from raylike._objects import ObjectRef, hold_until_done
 from raylike._refs_plugin import REFS_PLUGIN, RefsPlugin, batch_interval
 from raylike._serialization import Whole, as_read, unpicklable_part
-from raylike.exceptions import RayError, RayTaskError, dependency_failed
+from raylike.exceptions import RayActorError, RayError, RayTaskError, dependency_failed
 
 logger = logging.getLogger("raylike")
 SCATTER_ATTEMPTS = 5  # a put that meets a dead worker tries again (0.2 s, 0.4 s, ... apart)
@@ -339,6 +339,9 @@ class DaskBackend:
                 # the Dask frames it carries (the gather, the worker's) are no use to the user
                 raise _blamed(err, [(refs[i], f) for i, f in dask]).with_traceback(None) from None
             except RayError as err:  # a worker's own error (runtime_env setup, a crash, ...)
+                passed = _passed_on(err, [(refs[i], f) for i, f in dask])
+                if passed is not err:
+                    raise passed from None
                 raise err.with_traceback(None)  # noqa: B904 - its cause stays as it was
             for (i, _), value in zip(dask, gathered):
                 values[i] = as_read(value)  # numpy arrays read-only, as from Ray's store
@@ -678,6 +681,18 @@ def _blamed(err: RayTaskError, refs: list[tuple[ObjectRef[Any], Future]]) -> Ray
     blamed = dependency_failed(err, key.rsplit("-", 1)[0])
     blamed._task_key = key
     return blamed
+
+
+def _passed_on(err: RayError, refs: list[tuple[ObjectRef[Any], Future]]) -> RayError:
+    """``err``; where it is an actor's error that reached a task through an argument (a task
+    never raises one itself: a ``get`` of it inside the task raises a ``RayTaskError``), Ray's
+    error for that task: a ``RayTaskError`` that is also an instance of ``err``'s class."""
+    failed = next((ref for ref, fut in refs if fut.status == "error"), None)
+    if not isinstance(err, RayActorError) or failed is None or failed._actor_call:
+        return err
+    from raylike import _node
+
+    return dependency_failed(err, _node.task_key_of(failed._key).rsplit("-", 1)[0])
 
 
 def _wait_done(futures: list[Any], count: int, timeout: float | None) -> bool:

@@ -254,14 +254,15 @@ def _dual_class(cause_cls: type) -> type:
     return dual
 
 
-def dependency_failed(error: RayTaskError, function_name: str) -> RayTaskError:
-    """The error of task ``function_name``, which never ran because the task of one of its
-    arguments failed with ``error`` (Ray's wording)."""
+def dependency_failed(error: RayError, function_name: str) -> RayTaskError:
+    """The error of task ``function_name``, which never ran because one of its arguments
+    holds ``error`` (a failed task's, or an actor call's: Ray's wording)."""
+    kind = "RayTaskError" if isinstance(error, RayTaskError) else type(error).__name__
     text = ("Traceback (most recent call last):\n"
             "  At least one of the input arguments for this task could not be computed:\n"
-            f"{SHOWN_MODULE}.RayTaskError: {error}")
-    return RayTaskError(function_name, text, error, pid=error.pid,
-                        ip=error.ip).as_instanceof_cause()
+            f"{SHOWN_MODULE}.{kind}: {error}")
+    return RayTaskError(function_name, text, error, pid=getattr(error, "pid", None),
+                        ip=getattr(error, "ip", None)).as_instanceof_cause()
 
 
 def _rebuild_task_error(fields: tuple[Any, ...], dual: bool) -> RayTaskError:

@@ -504,3 +504,30 @@ def test_dropped_error_is_reported_unless_handled(ray_shared, monkeypatch):
     time.sleep(1)
     assert len(seen) == 2, seen
     assert "handled" not in text and "passed-on" not in text
+
+
+def test_task_given_a_dead_actors_result_raises_task_error(ray_shared):
+    # a task whose argument is a failed actor call's result fails with a RayTaskError that is
+    # also the actor's error
+    ray = ray_shared
+
+    @ray.remote
+    class Doomed:
+        def ready(self):
+            return True
+
+        def die(self):
+            os._exit(1)
+
+    @ray.remote
+    def consume(value):
+        return value
+
+    actor = Doomed.remote()
+    assert ray.get(actor.ready.remote(), timeout=60)
+    dead = actor.die.remote()
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(dead, timeout=60)
+    with pytest.raises(ray.exceptions.RayTaskError) as info:
+        ray.get(consume.remote(dead), timeout=60)
+    assert isinstance(info.value, ray.exceptions.RayActorError)
