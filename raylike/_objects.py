@@ -123,10 +123,12 @@ class ObjectRef(Generic[T]):
     def __del__(self) -> None:
         if _runtime._process is not None:
             return
-        if self._future is not None:  # a driver's ref
-            _releases.add((self._key, self._future))
+        if self._future is not None:  # a driver's ref (a task's or a call's result may be
+            # watched until it ends, to report its error; nothing else: an actor's own ref
+            # must go, or the actor would never go out of scope)
+            _releases.add((self._key, self._future, self._watchable or self._actor_call))
         elif self._direct is not None:  # its answer: an error in it is reported if unhandled
-            _releases.add((self._key, self._direct.future))
+            _releases.add((self._key, self._direct.future, True))
 
 
 class _Releases:
@@ -178,10 +180,10 @@ class _Releases:
         calls this before it closes the client, so no release meets a closing connection."""
         for _ in range(len(self.futures)):
             try:
-                key, future = self.futures.popleft()
+                key, future, watch = self.futures.popleft()
             except IndexError:  # another thread emptied it
                 return
-            _unhandled.released(key, future)
+            _unhandled.released(key, future, watch)
             del future
 
 

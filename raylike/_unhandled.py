@@ -33,16 +33,18 @@ def handled(keys: list[str]) -> None:
         _handled.update(keys)
 
 
-def released(key: str, item: Any) -> None:
+def released(key: str, item: Any, watch: bool) -> None:
     """The driver dropped a ref to ``key``; ``item``: its Dask future, or its direct call's
-    answer (a ``concurrent.futures.Future``)."""
+    answer (a ``concurrent.futures.Future``); ``watch``: a task's or an actor call's result,
+    held until it ends when it has not yet (anything else is let go at once)."""
     from raylike._callbacks import when_done  # imports Dask: not at raylike's import
 
     try:
         if isinstance(item, concurrent.futures.Future):
             item.add_done_callback(lambda fut: _direct_done(key, fut))
         elif item.status == "pending":
-            when_done(item, lambda fut: _dask_done(key, fut))
+            if watch:
+                when_done(item, lambda fut: _dask_done(key, fut))
         else:
             _dask_done(key, item)
     except Exception:  # a report must never break the release of a ref
