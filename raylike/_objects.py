@@ -145,7 +145,7 @@ class _Releases:
     DELAY = 0.02  # seconds
 
     def __init__(self) -> None:
-        self.futures: collections.deque[Any] = collections.deque()
+        self.futures: collections.deque[tuple[str, Any, bool]] = collections.deque()
         self.scheduled = False
         self.wake = threading.Event()
         self.thread: threading.Thread | None = None
@@ -158,11 +158,13 @@ class _Releases:
                                            name="raylike-releases")
             self.thread.start()
 
-    def add(self, future: Any) -> None:
+    def add(self, item: tuple[str, Any, bool]) -> None:
+        """Hold ``(key, future, watch)`` of a dropped ref for a moment (``watch``: see
+        ``_unhandled.released``)."""
         # lock-free: called from __del__, which the collector may run inside any code
         if self.thread is None or sys.is_finalizing():
             return  # the future is dropped (so released) at once
-        self.futures.append(future)
+        self.futures.append(item)
         if not self.scheduled:
             self.scheduled = True
             self.wake.set()
