@@ -132,6 +132,9 @@ class ActorHost:
                     return self._after(link, ready, event[2])
         finally:
             self.link = None
+            from raylike._node import cancel_owned
+
+            cancel_owned(self.node, link.scope)  # as in Ray: its tasks die with it
             link.close()
 
     def _after(self, link: _Link, ready: bool, code: Any) -> ActorDiedError | None:

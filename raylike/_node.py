@@ -321,6 +321,24 @@ class NodePlugin(WorkerPlugin):
         return True
 
 
+def cancel_owned(node: NodePlugin, scope: TaskScope) -> None:
+    """Ray's fate sharing: the tasks a process submitted that still run or wait are killed
+    when the process ends (their owner is gone); in the background."""
+    pending = [ref for ref in scope.tasks if not node.backend()._waitable(ref).done()]
+    scope.tasks = []
+    if not pending:
+        return
+
+    def cancel_all() -> None:
+        for ref in pending:
+            try:
+                node.backend().cancel(ref, True, True)
+            except Exception:  # it ended meanwhile, or the cluster is closing
+                logger.debug("could not cancel %s of a dead owner", ref._key, exc_info=True)
+
+    threading.Thread(target=cancel_all, daemon=True, name="raylike-fate-sharing").start()
+
+
 def _unpickled(status: str, payload: Any, name: str, kept: bool) -> tuple[str, Any]:
     """A child's result or error, unpickled in the worker (an error if that fails); ``kept``:
     a result stored as it is (``loads_to_keep``: kept pickled if it does not pickle again)."""
@@ -359,6 +377,7 @@ class TaskScope:
         self.child = child
         self.held: list[Any] = []
         self.submitted: list[str] = []
+        self.tasks: list[ObjectRef[Any]] = []  # refs of the (non-actor) tasks it submitted
         self._blocked = 0
         self._finished = False
         self._can_secede = can_secede
@@ -519,6 +538,8 @@ class TaskScope:
         refs = self.node.backend().submit(call, self._refs(dep_keys), self._refs(nested_keys))
         self.held.extend(refs)
         self.submitted.append(call.key)
+        if not getattr(call, "actor_id", None):
+            self.tasks.append(refs[0])
 
     def op_cancel(self, key: str, force: bool, recursive: bool) -> None:
         backend = self.node.backend()
