@@ -25,7 +25,7 @@ from typing import Any
 
 from distributed import secede
 
-from raylike import _actor_calls, _context, _logs, _runtime
+from raylike import _actor_calls, _context, _logs, _resources, _runtime
 from raylike._actor_spec import CRASHED, EXITED, KILLED, NODE_DIED, ActorSpec, died_of
 from raylike._objects import _Borrowed
 from raylike._serialization import dumps, dumps_frames, loads
@@ -132,6 +132,9 @@ class ActorHost:
                     return self._after(link, ready, event[2])
         finally:
             self.link = None
+            from raylike._node import cancel_owned
+
+            cancel_owned(self.node, link.scope)  # as in Ray: its tasks die with it
             link.close()
 
     def _after(self, link: _Link, ready: bool, code: Any) -> ActorDiedError | None:
@@ -167,7 +170,8 @@ class ActorHost:
             logger.info("could not tell the registry that actor %s died", self.meta.actor_id)
 
     def _info(self, gpus: list[str], restarted: bool) -> _context.TaskInfo:
-        resources = {k: v for k, v in self.spec.resources.items() if v > 0}
+        resources = {k: v for k, v in _resources.without_hidden(self.spec.resources).items()
+                     if v > 0}
         meta = self.meta
         return _context.TaskInfo(
             key=self.spec.reservation, name=f"{meta.class_name}.__init__",

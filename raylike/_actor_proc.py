@@ -203,9 +203,13 @@ class _Actor:
             return exit_actor, [], {}
         if method == "__ray_ready__":
             return (lambda: True), [], {}
-        fn = _method(self.instance, method)
         a, kw = unpack_arguments(args, loads(deps) if deps else [])
-        return fn, a, kw
+        if method == "__ray_call__":  # Ray's generic call: fn(instance, *args, **kwargs)
+            if not a or not callable(a[0]):
+                raise TypeError("__ray_call__ takes a callable as its first argument, called "
+                                "with the actor's instance and the other arguments")
+            return a[0], [self.instance, *a[1:]], kw
+        return _method(self.instance, method), a, kw
 
     def _pack(self, value: Any, num_returns: int, method: str) -> tuple[str, Any]:
         if _exit_requested():  # exit_actor() ran in this call and its SystemExit was caught:

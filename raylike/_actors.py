@@ -122,6 +122,11 @@ class ActorClass(Generic[T]):
             raise AttributeError(f"'ActorClass({cls.__name__})' object has no attribute "
                                  f"'{name}'") from None
 
+    def __dir__(self) -> list[str]:
+        # Ray's actor class derives from the user's: its attributes are listed with the
+        # actor class's own
+        return sorted({*object.__dir__(self), *dir(self.__dict__.get("_cls", object))})
+
     def __mro_entries__(self, bases: tuple[Any, ...]) -> tuple[type, ...]:
         raise ActorClassInheritanceException(
             f"Attempted to define subclass of actor class '{self._cls.__name__}'. Inheriting "
@@ -184,6 +189,10 @@ class ActorHandle(Generic[T]):
         if method is None:
             raise AttributeError(f"'ActorHandle' object has no attribute '{name}'")
         return ActorMethod(self, name, method, {})
+
+    def __dir__(self) -> list[str]:
+        # as Ray's: the actor's methods (what autocompletion offers), ``__init__`` included
+        return sorted({"__init__", *self._meta.methods})
 
     def __reduce__(self) -> Any:
         return (ActorHandle, (self._meta, self._reservation))
@@ -262,6 +271,7 @@ def _methods_of(cls: type) -> dict[str, MethodMeta]:
                for name, fn in inspect.getmembers(cls, _is_method) if name != "__init__"}
     methods["__ray_terminate__"] = MethodMeta(params=())
     methods["__ray_ready__"] = MethodMeta(params=())
+    methods["__ray_call__"] = MethodMeta()  # any arguments: a callable and its own
     return methods
 
 
@@ -349,7 +359,8 @@ def _create(actor_class: ActorClass[Any], args: tuple[Any, ...],
         actor_class._pickled = pickled
     spec, nested = _spec(actor_class, args, kwargs)
     default = spec.resources.get("CPU", -1.0) == 0.0  # see _resources.default_actor_request
-    spec.placement = _pg_options.resolve(opts, spec.resources, cls.__qualname__,
+    spec.placement = _pg_options.resolve(opts, _resources.without_hidden(spec.resources),
+                                         cls.__qualname__,
                                          {"CPU": 1.0} if default else None)
     get_if_exists = bool(opts.get("get_if_exists"))
     return backend.create_actor(spec, nested, get_if_exists)  # ChildBackend: its worker does
@@ -448,7 +459,8 @@ def create_with(backend: Any, spec: ActorSpec, nested: list[ObjectRef[Any]],
 
     meta = spec.meta
     default = spec.resources.get("CPU", -1.0) == 0.0  # see _resources.default_actor_request
-    placement = {**spec.resources, "CPU": 1.0} if default else spec.resources
+    placement = {**_resources.without_hidden(spec.resources), "CPU": 1.0} if default \
+        else spec.resources
     if spec.placement is None:
         _resources.warn_if_infeasible(f"actor {meta.class_name}", placement, backend)
     with _Borrowed():
@@ -498,7 +510,10 @@ def get_actor(name: str, namespace: str | None = None) -> ActorHandle[Any]:
                          "You are trying to look up a named actor you didn't create. 2. The "
                          "named actor died. 3. You did not use a namespace matching the "
                          "namespace of the actor.")
-    return loads(data)
+    handle: ActorHandle[Any] = loads(data)
+    # as in Ray, a handle got by name is weak: it does not keep a non-detached actor alive
+    # once its creator's handles are gone
+    return ActorHandle(handle._meta, None)
 
 
 def lookup(backend: Any, name: str, namespace: str | None) -> bytes | None:

@@ -25,7 +25,13 @@ from raylike._direct import DirectCalls
 from raylike._objects import ObjectRef, hold_until_done
 from raylike._refs_plugin import REFS_PLUGIN, RefsPlugin, batch_interval
 from raylike._serialization import Whole, as_read, unpicklable_part
-from raylike.exceptions import RayError, RayTaskError, TaskUnschedulableError, dependency_failed
+from raylike.exceptions import (
+    RayActorError,
+    RayError,
+    RayTaskError,
+    TaskUnschedulableError,
+    dependency_failed,
+)
 
 logger = logging.getLogger("raylike")
 SCATTER_ATTEMPTS = 5  # a put that meets a dead worker tries again (0.2 s, 0.4 s, ... apart)
@@ -111,7 +117,7 @@ def install(client: Client) -> None:
         client.register_plugin(PlacementGroupRegistry(), name=PG_PLUGIN)
         client.register_plugin(StatePlugin(), name=STATE_PLUGIN)
         tune(client)
-        client.register_plugin(_node.NodePlugin(), name=_node.PLUGIN_NAME)
+        client.register_plugin(_node.NodeInstaller(), name=_node.INSTALLER_NAME)
 
 
 def ask_cluster(address: str, op: str, timeout: float = 10.0, **kwargs: Any) -> Any:
@@ -340,6 +346,9 @@ class DaskBackend:
                 # the Dask frames it carries (the gather, the worker's) are no use to the user
                 raise _blamed(err, [(refs[i], f) for i, f in dask]).with_traceback(None) from None
             except RayError as err:  # a worker's own error (runtime_env setup, a crash, ...)
+                passed = _passed_on(err, [(refs[i], f) for i, f in dask])
+                if passed is not err:
+                    raise passed from None
                 raise err.with_traceback(None)  # noqa: B904 - its cause stays as it was
             for (i, _), value in zip(dask, gathered):
                 values[i] = as_read(value)  # numpy arrays read-only, as from Ray's store
@@ -738,6 +747,18 @@ def _blamed(err: RayTaskError, refs: list[tuple[ObjectRef[Any], Future]]) -> Ray
     blamed = dependency_failed(err, key.rsplit("-", 1)[0])
     blamed._task_key = key
     return blamed
+
+
+def _passed_on(err: RayError, refs: list[tuple[ObjectRef[Any], Future]]) -> RayError:
+    """``err``; where it is an actor's error that reached a task through an argument (a task
+    never raises one itself: a ``get`` of it inside the task raises a ``RayTaskError``), Ray's
+    error for that task: a ``RayTaskError`` that is also an instance of ``err``'s class."""
+    failed = next((ref for ref, fut in refs if fut.status == "error"), None)
+    if not isinstance(err, RayActorError) or failed is None or failed._actor_call:
+        return err
+    from raylike import _node
+
+    return dependency_failed(err, _node.task_key_of(failed._key).rsplit("-", 1)[0])
 
 
 def _wait_done(futures: list[Any], count: int, timeout: float | None) -> bool:

@@ -169,7 +169,8 @@ def error_payload(exc: BaseException, name: str, actor: Any = None) -> bytes:
         exc = TaskCancelledError(_context.task_id_hex(info) if info is not None else None)
         tb = tb.rstrip().rsplit("\n", 1)[0] + f"\n{SHOWN_MODULE}.TaskCancelledError: {exc}\n"
     actor_id = info.actor_id if actor is not None and info is not None else None
-    err = RayTaskError(name, tb, exc, actor_repr=actor, actor_id=actor_id).as_instanceof_cause()
+    err = RayTaskError(name, tb, exc, actor_repr=actor,
+                       actor_id=actor_id).as_instanceof_cause(warn=False)  # the caller warns
     try:
         return dumps(err)
     except TypeError:  # the user's exception does not pickle: keep its text

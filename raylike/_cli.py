@@ -314,10 +314,13 @@ def _status(args: argparse.Namespace) -> int:
 
 def _format_status(address: str, workers: dict[str, Any], available: dict[str, Any]) -> str:
     """One block per node (Dask worker), then the cluster's total."""
+    from raylike import _resources
+
     lines = [f"======== raylike cluster at {address} ========"]
     sums: tuple[dict[str, float], dict[str, float]] = ({}, {})
     for worker, info in sorted(workers.items(), key=lambda kv: str(kv[1].get("name"))):
-        total = {k: float(v) for k, v in (info.get("resources") or {}).items()}
+        total = {k: float(v) for k, v in
+                 _resources.without_hidden(info.get("resources") or {}).items()}
         free: Any = available.get(worker)  # not a dict where client.run failed: usage unknown
         known = isinstance(free, dict)
         used = {k: v - float(free[k]) for k, v in total.items() if k in free} if known else {}

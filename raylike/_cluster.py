@@ -251,8 +251,11 @@ def _env(log_file: str, system_config: dict[str, Any] | None = None) -> dict[str
 
 
 def format_resources(resources: dict[str, float]) -> str:
-    """``{"CPU": 2, "GPU": 0.5}`` -> ``"CPU=2 GPU=0.5"`` (dask worker's --resources)."""
-    return " ".join(f"{name}={_number(value)}" for name, value in resources.items())
+    """``{"CPU": 2, "GPU": 0.5}`` -> ``"CPU=2 GPU=0.5"`` (dask worker's --resources), with
+    the node's hidden resources (``_resources.with_hidden``)."""
+    from raylike._resources import with_hidden
+
+    return " ".join(f"{name}={_number(value)}" for name, value in with_hidden(resources).items())
 
 
 def _number(value: float) -> str:

@@ -67,8 +67,7 @@ class DirectResult:
             return self.owner.materialize(ref)
         with self.owner._lock:  # until it has a key, this process finds the ref by its key
             self.owner._by_key.setdefault(ref._key, ref)
-        self.future.add_done_callback(
-            lambda _f: self.owner.promoter.submit(self.owner.materialize, ref))
+        self.future.add_done_callback(lambda _f: self.owner.promote_later(ref))
         return None
 
 
@@ -217,6 +216,14 @@ class DirectCalls:
             for i in range(len(batch)):
                 deliver(i, ("err", error))
         self._lane(actor_id)  # the actor's worker is known now: open a lane to it
+
+    def promote_later(self, ref: ObjectRef[Any]) -> None:
+        """Materialize ``ref`` on the promoter thread (nothing once this process shuts down:
+        no one is left to read it)."""
+        try:
+            self.promoter.submit(self.materialize, ref)
+        except RuntimeError:  # "cannot schedule new futures after shutdown"
+            logger.debug("not promoting %s: shutting down", ref._key)
 
     def materialize(self, ref: ObjectRef[Any]) -> Any:
         """The Dask future of ``ref``'s key, made from the call's answer (waits for it)."""

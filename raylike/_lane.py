@@ -331,7 +331,9 @@ class Lane:
                     else:
                         future.set_result((status, payload))
         except Exception as exc:  # EOF, a broken socket, or a bug: nothing may wait for ever
-            if not isinstance(exc, (EOFError, OSError)):
+            # (a lane closed here, at shutdown, fails its read with whatever its closed
+            # connection raises: that is no failure to report)
+            if not isinstance(exc, (EOFError, OSError)) and not self.closed:
                 logger.exception("the lane to %s failed", self.address)
             self._lost(exc)
 

@@ -57,6 +57,7 @@ from raylike._state import node_id
 from raylike.exceptions import RayTaskError, TaskCancelledError, WorkerCrashedError
 
 PLUGIN_NAME = "raylike-node"
+INSTALLER_NAME = "raylike-node-installer"
 logger = logging.getLogger("raylike.node")
 
 
@@ -82,6 +83,20 @@ def _register_event() -> None:
     if not _registered:
         internals.on_worker_event(ResourcesChanged, _on_resources_changed)
         _registered = True
+
+
+class NodeInstaller(WorkerPlugin):
+    """What a driver registers on a cluster's workers: it adds the node plugin to a worker
+    that has none. (Registering the node plugin itself would replace, and so tear down, the
+    node of a worker that loaded it as it started (``raylike._preload``): its actors, detached
+    ones included, would be lost to every driver when a second one connects.)"""
+
+    name = INSTALLER_NAME
+    idempotent = True
+
+    async def setup(self, worker: Any) -> None:
+        if PLUGIN_NAME not in worker.plugins:
+            await worker.plugin_add(NodePlugin(), name=PLUGIN_NAME)
 
 
 class NodePlugin(WorkerPlugin):
@@ -135,6 +150,9 @@ class NodePlugin(WorkerPlugin):
         node_ip = f"node:{get_address_host(worker.address)}"  # Ray's resource of every node
         if node_ip not in worker.state.total_resources:
             missing[node_ip] = 1.0
+        declared = {**worker.state.total_resources, **missing}
+        missing.update({k: v for k, v in _resources.with_hidden(declared).items()
+                        if k not in declared})
         if missing:
             await worker.set_resources(**missing)
             try:
@@ -321,6 +339,24 @@ class NodePlugin(WorkerPlugin):
         return True
 
 
+def cancel_owned(node: NodePlugin, scope: TaskScope) -> None:
+    """Ray's fate sharing: the tasks a process submitted that still run or wait are killed
+    when the process ends (their owner is gone); in the background."""
+    pending = [ref for ref in scope.tasks if not node.backend()._waitable(ref).done()]
+    scope.tasks = []
+    if not pending:
+        return
+
+    def cancel_all() -> None:
+        for ref in pending:
+            try:
+                node.backend().cancel(ref, True, True)
+            except Exception:  # it ended meanwhile, or the cluster is closing
+                logger.debug("could not cancel %s of a dead owner", ref._key, exc_info=True)
+
+    threading.Thread(target=cancel_all, daemon=True, name="raylike-fate-sharing").start()
+
+
 def _unpickled(status: str, payload: Any, name: str, kept: bool) -> tuple[str, Any]:
     """A child's result or error, unpickled in the worker (an error if that fails); ``kept``:
     a result stored as it is (``loads_to_keep``: kept pickled if it does not pickle again)."""
@@ -359,6 +395,7 @@ class TaskScope:
         self.child = child
         self.held: list[Any] = []
         self.submitted: list[str] = []
+        self.tasks: list[ObjectRef[Any]] = []  # refs of the (non-actor) tasks it submitted
         self._blocked = 0
         self._finished = False
         self._can_secede = can_secede
@@ -525,6 +562,8 @@ class TaskScope:
         refs = self.node.backend().submit(call, self._refs(dep_keys), self._refs(nested_keys))
         self.held.extend(refs)
         self.submitted.append(call.key)
+        if not getattr(call, "actor_id", None):
+            self.tasks.append(refs[0])
 
     def op_cancel(self, key: str, force: bool, recursive: bool) -> None:
         backend = self.node.backend()

@@ -19,7 +19,8 @@ import traceback
 from collections.abc import Callable, Generator, Sequence
 from typing import Any, Generic, TypeVar
 
-from raylike import _context, _ids, _runtime, _serialization
+from raylike import _context, _ids, _runtime, _serialization, _unhandled
+from raylike.exceptions import RayError
 
 T = TypeVar("T")
 _NIL = "f" * 56
@@ -146,8 +147,15 @@ class ObjectRef(Generic[T]):
         return asyncio.wrap_future(self.future())
 
     def __del__(self) -> None:
-        if self._future is not None and _runtime._process is None:  # a driver's ref
-            _releases.add(self._future)
+        if _runtime._process is not None:
+            return
+        if self._future is not None:  # a driver's ref (a task's or a call's result may be
+            # watched until it ends, to report its error; nothing else: an actor's own ref
+            # must go, or the actor would never go out of scope)
+            _releases.add((self._key, self._future,
+                           self._watchable or bool(self._actor_call)))
+        elif self._direct is not None:  # its answer: an error in it is reported if unhandled
+            _releases.add((self._key, self._direct.future, True))
 
 
 class _Releases:
@@ -164,7 +172,7 @@ class _Releases:
     DELAY = 0.02  # seconds
 
     def __init__(self) -> None:
-        self.futures: collections.deque[Any] = collections.deque()
+        self.futures: collections.deque[tuple[str, Any, bool]] = collections.deque()
         self.scheduled = False
         self.wake = threading.Event()
         self.thread: threading.Thread | None = None
@@ -177,11 +185,13 @@ class _Releases:
                                            name="raylike-releases")
             self.thread.start()
 
-    def add(self, future: Any) -> None:
+    def add(self, item: tuple[str, Any, bool]) -> None:
+        """Hold ``(key, future, watch)`` of a dropped ref for a moment (``watch``: see
+        ``_unhandled.released``)."""
         # lock-free: called from __del__, which the collector may run inside any code
         if self.thread is None or sys.is_finalizing():
             return  # the future is dropped (so released) at once
-        self.futures.append(future)
+        self.futures.append(item)
         if not self.scheduled:
             self.scheduled = True
             self.wake.set()
@@ -199,9 +209,11 @@ class _Releases:
         calls this before it closes the client, so no release meets a closing connection."""
         for _ in range(len(self.futures)):
             try:
-                self.futures.popleft()
+                key, future, watch = self.futures.popleft()
             except IndexError:  # another thread emptied it
                 return
+            _unhandled.released(key, future, watch)
+            del future
 
 
 _releases = _Releases()
@@ -300,7 +312,11 @@ def get(object_refs: Any, *, timeout: float | None = None) -> Any:
     _check_timeout(timeout)
     if not refs:
         return []
-    values = backend.get(list(refs), timeout)
+    try:
+        values = backend.get(list(refs), timeout)
+    except RayError:  # raised here: dropping these refs reports nothing (``_unhandled``)
+        _unhandled.handled([ref._key for ref in refs])
+        raise
     return values[0] if single else values
 
 

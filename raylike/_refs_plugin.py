@@ -113,12 +113,14 @@ class RefsPlugin(SchedulerPlugin):
         self._scheduler.update_data(who_has=who_has, nbytes=nbytes, client=client)
         self._arrived(list(who_has))
 
-    def _arrived(self, keys: list[str]) -> None:
+    def _arrived(self, keys: list[Any]) -> None:
+        """``keys`` are known to the scheduler now: the clients that wished for them get them."""
         if not self._pending:
             return
         for key in keys:
             for client in self._pending.pop(key, ()):
-                self._scheduler.client_desires_keys(keys=[key], client=client)
+                if key in self._scheduler.tasks:
+                    self._scheduler.client_desires_keys(keys=[key], client=client)
 
     def _forget_log_line(self, topic: str) -> None:
         """Forget a log line once it went to the subscribers (Dask calls ``log_event`` after

@@ -15,6 +15,22 @@ from raylike._common.constants import HEAD_NODE_RESOURCE_NAME, NODE_ID_PREFIX
 from raylike._options import _resource_quantity, _resources
 
 _ROUND = 4  # Ray keeps resources in fixed point (1e-4); round to avoid float drift
+# A hidden resource of every node with CPUs (never reported): an actor that asks for no
+# resource needs a node with CPUs, but holds none of them (see ``default_actor_request``)
+CPU_NODE = "raylike-cpu-node"
+CPU_NODE_SUPPLY = 1e9
+
+
+def without_hidden(resources: dict[str, float]) -> dict[str, float]:
+    """``resources`` less the hidden ones (what a user asked for, or a node reports)."""
+    return {k: v for k, v in resources.items() if k != CPU_NODE}
+
+
+def with_hidden(resources: dict[str, float]) -> dict[str, float]:
+    """A node's declared resources plus the hidden ones it gets (``CPU_NODE``)."""
+    if float(resources.get("CPU", 0)) > 0:
+        return {**resources, CPU_NODE: CPU_NODE_SUPPLY}
+    return dict(resources)
 
 
 # a node's default resources and the argument that sets each (not a custom resource's name)
@@ -207,8 +223,9 @@ def default_actor_request(options: dict[str, Any]) -> dict[str, float]:
 
     Ray places such an actor on a node with CPUs but holds none while it lives (its docs: "1
     CPU for scheduling and 0 CPU for running"), so any number of them fit on a node whose CPUs
-    are all taken. ``CPU: 0`` keeps it to workers that declare CPUs without taking any."""
-    wanted = {"CPU": 0.0}
+    are all taken. ``CPU: 0`` with one unit of the hidden ``CPU_NODE`` (which only nodes with
+    CPUs have, a practically endless supply) keeps it to such nodes without taking a CPU."""
+    wanted = {"CPU": 0.0, CPU_NODE: 1.0}
     if options.get("memory"):
         wanted["memory"] = float(options["memory"])
     return wanted
@@ -218,6 +235,8 @@ def clean(values: dict[str, float]) -> dict[str, float]:
     """Round away float drift and drop zero entries, as Ray reports resources."""
     out = {}
     for name, value in values.items():
+        if name == CPU_NODE:
+            continue
         value = round(float(value), _ROUND)
         if value > 0:
             out[name] = value
@@ -264,4 +283,4 @@ def warn_if_infeasible(what: str, wanted: dict[str, float], backend: Any) -> Non
         logging.getLogger("raylike").warning(
             "Warning: %s requests %s, which no node of the cluster has (nodes: %s). It will "
             "wait until a node with these resources joins.", what, wanted,
-            _node_cache["nodes"])
+            [without_hidden(node) for node in _node_cache["nodes"]])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from raylike import _ids
+from raylike import _ids, _resources
 
 DRIVER_TASK = "ff" * 20  # Ray's driver task id: 20 ``ff`` bytes, then the job id
 TERMINAL = ("FINISHED", "FAILED")
@@ -42,7 +42,7 @@ def task_record(key: str, run_spec: Any) -> dict[str, Any] | None:
     row: dict[str, Any] = {
         "key": key, "state": None, "created": None, "started": None, "ended": None,
         "worker": None, "job_id": getattr(spec, "job_id", ""),
-        "resources": dict(getattr(spec, "resources", {}) or {}),
+        "resources": _resources.without_hidden(dict(getattr(spec, "resources", {}) or {})),
         "pg": getattr(placement, "pg_id", None)}
     if name == "execute_task":
         function = getattr(spec, "function_name", "") or spec.name
@@ -173,7 +173,8 @@ def node_row(address: str, ws: Any, head: str | None, since: float | None,
         "state": "DEAD" if dead_at else "ALIVE",
         "state_message": "The node left the cluster." if dead_at else None,
         "node_name": str(name if name is not None else host_of(address)),
-        "resources_total": {k: float(v) for k, v in resources.items()},
+        "resources_total": {k: float(v) for k, v in
+                            _resources.without_hidden(resources).items()},
         "labels": {"ray.io/node-id": node_id}, "start_time_ms": ms(since),
         "end_time_ms": ms(dead_at) if dead_at else 0}
 

@@ -19,6 +19,7 @@ from raylike import (
     _resources,
     _runtime,
     _runtime_env,
+    _unhandled,
 )
 from raylike._objects import ObjectRef, _Borrowed
 from raylike._serialization import check_definition_size, dumps, unpicklable_part
@@ -153,6 +154,8 @@ def pack_arguments(args: tuple[Any, ...], kwargs: dict[str, Any], owner: str = "
         return Dep(len(deps) - 1)
 
     packed = ([swap(a) for a in args], {k: swap(v) for k, v in kwargs.items()})
+    if deps and _runtime._process is None:  # as in Ray, an error passed on to a task is
+        _unhandled.handled([ref._key for ref in deps])  # not reported when its ref is dropped
     with _Borrowed() as borrowed:
         try:
             data = dumps(packed, "task arguments")

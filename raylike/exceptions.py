@@ -7,6 +7,7 @@ Every exception raylike raises to a user lives here. Dask's own exceptions never
 from __future__ import annotations
 
 import builtins
+import logging
 import os
 from typing import Any
 
@@ -63,6 +64,8 @@ SHOWN_MODULE = "ray.exceptions"
 # (raylike's by this process's copy and by its private modules' names: the cluster's processes
 # may import another copy than the driver's, e.g. the checkout in the working directory where
 # the driver imports an installed one)
+logger = logging.getLogger("raylike.exceptions")
+
 _INTERNAL_FRAMES = (os.path.dirname(os.path.abspath(__file__)) + os.sep,
                     f"{os.sep}raylike{os.sep}_", f"{os.sep}site-packages{os.sep}raylike{os.sep}",
                     f"{os.sep}distributed{os.sep}", f"{os.sep}tornado{os.sep}")
@@ -107,7 +110,8 @@ class RayTaskError(RayError):
     ) -> None:
         self.function_name = function_name
         self.traceback_str = traceback_str
-        self.cause = cause
+        self.cause = _picklable_cause(cause, traceback_str)
+        cause = self.cause
         self.proctitle = proctitle or f"ray::{function_name}"
         self.pid = pid if pid is not None else os.getpid()
         self.ip = ip or "127.0.0.1"
@@ -117,6 +121,9 @@ class RayTaskError(RayError):
         Exception.__init__(self, function_name, traceback_str, cause, proctitle, pid, ip)
 
     _task_key: str | None = None  # the Dask key of the task that raised (set by its node)
+    # the cause's class could not be combined with this one (a final class): the process that
+    # receives the error tries again, and warns, as Ray's driver does
+    _not_dual: bool = False
 
     def __str__(self) -> str:
         """Ray's format: a ``ray::f() (pid=..., ip=...)`` header for each traceback, and only
@@ -147,30 +154,68 @@ class RayTaskError(RayError):
     def __reduce__(self) -> Any:
         fields = (*self._fields()[:2], _portable(self.cause), *self._fields()[3:])
         state = {"_task_key": self._task_key} if self._task_key else None
-        return (_rebuild_task_error, (fields, type(self) is not RayTaskError), state)
+        dual = type(self) is not RayTaskError or self._not_dual
+        return (_rebuild_task_error, (fields, dual), state)
 
     def _fields(self) -> tuple[Any, ...]:
         return (self.function_name, self.traceback_str, self.cause, self.proctitle, self.pid,
                 self.ip, self.actor_repr, self.actor_id)
 
-    def as_instanceof_cause(self) -> RayTaskError:
-        """Return a copy whose class derives from both ``RayTaskError`` and the cause's class."""
+    def make_dual_exception_instance(self) -> RayTaskError:
+        """A copy whose class derives from both ``RayTaskError`` and the cause's class (the
+        innermost cause's, for an error re-raised from a nested ``get``); ``TypeError`` where
+        that class cannot be subclassed (a final class, conflicting slots, ...)."""
         root = self.cause
         while isinstance(root, RayTaskError) and root.cause is not None:
             root = root.cause  # an error re-raised from a nested get keeps its original type
         if root is None or isinstance(root, RayTaskError) or not isinstance(root, Exception):
-            return self  # as Ray: a BaseException that is no Exception stays a RayTaskError
+            raise TypeError(f"the cause {type(root).__name__} is no Exception to combine with "
+                            "RayTaskError")
         cause_cls = type(root)
+        dual = _dual_class(cause_cls)
+        err: RayTaskError = (cause_cls.__new__(dual, *root.args) if _is_group(root)
+                             else _bare_new(dual))
+        RayTaskError.__init__(err, *self._fields())
+        err.args = (root,)  # as Ray's
+        err._task_key = self._task_key
+        return err
+
+    def as_instanceof_cause(self, *, warn: bool = True) -> RayTaskError:
+        """Return a copy whose class derives from both ``RayTaskError`` and the cause's class;
+        where that class cannot be subclassed, ``self`` (with a warning, as Ray logs one)."""
+        root = self.cause
+        while isinstance(root, RayTaskError) and root.cause is not None:
+            root = root.cause
+        if root is None or isinstance(root, RayTaskError) or not isinstance(root, Exception):
+            return self  # as Ray: a BaseException that is no Exception stays a RayTaskError
         try:
-            dual = _dual_class(cause_cls)
-            err: RayTaskError = (cause_cls.__new__(dual, *root.args) if _is_group(root)
-                                 else _bare_new(dual))
-            RayTaskError.__init__(err, *self._fields())
-            err.args = (root,)  # as Ray's
-            err._task_key = self._task_key
-            return err
-        except TypeError:  # a cause class that cannot be subclassed (final, slots, ...)
+            return self.make_dual_exception_instance()
+        except TypeError as exc:
+            self._not_dual = True
+            if warn:
+                logger.warning("User exception type %s in RayTaskError can't be subclassed! "
+                               "This exception is raised as RayTaskError only. You can use "
+                               "`ray_task_error.cause` to access the user exception. Failure "
+                               "in subclassing: %s", type(root), exc)
             return self
+
+
+def _picklable_cause(cause: Any, traceback_str: str) -> Any:
+    """``cause``, or, where it does not pickle, a ``RayError`` holding its text (Ray's rule: a
+    task error must reach the caller even when the user's exception cannot)."""
+    if cause is None:
+        return None
+    from raylike import cloudpickle
+
+    try:
+        cloudpickle.dumps(_portable(cause))
+        return cause
+    except Exception as exc:  # noqa: BLE001 - any pickling failure is the same to the caller
+        kind = f"{type(cause).__module__}.{type(cause).__name__}"
+        logger.error("The original cause of the RayTaskError (%s) isn't serializable: %s",
+                     kind, exc)
+        return RayError(f"Exception {kind} isn't serializable: {exc}.\n"
+                        f"Original exception details:\n{traceback_str}")
 
 
 _DUAL_CLASSES: dict[type, type] = {}
@@ -209,14 +254,15 @@ def _dual_class(cause_cls: type) -> type:
     return dual
 
 
-def dependency_failed(error: RayTaskError, function_name: str) -> RayTaskError:
-    """The error of task ``function_name``, which never ran because the task of one of its
-    arguments failed with ``error`` (Ray's wording)."""
+def dependency_failed(error: RayError, function_name: str) -> RayTaskError:
+    """The error of task ``function_name``, which never ran because one of its arguments
+    holds ``error`` (a failed task's, or an actor call's: Ray's wording)."""
+    kind = "RayTaskError" if isinstance(error, RayTaskError) else type(error).__name__
     text = ("Traceback (most recent call last):\n"
             "  At least one of the input arguments for this task could not be computed:\n"
-            f"{SHOWN_MODULE}.RayTaskError: {error}")
-    return RayTaskError(function_name, text, error, pid=error.pid,
-                        ip=error.ip).as_instanceof_cause()
+            f"{SHOWN_MODULE}.{kind}: {error}")
+    return RayTaskError(function_name, text, error, pid=getattr(error, "pid", None),
+                        ip=getattr(error, "ip", None)).as_instanceof_cause()
 
 
 def _rebuild_task_error(fields: tuple[Any, ...], dual: bool) -> RayTaskError:

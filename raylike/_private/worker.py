@@ -8,6 +8,7 @@ GCS clients (``core_worker``, ``plasma_store_socket_name``, ...) raises
 (``ray._raylet.GcsClient``)."""
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -131,6 +132,13 @@ class Worker:
 
 
 global_worker = Worker()
+
+
+def _unhandled_error_handler(error: BaseException) -> None:
+    """Called with the error of a failed task or actor call whose refs the driver dropped
+    without ``get`` raising it (``raylike._unhandled``); replace it to handle such errors."""
+    logging.getLogger("raylike").error(
+        "Unhandled error (suppress with 'RAY_IGNORE_UNHANDLED_ERRORS=1'): %s", error)
 
 
 def __getattr__(name: str) -> Any:

@@ -238,3 +238,37 @@ def test_invocation_decorator_wraps_the_callers_submission(ray_shared):
     ref, kept = Decorated.remote().combine.remote(4, note="kept")
     assert kept == {"note": "kept"}
     assert ray.get(ref, timeout=60) == 44
+
+
+def test_dir_lists_the_actor_methods(ray_shared):
+    # autocompletion: the class lists its methods with remote/options/bind; a handle lists
+    # its methods and the built-in ones, nothing else
+    ray = ray_shared
+
+    @ray.remote
+    class Greeter:
+        def hello(self):
+            return "hi"
+
+    assert {"hello", "remote", "options", "bind"} <= set(dir(Greeter))
+    handle = Greeter.remote()
+    assert [name for name in dir(handle) if not name.startswith("_")] == ["hello"]
+    assert {"__init__", "hello", "__ray_ready__", "__ray_call__",
+            "__ray_terminate__"} == set(dir(handle))
+    assert ray.get(handle.hello.remote()) == "hi"
+
+
+def test_ray_call_runs_a_function_on_the_instance(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    class Box:
+        def __init__(self):
+            self.value = 21
+
+    box = Box.remote()
+    with pytest.raises(TypeError):
+        box.__ray_call__()
+    assert ray.get(box.__ray_call__.remote(lambda self: self.value)) == 21
+    assert ray.get(box.__ray_call__.remote(lambda self, k: self.value * k, 2)) == 42
+    assert ray.get(box.__ray_call__.remote(lambda self, k: self.value + k, k=1)) == 22

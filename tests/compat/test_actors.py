@@ -773,6 +773,27 @@ def test_killed_actor_name_is_released(ray_shared):
     ray.kill(c2)
 
 
+def test_handle_from_get_actor_does_not_keep_actor_alive(ray_shared):
+    # a handle got by name is weak: the actor ends once its creator's handles are gone
+    ray = ray_shared
+    Counter = _make_counter_class(ray)
+    name = _unique("weak")
+    created = Counter.options(name=name).remote()
+    assert ray.get(created.incr.remote()) == 1
+    by_name = ray.get_actor(name)
+    assert ray.get(by_name.incr.remote()) == 2
+    del created
+    deadline = time.time() + 60
+    while True:
+        try:
+            ray.get_actor(name)
+        except ValueError:
+            break
+        assert time.time() < deadline, "the actor outlived its creator's handle"
+        time.sleep(0.1)
+    assert by_name is not None  # still held while the actor went away
+
+
 # ----------------------------------------------------------------------------------------------
 # lifetime and failures
 # ----------------------------------------------------------------------------------------------
@@ -1175,3 +1196,24 @@ def test_an_actor_creates_and_returns_an_actor_of_its_own_class(ray_shared):
     owner = SelfMaker.remote()
     child = ray.get(owner.make_another.remote(), timeout=60)
     assert ray.get(child.pid.remote(), timeout=60) != ray.get(owner.pid.remote(), timeout=60)
+
+
+def test_task_returns_ref_of_pending_actor_call(ray_shared):
+    # a task makes an actor, calls it and returns the call's ref before the call has ended:
+    # the caller gets the call's value
+    ray = ray_shared
+
+    @ray.remote(num_cpus=0)
+    class Slow:
+        def value(self):
+            time.sleep(1)
+            return 7
+
+    @ray.remote
+    def start_call():
+        actor = Slow.remote()
+        return [actor.value.remote(), actor]
+
+    ref, actor = ray.get(start_call.remote(), timeout=60)
+    assert ray.get(ref, timeout=60) == 7
+    ray.kill(actor)

@@ -363,3 +363,171 @@ def test_worker_crash_is_retried_by_default(ray_shared):
 
     assert ray.get(crash_once.remote(counter), timeout=50) == "survived"
     assert ray.get(counter.incr.remote()) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# causes that cannot be pickled or subclassed
+# ----------------------------------------------------------------------------------------------
+
+
+def test_unpicklable_cause_becomes_ray_error(ray_shared):
+    ray = ray_shared
+    import threading
+
+    class HoldsLock(Exception):
+        def __init__(self):
+            super().__init__("holds a lock")
+            self.lock = threading.Lock()
+
+    @ray.remote
+    def fails():
+        raise HoldsLock()
+
+    with pytest.raises(ray.exceptions.RayTaskError) as info:
+        ray.get(fails.remote())
+    cause = info.value.cause
+    assert isinstance(cause, ray.exceptions.RayError)
+    assert "isn't serializable" in str(cause)
+    assert "HoldsLock" in str(cause)
+
+
+def test_constructor_replaces_unpicklable_cause(ray_module):
+    import threading
+
+    class HoldsLock(Exception):
+        pass
+
+    cause = HoldsLock()
+    cause.lock = threading.Lock()
+    err = ray_module.exceptions.RayTaskError("f", "a traceback", cause)
+    assert isinstance(err.cause, ray_module.exceptions.RayError)
+    assert "isn't serializable" in str(err.cause)
+
+
+def test_make_dual_exception_instance_pickles(ray_module):
+    class TwoFields(Exception):
+        def __init__(self, one, two):
+            super().__init__(one, two)
+            self.one, self.two = one, two
+
+        def __reduce__(self):
+            return type(self), (self.one, self.two)
+
+    err = ray_module.exceptions.RayTaskError("f", "a traceback", TwoFields("a", "b"))
+    dual = err.make_dual_exception_instance()
+    back = ray_module.cloudpickle.loads(ray_module.cloudpickle.dumps(dual))
+    assert isinstance(back, ray_module.exceptions.RayTaskError)
+    assert isinstance(back, TwoFields)
+    assert (back.one, back.two) == ("a", "b")
+
+
+def test_make_dual_exception_instance_refuses_a_final_class(ray_module):
+    class Final(Exception):
+        def __init_subclass__(cls, **kwargs):
+            raise TypeError("final")
+
+    err = ray_module.exceptions.RayTaskError("f", "a traceback", Final("x"))
+    with pytest.raises(TypeError):
+        err.make_dual_exception_instance()
+
+
+def test_final_exception_class_raised_as_task_error_with_warning(ray_shared, caplog):
+    ray = ray_shared
+    import logging
+
+    class Final(Exception):
+        def __init_subclass__(cls, **kwargs):
+            raise TypeError("final")
+
+    @ray.remote
+    def fails():
+        raise Final("from the task")
+
+    top = logging.getLogger(ray.__name__)
+    saved = top.propagate
+    top.propagate = True  # Ray's own logger does not propagate to caplog's by default
+    try:
+        with caplog.at_level(logging.WARNING):
+            with pytest.raises(ray.exceptions.RayTaskError) as info:
+                ray.get(fails.remote())
+    finally:
+        top.propagate = saved
+    assert not isinstance(info.value, Final)
+    assert isinstance(info.value.cause, Final)
+    assert str(info.value.cause) == "from the task"
+    assert "raised as RayTaskError only" in caplog.text
+
+
+# ----------------------------------------------------------------------------------------------
+# unhandled errors: a failed task's ref dropped without get raising its error is reported
+# ----------------------------------------------------------------------------------------------
+
+
+def test_dropped_error_is_reported_unless_handled(ray_shared, monkeypatch):
+    import importlib
+    import time
+
+    ray = ray_shared
+    worker = importlib.import_module(f"{ray.__name__}._private.worker")
+    seen = []
+    monkeypatch.setattr(worker, "_unhandled_error_handler", seen.append)
+    monkeypatch.delenv("RAY_IGNORE_UNHANDLED_ERRORS", raising=False)
+
+    @ray.remote
+    def fails(tag):
+        raise ValueError(tag)
+
+    @ray.remote
+    def passes_on(value):
+        return value
+
+    @ray.remote
+    class Failing:
+        def call(self, tag):
+            raise ValueError(tag)
+
+    handled = fails.remote("handled")
+    with pytest.raises(ValueError):
+        ray.get(handled)
+    upstream = fails.remote("passed-on")
+    with pytest.raises(ValueError):
+        ray.get(passes_on.remote(upstream))
+    del handled, upstream
+    actor = Failing.remote()
+    dropped = [fails.remote("dropped-task"), actor.call.remote("dropped-call")]
+    del dropped
+    deadline = time.time() + 60
+    while len(seen) < 2 and time.time() < deadline:
+        time.sleep(0.1)
+    text = " ".join(str(e) for e in seen)
+    assert "dropped-task" in text and "dropped-call" in text, seen
+    time.sleep(1)
+    assert len(seen) == 2, seen
+    assert "handled" not in text and "passed-on" not in text
+
+
+def test_task_given_a_dead_actors_result_raises_task_error(ray_shared):
+    # a task whose argument is a failed actor call's result fails with a RayTaskError that is
+    # also the actor's error
+    ray = ray_shared
+
+    @ray.remote
+    class Doomed:
+        def ready(self):
+            return True
+
+        def die(self):
+            os._exit(1)
+
+    @ray.remote
+    def consume(value):
+        return value
+
+    actor = Doomed.remote()
+    assert ray.get(actor.ready.remote(), timeout=60)
+    dead = actor.die.remote()
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(dead, timeout=60)
+    with pytest.raises(ray.exceptions.RayTaskError) as info:
+        ray.get(consume.remote(dead), timeout=60)
+    assert isinstance(info.value, ray.exceptions.RayActorError)

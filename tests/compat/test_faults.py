@@ -377,3 +377,42 @@ def test_subreaper_kills_what_a_killed_actor_left_running(ray_start):
             return True
 
     _wait_for(lambda: gone(shell) and gone(sleeper), timeout=60, what="the orphans were killed")
+
+
+@pytest.mark.parametrize("ray_start", [{"num_cpus": 2, "resources": {"slot": 1},
+                                        "include_dashboard": False}], indirect=True)
+def test_tasks_of_a_dead_actor_are_killed(ray_start):
+    # fate sharing: when an actor's process dies, the tasks it submitted die with it, so
+    # what they held is free again
+    ray = ray_start
+
+    @ray.remote(resources={"slot": 1})
+    def hold_slot():
+        time.sleep(1000)
+
+    @ray.remote(resources={"slot": 1})
+    def probe():
+        return True
+
+    @ray.remote(num_cpus=0)
+    class Parent:
+        def pid(self):
+            return os.getpid()
+
+        def start(self):
+            ray.get(hold_slot.remote())
+
+    def slot_free():
+        ready, _ = ray.wait([probe.remote()], timeout=1)
+        return bool(ready)
+
+    parent = Parent.remote()
+    pid = ray.get(parent.pid.remote(), timeout=60)
+    parent.start.remote()
+    deadline = time.time() + 60
+    while slot_free():
+        assert time.time() < deadline, "the child task never took the slot"
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.time() + 60
+    while not slot_free():
+        assert time.time() < deadline, "the dead actor's task still holds the slot"

@@ -402,3 +402,36 @@ def test_session_dir_is_under_the_temp_dir(ray_fresh, monkeypatch):
         ray.shutdown()
         for root in roots:
             shutil.rmtree(root, ignore_errors=True)
+
+
+SECOND_DRIVER = """
+import sys
+ray = __import__(sys.argv[1])
+ray.init(address=sys.argv[2], namespace="shared")
+actor = ray.get_actor("kept")
+print("RESULT", ray.get(actor.ping.remote(), timeout=60))
+"""
+
+
+def test_detached_actor_answers_a_second_driver(ray_fresh):
+    # a driver that connects to a running cluster calls a detached actor another driver made,
+    # and its connecting does not disturb the actor for the first driver
+    ray = ray_fresh
+    context = ray.init(num_cpus=1, namespace="shared", include_dashboard=False)
+
+    @ray.remote(num_cpus=0)
+    class Kept:
+        def ping(self):
+            return "pong"
+
+    actor = Kept.options(name="kept", lifetime="detached").remote()
+    try:
+        assert ray.get(actor.ping.remote(), timeout=60) == "pong"
+        proc = subprocess.run([sys.executable, "-c", SECOND_DRIVER, ray.__name__,
+                               context.address_info["address"]], capture_output=True,
+                              text=True, timeout=180)
+        lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT")]
+        assert lines == ["RESULT pong"], proc.stderr[-2000:]
+        assert ray.get(actor.ping.remote(), timeout=60) == "pong"
+    finally:
+        ray.kill(actor)

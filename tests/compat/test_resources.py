@@ -523,3 +523,48 @@ def test_node_affinity_strategy_is_checked_when_built(ray_module):
         _affinity(ray, node_id.hex(), False, _spill_on_unavailable=True)
     with pytest.raises(ValueError, match="_fail_on_unavailable"):
         _affinity(ray, node_id.hex(), True, _fail_on_unavailable=True)
+
+
+def test_head_node_resource(ray_shared):
+    # Ray's head node has the special resource node:__internal_head__ (and each node a
+    # node:<ip> one): a little of it pins a task or an actor to the head
+    ray = ray_shared
+    assert ray.cluster_resources().get("node:__internal_head__") == 1.0
+
+    @ray.remote(resources={"node:__internal_head__": 0.01})
+    def on_head():
+        return ray.get_runtime_context().get_node_id()
+
+    @ray.remote(num_cpus=0, resources={"node:__internal_head__": 0.01})
+    class OnHead:
+        def node(self):
+            return ray.get_runtime_context().get_node_id()
+
+    head = [n["NodeID"] for n in ray.nodes()
+            if n["Alive"] and "node:__internal_head__" in n["Resources"]]
+    assert ray.get(on_head.remote(), timeout=60) in head
+    assert ray.get(OnHead.remote().node.remote(), timeout=60) in head
+
+
+@pytest.mark.parametrize("ray_start", [{"num_cpus": 0, "include_dashboard": False}],
+                         indirect=True)
+def test_default_actor_needs_a_node_with_cpus(ray_start):
+    # Ray's rule: an actor asking for no resources needs 1 CPU to be scheduled (and holds
+    # none while it runs), so it is never placed on a node without CPUs; one asking for
+    # num_cpus=0 explicitly is
+    ray = ray_start
+
+    @ray.remote
+    class Default:
+        def ping(self):
+            return "pong"
+
+    @ray.remote(num_cpus=0)
+    class Zero:
+        def ping(self):
+            return "pong"
+
+    assert ray.get(Zero.remote().ping.remote(), timeout=60) == "pong"
+    pending = Default.remote().ping.remote()
+    ready, _ = ray.wait([pending], timeout=2)
+    assert ready == []

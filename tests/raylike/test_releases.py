@@ -20,14 +20,14 @@ def test_what_is_added_is_dropped_together_a_moment_later() -> None:
     releases = _Releases()
     unheld = Held()
     gone_at_once = weakref.ref(unheld)
-    releases.add(unheld)  # not started (no init yet): nothing is held
+    releases.add(("key", unheld, False))  # not started (no init yet): nothing is held
     del unheld
     assert gone_at_once() is None
     releases.start()
     items = [Held() for _ in range(100)]
     alive = [weakref.ref(item) for item in items]
     for item in items:
-        releases.add(item)
+        releases.add(("key", item, False))  # (key, future, watched until done)
     del items, item
     gc.collect()
     assert all(ref() is not None for ref in alive)  # held for the moment
@@ -37,7 +37,7 @@ def test_what_is_added_is_dropped_together_a_moment_later() -> None:
         time.sleep(0.01)
     later = Held()
     gone = weakref.ref(later)
-    releases.add(later)  # the thread goes on serving later drops
+    releases.add(("key", later, False))  # the thread goes on serving later drops
     del later
     while gone() is not None:
         assert time.monotonic() < deadline
