@@ -32,7 +32,7 @@ def _fits(node: dict[str, float], wanted: dict[str, float]) -> bool:
 
 
 _NODES_MAX_AGE = 1.0  # seconds a submission may use an earlier look at the nodes
-_view: dict[str, Any] = {"at": -_NODES_MAX_AGE, "nodes": []}
+_view: dict[str, Any] = {"at": -_NODES_MAX_AGE, "nodes": [], "session": None}
 _spread_turns = itertools.count()
 
 
@@ -56,12 +56,15 @@ def placement(strategy: Any, request: dict[str, float],
 
 def _nodes() -> list[dict[str, Any]]:
     """The live nodes, by id, as seen at most ``_NODES_MAX_AGE`` seconds ago."""
-    from raylike import _state
+    from raylike import _context, _state
 
-    if time.monotonic() - _view["at"] > _NODES_MAX_AGE:
+    # a look taken in an earlier session (another cluster) names nodes that are gone: work
+    # restricted to them would wait for ever
+    session = _context.current_job_id()  # drawn afresh by each init
+    if time.monotonic() - _view["at"] > _NODES_MAX_AGE or _view["session"] != session:
         _view["nodes"] = sorted((n for n in _state.nodes() if n["Alive"]),
                                 key=lambda n: str(n["NodeID"]))
-        _view["at"] = time.monotonic()
+        _view["at"], _view["session"] = time.monotonic(), session
     return list(_view["nodes"])
 
 
