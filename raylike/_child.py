@@ -17,7 +17,7 @@ from multiprocessing.connection import Connection
 from typing import Any, NoReturn
 
 from raylike import _context, _env_setup, _logs, _metrics, _proctitle, _runtime, _wire
-from raylike._objects import ObjectRef, _Borrowed
+from raylike._objects import ObjectRef, _Borrowed, child_refs
 from raylike._serialization import FunctionCache, dumps, dumps_frames, loads
 from raylike.exceptions import SHOWN_MODULE, RaySystemError, RayTaskError, TaskCancelledError
 
@@ -38,8 +38,16 @@ class Channel:
     def send(self, message: tuple[Any, ...], plain: bool = False) -> None:
         _wire.send(self.conn, self._lock, message, plain)
 
+    def _release_dropped(self) -> None:
+        """Tell the worker which objects this process no longer refers to (see
+        ``_objects.ChildRefs``), ahead of the next message."""
+        keys = child_refs.take()
+        if keys:
+            self.send(("req", None, "release", (keys,)))
+
     def request(self, op: str, *args: Any) -> Any:
         """Ask the worker to do ``op`` and wait for the answer (raising its error)."""
+        self._release_dropped()
         rid = next(self._ids)
         fut: concurrent.futures.Future[tuple[bool, Any]] = concurrent.futures.Future()
         self._pending[rid] = fut
@@ -54,6 +62,7 @@ class Channel:
 
     def notify(self, op: str, *args: Any) -> None:
         """Tell the worker to do ``op``; no answer."""
+        self._release_dropped()
         self.send(("req", None, op, args))
 
     def _read(self) -> None:
@@ -347,6 +356,7 @@ def main(conn: Connection, worker_pid: int) -> None:
     """The child's loop: run what the worker sends until the pipe closes."""
     channel = Channel(conn)
     _runtime.set_process_backend(ChildBackend(channel))
+    child_refs.active = True
     _logs.capture(channel.send)
     signal.signal(signal.SIGINT, _on_cancel)
     threading.Thread(target=_watch_worker, args=(worker_pid,), daemon=True,

@@ -382,6 +382,37 @@ def _retries_left(call: Any, attempts: int) -> Any:
     return dataclasses.replace(call, max_retries=call.max_retries - attempts)
 
 
+class _Held:
+    """The refs a scope holds for its child (appended from several threads)."""
+
+    def __init__(self) -> None:
+        self._refs: list[Any] = []
+        self._lock = threading.Lock()
+
+    def append(self, ref: Any) -> None:
+        with self._lock:
+            self._refs.append(ref)
+
+    def extend(self, refs: Any) -> None:
+        refs = list(refs)
+        with self._lock:
+            self._refs.extend(refs)
+
+    def release(self, keys: list[str]) -> None:
+        drop = set(keys)
+        with self._lock:
+            kept = [r for r in self._refs if r._key not in drop]
+            gone, self._refs = len(self._refs) - len(kept), kept
+        logger.debug("released %d held refs of %d keys", gone, len(drop))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._refs = []
+
+    def __len__(self) -> int:
+        return len(self._refs)
+
+
 class TaskScope:
     """The worker's side of one running task (or actor): serves its child's requests, holds
     the objects the child uses, and gives the CPU back while the child blocks."""
@@ -393,7 +424,7 @@ class TaskScope:
         self.cpus = cpus
         self.cpu_names = cpu_names  # where its CPUs come from (a placement group's names)
         self.child = child
-        self.held: list[Any] = []
+        self.held = _Held()
         self.submitted: list[str] = []
         self.tasks: list[ObjectRef[Any]] = []  # refs of the (non-actor) tasks it submitted
         self._blocked = 0
@@ -552,6 +583,10 @@ class TaskScope:
 
     def op_stream_drop(self, key: str) -> None:
         self.node.backend().stream_drop(key)
+
+    def op_release(self, keys: list[str]) -> None:
+        """The child refers to none of ``keys`` any more (``_objects.ChildRefs``)."""
+        self.held.release(keys)
 
     def op_put(self, data: Frames) -> str:
         ref = self.node.backend().put(loads_to_keep(data))

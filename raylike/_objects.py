@@ -41,6 +41,8 @@ class ObjectRef(Generic[T]):
     def __init__(self, key: str | bytes, future: Any = None) -> None:
         # raylike makes refs from Dask keys (str); a user, as in Ray, from an id's 28 bytes
         self._key = key if isinstance(key, str) else _key_of_id(key)
+        if child_refs.active:
+            child_refs.add(self._key)
         self._future = future  # a Dask future where this process has a client; never exposed
         self._direct: Any = None  # the answer of a driver's direct actor call (``_direct``)
         self._watchable = False  # a task's only result: its node can hand it over early
@@ -148,6 +150,8 @@ class ObjectRef(Generic[T]):
 
     def __del__(self) -> None:
         if _runtime._process is not None:
+            if child_refs.active:
+                child_refs.drop(self._key)
             return
         if self._future is not None:  # a driver's ref (a task's or a call's result may be
             # watched until it ends, to report its error; nothing else: an actor's own ref
@@ -156,6 +160,46 @@ class ObjectRef(Generic[T]):
                            self._watchable or bool(self._actor_call)))
         elif self._direct is not None:  # its answer: an error in it is reported if unhandled
             _releases.add((self._key, self._direct.future, True))
+
+
+class ChildRefs:
+    """In a task's or actor's process: how many ``ObjectRef`` objects of each key are alive.
+
+    Its worker holds every object the process made, got or was given (``_node.TaskScope``);
+    a key none of the process's refs names any more is released here and the worker drops its
+    hold with the process's next request (``_child.Channel``), so a long-lived actor or task
+    does not keep every object it ever touched. No I/O here: ``__del__`` may run anywhere."""
+
+    def __init__(self) -> None:
+        self.active = False  # set by the process's main (``_child.main``)
+        self._counts: dict[str, int] = {}
+        self._released: list[str] = []
+        self._lock = threading.RLock()  # re-entrant: the collector may run __del__ inside add
+
+    def add(self, key: str) -> None:
+        with self._lock:
+            self._counts[key] = self._counts.get(key, 0) + 1
+
+    def drop(self, key: str) -> None:
+        with self._lock:
+            count = self._counts.get(key)
+            if count is None:  # made before counting began
+                return
+            if count > 1:
+                self._counts[key] = count - 1
+            else:
+                del self._counts[key]
+                self._released.append(key)
+
+    def take(self) -> list[str]:
+        """The keys released since the last call that no ref names again meanwhile."""
+        with self._lock:
+            keys = [k for k in dict.fromkeys(self._released) if k not in self._counts]
+            self._released = []
+            return keys
+
+
+child_refs = ChildRefs()
 
 
 class _Releases:

@@ -73,3 +73,36 @@ def test_a_driver_loop_creating_and_dropping_refs_does_not_grow():
     del ref
     held = _wait_below(1_000_000)
     assert held <= 1_000_000, f"{held} bytes still held: {_held_keys()}"
+
+
+@pytest.mark.timeout(120)
+def test_a_long_lived_actor_and_task_keep_only_the_objects_they_still_refer_to():
+    """An actor's (or a task's) process refers to objects by bare keys its worker holds; a key
+    none of its refs names any more is released with its next request, so a loop that puts
+    and drops arrays inside an actor or a task does not keep them all until it ends."""
+    ray.init(num_cpus=2, include_dashboard=False)
+
+    @ray.remote
+    def loop(n):
+        for _ in range(n):
+            ray.get(ray.put(np.ones(1_000_000)))  # 8 MB each, dropped at once
+        return len(_kept)
+
+    _kept: list = []
+
+    @ray.remote
+    class Looper:
+        def __init__(self):
+            self.kept = ray.put(np.ones(1_000_000))  # still referred to: stays
+
+        def run(self, n):
+            for _ in range(n):
+                ray.get(ray.put(np.ones(1_000_000)))
+            return float(ray.get(self.kept).sum())
+
+    baseline = _held_bytes()
+    assert ray.get(loop.remote(40), timeout=60) == 0
+    looper = Looper.remote()
+    assert ray.get(looper.run.remote(40), timeout=60) == 1_000_000.0
+    assert ray.get(looper.run.remote(1), timeout=60) == 1_000_000.0  # its releases went
+    assert _wait_below(baseline + 40_000_000) <= baseline + 40_000_000  # not 80 x 8 MB
