@@ -457,6 +457,8 @@ _exit_keys: set[str] = set()  # the calls (or constructor) that ran exit_actor()
 
 def _exit_requested() -> bool:
     """Whether the running call (or constructor) called ``exit_actor()``."""
+    if not _exit_keys:  # every call asks: the usual answer costs no context lookup
+        return False
     info = _context.current()
     return info is not None and info.key in _exit_keys
 

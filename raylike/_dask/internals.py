@@ -12,7 +12,7 @@ Rule: code outside this module never touches a private Dask attribute directly.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Coroutine, MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 from distributed.worker_state_machine import (
@@ -150,22 +150,6 @@ def worker_data(worker: Any) -> MutableMapping[str, Any]:
     return data
 
 
-def worker_tasks(worker: Any) -> MutableMapping[str, Any]:
-    """The worker state machine's tasks, by key."""
-    tasks: MutableMapping[str, Any] = worker.state.tasks
-    return tasks
-
-
-def total_resources(worker: Any) -> dict[str, float]:
-    totals: dict[str, float] = worker.state.total_resources
-    return totals
-
-
-def available_resources(worker: Any) -> dict[str, float]:
-    free: dict[str, float] = worker.state.available_resources
-    return free
-
-
 def stimulate(worker: Any, event: Any) -> None:
     """Hand ``event`` to the worker's state machine now (on the worker's loop)."""
     worker.handle_stimulus(event)
@@ -195,12 +179,6 @@ def on_worker_event(event_type: type, handler: Callable[[WorkerState, Any], Any]
 def ensure_computing(state: WorkerState) -> Any:
     """Start what fits now (the state machine's recommendations and instructions)."""
     return state._ensure_computing()
-
-
-def worker_handlers(worker: Any) -> MutableMapping[str, Callable[..., Coroutine[Any, Any, Any]]]:
-    """The worker's RPC handler table (raylike adds its own operations)."""
-    handlers: MutableMapping[str, Any] = worker.handlers
-    return handlers
 
 
 # -- scheduler -------------------------------------------------------------------------------
