@@ -12,46 +12,46 @@ extended by the ``_node`` plugin, which runs user code in child processes (``_po
 import logging as _logging
 import sys as _sys
 
-from raylike import _logging_config as log
-from raylike import _raylet as _raylet  # Ray's home of its ref and generator classes
 from raylike import (
-    _runtime,
-    actor,
-    client_builder,
-    cloudpickle,
-    core,
-    cross_language,
-    exceptions,
-    experimental,
-    internal,
-    job_config,
-    remote_function,
-    runtime_context,
-    runtime_env,
-    util,
-    widgets,
+                  actor,
+                  client_builder,
+                  cloudpickle,
+                  core,
+                  cross_language,
+                  exceptions,
+                  experimental,
+                  internal,
+                  job_config,
+                  remote_function,
+                  runtime_context,
+                  runtime_env,
+                  util,
+                  widgets,
 )
-from raylike._actors import get_actor, kill
-from raylike._aliases import DeprecatedModule as _DeprecatedModule
-from raylike._context import get_gpu_ids
-from raylike._generators import DynamicObjectRefGenerator, ObjectRefGenerator
-from raylike._ids import (
-    ActorClassID,
-    ActorID,
-    ClusterID,
-    FunctionID,
-    JobID,
-    NodeID,
-    PlacementGroupID,
-    TaskID,
-    UniqueID,
-    WorkerID,
+from raylike._api import logging_config as log
+from raylike._api import raylet as _raylet  # noqa: F401 (Ray's home of its ref and generator classes)
+from raylike._api import runtime as _runtime
+from raylike._api.actors import get_actor, kill
+from raylike._api.aliases import DeprecatedModule as _DeprecatedModule
+from raylike._api.context import get_gpu_ids
+from raylike._api.generators import DynamicObjectRefGenerator, ObjectRefGenerator
+from raylike._api.ids import (
+                  ActorClassID,
+                  ActorID,
+                  ClusterID,
+                  FunctionID,
+                  JobID,
+                  NodeID,
+                  PlacementGroupID,
+                  TaskID,
+                  UniqueID,
+                  WorkerID,
 )
-from raylike._logging_config import LoggingConfig
-from raylike._objects import ObjectRef, cancel, get, put, wait
-from raylike._remote import method, remote
-from raylike._runtime import init, is_initialized, shutdown
-from raylike._state import available_resources, cluster_resources, nodes, timeline
+from raylike._api.logging_config import LoggingConfig
+from raylike._api.objects import ObjectRef, cancel, get, put, wait
+from raylike._api.remote import method, remote
+from raylike._api.runtime import init, is_initialized, shutdown
+from raylike._api.state import available_resources, cluster_resources, nodes, timeline
 from raylike.client_builder import ClientBuilder, client
 from raylike.cross_language import Language, java_actor_class, java_function
 from raylike.runtime_context import get_runtime_context
@@ -81,9 +81,9 @@ ray = _sys.modules[__name__]  # Ray's package has itself as ``ray.ray``
 
 # Ray's deprecated aliases of its private modules
 worker = _DeprecatedModule("worker", _runtime)
-state = _DeprecatedModule("state", _sys.modules["raylike._state"])
-serialization = _DeprecatedModule("serialization", _sys.modules["raylike._serialization"])
-ray_constants = _DeprecatedModule("ray_constants", _sys.modules["raylike._ids"])
+state = _DeprecatedModule("state", _sys.modules["raylike._api.state"])
+serialization = _DeprecatedModule("serialization", _sys.modules["raylike._api.serialization"])
+ray_constants = _DeprecatedModule("ray_constants", _sys.modules["raylike._api.ids"])
 
 __all__ = [
     "AUTO_INIT_APIS",

@@ -1,8 +1,8 @@
 """Ray's ``ray.actor`` module: actor classes, handles, methods, and ``exit_actor``."""
 from __future__ import annotations
 
-from raylike._actor_proc import exit_actor as _exit_actor
-from raylike._actors import ActorClass, ActorClassInheritanceException, ActorHandle, ActorMethod
+from raylike._api.actors import ActorClass, ActorClassInheritanceException, ActorHandle, ActorMethod
+from raylike._process.actor import exit_actor as _exit_actor
 from raylike.exceptions import AsyncioActorExit
 
 __all__ = ["ActorClass", "ActorClassInheritanceException", "ActorHandle", "ActorMethod",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from raylike import _runtime
+from raylike._api import runtime as _runtime
 
 __all__ = ["ClientBuilder", "ClientContext", "client"]
 

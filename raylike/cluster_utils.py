@@ -16,10 +16,13 @@ from __future__ import annotations
 import atexit
 import logging
 import os
-import uuid
 from typing import Any
 
-from raylike import _cluster, _cluster_nodes, _ids, _resources
+from raylike._api import ids as _ids
+from raylike._api import resources as _resources
+from raylike._api import state as _state
+from raylike._dask.cluster import embedded as _cluster
+from raylike._dask.cluster import nodes as _cluster_nodes
 
 __all__ = ["AutoscalingCluster", "Cluster", "ClusterNode", "cluster_not_supported"]
 
@@ -157,7 +160,7 @@ class Cluster:
             self._scheduler, self._address = _cluster_nodes.start_scheduler(self._logs)
             self.redis_address = self.address
             _cluster.record_current(self._address)  # init() with no address joins it (Ray)
-        name = str(node_args.get("node_name") or f"raylike-node-{uuid.uuid4().hex[:8]}")
+        name = str(node_args.get("node_name") or _state.new_node_name())
         proc, dask_address = _cluster_nodes.start_worker(self._address, name, resources,
                                                          self._logs,
                                                          node_args.get("_system_config"))
@@ -169,7 +172,7 @@ class Cluster:
         if wait:
             self._scheduler_view().wait_for({dask_address}, set(), 60.0, [proc])
         if node.head and node_args.get("temp_dir"):  # drivers that join use the head's
-            from raylike import _session
+            from raylike._api import session as _session
 
             _session.record_temp_dir(self._scheduler_view().client, node_args["temp_dir"],
                                      overwrite=True)

@@ -1,7 +1,8 @@
 """Ray's exception names and hierarchy.
 
 Every exception raylike raises to a user lives here. Dask's own exceptions never reach a caller:
-``raylike._errors`` translates them in one place. Every class passes its constructor arguments to
+``raylike._dask.errors`` translates them in one place. Every class passes its constructor arguments
+to
 ``Exception.__init__`` (or defines ``__reduce__``) so instances pickle across processes.
 """
 from __future__ import annotations
@@ -525,3 +526,33 @@ class RuntimeEnvSetupError(RayError):
 
 def _rebuild_kw(cls: type, kwargs: dict[str, Any]) -> Any:
     return cls(**kwargs)
+
+
+# -- raylike's own: errors and warnings Ray has no class for -----------------------------------
+# Each is also the built-in type Ray raises in its place, so ``except`` clauses written for
+# Ray catch it. They are not in ``__all__`` (which is Ray's list); import them by name.
+RAYLIKE_EXTRAS = ("DefaultResourceError", "RaylikeUnsupportedWarning", "RemoteArgumentsError",
+                  "SerializationError", "UnknownInitArgument")
+
+
+class RaylikeUnsupportedWarning(UserWarning):
+    """An option or argument is accepted for compatibility but has no effect in raylike."""
+
+
+class UnknownInitArgument(RuntimeError, TypeError):
+    """``init`` got a keyword it does not know (Ray raises ``RuntimeError``; Python's own
+    convention is ``TypeError``: this is both)."""
+
+
+class SerializationError(TypeError):
+    """A value, argument or function that does not pickle (a ``TypeError``, as Ray's is)."""
+
+
+class DefaultResourceError(AssertionError, ValueError):
+    """A default resource named in a node's ``resources`` (Ray's ``init`` fails an assertion
+    here; a task's ``resources`` option raises ``ValueError``: this is both)."""
+
+
+class RemoteArgumentsError(AssertionError, TypeError):
+    """``@ray.remote`` used with positional arguments or empty parentheses: Ray's
+    ``AssertionError`` (a ``TypeError`` too, the usual error for a call's arguments)."""

@@ -1,4 +1,4 @@
 """``ray.remote_function``: the ``RemoteFunction`` type of ``@ray.remote`` functions."""
-from raylike._tasks import RemoteFunction
+from raylike._api.tasks import RemoteFunction
 
 __all__ = ["RemoteFunction"]

@@ -1,8 +1,9 @@
 """``ray.runtime_context``: ``get_runtime_context()`` and the ``RuntimeContext`` it returns.
 
 The context reads what the calling process knows: in a task or actor its ``TaskInfo``
-(``raylike._context``), in the driver its runtime (``raylike._runtime``). Ids are hex strings in
-Ray's formats (``raylike._ids``); the deprecated properties return Ray's id objects and warn.
+(``raylike._api.context``), in the driver its runtime (``raylike._api.runtime``). Ids are hex
+strings in
+Ray's formats (``raylike._api.ids``); the deprecated properties return Ray's id objects and warn.
 """
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import logging
 import warnings
 from typing import Any
 
-from raylike import _context, _ids, _runtime
+from raylike._api import context as _context
+from raylike._api import ids as _ids
+from raylike._api import runtime as _runtime
 from raylike.runtime_env import RuntimeEnv
 from raylike.util.annotations import DEPRECATION_MESSAGE, RayDeprecationWarning
 
@@ -77,7 +80,7 @@ class RuntimeContext:
         node = runtime.context.address_info.get("node_id") if runtime is not None else None
         if node:
             return str(node)
-        from raylike import _state
+        from raylike._api import state as _state
 
         nodes = _state.nodes()
         return str(nodes[0]["NodeID"]) if nodes else ""
@@ -224,8 +227,8 @@ class RuntimeContext:
         info = _info()
         if info is None or not info.actor_id or info.actor_meta is None:
             raise RuntimeError("This method is only available in an actor.")
-        from raylike._actors import ActorHandle
-        from raylike._objects import ObjectRef
+        from raylike._api.actors import ActorHandle
+        from raylike._api.objects import ObjectRef
 
         return ActorHandle(info.actor_meta, ObjectRef(info.reservation))
 
@@ -263,7 +266,7 @@ class RuntimeContext:
         """The caller's runtime environment as JSON: the job's in the driver, the effective
         one (the task's or actor's merged over its parent's) in a task or actor; local paths
         of the job's ``working_dir``/``py_modules`` are the URIs of their packages."""
-        from raylike import _runtime_env
+        from raylike._api import runtime_env as _runtime_env
 
         return _runtime_env.serialize(_runtime_env.current())
 

@@ -1,12 +1,12 @@
 """Ray's ``ray._common.ray_option_utils``: the option tables of tasks and actors, read from
-raylike's one table (``raylike._options``). Each entry has Ray's ``default_value`` and
+raylike's one table (``raylike._api.options``). Each entry has Ray's ``default_value`` and
 ``validate(keyword, value)``."""
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
 
-from raylike._options import ACTOR, OPTIONS, TASK, Option, merged, validate
+from raylike._api.options import ACTOR, OPTIONS, TASK, Option, merged, validate
 
 __all__ = ["Option", "actor_options", "task_options", "update_options", "valid_options",
            "validate_actor_options", "validate_task_options"]

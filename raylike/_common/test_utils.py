@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from raylike._remote import remote
+from raylike._api.remote import remote
 
 __all__ = ["DEFAULT_DRIVER_TIMEOUT_SECONDS", "KILLED_DRIVER_DRAIN_TIMEOUT_SECONDS",
            "MetricSamplePattern", "PrometheusTimeseries", "Semaphore", "SignalActor",

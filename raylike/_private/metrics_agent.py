@@ -1,6 +1,6 @@
 """Ray's ``ray._private.metrics_agent``: its Prometheus metrics exporter. raylike has no metrics
 agent (application metrics, ``ray.util.metrics``, are exported on the Dask scheduler's
-``/metrics``: ``raylike._metrics_store``); the names import, their use raises."""
+``/metrics``: ``raylike._dask.scheduler.metrics_store``); the names import, their use raises."""
 from raylike._private._unavailable import unavailable
 
 __all__ = ["RAY_WORKER_TIMEOUT_S", "Gauge", "MetricsAgent", "Record"]

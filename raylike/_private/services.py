@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any
 
-from raylike import _runtime
+from raylike._api import runtime as _runtime
 from raylike._private import ray_constants
 from raylike._private._unavailable import unavailable
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from raylike import _state
+from raylike._api import state as _state
 
 __all__ = ["GlobalState", "actors", "available_resources", "available_resources_per_node",
            "cluster_resources", "current_node_id", "jobs", "next_job_id", "node_ids",

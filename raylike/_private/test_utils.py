@@ -172,7 +172,7 @@ def get_current_unused_port() -> int:
 def wait_until_server_available(address: str, timeout_ms: float = 5000,
                                 retry_interval_ms: float = 100) -> bool:
     """True once something accepts TCP connections at ``host:port``; False after the timeout."""
-    from raylike._cluster import listening
+    from raylike._dask.cluster.embedded import listening
 
     deadline = time.monotonic() + timeout_ms / 1000.0
     while time.monotonic() <= deadline:

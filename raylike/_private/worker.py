@@ -13,10 +13,13 @@ import os
 from typing import Any
 
 import raylike
-from raylike import _context, _ids, _runtime, _state
 from raylike import cloudpickle as pickle
-from raylike._raylet import GcsClient
-from raylike._runtime import RayContext
+from raylike._api import context as _context
+from raylike._api import ids as _ids
+from raylike._api import runtime as _runtime
+from raylike._api import state as _state
+from raylike._api.raylet import GcsClient
+from raylike._api.runtime import RayContext
 
 __all__ = ["LOCAL_MODE", "SCRIPT_MODE", "WORKER_MODE", "RayContext", "Worker", "cancel", "get",
            "get_actor",
@@ -117,7 +120,7 @@ class Worker:
 
     @property
     def task_depth(self) -> int:
-        """0 in a driver, one more for each level of tasks (``raylike._context.task_depth``)."""
+        """0 in a driver, one more for each level of tasks (``raylike._api.context.task_depth``)."""
         return _context.task_depth()
 
     @property
@@ -136,7 +139,7 @@ global_worker = Worker()
 
 def _unhandled_error_handler(error: BaseException) -> None:
     """Called with the error of a failed task or actor call whose refs the driver dropped
-    without ``get`` raising it (``raylike._unhandled``); replace it to handle such errors."""
+    without ``get`` raising it (``raylike._api.unhandled``); replace it to handle such errors."""
     logging.getLogger("raylike").error(
         "Unhandled error (suppress with 'RAY_IGNORE_UNHANDLED_ERRORS=1'): %s", error)
 

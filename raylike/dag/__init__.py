@@ -1,9 +1,9 @@
-"""``ray.dag``: Ray's lazy DAG API (``.bind()`` and ``execute``); see ``raylike._dag``.
+"""``ray.dag``: Ray's lazy DAG API (``.bind()`` and ``execute``); see ``raylike._api.dag``.
 
 Differences from Ray: compiled graphs (``experimental_compile``), collective nodes and
 ``plot`` are not provided.
 """
-from raylike._dag import (
+from raylike._api.dag import (
     ClassMethodNode,
     ClassNode,
     DAGInputData,

@@ -1,4 +1,4 @@
 """``ray.dag.class_node``."""
-from raylike._dag import ClassMethodNode, ClassNode
+from raylike._api.dag import ClassMethodNode, ClassNode
 
 __all__ = ["ClassMethodNode", "ClassNode"]

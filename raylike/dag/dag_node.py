@@ -1,4 +1,4 @@
 """``ray.dag.dag_node``."""
-from raylike._dag import DAGNode
+from raylike._api.dag import DAGNode
 
 __all__ = ["DAGNode"]

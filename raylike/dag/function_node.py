@@ -1,4 +1,4 @@
 """``ray.dag.function_node``."""
-from raylike._dag import FunctionNode
+from raylike._api.dag import FunctionNode
 
 __all__ = ["FunctionNode"]

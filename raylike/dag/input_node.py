@@ -1,4 +1,4 @@
 """``ray.dag.input_node``."""
-from raylike._dag import DAGInputData, InputAttributeNode, InputNode
+from raylike._api.dag import DAGInputData, InputAttributeNode, InputNode
 
 __all__ = ["DAGInputData", "InputAttributeNode", "InputNode"]

@@ -1,4 +1,4 @@
 """``ray.dag.output_node``."""
-from raylike._dag import MultiOutputNode
+from raylike._api.dag import MultiOutputNode
 
 __all__ = ["MultiOutputNode"]

@@ -1,7 +1,7 @@
 """``ray.dashboard.utils``: the dashboard's address."""
 from __future__ import annotations
 
-from raylike import _runtime
+from raylike._api import runtime as _runtime
 
 __all__ = ["ray_address_to_api_server_url"]
 

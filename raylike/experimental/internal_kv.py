@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from raylike import _runtime, _state
+from raylike._api import runtime as _runtime
+from raylike._api import state as _state
 from raylike.exceptions import RaySystemError
 
 __all__ = ["_internal_kv_del", "_internal_kv_exists", "_internal_kv_get",

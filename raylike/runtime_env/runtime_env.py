@@ -2,7 +2,8 @@
 environment (what ``runtime_env=`` takes and ``get_runtime_context().runtime_env`` returns).
 
 raylike sets up ``env_vars``, ``working_dir``, ``py_modules``, ``pip``, ``uv`` (installed with
-pip) and ``worker_process_setup_hook`` (``raylike._runtime_env``, ``raylike._env_setup``).
+pip) and ``worker_process_setup_hook`` (``raylike._api.runtime_env``,
+``raylike._process.env_setup``).
 
 Differences from Ray: ``conda``, ``container``, ``image_uri``, ``java_jars`` and
 ``py_executable`` are checked as Ray checks them, but a task or actor that needs one fails
@@ -70,12 +71,12 @@ class RuntimeEnv(dict[str, Any]):
         if not _validate:
             super().update(given)
             return
-        from raylike import _runtime_env
+        from raylike._api import runtime_env as _runtime_env
 
         super().update(_runtime_env.parse(given) or {})
 
     def __setitem__(self, name: str, value: Any) -> None:
-        from raylike import _runtime_env
+        from raylike._api import runtime_env as _runtime_env
 
         parsed = _runtime_env.parse_field(name, value)
         if parsed is not None:
@@ -95,7 +96,7 @@ class RuntimeEnv(dict[str, Any]):
         return cls(_validate=False, **json.loads(serialized_runtime_env or "{}"))
 
     def serialize(self) -> str:
-        from raylike import _runtime_env
+        from raylike._api import runtime_env as _runtime_env
 
         return _runtime_env.serialize(dict(self))
 

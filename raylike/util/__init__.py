@@ -9,8 +9,8 @@ import sys
 import types
 from typing import Any
 
-from raylike._actors import list_named_actors
-from raylike._aliases import submodule_getattr
+from raylike._api.actors import list_named_actors
+from raylike._api.aliases import submodule_getattr
 from raylike.util import check_serialize, scheduling_strategies, serialization
 from raylike.util._progress import progress
 from raylike.util.actor_pool import ActorPool
@@ -37,7 +37,7 @@ __all__ = ["ActorPool", "as_completed", "check_serialize", "deregister_serialize
 def get_node_ip_address() -> str:
     """The IP address of the node the caller runs on (127.0.0.1 on the embedded cluster);
     before ``init``, this machine's address, as in Ray (no cluster is started)."""
-    from raylike import _state
+    from raylike._api import state as _state
     from raylike._private import worker
 
     node = worker._global_node  # Ray's node of this process, None before init (as in Ray)

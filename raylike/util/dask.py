@@ -20,8 +20,10 @@ from typing import Any
 
 import dask
 
-from raylike import _options, _resources, _runtime
-from raylike._interop import from_dask, to_dask
+from raylike._api import options as _options
+from raylike._api import resources as _resources
+from raylike._api import runtime as _runtime
+from raylike._dask.client.interop import from_dask, to_dask
 
 __all__ = ["disable_dask_on_ray", "enable_dask_on_ray", "from_dask", "ray_dask_get",
            "ray_dask_get_sync", "to_dask"]

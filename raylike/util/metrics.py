@@ -3,7 +3,7 @@
 Recording is local and cheap: each process aggregates its values and sends them in the
 background to the Dask scheduler, which keeps the cluster's totals and exports them on its
 Prometheus endpoint (``/metrics`` on the scheduler's HTTP address, with ``prometheus_client``
-installed) under Ray's names (``ray_<name>``). See ``raylike._metrics``.
+installed) under Ray's names (``ray_<name>``). See ``raylike._api.metrics``.
 
 Differences from Ray: the exported series carry the metric's own tag keys only (Ray adds the
 recording process's ``WorkerId``, ``Component``, ``SessionName``, ...; raylike sums counters
@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from raylike import _metrics
+from raylike._api import metrics as _metrics
 
 __all__ = ["Counter", "Gauge", "Histogram"]
 

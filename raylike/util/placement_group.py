@@ -1,13 +1,14 @@
 """``ray.util.placement_group``: reserve bundles of resources on the cluster's nodes.
 
-See ``raylike._placement_groups`` (the handle and the functions), ``raylike._pg_registry``
-(the scheduler's table) and ``raylike._pg_host`` (a bundle on its worker).
+See ``raylike._api.placement_groups`` (the handle and the functions),
+``raylike._dask.scheduler.pg_registry``
+(the scheduler's table) and ``raylike._dask.worker.pg_host`` (a bundle on its worker).
 """
 from __future__ import annotations
 
 from typing import Any
 
-from raylike._placement_groups import (
+from raylike._api.placement_groups import (
     STRATEGIES,
     PlacementGroup,
     _validate,
@@ -17,7 +18,7 @@ from raylike._placement_groups import (
     placement_group_table,
     remove_placement_group,
 )
-from raylike._placement_groups import validate_bundles as _validate_bundles  # noqa: F401 (Ray's name)
+from raylike._api.placement_groups import validate_bundles as _validate_bundles  # noqa: F401 (Ray's name)
 from raylike._private.label_utils import validate_label_selector
 
 VALID_PLACEMENT_GROUP_STRATEGIES = set(STRATEGIES)

@@ -4,9 +4,9 @@
 the nodes that can run the work in turn; ``NodeAffinitySchedulingStrategy(node_id, soft)`` pins
 a task or actor to that node (Dask worker), or fails it (``soft=False``) or lets it run
 elsewhere (``soft=True``) where that node is gone or lacks its resources, as Ray's rules say
-(``raylike._scheduling``).
+(``raylike._api.scheduling``).
 ``PlacementGroupSchedulingStrategy`` runs it in a placement group's bundle
-(``raylike._pg_options``).
+(``raylike._api.pg_options``).
 
 ``NodeLabelSchedulingStrategy`` (with its operators ``In``, ``NotIn``, ``Exists``,
 ``DoesNotExist``) is built and checked as in Ray, but raylike's nodes carry no labels to match
@@ -34,7 +34,7 @@ class NodeAffinitySchedulingStrategy:
     def __post_init__(self) -> None:
         """Ray's checks: a node id (a ``NodeID`` or its hex, not nil); the private
         ``_spill_on_unavailable`` only with ``soft``, ``_fail_on_unavailable`` only without."""
-        from raylike._ids import NodeID
+        from raylike._api.ids import NodeID
 
         if not isinstance(self.node_id, str):
             self.node_id = self.node_id.hex()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from raylike import _serialization
+from raylike._api import serialization as _serialization
 
 __all__ = ["deregister_serializer", "register_serializer"]
 

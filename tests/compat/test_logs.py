@@ -36,7 +36,10 @@ import {module} as ray
 ray.init(num_cpus=2, include_dashboard=False{init})
 token = sys.argv[1]
 {body}
-print("RESULT " + json.dumps(result), flush=True)
+# one write (print writes the line's end apart): a worker's log line printed meanwhile by the
+# driver's log thread cannot land inside it
+sys.stdout.write("RESULT " + json.dumps(result) + "\n")
+sys.stdout.flush()
 sys.stdin.read()  # the test closes stdin once it has read what it waits for
 ray.shutdown()
 """

@@ -1,4 +1,5 @@
-"""The call queue of an actor's host (``raylike._actor_calls.CallQueue``), without a cluster:
+"""The call queue of an actor's host (``raylike._dask.worker.actor_calls.CallQueue``), without a
+cluster:
 per-caller order, gaps, top-level refs, death and restarts."""
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from raylike._actor_calls import CallQueue
-from raylike._actor_spec import ActorCall, ActorMeta
-from raylike._serialization import dumps, loads
+from raylike._api.actor_spec import ActorCall, ActorMeta
+from raylike._api.serialization import dumps, loads
+from raylike._dask.worker.actor_calls import CallQueue
 from raylike.exceptions import ActorDiedError, RayActorError
 
 META = ActorMeta(actor_id="a1", class_name="Thing", methods={})

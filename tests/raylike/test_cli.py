@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+CLI_MODULE = "raylike._dask.cluster.cli"
+
 pytestmark = pytest.mark.timeout(120)
 
 RAY_PROGRAM = textwrap.dedent("""
@@ -52,7 +54,7 @@ class Cli:
             self.env.pop(name, None)
 
     def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([sys.executable, "-m", "raylike._cli", *args], env=self.env,
+        result = subprocess.run([sys.executable, "-m", CLI_MODULE, *args], env=self.env,
                                 capture_output=True, text=True, timeout=90)
         if check:
             assert result.returncode == 0, result.stdout + result.stderr
@@ -234,7 +236,7 @@ def test_status_without_a_cluster_fails(cli: Cli, unused_address: str) -> None:
 
 def test_help_and_usage_errors(cli: Cli) -> None:
     script = Path(sys.executable).with_name("raylike")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "raylike._cli"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", CLI_MODULE]
     for args in (["--help"], ["start", "--help"], ["list", "--help"], ["summary", "--help"]):
         result = subprocess.run([*command, *args], capture_output=True, text=True, timeout=60)
         assert result.returncode == 0 and "usage: raylike" in result.stdout

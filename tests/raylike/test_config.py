@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from raylike import _config
+from raylike._api import config as _config
 
 
 def test_every_raylike_variable_in_the_code_is_in_the_table():
@@ -31,3 +31,9 @@ def test_a_bad_number_names_its_variable(monkeypatch):
     monkeypatch.setenv("RAYLIKE_ACTOR_PREFETCH", "lots")
     with pytest.raises(ValueError, match="RAYLIKE_ACTOR_PREFETCH='lots'"):
         _config.number("actor_prefetch")
+
+
+def test_the_readme_lists_every_setting():
+    readme = (pathlib.Path(__file__).parents[2] / "README.md").read_text()
+    for setting in _config.SETTINGS.values():
+        assert f"| `{setting.env}` |" in readme, setting.env

@@ -1,4 +1,5 @@
-"""Actor calls the driver sends straight to the actor's worker (``raylike._direct``): their refs
+"""Actor calls the driver sends straight to the actor's worker (``raylike._dask.client.direct``):
+their refs
 must behave like any other once they leave the driver."""
 from __future__ import annotations
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import raylike as ray
-from raylike import _local_objects
-from raylike._serialization import loads
+from raylike._api.serialization import loads
+from raylike._dask.client import local_objects as _local_objects
 
 pytestmark = pytest.mark.timeout(120)
 

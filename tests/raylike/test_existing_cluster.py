@@ -209,7 +209,7 @@ def pause(seconds):
 def test_results_come_early_from_the_worker_that_ran_them(two_worker_cluster):
     """The driver watches a running task on every worker of its host: the one that runs it
     hands the result over as it ends, the other's watch is dropped, and neither keeps any."""
-    from raylike._serialization import loads
+    from raylike._api.serialization import loads
 
     ray.init(address=two_worker_cluster.address)
     backend = ray._runtime.driver().backend
@@ -233,7 +233,7 @@ def test_results_come_early_from_the_worker_that_ran_them(two_worker_cluster):
             assert answer.result(timeout=10) == ("absent", None)
 
     def watchers(dask_worker):
-        from raylike._node import PLUGIN_NAME
+        from raylike._dask.worker.node import PLUGIN_NAME
 
         return len(dask_worker.plugins[PLUGIN_NAME].watchers)
 

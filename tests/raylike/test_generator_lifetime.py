@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import raylike as ray
-from raylike import _runtime
+from raylike._api import runtime as _runtime
 
 pytestmark = pytest.mark.timeout(90)
 

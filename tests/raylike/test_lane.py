@@ -1,4 +1,5 @@
-"""The driver's fast lane to a worker on the same host (``raylike._lane``): a Unix socket that
+"""The driver's fast lane to a worker on the same host (``raylike._transport.lane``): a Unix socket
+that
 carries actor calls past Dask's RPC, and falls back to it whenever it cannot be used."""
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import numpy as np
 import pytest
 
 import raylike as ray
-from raylike import _runtime, _wire
+from raylike._api import runtime as _runtime
+from raylike._transport import wire as _wire
 
 
 @ray.remote

@@ -14,7 +14,7 @@ import pytest
 from distributed import Client
 
 import raylike as ray
-from raylike import _logs
+from raylike._api import logs as _logs
 
 pytestmark = pytest.mark.timeout(180)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

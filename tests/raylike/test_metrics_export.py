@@ -14,7 +14,8 @@ import pytest
 from distributed import Client
 
 import raylike as ray
-from raylike import _metrics, _metrics_store
+from raylike._api import metrics as _metrics
+from raylike._dask.scheduler import metrics_store as _metrics_store
 from raylike.util.metrics import Counter, Gauge, Histogram
 
 pytestmark = pytest.mark.timeout(180)

@@ -1,4 +1,4 @@
-"""``raylike._options``: the one table of ``@ray.remote`` / ``.options()`` keywords."""
+"""``raylike._api.options``: the one table of ``@ray.remote`` / ``.options()`` keywords."""
 from __future__ import annotations
 
 import warnings
@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 import raylike as ray
-from raylike import _options
-from raylike._options import ACTOR, TASK, RaylikeUnsupportedWarning, merged, validate
+from raylike._api import options as _options
+from raylike._api.options import ACTOR, TASK, merged, validate
+from raylike.exceptions import RaylikeUnsupportedWarning
 
 
 @pytest.fixture

@@ -72,10 +72,30 @@ def _exception_classes() -> set[str]:
 
 
 def test_exceptions_all_lists_every_exception_class() -> None:
+    """``__all__`` is Ray's list; raylike's own extras are listed apart."""
     listed = raylike.exceptions.__all__
-    assert set(listed) == _exception_classes()
+    assert set(listed) == _exception_classes() - set(raylike.exceptions.RAYLIKE_EXTRAS)
     assert listed == sorted(listed)
     assert len(set(listed)) == len(listed)
+
+
+def test_raylikes_own_errors_are_importable_and_subclass_what_ray_raises() -> None:
+    from raylike.exceptions import (
+        DefaultResourceError,
+        RaylikeUnsupportedWarning,
+        RemoteArgumentsError,
+        SerializationError,
+        UnknownInitArgument,
+    )
+
+    assert issubclass(RaylikeUnsupportedWarning, UserWarning)
+    assert issubclass(UnknownInitArgument, RuntimeError)
+    assert issubclass(SerializationError, TypeError)
+    assert issubclass(DefaultResourceError, AssertionError)
+    assert issubclass(RemoteArgumentsError, AssertionError)
+    with pytest.raises(UnknownInitArgument):
+        raylike.init(no_such_argument=1)
+    assert not raylike.is_initialized()
 
 
 def test_every_exception_is_a_ray_error() -> None:
@@ -85,7 +105,8 @@ def test_every_exception_is_a_ray_error() -> None:
 
 
 def test_console_script_entry_point_resolves() -> None:
-    """setup.cfg declares ``raylike = raylike._cli:main``: the installed command must load."""
+    """setup.cfg declares ``raylike = raylike._dask.cluster.cli:main``: the installed command must
+    load."""
     scripts = [ep for ep in importlib.metadata.entry_points(group="console_scripts")
                if ep.name == "raylike"]
     assert scripts, "the raylike console script is not installed"

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import raylike as ray
+from raylike._api.raylet import GcsClient, ObjectRefStreamEndOfStreamError
 from raylike._common.test_utils import is_named_tuple
 from raylike._private import (
     async_compat,
@@ -24,7 +25,6 @@ from raylike._private import (
     worker,
 )
 from raylike._private.test_utils import BatchQueue, wait_for_num_actors
-from raylike._raylet import GcsClient, ObjectRefStreamEndOfStreamError
 from raylike.core.generated import common_pb2, gcs_pb2
 from raylike.exceptions import ObjectRefStreamEndOfStreamError as PublicEndOfStream
 from raylike.util.placement_group import (

@@ -7,7 +7,7 @@ import weakref
 
 import pytest
 
-from raylike._objects import _Releases
+from raylike._api.objects import _Releases
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -7,9 +7,9 @@ import warnings
 import pytest
 
 import raylike as ray
-from raylike import _options
-from raylike._options import RaylikeUnsupportedWarning
-from raylike._resources import accelerator_type_of
+from raylike._api import options as _options
+from raylike._api.resources import accelerator_type_of
+from raylike.exceptions import RaylikeUnsupportedWarning
 from raylike.experimental import tqdm_ray
 
 

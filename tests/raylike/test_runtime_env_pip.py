@@ -125,7 +125,7 @@ def test_missing_package_is_a_setup_error(cluster):
 
 
 def test_pip_timeout_is_a_setup_error():
-    from raylike import _env_setup
+    from raylike._process import env_setup as _env_setup
 
     with pytest.raises(RuntimeEnvSetupError, match="did not finish within"):
         _env_setup._run_pip(["/bin/sh", "-c", "sleep 30"], timeout=0.5)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import raylike as ray
-from raylike import _runtime
+from raylike._api import runtime as _runtime
 
 pytestmark = pytest.mark.timeout(120)
 WAIT = 60.0  # seconds to wait for a state on a loaded machine

@@ -6,8 +6,8 @@ import threading
 
 import numpy as np
 
-from raylike import _wire
-from raylike._serialization import dumps_frames, loads
+from raylike._api.serialization import dumps_frames, loads
+from raylike._transport import wire as _wire
 
 
 def _pair():

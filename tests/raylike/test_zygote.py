@@ -1,4 +1,5 @@
-"""Processes forked from a zygote (``raylike._zygote``): exit codes reach whoever follows them,
+"""Processes forked from a zygote (``raylike._process.zygote``): exit codes reach whoever follows
+them,
 the embedded cluster's processes all come from one zygote, and a node whose zygote is lost
 starts another instead of failing its tasks."""
 from __future__ import annotations
@@ -13,7 +14,8 @@ import psutil
 import pytest
 
 import raylike as ray
-from raylike import _runtime, _zygote
+from raylike._api import runtime as _runtime
+from raylike._process import zygote as _zygote
 
 pytestmark = pytest.mark.timeout(120)
 

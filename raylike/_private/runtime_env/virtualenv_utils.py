@@ -1,5 +1,6 @@
 """Ray's virtualenv helpers for ``pip`` runtime environments. raylike installs ``pip``
-environments with ``pip install --target`` (``raylike._packages``), not into virtualenvs, so
+environments with ``pip install --target`` (``raylike._dask.worker.packages``), not into
+virtualenvs, so
 these raise on use."""
 from __future__ import annotations
 

@@ -6,6 +6,6 @@ __all__ = ["RAY_PROCESSES"]
 # processes are Python processes whose command line imports these modules (an embedded
 # cluster's processes fork from the first, a node's task processes from the second)
 RAY_PROCESSES = [
-    ["raylike._cluster", False],
-    ["raylike._zygote", False],
+    ["raylike._dask.cluster.embedded", False],
+    ["raylike._process.zygote", False],
 ]

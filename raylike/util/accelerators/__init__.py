@@ -2,7 +2,7 @@
 
 ``@ray.remote(accelerator_type=NVIDIA_TESLA_V100)`` runs only on a node whose GPUs are of that
 type: as in Ray, the option asks for a sliver of the resource ``accelerator_type:V100``, which
-a node declares when pynvml reports its GPUs as that type (``raylike._resources``).
+a node declares when pynvml reports its GPUs as that type (``raylike._api.resources``).
 """
 from __future__ import annotations
 

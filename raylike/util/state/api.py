@@ -1,6 +1,6 @@
 """``ray.util.state``: what runs on the cluster, as Ray's state API shows it.
 
-Every query is one RPC to the scheduler's state plugin (``raylike._state_plugin``), which
+Every query is one RPC to the scheduler's state plugin (``raylike._dask.scheduler.state``), which
 builds the rows from Dask's scheduler state, raylike's actor and placement-group registries,
 and what each worker recorded of its actor calls.
 
@@ -37,7 +37,8 @@ Filters = list[tuple[str, str, Any]] | None
 def _ask(address: str | None, kind: str, **kwargs: Any) -> dict[str, Any]:
     """The state plugin's answer for ``kind``: from the cluster of this process, else the
     one at ``address`` (or ``RAY_ADDRESS``)."""
-    from raylike import _runtime, _state
+    from raylike._api import runtime as _runtime
+    from raylike._api import state as _state
 
     address = address or os.environ.get("RAY_ADDRESS")
     if address in (None, "", "auto") or _runtime.is_initialized():
@@ -46,7 +47,7 @@ def _ask(address: str | None, kind: str, **kwargs: Any) -> dict[str, Any]:
                                   "the one to connect to by setting `--address` flag or "
                                   "`RAY_ADDRESS` environment variable, or call ray.init().")
         return _state.query(kind, **kwargs)
-    from raylike._backend import ask_cluster
+    from raylike._dask.client.backend import ask_cluster
 
     target = address if "://" in str(address) else f"tcp://{address}"
     return dict(ask_cluster(target, "raylike_state", kind=kind, **kwargs))

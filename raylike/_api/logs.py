@@ -1,0 +1,273 @@
+"""Worker logs shown by the driver: ``print`` and ``logging`` in tasks and actors.
+
+Three pieces, one per kind of process (see ``docs/design.md``, "Logs"):
+
+* **task/actor process** (``capture``): ``sys.stdout``/``sys.stderr`` become line-buffered
+  streams over a ``LineSink``. A completed line is tagged with the process's current name (the
+  task's, or the actor's class or ``repr``) and job, and a background thread sends the lines to
+  the worker in batches over the child's pipe. ``end_of_call`` sends what is left, partial
+  lines included, before the task's answer. Writes also go on to the process's original
+  stream (the worker's log).
+* **worker** (``publish``): each batch becomes Dask events on the topic of its job (the
+  scheduler forwards them to the subscribers and keeps none: ``_refs_plugin.RefsPlugin``).
+* **driver** (``Forwarder``): subscribed to its job's topic when ``log_to_driver`` is on; writes
+  each line as ``(name pid=N) line`` (``, ip=...`` for a node on another host) to its own
+  ``sys.stdout`` or ``sys.stderr``.
+
+Imported by the zygote of every node through ``raylike._process.child``: no Dask import here.
+"""
+from __future__ import annotations
+
+import codecs
+import io
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+TOPIC_PREFIX = "raylike-logs-"
+GATHER_S = 0.01  # a burst of prints within this time travels as one message
+MAX_PENDING = 10_000  # lines waiting to be sent before a writer waits (the pipe is full)
+MAX_BATCH = 1_000  # lines in one Dask event
+
+Group = tuple[str, str, bool, list[str]]  # job id, name, is stderr, lines
+
+
+def topic(job_id: str) -> str:
+    """The Dask event topic of a job's log lines."""
+    return TOPIC_PREFIX + job_id
+
+
+# -- in a task or actor process -------------------------------------------------------------------
+class _Outbox:
+    """Completed lines of this process, sent to the worker by a background thread."""
+
+    def __init__(self, send: Callable[[tuple[Any, ...]], None]) -> None:
+        self.name = ""
+        self.job_id = ""
+        self._send = send
+        self._pending: list[Group] = []  # runs of lines from one source
+        self._count = 0  # lines in _pending
+        self._cond = threading.Condition()
+        self._send_lock = threading.Lock()  # batches leave in the order they were made
+        self._thread: threading.Thread | None = None
+
+    def add(self, is_err: bool, lines: list[str]) -> None:
+        with self._cond:
+            while self._count >= MAX_PENDING and self._thread is not None:
+                self._cond.wait(0.1)  # the worker reads slowly: wait, as a full pipe would
+            wake = not self._pending
+            last = self._pending[-1] if self._pending else None
+            if (last is not None and last[:3] == (self.job_id, self.name, is_err)
+                    and len(last[3]) < MAX_BATCH):
+                last[3].extend(lines)
+            else:
+                self._pending.append((self.job_id, self.name, is_err, lines))
+            self._count += len(lines)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="raylike-logs")
+                self._thread.start()
+            elif wake:
+                self._cond.notify_all()
+
+    def flush(self) -> None:
+        """Send every pending line now."""
+        with self._send_lock:
+            with self._cond:
+                batch, self._pending, self._count = self._pending, [], 0
+                self._cond.notify_all()
+            if batch:
+                try:
+                    self._send(("log", os.getpid(), batch))
+                except (OSError, ValueError):
+                    pass  # the worker is gone
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending:
+                    self._cond.wait()
+            time.sleep(GATHER_S)
+            try:
+                self.flush()
+            except Exception:  # this thread must live on: writers wait for it when full
+                with self._cond:
+                    self._pending, self._count = [], 0
+
+
+class LineSink(io.RawIOBase):
+    """The bottom of a task process's ``sys.stdout``/``sys.stderr``: hands complete lines to
+    the outbox and copies the bytes to the process's original stream.
+
+    Above it sit Python's own buffered writer and line-buffered text wrapper (both in C, and
+    as thread-safe as the usual ``sys.stdout``), so a ``print`` costs one Python call here,
+    at its newline, instead of one per piece ``print`` writes.
+    """
+
+    def __init__(self, outbox: _Outbox, is_err: bool, original: Any) -> None:
+        super().__init__()
+        self._outbox = outbox
+        self._is_err = is_err
+        self._original: Any = getattr(original, "buffer", None)
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._parts: list[str] = []  # the line being written
+        self._lock = threading.Lock()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        size = memoryview(data).nbytes
+        with self._lock:
+            text = self._decoder.decode(bytes(data))
+            if "\n" in text:
+                lines = text.split("\n")
+                if self._parts:  # the end of a line begun by earlier writes
+                    self._parts.append(lines[0])
+                    lines[0] = "".join(self._parts)
+                    self._parts.clear()
+                tail = lines.pop()
+                if tail:
+                    self._parts.append(tail)
+                self._outbox.add(self._is_err, lines)
+            elif text:
+                self._parts.append(text)
+        try:
+            self._original.write(data)
+        except Exception:  # the worker's own stream is closed: the driver still gets it
+            pass
+        return size
+
+    def end_line(self) -> None:
+        """Close a partial line (what ``print(..., end="")`` left) so it is sent."""
+        with self._lock:
+            partial = "".join(self._parts)
+            self._parts.clear()
+            if partial:
+                self._outbox.add(self._is_err, [partial])
+
+    def flush(self) -> None:
+        try:
+            self._original.flush()
+        except Exception:
+            pass
+
+    def fileno(self) -> int:
+        # bytes written to the descriptor (C code, subprocesses) go to the worker's stream
+        if self._original is None:
+            raise io.UnsupportedOperation("fileno")
+        return int(self._original.fileno())
+
+
+_outbox: _Outbox | None = None
+_streams: list[tuple[io.TextIOWrapper, LineSink]] = []
+
+
+def capture(send: Callable[[tuple[Any, ...]], None]) -> None:
+    """Send what this process prints to its worker (called once, when a child starts)."""
+    global _outbox
+    _outbox = _Outbox(send)
+    for is_err, original in ((False, sys.__stdout__), (True, sys.__stderr__)):
+        sink = LineSink(_outbox, is_err, original)
+        stream = io.TextIOWrapper(io.BufferedWriter(sink), encoding="utf-8",
+                                  errors="backslashreplace", line_buffering=True)
+        _streams.append((stream, sink))
+    sys.stdout, sys.stderr = _streams[0][0], _streams[1][0]
+
+
+def set_source(name: str, job_id: str) -> None:
+    """Lines printed from now on come from ``name`` (a task's or actor's) of job ``job_id``."""
+    if _outbox is not None:
+        _outbox.name, _outbox.job_id = name, job_id
+
+
+def end_of_call() -> None:
+    """A task or actor call ended: send its output, partial lines included, before its
+    answer (so a driver usually sees the output before the result)."""
+    if _outbox is None:
+        return
+    for stream, sink in _streams:
+        try:
+            stream.flush()  # what waits in the text and byte buffers reaches the sink
+        except Exception:
+            pass
+        sink.end_line()
+    _outbox.flush()
+    for _, sink in _streams:  # the worker's copy too: the process may end with os._exit
+        sink.flush()
+
+
+# -- in a worker ----------------------------------------------------------------------------------
+def publish(worker: Any, pid: int, groups: list[Group]) -> None:
+    """Publish a process's lines as Dask events, one per run of lines from one source."""
+    host = worker.address.split("://", 1)[-1].rpartition(":")[0]
+    for job_id, name, is_err, lines in groups:
+        worker.log_event(topic(job_id), {"pid": pid, "name": name, "err": is_err,
+                                         "lines": lines, "ip": host})
+
+
+# -- in the driver --------------------------------------------------------------------------------
+class Forwarder:
+    """Writes the lines of one job, prefixed as Ray does, to this process's stdout/stderr."""
+
+    def __init__(self, backend: Any, job_id: str) -> None:
+        self._backend = backend
+        self._topic = topic(job_id)
+        self._local = {"127.0.0.1": True, "localhost": True, "::1": True, "": True,
+                       backend.local_host(): True}
+        backend.subscribe(self._topic, self.on_event)
+
+    def _is_local(self, host: str) -> bool:
+        """Whether ``host`` is an address of this machine (then Ray names no ip)."""
+        if host not in self._local:
+            self._local[host] = _bindable(host)
+        return self._local[host]
+
+    def on_event(self, event: tuple[float, Any]) -> None:
+        """Runs on the client's event loop: writing here (not in another thread) keeps the
+        lines ahead of the result of the task that printed them, which comes after them."""
+        msg = event[1]
+        try:
+            sink = sys.stderr if msg["err"] else sys.stdout
+            ip = "" if self._is_local(msg.get("ip", "")) else f", ip={msg['ip']}"
+            name = f"{msg['name']} " if msg["name"] else ""
+            start, end = _colors(sink)
+            prefix = f"{start}({name}pid={msg['pid']}{ip}){end} "
+            sink.write("".join(f"{prefix}{line}\n" for line in msg["lines"]))
+            sink.flush()
+        except Exception:  # a closed or odd stream must not break the client
+            pass
+
+    def close(self) -> None:
+        try:
+            self._backend.unsubscribe(self._topic)
+        except Exception:
+            pass
+
+
+def _bindable(host: str) -> bool:
+    """True if a socket can be bound to ``host``: only an address of this machine can (no DNS
+    asked, so no wait)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family) as sock:
+            sock.bind((host, 0))
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def _colors(sink: Any) -> tuple[str, str]:
+    """Cyan prefixes on a terminal, as Ray (which colours them everywhere);
+    ``RAY_COLOR_PREFIX=0`` turns colour off."""
+    if os.environ.get("RAY_COLOR_PREFIX") == "0":
+        return "", ""
+    try:
+        tty = sink.isatty()
+    except Exception:
+        tty = False
+    return ("\x1b[36m", "\x1b[0m") if tty else ("", "")

@@ -1,0 +1,792 @@
+"""The Dask boundary: everything raylike asks of a ``distributed.Client`` goes through here.
+
+No Dask future or exception leaves this module: refs carry their futures privately, and errors
+pass through ``raylike._dask.errors``.
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import logging
+import threading
+import time
+from typing import Any
+
+from distributed import Client, Future
+from distributed.utils import sync
+
+from raylike._api import scheduling as _scheduling
+from raylike._api.objects import ObjectRef, hold_until_done
+from raylike._api.serialization import Whole, as_read, unpicklable_part
+from raylike._dask import errors as _errors
+from raylike._dask import internals
+from raylike._dask.client import interop as _interop
+from raylike._dask.client import local_objects as _objects_lane
+from raylike._dask.client import submissions as _submissions
+from raylike._dask.client.callbacks import quiet_timeouts, when_done
+from raylike._dask.client.direct import DirectCalls
+from raylike._dask.cluster.embedded import listening
+from raylike._dask.scheduler.refs import REFS_PLUGIN, RefsPlugin, batch_interval
+from raylike.exceptions import (
+    RayActorError,
+    RayError,
+    RayTaskError,
+    TaskUnschedulableError,
+    dependency_failed,
+)
+
+logger = logging.getLogger("raylike")
+SCATTER_ATTEMPTS = 5  # a put that meets a dead worker tries again (0.2 s, 0.4 s, ... apart)
+STREAM_SLICE = 5.0  # seconds one ask for a generator's next item waits on the scheduler
+STREAM_GONE_LIMIT = 30.0  # seconds a generator's task may stay unknown to the scheduler
+LANES_LOOK_INTERVAL = 5.0  # seconds between two looks for workers a driver has no lane to
+
+
+def check_scheduler(address: str, timeout: float = 10.0) -> None:
+    """Raise ``ConnectionError`` unless a Dask scheduler answers at a ``tcp://`` ``address``
+    (a ``distributed.Client`` waits forever on a server that is not Dask's, e.g. an HTTP port).
+    Other schemes (``tls://`` needs the client's security settings) are not checked."""
+    if not address.startswith("tcp://"):
+        return
+    if not listening(address, timeout=min(timeout, 5.0)):
+        raise ConnectionError(f"no Dask scheduler answers at {address} (nothing listens there)")
+
+    async def identity() -> Any:
+        from distributed.core import rpc
+
+        async with rpc(address) as scheduler:
+            return await scheduler.identity()
+
+    def ask() -> Any:  # in a thread of its own: the caller may be inside an event loop
+        try:
+            return asyncio.run(asyncio.wait_for(identity(), timeout))
+        except (OSError, asyncio.TimeoutError):
+            return None
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        info = pool.submit(ask).result()
+    if not isinstance(info, dict) or info.get("type") != "Scheduler":
+        raise ConnectionError(f"no Dask scheduler answers at {address} (no Dask reply within "
+                              f"{timeout:.0f} s)")
+
+
+def check_tls(address: str, security: Any) -> None:
+    """Raise ``ConnectionError`` for a ``tls://`` address when this process has no certificate
+    for it (Dask would raise an obscure ``TypeError`` from deep inside its comms)."""
+    if not address.startswith("tls://"):
+        return
+    from distributed import Security
+
+    args = (security or Security()).get_connection_args("client")
+    if args.get("ssl_context") is None:
+        raise ConnectionError(
+            "no TLS certificate is configured for this client: set distributed.comm.tls.ca-file, "
+            ".client.cert and .client.key in Dask's configuration (or the matching "
+            "DASK_DISTRIBUTED__COMM__TLS__* variables), or pass ray.init(address=Client(address, "
+            "security=...))")
+
+
+def connect(address: str, *, direct: bool, timeout: float = 10.0, security: Any = None) -> Client:
+    """A client of the scheduler at ``address``; a clear ``RaySystemError`` if none answers."""
+    if not direct:  # an existing cluster (the embedded one was just started by us)
+        try:
+            check_scheduler(address, timeout)
+            check_tls(address, security)
+        except ConnectionError as exc:
+            raise _errors.connect_error(address, exc) from None
+    try:
+        client = Client(address, timeout=f"{timeout}s", set_as_default=False,
+                        direct_to_workers=direct or None, security=security)
+    except (OSError, TimeoutError) as exc:
+        raise _errors.connect_error(address, exc) from None
+    quiet_timeouts(client)
+    return client
+
+
+def install(client: Client) -> None:
+    """Register raylike's plugins: on the scheduler first (refs, actor registry), then on
+    every worker, now and joining later (the node)."""
+    from raylike._dask.scheduler.actor_registry import REGISTRY_PLUGIN, ActorRegistry
+    from raylike._dask.scheduler.pg_registry import PG_PLUGIN, PlacementGroupRegistry
+    from raylike._dask.scheduler.state import STATE_PLUGIN, StatePlugin
+    from raylike._dask.scheduler.stream_registry import STREAMS_PLUGIN, StreamRegistry
+    from raylike._dask.worker import node as _node
+
+    with _errors.dask_errors():
+        client.register_plugin(RefsPlugin(), name=REFS_PLUGIN)
+        client.register_plugin(ActorRegistry(), name=REGISTRY_PLUGIN)
+        client.register_plugin(StreamRegistry(), name=STREAMS_PLUGIN)
+        client.register_plugin(PlacementGroupRegistry(), name=PG_PLUGIN)
+        client.register_plugin(StatePlugin(), name=STATE_PLUGIN)
+        tune(client)
+        client.register_plugin(_node.NodeInstaller(), name=_node.INSTALLER_NAME)
+
+
+def ask_cluster(address: str, op: str, timeout: float = 10.0, **kwargs: Any) -> Any:
+    """Call the scheduler handler ``op`` of the cluster at ``address`` through a client of
+    its own (the ``raylike`` command, or the state API given an address), with raylike's
+    state plugin registered (a no-op where it is)."""
+    from raylike._dask.scheduler.state import STATE_PLUGIN, StatePlugin
+
+    try:
+        check_scheduler(address, timeout)
+        client = Client(address, timeout=f"{timeout}s", set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise _errors.connect_error(address, exc) from None
+    with client, _errors.dask_errors(op, address):
+        client.register_plugin(StatePlugin(), name=STATE_PLUGIN)
+        return client.sync(getattr(client.scheduler, op), **kwargs)
+
+
+def wait_for_worker(client: Client, timeout: float = 60.0) -> None:
+    """Return once a worker runs. Dask's ``wait_for_workers`` asks the scheduler every 0.1 s,
+    a long time next to an embedded cluster's start-up: ask every 5 ms first (a cheap call),
+    then let Dask's own check (which also caches the scheduler's description) return at once."""
+
+    async def running() -> None:
+        deadline = time.monotonic() + timeout
+        while not await client.scheduler.ncores_running() and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+
+    client.sync(running)
+    client.wait_for_workers(1, timeout=timeout)
+
+
+def tune(client: Client) -> None:
+    """Shorten the batching intervals of this client's streams, both ways."""
+    interval = batch_interval()
+    if interval <= 0 or client.scheduler_comm is None:
+        return
+    internals.set_client_interval(client, interval)
+    try:
+        client.sync(client.scheduler.raylike_tune, client=client.id, interval=interval)
+    except Exception:  # a scheduler without raylike's plugin: the client side is enough
+        logger.debug("could not tune the scheduler's stream to %s", client.id, exc_info=True)
+
+
+def worker_values(worker: Any, keys: list[str | None]) -> list[tuple[bool, Any]]:
+    """``(True, value)`` for each key the Dask worker holds in memory or on disk (read on
+    its event loop, where Dask changes that store), else ``(False, None)``."""
+    async def read() -> list[tuple[bool, Any]]:
+        data = internals.worker_data(worker)
+        return [(True, data[key]) if key is not None and key in data else (False, None)
+                for key in keys]
+
+    return sync(worker.loop, read)
+
+
+class DaskBackend:
+    """Tasks and objects through one Dask client (the driver's, or a worker's)."""
+
+    def __init__(self, client: Client, job_id: str = "", direct: bool = False,
+                 in_worker: Any = None) -> None:
+        """``direct``: actor calls skip Dask's task path (``_direct``); a driver's objects
+        also take the lanes to workers on its host. ``in_worker``: the backend of a worker,
+        calling on behalf of its task processes (the Dask worker)."""
+        self.client = client
+        self.job_id = job_id
+        self.worker = in_worker
+        self._lock = threading.Lock()
+        self.direct: DirectCalls | None = (
+            DirectCalls(client, eager=in_worker is not None, worker=in_worker) if direct
+            else None)
+        self._lanes_looked = -LANES_LOOK_INTERVAL  # when the workers were last looked at
+        self._local_lanes()  # opened in the background: ready by the first put, usually
+        self.address = str(client.scheduler.address)
+        self._batch = _submissions.Batch(client, self._fire_and_forget_keys)
+
+    def flush(self) -> None:
+        """Send the tasks waiting in the batch (``_submissions``): everything this backend
+        sends or asks of the scheduler goes after the tasks submitted before it."""
+        self._batch.flush()
+
+    def _dask_errors(self, what: str = "") -> Any:
+        """Dask's exceptions in the block as raylike's; none of it runs when the connection
+        to the scheduler is lost (Dask would wait for it, or fail obscurely)."""
+        self.check_connected()
+        self.flush()
+        return _errors.dask_errors(what, self.address)
+
+    def check_connected(self) -> None:
+        """Raise ``RaySystemError`` naming the scheduler if this client lost it."""
+        status = self.client.status
+        if status in ("connecting", "closing", "closed"):
+            raise _errors.connection_lost(self.address, f"the Dask client is {status}")
+
+    def _fire_and_forget(self, fut: Future) -> None:
+        """Run ``fut``'s task to its end even if no ref to it is left (``RefsPlugin``)."""
+        self._fire_and_forget_keys([str(fut.key)])
+
+    def _fire_and_forget_keys(self, keys: list[str]) -> None:
+        internals.send_to_scheduler(self.client, {"op": "raylike-fire-and-forget", "keys": keys})
+
+    # -- refs ---------------------------------------------------------------------------------
+    def ref(self, key: str) -> ObjectRef[Any]:
+        """A ref that keeps ``key``'s object alive while it exists in this process."""
+        if self.direct is not None:
+            ref = self.direct.find(key)  # a direct call's ref, not a Dask key yet
+            if ref is not None:
+                return ref
+        return ObjectRef(key, self._future(key))
+
+    def _future(self, key: str) -> Future:
+        with self._lock:
+            known = internals.holds_key(self.client, key)
+            fut: Future = Future(key, self.client)
+        if not known:
+            self.flush()
+            internals.send_to_scheduler(self.client, {"op": "raylike-desire", "keys": [key]})
+        return fut
+
+    def future_of(self, ref: ObjectRef[Any]) -> Future:
+        self._check_session(ref)
+        fut = ref._future
+        if fut is None and ref._direct is not None:
+            return ref._direct.promote(ref, block=True)
+        if fut is None or fut.client is not self.client:
+            fut = self._future(ref._key)
+        return fut
+
+    def _dep_future(self, ref: ObjectRef[Any]) -> Future:
+        """``future_of`` for a task's argument: a direct call's ref need not be answered yet
+        (``DirectCalls.placeholder``)."""
+        direct, calls = ref._direct, self.direct
+        if ref._future is None and direct is not None and calls is not None \
+                and direct.owner is calls:
+            return calls.placeholder(ref)
+        return self.future_of(ref)
+
+    def _check_session(self, ref: ObjectRef[Any]) -> None:
+        """Raise as Ray for a ref made before ``shutdown`` (its client is closed): no cluster
+        of this session ever hears of its key, so waiting for it would never end."""
+        direct, fut = ref._direct, ref._future
+        if (direct is not None and direct.owner is not self.direct) or (
+                fut is not None and fut.client is not self.client
+                and fut.client.status in ("closing", "closed")):
+            raise ValueError(
+                f"You are trying to access Ray objects whose owner is unknown ({ref.hex()}). "
+                "Please make sure that all Ray objects you are trying to access are part of "
+                "the current Ray session: this one was made before ray.shutdown().")
+
+    def _waitable(self, ref: ObjectRef[Any]) -> Any:
+        """What to wait on for ``ref``: a direct call's answer, or its Dask future."""
+        self._check_session(ref)
+        direct = ref._direct
+        if direct is not None and (ref._future is None or direct.future.done()):
+            return direct.future  # the answer is here: no need to wait for its Dask key
+        return self.future_of(ref)
+
+    # -- objects ------------------------------------------------------------------------------
+    def _local_lanes(self) -> list[Any]:
+        """The driver's lanes to workers on its host (``raylike._transport.lane``). Workers that
+        joined
+        since the last look (a replaced worker, say) get one too, looked for every few
+        seconds at most."""
+        if self.direct is None or self.direct.eager:
+            return []
+        now = time.monotonic()
+        if now >= self._lanes_looked + LANES_LOOK_INTERVAL:
+            self._lanes_looked = now
+            self.direct.open_lanes(list(self.client.scheduler_info().get("workers", {})))
+        return self.direct.local_lanes()
+
+    def argument_ref(self, value: Any) -> ObjectRef[Any] | None:
+        return _interop.as_argument_ref(value)
+
+    def put(self, value: Any) -> ObjectRef[Any]:
+        lanes = self._local_lanes()
+        if lanes:  # a worker on this host: through shared memory (``raylike._transport.lane``)
+            self.check_connected()
+            ref = _objects_lane.put(self.client, lanes[0], value)
+            if ref is not None:
+                return ref
+        with self._dask_errors("put"):
+            [fut] = self._scatter(value)
+        return ObjectRef(str(fut.key), fut)
+
+    def _scatter(self, value: Any) -> list[Future]:
+        """Dask's ``scatter``, tried again while the scheduler still lists a worker that just
+        died (its connection breaks; the scheduler drops it within a second)."""
+        from raylike._api.tasks import new_key
+
+        key = new_key(type(value).__name__)
+        whole = Whole(value, "put value")  # one pickle: objects met twice in it stay one
+        for attempt in range(SCATTER_ATTEMPTS):
+            try:
+                return list(self.client.scatter({key: whole}, hash=False).values())
+            except TypeError as exc:  # Dask's message names the type, not the value
+                raise unpicklable_part([("put value", value)], exc) from exc
+            except OSError:  # CommClosedError is one
+                if attempt + 1 == SCATTER_ATTEMPTS or self.client.status != "running":
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def get(self, refs: list[ObjectRef[Any]], timeout: float | None) -> list[Any]:
+        self.flush()
+        waitables = [self._waitable(r) for r in refs]
+        if timeout is not None:
+            self._wait_all(waitables, timeout)
+        dask = [(i, f) for i, f in enumerate(waitables) if isinstance(f, Future)]
+        values: list[Any] = [None] * len(refs)
+        lanes = self._local_lanes() if dask else []
+        if lanes and timeout is None:  # results of tasks running on this host, when made
+            early = _objects_lane.watch(lanes, [(f, refs[i]._watchable) for i, f in dask])
+            for (i, _), value in zip(dask, early):
+                values[i] = value
+                refs[i]._delivered = value is not _objects_lane.ABSENT
+            dask = [(i, f) for (i, f), value in zip(dask, early) if value is _objects_lane.ABSENT]
+        if lanes and dask:  # objects held on this host come through shared memory
+            _wait_done([f for _, f in dask], len(dask), None)
+            got = _objects_lane.get(lanes, [f for _, f in dask])
+            for (i, _), value in zip(dask, got):
+                values[i] = value
+            dask = [(i, f) for (i, f), value in zip(dask, got) if value is _objects_lane.ABSENT]
+        if dask and self.worker is not None:  # objects this worker holds: no comm at all
+            dask = self._read_held(dask, values)
+        if dask:
+            try:
+                with self._dask_errors():
+                    gathered = self.client.gather([f for _, f in dask])
+            except RayTaskError as err:
+                # the Dask frames it carries (the gather, the worker's) are no use to the user
+                raise _blamed(err, [(refs[i], f) for i, f in dask]).with_traceback(None) from None
+            except RayError as err:  # a worker's own error (runtime_env setup, a crash, ...)
+                passed = _passed_on(err, [(refs[i], f) for i, f in dask])
+                if passed is not err:
+                    raise passed from None
+                raise err.with_traceback(None)  # noqa: B904 - its cause stays as it was
+            for (i, _), value in zip(dask, gathered):
+                values[i] = as_read(value)  # numpy arrays read-only, as from Ray's store
+        for i, ref in enumerate(refs):
+            if not isinstance(waitables[i], Future):
+                values[i] = ref._direct.value()
+        return values
+
+    def _read_held(self, dask: list[tuple[int, Future]], values: list[Any]
+                   ) -> list[tuple[int, Future]]:
+        """Fill ``values`` with the objects among ``dask`` that this worker holds, read from
+        its memory; the rest, to gather. Gathering them would send each through a connection
+        from the worker to itself, and Dask serializes a list or dict sent that way element by
+        element (minutes for a list of millions of numbers, where pickling it whole takes
+        a fraction of a second)."""
+        _wait_done([f for _, f in dask], len(dask), None)
+        held = worker_values(self.worker, [str(f.key) if f.status == "finished" else None
+                                           for _, f in dask])
+        rest = []
+        for (i, fut), (found, value) in zip(dask, held):
+            if found:
+                values[i] = value
+            else:
+                rest.append((i, fut))
+        return rest
+
+    def _wait_all(self, futures: list[Future], timeout: float) -> None:
+        if not _wait_done(futures, len(futures), timeout):
+            from raylike.exceptions import GetTimeoutError
+
+            raise GetTimeoutError(f"Get timed out: some object(s) not ready after {timeout} s.")
+
+    def wait(self, refs: list[Any], num_returns: int, timeout: float | None) -> list[Any]:
+        """The ``refs`` (and generators' ``StreamPosition``s) done once ``num_returns`` of
+        them are, or ``timeout`` passed."""
+        from raylike._api.generators import StreamPosition
+
+        for ref in refs:
+            if isinstance(ref, ObjectRef):
+                self._check_session(ref)
+        self.flush()
+        futures = [_StreamReady(self, r) if isinstance(r, StreamPosition) else
+                   _DONE if r._delivered else self._waitable(r) for r in refs]
+        try:
+            _wait_done(futures, num_returns, timeout)
+        finally:
+            for fut in futures:
+                if isinstance(fut, _StreamReady):
+                    fut.close()
+        self.check_connected()  # futures Dask cancelled on losing the scheduler are "done"
+        return [r for r, f in zip(refs, futures) if f.done()]
+
+    # -- streaming generators (``raylike._api.generators``, ``raylike._dask.scheduler.stream_registr
+    def stream_next(self, gen_ref: ObjectRef[Any], index: int,
+                    timeout: float | None) -> tuple[str, Any]:
+        """Wait at most ``timeout`` for item ``index`` of generator task ``gen_ref``; takes
+        nothing (:meth:`stream_take` does): ``("item", keys)`` (its key and those of the items
+        after it made so far), ``("error", pickled error)``, ``("end", None)`` (no more
+        items), ``("failed", None)`` (the task failed: its own ref raises why) or
+        ``("timeout", None)``."""
+        key = gen_ref._key
+        fut = self.future_of(gen_ref)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause, gone = 0.005, 0.0
+        while True:
+            left = STREAM_SLICE if deadline is None else deadline - time.monotonic()
+            # Looked at before asking: the ask (an RPC) can overtake the task's submission
+            # (batched), so "gone" may mean "not there yet" even if the task has run and
+            # ended by the time the answer comes; only a task that had ended before the ask
+            # was sent is really gone.
+            ended = fut.done()
+            answer = self.scheduler_call("raylike_stream_next", key=key, index=index,
+                                         timeout=max(0.0, min(left, STREAM_SLICE)))
+            status = answer["status"]
+            if status == "gone":  # not known to the scheduler: not yet there, or cancelled
+                if ended or gone > STREAM_GONE_LIMIT:
+                    return ("end" if fut.status == "finished" else "failed"), None
+                time.sleep(min(pause, max(0.0, left)))
+                gone, pause = gone + pause, min(pause * 2, 0.1)
+            elif status == "end":
+                return ("failed" if answer["failed"] else "end"), None
+            elif status != "timeout":
+                return status, answer["keys"] if status == "item" else answer["error"]
+            if deadline is not None and time.monotonic() >= deadline:
+                return "timeout", None
+
+    def stream_take(self, key: str, index: int, item: str | bytes) -> ObjectRef[Any]:
+        """A ref to item ``index`` of generator task ``key``: ``item`` is its Dask key, or
+        the generator's pickled error (the ref is then a tiny task that raises it)."""
+        from raylike._dask.worker import streams as _streams
+
+        self.flush()
+        if isinstance(item, str):
+            ref = self.ref(item)  # our wish for the key goes first on the stream...
+        else:
+            ref = self.submit_raw(_streams.raise_error, item,
+                                  key=_streams.item_key(key, index), resources=None)
+        # ... so the scheduler stops holding the item only once we hold it
+        internals.send_to_scheduler(self.client, {"op": "raylike-stream-taken", "key": key,
+                                                  "index": index})
+        return ref
+
+    def stream_drop(self, key: str) -> None:
+        """The generator of task ``key`` was dropped: what it did not hand out is freed."""
+        self.flush()
+        loop = self.client.loop
+        if self.client.status == "running" and loop is not None:
+            loop.add_callback(internals.send_to_scheduler, self.client,
+                              {"op": "raylike-stream-drop", "key": key})
+
+    def cancel(self, ref: ObjectRef[Any], force: bool, recursive: bool) -> None:
+        from raylike._dask.worker import node as _node
+
+        task_key = _node.task_key_of(ref._key)
+        if ref._delivered or self._waitable(ref).done():
+            return  # Ray: cancelling a finished task does nothing
+        with self._dask_errors("cancel"):
+            interrupted = self.client.run(_node.interrupt, task_key, force, recursive)
+            if ref._direct is not None and ref._future is None:
+                if self.direct is not None:
+                    self.direct.cancel_unsent(ref)  # not sent yet: it is cancelled here
+                return  # a direct actor call: its host stops it if it has not started
+            if not force and any(interrupted.values()):
+                return  # running: the KeyboardInterrupt ends it (one that catches it may
+                # still return its value, as in Ray); cancelling its Dask key would lose that
+            futures = [self.future_of(ref)]
+            if task_key != ref._key:
+                futures.append(self._future(task_key))
+            self.client.cancel(futures, force=True)
+
+    # -- tasks --------------------------------------------------------------------------------
+    def submit(self, call: Any, deps: list[ObjectRef[Any]],
+               nested: list[ObjectRef[Any]]) -> list[ObjectRef[Any]]:
+        from raylike._dask.worker import node as _node
+
+        self.check_connected()
+        if getattr(call, "actor_id", None):
+            return self._submit_actor_call(call, [*deps, *nested])
+        try:
+            placement = _scheduling.placement(call.strategy, call.dask_resources,
+                                              in_group=call.placement is not None)
+        except _scheduling.Unschedulable as exc:  # Ray fails the task, not the submission
+            return self._refused(call, TaskUnschedulableError(str(exc)))
+        dep_futures = [self._dep_future(d) for d in deps]
+        if call.num_returns == 1:  # one graph for a burst of tasks (``_submissions``)
+            batched = self._batch.submit(_node.execute_task, (call, *dep_futures), call.key,
+                                         dep_futures, call.dask_resources, **placement)
+            if batched is not None:  # fire-and-forget: wished for when the batch is sent
+                if nested:  # hold refs nested in the arguments until the task is done
+                    when_done(batched, functools.partial(hold_until_done, nested))
+                ref: ObjectRef[Any] = ObjectRef(call.key, batched)
+                ref._watchable = True
+                return [ref]
+        with self._dask_errors():
+            fut = self.client.submit(_node.execute_task, call, *dep_futures, key=call.key,
+                                     resources=call.dask_resources or None, pure=False,
+                                     retries=0, **placement)
+            self._fire_and_forget(fut)  # Ray runs a task even if its refs are dropped at once
+            if nested:  # hold refs nested in the arguments until the task is done
+                when_done(fut, functools.partial(hold_until_done, nested))
+            refs = self._returns(call, fut)
+            if call.num_returns == 1:
+                refs[0]._watchable = True
+            return refs
+
+    def _refused(self, call: Any, error: BaseException) -> list[ObjectRef[Any]]:
+        """The refs of a task Ray refuses to schedule: getting them raises ``error``."""
+        with self._dask_errors():
+            fut = self.client.submit(_scheduling.refuse, error, key=call.key, pure=False,
+                                     retries=0)
+            self._fire_and_forget(fut)
+            return self._returns(call, fut)
+
+    def _submit_actor_call(self, call: Any, keep: list[ObjectRef[Any]]) -> list[ObjectRef[Any]]:
+        """An actor method call: an async Dask task with no dependencies and no resources;
+        its top-level refs are resolved by the actor's host (see
+        ``raylike._dask.worker.actor_calls``)."""
+        from raylike._dask.worker import actor_calls as _actor_calls
+
+        self.flush()  # the call's arguments may be refs of tasks still in the batch
+        for ref in keep:  # a driver's direct-call answer given to an actor: it needs a key
+            if ref._direct is not None and ref._future is None:
+                ref._direct.promote(ref, block=False)
+        if self.direct is not None and call.num_returns == 1:
+            return [self.direct.call(call, keep)]
+        with self._dask_errors():
+            fut = self.client.submit(_actor_calls.call_actor, call, key=call.key, pure=False,
+                                     retries=0)
+            self._fire_and_forget(fut)  # a dropped ref must not leave a gap in the call order
+            if keep:  # the arguments' refs (and the actor) live until the call is done
+                when_done(fut, functools.partial(hold_until_done, keep))
+            return self._returns(call, fut)
+
+    def _returns(self, call: Any, fut: Future) -> list[ObjectRef[Any]]:
+        from raylike._dask.worker import node as _node
+
+        if call.num_returns == 1 or call.num_returns < 0:  # one value, or a generator's task
+            return [ObjectRef(call.key, fut)]
+        return [ObjectRef(k, self.client.submit(_node.pick, fut, i, key=k, pure=False))
+                for i, k in enumerate(call.return_keys)]
+
+    def submit_raw(self, func: Any, *args: Any, key: str, resources: dict[str, float] | None,
+                   keep: list[ObjectRef[Any]] | None = None, detach: bool = False,
+                   **placement: Any) -> ObjectRef[Any]:
+        """A plain Dask task (an actor's reservation task). ``keep``: refs held until it ends;
+        ``detach``: it runs to its end even when no ref to it is left."""
+        with self._dask_errors():
+            fut = self.client.submit(func, *args, key=key, resources=resources or None,
+                                     pure=False, retries=0, **placement)
+            if detach:
+                self._fire_and_forget(fut)
+            if keep:
+                when_done(fut, functools.partial(hold_until_done, list(keep)))
+        return ObjectRef(key, fut)
+
+    # -- Dask interop (``raylike._dask.client.interop``) -------------------------------------------
+    def adopt(self, future: Future) -> ObjectRef[Any]:
+        """A ref to a Dask future's key (a future of any client of this cluster)."""
+        if future.client.scheduler.address != self.client.scheduler.address:
+            raise ValueError("from_dask(): the future belongs to another Dask cluster "
+                             f"({future.client.scheduler.address})")
+        if isinstance(future.key, str):
+            return self.ref(future.key)
+        # a key that is not a string (a collection's chunk): the ref names a copy-free alias
+        from raylike._api.tasks import new_key
+
+        key = new_key("from_dask")
+        with self._dask_errors():
+            alias = self.client.submit(_alias, future, key=key, pure=False)
+        return ObjectRef(key, alias)
+
+    def compute(self, collection: Any, resources: dict[str, float]) -> ObjectRef[Any]:
+        """Submit a Dask collection's graph; a ref to its result."""
+        with self._dask_errors():
+            fut = self.client.compute(collection, resources=resources or None)
+        if isinstance(fut.key, str):
+            return ObjectRef(fut.key, fut)
+        return self.adopt(fut)
+
+    def run_graph(self, graph: Any, keys: Any, resources: dict[str, float]) -> Any:
+        """Run a Dask graph (a dask scheduler's ``get``) and return the values of ``keys``."""
+        with self._dask_errors():
+            return self.client.get(graph, keys, resources=resources or None, sync=True)
+
+    # -- actors, placement groups, state: served here (a task process asks its worker, whose
+    # ``TaskScope`` calls these same functions with the worker's backend) --------------------
+    def create_actor(self, spec: Any, nested: list[ObjectRef[Any]], get_if_exists: bool) -> Any:
+        from raylike._dask.client import actors as _actors
+
+        return _actors.create_with(self, spec, nested, get_if_exists)
+
+    def lookup_actor(self, name: str, namespace: str | None) -> bytes | None:
+        from raylike._dask.client import actors as _actors
+
+        return _actors.lookup(self, name, namespace)
+
+    def kill_actor(self, actor_id: str, no_restart: bool) -> None:
+        from raylike._dask.client import actors as _actors
+
+        _actors.kill_with(self, actor_id, no_restart)
+
+    def list_named_actors(self, namespace: str | None, all_namespaces: bool) -> list[Any]:
+        return list(self.scheduler_call("raylike_actor_list_named", namespace=namespace,
+                                        all_namespaces=all_namespaces))
+
+    def placement_group_request(self, op: str, *args: Any) -> Any:
+        from raylike._dask.client import placement_groups as _placement_groups
+
+        return _placement_groups.serve(self, op, *args)
+
+    def placement_group_ready(self, group: Any) -> ObjectRef[Any]:
+        from raylike._dask.client import placement_groups as _placement_groups
+
+        return _placement_groups.ready_ref(self, group)
+
+    def error_object(self, payload: bytes) -> None:
+        """Only a task's or actor's process keeps a generator's error as an object."""
+        return None
+
+    def state_request(self, op: str, *args: Any) -> Any:
+        from raylike._api import state as _state
+
+        return _state.answer(op, self, *args)
+
+    def send_metrics(self, batch: Any) -> None:
+        from raylike._dask.scheduler import metrics_store as _metrics_store
+
+        self.run_on_scheduler(_metrics_store.merge, batch)
+
+    def scheduler_call(self, op: str, **kwargs: Any) -> Any:
+        """Call the scheduler handler ``op`` (one a raylike scheduler plugin registered)."""
+        with self._dask_errors():
+            return self.client.sync(getattr(self.client.scheduler, op), **kwargs)
+
+    def run_on_scheduler(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        """``func(dask_scheduler, *args, **kwargs)`` on the scheduler's event loop (so it is
+        atomic with respect to every other request the scheduler serves)."""
+        with self._dask_errors():
+            return self.client.run_on_scheduler(func, *args, **kwargs)
+
+    def run_on_workers(self, func: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        with self._dask_errors():
+            return dict(self.client.run(func, *args, **kwargs))
+
+    def subscribe(self, topic: str, handler: Any) -> None:
+        """Call ``handler((time, message))`` on the client's event loop for each event of
+        ``topic`` (Dask's event system)."""
+        self.client.subscribe_topic(topic, handler)
+
+    def unsubscribe(self, topic: str) -> None:
+        self.client.unsubscribe_topic(topic)
+
+    def local_host(self) -> str:
+        """This process's address on its connection to the scheduler (``""`` if unknown)."""
+        comm = getattr(self.client.scheduler_comm, "comm", None)
+        address = str(getattr(comm, "local_address", "") or "")
+        return address.split("://", 1)[-1].rpartition(":")[0].strip("[]")
+
+    def scheduler_info(self) -> dict[str, Any]:
+        with self._dask_errors():
+            return dict(self.client.scheduler_info(n_workers=-1))
+
+
+def _alias(value: Any) -> Any:
+    """A Dask task whose result is its argument (same worker: no copy)."""
+    return value
+
+
+class _StreamReady:
+    """What ``wait`` waits on for a generator: done once its next item is there or its task
+    has ended (asked of the scheduler, a slice at a time, until ``close``)."""
+
+    SLICE = 1.0  # seconds: a closed watch leaves the scheduler waiting this long at most
+
+    def __init__(self, backend: DaskBackend, position: Any) -> None:
+        self._future: concurrent.futures.Future[bool] = concurrent.futures.Future()
+        self._closed = False
+        self._client = backend.client
+        self._position = position
+        if self._client.loop is not None:
+            self._client.loop.add_callback(self._watch)
+
+    async def _watch(self) -> None:
+        try:
+            while not self._closed:
+                # looked at before asking, as in ``stream_next``: the ask can overtake the
+                # task's submission
+                state = internals.future_state(self._client, self._position.key)
+                ended = state is None or state.status != "pending"
+                answer = await self._client.scheduler.raylike_stream_next(
+                    key=self._position.key, index=self._position.index, timeout=self.SLICE)
+                if answer["status"] not in ("timeout", "gone"):
+                    break
+                if answer["status"] == "gone":  # the task is not there yet, or was cancelled
+                    if ended:
+                        break
+                    await asyncio.sleep(0.01)
+        except Exception:  # the connection is lost: ``wait`` says so
+            logger.debug("watching a generator failed", exc_info=True)
+        if not self._future.done():
+            self._future.set_result(True)
+
+    def done(self) -> bool:
+        return self._future.done()
+
+    def add_done_callback(self, fn: Any) -> None:
+        self._future.add_done_callback(fn)
+
+    def close(self) -> None:
+        self._closed = True
+
+
+class _Done:
+    """What ``wait`` sees for a ref whose value ``get`` already had from its node (Dask may
+    not have heard yet)."""
+
+    @staticmethod
+    def done() -> bool:
+        return True
+
+
+_DONE = _Done()
+
+
+def _blamed(err: RayTaskError, refs: list[tuple[ObjectRef[Any], Future]]) -> RayTaskError:
+    """``err``, raised by Dask for the first failed ref; where that ref's task never ran
+    because an argument's task failed, Ray's error for it: "At least one of the input
+    arguments for this task could not be computed", with ``err`` inside."""
+    from raylike._dask.worker import node as _node
+
+    failed = next((ref for ref, fut in refs if fut.status == "error"), None)
+    if failed is None or err._task_key is None:
+        return err
+    key = _node.task_key_of(failed._key)
+    if key == err._task_key:
+        return err
+    blamed = dependency_failed(err, key.rsplit("-", 1)[0])
+    blamed._task_key = key
+    return blamed
+
+
+def _passed_on(err: RayError, refs: list[tuple[ObjectRef[Any], Future]]) -> RayError:
+    """``err``; where it is an actor's error that reached a task through an argument (a task
+    never raises one itself: a ``get`` of it inside the task raises a ``RayTaskError``), Ray's
+    error for that task: a ``RayTaskError`` that is also an instance of ``err``'s class."""
+    failed = next((ref for ref, fut in refs if fut.status == "error"), None)
+    if not isinstance(err, RayActorError) or failed is None or failed._actor_call:
+        return err
+    from raylike._dask.worker import node as _node
+
+    return dependency_failed(err, _node.task_key_of(failed._key).rsplit("-", 1)[0])
+
+
+def _wait_done(futures: list[Any], count: int, timeout: float | None) -> bool:
+    """Block until ``count`` of ``futures`` are done (in any state) or ``timeout`` passes."""
+    pending = [f for f in futures if not f.done()]
+    need = count - (len(futures) - len(pending))
+    if need <= 0:
+        return True
+    if timeout == 0:
+        return False
+    event = threading.Event()
+    lock = threading.Lock()
+    left = [need]
+
+    def on_done(_fut: Any) -> None:
+        with lock:
+            left[0] -= 1
+            if left[0] <= 0:
+                event.set()
+
+    for fut in pending:
+        when_done(fut, on_done)
+    return event.wait(timeout)

@@ -1,0 +1,322 @@
+"""Actor calls from the driver, sent straight to the actor's worker.
+
+An actor call made as a Dask task costs a full scheduler round trip (≈7 ms here). From the
+driver, raylike instead sends the call over RPC to the worker that hosts the actor (the same
+``raylike_actor_call`` handler that workers use to forward calls) and keeps the answer in the
+returned ``ObjectRef`` (``ref._direct``): ``get``/``wait`` in the driver read it there.
+
+Such a ref has no Dask key yet. The first time it leaves the driver's hands (pickled into a
+task's arguments, a ``put``, another call) or becomes a task's dependency, it is *promoted*: a
+tiny Dask task with the ref's key turns the answer into an ordinary object (or error), so every
+other process sees a plain ref. Consumers that asked for the key before it existed wait for it
+(``RefsPlugin`` keeps their interest). A promoted key is also held here for a grace period, so
+the driver dropping its ref right after pickling it cannot free it before a consumer has asked.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import functools
+import logging
+import pickle
+import threading
+import time
+from typing import Any
+
+from raylike._api.objects import ObjectRef, hold_until_done
+from raylike._api.serialization import dumps, dumps_error, loads, payload_size
+from raylike._dask.client import local_objects as _local_objects
+from raylike._dask.client.callbacks import when_done
+from raylike._transport import lane as _lane
+from raylike._transport.lane import Lane
+from raylike.exceptions import RaySystemError, TaskCancelledError
+
+logger = logging.getLogger("raylike.direct")
+GRACE = 60.0  # seconds a promoted key stays held by the driver after promotion
+_LARGE = 1 << 20  # answers bigger than this are scattered, not put in the Dask graph
+
+
+class DirectResult:
+    """The answer of one direct call (``status, payload``), and how to promote its ref."""
+
+    __slots__ = ("future", "owner")
+
+    def __init__(self, future: concurrent.futures.Future[Any], owner: DirectCalls) -> None:
+        self.future = future
+        self.owner = owner
+
+    def value(self, timeout: float | None = None) -> Any:
+        status, payload = self.answer(timeout)
+        value = loads(payload)
+        if status == "ok":
+            return value
+        raise value
+
+    def answer(self, timeout: float | None = None) -> tuple[str, Any]:
+        try:
+            result: tuple[str, Any] = self.future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            raise
+        except Exception as exc:  # the driver's connection went away mid-call
+            raise RaySystemError(f"The actor call could not be completed: {exc}") from exc
+        return result
+
+    def promote(self, ref: ObjectRef[Any], block: bool) -> Any:
+        """Give ``ref`` a Dask key: now (``block``: waits for the answer) or once answered."""
+        if block:
+            return self.owner.materialize(ref)
+        with self.owner._lock:  # until it has a key, this process finds the ref by its key
+            self.owner._by_key.setdefault(ref._key, ref)
+        self.future.add_done_callback(lambda _f: self.owner.promote_later(ref))
+        return None
+
+
+class DirectCalls:
+    """Direct actor calls through one Dask client: a driver's, or a worker's on behalf of its
+    task processes (``eager``: each ref is promoted as soon as its answer is in, since the
+    task process may hand the bare key to anyone; until then the worker finds the answer by
+    key, :meth:`find`)."""
+
+    def __init__(self, client: Any, eager: bool = False, worker: Any = None) -> None:
+        self.client = client
+        self.eager = eager
+        self.worker = worker  # eager: the worker whose client this is (answers are kept there)
+        # refs not promoted yet, by key (eager: every direct ref; a driver: those whose key
+        # left the process): a key unpickled here must give that ref, not a Dask future made
+        # before the key is submitted (Dask's submit then finds the key known, and skips it)
+        self._by_key: dict[str, ObjectRef[Any]] = {}
+        self._promote_lock = threading.Lock()
+        self.promoter = concurrent.futures.ThreadPoolExecutor(1, "raylike-promote")
+        self._lock = threading.Lock()
+        self._grace: collections.deque[tuple[float, Any]] = collections.deque()
+        self._outbox: dict[str, list[tuple[Any, concurrent.futures.Future[Any]]]] = {}
+        self._lanes: dict[str, Lane | None] = {}  # worker address -> lane (None: none yet)
+
+    def call(self, call: Any, keep: list[Any]) -> ObjectRef[Any]:
+        """Send ``call``; its ref holds the answer. ``keep`` lives until the call ends.
+
+        Calls to one actor made while the previous message to it is being prepared travel
+        together in one message (one RPC for a burst of pipelined calls)."""
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        lane = self._lane(call.actor_id)
+        if lane is None or not lane.send([(call, future)]):
+            with self._lock:
+                box = self._outbox.setdefault(call.actor_id, [])
+                box.append((call, future))
+                first = len(box) == 1
+            if first:
+                self._on_loop(self._flush(call.actor_id))
+        if keep:  # the arguments' refs and the actor's reservation live until the answer
+            future.add_done_callback(functools.partial(hold_until_done, keep))
+        ref: ObjectRef[Any] = ObjectRef(call.key)
+        ref._direct = DirectResult(future, self)
+        if self.eager:
+            with self._lock:
+                self._by_key[call.key] = ref
+            ref._direct.promote(ref, block=False)
+        return ref
+
+    def cancel_unsent(self, ref: ObjectRef[Any]) -> bool:
+        """``ray.cancel`` of a call of this driver that cannot have reached its actor: the
+        actor was never located from here (not placed yet, say), so no host holds the call
+        to cancel it. Its ref raises ``TaskCancelledError`` now; when the call is sent later
+        it is marked cancelled and only keeps its turn. False if it may have been sent."""
+        from raylike._dask.worker import actor_calls as _actor_calls
+
+        direct = ref._direct
+        actor_id = ref._actor_call
+        if direct is None or not isinstance(actor_id, str) or \
+                _actor_calls._addresses.get(actor_id) is not None:
+            return False
+        _actor_calls.cancelled_unsent.add(ref._key)
+        try:
+            direct.future.set_result(("err", dumps(TaskCancelledError(ref.task_id().hex()))))
+        except concurrent.futures.InvalidStateError:
+            pass  # answered meanwhile
+        return True
+
+    def find(self, key: str) -> ObjectRef[Any] | None:
+        """The ref of a direct call made here whose key Dask does not know yet."""
+        return self._by_key.get(key)
+
+    def _on_loop(self, coro: Any) -> None:
+        asyncio.run_coroutine_threadsafe(coro, self.client.loop.asyncio_loop)
+
+    def _lane(self, actor_id: str) -> Lane | None:
+        """The open lane to the worker hosting ``actor_id`` (one is opened the first time that
+        worker is seen); ``None`` while there is none: the call goes through Dask."""
+        from raylike._dask.worker.actor_calls import _addresses
+
+        address = _addresses.get(actor_id)
+        if address is None:
+            return None
+        lane = self._lanes.get(address)
+        if address not in self._lanes or (lane is not None and lane.closed):
+            self.open_lanes([address])  # a worker seen for the first time, or a lane that broke
+            return None
+        return lane
+
+    def open_lanes(self, addresses: list[str]) -> None:
+        """Open lanes to these workers now (those on another host will have none); forget
+        the lanes of workers that went away."""
+        for address, lane in list(self._lanes.items()):
+            if lane is not None and lane.closed:
+                self._lanes.pop(address, None)
+        for address in addresses:
+            if address not in self._lanes and _lane.enabled():
+                self._lanes[address] = None
+                self._on_loop(self._open_lane(address))
+
+    def local_lanes(self) -> list[Lane]:
+        """The open lanes: to the workers on this host."""
+        return [lane for lane in list(self._lanes.values())
+                if lane is not None and not lane.closed]
+
+    async def _open_lane(self, address: str) -> None:
+        try:
+            info = await self.client.rpc(address).raylike_lane()
+            if info:
+                self._lanes[address] = await asyncio.get_running_loop().run_in_executor(
+                    None, Lane, info["path"], info["token"], address, self._moved)
+        except Exception:  # another host, or an older worker: Dask's RPC it is
+            logger.debug("no lane to %s", address, exc_info=True)
+
+    def _moved(self, call: Any, future: concurrent.futures.Future[Any]) -> None:
+        """A call the lane's worker no longer hosts the actor of: route it through Dask."""
+        from raylike._dask.worker import actor_calls as _actor_calls
+
+        async def reroute() -> None:
+            try:
+                future.set_result(await _actor_calls.route_from_client(self.client, call))
+            except Exception as exc:
+                future.set_result(("err", dumps_error(RaySystemError(
+                    f"The actor call could not be sent: {exc}"))))
+        self._on_loop(reroute())
+
+    async def _flush(self, actor_id: str) -> None:
+        from raylike._dask.worker import actor_calls as _actor_calls
+
+        with self._lock:
+            batch = self._outbox.pop(actor_id, [])
+        if not batch:
+            return
+        calls = [call for call, _ in batch]
+
+        def deliver(i: int, answer: tuple[str, Any]) -> None:
+            if not batch[i][1].done():
+                batch[i][1].set_result(answer)
+
+        try:
+            if len(calls) == 1:
+                deliver(0, await _actor_calls.route_from_client(self.client, calls[0]))
+            else:
+                await _actor_calls.route_batch_from_client(self.client, calls, deliver)
+        except Exception as exc:  # the connection to the cluster failed
+            error = dumps_error(RaySystemError(f"The actor call could not be sent: {exc}"))
+            for i in range(len(batch)):
+                deliver(i, ("err", error))
+        self._lane(actor_id)  # the actor's worker is known now: open a lane to it
+
+    def promote_later(self, ref: ObjectRef[Any]) -> None:
+        """Materialize ``ref`` on the promoter thread (nothing once this process shuts down:
+        no one is left to read it)."""
+        try:
+            self.promoter.submit(self.materialize, ref)
+        except RuntimeError:  # "cannot schedule new futures after shutdown"
+            logger.debug("not promoting %s: shutting down", ref._key)
+
+    def materialize(self, ref: ObjectRef[Any]) -> Any:
+        """The Dask future of ``ref``'s key, made from the call's answer (waits for it)."""
+        from raylike._dask.worker import actor_calls as _actor_calls
+
+        direct = ref._direct
+        assert direct is not None
+        try:
+            status, payload = direct.answer()
+        except Exception as exc:  # the error becomes the object's
+            status, payload = "err", dumps_error(exc)
+        # not self._lock: the event loop takes that one (``_flush``), and keeping the answer
+        # here needs the loop (``keep_here``); the loop never promotes (``_actor_calls.resolve``)
+        with self._promote_lock:
+            if ref._future is not None:
+                return ref._future
+            if status == "ok" and self.worker is not None:  # kept here: no Dask task needed
+                fut = _local_objects.keep_here(self.worker, self.client, ref._key,
+                                               loads(payload))
+            else:
+                if payload_size(payload) > _LARGE:
+                    [payload] = self.client.scatter([payload], hash=False)
+                fut = self.client.submit(_actor_calls.materialize, status, payload,
+                                         key=ref._key, pure=False, retries=0)
+            ref._future = fut
+            self._hold(fut)
+        if self.eager:
+            when_done(fut, lambda _f: self._by_key.pop(ref._key, None))
+        else:  # a driver's ref whose key left the process: Dask has the key now
+            with self._lock:
+                self._by_key.pop(ref._key, None)
+        return fut
+
+    def placeholder(self, ref: ObjectRef[Any]) -> Any:
+        """The Dask future of ``ref``'s key at once, answered or not: a task may depend on a
+        call that has not ended (Ray queues it until then; waiting here, before it is even
+        submitted, deadlocks a driver that ends that call later). Until the answer is in, a
+        Dask task with the key waits for it
+        (:func:`raylike._dask.worker.actor_calls.await_answer`)."""
+        from raylike._dask.worker import actor_calls as _actor_calls
+
+        direct = ref._direct
+        assert direct is not None
+        with self._promote_lock:
+            if ref._future is not None:
+                return ref._future
+            if not direct.future.done():
+                name = _actor_calls.answer_name(ref._key)
+                fut = self.client.submit(_actor_calls.await_answer, name, key=ref._key,
+                                         pure=False, retries=0)
+                ref._future = fut
+                self._hold(fut)
+                direct.future.add_done_callback(
+                    lambda _f: self.promoter.submit(self._deliver, name, direct))
+        if ref._future is None:  # answered meanwhile: the usual promotion
+            return self.materialize(ref)
+        if self.eager:
+            when_done(ref._future, lambda _f: self._by_key.pop(ref._key, None))
+        else:
+            with self._lock:
+                self._by_key.pop(ref._key, None)
+        return ref._future
+
+    def _deliver(self, name: str, direct: DirectResult) -> None:
+        """Hand a call's answer to the task of :meth:`placeholder` waiting for it."""
+        from distributed import Variable
+
+        try:
+            status, payload = direct.answer()
+        except Exception as exc:  # the error becomes the object's
+            status, payload = "err", dumps_error(exc)
+        try:
+            variable = Variable(name, client=self.client)
+            if payload_size(payload) > _LARGE:  # a Variable holds a future only at its top
+                [answer] = self.client.scatter([(status, payload)], hash=False)
+                variable.set(answer)
+            else:  # a Frames travels pickled: Dask's messages carry bytes
+                variable.set(("pickled", pickle.dumps((status, payload), protocol=5)))
+        except Exception:  # the client closed: nobody is left to read the object
+            logger.debug("could not deliver the answer %s", name, exc_info=True)
+
+    def _hold(self, fut: Any) -> None:
+        now = time.monotonic()
+        self._grace.append((now + GRACE, fut))
+        while self._grace and self._grace[0][0] < now:
+            self._grace.popleft()
+
+    def close(self) -> None:
+        self.promoter.shutdown(wait=False, cancel_futures=True)
+        for lane in list(self._lanes.values()):
+            if lane is not None:
+                lane.close()
+        self._lanes.clear()
+        self._grace.clear()
+

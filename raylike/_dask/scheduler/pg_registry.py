@@ -1,0 +1,277 @@
+"""The placement group registry: a scheduler plugin that knows every placement group.
+
+For each group: its bundles, strategy, name, state (``PENDING`` until every bundle's reservation
+task runs, ``CREATED``, ``REMOVED``) and the node holding each bundle. It chooses the workers
+for a group's bundles (:func:`assign`, by the group's strategy and what the workers declare),
+waits with callers for a group to be created, and on removal ends the reservation tasks: queued
+ones are released (Dask forgets them), running ones are told through their worker's
+``raylike_pg_release`` handler (``raylike._dask.worker.pg_host``).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from distributed.diagnostics.plugin import SchedulerPlugin
+
+from raylike._dask import internals
+
+PG_PLUGIN = "raylike-placement-groups"
+GROUP_MARK = "_group_"  # in every resource a bundle declares (Ray's names)
+logger = logging.getLogger("raylike.placement_groups")
+
+
+@dataclass(eq=False)
+class _Group:
+    """What the registry knows about one placement group."""
+
+    pg_id: str
+    name: str
+    namespace: str | None
+    bundles: list[dict[str, float]]
+    strategy: str
+    detached: bool
+    job_id: str
+    state: str = "PENDING"
+    workers: list[str | None] = field(default_factory=list)  # assigned worker per bundle
+    nodes: dict[int, str] = field(default_factory=dict)  # bundle index -> node id, once held
+    reservations: list[str] = field(default_factory=list)
+    created_at: float = field(default_factory=time.monotonic)
+    latency_ms: float = 0.0
+    created: asyncio.Event = field(default_factory=asyncio.Event)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def row(self) -> dict[str, Any]:
+        """The group as ``placement_group_table`` shows it (Ray's keys)."""
+        return {
+            "placement_group_id": self.pg_id, "name": self.name,
+            "bundles": {i: dict(b) for i, b in enumerate(self.bundles)},
+            "bundles_to_node_id": {i: self.nodes.get(i, "") for i in range(len(self.bundles))},
+            "strategy": self.strategy, "state": self.state,
+            "stats": {"end_to_end_creation_latency_ms": self.latency_ms,
+                      "scheduling_latency_ms": self.latency_ms,
+                      "scheduling_attempt": 1, "highest_retry_delay_ms": 0.0,
+                      "scheduling_state": {"CREATED": "FINISHED", "REMOVED": "REMOVED"}.get(
+                          self.state, "QUEUED")},
+        }
+
+
+class PlacementGroupRegistry(SchedulerPlugin):
+    """Scheduler-side state of the cluster's placement groups, served through RPC handlers."""
+
+    name = PG_PLUGIN
+    idempotent = True
+
+    async def start(self, scheduler: Any) -> None:
+        self.scheduler = scheduler
+        self.groups: dict[str, _Group] = {}
+        self.names: dict[tuple[str | None, str], str] = {}
+        self.workers_changed = asyncio.Event()
+        for op in ("create", "place", "placed", "wait", "remove", "remove_job", "table",
+                   "lookup"):
+            internals.add_scheduler_handlers(scheduler, {f"raylike_pg_{op}": getattr(self, op)})
+
+    def add_worker(self, scheduler: Any, worker: str) -> None:
+        self.workers_changed.set()
+
+    # -- handlers ----------------------------------------------------------------------------
+    def create(self, pg_id: str, name: str, namespace: str | None, bundles: list[dict[str, float]],
+               strategy: str, detached: bool, job_id: str, **_: Any) -> str:
+        if name and (namespace, name) in self.names:
+            return "taken"
+        self.groups[pg_id] = _Group(pg_id, name, namespace, bundles, strategy, detached, job_id)
+        if name:
+            self.names[(namespace, name)] = pg_id
+        return "ok"
+
+    async def place(self, pg_id: str, timeout: float = 0.0, **_: Any) -> dict[str, Any]:
+        """Workers for the group's bundles: ``{"status": "placed", "workers": [...]}``, or
+        ``"pending"`` (no set of workers can ever hold them now; waits up to ``timeout`` for
+        a worker to join), or ``"removed"``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            group = self.groups.get(pg_id)
+            if group is None or group.state == "REMOVED":
+                return {"status": "removed"}
+            if group.workers:
+                return {"status": "placed", "workers": group.workers}
+            workers = assign(group.bundles, group.strategy, self._capacity())
+            if workers is not None:
+                group.workers = list(workers)
+                return {"status": "placed", "workers": group.workers}
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return {"status": "pending"}
+            self.workers_changed.clear()
+            try:
+                await asyncio.wait_for(self.workers_changed.wait(), left)
+            except asyncio.TimeoutError:
+                pass
+
+    def placed(self, pg_id: str, index: int, node_id: str, reservation: str,
+               **_: Any) -> str:
+        """Bundle ``index``'s reservation task runs: ``"ok"``, or ``"removed"`` (end it)."""
+        group = self.groups.get(pg_id)
+        if group is None or group.state == "REMOVED":
+            return "removed"
+        group.nodes[index] = node_id
+        if reservation not in group.reservations:
+            group.reservations.append(reservation)
+        if len(group.nodes) == len(group.bundles) and group.state == "PENDING":
+            group.state = "CREATED"
+            group.latency_ms = (time.monotonic() - group.created_at) * 1000.0
+            group.created.set()
+        return "ok"
+
+    async def wait(self, pg_id: str, timeout: float, **_: Any) -> str:
+        """The group's state once it is created, removed, or ``timeout`` passed."""
+        group = self.groups.get(pg_id)
+        if group is None:
+            return "MISSING"
+        if group.state == "PENDING":
+            try:
+                await asyncio.wait_for(_first(group.created, group.changed), max(0.0, timeout))
+            except asyncio.TimeoutError:
+                pass
+        return group.state
+
+    async def remove(self, pg_id: str, **_: Any) -> str:
+        group = self.groups.get(pg_id)
+        if group is None or group.state == "REMOVED":
+            return "missing"
+        group.state = "REMOVED"
+        group.changed.set()
+        if group.name and self.names.get((group.namespace, group.name)) == pg_id:
+            del self.names[(group.namespace, group.name)]
+        keys = [k for k in group.reservations if k in self.scheduler.tasks]
+        keys += [k for k in _reservation_keys(self.scheduler, pg_id) if k not in keys]
+        if keys and "fire-and-forget" in self.scheduler.clients:
+            self.scheduler.client_releases_keys(keys=keys, client="fire-and-forget",
+                                                stimulus_id=f"raylike-pg-remove-{time.time()}")
+        await self._release_on_workers(group)
+        return "ok"
+
+    async def remove_job(self, job_id: str, **_: Any) -> int:
+        """Remove the job's groups that are not detached (its driver shut down)."""
+        ids = [g.pg_id for g in self.groups.values()
+               if g.job_id == job_id and not g.detached and g.state != "REMOVED"]
+        for pg_id in ids:
+            await self.remove(pg_id)
+        return len(ids)
+
+    def table(self, pg_id: str | None = None, **_: Any) -> Any:
+        if pg_id is not None:
+            group = self.groups.get(pg_id)
+            return group.row() if group is not None else {}
+        return {g.pg_id: g.row() for g in self.groups.values()}
+
+    def lookup(self, name: str, namespace: str | None, **_: Any) -> dict[str, Any] | None:
+        pg_id = self.names.get((namespace, name))
+        group = self.groups.get(pg_id) if pg_id else None
+        return None if group is None else {"pg_id": pg_id, "bundles": group.bundles}
+
+    # -- helpers -----------------------------------------------------------------------------
+    async def _release_on_workers(self, group: _Group) -> None:
+        """Tell every worker that may hold one of the group's bundles to end it."""
+        addresses = {a for a in group.workers if a} or set(self.scheduler.workers)
+        for address in addresses:
+            if address not in self.scheduler.workers:
+                continue
+            try:
+                await asyncio.wait_for(
+                    self.scheduler.rpc(address).raylike_pg_release(pg_id=group.pg_id), 10.0)
+            except Exception:  # a worker without a bundle of it yet, or gone
+                logger.debug("release of %s on %s failed", group.pg_id, address, exc_info=True)
+
+    def _capacity(self) -> list[tuple[str, dict[str, float], dict[str, float]]]:
+        """Each running worker: its address, its declared resources (without the groups'),
+        and what is not yet promised to placement groups."""
+        promised: dict[str, dict[str, float]] = {}
+        for group in self.groups.values():
+            if group.state == "REMOVED":
+                continue
+            for address, bundle in zip(group.workers, group.bundles):
+                if address:
+                    _add(promised.setdefault(address, {}), bundle, 1.0)
+        out = []
+        for address, ws in self.scheduler.workers.items():
+            total = {k: float(v) for k, v in ws.resources.items() if GROUP_MARK not in k}
+            free = dict(total)
+            _add(free, promised.get(address, {}), -1.0)
+            out.append((address, total, free))
+        return out
+
+
+def _reservation_keys(scheduler: Any, pg_id: str) -> list[str]:
+    prefix = f"placement_group.{pg_id}-"
+    return [k for k in scheduler.tasks if isinstance(k, str) and k.startswith(prefix)]
+
+
+async def _first(*events: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+
+
+def _add(total: dict[str, float], more: dict[str, float], sign: float) -> None:
+    for name, value in more.items():
+        total[name] = total.get(name, 0.0) + sign * float(value)
+
+
+def _fits(room: dict[str, float], bundle: dict[str, float]) -> bool:
+    return all(room.get(k, 0.0) + 1e-9 >= v for k, v in bundle.items() if v > 0)
+
+
+def _summed(bundles: list[dict[str, float]]) -> dict[str, float]:
+    total: dict[str, float] = {}
+    for bundle in bundles:
+        _add(total, bundle, 1.0)
+    return total
+
+
+def assign(bundles: list[dict[str, float]], strategy: str,
+           workers: list[tuple[str, dict[str, float], dict[str, float]]]) -> list[str] | None:
+    """A worker address for each bundle, by ``strategy``; None if no choice fits the workers'
+    declared resources. Among choices that fit, those with room not yet promised to other
+    groups come first (a bundle on a busy worker waits there for its resources)."""
+    if strategy == "STRICT_PACK":
+        need = _summed(bundles)
+        for key in (2, 1):  # room not promised first, then what the worker declares
+            for address, *rooms in workers:
+                if _fits(rooms[key - 1], need):
+                    return [address] * len(bundles)
+        return None
+    if strategy == "PACK":
+        packed = assign(bundles, "STRICT_PACK", [w for w in workers if _fits(w[2], _summed(
+            bundles))])
+        if packed is not None:
+            return packed
+    distinct = strategy == "STRICT_SPREAD"
+    spread = strategy in ("SPREAD", "STRICT_SPREAD")
+    free = {address: dict(room) for address, _, room in workers}
+    used: dict[str, int] = {address: 0 for address, _, _ in workers}
+    chosen: list[str] = []
+    order = sorted(range(len(bundles)), key=lambda i: -sum(bundles[i].values()))
+    result: list[str | None] = [None] * len(bundles)
+    for i in order:
+        bundle = bundles[i]
+        candidates = [(address, total) for address, total, _ in workers
+                      if _fits(total, bundle) and not (distinct and address in chosen)]
+        if not candidates:
+            return None
+        # spreading: fewest bundles of this group first; packing: room not promised first,
+        # then the workers holding most of the group
+        candidates.sort(key=lambda c: (used[c[0]], not _fits(free[c[0]], bundle)) if spread
+                        else (not _fits(free[c[0]], bundle), -used[c[0]]))
+        address = candidates[0][0]
+        result[i] = address
+        chosen.append(address)
+        used[address] += 1
+        _add(free[address], bundle, -1.0)
+    return [a for a in result if a is not None]

@@ -1,0 +1,488 @@
+"""An actor's own process (a child of its worker): builds the instance and runs its calls.
+
+The worker sends ``("actor-init", ...)`` once, then ``("actor-call", call_id, ...)`` messages in
+the order the calls may start. How they run depends on the actor:
+
+* a plain actor runs them one at a time, in that order, on the process's main thread;
+* ``max_concurrency=N`` runs them on a pool of N threads;
+* an async actor (any ``async def`` method) runs them on an asyncio loop in a thread of its own,
+  up to ``max_concurrency`` (default 1000) at once;
+* each of ``concurrency_groups`` has a thread pool (an asyncio loop and thread, for an async
+  actor) of its own with its own limit; the default group is the one above (with a pool even
+  at ``max_concurrency=1``, so a blocked group never holds the others up).
+
+``("actor-cancel", call_id, recursive)`` (read by the pipe's reader thread, ahead of queued
+calls) stops a call that has not started; a running one goes on (``is_canceled()`` is then
+true in it), or, on an asyncio loop, has its task cancelled; either way it answers
+``"cancelled"``.
+
+Each answer is ``("actor-result", call_id, status, payload)``; API calls the methods make go to
+the worker over the same pipe (``raylike._process.child.Channel``).
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import functools
+import inspect
+import os
+import sys
+import threading
+from typing import Any
+
+from raylike._api import context as _context
+from raylike._api import logs as _logs
+from raylike._api.objects import ObjectRef, _Borrowed
+from raylike._api.options import DYNAMIC, STREAMING
+from raylike._api.serialization import dumps_frames, loads
+from raylike._process import env_setup as _env_setup
+from raylike._process import proctitle as _proctitle
+from raylike._process.actor_gate import Gate
+from raylike._process.child import Channel, _check_returns, _one_return, error_payload, exit_process
+from raylike.exceptions import AsyncioActorExit, TaskCancelledError
+
+ASYNC_DEFAULT_CONCURRENCY = 1000
+
+
+class ActorExit(SystemExit):
+    """Raised by ``ray.actor.exit_actor()``: the actor ends after the current call."""
+
+
+@dataclasses.dataclass(eq=False)
+class _Call:
+    """A call this process holds, from its arrival to its answer."""
+
+    info: _context.TaskInfo  # as the call sees it (``is_canceled()``, the calls it made)
+    cancelled: bool = False  # ``ray.cancel`` reached it: it answers "cancelled"
+    task: asyncio.Task[Any] | None = None  # its asyncio task, once started on a loop
+    started: bool = False  # its coroutine began (a cancel then fails it as a task error)
+
+
+class _Actor:
+    """The instance and the way its calls run."""
+
+    def __init__(self, channel: Channel, instance: Any, info: _context.TaskInfo,
+                 class_name: str, concurrency: int, loop: asyncio.AbstractEventLoop | None,
+                 groups: dict[str, int] | None = None) -> None:
+        self.channel = channel
+        self.instance = instance
+        self.info = info
+        self.class_name = class_name
+        self.loop = loop
+        self.gate = Gate(loop, concurrency) if loop is not None else None
+        self.pool = (concurrent.futures.ThreadPoolExecutor(concurrency, "raylike-actor")
+                     if loop is None and (concurrency > 1 or groups) else None)
+        # the concurrency groups: a loop and its gate each (async), or a pool each
+        self.group_gates: dict[str, Gate] = {}
+        self.group_pools: dict[str, concurrent.futures.ThreadPoolExecutor] = {}
+        for name, limit in (groups or {}).items():
+            if loop is not None:
+                self.group_gates[name] = Gate(_start_loop(name), limit)
+            else:
+                self.group_pools[name] = concurrent.futures.ThreadPoolExecutor(
+                    limit, f"raylike-actor-{name}")
+        self.exiting = False
+        self.active = 0
+        self.lock = threading.Lock()
+        self.calls: dict[int, _Call] = {}  # held: queued in their group, or running
+        self.last_id = -1  # the latest call id that arrived (ids grow)
+        self.cancelled: set[int] = set()  # answered "cancelled" before they arrived
+
+    # -- dispatch -----------------------------------------------------------------------------
+    def submit(self, call: tuple[Any, ...]) -> None:
+        """Start one call (``call_id, key, method, args, deps, num_returns, backpressure,
+        group, name``)."""
+        call_id, group = call[0], (call[7] if len(call) > 7 else "")
+        with self.lock:
+            if call_id in self.cancelled:  # answered when the cancel came: it never runs
+                self.cancelled.discard(call_id)
+                return
+            if self.exiting:
+                self.channel.send(("actor-result", call_id, "dead", None))
+                return
+            self.active += 1
+            self.last_id = max(self.last_id, call_id)
+            name = call[8] if len(call) > 8 else ""
+            self.calls[call_id] = _Call(self._call_info(call[1], call[2], name))
+        if self.gate is not None:
+            gate = self.group_gates.get(group, self.gate)
+            gate.submit(call_id, functools.partial(self._run_async, *call))
+        elif group in self.group_pools:
+            self.group_pools[group].submit(self._run, *call)
+        elif self.pool is not None:
+            self.pool.submit(self._run, *call)
+        else:
+            self._run(*call)
+
+    def cancel(self, call_id: int, recursive: bool) -> None:
+        """``ray.cancel`` of call ``call_id`` (from the pipe's reader thread)."""
+        with self.lock:
+            state = self.calls.get(call_id)
+            if state is None:
+                if call_id > self.last_id:  # queued behind others here: it ends now
+                    self.cancelled.add(call_id)
+                    self.channel.send(("actor-result", call_id, "cancelled", None), plain=True)
+                return  # else it has ended: nothing to cancel
+            state.cancelled = state.info.canceled = True
+            task = state.task
+            children = list(state.info.children or ()) if recursive else []
+        if task is not None:  # Ray cancels a running async call's asyncio task
+            task.get_loop().call_soon_threadsafe(task.cancel)
+        elif self.gate is not None:  # waiting for a slot: it answers now
+            for gate in (self.gate, *self.group_gates.values()):
+                gate.expedite(call_id)
+        if children:
+            threading.Thread(target=_cancel_children, args=(self.channel, children),
+                             daemon=True, name="raylike-actor-cancel").start()
+
+    def _run(self, call_id: int, key: str, method: str, args: bytes, deps: bytes | None,
+             num_returns: int, backpressure: int = -1, group: str = "", name: str = "") -> None:
+        state = self.calls[call_id]
+        if state.cancelled:  # cancelled while it waited for a thread
+            self._answer(call_id, ("cancelled", None))
+            return
+        token = _context.enter(state.info)
+        _proctitle.set_title(f"ray::{state.info.name}")
+        try:
+            fn, a, kw = self._prepare(method, args, deps)
+            value = fn(*a, **kw)
+            if num_returns < 0:  # a generator method (``raylike._dask.worker.streams``)
+                value = _generator_result(key, value, num_returns, backpressure, method, self)
+            result = self._pack(value, num_returns, method)
+        except BaseException as exc:  # noqa: B036 - every error goes back to the caller
+            result = self._failure(exc, method)
+        finally:
+            _context.leave(token)
+        _proctitle.set_title(f"ray::{self.class_name}")
+        self._answer(call_id, result)
+
+    async def _run_async(self, call_id: int, key: str, method: str, args: bytes,
+                         deps: bytes | None, num_returns: int, backpressure: int = -1,
+                         group: str = "", name: str = "") -> None:
+        state = self.calls[call_id]
+        with self.lock:
+            state.task = asyncio.current_task()
+            cancelled = state.cancelled
+        result: tuple[str, Any] = ("cancelled", None)
+        try:
+            if not cancelled:  # its gate gave it a slot (``raylike._process.actor_gate``)
+                result = await self._call_async(state, method, args, deps, num_returns,
+                                                backpressure)
+        except asyncio.CancelledError:  # cancelled before its coroutine began
+            pass
+        self._answer(call_id, result)
+
+    async def _call_async(self, state: _Call, method: str, args: bytes, deps: bytes | None,
+                          num_returns: int, backpressure: int) -> tuple[str, Any]:
+        _context.enter(state.info)  # this task's context
+        _proctitle.set_title(f"ray::{state.info.name}")
+        state.started = True
+        try:
+            fn, a, kw = self._prepare(method, args, deps)
+            value = fn(*a, **kw)
+            if num_returns < 0:  # a generator method (``raylike._dask.worker.streams``)
+                value = await _generator_result_async(state.info.key, value, num_returns,
+                                                      backpressure, method, self)
+            elif inspect.isawaitable(value) and not isinstance(value, ObjectRef):
+                value = await value  # a coroutine; a ref returned by a method is its result
+            return self._pack(value, num_returns, method)
+        except BaseException as exc:  # noqa: B036 - every error goes back to the caller
+            return self._failure(exc, method)
+
+    def _call_info(self, key: str, method: str, name: str = "") -> _context.TaskInfo:
+        """The actor's info as one call of ``method`` (named ``name``, if given) sees it."""
+        class_path = self.info.function_name.rsplit(".", 1)[0]
+        return dataclasses.replace(self.info, key=key, name=name or f"{self.class_name}.{method}",
+                                   function_name=f"{class_path}.{method}", canceled=False,
+                                   children=[])
+
+    # -- one call -----------------------------------------------------------------------------
+    def _prepare(self, method: str, args: bytes, deps: bytes | None
+                 ) -> tuple[Any, list[Any], dict[str, Any]]:
+        from raylike._api.tasks import unpack_arguments
+
+        if method == "__ray_terminate__":
+            return exit_actor, [], {}
+        if method == "__ray_ready__":
+            return (lambda: True), [], {}
+        a, kw = unpack_arguments(args, loads(deps) if deps else [])
+        if method == "__ray_call__":  # Ray's generic call: fn(instance, *args, **kwargs)
+            if not a or not callable(a[0]):
+                raise TypeError("__ray_call__ takes a callable as its first argument, called "
+                                "with the actor's instance and the other arguments")
+            return a[0], [self.instance, *a[1:]], kw
+        return _method(self.instance, method), a, kw
+
+    def _pack(self, value: Any, num_returns: int, method: str) -> tuple[str, Any]:
+        if _exit_requested():  # exit_actor() ran in this call and its SystemExit was caught:
+            return self._failure(ActorExit(0), method)  # the actor still ends, as in Ray
+        if num_returns == STREAMING:
+            value = None
+        elif num_returns > 1:
+            value = _check_returns(value, num_returns, f"{self.class_name}.{method}")
+        elif num_returns == 1:
+            value = _one_return(value, f"{self.class_name}.{method}")
+        elif num_returns == 0:
+            value = None
+        with _Borrowed():
+            return "ok", dumps_frames(value, "return value")
+
+    def _failure(self, exc: BaseException, method: str) -> tuple[str, Any]:
+        if _intended_exit(exc):  # exit_actor() or sys.exit(0) in a method
+            with self.lock:
+                self.exiting = True
+            return "exit", None
+        if isinstance(exc, SystemExit):  # sys.exit(1): the process dies (Ray: a crash)
+            exit_process(exc.code)
+        return "err", error_payload(exc, f"{self.class_name}.{method}", actor=self._repr())
+
+    def _repr(self) -> str:
+        return _safe_repr(self.instance, self.class_name)
+
+    def _cancelled(self, state: _Call) -> tuple[str, Any]:
+        """A cancelled call's answer: Ray's ``TaskCancelledError``, or, for an async call whose
+        coroutine had begun (its asyncio task was cancelled), ``RayTaskError(TaskCancelledError)``
+        (an instance of both), whether or not the coroutine let ``CancelledError`` through."""
+        if not state.started:
+            return "cancelled", None
+        try:
+            raise TaskCancelledError(_context.task_id_hex(state.info))
+        except TaskCancelledError as exc:
+            return "err", error_payload(exc, state.info.name, actor=self._repr())
+
+    def _answer(self, call_id: int, result: tuple[str, Any]) -> None:
+        with self.lock:
+            state = self.calls.pop(call_id, None)
+        if state is not None and state.cancelled and result[0] != "exit":
+            result = self._cancelled(state)  # Ray: a cancelled call's ref raises, whatever it did
+        try:
+            _logs.end_of_call()
+            self.channel.send(("actor-result", call_id, result[0], result[1]), plain=True)
+        finally:
+            with self.lock:
+                self.active -= 1
+                leave = self.exiting and self.active == 0
+            if leave:
+                _leave()
+
+    def stop(self) -> None:
+        """Exit once the calls that are running have finished."""
+        with self.lock:
+            self.exiting = True
+            leave = self.active == 0
+        if leave:
+            _leave()
+
+
+_actor: _Actor | None = None
+
+
+def _generator_result(key: str, values: Any, num_returns: int, backpressure: int,
+                      method: str, actor: _Actor) -> Any:
+    """Run a generator method's generator: streamed, or (``"dynamic"``) put and returned as a
+    ``DynamicObjectRefGenerator``. An error it raises while streaming is the item after its
+    last one (as in Ray); the call itself succeeds."""
+    from raylike._process import generators as _streams
+
+    if num_returns == DYNAMIC:
+        return _streams.collect(values, f"{actor.class_name}.{method}")
+    try:
+        _streams.stream(key, values, backpressure)
+    except Exception as exc:
+        _streams.end_with_error(key, error_payload(exc, f"{actor.class_name}.{method}",
+                                                   actor=actor._repr()))
+    return None
+
+
+async def _generator_result_async(key: str, values: Any, num_returns: int, backpressure: int,
+                                  method: str, actor: _Actor) -> Any:
+    """:func:`_generator_result` on the actor's event loop."""
+    from raylike._process import generators as _streams
+
+    if num_returns == DYNAMIC:
+        return await _streams.collect_async(values, f"{actor.class_name}.{method}")
+    try:
+        await _streams.stream_async(key, values, backpressure)
+    except Exception as exc:
+        await asyncio.to_thread(_streams.end_with_error, key, error_payload(
+            exc, f"{actor.class_name}.{method}", actor=actor._repr()))
+    return None
+
+
+def cancel(call_id: int, recursive: bool = True) -> None:
+    """``ray.cancel`` of a call sent to this process (from the pipe's reader thread)."""
+    if _actor is not None:
+        _actor.cancel(call_id, recursive)
+
+
+def _cancel_children(channel: Channel, keys: list[str]) -> None:
+    """A recursive cancel: cancel what the cancelled call submitted."""
+    for key in keys:
+        try:
+            channel.request("cancel", key, False, True)
+        except Exception:  # noqa: S110 - already finished or gone: nothing to cancel
+            pass
+
+
+def _method(instance: Any, name: str) -> Any:
+    """The bound method ``name`` of the actor, looked up on its class as Ray does: an
+    instance attribute of the same name does not hide it."""
+    try:
+        attr = inspect.getattr_static(type(instance), name)
+    except AttributeError:
+        return getattr(instance, name)  # made by __getattr__
+    binder = getattr(attr, "__get__", None)
+    return binder(instance, type(instance)) if binder is not None else attr
+
+
+def _safe_repr(instance: Any, class_name: str) -> str:
+    try:
+        return repr(instance)
+    except Exception:
+        return f"<{class_name} object>"
+
+
+def _unbuilt_repr(cls: Any, class_name: str) -> str:
+    """What Ray's header shows for an actor whose constructor failed: the object's default
+    repr."""
+    try:
+        return object.__repr__(object.__new__(cls))
+    except Exception:
+        return f"<{class_name} object>"
+
+
+def _intended_exit(exc: BaseException) -> bool:
+    """``exit_actor()`` or ``sys.exit(0)``: Ray's intended exit (the actor is not restarted)."""
+    return isinstance(exc, (ActorExit, AsyncioActorExit)) or \
+        isinstance(exc, SystemExit) and exc.code in (None, 0)
+
+
+def _leave() -> None:
+    """End the process of an actor that ends gracefully (its shutdown hooks run first)."""
+    from raylike._process.actor_exit import run_hooks
+
+    run_hooks(_actor.instance if _actor is not None else None,
+              _actor.loop if _actor is not None else None)
+    _logs.end_of_call()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    os._exit(0)
+
+
+def handle(channel: Channel, message: tuple[Any, ...]) -> None:
+    """Handle one actor message from the worker (called by ``_child.handle``)."""
+    kind = message[0]
+    if kind == "actor-init":
+        _init(channel, *message[1:])
+    elif kind == "actor-call":
+        if _actor is None:
+            channel.send(("actor-result", message[1], "dead", None))
+        else:
+            _actor.submit(message[1:])
+    elif kind == "actor-exit":
+        if _actor is None:
+            _leave()
+        else:
+            _actor.stop()
+
+
+def _init(channel: Channel, cls_bytes: bytes, args: bytes, deps: bytes,
+          info: _context.TaskInfo, class_name: str, concurrency: int, is_async: bool,
+          groups: dict[str, int] | None = None) -> None:
+    """Build the instance; answer ``("actor-ready", ok, error payload)``."""
+    global _actor
+    from raylike._api.tasks import unpack_arguments
+
+    _context.set_actor(info)
+    _logs.set_source(class_name, info.job_id)
+    _proctitle.set_title(f"ray::{class_name}.__init__")
+    loop = _start_loop() if is_async else None
+    try:
+        _env_setup.check()  # the process's runtime environment could not be entered
+        for group, limit in (groups or {}).items():
+            if limit < 1:
+                raise ValueError(f"max_concurrency must be greater than 0, but the "
+                                 f"concurrency group {group!r} has {limit}.")
+        cls = loads(cls_bytes)
+        a, kw = unpack_arguments(args, loads(deps))
+        if loop is not None:  # built on its loop, so __init__ may use asyncio
+            instance = asyncio.run_coroutine_threadsafe(_construct(cls, a, kw), loop).result()
+        else:
+            instance = cls(*a, **kw)
+    except BaseException as exc:  # noqa: B036 - reported as the actor's death
+        if isinstance(exc, SystemExit) and not _intended_exit(exc):
+            exit_process(exc.code)  # a crash: the actor may restart
+        _logs.end_of_call()
+        exited = _intended_exit(exc)  # exit_actor() in __init__: dead, no error of its own
+        if exited:
+            _end_in_constructor(loop)
+        channel.send(("actor-ready", False, None if exited else error_payload(
+            exc, f"{class_name}.__init__", actor=_unbuilt_repr(locals().get("cls"), class_name))))
+        return
+    _logs.end_of_call()
+    if _exit_requested():  # exit_actor() in __init__, its SystemExit caught: it ends anyway
+        _end_in_constructor(loop)
+        channel.send(("actor-ready", False, None))
+        return
+    _proctitle.set_title(f"ray::{class_name}")
+    if type(instance).__repr__ is not object.__repr__:  # Ray's prefix is then the repr
+        _logs.set_source(_safe_repr(instance, class_name), info.job_id)
+    if is_async:
+        concurrency = concurrency or ASYNC_DEFAULT_CONCURRENCY
+    _actor = _Actor(channel, instance, info, class_name, max(1, concurrency or 1), loop,
+                    groups)
+    channel.send(("actor-ready", True, None))
+
+
+async def _construct(cls: type, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    if not inspect.iscoroutinefunction(cls.__init__):  # type: ignore[misc]
+        return cls(*args, **kwargs)
+    # Ray allows ``async def __init__``: build the instance, then await its constructor
+    new = cls.__new__
+    instance = object.__new__(cls) if new is object.__new__ else new(cls, *args, **kwargs)
+    await cls.__init__(instance, *args, **kwargs)  # type: ignore[misc]
+    return instance
+
+
+def _start_loop(group: str = "") -> asyncio.AbstractEventLoop:
+    loop = asyncio.new_event_loop()
+    name = f"raylike-actor-loop-{group}" if group else "raylike-actor-loop"
+    threading.Thread(target=loop.run_forever, daemon=True, name=name).start()
+    return loop
+
+
+_exit_keys: set[str] = set()  # the calls (or constructor) that ran exit_actor()
+
+
+def _exit_requested() -> bool:
+    """Whether the running call (or constructor) called ``exit_actor()``."""
+    if not _exit_keys:  # every call asks: the usual answer costs no context lookup
+        return False
+    info = _context.current()
+    return info is not None and info.key in _exit_keys
+
+
+def _end_in_constructor(loop: asyncio.AbstractEventLoop | None) -> None:
+    """``exit_actor()`` in the constructor: the process ends, so its ``atexit`` handlers run
+    (as in Ray), before the host hears of it and ends the process."""
+    from raylike._process.actor_exit import run_hooks
+
+    run_hooks(None, loop)
+
+
+def exit_actor() -> None:
+    """End the current actor after the call that runs this (see ``raylike.actor``)."""
+    info = _context.current()
+    if info is None or info.actor_id is None:
+        raise TypeError("exit_actor API is called on a non-actor worker. Call this API inside "
+                        "an actor method if you'd like to exit the actor gracefully.")
+    _exit_keys.add(info.key)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        raise ActorExit(0) from None
+    raise AsyncioActorExit()  # as Ray: on an async actor's loop, an exception, not SystemExit
