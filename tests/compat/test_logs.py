@@ -38,7 +38,7 @@ token = sys.argv[1]
 {body}
 # one write (print writes the line's end apart): a worker's log line printed meanwhile by the
 # driver's log thread cannot land inside it
-sys.stdout.write("RESULT " + json.dumps(result) + "\n")
+sys.stdout.write("RESULT " + json.dumps(result) + "\\n")
 sys.stdout.flush()
 sys.stdin.read()  # the test closes stdin once it has read what it waits for
 ray.shutdown()
