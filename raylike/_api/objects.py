@@ -17,7 +17,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Generator, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from raylike._api import context as _context
 from raylike._api import ids as _ids
@@ -331,7 +331,7 @@ class _Borrowed:
             current.refs.append(ref)
 
 
-def put(value: Any, *, _owner: Any = None) -> ObjectRef[Any]:
+def put(value: T, *, _owner: Any = None) -> ObjectRef[T]:
     """Store ``value`` in the cluster and return its ref.
 
     Differences from Ray: ``_owner`` is accepted and ignored.
@@ -341,6 +341,14 @@ def put(value: Any, *, _owner: Any = None) -> ObjectRef[Any]:
                         "to do this, you can wrap the ray.ObjectRef in a list and call 'put' "
                         "on it.")
     return _runtime.backend(auto_init=True).put(value)
+
+
+@overload
+def get(object_refs: ObjectRef[T], *, timeout: float | None = None) -> T: ...
+@overload
+def get(object_refs: Sequence[ObjectRef[T]], *, timeout: float | None = None) -> list[T]: ...
+@overload
+def get(object_refs: Any, *, timeout: float | None = None) -> Any: ...
 
 
 def get(object_refs: Any, *, timeout: float | None = None) -> Any:

@@ -4,10 +4,25 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from raylike._api import options as _options
 from raylike.exceptions import RemoteArgumentsError
+
+if TYPE_CHECKING:
+    from raylike._api.actors import ActorClass
+    from raylike._api.tasks import RemoteFunction
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@overload
+def remote(target: type[T], /) -> ActorClass[T]: ...  # type: ignore[overload-overlap]
+@overload
+def remote(target: Callable[..., R], /) -> RemoteFunction[R]: ...
+@overload
+def remote(**options: Any) -> Callable[[Any], Any]: ...
 
 
 def remote(*args: Any, **options: Any) -> Any:

@@ -9,7 +9,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from raylike._api import context as _context
 from raylike._api import options as _options
@@ -20,6 +20,8 @@ from raylike._api import runtime_env as _runtime_env
 from raylike._api import unhandled as _unhandled
 from raylike._api.objects import ObjectRef, _Borrowed
 from raylike._api.serialization import check_definition_size, dumps, unpicklable_part
+
+R = TypeVar("R")  # what a remote function returns
 
 
 @dataclass
@@ -185,10 +187,12 @@ def unpack_arguments(data: bytes, dep_values: list[Any]
     return [fill(a) for a in args], {k: fill(v) for k, v in kwargs.items()}
 
 
-class RemoteFunction:
-    """A function decorated with ``@ray.remote``: call it with ``.remote()``."""
+class RemoteFunction(Generic[R]):
+    """A function decorated with ``@ray.remote``: call it with ``.remote()``. Typed by what
+    the function returns, so ``f.remote()`` is an ``ObjectRef[R]`` to a type checker (as Ray
+    types it; a function with ``num_returns`` other than 1 gives a list at run time)."""
 
-    def __init__(self, function: Callable[..., Any], options: dict[str, Any]) -> None:
+    def __init__(self, function: Callable[..., R], options: dict[str, Any]) -> None:
         if inspect.iscoroutinefunction(function):  # Ray refuses these: tasks are not awaited
             raise ValueError("'async def' should not be used for remote tasks. You can wrap "
                              "the async function with `asyncio.run(f())`.")
@@ -220,14 +224,14 @@ class RemoteFunction:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["_function"], state["_options"])  # type: ignore[misc]
 
-    def options(self, **options: Any) -> RemoteFunction:
+    def options(self, **options: Any) -> RemoteFunction[R]:
         """A copy of this remote function with some options changed."""
         copy = RemoteFunction(self._function, _options.merged(_options.TASK, self._options,
                                                                options))
         copy._pickled = self._pickled
         return copy
 
-    def remote(self, *args: Any, **kwargs: Any) -> Any:
+    def remote(self, *args: Any, **kwargs: Any) -> ObjectRef[R]:
         """Submit a call; returns an ``ObjectRef`` (a list of them for ``num_returns > 1``,
         ``None`` for ``num_returns=0``, an ``ObjectRefGenerator`` for a generator function)."""
         return self._remote(args, kwargs)
