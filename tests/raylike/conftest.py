@@ -26,6 +26,14 @@ import raylike
 STARTUP_TIMEOUT = 30.0
 
 
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[None]:
+    """An embedded cluster of 2 CPUs shared by the tests of one module."""
+    raylike.init(num_cpus=2, include_dashboard=False)
+    yield
+    raylike.shutdown()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _own_session_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """``init()`` with no address joins the cluster ``raylike start`` or ``cluster_utils``

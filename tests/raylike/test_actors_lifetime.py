@@ -15,13 +15,6 @@ import raylike as ray
 pytestmark = pytest.mark.timeout(120)
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[None]:
-    ray.init(num_cpus=2, include_dashboard=False)
-    yield
-    ray.shutdown()
-
-
 @pytest.fixture(autouse=True)
 def _raylike_shutdown() -> Iterator[None]:  # the conftest's would end the shared cluster
     yield

@@ -17,13 +17,6 @@ from raylike._api import runtime as _runtime
 pytestmark = pytest.mark.timeout(90)
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[None]:
-    ray.init(num_cpus=2)
-    yield
-    ray.shutdown()
-
-
 def _scheduler_state(dask_scheduler: Any) -> dict[str, Any]:
     streams = dask_scheduler.plugins["raylike-streams"].streams
     return {"items": sorted(k for k in dask_scheduler.tasks

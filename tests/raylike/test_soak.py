@@ -23,6 +23,7 @@ def _soak_module() -> Any:
     return module
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_soak_loses_nothing_and_memory_returns() -> None:
     soak = _soak_module()
