@@ -174,6 +174,8 @@ class RuntimeContext:
         info = _info()
         ids = {name: [] for name in ACCELERATOR_RESOURCES}  # type: dict[str, list[str]]
         if info is not None:
+            ids.update({name: [str(i) for i in found]
+                        for name, found in info.accelerator_ids.items()})
             ids["GPU"] = [str(gpu) for gpu in info.gpu_ids]
         return ids
 

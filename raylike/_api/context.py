@@ -27,6 +27,7 @@ class TaskInfo:
     namespace: str | None = None
     actor_id: str | None = None
     gpu_ids: list[str] = field(default_factory=list)
+    accelerator_ids: dict[str, list[str]] = field(default_factory=dict)  # GPU's too
     resources: dict[str, float] = field(default_factory=dict)
     restarted: bool = False
     function_name: str = ""  # "module.function", "module.Class.method"
@@ -76,7 +77,7 @@ def enter(info: TaskInfo) -> contextvars.Token[TaskInfo | None]:
     global _canceled, _task_env, _running
     if _actor_info is None:
         _worker_env.restore(_task_env)
-        _task_env = _worker_env.apply(info.resources, info.gpu_ids)
+        _task_env = _worker_env.apply(info.resources, info.gpu_ids, info.accelerator_ids)
         _running = info
     _canceled = False
     return _current.set(info)
@@ -96,7 +97,7 @@ def set_actor(info: TaskInfo | None) -> None:
     global _actor_info
     _actor_info = info
     if info is not None:
-        _worker_env.apply(info.resources, info.gpu_ids)
+        _worker_env.apply(info.resources, info.gpu_ids, info.accelerator_ids)
 
 
 def get_gpu_ids() -> list[int] | list[str]:

@@ -21,6 +21,10 @@ from typing import Any
 OMP = "OMP_NUM_THREADS"
 CUDA = "CUDA_VISIBLE_DEVICES"
 NOSET_CUDA = "RAY_EXPERIMENTAL_NOSET_CUDA_VISIBLE_DEVICES"
+# Ray's accelerator resources whose ids a node hands out, and the variable naming a process's
+# ids of each (Ray's accelerator managers); ``RAY_EXPERIMENTAL_NOSET_<variable>`` leaves one alone
+VISIBLE = {"GPU": CUDA, "neuron_cores": "NEURON_RT_VISIBLE_CORES", "TPU": "TPU_VISIBLE_CHIPS",
+           "HPU": "HABANA_VISIBLE_MODULES", "NPU": "ASCEND_RT_VISIBLE_DEVICES"}
 OVERRIDE_ON_ZERO = "RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO"
 
 
@@ -30,9 +34,11 @@ def _flag(name: str) -> bool:
     return value == "1" or value.lower() == "true"
 
 
-def apply(resources: dict[str, float], gpu_ids: list[str]) -> dict[str, str | None]:
-    """Set the variables for a task or actor holding ``resources`` and ``gpu_ids``; return
-    the values they replaced (``None``: unset), for :func:`restore`."""
+def apply(resources: dict[str, float], gpu_ids: list[str],
+          accelerator_ids: dict[str, list[str]] | None = None) -> dict[str, str | None]:
+    """Set the variables for a task or actor holding ``resources``, ``gpu_ids`` and the ids of
+    its other accelerators; return the values they replaced (``None``: unset), for
+    :func:`restore`."""
     saved: dict[str, str | None] = {}
     if OMP not in os.environ:
         saved[OMP] = None
@@ -41,6 +47,13 @@ def apply(resources: dict[str, float], gpu_ids: list[str]) -> dict[str, str | No
     if not _flag(NOSET_CUDA) and (gpu_ids or _flag(OVERRIDE_ON_ZERO)):
         saved[CUDA] = os.environ.get(CUDA)
         os.environ[CUDA] = ",".join(gpu_ids)
+    for name, ids in (accelerator_ids or {}).items():
+        variable = VISIBLE.get(name)
+        if name == "GPU" or variable is None or _flag(f"RAY_EXPERIMENTAL_NOSET_{variable}"):
+            continue
+        if ids or _flag(OVERRIDE_ON_ZERO):
+            saved[variable] = os.environ.get(variable)
+            os.environ[variable] = ",".join(ids)
     return saved
 
 

@@ -568,3 +568,41 @@ def test_default_actor_needs_a_node_with_cpus(ray_start):
     pending = Default.remote().ping.remote()
     ready, _ = ray.wait([pending], timeout=2)
     assert ready == []
+
+
+_ACCELERATOR_VARIABLES = {"neuron_cores": "NEURON_RT_VISIBLE_CORES", "TPU": "TPU_VISIBLE_CHIPS",
+                          "HPU": "HABANA_VISIBLE_MODULES", "NPU": "ASCEND_RT_VISIBLE_DEVICES"}
+
+
+@pytest.mark.parametrize("ray_start", [{"num_cpus": 2, "include_dashboard": False,
+                                        "resources": {name: 2 for name in
+                                                      _ACCELERATOR_VARIABLES}}],
+                         indirect=True)
+@pytest.mark.parametrize("accelerator", sorted(_ACCELERATOR_VARIABLES))
+def test_accelerators_other_than_gpus_get_ids_and_their_variable(ray_start, accelerator):
+    """Declared accelerator resources (Ray's accelerator names) are handed out by id, as GPUs
+    are: a task and an actor each hold one, see it in ``get_accelerator_ids()`` and in the
+    variable the accelerator's runtime reads."""
+    ray = ray_start
+    variable = _ACCELERATOR_VARIABLES[accelerator]
+
+    def seen() -> tuple[list[str], str | None]:
+        return (ray.get_runtime_context().get_accelerator_ids()[accelerator],
+                os.environ.get(variable))
+
+    @ray.remote(resources={accelerator: 1})
+    class Holder:
+        def ids(self):
+            return seen()
+
+    @ray.remote(resources={accelerator: 1})
+    def task():
+        return seen()
+
+    holder = Holder.remote()
+    actor_ids, actor_variable = ray.get(holder.ids.remote(), timeout=60)
+    task_ids, task_variable = ray.get(task.remote(), timeout=60)
+    assert len(actor_ids) == 1 and len(task_ids) == 1
+    assert actor_ids != task_ids  # two devices, one each
+    assert sorted(actor_ids + task_ids) == ["0", "1"]
+    assert actor_variable == actor_ids[0] and task_variable == task_ids[0]

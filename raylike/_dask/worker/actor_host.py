@@ -73,9 +73,9 @@ class ActorHost:
         """Start the actor, restart it while it may, and bury it."""
         node, actor_id = self.node, self.meta.actor_id
         node.actors[actor_id] = self
-        gpus = node.gpus.lease(self.spec.resources.get("GPU", 0.0))
+        leased = node.accelerators.lease(self.spec.resources)
         try:
-            error = self._run(gpus)
+            error = self._run(leased)
         except Exception as exc:  # a bug or a lost scheduler: the actor cannot go on
             logger.exception("actor %s failed", actor_id)
             error = died_of(self.meta, f"{CRASHED} ({type(exc).__name__}: {exc})")
@@ -83,9 +83,9 @@ class ActorHost:
             self._bury(error)
         finally:
             node.actors.pop(actor_id, None)
-            node.gpus.release(gpus, self.spec.resources.get("GPU", 0.0))
+            node.accelerators.release(leased, self.spec.resources)
 
-    def _run(self, gpus: list[str]) -> RayError:
+    def _run(self, leased: dict[str, list[str]]) -> RayError:
         reply = self._registry("raylike_actor_host", address=self.node.worker.address)
         if reply.get("dead") is not None:
             return loads(reply["dead"])
@@ -100,14 +100,14 @@ class ActorHost:
         except RuntimeEnvSetupError as exc:  # as Ray: every call of the actor raises it
             return exc
         while True:
-            error = self._live(gpus, deps, restarted)
+            error = self._live(leased, deps, restarted)
             if error is not None:
                 return error
             self.restarts += 1
             restarted = True
             self._registry("raylike_actor_update", state="RESTARTING", restarts=self.restarts)
 
-    def _live(self, gpus: list[str], deps: list[Any], restarted: bool
+    def _live(self, leased: dict[str, list[str]], deps: list[Any], restarted: bool
               ) -> ActorDiedError | None:
         """One process of the actor, from start to end: ``None`` to restart it, else the
         error of the dead actor."""
@@ -116,7 +116,7 @@ class ActorHost:
         link = self.link = _Link(self, self.node.pool.start_child(self.setup))
         if self.stop is not None:  # killed while the process started
             link.kill()
-        link.send_init(self._info(gpus, restarted), deps)
+        link.send_init(self._info(leased, restarted), deps)
         ready = False
         try:
             while True:
@@ -173,14 +173,15 @@ class ActorHost:
         except Exception:
             logger.info("could not tell the registry that actor %s died", self.meta.actor_id)
 
-    def _info(self, gpus: list[str], restarted: bool) -> _context.TaskInfo:
+    def _info(self, leased: dict[str, list[str]], restarted: bool) -> _context.TaskInfo:
         resources = {k: v for k, v in _resources.without_hidden(self.spec.resources).items()
                      if v > 0}
         meta = self.meta
         return _context.TaskInfo(
             key=self.spec.reservation, name=f"{meta.class_name}.__init__",
             job_id=self.spec.job_id, node_id=self.node.node_id,
-            namespace=self.spec.creator_namespace, actor_id=meta.actor_id, gpu_ids=gpus,
+            namespace=self.spec.creator_namespace, actor_id=meta.actor_id,
+            gpu_ids=leased.get("GPU", []), accelerator_ids=leased,
             detached_default=self.spec.detached_default, depth=self.spec.depth,
             resources=resources, restarted=restarted,
             function_name=f"{self.spec.class_path}.__init__", actor_name=meta.name or "",

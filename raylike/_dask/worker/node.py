@@ -47,7 +47,7 @@ from raylike._dask.client import transfers as _transfers
 from raylike._dask.client.backend import DaskBackend, batch_interval, tune
 from raylike._dask.client.local_objects import WorkerObjects
 from raylike._dask.internals import StateMachineEvent
-from raylike._dask.worker import gpus as _gpus
+from raylike._dask.worker import accelerators as _accelerators
 from raylike._dask.worker import lookahead as _lookahead
 from raylike._dask.worker import packages as _packages
 from raylike._dask.worker import streams as _streams
@@ -131,7 +131,7 @@ class NodePlugin(WorkerPlugin):
 
         self.pool = Pool(max_idle=max(2, cpus * 2))
         self.envs = NodeEnvs(_packages.base_dir(worker))  # runtime environments set up here
-        self.gpus = _gpus.GpuIds.for_worker(worker.state.total_resources.get("GPU", 0))
+        self.accelerators = _accelerators.AcceleratorIds(dict(worker.state.total_resources))
         self.helpers = ThreadPoolExecutor(1024, thread_name_prefix="raylike-request")
         worker.handlers["raylike_lane"] = self._lane_info
         _runtime.set_process_backend(_WorkerBackend(self))
@@ -271,7 +271,9 @@ class NodePlugin(WorkerPlugin):
                 self.cancelled.discard(call.key)
                 return "cancelled", None
         setup = self.envs.prepare(call.runtime_env)  # RuntimeEnvSetupError: the task's error
-        gpu_ids = self.gpus.lease(call.num_gpus)
+        request = {**call.resources, "GPU": call.num_gpus}
+        leased = self.accelerators.lease(request)
+        gpu_ids = leased.get("GPU", [])
         child = self.pool.acquire(setup)
         scope = TaskScope(self, call.key, call.num_cpus, child, cpu_names=call.cpu_names)
         with self.lock:
@@ -282,12 +284,13 @@ class NodePlugin(WorkerPlugin):
                 self.running[call.key] = scope
         if early:
             scope.finish()
-            self.gpus.release(gpu_ids, call.num_gpus)
+            self.accelerators.release(leased, request)
             self.pool.release(child)
             return "cancelled", None
         info = _context.TaskInfo(
             key=call.key, name=call.name, job_id=call.job_id, node_id=self.node_id,
-            namespace=call.namespace, gpu_ids=gpu_ids, resources=dict(call.resources),
+            namespace=call.namespace, gpu_ids=gpu_ids, accelerator_ids=leased,
+            resources=dict(call.resources),
             detached_default=call.detached_default, depth=call.depth,
             function_name=call.function_name, placement=call.placement,
             gcs_address=_runtime.gcs_address(self.worker.scheduler.address))
@@ -307,7 +310,7 @@ class NodePlugin(WorkerPlugin):
                 cancelled = call.key in self.cancelled
                 self.cancelled.discard(call.key)
             scope.finish()
-            self.gpus.release(gpu_ids, call.num_gpus)
+            self.accelerators.release(leased, request)
         if status == "crashed" or cancelled and status != "ok":
             self.pool.discard(child)
             return ("cancelled", None) if cancelled else ("crashed", payload)
