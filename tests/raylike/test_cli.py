@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -225,6 +226,22 @@ def test_init_joins_the_cluster_started_last(cli: Cli) -> None:
     cli("stop")
     assert _join(cli, "none") not in (address, "")
     assert _join(cli, "auto").startswith("ConnectionError")
+
+
+def test_a_ray_start_command_line_works(cli: Cli) -> None:
+    """Ray's own ``ray start`` line (its test fixture's): ``--port 0`` picks a free port, Ray's
+    options without a Dask meaning are reported and ignored, and the address is printed as
+    ``--address='...'``, where Ray's tooling reads it."""
+    result = cli("start", "--head", "--num-cpus=1", "--min-worker-port=0",
+                 "--max-worker-port=0", "--port", "0", "--disable-usage-stats", "--no-dashboard")
+    try:
+        printed = re.search(r"--address='([^']+)'", result.stdout)
+        assert printed is not None, result.stdout
+        assert not printed.group(1).endswith(":0")
+        assert "--min-worker-port" in result.stderr and "--disable-usage-stats" in result.stderr
+        assert _join(cli, "none") == printed.group(1)
+    finally:
+        cli("stop")
 
 
 def test_status_without_a_cluster_fails(cli: Cli, unused_address: str) -> None:

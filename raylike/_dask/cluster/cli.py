@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -151,6 +152,12 @@ def _start_scheduler(args: argparse.Namespace, address: str) -> tuple[Entry, str
     return entry, dashboard
 
 
+def _free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host if host not in ALL_INTERFACES else "", 0))
+        return int(sock.getsockname()[1])
+
+
 def _start_head(args: argparse.Namespace) -> list[Entry]:
     """Start the scheduler and the head worker, record and print them."""
     state = _load_state()
@@ -159,6 +166,8 @@ def _start_head(args: argparse.Namespace) -> list[Entry]:
                            "(`raylike status` shows it, `raylike stop` stops it)")
     host = args.host or "127.0.0.1"
     args.host = host
+    if args.port == 0:  # as Ray's ``--port 0``: a free port
+        args.port = _free_port(host)
     if host in ALL_INTERFACES:  # the address other machines reach, as the scheduler reports it
         from distributed.utils import get_ip
 
@@ -179,7 +188,7 @@ def _start_head(args: argparse.Namespace) -> list[Entry]:
           + (f"  Dashboard: http://{dashboard}\n" if dashboard else "")
           + f'  Connect from Python: import raylike as ray; ray.init(address="{address}")\n'
           f"  or set RAY_ADDRESS={address} and call ray.init().\n"
-          f"  Add a node: raylike start --address {address}\n"
+          f"  Add a node: raylike start --address='{address}'\n"
           f"  Inspect: raylike status   Stop: raylike stop   Logs: {session_dir() / 'logs'}",
           flush=True)
     return [scheduler, worker]
@@ -357,6 +366,10 @@ def _start(args: argparse.Namespace) -> int:
     except (ValueError, TypeError) as exc:
         print(f"raylike start: bad --resources: {exc}", file=sys.stderr)
         return 2
+    ignored = sorted(name for name in RAY_ONLY_OPTIONS if getattr(args, name) is not None)
+    if ignored:
+        print("raylike start: ignoring Ray options without a meaning on Dask: "
+              + ", ".join("--" + name.replace("_", "-") for name in ignored), file=sys.stderr)
     session_dir().mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         started = _start_head(args) if args.head else _start_node(args)
@@ -364,6 +377,17 @@ def _start(args: argparse.Namespace) -> int:
         print(f"raylike start: {exc}", file=sys.stderr)
         return 1
     return _block(started) if args.block else 0
+
+
+# ``ray start`` options with no meaning on a Dask cluster (Ray's worker ports, object store,
+# GCS and client server): accepted, reported, ignored
+RAY_ONLY_OPTIONS = ("min_worker_port", "max_worker_port", "worker_port_list",
+                    "ray_client_server_port", "object_manager_port", "node_manager_port",
+                    "gcs_server_port", "object_store_memory", "plasma_directory",
+                    "include_dashboard", "dashboard_host", "dashboard_agent_listen_port",
+                    "metrics_export_port", "redis_password", "temp_dir", "system_config",
+                    "node_ip_address", "disable_usage_stats", "log_style", "log_color")
+RAY_ONLY_FLAGS = ("disable_usage_stats",)  # those without a value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -382,6 +406,12 @@ def _parser() -> argparse.ArgumentParser:
     dash.add_argument("--dashboard-port", type=int, help="Dask dashboard port (needs bokeh)")
     dash.add_argument("--no-dashboard", action="store_true", help="no Dask dashboard")
     start.add_argument("--block", action="store_true", help="stay in the foreground until Ctrl-C")
+    for name in RAY_ONLY_OPTIONS:  # accepted so `ray start` command lines work; ignored
+        option = "--" + name.replace("_", "-")
+        if name in RAY_ONLY_FLAGS:
+            start.add_argument(option, action="store_const", const=True, help=argparse.SUPPRESS)
+        else:
+            start.add_argument(option, help=argparse.SUPPRESS)
     start.set_defaults(func=_start)
     status = sub.add_parser("status", help="show the nodes and their resources")
     status.add_argument("--address", help="scheduler address (default: the started cluster, "
