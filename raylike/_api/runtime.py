@@ -11,9 +11,13 @@ A process plays one of three roles:
 from __future__ import annotations
 
 import atexit
+import contextlib
+import functools
+import ipaddress
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import urllib.request
@@ -445,10 +449,22 @@ def _address_info(client: Any, address: str, dashboard_url: str | None) -> dict[
             "node_id": node_id(workers[0]) if workers else None}
 
 
+@functools.lru_cache(maxsize=64)
 def gcs_address(address: str) -> str:
-    """The scheduler's address as Ray writes its head's (``host:port``; ``init`` reads it back
-    as TCP); other schemes (``tls://``) are kept."""
-    return address[len("tcp://"):] if address.startswith("tcp://") else address
+    """The scheduler's address as Ray writes its head's: ``ip:port`` (a host name resolved, as
+    Ray's are; ``init`` reads it back as TCP); other schemes (``tls://``) are kept."""
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    host, colon, port = rest.rpartition(":")
+    if colon and host and not host.startswith("["):
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            with contextlib.suppress(OSError):
+                host = socket.gethostbyname(host)
+        rest = f"{host}:{port}"
+    return rest if scheme == "tcp" else f"{scheme}://{rest}"
 
 
 def direct_calls() -> bool:

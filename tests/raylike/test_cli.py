@@ -239,7 +239,7 @@ def test_a_ray_start_command_line_works(cli: Cli) -> None:
         assert printed is not None, result.stdout
         assert not printed.group(1).endswith(":0")
         assert "--min-worker-port" in result.stderr and "--disable-usage-stats" in result.stderr
-        assert _join(cli, "none") == printed.group(1)
+        assert _join(cli, "none") == "tcp://" + printed.group(1)
     finally:
         cli("stop")
 

@@ -152,6 +152,11 @@ def _start_scheduler(args: argparse.Namespace, address: str) -> tuple[Entry, str
     return entry, dashboard
 
 
+def _ray_form(address: str) -> str:
+    """``host:port``, as Ray prints a cluster's address (raylike takes both forms)."""
+    return address.removeprefix("tcp://")
+
+
 def _free_port(host: str) -> int:
     with socket.socket() as sock:
         sock.bind((host if host not in ALL_INTERFACES else "", 0))
@@ -160,10 +165,7 @@ def _free_port(host: str) -> int:
 
 def _start_head(args: argparse.Namespace) -> list[Entry]:
     """Start the scheduler and the head worker, record and print them."""
-    state = _load_state()
-    if any(e.get("role") == "scheduler" and _process(e) for e in state["processes"]):
-        raise RuntimeError(f"a head node is already running at {state.get('address')} "
-                           "(`raylike status` shows it, `raylike stop` stops it)")
+    state = _load_state()  # a head already running stays: init() joins the newest, as Ray's
     host = args.host or "127.0.0.1"
     args.host = host
     if args.port == 0:  # as Ray's ``--port 0``: a free port
@@ -184,11 +186,12 @@ def _start_head(args: argparse.Namespace) -> list[Entry]:
     address = state["address"] = worker["address"]
     _record(state, [scheduler, worker])
     record_current(address)  # init() with no address joins it, as Ray's after `ray start`
-    print(f"raylike: started the head node (a Dask scheduler and one Dask worker) at {address}\n"
+    print("Ray runtime started.\n"  # Ray's line, which tools wait for
+          f"raylike: started the head node (a Dask scheduler and one Dask worker) at {address}\n"
           + (f"  Dashboard: http://{dashboard}\n" if dashboard else "")
           + f'  Connect from Python: import raylike as ray; ray.init(address="{address}")\n'
           f"  or set RAY_ADDRESS={address} and call ray.init().\n"
-          f"  Add a node: raylike start --address='{address}'\n"
+          f"  Add a node: raylike start --address='{_ray_form(address)}'\n"
           f"  Inspect: raylike status   Stop: raylike stop   Logs: {session_dir() / 'logs'}",
           flush=True)
     return [scheduler, worker]
