@@ -18,8 +18,11 @@ def get_ray_address_file(temp_dir: str | None = None) -> str:
 
 
 def reset_ray_address(temp_dir: str | None = None) -> None:
-    """Forget the recorded cluster address (raylike never writes one: a no-op unless Ray left
-    one behind)."""
+    """Forget the cluster recorded as started last on this machine (raylike's record, and a
+    file Ray left behind)."""
+    from raylike._dask.cluster.embedded import forget_current
+
+    forget_current(None)
     try:
         os.remove(get_ray_address_file(temp_dir))
     except OSError:

@@ -159,3 +159,11 @@ def detect_fate_sharing_support() -> bool:
         return bool(ctypes.CDLL(None).prctl)
     except (AttributeError, OSError):
         return False
+
+
+def write_ray_address(ray_address: str, temp_dir: str | None = None) -> None:
+    """Record ``ray_address`` as the cluster started last on this machine (what ``init()``
+    with no address joins while it accepts connections), as Ray's address file does."""
+    from raylike._dask.cluster.embedded import record_current
+
+    record_current(ray_address if "://" in ray_address else f"tcp://{ray_address}")

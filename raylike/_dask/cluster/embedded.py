@@ -166,11 +166,12 @@ def record_current(address: str) -> None:
         logging.getLogger("raylike").debug("could not record the current cluster", exc_info=True)
 
 
-def forget_current(address: str) -> None:
-    """The cluster at ``address`` stopped: forget it, unless another was recorded since."""
+def forget_current(address: str | None) -> None:
+    """The cluster at ``address`` stopped: forget it, unless another was recorded since
+    (``None``: forget whichever is recorded)."""
     path = _config.session_dir() / CURRENT_FILE
     try:
-        if path.read_text().strip() == address:
+        if address is None or path.read_text().strip() == address:
             path.unlink()
     except OSError:
         pass
