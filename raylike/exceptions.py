@@ -387,7 +387,7 @@ class LocalRayletDiedError(RayError):
 
 
 class TaskPlacementGroupRemoved(RayError):
-    """Kept for compatibility; raylike has no placement groups yet."""
+    """The placement group a task was scheduled in was removed."""
 
 
 class PendingCallsLimitExceeded(RayError):
@@ -437,7 +437,7 @@ class ActorHandleNotFoundError(ValueError, RayError):
 
 
 class ActorPlacementGroupRemoved(RayError):
-    """Kept for compatibility; raylike has no placement groups yet."""
+    """The placement group an actor was scheduled in was removed."""
 
 
 class AsyncioActorExit(RayError):

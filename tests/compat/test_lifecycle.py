@@ -51,6 +51,53 @@ def test_wait_on_earlier_session_ref_raises(ray_fresh):
     assert time.time() - start < 25
 
 
+def test_wait_on_earlier_and_current_refs_waits_for_the_current_ones(ray_fresh):
+    """An earlier session's ref is never ready; only a wait on such refs alone is an error."""
+    ray = ray_fresh
+    _init(ray)
+    old = ray.put("old")
+    ray.shutdown()
+    _init(ray)
+    new = ray.put("new")
+    ready, not_ready = ray.wait([new, old], num_returns=1, timeout=30)
+    assert ready == [new] and not_ready == [old]
+    with pytest.raises(ValueError, match="Ray object whose owner is unknown"):
+        ray.wait(not_ready, timeout=30)
+
+
+def test_earlier_session_ref_nested_in_arguments_is_refused(ray_fresh):
+    ray = ray_fresh
+
+    @ray.remote
+    def show(value):
+        return value
+
+    _init(ray)
+    old = ray.put("old")
+    ray.shutdown()
+    _init(ray)
+    with pytest.raises(ValueError, match="Ray object whose owner is unknown"):
+        show.remote([old])
+    with pytest.raises(ValueError, match="Ray object whose owner is unknown"):
+        show.remote(old)
+
+
+def test_kill_of_an_earlier_session_actor_says_so(ray_fresh):
+    ray = ray_fresh
+
+    @ray.remote
+    class Idle:
+        pass
+
+    _init(ray)
+    actor = Idle.remote()
+    ray.shutdown()
+    _init(ray)
+    with pytest.raises(ray.exceptions.ActorHandleNotFoundError,
+                       match="not valid across Ray sessions"):
+        ray.kill(actor)
+
+
 def test_remote_call_after_shutdown_starts_a_new_cluster(ray_fresh):
     ray = ray_fresh
 

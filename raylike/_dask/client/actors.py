@@ -12,7 +12,11 @@ from raylike._api.actors import ActorHandle
 from raylike._api.objects import ObjectRef, _Borrowed
 from raylike._api.serialization import dumps, loads
 from raylike._dask.worker import actor_host as _actor_host
-from raylike.exceptions import ActorAlreadyExistsError, ActorUnschedulableError
+from raylike.exceptions import (
+    ActorAlreadyExistsError,
+    ActorHandleNotFoundError,
+    ActorUnschedulableError,
+)
 
 
 def create_with(backend: Any, spec: ActorSpec, nested: list[ObjectRef[Any]],
@@ -64,6 +68,10 @@ def lookup(backend: Any, name: str, namespace: str | None) -> bytes | None:
 def kill_with(backend: Any, actor_id: str, no_restart: bool) -> None:
     reply = backend.scheduler_call("raylike_actor_kill", actor_id=actor_id,
                                    no_restart=no_restart, reason=KILLED)
+    if reply.get("unknown"):
+        raise ActorHandleNotFoundError(
+            "ActorHandle objects are not valid across Ray sessions: this actor was created "
+            "before ray.shutdown() (or on another cluster), and this cluster never had it.")
     if not reply.get("placed", True):  # buried before it started: drop its reservation
         backend.cancel(backend.ref(reply["reservation"]), True, False)
 

@@ -257,17 +257,21 @@ class DaskBackend:
             return calls.placeholder(ref)
         return self.future_of(ref)
 
-    def _check_session(self, ref: ObjectRef[Any]) -> None:
-        """Raise as Ray for a ref made before ``shutdown`` (its client is closed): no cluster
-        of this session ever hears of its key, so waiting for it would never end."""
+    def _stale(self, ref: ObjectRef[Any]) -> bool:
+        """Whether ``ref`` was made before ``shutdown`` (its client is closed): no cluster of
+        this session ever hears of its key, so waiting for it would never end."""
         direct, fut = ref._direct, ref._future
-        if (direct is not None and direct.owner is not self.direct) or (
-                fut is not None and fut.client is not self.client
-                and fut.client.status in ("closing", "closed")):
+        return (direct is not None and direct.owner is not self.direct) or (
+            fut is not None and fut.client is not self.client
+            and fut.client.status in ("closing", "closed"))
+
+    def _check_session(self, ref: ObjectRef[Any]) -> None:
+        """Raise as Ray for a ref of an earlier session (see :meth:`_stale`)."""
+        if self._stale(ref):
             raise ValueError(
-                f"You are trying to access Ray objects whose owner is unknown ({ref.hex()}). "
-                "Please make sure that all Ray objects you are trying to access are part of "
-                "the current Ray session: this one was made before ray.shutdown().")
+                f"You are trying to access Ray object whose owner is unknown({ref!r}). Please "
+                "make sure that all Ray objects you are trying to access are part of the "
+                "current Ray session: this one was made before ray.shutdown().")
 
     def _waitable(self, ref: ObjectRef[Any]) -> Any:
         """What to wait on for ``ref``: a direct call's answer, or its Dask future."""
@@ -393,12 +397,15 @@ class DaskBackend:
         them are, or ``timeout`` passed."""
         from raylike._api.generators import StreamPosition
 
-        for ref in refs:
-            if isinstance(ref, ObjectRef):
-                self._check_session(ref)
+        # as Ray: refs of an earlier session never become ready, and waiting on those alone
+        # is an error (it would never end)
+        stale = {i for i, r in enumerate(refs) if isinstance(r, ObjectRef) and self._stale(r)}
+        if stale and len(stale) == len(refs):
+            self._check_session(refs[0])
         self.flush()
-        futures = [_StreamReady(self, r) if isinstance(r, StreamPosition) else
-                   _DONE if r._delivered else self._waitable(r) for r in refs]
+        futures = [_NEVER if i in stale else _StreamReady(self, r)
+                   if isinstance(r, StreamPosition) else
+                   _DONE if r._delivered else self._waitable(r) for i, r in enumerate(refs)]
         try:
             _wait_done(futures, num_returns, timeout)
         finally:
@@ -492,6 +499,8 @@ class DaskBackend:
         from raylike._dask.worker import node as _node
 
         self.check_connected()
+        for inner in nested:  # a ref of an earlier session nested in the arguments
+            self._check_session(inner)
         if getattr(call, "actor_id", None):
             return self._submit_actor_call(call, [*deps, *nested])
         try:
@@ -738,6 +747,20 @@ class _Done:
 
 
 _DONE = _Done()
+
+
+class _Never:
+    """What ``wait`` sees for a ref of an earlier session: never ready."""
+
+    @staticmethod
+    def done() -> bool:
+        return False
+
+    def add_done_callback(self, fn: Any) -> None:
+        pass
+
+
+_NEVER = _Never()
 
 
 def _blamed(err: RayTaskError, refs: list[tuple[ObjectRef[Any], Future]]) -> RayTaskError:

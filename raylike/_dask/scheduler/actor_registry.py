@@ -135,7 +135,9 @@ class ActorRegistry(SchedulerPlugin):
         """Kill the actor's process (and bury it, with ``no_restart``). ``placed`` is false
         when no worker hosts it yet: the caller then cancels its reservation task."""
         record = self.actors.get(actor_id)
-        if record is None or record.state == "DEAD":
+        if record is None:  # never created on this cluster: a handle of an earlier session
+            return {"placed": True, "unknown": True}
+        if record.state == "DEAD":
             return {"placed": True}
         address, error = record.address, record.error(reason)
         if address is None and not no_restart and (
