@@ -252,6 +252,28 @@ def test_custom_resource_fractional(ray4, tmp_path):
     assert results == [True] * 4
 
 
+def test_fractions_that_add_up_to_the_whole_fit(ray4):
+    """Taking 1.7 of 2 leaves exactly 0.3 (Ray counts in fixed point): a request for 0.3
+    starts, one for 0.4 waits."""
+    ray = ray4
+
+    @ray.remote(num_cpus=0)
+    class Holder:
+        def ping(self):
+            return "ok"
+
+    big = Holder.options(resources={"Custom": 1.7}).remote()
+    assert ray.get(big.ping.remote(), timeout=60) == "ok"
+    too_big = Holder.options(resources={"Custom": 0.4}).remote()
+    waiting = too_big.ping.remote()
+    rest = Holder.options(resources={"Custom": 0.3}).remote()
+    assert ray.get(rest.ping.remote(), timeout=60) == "ok"
+    ready, _ = ray.wait([waiting], timeout=0.5)
+    assert ready == []
+    for actor in (big, too_big, rest):
+        ray.kill(actor)
+
+
 # ----------------------------------------------------------------------------------------------
 # GPUs (fake: the cluster was started with num_gpus=2 on a machine that may have none)
 # ----------------------------------------------------------------------------------------------
