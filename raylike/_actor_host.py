@@ -25,7 +25,7 @@ from typing import Any
 
 from distributed import secede
 
-from raylike import _actor_calls, _context, _logs, _resources, _runtime
+from raylike import _actor_calls, _context, _error_pubsub, _logs, _resources, _runtime
 from raylike._actor_spec import CRASHED, EXITED, KILLED, NODE_DIED, ActorSpec, died_of
 from raylike._objects import _Borrowed
 from raylike._serialization import dumps, dumps_frames, loads
@@ -145,6 +145,11 @@ class ActorHost:
         if self.exiting:
             return died_of(self.meta, EXITED)
         detail = f"{CRASHED} The process (pid {link.child.pid}) exited with code {code}."
+        if stop is None:  # no ray.kill: nobody meant it to end
+            _error_pubsub.worker_died(self.node.worker, self.spec.job_id,
+                                      f"Actor ID: {self.meta.actor_id}", self.node.node_id,
+                                      link.child.pid, f"The actor's process exited with code "
+                                      f"{code}.")
         max_restarts = self.spec.max_restarts
         if stop is not None and stop[1] is not None and not (
                 max_restarts < 0 or self.restarts < max_restarts):

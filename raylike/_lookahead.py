@@ -115,8 +115,8 @@ def _round_resource_books() -> None:
         release(state, ts)
         rounded(state, ts)
 
-    WorkerState._acquire_resources = acquire_resources  # type: ignore[method-assign]
-    WorkerState._release_resources = release_resources  # type: ignore[method-assign]
+    WorkerState._acquire_resources = acquire_resources  # type: ignore[method-assign, assignment]
+    WorkerState._release_resources = release_resources  # type: ignore[method-assign, assignment]
 
 
 def first_fitting(state: WorkerState) -> Any:

@@ -11,6 +11,7 @@ from distributed.diagnostics.plugin import SchedulerPlugin
 
 from raylike import _config
 from raylike._dask import internals
+from raylike._error_pubsub import TOPIC as ERRORS_TOPIC
 from raylike._logs import TOPIC_PREFIX as LOGS_TOPIC_PREFIX
 
 REFS_PLUGIN = "raylike-refs"
@@ -70,7 +71,7 @@ class RefsPlugin(SchedulerPlugin):
     def log_event(self, topic: str, msg: Any) -> None:
         """Two kinds of events matter here: log lines (forgotten once sent, see
         :meth:`_forget_log_line`) and a worker's removal (the scattered keys it lost)."""
-        if topic.startswith(LOGS_TOPIC_PREFIX):
+        if topic.startswith(LOGS_TOPIC_PREFIX) or topic == ERRORS_TOPIC:
             self._forget_log_line(topic)
             return
         if topic != "all" or not isinstance(msg, dict) or msg.get("action") != "remove-worker":

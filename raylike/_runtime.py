@@ -23,7 +23,17 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from raylike import _cluster, _config, _errors, _ids, _logs, _options, _resources, _runtime_env
+from raylike import (
+    _cluster,
+    _config,
+    _error_pubsub,
+    _errors,
+    _ids,
+    _logs,
+    _options,
+    _resources,
+    _runtime_env,
+)
 from raylike.exceptions import RaySystemError
 
 logger = logging.getLogger("raylike")
@@ -145,6 +155,8 @@ class Runtime:
     job_id: str
     context: RayContext
     logs: Any = None  # a raylike._logs.Forwarder while log_to_driver is on
+    errors: Any = None  # the raylike._error_pubsub.Listener: errors pushed to drivers
+    anonymous_namespace: bool = False  # ``init`` named no namespace
     runtime_env: dict[str, Any] | None = None  # the job's, its local paths shipped as URIs
     detached_default: bool = False  # ``JobConfig(default_actor_lifetime="detached")``
     temp_dir: str = ""  # Ray's temporary directory of this session (``temp_dir()``)
@@ -419,7 +431,9 @@ def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
     return Runtime(client=client, backend=backend, cluster=cluster, owns_client=owns_client,
                    namespace=namespace or str(uuid.uuid4()), job_id=job_id,
                    context=context,
-                   logs=_logs.Forwarder(backend, job_id) if log_to_driver else None)
+                   logs=_logs.Forwarder(backend, job_id) if log_to_driver else None,
+                   errors=_error_pubsub.Listener(backend, job_id),
+                   anonymous_namespace=namespace is None)
 
 
 def _address_info(client: Any, address: str, dashboard_url: str | None) -> dict[str, Any]:
@@ -496,6 +510,8 @@ def shutdown(_exiting_interpreter: bool = False) -> None:
         direct.close()
     if runtime.logs is not None:
         runtime.logs.close()
+    if runtime.errors is not None:
+        runtime.errors.close()
     from raylike._objects import release_dropped
 
     release_dropped()

@@ -95,6 +95,26 @@ class StatePlugin(SchedulerPlugin):
         while len(self.left) > 1000:
             self.left.popitem(last=False)
 
+    def log_event(self, topic: str, msg: Any) -> None:
+        """A node lost without notice (Dask's removal of a worker it did not expect to leave:
+        killed, crashed, unreachable) is Ray's ``node_removed`` error, pushed to drivers."""
+        if topic != "all" or not isinstance(msg, dict) or \
+                msg.get("action") != "remove-worker" or msg.get("expected"):
+            return
+        from raylike._error_pubsub import publish
+        from raylike._ids import node_id
+
+        address = str(msg.get("worker", ""))
+        host = address.split("://", 1)[-1].rpartition(":")[0]
+        ws = self.scheduler.workers.get(address)
+        name = getattr(ws, "name", None) or self.left.get(address, {}).get("name") or host
+        publish(self.scheduler, "node_removed",
+                f"The node with node id: {node_id(address)} and address: {host} and node "
+                f"name: {name} has been marked dead because the detector has missed too many "
+                "heartbeats from it. This can happen when a \t(1) raylet crashes unexpectedly "
+                "(OOM, etc.) \n\t(2) raylet has lagging heartbeats due to slow network or "
+                "busy workload.")
+
     # -- the query ----------------------------------------------------------------------------
     async def query(self, kind: str, filters: list[Any] | None = None, limit: int = 100,
                     detail: bool = False, timeout: float = 30.0) -> dict[str, Any]:

@@ -3,9 +3,9 @@ Ray's own test files run unchanged on raylike.
 
 What needs Ray's internals with no Dask counterpart (Redis, the GCS, raylets, Prometheus
 metrics, TLS set-up, cloud instance killers) raises ``NotImplementedError`` naming the helper
-when called; importing it works, as Ray's conftest imports many of them. Error and log "pubsub"
-subscribers exist but deliver nothing: raylike pushes no error messages to drivers (errors reach
-the caller through ``get``; logs through ``log_to_driver``)."""
+when called; importing it works, as Ray's conftest imports many of them. The error subscriber
+receives the errors raylike pushes to drivers (``raylike._error_pubsub``); the log subscriber
+delivers nothing (logs reach the driver through ``log_to_driver``)."""
 from __future__ import annotations
 
 import contextlib
@@ -369,7 +369,7 @@ def placement_group_assert_no_leak(pgs_created: list[Any]) -> None:
 # ---- errors and logs pushed to the driver ------------------------------------------------
 
 class _Subscriber:
-    """Ray's GCS error/log subscriber: raylike publishes nothing on it."""
+    """Ray's GCS log subscriber: raylike publishes nothing on it."""
 
     def subscribe(self) -> None:
         pass
@@ -381,15 +381,16 @@ class _Subscriber:
         pass
 
 
-class _ErrorSubscriber(_Subscriber):
-    def poll(self, timeout: float | None = None) -> Any:
-        return None, None
+def init_error_pubsub() -> Any:
+    """A subscriber to the errors pushed to drivers from now on (this process must be a
+    driver connected by ``init``)."""
+    from raylike import _runtime
+    from raylike._error_pubsub import Subscriber
 
-
-def init_error_pubsub() -> _Subscriber:
-    """A subscriber to the errors Ray pushes to drivers; on raylike none are pushed (errors
-    reach the caller through ``get``), so polls return nothing."""
-    sub = _ErrorSubscriber()
+    runtime = _runtime.driver()
+    if runtime is None or runtime.errors is None:
+        raise RuntimeError("init_error_pubsub needs a driver connected by ray.init()")
+    sub = Subscriber(runtime.errors)
     sub.subscribe()
     return sub
 
