@@ -40,7 +40,9 @@ class StatePlugin(SchedulerPlugin):
         self.joined: dict[str, float] = {w: time.time() for w in scheduler.workers}
         self.left: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._running: set[str] | None = None  # keys running on workers, for this query
-        internals.add_scheduler_handlers(scheduler, {"raylike_state": self.query})
+        self.hard_pins: set[str] = set()  # tasks and actors of a hard node affinity
+        internals.add_scheduler_handlers(scheduler, {"raylike_state": self.query},
+                                         {"raylike_hard_pin": self._hard_pin})
 
     # -- scheduler events ---------------------------------------------------------------------
     def update_graph(self, scheduler: Any, *, keys: Any = (), tasks: Any = (),
@@ -57,7 +59,19 @@ class StatePlugin(SchedulerPlugin):
         while len(self.tasks) > KEPT:
             self.tasks.popitem(last=False)
 
+    def _hard_pin(self, key: str, **_: Any) -> None:
+        self.hard_pins.add(key)
+
+    def _unpin(self, key: str) -> None:
+        internals.unpin_if_stranded(self.scheduler, key, f"raylike-unpin-{time.time()}")
+
     def transition(self, key: Any, start: str, finish: str, *args: Any, **kwargs: Any) -> None:
+        if finish == "no-worker" and key not in self.hard_pins:
+            # its nodes may all have left (a SPREAD choice, a soft affinity): as in Ray it
+            # runs elsewhere (looked at once this transition is over)
+            self.scheduler.loop.add_callback(self._unpin, key)
+        elif finish == "forgotten":
+            self.hard_pins.discard(key)
         record = self.tasks.get(key) if isinstance(key, str) else None
         if record is None:
             return

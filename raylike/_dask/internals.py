@@ -212,6 +212,19 @@ def reschedule_unrunnable(scheduler: Any, address: str, stimulus_id: str) -> Non
         scheduler.transitions(recs, stimulus_id=stimulus_id)
 
 
+def unpin_if_stranded(scheduler: Any, key: str, stimulus_id: str) -> None:
+    """Task ``key`` waits for a worker (``no-worker``) among workers that have all left:
+    drop that restriction (its resource restrictions stay) and place it again."""
+    ts = scheduler.tasks.get(key)
+    if ts is None or ts.state != "no-worker" or not ts.worker_restrictions:
+        return
+    if any(address in scheduler.workers for address in ts.worker_restrictions):
+        return
+    ts.worker_restrictions = set()
+    ts.loose_restrictions = False
+    scheduler.transitions({key: "processing"}, stimulus_id=stimulus_id)
+
+
 def forget_topic_events(scheduler: Any, topic: str) -> None:
     """Drop the events the scheduler keeps for ``topic`` (they were sent already)."""
     broker = getattr(scheduler, "_broker", None)
