@@ -61,10 +61,13 @@ def worker_died(sender: Any, job_id: str, what: str, node_id: str, pid: int,
 class Subscriber:
     """Ray's ``GcsErrorSubscriber`` as its test utilities use it: ``poll`` gives
     ``(None, message)`` for each message published after :meth:`subscribe`, ``(None, None)``
-    once ``timeout`` passes with none."""
+    once ``timeout`` passes with none. With ``keyed=False``, Ray's log subscriber: the
+    message alone, ``None`` (``listener``: anything with ``add``/``remove``, e.g. the driver's
+    ``_logs.Forwarder``)."""
 
-    def __init__(self, listener: Listener) -> None:
+    def __init__(self, listener: Any, keyed: bool = True) -> None:
         self._listener = listener
+        self._keyed = keyed
         self._queue: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
 
     def subscribe(self) -> None:
@@ -73,11 +76,13 @@ class Subscriber:
     def put(self, msg: dict[str, Any]) -> None:
         self._queue.put(msg)
 
-    def poll(self, timeout: float | None = None) -> tuple[None, dict[str, Any] | None]:
+    def poll(self, timeout: float | None = None) -> Any:
         try:
-            return None, self._queue.get(timeout=None if timeout is None else max(timeout, 0))
+            msg: dict[str, Any] | None = self._queue.get(
+                timeout=None if timeout is None else max(timeout, 0))
         except queue.Empty:
-            return None, None
+            msg = None
+        return (None, msg) if self._keyed else msg
 
     def close(self) -> None:
         self._listener.remove(self)

@@ -144,3 +144,22 @@ def test_many_calls_queued_on_one_actor_are_warned_of_at_5000_then_10000(pubsub)
 def test_init_error_pubsub_needs_a_driver():
     with pytest.raises(RuntimeError):
         test_utils.init_error_pubsub()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("log_to_driver", [True, False])
+def test_the_log_subscriber_gets_the_lines_of_the_job(log_to_driver, capsys):
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=log_to_driver)
+    sub = test_utils.init_log_pubsub()
+
+    @ray.remote
+    def speak():
+        print("hello from a task")
+
+    ray.get(speak.remote())
+    batches = test_utils.get_log_message(sub, 1, timeout=20,
+                                         matcher=lambda line: "hello from" in line)
+    assert batches and "hello from a task" in batches[0]
+    sub.close()
+    shown = "hello from a task" in capsys.readouterr().out
+    assert shown == log_to_driver
