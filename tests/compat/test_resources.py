@@ -274,6 +274,20 @@ def test_fractions_that_add_up_to_the_whole_fit(ray4):
         ray.kill(actor)
 
 
+def test_a_fractional_gpu_count_above_one_is_refused_at_submission(ray4):
+    """Ray accepts ``num_gpus=1.5`` when decorating and refuses it when the task is
+    submitted (device counts above one must be whole)."""
+    ray = ray4
+
+    @ray.remote(num_gpus=1.5)
+    def greedy():
+        return 1
+
+    with pytest.raises(ValueError):
+        greedy.remote()
+    assert ray.get(greedy.options(num_gpus=1).remote(), timeout=60) == 1
+
+
 # ----------------------------------------------------------------------------------------------
 # GPUs (fake: the cluster was started with num_gpus=2 on a machine that may have none)
 # ----------------------------------------------------------------------------------------------
