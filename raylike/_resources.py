@@ -216,7 +216,7 @@ def request(options: dict[str, Any], default_cpus: float) -> dict[str, float]:
     if options.get("num_gpus"):
         wanted["GPU"] = float(options["num_gpus"])
     if options.get("memory"):
-        wanted["memory"] = float(options["memory"])
+        wanted["memory"] = float(int(options["memory"]))  # whole bytes, rounded down as Ray
     wanted.update({k: float(v) for k, v in (options.get("resources") or {}).items()})
     if options.get("accelerator_type"):
         wanted.update(_accelerator_request(options["accelerator_type"]))

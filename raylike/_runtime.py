@@ -278,6 +278,8 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
         if target is not None:
             _check_connect_arguments(num_cpus, num_gpus, resources, object_store_memory,
                                      kwargs.get("_system_config"))
+        elif kwargs.get("_memory") is not None:  # Ray's node memory, in whole bytes
+            resources = {**(resources or {}), "memory": float(int(kwargs["_memory"]))}
         if log_to_driver is None:  # Ray's default, read where Ray reads it
             from raylike._private import ray_constants
 

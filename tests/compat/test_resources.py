@@ -604,3 +604,19 @@ def test_default_actor_needs_a_node_with_cpus(ray_start):
     pending = Default.remote().ping.remote()
     ready, _ = ray.wait([pending], timeout=2)
     assert ready == []
+
+
+@pytest.mark.parametrize("ray_start", [{"num_cpus": 1, "_memory": 2.2,
+                                        "include_dashboard": False}], indirect=True)
+def test_memory_is_counted_in_whole_bytes(ray_start):
+    """The node's and a request's ``memory`` are rounded down to whole bytes: 2.9 fits in
+    2.2, 3.1 does not."""
+    ray = ray_start
+
+    @ray.remote
+    def noop():
+        return 1
+
+    assert ray.get(noop.options(memory=2.9).remote(), timeout=60) == 1
+    ready, _ = ray.wait([noop.options(memory=3.1).remote()], timeout=2)
+    assert ready == []
