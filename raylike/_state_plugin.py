@@ -59,6 +59,24 @@ class StatePlugin(SchedulerPlugin):
         while len(self.tasks) > KEPT:
             self.tasks.popitem(last=False)
 
+    def _node_died_under(self, keys: list[str]) -> None:
+        """As in Ray, a task whose node died while it ran is retried only while it has
+        retries left (``max_retries``; Dask would run it again whatever they are): then it
+        fails with ``NodeDiedError``."""
+        from raylike.exceptions import NodeDiedError
+
+        for key in keys:
+            record = self.tasks.get(key)
+            if record is None or record.get("type") != "NORMAL_TASK":
+                continue
+            record["node_deaths"] = deaths = record.get("node_deaths", 0) + 1
+            allowed = record.get("max_retries", 3)
+            if allowed < 0 or deaths <= allowed:
+                continue
+            error = NodeDiedError(f"Task {record.get('name', key)} failed because the node it "
+                                  "was running on is dead or unavailable.")
+            internals.fail_task(self.scheduler, key, error, f"raylike-node-died-{time.time()}")
+
     def _hard_pin(self, key: str, **_: Any) -> None:
         self.hard_pins.add(key)
 
@@ -110,10 +128,15 @@ class StatePlugin(SchedulerPlugin):
             self.left.popitem(last=False)
 
     def log_event(self, topic: str, msg: Any) -> None:
-        """A node lost without notice (Dask's removal of a worker it did not expect to leave:
-        killed, crashed, unreachable) is Ray's ``node_removed`` error, pushed to drivers."""
-        if topic != "all" or not isinstance(msg, dict) or \
-                msg.get("action") != "remove-worker" or msg.get("expected"):
+        """A worker's removal: the tasks it ran use up a retry each (below). A node lost
+        without notice (Dask's removal of a worker it did not expect to leave: killed,
+        crashed, unreachable) is Ray's ``node_removed`` error, pushed to drivers."""
+        if topic != "all" or not isinstance(msg, dict) or msg.get("action") != "remove-worker":
+            return
+        running = [k for k in msg.get("processing-tasks", ()) if k in self.tasks]
+        if running:  # looked at once Dask has placed them again
+            self.scheduler.loop.add_callback(self._node_died_under, running)
+        if msg.get("expected"):
             return
         from raylike._error_pubsub import publish
         from raylike._ids import node_id

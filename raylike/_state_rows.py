@@ -47,7 +47,8 @@ def task_record(key: str, run_spec: Any) -> dict[str, Any] | None:
     if name == "execute_task":
         function = getattr(spec, "function_name", "") or spec.name
         row.update(type="NORMAL_TASK", name=spec.name, actor_id=None,
-                   func=function.rsplit(".", 1)[-1], full_name=function)
+                   func=function.rsplit(".", 1)[-1], full_name=function,
+                   max_retries=getattr(spec, "max_retries", 3))
     else:
         meta = spec.meta
         init = f"{meta.class_name}.__init__"

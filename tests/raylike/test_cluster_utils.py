@@ -134,3 +134,43 @@ def test_soft_affinity_to_a_node_that_dies_runs_elsewhere(cluster):
                                            timeout=30)
     assert removed and doomed.node_id in removed[0]["error_message"]
     errors.close()
+
+
+@pytest.mark.timeout(180)
+def test_a_task_without_retries_fails_when_its_node_dies(cluster):
+    """A task running on a node that dies uses up a retry: with ``max_retries=0`` it fails
+    with ``NodeDiedError`` (Dask alone would run it again, or wait for ever for a node with
+    its resources, as here)."""
+    import time
+
+    cluster.add_node(num_cpus=1)
+    doomed = cluster.add_node(num_cpus=2)
+    cluster.connect()
+    cluster.wait_for_nodes()
+
+    @ray.remote(num_cpus=0)
+    class Flag:
+        def __init__(self):
+            self.up = False
+
+        def raise_(self):
+            self.up = True
+
+        def is_up(self):
+            return self.up
+
+    flag = Flag.remote()
+
+    @ray.remote(num_cpus=2, max_retries=0)
+    def forever(flag):
+        ray.get(flag.raise_.remote())
+        while True:
+            time.sleep(1)
+
+    ref = forever.remote(flag)
+    deadline = time.monotonic() + 60
+    while not ray.get(flag.is_up.remote()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    cluster.remove_node(doomed)
+    with pytest.raises(ray.exceptions.NodeDiedError):
+        ray.get(ref, timeout=60)
