@@ -59,7 +59,7 @@ class StatePlugin(SchedulerPlugin):
         while len(self.tasks) > KEPT:
             self.tasks.popitem(last=False)
 
-    def _node_died_under(self, keys: list[str]) -> None:
+    def _node_died_under(self, keys: list[str], address: str) -> None:
         """As in Ray, a task whose node died while it ran is retried only while it has
         retries left (``max_retries``; Dask would run it again whatever they are): then it
         fails with ``NodeDiedError``."""
@@ -73,8 +73,10 @@ class StatePlugin(SchedulerPlugin):
             allowed = record.get("max_retries", 3)
             if allowed < 0 or deaths <= allowed:
                 continue
-            error = NodeDiedError(f"Task {record.get('name', key)} failed because the node it "
-                                  "was running on is dead or unavailable.")
+            error = NodeDiedError(
+                "Task failed because the node it was running on is dead or unavailable. "
+                f"Node IP: {rows.host_of(address)}, node ID: {rows.node_of(address)}. The "
+                f"task ({record.get('name', key)}) had no retries left (max_retries).")
             internals.fail_task(self.scheduler, key, error, f"raylike-node-died-{time.time()}")
 
     def _hard_pin(self, key: str, **_: Any) -> None:
@@ -135,7 +137,8 @@ class StatePlugin(SchedulerPlugin):
             return
         running = [k for k in msg.get("processing-tasks", ()) if k in self.tasks]
         if running:  # looked at once Dask has placed them again
-            self.scheduler.loop.add_callback(self._node_died_under, running)
+            self.scheduler.loop.add_callback(self._node_died_under, running,
+                                             str(msg.get("worker", "")))
         if msg.get("expected"):
             return
         from raylike._error_pubsub import publish

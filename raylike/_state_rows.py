@@ -11,7 +11,8 @@ TERMINAL = ("FINISHED", "FAILED")
 # Dask's exception names -> Ray's error_type
 ERROR_TYPES = (("TaskCancelledError", "TASK_CANCELLED"), ("WorkerCrashedError", "WORKER_DIED"),
                ("ActorDiedError", "ACTOR_DIED"), ("ActorUnavailableError", "ACTOR_UNAVAILABLE"),
-               ("OutOfMemoryError", "OUT_OF_MEMORY"), ("ObjectLostError", "OBJECT_LOST"))
+               ("OutOfMemoryError", "OUT_OF_MEMORY"), ("ObjectLostError", "OBJECT_LOST"),
+               ("NodeDiedError", "NODE_DIED"))
 
 
 def node_of(address: str | None) -> str | None:

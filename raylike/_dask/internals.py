@@ -237,7 +237,7 @@ def fail_task(scheduler: Any, key: str, error: BaseException, stimulus_id: str) 
     if ts.state == "processing":
         extra["worker"] = ts.processing_on.address
     recs = scheduler.transition(key, "erred", stimulus_id=stimulus_id, cause=key,
-                                exception=pickle.dumps(error), exception_text=str(error),
+                                exception=pickle.dumps(error), exception_text=repr(error),
                                 **extra)
     scheduler.transitions(recs, stimulus_id=stimulus_id)
     return True
