@@ -214,9 +214,13 @@ def publish(worker: Any, pid: int, groups: list[Group]) -> None:
 class Forwarder:
     """Writes the lines of one job, prefixed as Ray does, to this process's stdout/stderr."""
 
-    def __init__(self, backend: Any, job_id: str) -> None:
+    def __init__(self, backend: Any, job_id: str, echo: bool = True) -> None:
         self._backend = backend
+        self._job_id = job_id
         self._topic = topic(job_id)
+        self.echo = echo  # write the lines (``log_to_driver``); else only hand them on
+        self._subscribers: list[Any] = []  # Ray's log subscribers (its test utilities)
+        self._lock = threading.Lock()
         self._local = {"127.0.0.1": True, "localhost": True, "::1": True, "": True,
                        backend.local_host(): True}
         backend.subscribe(self._topic, self.on_event)
@@ -231,6 +235,14 @@ class Forwarder:
         """Runs on the client's event loop: writing here (not in another thread) keeps the
         lines ahead of the result of the task that printed them, which comes after them."""
         msg = event[1]
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for subscriber in subscribers:
+            subscriber.put({"ip": msg.get("ip", ""), "pid": msg.get("pid"), "job": self._job_id,
+                            "is_err": bool(msg.get("err")), "lines": list(msg.get("lines", ())),
+                            "actor_name": "", "task_name": msg.get("name", "")})
+        if not self.echo:
+            return
         try:
             sink = sys.stderr if msg["err"] else sys.stdout
             ip = "" if self._is_local(msg.get("ip", "")) else f", ip={msg['ip']}"
@@ -241,6 +253,15 @@ class Forwarder:
             sink.flush()
         except Exception:  # a closed or odd stream must not break the client
             pass
+
+    def add(self, subscriber: Any) -> None:
+        with self._lock:
+            self._subscribers.append(subscriber)
+
+    def remove(self, subscriber: Any) -> None:
+        with self._lock:
+            if subscriber in self._subscribers:
+                self._subscribers.remove(subscriber)
 
     def close(self) -> None:
         try:

@@ -34,9 +34,6 @@ def _resource_quantity(name: str, value: Any) -> None:
     if isinstance(value, float) and value and int(value * 10_000) == 0:
         raise ValueError(f"The precision of the fractional quantity of resource {name} "
                          "cannot go beyond 0.0001")
-    if name == "num_gpus" and value > 1 and value != int(value):
-        raise ValueError(f"The keyword '{name}' only accepts a whole number above 1 "
-                         f"(GPU resource quantity greater than 1 must be whole), got {value}.")
 
 
 def _resources(name: str, value: Any) -> None:

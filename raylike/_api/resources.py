@@ -200,6 +200,11 @@ def dashboard_wanted(include_dashboard: bool | None) -> bool:
     return has_bokeh if include_dashboard is None else bool(include_dashboard)
 
 
+# resources whose units are devices (Ray's predefined and custom unit-instance resources): a
+# request above one must be whole
+UNIT_INSTANCE = frozenset({"GPU", "neuron_cores", "TPU", "NPU", "HPU", "RBLN"})
+
+
 def request(options: dict[str, Any], default_cpus: float) -> dict[str, float]:
     """The Dask resource restrictions of a task or actor with these options."""
     cpus = options.get("num_cpus")
@@ -207,10 +212,14 @@ def request(options: dict[str, Any], default_cpus: float) -> dict[str, float]:
     if options.get("num_gpus"):
         wanted["GPU"] = float(options["num_gpus"])
     if options.get("memory"):
-        wanted["memory"] = float(options["memory"])
+        wanted["memory"] = float(int(options["memory"]))  # whole bytes, rounded down as Ray
     wanted.update({k: float(v) for k, v in (options.get("resources") or {}).items()})
     if options.get("accelerator_type"):
         wanted.update(_accelerator_request(options["accelerator_type"]))
+    for name, amount in wanted.items():  # checked at submission, as Ray's core worker does
+        if name in UNIT_INSTANCE and amount > 1 and amount != int(amount):
+            raise ValueError(f"{name} resource quantities >1 must be whole numbers. The "
+                             f"specified quantity {amount} is invalid.")
     return {k: v for k, v in wanted.items() if v > 0}
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from raylike._api import config as _config
+from raylike._api import error_pubsub as _error_pubsub
 from raylike._api import ids as _ids
 from raylike._api import logs as _logs
 from raylike._api import options as _options
@@ -154,6 +155,8 @@ class Runtime:
     job_id: str
     context: RayContext
     logs: Any = None  # a raylike._api.logs.Forwarder while log_to_driver is on
+    errors: Any = None  # the raylike._api.error_pubsub.Listener: errors pushed to drivers
+    anonymous_namespace: bool = False  # ``init`` named no namespace
     runtime_env: dict[str, Any] | None = None  # the job's, its local paths shipped as URIs
     detached_default: bool = False  # ``JobConfig(default_actor_lifetime="detached")``
     temp_dir: str = ""  # Ray's temporary directory of this session (``temp_dir()``)
@@ -275,6 +278,8 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
         if target is not None:
             _check_connect_arguments(num_cpus, num_gpus, resources, object_store_memory,
                                      kwargs.get("_system_config"))
+        elif kwargs.get("_memory") is not None:  # Ray's node memory, in whole bytes
+            resources = {**(resources or {}), "memory": float(int(kwargs["_memory"]))}
         if log_to_driver is None:  # Ray's default, read where Ray reads it
             from raylike._private import ray_constants
 
@@ -430,7 +435,9 @@ def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
     return Runtime(client=client, backend=backend, cluster=cluster, owns_client=owns_client,
                    namespace=namespace or str(uuid.uuid4()), job_id=job_id,
                    context=context,
-                   logs=_logs.Forwarder(backend, job_id) if log_to_driver else None)
+                   logs=_logs.Forwarder(backend, job_id) if log_to_driver else None,
+                   errors=_error_pubsub.Listener(backend, job_id),
+                   anonymous_namespace=namespace is None)
 
 
 def _address_info(client: Any, address: str, dashboard_url: str | None) -> dict[str, Any]:
@@ -519,6 +526,8 @@ def shutdown(_exiting_interpreter: bool = False) -> None:
         direct.close()
     if runtime.logs is not None:
         runtime.logs.close()
+    if runtime.errors is not None:
+        runtime.errors.close()
     from raylike._api.objects import release_dropped
 
     release_dropped()

@@ -113,6 +113,8 @@ def _affinity(strategy: Any, node_id: str, request: dict[str, float]) -> dict[st
                             f"({node_id}) cannot ever provide {request}, and soft=False was "
                             f"specified.")
     pinned = _on([target], loose=soft and all(_fits(n["Resources"], request) for n in nodes))
+    if not soft:  # it must not run elsewhere when its node leaves (see ``_backend._pin``)
+        pinned["hard"] = True
     spill = soft and getattr(strategy, "_spill_on_unavailable", False)
     fail = not soft and getattr(strategy, "_fail_on_unavailable", False)
     if not (spill or fail):

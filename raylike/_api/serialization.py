@@ -68,8 +68,15 @@ def check_definition_size(pickled: bytes, name: str, kind: str) -> None:
     if size >= limit:
         raise ValueError(f"The {kind} {name} is too large ({mib} MiB > "
                          f"FUNCTION_SIZE_ERROR_THRESHOLD={limit // (1024 * 1024)} MiB). {advice}")
-    logging.getLogger("raylike").warning("The %s %s is very large (%d MiB). %s", kind, name,
-                                         mib, advice)
+    from raylike._api import error_pubsub as _error_pubsub
+    from raylike._api import runtime as _runtime
+
+    text = f"Warning: The {kind} {name} is very large ({mib} MiB). {advice}"
+    runtime = _runtime.driver()
+    if runtime is None:  # a task's process: its own log
+        logging.getLogger("raylike").warning("%s", text)
+    else:  # pushed to drivers, as Ray does: this driver logs it when it comes back
+        _error_pubsub.publish(runtime.client, "pickling_large_object", text, runtime.job_id)
 
 
 def register_serializer(cls: type, serializer: Callable[[Any], Any],

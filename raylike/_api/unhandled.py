@@ -37,6 +37,10 @@ def report(key: str, exc: BaseException) -> None:
             return
     if os.environ.get("RAY_IGNORE_UNHANDLED_ERRORS"):
         return
+    from raylike._api import runtime as _runtime
+
+    if not _runtime.is_initialized():  # failed by the shutdown itself (an actor dies with
+        return  # its owner): Ray's driver reports nothing once it disconnected
     from raylike._private import worker
 
     try:

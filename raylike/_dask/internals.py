@@ -217,6 +217,37 @@ def reschedule_unrunnable(scheduler: Any, address: str, stimulus_id: str) -> Non
         scheduler.transitions(recs, stimulus_id=stimulus_id)
 
 
+def unpin_if_stranded(scheduler: Any, key: str, stimulus_id: str) -> None:
+    """Task ``key`` waits for a worker (``no-worker``) among workers that have all left:
+    drop that restriction (its resource restrictions stay) and place it again."""
+    ts = scheduler.tasks.get(key)
+    if ts is None or ts.state != "no-worker" or not ts.worker_restrictions:
+        return
+    if any(address in scheduler.workers for address in ts.worker_restrictions):
+        return
+    ts.worker_restrictions = set()
+    ts.loose_restrictions = False
+    scheduler.transitions({key: "processing"}, stimulus_id=stimulus_id)
+
+
+def fail_task(scheduler: Any, key: str, error: BaseException, stimulus_id: str) -> bool:
+    """Make task ``key`` fail with ``error`` (its waiters get it) if it has not run yet or
+    runs; False where Dask has no path to ``erred`` from its state."""
+    from distributed.protocol import pickle
+
+    ts = scheduler.tasks.get(key)
+    if ts is None or ts.state not in ("no-worker", "queued", "processing"):
+        return False
+    extra: dict[str, Any] = {}
+    if ts.state == "processing":
+        extra["worker"] = ts.processing_on.address
+    recs = scheduler.transition(key, "erred", stimulus_id=stimulus_id, cause=key,
+                                exception=pickle.dumps(error), exception_text=repr(error),
+                                **extra)
+    scheduler.transitions(recs, stimulus_id=stimulus_id)
+    return True
+
+
 def forget_topic_events(scheduler: Any, topic: str) -> None:
     """Drop the events the scheduler keeps for ``topic`` (they were sent already)."""
     broker = getattr(scheduler, "_broker", None)

@@ -125,11 +125,11 @@ def current_node_id() -> str:
 
 
 def node_ids() -> list[str]:
-    """``"node:<ip>"`` of every live node (one per distinct address)."""
-    seen: dict[str, None] = {}
-    for entry in nodes():
-        seen[NODE_ID_PREFIX + str(entry["NodeManagerAddress"])] = None
-    return list(seen)
+    """The ``"node:<ip>"`` resource of every live node, one entry per node as in Ray (nodes
+    on one host repeat it)."""
+    return [name for entry in nodes() for name in entry.get("Resources", {})
+            if name.startswith(NODE_ID_PREFIX)
+            and name != NODE_ID_PREFIX + "__internal_head__"]
 
 
 def actors(actor_id: str | None = None, job_id: Any = None,

@@ -3,9 +3,9 @@ Ray's own test files run unchanged on raylike.
 
 What needs Ray's internals with no Dask counterpart (Redis, the GCS, raylets, Prometheus
 metrics, TLS set-up, cloud instance killers) raises ``NotImplementedError`` naming the helper
-when called; importing it works, as Ray's conftest imports many of them. Error and log "pubsub"
-subscribers exist but deliver nothing: raylike pushes no error messages to drivers (errors reach
-the caller through ``get``; logs through ``log_to_driver``)."""
+when called; importing it works, as Ray's conftest imports many of them. The error subscriber
+receives the errors raylike pushes to drivers (``raylike._api.error_pubsub``); the log subscriber,
+the log lines of the driver's job (``raylike._api.logs``)."""
 from __future__ import annotations
 
 import contextlib
@@ -33,8 +33,9 @@ from raylike._private._batch_queue import BatchQueue
 __all__ = [
     "Semaphore", "SignalActor", "async_wait_for_condition", "client_test_enabled", "chdir",
     "external_redis_test_enabled", "generate_system_config_map", "get_error_message",
-    "get_log_batch", "get_non_head_nodes", "get_other_nodes", "init_error_pubsub",
-    "init_log_pubsub", "kill_actor_and_wait_for_failure", "kill_process_by_name",
+    "get_log_batch", "get_log_message", "get_non_head_nodes", "get_other_nodes",
+    "init_error_pubsub", "init_log_pubsub", "kill_actor_and_wait_for_failure",
+    "kill_process_by_name",
     "kill_processes", "object_memory_usage", "placement_group_assert_no_leak", "put_object",
     "ray_constants", "redis_replicas", "redis_sentinel_replicas",
     "reset_autoscaler_v2_enabled_cache", "run_string_as_driver",
@@ -368,28 +369,16 @@ def placement_group_assert_no_leak(pgs_created: list[Any]) -> None:
 
 # ---- errors and logs pushed to the driver ------------------------------------------------
 
-class _Subscriber:
-    """Ray's GCS error/log subscriber: raylike publishes nothing on it."""
+def init_error_pubsub() -> Any:
+    """A subscriber to the errors pushed to drivers from now on (this process must be a
+    driver connected by ``init``)."""
+    from raylike._api import runtime as _runtime
+    from raylike._api.error_pubsub import Subscriber
 
-    def subscribe(self) -> None:
-        pass
-
-    def poll(self, timeout: float | None = None) -> Any:
-        return None
-
-    def close(self) -> None:
-        pass
-
-
-class _ErrorSubscriber(_Subscriber):
-    def poll(self, timeout: float | None = None) -> Any:
-        return None, None
-
-
-def init_error_pubsub() -> _Subscriber:
-    """A subscriber to the errors Ray pushes to drivers; on raylike none are pushed (errors
-    reach the caller through ``get``), so polls return nothing."""
-    sub = _ErrorSubscriber()
+    runtime = _runtime.driver()
+    if runtime is None or runtime.errors is None:
+        raise RuntimeError("init_error_pubsub needs a driver connected by ray.init()")
+    sub = Subscriber(runtime.errors)
     sub.subscribe()
     return sub
 
@@ -408,12 +397,41 @@ def get_error_message(subscriber: Any, num: float = 1e6, error_type: str | None 
     return messages
 
 
-def init_log_pubsub() -> _Subscriber:
-    """A subscriber to worker log batches; raylike forwards logs to the driver's own
-    stdout/stderr instead, so polls return nothing."""
-    sub = _Subscriber()
+def init_log_pubsub() -> Any:
+    """A subscriber to the log lines of this driver's job from now on (Ray's subscriber sees
+    every job's; raylike's topics are per job). Each poll gives one batch: Ray's keys ``ip``,
+    ``pid``, ``job``, ``is_err``, ``lines``, ``actor_name``, ``task_name``."""
+    from raylike._api import logs as _logs
+    from raylike._api import runtime as _runtime
+    from raylike._api.error_pubsub import Subscriber
+
+    runtime = _runtime.driver()
+    if runtime is None:
+        raise RuntimeError("init_log_pubsub needs a driver connected by ray.init()")
+    if runtime.logs is None:  # log_to_driver=False: listen without writing the lines
+        runtime.logs = _logs.Forwarder(runtime.backend, runtime.job_id, echo=False)
+    sub = Subscriber(runtime.logs, keyed=False)
     sub.subscribe()
     return sub
+
+
+def get_log_message(subscriber: Any, num: float = 1e6, timeout: float = 20,
+                    job_id: str | None = None,
+                    matcher: Callable[[str], bool] | None = None) -> list[list[str]]:
+    """The lines of up to ``num`` log batches (of ``job_id``; with ``matcher``, only batches
+    with a line it accepts) received within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    batches: list[list[str]] = []
+    while time.monotonic() < deadline and len(batches) < num:
+        data = subscriber.poll(timeout=deadline - time.monotonic())
+        if not data:
+            break
+        if job_id and job_id != data.get("job"):
+            continue
+        if matcher and not any(matcher(line) for line in data["lines"]):
+            continue
+        batches.append(data["lines"])
+    return batches
 
 
 def get_log_batch(subscriber: Any, num: int, timeout: float = 20, job_id: str | None = None,

@@ -69,10 +69,20 @@ class DeferSigint:
             signal.raise_signal(signal.SIGINT)
 
 
-def publish_error_to_driver(*_: Any, **__: Any) -> None:
-    """Ray's push of an error message to drivers; raylike has no such channel."""
-    raise NotImplementedError("ray._private.utils.publish_error_to_driver is not available on "
-                              "raylike: errors reach drivers through get(), not a pubsub")
+def publish_error_to_driver(error_type: str, message: str, gcs_client: Any = None,
+                            job_id: Any = None, num_retries: Any = None) -> None:
+    """Push an error message to drivers (those of ``job_id``, or all when None), as Ray's
+    components do; from a driver only (``gcs_client``: unused, the driver's connection
+    publishes)."""
+    from raylike._api import runtime as _runtime
+    from raylike._api.error_pubsub import publish
+
+    runtime = _runtime.driver()
+    if runtime is None:
+        raise NotImplementedError("ray._private.utils.publish_error_to_driver works on "
+                                  "raylike only in a driver connected by ray.init()")
+    job = job_id.hex() if hasattr(job_id, "hex") and not isinstance(job_id, str) else job_id
+    publish(runtime.client, error_type, message, job or "")
 
 
 def get_ray_doc_version() -> str:

@@ -353,9 +353,11 @@ def _unbuilt_repr(cls: Any, class_name: str) -> str:
 
 
 def _intended_exit(exc: BaseException) -> bool:
-    """``exit_actor()`` or ``sys.exit(0)``: Ray's intended exit (the actor is not restarted)."""
+    """``exit_actor()`` or ``sys.exit(0)``: Ray's intended exit (the actor is not restarted).
+    ``sys.exit()``/``exit()`` (code None) is a crash, as in Ray (only an exit code of 0 is
+    the Python convention for a normal end)."""
     return isinstance(exc, (ActorExit, AsyncioActorExit)) or \
-        isinstance(exc, SystemExit) and exc.code in (None, 0)
+        isinstance(exc, SystemExit) and exc.code == 0
 
 
 def _leave() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -71,8 +72,9 @@ class Pool:
     a runtime environment (``raylike._process.env_setup``) only ever runs tasks of that environment;
     the idle ones least recently used make room first."""
 
-    def __init__(self, max_idle: int) -> None:
+    def __init__(self, max_idle: int, on_start: Callable[[int], None] | None = None) -> None:
         self._max_idle = max_idle
+        self._on_start = on_start  # called with the number of children after each start
         self._idle: list[Child] = []
         self._all: dict[int, Child] = {}
         self._lock = threading.Lock()
@@ -94,6 +96,9 @@ class Pool:
             child.send(("env", setup))
         with self._lock:
             self._all[child.pid] = child
+            count = len(self._all)
+        if self._on_start is not None:
+            self._on_start(count)
         return child
 
     def _zygote(self, renew: bool = False) -> _zygote.ForkClient:

@@ -203,7 +203,7 @@ def test_intended_exit_is_not_restarted(ray_shared, how):
         ray.get(actor.ping.remote(), timeout=60)
 
 
-@pytest.mark.parametrize("how", ["os_exit", "sys_exit_1"])
+@pytest.mark.parametrize("how", ["os_exit", "sys_exit_1", "sys_exit_none"])
 def test_crash_is_restarted_up_to_max_restarts(ray_shared, how):
     ray = ray_shared
 
@@ -215,7 +215,7 @@ def test_crash_is_restarted_up_to_max_restarts(ray_shared, how):
         def crash(self, how):
             if how == "os_exit":
                 os._exit(1)
-            sys.exit(1)
+            sys.exit(None if how == "sys_exit_none" else 1)  # only a code of 0 is intended
 
     actor = Crashy.remote()
     pids = [ray.get(actor.pid.remote(), timeout=60)]

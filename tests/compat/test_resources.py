@@ -252,6 +252,42 @@ def test_custom_resource_fractional(ray4, tmp_path):
     assert results == [True] * 4
 
 
+def test_fractions_that_add_up_to_the_whole_fit(ray4):
+    """Taking 1.7 of 2 leaves exactly 0.3 (Ray counts in fixed point): a request for 0.3
+    starts, one for 0.4 waits."""
+    ray = ray4
+
+    @ray.remote(num_cpus=0)
+    class Holder:
+        def ping(self):
+            return "ok"
+
+    big = Holder.options(resources={"Custom": 1.7}).remote()
+    assert ray.get(big.ping.remote(), timeout=60) == "ok"
+    too_big = Holder.options(resources={"Custom": 0.4}).remote()
+    waiting = too_big.ping.remote()
+    rest = Holder.options(resources={"Custom": 0.3}).remote()
+    assert ray.get(rest.ping.remote(), timeout=60) == "ok"
+    ready, _ = ray.wait([waiting], timeout=0.5)
+    assert ready == []
+    for actor in (big, too_big, rest):
+        ray.kill(actor)
+
+
+def test_a_fractional_gpu_count_above_one_is_refused_at_submission(ray4):
+    """Ray accepts ``num_gpus=1.5`` when decorating and refuses it when the task is
+    submitted (device counts above one must be whole)."""
+    ray = ray4
+
+    @ray.remote(num_gpus=1.5)
+    def greedy():
+        return 1
+
+    with pytest.raises(ValueError):
+        greedy.remote()
+    assert ray.get(greedy.options(num_gpus=1).remote(), timeout=60) == 1
+
+
 # ----------------------------------------------------------------------------------------------
 # GPUs (fake: the cluster was started with num_gpus=2 on a machine that may have none)
 # ----------------------------------------------------------------------------------------------
@@ -606,3 +642,19 @@ def test_accelerators_other_than_gpus_get_ids_and_their_variable(ray_start, acce
     assert actor_ids != task_ids  # two devices, one each
     assert sorted(actor_ids + task_ids) == ["0", "1"]
     assert actor_variable == actor_ids[0] and task_variable == task_ids[0]
+
+
+@pytest.mark.parametrize("ray_start", [{"num_cpus": 1, "_memory": 2.2,
+                                        "include_dashboard": False}], indirect=True)
+def test_memory_is_counted_in_whole_bytes(ray_start):
+    """The node's and a request's ``memory`` are rounded down to whole bytes: 2.9 fits in
+    2.2, 3.1 does not."""
+    ray = ray_start
+
+    @ray.remote
+    def noop():
+        return 1
+
+    assert ray.get(noop.options(memory=2.9).remote(), timeout=60) == 1
+    ready, _ = ray.wait([noop.options(memory=3.1).remote()], timeout=2)
+    assert ready == []

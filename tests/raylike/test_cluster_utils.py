@@ -99,3 +99,78 @@ def test_ray_node_arguments_without_dask_meaning_are_accepted(cluster):
     assert node.remaining_processes_alive()
     node.kill_raylet()
     assert not node.any_processes_alive()
+
+
+@pytest.mark.timeout(180)
+def test_soft_affinity_to_a_node_that_dies_runs_elsewhere(cluster):
+    """A task softly pinned to a node that cannot run everything (the head has no CPUs, so
+    Dask may not fall back by itself) runs on another node when its node dies; the node's
+    loss is pushed to the driver as Ray's ``node_removed`` error."""
+    from raylike._private import ray_constants, test_utils
+    from raylike.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    cluster.add_node(num_cpus=0)
+    doomed = cluster.add_node(num_cpus=2)
+    survivor = cluster.add_node(num_cpus=2)
+    cluster.connect()
+    cluster.wait_for_nodes()
+    errors = test_utils.init_error_pubsub()
+
+    @ray.remote(scheduling_strategy=NodeAffinitySchedulingStrategy(survivor.node_id, soft=False))
+    def slow():
+        import time
+
+        time.sleep(3)  # its dependant is placed after the doomed node is gone
+        return 1
+
+    @ray.remote(scheduling_strategy=NodeAffinitySchedulingStrategy(doomed.node_id, soft=True))
+    def where(_):
+        return ray.get_runtime_context().get_node_id()
+
+    ref = where.remote(slow.remote())
+    cluster.remove_node(doomed, allow_graceful=False)
+    assert ray.get(ref, timeout=90) == survivor.node_id
+    removed = test_utils.get_error_message(errors, 1, ray_constants.REMOVED_NODE_ERROR,
+                                           timeout=30)
+    assert removed and doomed.node_id in removed[0]["error_message"]
+    errors.close()
+
+
+@pytest.mark.timeout(180)
+def test_a_task_without_retries_fails_when_its_node_dies(cluster):
+    """A task running on a node that dies uses up a retry: with ``max_retries=0`` it fails
+    with ``NodeDiedError`` (Dask alone would run it again, or wait for ever for a node with
+    its resources, as here)."""
+    import time
+
+    cluster.add_node(num_cpus=1)
+    doomed = cluster.add_node(num_cpus=2)
+    cluster.connect()
+    cluster.wait_for_nodes()
+
+    @ray.remote(num_cpus=0)
+    class Flag:
+        def __init__(self):
+            self.up = False
+
+        def raise_(self):
+            self.up = True
+
+        def is_up(self):
+            return self.up
+
+    flag = Flag.remote()
+
+    @ray.remote(num_cpus=2, max_retries=0)
+    def forever(flag):
+        ray.get(flag.raise_.remote())
+        while True:
+            time.sleep(1)
+
+    ref = forever.remote(flag)
+    deadline = time.monotonic() + 60
+    while not ray.get(flag.is_up.remote()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    cluster.remove_node(doomed)
+    with pytest.raises(ray.exceptions.NodeDiedError):
+        ray.get(ref, timeout=60)

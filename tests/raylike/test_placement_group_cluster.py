@@ -139,3 +139,17 @@ def test_pending_group_placed_when_a_node_joins(dask_cluster: Any) -> None:
     dask_cluster.start_worker(nthreads=2, resources="CPU=2")
     assert ray.get(ready, timeout=60) == pg
     assert len(set(_nodes_of(pg))) == 2
+
+
+def test_group_waiting_for_busy_room_is_placed_on_a_node_that_joins(dask_cluster: Any) -> None:
+    """Groups that fit the node's declared CPUs but not what other groups left of them wait
+    unplaced (not on that node): a node that joins takes them at once."""
+    dask_cluster.start_worker(nthreads=2, resources="CPU=2")
+    ray.init(address=dask_cluster.address)
+    groups = [placement_group([{"CPU": 1}]) for _ in range(4)]
+    ready, _ = ray.wait([pg.ready() for pg in groups], num_returns=4, timeout=5)
+    assert len(ready) == 2
+    dask_cluster.start_worker(nthreads=2, resources="CPU=2")
+    ready, _ = ray.wait([pg.ready() for pg in groups], num_returns=4, timeout=60)
+    assert len(ready) == 4
+    assert len({node for pg in groups for node in _nodes_of(pg)}) == 2

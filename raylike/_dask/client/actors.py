@@ -42,6 +42,8 @@ def create_with(backend: Any, spec: ActorSpec, nested: list[ObjectRef[Any]],
             f"The name {meta.name} (namespace={meta.namespace}) is already taken. "
             "Please use a different name or get the existing actor using "
             f"ray.get_actor('{meta.name}', namespace='{meta.namespace}')")
+    if meta.detached:
+        _warn_if_anonymous(meta.namespace)
     try:
         where = _scheduling.placement(spec.strategy, placement,
                                       in_group=spec.placement is not None)
@@ -99,3 +101,19 @@ def _lend(scope: Any, handle: ActorHandle[Any]) -> bytes:
         data = dumps(handle, "actor handle")
     scope.held.extend(borrowed.refs)
     return data
+
+
+def _warn_if_anonymous(namespace: str | None) -> None:
+    """Ray's warning for a detached actor made in the driver's anonymous namespace: no other
+    driver will find it unless it names that namespace."""
+    from raylike._api import error_pubsub as _error_pubsub
+    from raylike._api import runtime as _runtime
+
+    runtime = _runtime.driver()
+    if runtime is None or not runtime.anonymous_namespace or namespace != runtime.namespace:
+        return
+    _error_pubsub.publish(
+        runtime.client, "detached_actor_anonymous_namespace",
+        "It looks like you're creating a detached actor in an anonymous namespace. In order "
+        "to access this actor in the future, you will need to explicitly connect to this "
+        f'namespace with ray.init(namespace="{namespace}", ...)', runtime.job_id)

@@ -508,6 +508,7 @@ class DaskBackend:
                                               in_group=call.placement is not None)
         except _scheduling.Unschedulable as exc:  # Ray fails the task, not the submission
             return self._refused(call, TaskUnschedulableError(str(exc)))
+        placement = self._pin(placement, call.key)
         dep_futures = [self._dep_future(d) for d in deps]
         if call.num_returns == 1:  # one graph for a burst of tasks (``_submissions``)
             batched = self._batch.submit(_node.execute_task, (call, *dep_futures), call.key,
@@ -566,11 +567,21 @@ class DaskBackend:
         return [ObjectRef(k, self.client.submit(_node.pick, fut, i, key=k, pure=False))
                 for i, k in enumerate(call.return_keys)]
 
+    def _pin(self, placement: dict[str, Any], key: str) -> dict[str, Any]:
+        """Dask's keywords of ``placement``. A hard node affinity (``"hard"``) is told to the
+        scheduler first (on the stream the task's graph follows): a task or actor restricted
+        to nodes that all left runs elsewhere (a SPREAD choice, a soft affinity), except
+        such a one (``_state_plugin.StatePlugin``)."""
+        if placement.pop("hard", False):
+            internals.send_to_scheduler(self.client, {"op": "raylike_hard_pin", "key": key})
+        return placement
+
     def submit_raw(self, func: Any, *args: Any, key: str, resources: dict[str, float] | None,
                    keep: list[ObjectRef[Any]] | None = None, detach: bool = False,
                    **placement: Any) -> ObjectRef[Any]:
         """A plain Dask task (an actor's reservation task). ``keep``: refs held until it ends;
         ``detach``: it runs to its end even when no ref to it is left."""
+        placement = self._pin(placement, key)
         with self._dask_errors():
             fut = self.client.submit(func, *args, key=key, resources=resources or None,
                                      pure=False, retries=0, **placement)

@@ -24,6 +24,7 @@ import threading
 import time
 from typing import Any
 
+from raylike._api import error_pubsub as _error_pubsub
 from raylike._api.objects import ObjectRef, hold_until_done
 from raylike._api.serialization import dumps, dumps_error, loads, payload_size
 from raylike._dask.client import local_objects as _local_objects
@@ -35,6 +36,7 @@ from raylike.exceptions import RaySystemError, TaskCancelledError
 logger = logging.getLogger("raylike.direct")
 GRACE = 60.0  # seconds a promoted key stays held by the driver after promotion
 _LARGE = 1 << 20  # answers bigger than this are scattered, not put in the Dask graph
+EXCESS_QUEUEING_START = 5000  # Ray's actor_excess_queueing_warn_threshold
 
 
 class DirectResult:
@@ -92,6 +94,8 @@ class DirectCalls:
         self._grace: collections.deque[tuple[float, Any]] = collections.deque()
         self._outbox: dict[str, list[tuple[Any, concurrent.futures.Future[Any]]]] = {}
         self._lanes: dict[str, Lane | None] = {}  # worker address -> lane (None: none yet)
+        self._unanswered: dict[str, int] = {}  # actor id -> its calls sent and not answered
+        self._warn_at = EXCESS_QUEUEING_START  # Ray's warning of many queued calls (doubles)
 
     def call(self, call: Any, keep: list[Any]) -> ObjectRef[Any]:
         """Send ``call``; its ref holds the answer. ``keep`` lives until the call ends.
@@ -109,6 +113,7 @@ class DirectCalls:
                 self._on_loop(self._flush(call.actor_id))
         if keep:  # the arguments' refs and the actor's reservation live until the answer
             future.add_done_callback(functools.partial(hold_until_done, keep))
+        self._count(call.actor_id, future)
         ref: ObjectRef[Any] = ObjectRef(call.key)
         ref._direct = DirectResult(future, self)
         if self.eager:
@@ -116,6 +121,37 @@ class DirectCalls:
                 self._by_key[call.key] = ref
             ref._direct.promote(ref, block=False)
         return ref
+
+    def _count(self, actor_id: str, future: concurrent.futures.Future[Any]) -> None:
+        """Count a call until it is answered; publish Ray's warning when one actor has 5,000
+        unanswered calls from this process (then 10,000, 20,000, ...)."""
+        with self._lock:
+            pending = self._unanswered[actor_id] = self._unanswered.get(actor_id, 0) + 1
+            threshold = self._warn_at if pending >= self._warn_at else 0
+            if threshold:
+                self._warn_at *= 2
+        future.add_done_callback(functools.partial(self._answered, actor_id))
+        if threshold:
+            threading.Thread(target=self._warn_queueing, args=(actor_id, threshold),
+                             daemon=True, name="raylike-warn").start()
+
+    def _answered(self, actor_id: str, _: Any) -> None:
+        with self._lock:
+            left = self._unanswered.get(actor_id, 0) - 1
+            if left > 0:
+                self._unanswered[actor_id] = left
+            else:
+                self._unanswered.pop(actor_id, None)
+
+    def _warn_queueing(self, actor_id: str, threshold: int) -> None:
+        from raylike._api import runtime as _runtime
+
+        runtime = _runtime.driver()
+        _error_pubsub.publish(
+            self.client, "excess_queueing_warning",
+            f"Warning: More than {threshold} tasks are pending submission to actor "
+            f"{actor_id}. To reduce memory usage, wait for these tasks to finish before "
+            "sending more.", runtime.job_id if runtime is not None else "")
 
     def cancel_unsent(self, ref: ObjectRef[Any]) -> bool:
         """``ray.cancel`` of a call of this driver that cannot have reached its actor: the

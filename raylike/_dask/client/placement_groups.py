@@ -64,11 +64,16 @@ def _create(backend: Any, pg_id: str, name: str, namespace: str | None,
     if reply["status"] == "placed":
         _reserve(backend, pg_id, bundles, reply["workers"])
         return
-    logger.warning("Warning: placement group %s (bundles %s, strategy %s) cannot be placed on "
-                   "the cluster's nodes now. It will wait until nodes that can hold it join.",
-                   name or pg_id, bundles, strategy)
+    if not reply.get("feasible", False):  # busy nodes: it waits for room, as in Ray
+        _warn_infeasible(name or pg_id, bundles, strategy)
     threading.Thread(target=_place_later, args=(backend, pg_id, bundles), daemon=True,
                      name=f"raylike-pg-{pg_id[:8]}").start()
+
+
+def _warn_infeasible(name: str, bundles: list[dict[str, float]], strategy: str) -> None:
+    logger.warning("Warning: placement group %s (bundles %s, strategy %s) cannot be placed on "
+                   "the cluster's nodes now. It will wait until nodes that can hold it join.",
+                   name, bundles, strategy)
 
 
 def _place_later(backend: Any, pg_id: str, bundles: list[dict[str, float]]) -> None:

@@ -75,7 +75,13 @@ class PlacementGroupRegistry(SchedulerPlugin):
             internals.add_scheduler_handlers(scheduler, {f"raylike_pg_{op}": getattr(self, op)})
 
     def add_worker(self, scheduler: Any, worker: str) -> None:
+        self._room_changed()
+
+    def _room_changed(self) -> None:
+        """Wake every pending ``place``: a worker joined or a group gave its room back. (A
+        fresh event each time: a waiter holds the one it saw before its last look.)"""
         self.workers_changed.set()
+        self.workers_changed = asyncio.Event()
 
     # -- handlers ----------------------------------------------------------------------------
     def create(self, pg_id: str, name: str, namespace: str | None, bundles: list[dict[str, float]],
@@ -89,8 +95,11 @@ class PlacementGroupRegistry(SchedulerPlugin):
 
     async def place(self, pg_id: str, timeout: float = 0.0, **_: Any) -> dict[str, Any]:
         """Workers for the group's bundles: ``{"status": "placed", "workers": [...]}``, or
-        ``"pending"`` (no set of workers can ever hold them now; waits up to ``timeout`` for
-        a worker to join), or ``"removed"``."""
+        ``"pending"`` (the room not promised to other groups cannot hold them now; waits up
+        to ``timeout`` for a worker to join or a group to go; ``feasible``: the workers'
+        declared resources could), or ``"removed"``. As in Ray, a group is placed only where
+        all its bundles fit now: one placed on a worker whose room another group holds would
+        stay there, waiting, even after a new node joined."""
         deadline = time.monotonic() + timeout
         while True:
             group = self.groups.get(pg_id)
@@ -98,16 +107,19 @@ class PlacementGroupRegistry(SchedulerPlugin):
                 return {"status": "removed"}
             if group.workers:
                 return {"status": "placed", "workers": group.workers}
-            workers = assign(group.bundles, group.strategy, self._capacity())
+            changed = self.workers_changed
+            capacity = self._capacity()
+            workers = assign(group.bundles, group.strategy,
+                             [(address, free, free) for address, _, free in capacity])
             if workers is not None:
                 group.workers = list(workers)
                 return {"status": "placed", "workers": group.workers}
             left = deadline - time.monotonic()
             if left <= 0:
-                return {"status": "pending"}
-            self.workers_changed.clear()
+                return {"status": "pending",
+                        "feasible": assign(group.bundles, group.strategy, capacity) is not None}
             try:
-                await asyncio.wait_for(self.workers_changed.wait(), left)
+                await asyncio.wait_for(changed.wait(), left)
             except asyncio.TimeoutError:
                 pass
 
@@ -152,6 +164,7 @@ class PlacementGroupRegistry(SchedulerPlugin):
             self.scheduler.client_releases_keys(keys=keys, client="fire-and-forget",
                                                 stimulus_id=f"raylike-pg-remove-{time.time()}")
         await self._release_on_workers(group)
+        self._room_changed()
         return "ok"
 
     async def remove_job(self, job_id: str, **_: Any) -> int:

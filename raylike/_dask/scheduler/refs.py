@@ -10,6 +10,7 @@ from typing import Any
 from distributed.diagnostics.plugin import SchedulerPlugin
 
 from raylike._api import config as _config
+from raylike._api.error_pubsub import TOPIC as ERRORS_TOPIC
 from raylike._api.logs import TOPIC_PREFIX as LOGS_TOPIC_PREFIX
 from raylike._dask import internals
 
@@ -70,7 +71,7 @@ class RefsPlugin(SchedulerPlugin):
     def log_event(self, topic: str, msg: Any) -> None:
         """Two kinds of events matter here: log lines (forgotten once sent, see
         :meth:`_forget_log_line`) and a worker's removal (the scattered keys it lost)."""
-        if topic.startswith(LOGS_TOPIC_PREFIX):
+        if topic.startswith(LOGS_TOPIC_PREFIX) or topic == ERRORS_TOPIC:
             self._forget_log_line(topic)
             return
         if topic != "all" or not isinstance(msg, dict) or msg.get("action") != "remove-worker":

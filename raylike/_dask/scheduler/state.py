@@ -40,7 +40,9 @@ class StatePlugin(SchedulerPlugin):
         self.joined: dict[str, float] = {w: time.time() for w in scheduler.workers}
         self.left: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._running: set[str] | None = None  # keys running on workers, for this query
-        internals.add_scheduler_handlers(scheduler, {"raylike_state": self.query})
+        self.hard_pins: set[str] = set()  # tasks and actors of a hard node affinity
+        internals.add_scheduler_handlers(scheduler, {"raylike_state": self.query},
+                                         {"raylike_hard_pin": self._hard_pin})
 
     # -- scheduler events ---------------------------------------------------------------------
     def update_graph(self, scheduler: Any, *, keys: Any = (), tasks: Any = (),
@@ -57,7 +59,39 @@ class StatePlugin(SchedulerPlugin):
         while len(self.tasks) > KEPT:
             self.tasks.popitem(last=False)
 
+    def _node_died_under(self, keys: list[str], address: str) -> None:
+        """As in Ray, a task whose node died while it ran is retried only while it has
+        retries left (``max_retries``; Dask would run it again whatever they are): then it
+        fails with ``NodeDiedError``."""
+        from raylike.exceptions import NodeDiedError
+
+        for key in keys:
+            record = self.tasks.get(key)
+            if record is None or record.get("type") != "NORMAL_TASK":
+                continue
+            record["node_deaths"] = deaths = record.get("node_deaths", 0) + 1
+            allowed = record.get("max_retries", 3)
+            if allowed < 0 or deaths <= allowed:
+                continue
+            error = NodeDiedError(
+                "Task failed because the node it was running on is dead or unavailable. "
+                f"Node IP: {rows.host_of(address)}, node ID: {rows.node_of(address)}. The "
+                f"task ({record.get('name', key)}) had no retries left (max_retries).")
+            internals.fail_task(self.scheduler, key, error, f"raylike-node-died-{time.time()}")
+
+    def _hard_pin(self, key: str, **_: Any) -> None:
+        self.hard_pins.add(key)
+
+    def _unpin(self, key: str) -> None:
+        internals.unpin_if_stranded(self.scheduler, key, f"raylike-unpin-{time.time()}")
+
     def transition(self, key: Any, start: str, finish: str, *args: Any, **kwargs: Any) -> None:
+        if finish == "no-worker" and key not in self.hard_pins:
+            # its nodes may all have left (a SPREAD choice, a soft affinity): as in Ray it
+            # runs elsewhere (looked at once this transition is over)
+            self.scheduler.loop.add_callback(self._unpin, key)
+        elif finish == "forgotten":
+            self.hard_pins.discard(key)
         record = self.tasks.get(key) if isinstance(key, str) else None
         if record is None:
             return
@@ -94,6 +128,32 @@ class StatePlugin(SchedulerPlugin):
                                  worker, None), "at": time.time()}
         while len(self.left) > 1000:
             self.left.popitem(last=False)
+
+    def log_event(self, topic: str, msg: Any) -> None:
+        """A worker's removal: the tasks it ran use up a retry each (below). A node lost
+        without notice (Dask's removal of a worker it did not expect to leave: killed,
+        crashed, unreachable) is Ray's ``node_removed`` error, pushed to drivers."""
+        if topic != "all" or not isinstance(msg, dict) or msg.get("action") != "remove-worker":
+            return
+        running = [k for k in msg.get("processing-tasks", ()) if k in self.tasks]
+        if running:  # looked at once Dask has placed them again
+            self.scheduler.loop.add_callback(self._node_died_under, running,
+                                             str(msg.get("worker", "")))
+        if msg.get("expected"):
+            return
+        from raylike._api.error_pubsub import publish
+        from raylike._api.ids import node_id
+
+        address = str(msg.get("worker", ""))
+        host = address.split("://", 1)[-1].rpartition(":")[0]
+        ws = self.scheduler.workers.get(address)
+        name = getattr(ws, "name", None) or self.left.get(address, {}).get("name") or host
+        publish(self.scheduler, "node_removed",
+                f"The node with node id: {node_id(address)} and address: {host} and node "
+                f"name: {name} has been marked dead because the detector has missed too many "
+                "heartbeats from it. This can happen when a \t(1) raylet crashes unexpectedly "
+                "(OOM, etc.) \n\t(2) raylet has lagging heartbeats due to slow network or "
+                "busy workload.")
 
     # -- the query ----------------------------------------------------------------------------
     async def query(self, kind: str, filters: list[Any] | None = None, limit: int = 100,

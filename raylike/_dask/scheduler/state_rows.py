@@ -13,7 +13,8 @@ _HOST_MODULES = ("raylike._dask.worker.node", "raylike._dask.worker.actor_host")
 # Dask's exception names -> Ray's error_type
 ERROR_TYPES = (("TaskCancelledError", "TASK_CANCELLED"), ("WorkerCrashedError", "WORKER_DIED"),
                ("ActorDiedError", "ACTOR_DIED"), ("ActorUnavailableError", "ACTOR_UNAVAILABLE"),
-               ("OutOfMemoryError", "OUT_OF_MEMORY"), ("ObjectLostError", "OBJECT_LOST"))
+               ("OutOfMemoryError", "OUT_OF_MEMORY"), ("ObjectLostError", "OBJECT_LOST"),
+               ("NodeDiedError", "NODE_DIED"))
 
 
 def node_of(address: str | None) -> str | None:
@@ -49,7 +50,8 @@ def task_record(key: str, run_spec: Any) -> dict[str, Any] | None:
     if name == "execute_task":
         function = getattr(spec, "function_name", "") or spec.name
         row.update(type="NORMAL_TASK", name=spec.name, actor_id=None,
-                   func=function.rsplit(".", 1)[-1], full_name=function)
+                   func=function.rsplit(".", 1)[-1], full_name=function,
+                   max_retries=getattr(spec, "max_retries", 3))
     else:
         meta = spec.meta
         init = f"{meta.class_name}.__init__"

@@ -26,6 +26,7 @@ from typing import Any
 from distributed import secede
 
 from raylike._api import context as _context
+from raylike._api import error_pubsub as _error_pubsub
 from raylike._api import logs as _logs
 from raylike._api import resources as _resources
 from raylike._api import runtime as _runtime
@@ -149,6 +150,11 @@ class ActorHost:
         if self.exiting:
             return died_of(self.meta, EXITED)
         detail = f"{CRASHED} The process (pid {link.child.pid}) exited with code {code}."
+        if stop is None:  # no ray.kill: nobody meant it to end
+            _error_pubsub.worker_died(self.node.worker, self.spec.job_id,
+                                      f"Actor ID: {self.meta.actor_id}", self.node.node_id,
+                                      link.child.pid, f"The actor's process exited with code "
+                                      f"{code}.")
         max_restarts = self.spec.max_restarts
         if stop is not None and stop[1] is not None and not (
                 max_restarts < 0 or self.restarts < max_restarts):

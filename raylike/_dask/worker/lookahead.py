@@ -92,7 +92,31 @@ def install(state: WorkerState) -> None:
         return ts
 
     WorkerState._next_ready_task = next_ready_task  # type: ignore[method-assign, assignment]
+    _round_resource_books()
     _installed = True
+
+
+def _round_resource_books() -> None:
+    """Keep the node's free amounts rounded, as Ray counts resources in fixed point: Dask
+    adds and subtracts floats, so after taking 2.7 of 3 only 0.2999999999999998 was left and
+    a request of 0.3 waited for ever."""
+    acquire = WorkerState._acquire_resources
+    release = WorkerState._release_resources
+
+    def rounded(books: Any, ts: Any) -> None:
+        for name in ts.resource_restrictions or ():
+            books.available_resources[name] = round(books.available_resources[name], 6)
+
+    def acquire_resources(state: WorkerState, ts: Any) -> None:
+        acquire(state, ts)
+        rounded(state, ts)
+
+    def release_resources(state: WorkerState, ts: Any) -> None:
+        release(state, ts)
+        rounded(state, ts)
+
+    WorkerState._acquire_resources = acquire_resources  # type: ignore[method-assign, assignment]
+    WorkerState._release_resources = release_resources  # type: ignore[method-assign, assignment]
 
 
 def first_fitting(state: WorkerState) -> Any:

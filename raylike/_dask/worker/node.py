@@ -26,6 +26,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from distributed.worker_state_machine import WorkerState
 
 from raylike._api import context as _context
+from raylike._api import error_pubsub as _error_pubsub
 from raylike._api import ids as _ids
 from raylike._api import logs as _logs
 from raylike._api import resources as _resources
@@ -129,7 +130,10 @@ class NodePlugin(WorkerPlugin):
         cpus = int(worker.state.total_resources.get("CPU", 1))
         from raylike._process.pool import Pool
 
-        self.pool = Pool(max_idle=max(2, cpus * 2))
+        self._cpus = max(1, cpus)
+        self._pool_warned = 0  # the multiple of its CPUs at the last "too many processes"
+        self._warn_lock = threading.Lock()
+        self.pool = Pool(max_idle=max(2, cpus * 2), on_start=self._pool_grew)
         self.envs = NodeEnvs(_packages.base_dir(worker))  # runtime environments set up here
         self.accelerators = _accelerators.AcceleratorIds(dict(worker.state.total_resources))
         self.helpers = ThreadPoolExecutor(1024, thread_name_prefix="raylike-request")
@@ -137,6 +141,23 @@ class NodePlugin(WorkerPlugin):
         _runtime.set_process_backend(_WorkerBackend(self))
         threading.Thread(target=self._warm_up, args=(min(cpus, 2),), daemon=True,
                          name="raylike-warmup").start()
+
+    def _pool_grew(self, processes: int) -> None:
+        """Ray's warning that a node started many worker processes (four times its CPUs,
+        then at each further multiple): actors, or tasks blocked in ``get``, pile up."""
+        multiple = processes // self._cpus
+        with self._warn_lock:
+            if multiple < 4 or multiple <= self._pool_warned:
+                return
+            self._pool_warned = multiple
+        host = get_address_host(self.worker.address)
+        _error_pubsub.publish(
+            self.worker, "worker_pool_large",
+            f"WARNING: {processes} PYTHON worker processes have been started on node: "
+            f"{self.node_id} with address: {host}. This could be a result of using a large "
+            "number of actors, or due to tasks blocked in ray.get() calls (see "
+            "https://github.com/ray-project/ray/issues/3644 for some discussion of "
+            "workarounds).")
 
     async def _declare_resources(self, worker: Any) -> None:
         """A worker started by hand gets ``CPU = nthreads``, the GPUs pynvml finds and Ray's
@@ -313,7 +334,13 @@ class NodePlugin(WorkerPlugin):
             self.accelerators.release(leased, request)
         if status == "crashed" or cancelled and status != "ok":
             self.pool.discard(child)
-            return ("cancelled", None) if cancelled else ("crashed", payload)
+            if cancelled:
+                return "cancelled", None
+            _error_pubsub.worker_died(
+                self.worker, call.job_id,
+                f"RayTask ID: {_ids.task_id(call.key, None, call.job_id)}",
+                self.node_id, child.pid, f"The worker process ended {payload}.")
+            return "crashed", payload
         if call.max_calls > 0 and child.count_call(call.function_name) >= call.max_calls:
             self.pool.discard(child)  # Ray's max_calls: its process ends after that many runs
         else:
