@@ -106,6 +106,7 @@ def install(client: Client) -> None:
     every worker, now and joining later (the node)."""
     from raylike import _node
     from raylike._actor_registry import REGISTRY_PLUGIN, ActorRegistry
+    from raylike._dask.label_plugin import LABELS_PLUGIN, LabelPlugin
     from raylike._pg_registry import PG_PLUGIN, PlacementGroupRegistry
     from raylike._state_plugin import STATE_PLUGIN, StatePlugin
     from raylike._stream_registry import STREAMS_PLUGIN, StreamRegistry
@@ -116,6 +117,7 @@ def install(client: Client) -> None:
         client.register_plugin(StreamRegistry(), name=STREAMS_PLUGIN)
         client.register_plugin(PlacementGroupRegistry(), name=PG_PLUGIN)
         client.register_plugin(StatePlugin(), name=STATE_PLUGIN)
+        client.register_plugin(LabelPlugin(), name=LABELS_PLUGIN)
         tune(client)
         client.register_plugin(_node.NodeInstaller(), name=_node.INSTALLER_NAME)
 

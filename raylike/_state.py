@@ -4,7 +4,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from raylike import _ids, _resources, _runtime
+from raylike import _ids, _labels, _resources, _runtime
 from raylike.exceptions import RaySystemError
 
 
@@ -81,7 +81,7 @@ def _node_entry(address: str, info: dict[str, Any]) -> dict[str, Any]:
         "ObjectManagerPort": int(host[1]) if len(host) > 1 and host[1].isdigit() else 0,
         "NodeName": _node_name(str(info.get("name") or ""), host[0]),
         "Resources": resources,
-        "Labels": {},
+        "Labels": _labels.node_labels(address, info),
         "DaskWorkerAddress": address,
     }
 
