@@ -405,6 +405,7 @@ def _spec(actor_class: ActorClass[Any], args: tuple[Any, ...], kwargs: dict[str,
         max_restarts=_options.get(opts, "max_restarts"), max_concurrency=concurrency,
         job_id=_context.current_job_id(), creator_namespace=namespace,
         reservation=new_key(f"actor.{cls.__name__}"), strategy=opts.get("scheduling_strategy"),
+        label_selector=opts.get("label_selector"), fallback_strategy=opts.get("fallback_strategy"),
         class_path=actor_class._class_path, out_of_order=out_of_order,
         detached_default=_context.default_detached(), depth=_context.task_depth() + 1)
     spec.runtime_env = _runtime_env.for_call(opts.get("runtime_env"))
@@ -479,7 +480,9 @@ def create_with(backend: Any, spec: ActorSpec, nested: list[ObjectRef[Any]],
             f"ray.get_actor('{meta.name}', namespace='{meta.namespace}')")
     try:
         where = _scheduling.placement(spec.strategy, placement,
-                                      in_group=spec.placement is not None)
+                                      in_group=spec.placement is not None,
+                                      selector=spec.label_selector,
+                                      fallback=spec.fallback_strategy)
     except _scheduling.Unschedulable as exc:  # Ray: the actor is created dead, calls raise
         error = ActorUnschedulableError(str(exc))
         backend.scheduler_call("raylike_actor_update", actor_id=meta.actor_id, state="DEAD",

@@ -491,7 +491,9 @@ class DaskBackend:
             return self._submit_actor_call(call, [*deps, *nested])
         try:
             placement = _scheduling.placement(call.strategy, call.dask_resources,
-                                              in_group=call.placement is not None)
+                                              in_group=call.placement is not None,
+                                              selector=call.label_selector,
+                                              fallback=call.fallback_strategy)
         except _scheduling.Unschedulable as exc:  # Ray fails the task, not the submission
             return self._refused(call, TaskUnschedulableError(str(exc)))
         dep_futures = [self._dep_future(d) for d in deps]
