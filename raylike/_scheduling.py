@@ -152,7 +152,9 @@ def _labelled(hard: list[Any], soft: list[Any], alternatives: list[list[Any]],
     """Run only on nodes whose labels satisfy ``hard``; where no node that could ever run it
     does, the first of ``alternatives`` (``fallback_strategy``) that some such node satisfies.
     With ``soft``: on the nodes that also satisfy it and have ``request`` free now, else on
-    any matching node with it free now, else (all busy) on any matching node, when one frees.
+    any matching node with it free now, else (all busy) on the nodes that satisfy ``soft``
+    too, else on any matching node, when one frees (a Dask worker queues what it is given:
+    the restriction decides where it waits).
     No matching node: it waits, pending (as Ray's), until a node with the labels joins: the
     scheduler's label plugin (``_dask/label_plugin.py``) keeps the restriction true."""
     from raylike import _labels, _state
@@ -168,9 +170,11 @@ def _labelled(hard: list[Any], soft: list[Any], alternatives: list[list[Any]],
     restriction = [_labels.sentinel(chosen)]  # the plugin adds the nodes that match
     if soft:
         available = _state.available_resources_per_node()
-        free = [n for n in _state.nodes() if n["Alive"] and _labels.matches(n["Labels"], chosen)
-                and _fits(available.get(n["NodeID"], {}), request)]
-        preferred = [n for n in free if _labels.matches(n["Labels"], soft)] or free
+        able = [n for n in _state.nodes() if n["Alive"] and _labels.matches(n["Labels"], chosen)
+                and _fits(n["Resources"], request)]
+        free = [n for n in able if _fits(available.get(n["NodeID"], {}), request)]
+        preferred = ([n for n in free if _labels.matches(n["Labels"], soft)] or free
+                     or [n for n in able if _labels.matches(n["Labels"], soft)])
         restriction += [n["DaskWorkerAddress"] for n in preferred]
     return {"workers": restriction, "allow_other_workers": False}
 
