@@ -165,6 +165,10 @@ def _start_head(args: argparse.Namespace) -> list[Entry]:
         from distributed.utils import get_ip
 
         host = get_ip()
+    if args.port == 0:  # Ray's "any free port"
+        from raylike._cluster import _free_port
+
+        args.port = _free_port()
     address = f"tcp://{host}:{args.port}"
     if listening(address):
         raise RuntimeError(f"port {args.port} is in use: something already listens at {address}")
@@ -395,11 +399,14 @@ def _parser() -> argparse.ArgumentParser:
     start = sub.add_parser("start", help="start a head node, or add a node to a cluster")
     start.add_argument("--head", action="store_true", help="start a scheduler and a worker")
     start.add_argument("--address", help="add a worker to the scheduler at this address")
-    start.add_argument("--port", type=int, default=8786, help="scheduler port (default 8786)")
+    start.add_argument("--port", type=int, default=8786,
+                       help="scheduler port (default 8786; 0: any free port)")
     start.add_argument("--host", help="listen address (default 127.0.0.1; 0.0.0.0: all)")
     start.add_argument("--num-cpus", type=float, help="CPUs of the node (default: all)")
     start.add_argument("--num-gpus", type=float, help="GPUs of the node (default: detected)")
     start.add_argument("--resources", help='custom resources as JSON, e.g. \'{"Custom": 2}\'')
+    for ignored in ("--min-worker-port", "--max-worker-port"):  # Ray's; no meaning on Dask
+        start.add_argument(ignored, type=int, help=argparse.SUPPRESS)
     start.add_argument("--labels", default="", help='node labels, e.g. "k1=v1,k2=v2" or JSON')
     start.add_argument("--labels-file", default="", help="node labels in a YAML file")
     dash = start.add_mutually_exclusive_group()
