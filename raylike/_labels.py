@@ -130,18 +130,16 @@ def node_labels(address: str, info: dict[str, Any]) -> dict[str, str]:
 
 # -- selectors ------------------------------------------------------------------------------
 def conditions(selector: dict[str, str] | None) -> list[Condition]:
-    """A ``label_selector`` as conditions."""
+    """A ``label_selector`` as conditions, read as Ray's raylet reads it: ``in(a,b)``'s
+    values are split at each comma and kept as they are (``"in(a, b)"``'s second value is
+    ``" b"``, which no valid label equals), and any other text is one value."""
     out: list[Condition] = []
     for key, value in (selector or {}).items():
         text = value or ""
         negated = text.startswith("!")
         text = text[1:] if negated else text
-        if text.startswith("in(") and text.endswith(")"):
-            values = tuple(v.strip() for v in text[3:-1].split(","))
-        elif text.startswith("(") and text.endswith(")"):
-            values = tuple(v.strip() for v in text[1:-1].split(","))
-        else:
-            values = (text,)
+        values = tuple(text[3:-1].split(",")) if text.startswith("in(") and text.endswith(")") \
+            else (text,)
         out.append((key, "not_in" if negated else "in", values))
     return out
 
