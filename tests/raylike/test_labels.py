@@ -88,3 +88,24 @@ def test_worker_labels_from_its_environment(monkeypatch):
     node = _labels.node_labels("tcp://127.0.0.1:1", info)
     assert node["ray.io/accelerator-type"] == "A100" and node["zone"] == "b"
     assert len(node[_labels.NODE_ID]) == 56
+
+
+def test_state_api_rows_carry_labels_and_selectors():
+    import raylike as ray
+    from raylike.util.state import list_nodes, list_tasks
+
+    ray.init(num_cpus=1, include_dashboard=False, labels={"zone": "a"},
+             resources={"accelerator_type:V100": 1})
+    try:
+        @ray.remote
+        def f():
+            return ray.get_runtime_context().get_node_labels()
+
+        labels = ray.get(f.options(label_selector={"zone": "a"}).remote(), timeout=60)
+        assert labels["zone"] == "a" and labels["ray.io/accelerator-type"] == "V100"
+        (node,) = list_nodes(detail=True)
+        assert node.labels == labels
+        (task,) = [t for t in list_tasks(detail=True) if t.name == "f"]
+        assert task.label_selector == {"zone": "a"}
+    finally:
+        ray.shutdown()
