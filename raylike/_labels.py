@@ -39,9 +39,11 @@ Condition = tuple[str, str, tuple[str, ...]]
 
 
 # -- a node's labels ------------------------------------------------------------------------
-def check_node_labels(labels: Any) -> dict[str, str]:
-    """Ray's checks of a node's labels (a dict of ``str`` keys and values with Kubernetes'
-    syntax): ``ValueError``; returns them as a plain dict."""
+def check_node_labels(labels: Any, syntax: bool = True) -> dict[str, str]:
+    """Ray's checks of a node's labels (a dict of ``str`` keys and values; with ``syntax``,
+    as ``ray start`` checks them, Kubernetes' syntax): ``ValueError``; returns them as a plain
+    dict. (``init(labels=)`` and ``Cluster.add_node(labels=)`` check no syntax in Ray 2.60, and
+    a value that is no string fails its node's start-up: here a ``ValueError`` at once.)"""
     from raylike._private.label_utils import validate_label_key, validate_label_value
 
     if not isinstance(labels, dict):
@@ -51,6 +53,8 @@ def check_node_labels(labels: Any) -> dict[str, str]:
             raise ValueError("The key is not string type.")
         if not isinstance(value, str):
             raise ValueError(f'The value of the "{key}" is not string type')
+        if not syntax:
+            continue
         error = validate_label_key(key)
         if error:
             raise ValueError(error)
@@ -75,11 +79,13 @@ def parse_cli_labels(text: str) -> dict[str, str]:
             parsed = json.loads(text)
         except ValueError:
             raise first from None
-        reserved = [k for k in parsed if isinstance(parsed, dict) and str(k).startswith("ray.io/")]
+        if not isinstance(parsed, dict):
+            raise first from None
+        reserved = [k for k in parsed if str(k).startswith("ray.io/")]
         if reserved:
             raise ValueError(f"Custom label keys `{reserved[0]}` cannot start with the prefix "
                              "`ray.io/`. This is reserved for Ray defined labels.") from None
-        return check_node_labels(parsed)
+        return check_node_labels(parsed, syntax=False)  # as Ray's: types and prefix only
 
 
 def env_for(labels: dict[str, str] | None) -> dict[str, str]:
@@ -98,7 +104,7 @@ def _own_labels() -> dict[str, str]:
     for text in (_config.raw("node_labels"), os.environ.get("RAY_OVERRIDE_LABELS", "")):
         if text:
             try:
-                labels.update(check_node_labels(json.loads(text)))
+                labels.update(check_node_labels(json.loads(text), syntax=False))
             except ValueError:  # Ray logs a bad override and goes on
                 import logging
 

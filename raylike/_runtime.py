@@ -271,7 +271,7 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
         elif labels is not None:
             from raylike import _labels
 
-            labels = _labels.check_node_labels(labels)
+            labels = _labels.check_node_labels(labels, syntax=False)
         if log_to_driver is None:  # Ray's default, read where Ray reads it
             from raylike._private import ray_constants
 

@@ -157,7 +157,7 @@ class Cluster:
         if labels is not None:
             from raylike import _labels
 
-            labels = _labels.check_node_labels(labels)
+            labels = _labels.check_node_labels(labels, syntax=False)
         if self._address is None:
             self._scheduler, self._address = _cluster_nodes.start_scheduler(self._logs)
             self.redis_address = self.address

@@ -56,6 +56,14 @@ def test_init_labels_are_the_nodes_labels(ray_fresh):
         ray.cancel(ref, force=True)
 
 
+def test_init_labels_are_not_checked_for_syntax(ray_fresh):
+    ray = ray_fresh
+    ray.init(num_cpus=1, include_dashboard=False, labels={"ray.io/market-type": "spot",
+                                                          "a key": "-odd-"})
+    labels = ray.nodes()[0]["Labels"]
+    assert labels["ray.io/market-type"] == "spot" and labels["a key"] == "-odd-"
+
+
 def test_labels_refused_when_connecting(ray_fresh):
     ray = ray_fresh
     ray.init(num_cpus=1, include_dashboard=False)
