@@ -20,6 +20,7 @@ scheduler's label plugin; see ``_labelled``.
 from __future__ import annotations
 
 import itertools
+import logging
 import time
 from typing import Any
 
@@ -167,6 +168,7 @@ def _labelled(hard: list[Any], soft: list[Any], alternatives: list[list[Any]],
                    for n in nodes):
                 chosen = conds
                 break
+    _warn_if_no_match(chosen, request)
     restriction = [_labels.sentinel(chosen)]  # the plugin adds the nodes that match
     if soft:
         available = _state.available_resources_per_node()
@@ -177,6 +179,33 @@ def _labelled(hard: list[Any], soft: list[Any], alternatives: list[list[Any]],
                      or [n for n in able if _labels.matches(n["Labels"], soft)])
         restriction += [n["DaskWorkerAddress"] for n in preferred]
     return {"workers": restriction, "allow_other_workers": False}
+
+
+_unmatched_warned: set[str] = set()
+
+
+def _warn_if_no_match(conds: list[Any], request: dict[str, float]) -> None:
+    """Log a warning, once per selector and request, when no live node both matches ``conds``
+    and could ever run ``request``: the work waits until such a node joins."""
+    from raylike import _labels, _state
+
+    def able(nodes: list[dict[str, Any]]) -> bool:
+        return any(_labels.matches(n["Labels"], conds) and _fits(n["Resources"], request)
+                   for n in nodes if n["Alive"])
+
+    key = f"{_labels.sentinel(conds)} {sorted(request.items())}"
+    if key in _unmatched_warned:
+        return
+    try:
+        if able(_nodes()) or able(_state.nodes()):  # the second look: a node just joined
+            return
+    except Exception:  # introspection must never break a submission
+        return
+    _unmatched_warned.add(key)
+    logging.getLogger("raylike").warning(
+        "Warning: no node of the cluster has labels matching %s and the resources %s. The "
+        "task or actor will wait until such a node joins.",
+        {k: (op, list(v)) for k, op, v in conds}, request)
 
 
 def _on(nodes: list[dict[str, Any]], loose: bool) -> dict[str, Any]:
