@@ -56,7 +56,8 @@ def placement(strategy: Any, request: dict[str, float], in_group: bool = False,
                          [], request)
     if selector and not in_group:
         alternatives = [conditions(f.get("label_selector")) for f in fallback or []]
-        return _labelled(conditions(selector), [], alternatives, request)
+        return _labelled(conditions(selector), [], alternatives, request,
+                         spread=strategy == "SPREAD")
     if strategy == "SPREAD":
         return _spread(request)
     if isinstance(strategy, str) and strategy != "DEFAULT":  # Ray checks it at submission
@@ -149,13 +150,14 @@ def _affinity(strategy: Any, node_id: str, request: dict[str, float]) -> dict[st
 
 
 def _labelled(hard: list[Any], soft: list[Any], alternatives: list[list[Any]],
-              request: dict[str, float]) -> dict[str, Any]:
+              request: dict[str, float], spread: bool = False) -> dict[str, Any]:
     """Run only on nodes whose labels satisfy ``hard``; where no node that could ever run it
     does, the first of ``alternatives`` (``fallback_strategy``) that some such node satisfies.
     With ``soft``: on the nodes that also satisfy it and have ``request`` free now, else on
     any matching node with it free now, else (all busy) on the nodes that satisfy ``soft``
     too, else on any matching node, when one frees (a Dask worker queues what it is given:
-    the restriction decides where it waits).
+    the restriction decides where it waits). ``spread`` (``"SPREAD"``): the matching nodes
+    that could run it, in turn.
     No matching node: it waits, pending (as Ray's), until a node with the labels joins: the
     scheduler's label plugin (``_dask/label_plugin.py``) keeps the restriction true."""
     from raylike import _labels, _state
@@ -178,6 +180,11 @@ def _labelled(hard: list[Any], soft: list[Any], alternatives: list[list[Any]],
         preferred = ([n for n in free if _labels.matches(n["Labels"], soft)] or free
                      or [n for n in able if _labels.matches(n["Labels"], soft)])
         restriction += [n["DaskWorkerAddress"] for n in preferred]
+    elif spread:
+        able = [n for n in _nodes() if _labels.matches(n["Labels"], chosen)
+                and _fits(n["Resources"], request)]
+        if able:
+            restriction.append(able[next(_spread_turns) % len(able)]["DaskWorkerAddress"])
     return {"workers": restriction, "allow_other_workers": False}
 
 

@@ -119,6 +119,11 @@ def test_label_selectors_in_a_cluster(labelled_cluster):
         assert by_id.get(ray.get(actor.node.remote(), timeout=WAIT)) in allowed, selector
         ray.kill(actor)
 
+    # with SPREAD: still only the matching nodes
+    refs = [node.options(label_selector={"region": "us"}, scheduling_strategy="SPREAD").remote()
+            for _ in range(6)]
+    assert {by_id.get(n) for n in ray.get(refs, timeout=WAIT)} <= {"a100_us", "t100_us"}
+
     # fallback_strategy: the first alternative some node satisfies
     fallback = [{"label_selector": {"gpu_type": "H100"}},
                 {"label_selector": {"region": "eu"}}]
