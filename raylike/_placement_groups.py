@@ -89,9 +89,12 @@ def placement_group(bundles: list[dict[str, float]], strategy: str | None = None
     bundle). ``lifetime="detached"`` keeps the group after its driver ends. Use
     ``pg.ready()``/``pg.wait()`` to wait for it.
 
+    ``bundle_label_selector``: one label selector per bundle; a bundle goes only to a node
+    whose labels match its selector.
+
     Differences from Ray: a group's bundles are reserved one by one (Ray reserves them all at
-    once), bundles lost with their node are not placed again, and ``_soft_target_node_id``,
-    ``bundle_label_selector`` and ``topology_strategy`` are validated but not honoured.
+    once), bundles lost with their node are not placed again, and ``_soft_target_node_id``
+    and ``topology_strategy`` are validated but not honoured.
     """
     _validate(bundles, strategy, lifetime, _soft_target_node_id, topology_strategy)
     if any(_pg_options.BUNDLE in bundle for bundle in bundles):
@@ -106,7 +109,7 @@ def placement_group(bundles: list[dict[str, float]], strategy: str | None = None
                                   + bytes.fromhex(_ids._job_part(job_id)))
     cache = [{k: float(v) for k, v in b.items()} for b in bundles]
     _request("create", pg_id.hex(), name, _context.current_namespace(), cache,
-             strategy or "PACK", lifetime == "detached", job_id)
+             strategy or "PACK", lifetime == "detached", job_id, bundle_label_selector)
     return PlacementGroup(pg_id, bundle_cache=cache)
 
 
@@ -184,10 +187,11 @@ def _int_keys(table: dict[str, Any], pg_id: str | None) -> dict[str, Any]:
 
 
 def _create(backend: Any, pg_id: str, name: str, namespace: str | None,
-            bundles: list[dict[str, float]], strategy: str, detached: bool, job_id: str) -> None:
+            bundles: list[dict[str, float]], strategy: str, detached: bool, job_id: str,
+            selectors: list[dict[str, str]] | None = None) -> None:
     status = backend.scheduler_call(
         "raylike_pg_create", pg_id=pg_id, name=name, namespace=namespace, bundles=bundles,
-        strategy=strategy, detached=detached, job_id=job_id)
+        strategy=strategy, detached=detached, job_id=job_id, selectors=selectors)
     if status == "taken":
         raise RaySystemError(f"Failed to create placement group '{pg_id}' because name "
                              f"'{name}' already exists.")

@@ -177,3 +177,25 @@ def test_task_waits_for_a_node_with_its_labels(labelled_cluster):
     new = ray.get(ref, timeout=WAIT)
     assert new not in ids.values()
     assert ray.get(call, timeout=WAIT) == new
+
+
+def test_bundle_label_selector(labelled_cluster):
+    ray, cluster, ids = labelled_cluster
+    pgs = importlib.import_module(f"{ray.__name__}.util.placement_group")
+    s = importlib.import_module(f"{ray.__name__}.util.scheduling_strategies")
+    node, _ = _where(ray)
+    pg = pgs.placement_group([{"CPU": 1}, {"CPU": 1}], strategy="SPREAD",
+                             bundle_label_selector=[{"gpu_type": "A100"},
+                                                    {"gpu_type": "T100", "region": "eu"}])
+    ray.get(pg.ready(), timeout=WAIT)
+    table = pgs.placement_group_table(pg)["bundles_to_node_id"]
+    assert table == {0: ids["a100_us"], 1: ids["t100_eu"]}
+    strategy = s.PlacementGroupSchedulingStrategy(pg, placement_group_bundle_index=1)
+    assert ray.get(node.options(num_cpus=1, scheduling_strategy=strategy).remote(),
+                   timeout=WAIT) == ids["t100_eu"]
+    pgs.remove_placement_group(pg)
+
+    # no node has the labels: the group stays pending
+    pending = pgs.placement_group([{"CPU": 1}], bundle_label_selector=[{"gpu_type": "H100"}])
+    assert not pending.wait(timeout_seconds=3)
+    pgs.remove_placement_group(pending)
