@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib
+import time
 from typing import Any
 
 import pytest
@@ -199,3 +200,35 @@ def test_bundle_label_selector(labelled_cluster):
     pending = pgs.placement_group([{"CPU": 1}], bundle_label_selector=[{"gpu_type": "H100"}])
     assert not pending.wait(timeout_seconds=3)
     pgs.remove_placement_group(pending)
+
+
+def test_actor_restarts_on_a_new_matching_node(ray_fresh):
+    ray = ray_fresh
+    cluster = importlib.import_module(f"{ray.__name__}.cluster_utils").Cluster()
+    try:
+        cluster.add_node(num_cpus=1)
+        ray.init(address=cluster.address)
+        head = ray.get_runtime_context().get_node_id()
+        worker = cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+
+        @ray.remote(label_selector={"ray.io/node-id": f"!{head}"}, max_restarts=-1,
+                    max_task_retries=-1)
+        class Where:
+            def node(self) -> str:
+                return ray.get_runtime_context().get_node_id()
+
+        actor = Where.remote()
+        first = ray.get(actor.node.remote(), timeout=WAIT)
+        assert first != head
+        cluster.remove_node(worker, allow_graceful=False)
+        deadline = time.monotonic() + WAIT  # Ray notices a dead node after health checks
+        while any(n["NodeID"] == first and n["Alive"] for n in ray.nodes()):
+            assert time.monotonic() < deadline, "the removed node still looks alive"
+            time.sleep(0.5)
+        call = actor.node.remote()  # retried until the actor is back
+        cluster.add_node(num_cpus=1)
+        assert ray.get(call, timeout=WAIT) not in (head, first)
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
