@@ -153,9 +153,14 @@ class Cluster:
 
     def add_node(self, wait: bool = True, **node_args: Any) -> ClusterNode:
         """Start a node: a Dask worker with ``num_cpus`` (default 1), ``num_gpus`` (default 0),
-        ``resources`` and ``memory``; the first node is the head and starts the scheduler.
-        Other keywords of Ray's node parameters are accepted and ignored."""
+        ``resources``, ``memory`` and ``labels``; the first node is the head and starts the
+        scheduler. Other keywords of Ray's node parameters are accepted and ignored."""
         resources = self._node_resources(node_args, head=self.head_node is None)
+        labels = node_args.get("labels")
+        if labels is not None:
+            from raylike._api import labels as _labels
+
+            labels = _labels.check_node_labels(labels, syntax=False)
         if self._address is None:
             self._scheduler, self._address = _cluster_nodes.start_scheduler(self._logs)
             self.redis_address = self.address
@@ -163,7 +168,8 @@ class Cluster:
         name = str(node_args.get("node_name") or _state.new_node_name())
         proc, dask_address = _cluster_nodes.start_worker(self._address, name, resources,
                                                          self._logs,
-                                                         node_args.get("_system_config"))
+                                                         node_args.get("_system_config"),
+                                                         labels)
         node = ClusterNode(self, self.head_node is None, proc, dask_address, resources)
         if node.head:
             self.head_node = node

@@ -92,8 +92,12 @@ class RuntimeContext:
         return _ids.NodeID.from_hex(self.get_node_id())
 
     def get_node_labels(self) -> dict[str, str]:
-        """The labels of the caller's node (Ray's default one: its node id)."""
-        return {"ray.io/node-id": self.get_node_id()}
+        """The labels of the caller's node (``ray.nodes()``'s ``Labels``)."""
+        from raylike._api import state as _state
+
+        node_id = self.get_node_id()
+        found = next((n for n in _state.nodes() if n["NodeID"] == node_id), None)
+        return dict(found["Labels"]) if found is not None else {"ray.io/node-id": node_id}
 
     def get_worker_id(self) -> str:
         """The id (56 hex digits) of the calling process; a driver's begins with its job id."""

@@ -115,6 +115,8 @@ class ActorSpec:
     creator_namespace: str | None = None  # the namespace code inside the actor sees
     reservation: str = ""  # the Dask key of the reservation task
     strategy: Any = None  # the scheduling strategy
+    label_selector: dict[str, str] | None = None  # Ray's ``label_selector`` (``_labels``)
+    fallback_strategy: list[dict[str, Any]] | None = None
     class_path: str = ""  # "module.Class", as Ray names the actor's methods
     runtime_env: dict[str, Any] | None = None  # the effective one (``_runtime_env``)
     out_of_order: bool = False  # ``allow_out_of_order_execution`` (as Ray resolves it)

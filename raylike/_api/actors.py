@@ -400,6 +400,7 @@ def _spec(actor_class: ActorClass[Any], args: tuple[Any, ...], kwargs: dict[str,
         max_restarts=_options.get(opts, "max_restarts"), max_concurrency=concurrency,
         job_id=_context.current_job_id(), creator_namespace=namespace,
         reservation=new_key(f"actor.{cls.__name__}"), strategy=opts.get("scheduling_strategy"),
+        label_selector=opts.get("label_selector"), fallback_strategy=opts.get("fallback_strategy"),
         class_path=actor_class._class_path, out_of_order=out_of_order,
         detached_default=_context.default_detached(), depth=_context.task_depth() + 1)
     spec.runtime_env = _runtime_env.for_call(opts.get("runtime_env"))

@@ -38,6 +38,9 @@ SETTINGS: dict[str, Setting] = {
     "session_dir": Setting(
         "RAYLIKE_SESSION_DIR", "",
         "Where `raylike start` keeps its state file and logs (default: a temporary dir)."),
+    "node_labels": Setting(
+        "RAYLIKE_NODE_LABELS", "",
+        "Set by raylike for a worker it starts: the node's own labels (JSON)."),
     "log_file": Setting(
         "RAYLIKE_LOG_FILE", "",
         "Set by raylike for the embedded cluster's processes: the file they log to."),

@@ -180,10 +180,6 @@ def _strategy(name: str, value: Any) -> None:
     if not isinstance(value, kinds):
         raise TypeError(f"The type of keyword '{name}' must be {kinds}, "
                         f"but received type {type(value)}")
-    if isinstance(value, strategies.NodeLabelSchedulingStrategy):
-        raise NotImplementedError("NodeLabelSchedulingStrategy is not supported by raylike: its "
-                                  "nodes carry no labels to match (use "
-                                  "NodeAffinitySchedulingStrategy or custom resources)")
 
 
 def _placement_group(name: str, value: Any) -> None:
@@ -235,8 +231,8 @@ OPTIONS: dict[str, Option] = {
     "memory": Option(_BOTH, None, _QUANTITY, _resource_quantity),
     "object_store_memory": Option(_BOTH, None, _COUNT, _counting(False), "warn"),
     "accelerator_type": Option(_BOTH, None, (str, NONE)),
-    "label_selector": Option(_BOTH, None, (dict, NONE), _labels, "warn"),
-    "fallback_strategy": Option(_BOTH, None, (list, NONE), _labels, "warn"),
+    "label_selector": Option(_BOTH, None, (dict, NONE), _labels),
+    "fallback_strategy": Option(_BOTH, None, (list, NONE), _labels),
     "num_returns": Option((TASK,), None, (int, str, NONE), _num_returns),
     "max_calls": Option((TASK,), 0, _COUNT, _counting(False), "meta"),
     "max_retries": Option((TASK,), 3, _COUNT, _counting(True)),

@@ -87,9 +87,12 @@ def placement_group(bundles: list[dict[str, float]], strategy: str | None = None
     bundle). ``lifetime="detached"`` keeps the group after its driver ends. Use
     ``pg.ready()``/``pg.wait()`` to wait for it.
 
+    ``bundle_label_selector``: one label selector per bundle; a bundle goes only to a node
+    whose labels match its selector.
+
     Differences from Ray: a group's bundles are reserved one by one (Ray reserves them all at
-    once), bundles lost with their node are not placed again, and ``_soft_target_node_id``,
-    ``bundle_label_selector`` and ``topology_strategy`` are validated but not honoured.
+    once), bundles lost with their node are not placed again, and ``_soft_target_node_id``
+    and ``topology_strategy`` are validated but not honoured.
     """
     _validate(bundles, strategy, lifetime, _soft_target_node_id, topology_strategy)
     if any(_pg_options.BUNDLE in bundle for bundle in bundles):
@@ -104,7 +107,7 @@ def placement_group(bundles: list[dict[str, float]], strategy: str | None = None
                                   + bytes.fromhex(_ids._job_part(job_id)))
     cache = [{k: float(v) for k, v in b.items()} for b in bundles]
     _request("create", pg_id.hex(), name, _context.current_namespace(), cache,
-             strategy or "PACK", lifetime == "detached", job_id)
+             strategy or "PACK", lifetime == "detached", job_id, bundle_label_selector)
     return PlacementGroup(pg_id, bundle_cache=cache)
 
 

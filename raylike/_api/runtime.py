@@ -244,7 +244,9 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
         runtime_env: the job's runtime environment (or ``job_config.runtime_env``): every
             task and actor of the job starts from it (see ``raylike.runtime_env``).
 
-    Differences from Ray: ``local_mode``, ``object_store_memory``, ``labels``, ``job_config``
+        labels: the embedded node's labels (``label_selector`` matches them).
+
+    Differences from Ray: ``local_mode``, ``object_store_memory``, ``job_config``
     (but its namespace and runtime_env) and the logging options are accepted and have no
     effect. Forwarded lines
     are not deduplicated, and the prefix is coloured only on a terminal.
@@ -277,16 +279,22 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
         target = _resolve_address(address)
         if target is not None:
             _check_connect_arguments(num_cpus, num_gpus, resources, object_store_memory,
-                                     kwargs.get("_system_config"))
-        elif kwargs.get("_memory") is not None:  # Ray's node memory, in whole bytes
-            resources = {**(resources or {}), "memory": float(int(kwargs["_memory"]))}
+                                     kwargs.get("_system_config"), labels)
+        else:
+            if kwargs.get("_memory") is not None:  # Ray's node memory, in whole bytes
+                resources = {**(resources or {}), "memory": float(int(kwargs["_memory"]))}
+            if labels is not None:
+                from raylike._api import labels as _labels
+
+                labels = _labels.check_node_labels(labels, syntax=False)
         if log_to_driver is None:  # Ray's default, read where Ray reads it
             from raylike._private import ray_constants
 
             log_to_driver = ray_constants.RAY_LOG_TO_DRIVER
         _driver = _connect(target, num_cpus, num_gpus, resources, include_dashboard,
                            dashboard_port, log_to_driver,
-                           namespace, kwargs.get("_system_config"), kwargs.get("_node_name"))
+                           namespace, kwargs.get("_system_config"), kwargs.get("_node_name"),
+                           labels)
         _driver.detached_default = getattr(job_config, "default_actor_lifetime",
                                            None) == "detached"
         try:
@@ -303,7 +311,8 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
 def _check_connect_arguments(num_cpus: float | None, num_gpus: float | None,
                              resources: dict[str, float] | None,
                              object_store_memory: int | None,
-                             system_config: dict[str, Any] | None) -> None:
+                             system_config: dict[str, Any] | None,
+                             labels: dict[str, str] | None = None) -> None:
     """Ray's refusals of arguments that size or configure a cluster ``init`` does not start."""
     if num_cpus is not None or num_gpus is not None or resources:
         raise ValueError("When connecting to an existing cluster, num_cpus, num_gpus and "
@@ -314,6 +323,8 @@ def _check_connect_arguments(num_cpus: float | None, num_gpus: float | None,
     if system_config:
         raise ValueError("When connecting to an existing cluster, _system_config must not be "
                          "provided.")
+    if labels is not None:
+        raise ValueError("When connecting to an existing cluster, labels must not be provided.")
 
 
 def temp_dir() -> str:
@@ -394,14 +405,16 @@ def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
              resources: dict[str, float] | None, include_dashboard: bool | None,
              dashboard_port: int | None, log_to_driver: bool, namespace: str | None,
              system_config: dict[str, Any] | None = None,
-             node_name: str | None = None) -> Runtime:
+             node_name: str | None = None,
+             labels: dict[str, str] | None = None) -> Runtime:
     cluster = None
     owns_client = not _errors.is_dask_client(target)
     if target is None:
         node = _resources.embedded_node_resources(num_cpus, num_gpus, resources, head=True)
         dashboard = _resources.dashboard_wanted(include_dashboard)
         cluster = _cluster.start(node, dashboard=dashboard, dashboard_port=dashboard_port,
-                                 system_config=system_config, node_name=node_name)
+                                 system_config=system_config, node_name=node_name,
+                                 labels=labels)
     # imported after the cluster's processes are spawned: they start while we import Dask (and
     # what submitting a task needs, while the zygote is still importing)
     from raylike._dask.client import backend as _backend

@@ -12,10 +12,15 @@ it to another node then.
 in turn (Dask left to itself keeps a burst on the node holding its arguments, or the first).
 ``"DEFAULT"``: work that needs no GPU is kept off GPU nodes while other nodes can run it
 (Ray's ``scheduler_avoid_gpu_nodes``). Placement groups (``_pg_options``) add nothing here.
+
+Label selectors (``label_selector``, ``fallback_strategy``, ``NodeLabelSchedulingStrategy``):
+only the nodes whose labels match (``_labels``), kept true as nodes come and go by the
+scheduler's label plugin; see ``_labelled``.
 """
 from __future__ import annotations
 
 import itertools
+import logging
 import time
 from typing import Any
 
@@ -36,11 +41,23 @@ _view: dict[str, Any] = {"at": -_NODES_MAX_AGE, "nodes": [], "session": None}
 _spread_turns = itertools.count()
 
 
-def placement(strategy: Any, request: dict[str, float],
-              in_group: bool = False) -> dict[str, Any]:
+def placement(strategy: Any, request: dict[str, float], in_group: bool = False,
+              selector: dict[str, str] | None = None,
+              fallback: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Dask placement keywords (``workers``, ``allow_other_workers``) for ``strategy`` and a
     task or actor asking for ``request`` (``in_group``: it runs in a placement group's
-    bundle, already placed). Raises ``Unschedulable`` where Ray fails a hard affinity."""
+    bundle, already placed; ``selector``, ``fallback``: its ``label_selector`` and
+    ``fallback_strategy``). Raises ``Unschedulable`` where Ray fails a hard affinity."""
+    from raylike._api.labels import conditions, strategy_conditions
+    from raylike.util.scheduling_strategies import NodeLabelSchedulingStrategy
+
+    if isinstance(strategy, NodeLabelSchedulingStrategy):
+        return _labelled(strategy_conditions(strategy.hard), strategy_conditions(strategy.soft),
+                         [], request)
+    if selector and not in_group:
+        alternatives = [conditions(f.get("label_selector")) for f in fallback or []]
+        return _labelled(conditions(selector), [], alternatives, request,
+                         spread=strategy == "SPREAD")
     if strategy == "SPREAD":
         return _spread(request)
     if isinstance(strategy, str) and strategy != "DEFAULT":  # Ray checks it at submission
@@ -133,6 +150,74 @@ def _affinity(strategy: Any, node_id: str, request: dict[str, float]) -> dict[st
     if not chosen:
         return pinned  # nowhere else could run it: it waits for the target
     return _on(chosen, loose=False)
+
+
+def _labelled(hard: list[Any], soft: list[Any], alternatives: list[list[Any]],
+              request: dict[str, float], spread: bool = False) -> dict[str, Any]:
+    """Run only on nodes whose labels satisfy ``hard``; where no node that could ever run it
+    does, the first of ``alternatives`` (``fallback_strategy``) that some such node satisfies.
+    With ``soft``: on the nodes that also satisfy it and have ``request`` free now, else on
+    any matching node with it free now, else (all busy) on the nodes that satisfy ``soft``
+    too, else on any matching node, when one frees (a Dask worker queues what it is given:
+    the restriction decides where it waits). ``spread`` (``"SPREAD"``): the matching nodes
+    that could run it, in turn.
+    No matching node: it waits, pending (as Ray's), until a node with the labels joins: the
+    scheduler's label plugin (``_dask/scheduler/labels.py``) keeps the restriction true."""
+    from raylike._api import labels as _labels
+    from raylike._api import state as _state
+
+    chosen = hard
+    if alternatives:
+        nodes = _nodes()
+        for conds in [hard, *alternatives]:
+            if any(_labels.matches(n["Labels"], conds) and _fits(n["Resources"], request)
+                   for n in nodes):
+                chosen = conds
+                break
+    _warn_if_no_match(chosen, request)
+    restriction = [_labels.sentinel(chosen)]  # the plugin adds the nodes that match
+    if soft:
+        available = _state.available_resources_per_node()
+        able = [n for n in _state.nodes() if n["Alive"] and _labels.matches(n["Labels"], chosen)
+                and _fits(n["Resources"], request)]
+        free = [n for n in able if _fits(available.get(n["NodeID"], {}), request)]
+        preferred = ([n for n in free if _labels.matches(n["Labels"], soft)] or free
+                     or [n for n in able if _labels.matches(n["Labels"], soft)])
+        restriction += [n["DaskWorkerAddress"] for n in preferred]
+    elif spread:
+        able = [n for n in _nodes() if _labels.matches(n["Labels"], chosen)
+                and _fits(n["Resources"], request)]
+        if able:
+            restriction.append(able[next(_spread_turns) % len(able)]["DaskWorkerAddress"])
+    return {"workers": restriction, "allow_other_workers": False}
+
+
+_unmatched_warned: set[str] = set()
+
+
+def _warn_if_no_match(conds: list[Any], request: dict[str, float]) -> None:
+    """Log a warning, once per selector and request, when no live node both matches ``conds``
+    and could ever run ``request``: the work waits until such a node joins."""
+    from raylike._api import labels as _labels
+    from raylike._api import state as _state
+
+    def able(nodes: list[dict[str, Any]]) -> bool:
+        return any(_labels.matches(n["Labels"], conds) and _fits(n["Resources"], request)
+                   for n in nodes if n["Alive"])
+
+    key = f"{_labels.sentinel(conds)} {sorted(request.items())}"
+    if key in _unmatched_warned:
+        return
+    try:
+        if able(_nodes()) or able(_state.nodes()):  # the second look: a node just joined
+            return
+    except Exception:  # introspection must never break a submission
+        return
+    _unmatched_warned.add(key)
+    logging.getLogger("raylike").warning(
+        "Warning: no node of the cluster has labels matching %s and the resources %s. The "
+        "task or actor will wait until such a node joins.",
+        {k: (op, list(v)) for k, op, v in conds}, request)
 
 
 def _on(nodes: list[dict[str, Any]], loose: bool) -> dict[str, Any]:

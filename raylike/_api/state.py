@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from raylike._api import ids as _ids
+from raylike._api import labels as _labels
 from raylike._api import resources as _resources
 from raylike._api import runtime as _runtime
 from raylike.exceptions import RaySystemError
@@ -89,7 +90,7 @@ def _node_entry(address: str, info: dict[str, Any]) -> dict[str, Any]:
         "ObjectManagerPort": int(host[1]) if len(host) > 1 and host[1].isdigit() else 0,
         "NodeName": _node_name(str(info.get("name") or ""), host[0]),
         "Resources": resources,
-        "Labels": {},
+        "Labels": _labels.node_labels(address, info),
         "DaskWorkerAddress": address,
     }
 

@@ -39,6 +39,8 @@ class TaskCall:
     retry_exceptions: bool | tuple[type, ...] = False
     backpressure: int = -1  # a streaming generator pauses with this many items not taken
     strategy: Any = None
+    label_selector: dict[str, str] | None = None  # Ray's ``label_selector`` (``_labels``)
+    fallback_strategy: list[dict[str, Any]] | None = None
     job_id: str = ""
     namespace: str | None = None
     detached_default: bool = False  # the job's actors are detached unless told otherwise
@@ -284,7 +286,8 @@ class RemoteFunction(Generic[R]):
             max_retries=_options.get(opts, "max_retries"),
             retry_exceptions=tuple(retry) if isinstance(retry, (list, tuple)) else retry,
             backpressure=_options.get(opts, "_generator_backpressure_num_objects"),
-            strategy=opts.get("scheduling_strategy"), job_id=_context.current_job_id(),
+            strategy=opts.get("scheduling_strategy"), label_selector=opts.get("label_selector"),
+            fallback_strategy=opts.get("fallback_strategy"), job_id=_context.current_job_id(),
             namespace=_context.current_namespace(),
             detached_default=_context.default_detached(), depth=_context.task_depth() + 1,
             function_name=self._function_name,

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 __all__ = ["validate_fallback_strategy", "validate_label_key", "validate_label_selector",
-           "validate_label_selector_value"]
+           "validate_label_selector_value", "validate_label_value"]
 
 _NAME = r"[a-zA-Z0-9](?:[a-zA-Z0-9_.-]{0,61}[a-zA-Z0-9])?"
 _PREFIX = re.compile(rf"(?:{_NAME})?(?:\.(?:{_NAME})?)*")
@@ -27,6 +27,12 @@ def validate_label_key(key: str) -> str | None:
     if len(name) > 63 or not re.fullmatch(_NAME, name):
         return f"Invalid label key name `{name}`. Name {_RULES}"
     return None
+
+
+def validate_label_value(value: str) -> None:
+    """Raise ``ValueError`` if a node label's ``value`` is not empty nor a valid name."""
+    if value != "" and (len(value) > 63 or not re.fullmatch(_NAME, value)):
+        raise ValueError(f"Invalid label key value `{value}`. Value {_RULES}")
 
 
 def validate_label_selector_value(selector: str) -> str | None:

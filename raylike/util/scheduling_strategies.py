@@ -9,9 +9,8 @@ elsewhere (``soft=True``) where that node is gone or lacks its resources, as Ray
 (``raylike._api.pg_options``).
 
 ``NodeLabelSchedulingStrategy`` (with its operators ``In``, ``NotIn``, ``Exists``,
-``DoesNotExist``) is built and checked as in Ray, but raylike's nodes carry no labels to match
-(only ``ray.io/node-id``): a task or actor given one is refused with ``NotImplementedError``
-(use ``NodeAffinitySchedulingStrategy`` or custom resources instead).
+``DoesNotExist``) runs a task or actor on a node whose labels satisfy every ``hard`` condition,
+preferring those that also satisfy ``soft`` (``raylike._api.labels``, ``raylike._api.scheduling``).
 """
 from __future__ import annotations
 
@@ -134,11 +133,9 @@ def _expressions(expressions: dict[str, LabelOperator] | None,
 
 class NodeLabelSchedulingStrategy:
     """Run on a node whose labels satisfy every ``hard`` condition (preferring ones that also
-    satisfy ``soft``), e.g. ``NodeLabelSchedulingStrategy({"region": In("us")})``.
-
-    Differences from Ray: raylike's nodes have no labels to match, so a task or actor given
-    this strategy is refused (``NotImplementedError``) when its options are checked.
-    """
+    satisfy ``soft`` and have the resources free), e.g.
+    ``NodeLabelSchedulingStrategy({"region": In("us")})``. With no such node it waits, pending,
+    until one joins."""
 
     def __init__(self, hard: dict[str, LabelOperator] | None, *,
                  soft: dict[str, LabelOperator] | None = None) -> None:

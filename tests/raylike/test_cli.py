@@ -171,12 +171,14 @@ def test_start_address_adds_a_node(head: tuple[Cli, str]) -> None:
     import raylike as ray
 
     runner, address = head
-    runner("start", "--address", address, "--num-cpus", "1")
+    runner("start", "--address", address, "--num-cpus", "1", "--labels", "zone=b,tier=x")
     try:
         out = runner("status").stdout
         assert "Total: 2 nodes" in out and "0.0/3.0 CPU" in out
         ray.init(address=address)
         assert len(ray.nodes()) == 2
+        added = [n for n in ray.nodes() if n["Labels"].get("zone") == "b"]
+        assert len(added) == 1 and added[0]["Labels"]["tier"] == "x"
         assert ray.cluster_resources()["CPU"] == 3
     finally:
         ray.shutdown()

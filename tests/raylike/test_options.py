@@ -69,9 +69,10 @@ def test_good_quantities(options: dict[str, Any]) -> None:
     assert validate(TASK, options) == options
 
 
-def test_fractional_gpus_above_one_must_be_whole() -> None:
-    with pytest.raises(ValueError, match="num_gpus"):
-        validate(TASK, {"num_gpus": 1.5})
+def test_fractional_gpus_above_one_pass_the_option_table() -> None:
+    """Ray accepts ``num_gpus=1.5`` as an option and refuses it at submission (the compat
+    test ``test_resources`` checks that part)."""
+    assert validate(TASK, {"num_gpus": 1.5})["num_gpus"] == 1.5
 
 
 def test_quantity_precision() -> None:
@@ -143,14 +144,15 @@ def test_warn_policy_once_per_option(fresh_warnings: set[str]) -> None:
         warnings.simplefilter("always")
         for _ in range(3):  # options still accepted without effect
             validate(ACTOR, {"enable_tensor_transport": True})
-            validate(TASK, {"label_selector": {"zone": "a"}})
+            validate(ACTOR, {"_actor_generator_backpressure_num_objects": 2})
             validate(TASK, {"_num_objects_per_yield": 2})
     unsupported = [w for w in caught if issubclass(w.category, RaylikeUnsupportedWarning)]
     assert len(unsupported) == 3
     assert "'enable_tensor_transport'" in str(unsupported[0].message)
-    assert "'label_selector'" in str(unsupported[1].message)
+    assert "'_actor_generator_backpressure_num_objects'" in str(unsupported[1].message)
     assert "'_num_objects_per_yield'" in str(unsupported[2].message)
-    assert fresh_warnings == {"enable_tensor_transport", "label_selector",
+    assert fresh_warnings == {"enable_tensor_transport",
+                              "_actor_generator_backpressure_num_objects",
                               "_num_objects_per_yield"}
 
 
@@ -161,7 +163,8 @@ def test_warn_policy_is_silent_for_defaults_and_supported_options(
         validate(TASK, {"runtime_env": None, "placement_group": "default",
                         "placement_group_bundle_index": -1})
         validate(TASK, {"max_calls": 5, "enable_task_events": False, "num_cpus": 2,
-                        "max_retries": 0, "scheduling_strategy": "SPREAD"})
+                        "max_retries": 0, "scheduling_strategy": "SPREAD",
+                        "label_selector": {"zone": "a"}})
     assert fresh_warnings == set()
 
 
@@ -169,10 +172,13 @@ def test_warning_points_at_the_callers_line(fresh_warnings: set[str]) -> None:
     def g() -> None:
         pass
 
+    class C:
+        pass
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ray.remote(g).options(label_selector={"zone": "a"})
-        ray.remote(g).options(fallback_strategy=[{"label_selector": {"zone": "b"}}])
+        ray.remote(g).options(_num_objects_per_yield=2)
+        ray.remote(C).options(enable_tensor_transport=True)
     assert [type(w.message) for w in caught] == [RaylikeUnsupportedWarning] * 2
     assert [w.filename for w in caught] == [__file__, __file__], \
         [f"{w.filename}:{w.lineno}" for w in caught]

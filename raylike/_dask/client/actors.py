@@ -46,7 +46,9 @@ def create_with(backend: Any, spec: ActorSpec, nested: list[ObjectRef[Any]],
         _warn_if_anonymous(meta.namespace)
     try:
         where = _scheduling.placement(spec.strategy, placement,
-                                      in_group=spec.placement is not None)
+                                      in_group=spec.placement is not None,
+                                      selector=spec.label_selector,
+                                      fallback=spec.fallback_strategy)
     except _scheduling.Unschedulable as exc:  # Ray: the actor is created dead, calls raise
         error = ActorUnschedulableError(str(exc))
         backend.scheduler_call("raylike_actor_update", actor_id=meta.actor_id, state="DEAD",

@@ -108,6 +108,7 @@ def install(client: Client) -> None:
     """Register raylike's plugins: on the scheduler first (refs, actor registry), then on
     every worker, now and joining later (the node)."""
     from raylike._dask.scheduler.actor_registry import REGISTRY_PLUGIN, ActorRegistry
+    from raylike._dask.scheduler.labels import LABELS_PLUGIN, LabelPlugin
     from raylike._dask.scheduler.pg_registry import PG_PLUGIN, PlacementGroupRegistry
     from raylike._dask.scheduler.state import STATE_PLUGIN, StatePlugin
     from raylike._dask.scheduler.stream_registry import STREAMS_PLUGIN, StreamRegistry
@@ -119,6 +120,7 @@ def install(client: Client) -> None:
         client.register_plugin(StreamRegistry(), name=STREAMS_PLUGIN)
         client.register_plugin(PlacementGroupRegistry(), name=PG_PLUGIN)
         client.register_plugin(StatePlugin(), name=STATE_PLUGIN)
+        client.register_plugin(LabelPlugin(), name=LABELS_PLUGIN)
         tune(client)
         client.register_plugin(_node.NodeInstaller(), name=_node.INSTALLER_NAME)
 
@@ -505,7 +507,9 @@ class DaskBackend:
             return self._submit_actor_call(call, [*deps, *nested])
         try:
             placement = _scheduling.placement(call.strategy, call.dask_resources,
-                                              in_group=call.placement is not None)
+                                              in_group=call.placement is not None,
+                                              selector=call.label_selector,
+                                              fallback=call.fallback_strategy)
         except _scheduling.Unschedulable as exc:  # Ray fails the task, not the submission
             return self._refused(call, TaskUnschedulableError(str(exc)))
         placement = self._pin(placement, call.key)

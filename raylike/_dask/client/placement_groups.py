@@ -53,10 +53,11 @@ def _int_keys(table: dict[str, Any], pg_id: str | None) -> dict[str, Any]:
 
 
 def _create(backend: Any, pg_id: str, name: str, namespace: str | None,
-            bundles: list[dict[str, float]], strategy: str, detached: bool, job_id: str) -> None:
+            bundles: list[dict[str, float]], strategy: str, detached: bool, job_id: str,
+            selectors: list[dict[str, str]] | None = None) -> None:
     status = backend.scheduler_call(
         "raylike_pg_create", pg_id=pg_id, name=name, namespace=namespace, bundles=bundles,
-        strategy=strategy, detached=detached, job_id=job_id)
+        strategy=strategy, detached=detached, job_id=job_id, selectors=selectors)
     if status == "taken":
         raise RaySystemError(f"Failed to create placement group '{pg_id}' because name "
                              f"'{name}' already exists.")

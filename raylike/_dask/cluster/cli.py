@@ -69,11 +69,14 @@ def _process(entry: Entry) -> Any:
         return None
 
 
-def _spawn(role: str, args: list[str], name: str, log_name: str) -> Entry:
+def _spawn(role: str, args: list[str], name: str, log_name: str,
+           extra_env: dict[str, str] | None = None) -> Entry:
     """Start ``dask <role>`` (named ``name``) detached; return its state-file entry."""
     import psutil
 
     env = dict(os.environ, DASK_DISTRIBUTED__WORKER__DAEMON="False")  # workers own pools
+    env.pop("RAYLIKE_NODE_LABELS", None)  # a node's own (``extra_env``), never inherited
+    env.update(extra_env or {})
     inherited = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([os.getcwd(), *inherited]))
     log = session_dir() / "logs" / f"{log_name}.log"
@@ -110,6 +113,7 @@ def _wait_for_worker(address: str, entry: Entry) -> str:
 
 def _start_worker(address: str, host: str | None, name: str, args: argparse.Namespace) -> Entry:
     """Start a worker sized like raylike's embedded node (``--num-cpus``, ...); wait for it."""
+    from raylike._api import labels as _labels
     from raylike._api import resources as _resources
     from raylike._dask.cluster import embedded as _cluster
 
@@ -117,8 +121,10 @@ def _start_worker(address: str, host: str | None, name: str, args: argparse.Name
                                               head=name == HEAD_NAME, host=host)
     worker = [address, "--nthreads", str(_cluster.WORKER_THREADS), "--no-nanny",
               "--death-timeout", "60", "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
-              "--name", name, "--resources", _cluster.format_resources(node)]
-    entry = _spawn("worker", worker + (["--host", host] if host else []), name, f"worker-{name}")
+              "--name", name, "--resources", _cluster.format_resources(node),
+              "--preload", "raylike._api.labels"]  # it registers with its labels
+    entry = _spawn("worker", worker + (["--host", host] if host else []), name, f"worker-{name}",
+                   _labels.env_for(args.labels))
     try:
         entry["address"] = _wait_for_worker(address, entry)
     except BaseException:
@@ -373,6 +379,13 @@ def _start(args: argparse.Namespace) -> int:
     if ignored:
         print("raylike start: ignoring Ray options without a meaning on Dask: "
               + ", ".join("--" + name.replace("_", "-") for name in ignored), file=sys.stderr)
+
+
+    try:
+        args.labels = _node_labels(args)
+    except (ValueError, OSError, ImportError) as exc:  # ImportError: --labels-file needs PyYAML
+        print(f"raylike start: bad --labels: {exc}", file=sys.stderr)
+        return 2
     session_dir().mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         started = _start_head(args) if args.head else _start_node(args)
@@ -393,6 +406,21 @@ RAY_ONLY_OPTIONS = ("min_worker_port", "max_worker_port", "worker_port_list",
 RAY_ONLY_FLAGS = ("disable_usage_stats",)  # those without a value
 
 
+def _node_labels(args: argparse.Namespace) -> dict[str, str]:
+    """``--labels-file`` (YAML) overlaid with ``--labels``, as ``ray start`` composes them."""
+    from raylike._api import labels as _labels
+
+    labels: dict[str, str] = {}
+    if args.labels_file:
+        import yaml
+
+        with open(args.labels_file) as f:
+            labels.update(_labels.check_node_labels(yaml.safe_load(f) or {}))
+    if args.labels:
+        labels.update(_labels.parse_cli_labels(args.labels))
+    return labels
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="raylike", description="Start, inspect and stop a "
                                      "raylike cluster (Dask's scheduler and workers).")
@@ -400,11 +428,14 @@ def _parser() -> argparse.ArgumentParser:
     start = sub.add_parser("start", help="start a head node, or add a node to a cluster")
     start.add_argument("--head", action="store_true", help="start a scheduler and a worker")
     start.add_argument("--address", help="add a worker to the scheduler at this address")
-    start.add_argument("--port", type=int, default=8786, help="scheduler port (default 8786)")
+    start.add_argument("--port", type=int, default=8786,
+                       help="scheduler port (default 8786; 0: any free port)")
     start.add_argument("--host", help="listen address (default 127.0.0.1; 0.0.0.0: all)")
     start.add_argument("--num-cpus", type=float, help="CPUs of the node (default: all)")
     start.add_argument("--num-gpus", type=float, help="GPUs of the node (default: detected)")
     start.add_argument("--resources", help='custom resources as JSON, e.g. \'{"Custom": 2}\'')
+    start.add_argument("--labels", default="", help='node labels, e.g. "k1=v1,k2=v2" or JSON')
+    start.add_argument("--labels-file", default="", help="node labels in a YAML file")
     dash = start.add_mutually_exclusive_group()
     dash.add_argument("--dashboard-port", type=int, help="Dask dashboard port (needs bokeh)")
     dash.add_argument("--no-dashboard", action="store_true", help="no Dask dashboard")

@@ -236,8 +236,13 @@ def python_command() -> list[str]:
     return [sys.executable, *flags]
 
 
-def _env(log_file: str, system_config: dict[str, Any] | None = None) -> dict[str, str]:
+def _env(log_file: str, system_config: dict[str, Any] | None = None,
+         labels: dict[str, str] | None = None) -> dict[str, str]:
+    from raylike._api import labels as _labels
+
     env = dict(os.environ)
+    env.pop(_config.SETTINGS["node_labels"].env, None)  # a node's own, never inherited
+    env.update(_labels.env_for(labels))
     env[_config.SETTINGS["log_file"].env] = log_file
     for name, value in (system_config or {}).items():  # Ray reads each as ``RAY_<name>``
         env[f"RAY_{name}"] = str(value).lower() if isinstance(value, bool) else \
@@ -267,7 +272,8 @@ def _number(value: float) -> str:
 
 def start(resources: dict[str, float], *, dashboard: bool, dashboard_port: int | None,
           system_config: dict[str, Any] | None = None,
-          node_name: str | None = None) -> EmbeddedCluster:
+          node_name: str | None = None,
+          labels: dict[str, str] | None = None) -> EmbeddedCluster:
     """Start a scheduler and one worker (the head node) on 127.0.0.1; return at once: the
     caller waits for the scheduler's address (:meth:`EmbeddedCluster.wait_address`), then its
     ``Client`` for the worker."""
@@ -293,7 +299,8 @@ def start(resources: dict[str, float], *, dashboard: bool, dashboard_port: int |
         argv = [str(theirs.fileno()), json.dumps(sched_args),
                 json.dumps([*worker_args, "--name", node_name or DEFAULT_NODE_NAME])]
         zygote = subprocess.Popen([*python_command(), "-c", _BOOT, *argv], stdin=subprocess.PIPE,
-                                  stdout=log, stderr=log, env=_env(log.name, system_config),
+                                  stdout=log, stderr=log,
+                                  env=_env(log.name, system_config, labels),
                                   start_new_session=True, pass_fds=[theirs.fileno()])
         forks = _zygote.ForkClient(Connection(mine.detach()))
     cluster = EmbeddedCluster(scheduler_file=scheduler_file, dashboard_address=dash, zygote=zygote,

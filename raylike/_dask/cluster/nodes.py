@@ -27,14 +27,15 @@ class DaskProcess:
     """One ``dask scheduler`` or ``dask worker`` process; its output goes to ``log_path``."""
 
     def __init__(self, role: str, args: list[str], log_path: str,
-                 system_config: dict[str, Any] | None = None) -> None:
+                 system_config: dict[str, Any] | None = None,
+                 labels: dict[str, str] | None = None) -> None:
         self.role = role
         self.log_path = log_path
         self._log: IO[bytes] = open(log_path, "ab")  # noqa: SIM115 (closed in wait)
         self.proc = subprocess.Popen([*_cluster.python_command(), "-c", _BOOT, role, *args],
                                      stdin=subprocess.PIPE, stdout=self._log,
                                      stderr=subprocess.STDOUT,
-                                     env=_cluster._env(log_path, system_config),
+                                     env=_cluster._env(log_path, system_config, labels),
                                      start_new_session=True)
 
     @property
@@ -96,15 +97,18 @@ def start_scheduler(logs: str) -> tuple[DaskProcess, str]:
 
 
 def start_worker(scheduler: str, name: str, resources: dict[str, float], logs: str,
-                 system_config: dict[str, Any] | None = None) -> tuple[DaskProcess, str]:
-    """Start a worker (a node) with ``resources`` (and Ray's ``system_config``, which its
-    processes read as ``RAY_<name>``); return it and the address it will have."""
+                 system_config: dict[str, Any] | None = None,
+                 labels: dict[str, str] | None = None) -> tuple[DaskProcess, str]:
+    """Start a worker (a node) with ``resources`` and ``labels`` (and Ray's
+    ``system_config``, which its processes read as ``RAY_<name>``); return it and the address
+    it will have."""
     port = _cluster._free_port()
     args = [scheduler, "--host", "127.0.0.1", "--worker-port", str(port),
             "--nthreads", str(_cluster.WORKER_THREADS), "--no-nanny", "--death-timeout", "60",
             "--no-dashboard", "--dashboard-address", "127.0.0.1:0", "--name", name,
             "--resources", _cluster.format_resources(resources), "--preload", _cluster.PRELOAD]
-    proc = DaskProcess("worker", args, os.path.join(logs, f"{name}.log"), system_config)
+    proc = DaskProcess("worker", args, os.path.join(logs, f"{name}.log"), system_config,
+                       labels)
     return proc, f"tcp://127.0.0.1:{port}"
 
 

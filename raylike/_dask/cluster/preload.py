@@ -29,8 +29,14 @@ async def dask_setup(server: Any) -> None:
         from raylike._dask.scheduler.state import STATE_PLUGIN, StatePlugin
 
         server.add_plugin(StatePlugin(), name=STATE_PLUGIN)
+        from raylike._dask.scheduler.labels import LABELS_PLUGIN, LabelPlugin
+
+        server.add_plugin(LabelPlugin(), name=LABELS_PLUGIN)
     else:
+        from raylike._api import labels as _labels
         from raylike._dask.worker.node import PLUGIN_NAME, NodePlugin
+
+        await _labels.dask_setup(server)  # it registers with its node labels
 
         await server.plugin_add(NodePlugin(), name=PLUGIN_NAME)
         await _scheduler_listening(server.scheduler.address)

@@ -36,6 +36,7 @@ class _Group:
     detached: bool
     job_id: str
     state: str = "PENDING"
+    selectors: list[dict[str, str]] | None = None  # ``bundle_label_selector``
     workers: list[str | None] = field(default_factory=list)  # assigned worker per bundle
     nodes: dict[int, str] = field(default_factory=dict)  # bundle index -> node id, once held
     reservations: list[str] = field(default_factory=list)
@@ -85,10 +86,12 @@ class PlacementGroupRegistry(SchedulerPlugin):
 
     # -- handlers ----------------------------------------------------------------------------
     def create(self, pg_id: str, name: str, namespace: str | None, bundles: list[dict[str, float]],
-               strategy: str, detached: bool, job_id: str, **_: Any) -> str:
+               strategy: str, detached: bool, job_id: str,
+               selectors: list[dict[str, str]] | None = None, **_: Any) -> str:
         if name and (namespace, name) in self.names:
             return "taken"
-        self.groups[pg_id] = _Group(pg_id, name, namespace, bundles, strategy, detached, job_id)
+        self.groups[pg_id] = _Group(pg_id, name, namespace, bundles, strategy, detached, job_id,
+                                    selectors=selectors or None)
         if name:
             self.names[(namespace, name)] = pg_id
         return "ok"
@@ -109,15 +112,17 @@ class PlacementGroupRegistry(SchedulerPlugin):
                 return {"status": "placed", "workers": group.workers}
             changed = self.workers_changed
             capacity = self._capacity()
+            allowed = self._matching(group.selectors)
             workers = assign(group.bundles, group.strategy,
-                             [(address, free, free) for address, _, free in capacity])
+                             [(address, free, free) for address, _, free in capacity], allowed)
             if workers is not None:
                 group.workers = list(workers)
                 return {"status": "placed", "workers": group.workers}
             left = deadline - time.monotonic()
             if left <= 0:
                 return {"status": "pending",
-                        "feasible": assign(group.bundles, group.strategy, capacity) is not None}
+                        "feasible": assign(group.bundles, group.strategy, capacity,
+                                           allowed) is not None}
             try:
                 await asyncio.wait_for(changed.wait(), left)
             except asyncio.TimeoutError:
@@ -199,6 +204,18 @@ class PlacementGroupRegistry(SchedulerPlugin):
             except Exception:  # a worker without a bundle of it yet, or gone
                 logger.debug("release of %s on %s failed", group.pg_id, address, exc_info=True)
 
+    def _matching(self, selectors: list[dict[str, str]] | None) -> list[set[str]] | None:
+        """For each bundle, the workers whose labels match its selector (None: any)."""
+        if not selectors:
+            return None
+        from raylike._api import labels as _labels
+
+        labels = {a: _labels.node_labels(a, {"resources": ws.resources, **(ws.extra or {})})
+                  for a, ws in self.scheduler.workers.items()}
+        return [{a for a, found in labels.items()
+                 if _labels.matches(found, _labels.conditions(selector))}
+                for selector in selectors]
+
     def _capacity(self) -> list[tuple[str, dict[str, float], dict[str, float]]]:
         """Each running worker: its address, its declared resources (without the groups'),
         and what is not yet promised to placement groups."""
@@ -249,20 +266,22 @@ def _summed(bundles: list[dict[str, float]]) -> dict[str, float]:
 
 
 def assign(bundles: list[dict[str, float]], strategy: str,
-           workers: list[tuple[str, dict[str, float], dict[str, float]]]) -> list[str] | None:
+           workers: list[tuple[str, dict[str, float], dict[str, float]]],
+           allowed: list[set[str]] | None = None) -> list[str] | None:
     """A worker address for each bundle, by ``strategy``; None if no choice fits the workers'
     declared resources. Among choices that fit, those with room not yet promised to other
-    groups come first (a bundle on a busy worker waits there for its resources)."""
+    groups come first (a bundle on a busy worker waits there for its resources).
+    ``allowed``: for each bundle, the only workers it may go to (its label selector)."""
     if strategy == "STRICT_PACK":
         need = _summed(bundles)
         for key in (2, 1):  # room not promised first, then what the worker declares
             for address, *rooms in workers:
-                if _fits(rooms[key - 1], need):
+                if _fits(rooms[key - 1], need) and all(address in a for a in allowed or ()):
                     return [address] * len(bundles)
         return None
     if strategy == "PACK":
         packed = assign(bundles, "STRICT_PACK", [w for w in workers if _fits(w[2], _summed(
-            bundles))])
+            bundles))], allowed)
         if packed is not None:
             return packed
     distinct = strategy == "STRICT_SPREAD"
@@ -275,7 +294,8 @@ def assign(bundles: list[dict[str, float]], strategy: str,
     for i in order:
         bundle = bundles[i]
         candidates = [(address, total) for address, total, _ in workers
-                      if _fits(total, bundle) and not (distinct and address in chosen)]
+                      if _fits(total, bundle) and not (distinct and address in chosen)
+                      and (allowed is None or address in allowed[i])]
         if not candidates:
             return None
         # spreading: fewest bundles of this group first; packing: room not promised first,

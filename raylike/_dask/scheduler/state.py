@@ -125,7 +125,8 @@ class StatePlugin(SchedulerPlugin):
         ws = scheduler.workers.get(worker)
         self.left[worker] = {"resources": dict(getattr(ws, "resources", {}) or {}),
                              "name": getattr(ws, "name", None), "since": self.joined.pop(
-                                 worker, None), "at": time.time()}
+                                 worker, None), "at": time.time(),
+                             "extra": dict(getattr(ws, "extra", {}) or {})}
         while len(self.left) > 1000:
             self.left.popitem(last=False)
 

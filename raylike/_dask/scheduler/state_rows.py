@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from raylike._api import ids as _ids
+from raylike._api import labels as _labels
 from raylike._api import resources as _resources
 
 DRIVER_TASK = "ff" * 20  # Ray's driver task id: 20 ``ff`` bytes, then the job id
@@ -46,7 +47,9 @@ def task_record(key: str, run_spec: Any) -> dict[str, Any] | None:
         "key": key, "state": None, "created": None, "started": None, "ended": None,
         "worker": None, "job_id": getattr(spec, "job_id", ""),
         "resources": _resources.without_hidden(dict(getattr(spec, "resources", {}) or {})),
-        "pg": getattr(placement, "pg_id", None)}
+        "pg": getattr(placement, "pg_id", None),
+        "label_selector": dict(getattr(spec, "label_selector", None) or {}),
+        "fallback_strategy": getattr(spec, "fallback_strategy", None)}
     if name == "execute_task":
         function = getattr(spec, "function_name", "") or spec.name
         row.update(type="NORMAL_TASK", name=spec.name, actor_id=None,
@@ -119,8 +122,10 @@ def task_row(rec: dict[str, Any], live: str | None, actors: dict[str, Any]) -> d
         "profiling_data": None, "creation_time_ms": ms(rec.get("created")),
         "start_time_ms": ms(rec.get("started")), "end_time_ms": ms(rec.get("ended")),
         "task_log_info": None, "error_message": error_message(rec),
-        "is_debugger_paused": False, "call_site": None, "label_selector": {},
-        "fallback_strategy": None, "_key": rec["key"], "_full_name": rec.get("full_name")}
+        "is_debugger_paused": False, "call_site": None,
+        "label_selector": rec.get("label_selector") or {},
+        "fallback_strategy": rec.get("fallback_strategy"), "_key": rec["key"],
+        "_full_name": rec.get("full_name")}
 
 
 def call_record(call: dict[str, Any], worker: str) -> dict[str, Any]:
@@ -172,6 +177,8 @@ def node_row(address: str, ws: Any, head: str | None, since: float | None,
     resources = dict(getattr(ws, "resources", None) or {}) if not isinstance(ws, dict) \
         else dict(ws.get("resources", {}))
     name = ws.get("name") if isinstance(ws, dict) else getattr(ws, "name", None)
+    extra = ws.get("extra") if isinstance(ws, dict) else getattr(ws, "extra", None)
+    labels = _labels.node_labels(address, {**(extra or {}), "resources": resources})
     return {
         "node_id": node_id, "node_ip": host_of(address), "is_head_node": address == head,
         "state": "DEAD" if dead_at else "ALIVE",
@@ -179,7 +186,7 @@ def node_row(address: str, ws: Any, head: str | None, since: float | None,
         "node_name": str(name if name is not None else host_of(address)),
         "resources_total": {k: float(v) for k, v in
                             _resources.without_hidden(resources).items()},
-        "labels": {"ray.io/node-id": node_id}, "start_time_ms": ms(since),
+        "labels": labels, "start_time_ms": ms(since),
         "end_time_ms": ms(dead_at) if dead_at else 0}
 
 
