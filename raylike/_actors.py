@@ -41,7 +41,7 @@ from raylike._actor_spec import (
     MethodMeta,
     method_meta,
 )
-from raylike._objects import ObjectRef, _Borrowed
+from raylike._objects import ObjectRef, _Borrowed, actor_ref
 from raylike._serialization import check_definition_size, dumps, loads
 from raylike._tasks import new_key, pack_arguments, return_keys, returned
 from raylike.exceptions import ActorAlreadyExistsError, ActorUnschedulableError
@@ -177,6 +177,8 @@ class ActorHandle(Generic[T]):
     def __init__(self, meta: ActorMeta, reservation: ObjectRef[Any] | None) -> None:
         self._meta = meta
         self._reservation = reservation
+        if reservation is not None:
+            actor_ref(reservation)
 
     @property
     def _actor_id(self) -> _ids.ActorID:

@@ -11,7 +11,7 @@ import functools
 import logging
 import threading
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 from distributed import Client, Future
 from distributed.utils import sync
@@ -22,9 +22,9 @@ from raylike._callbacks import quiet_timeouts, when_done
 from raylike._cluster import listening
 from raylike._dask import internals
 from raylike._direct import DirectCalls
-from raylike._objects import ObjectRef, hold_until_done
+from raylike._objects import ArgsHeld, ObjectRef, hold_until_done
 from raylike._refs_plugin import REFS_PLUGIN, RefsPlugin, batch_interval
-from raylike._serialization import Whole, as_read, unpicklable_part
+from raylike._serialization import Whole, as_read, dumps, loads, unpicklable_part
 from raylike.exceptions import (
     RayActorError,
     RayError,
@@ -34,6 +34,7 @@ from raylike.exceptions import (
 )
 
 logger = logging.getLogger("raylike")
+_E = TypeVar("_E", bound=BaseException)
 SCATTER_ATTEMPTS = 5  # a put that meets a dead worker tries again (0.2 s, 0.4 s, ... apart)
 STREAM_SLICE = 5.0  # seconds one ask for a generator's next item waits on the scheduler
 STREAM_GONE_LIMIT = 30.0  # seconds a generator's task may stay unknown to the scheduler
@@ -344,12 +345,14 @@ class DaskBackend:
                     gathered = self.client.gather([f for _, f in dask])
             except RayTaskError as err:
                 # the Dask frames it carries (the gather, the worker's) are no use to the user
-                raise _blamed(err, [(refs[i], f) for i, f in dask]).with_traceback(None) from None
+                err.__traceback__ = None
+                raise _fresh(_blamed(err, [(refs[i], f) for i, f in dask])) from None
             except RayError as err:  # a worker's own error (runtime_env setup, a crash, ...)
+                err.__traceback__ = None
                 passed = _passed_on(err, [(refs[i], f) for i, f in dask])
                 if passed is not err:
-                    raise passed from None
-                raise err.with_traceback(None)  # noqa: B904 - its cause stays as it was
+                    raise _fresh(passed) from None
+                raise _fresh(err)  # noqa: B904 - its cause stays as it was
             for (i, _), value in zip(dask, gathered):
                 values[i] = as_read(value)  # numpy arrays read-only, as from Ray's store
         for i, ref in enumerate(refs):
@@ -497,8 +500,8 @@ class DaskBackend:
             batched = self._batch.submit(_node.execute_task, (call, *dep_futures), call.key,
                                          dep_futures, call.dask_resources, **placement)
             if batched is not None:  # fire-and-forget: wished for when the batch is sent
-                if nested:  # hold refs nested in the arguments until the task is done
-                    when_done(batched, functools.partial(hold_until_done, nested))
+                if deps or nested:  # hold refs nested in the arguments until the task is done
+                    when_done(batched, ArgsHeld(nested, [r._key for r in (*deps, *nested)]))
                 ref: ObjectRef[Any] = ObjectRef(call.key, batched)
                 ref._watchable = True
                 return [ref]
@@ -507,8 +510,8 @@ class DaskBackend:
                                      resources=call.dask_resources or None, pure=False,
                                      retries=0, **placement)
             self._fire_and_forget(fut)  # Ray runs a task even if its refs are dropped at once
-            if nested:  # hold refs nested in the arguments until the task is done
-                when_done(fut, functools.partial(hold_until_done, nested))
+            if deps or nested:  # hold refs nested in the arguments until the task is done
+                when_done(fut, ArgsHeld(nested, [r._key for r in (*deps, *nested)]))
             refs = self._returns(call, fut)
             if call.num_returns == 1:
                 refs[0]._watchable = True
@@ -538,7 +541,7 @@ class DaskBackend:
                                      retries=0)
             self._fire_and_forget(fut)  # a dropped ref must not leave a gap in the call order
             if keep:  # the arguments' refs (and the actor) live until the call is done
-                when_done(fut, functools.partial(hold_until_done, keep))
+                when_done(fut, ArgsHeld(keep, [*call.dep_keys, *call.nested_keys]))
             return self._returns(call, fut)
 
     def _returns(self, call: Any, fut: Future) -> list[ObjectRef[Any]]:
@@ -730,6 +733,20 @@ class _Done:
 
 
 _DONE = _Done()
+
+
+def _fresh(err: _E) -> _E:
+    """A copy of ``err`` to raise, without a traceback. Dask keeps the instance it raised for
+    the future, and raising it again would append the caller's frames to its traceback: their
+    locals (the caller's refs among them) would live as long as the future, which such a ref
+    holds, through the client (a cycle the collector cannot free). Ray, too, raises a new
+    error at each ``get``."""
+    err.__traceback__ = None  # the frames its raise in this process added
+    try:
+        copy: _E = loads(dumps(err, "error"))
+    except Exception:  # noqa: BLE001 - not picklable after all: the instance itself
+        return err
+    return copy
 
 
 def _blamed(err: RayTaskError, refs: list[tuple[ObjectRef[Any], Future]]) -> RayTaskError:
