@@ -34,7 +34,7 @@ from typing import Any
 from raylike import _context, _env_setup, _logs, _proctitle
 from raylike._actor_gate import Gate
 from raylike._child import Channel, _check_returns, _one_return, error_payload, exit_process
-from raylike._objects import ObjectRef, _Borrowed
+from raylike._objects import ObjectRef, _Borrowed, child_refs
 from raylike._options import DYNAMIC, STREAMING
 from raylike._serialization import dumps_frames, loads
 from raylike.exceptions import AsyncioActorExit, TaskCancelledError
@@ -141,18 +141,23 @@ class _Actor:
             return
         token = _context.enter(state.info)
         _proctitle.set_title(f"ray::{state.info.name}")
+        try:  # in a frame of its own: its locals (the arguments' refs) are gone by the answer
+            result = self._execute(key, method, args, deps, num_returns, backpressure)
+        finally:
+            _context.leave(token)
+        _proctitle.set_title(f"ray::{self.class_name}")
+        self._answer(call_id, result)
+
+    def _execute(self, key: str, method: str, args: bytes, deps: bytes | None,
+                 num_returns: int, backpressure: int) -> tuple[str, Any]:
         try:
             fn, a, kw = self._prepare(method, args, deps)
             value = fn(*a, **kw)
             if num_returns < 0:  # a generator method (``raylike._streams``)
                 value = _generator_result(key, value, num_returns, backpressure, method, self)
-            result = self._pack(value, num_returns, method)
+            return self._pack(value, num_returns, method)
         except BaseException as exc:  # noqa: B036 - every error goes back to the caller
-            result = self._failure(exc, method)
-        finally:
-            _context.leave(token)
-        _proctitle.set_title(f"ray::{self.class_name}")
-        self._answer(call_id, result)
+            return self._failure(exc, method)
 
     async def _run_async(self, call_id: int, key: str, method: str, args: bytes,
                          deps: bytes | None, num_returns: int, backpressure: int = -1,
@@ -222,8 +227,11 @@ class _Actor:
             value = _one_return(value, f"{self.class_name}.{method}")
         elif num_returns == 0:
             value = None
-        with _Borrowed():
-            return "ok", dumps_frames(value, "return value")
+        with _Borrowed() as borrowed:
+            payload = dumps_frames(value, "return value")
+        if borrowed.refs:
+            child_refs.returned([r._key for r in borrowed.refs])
+        return "ok", payload
 
     def _failure(self, exc: BaseException, method: str) -> tuple[str, Any]:
         if _intended_exit(exc):  # exit_actor() or sys.exit(0) in a method
@@ -256,6 +264,7 @@ class _Actor:
         try:
             _logs.end_of_call()
             self.channel.send(("actor-result", call_id, result[0], result[1]), plain=True)
+            self.channel.release_dropped()  # what the call dropped (``self.x = None``) goes now
         finally:
             with self.lock:
                 self.active -= 1

@@ -175,6 +175,7 @@ class ChildRefs:
         self.active = False  # set by the process's main (``_child.main``)
         self._counts: dict[str, int] = {}
         self._released: list[str] = []
+        self._returned: set[str] = set()  # keys just sent in an answer (see ``returned``)
         self._lock = threading.RLock()  # re-entrant: the collector may run __del__ inside add
 
     def add(self, key: str) -> None:
@@ -192,12 +193,19 @@ class ChildRefs:
                 del self._counts[key]
                 self._released.append(key)
 
+    def returned(self, keys: list[str]) -> None:
+        """``keys`` went out in an answer the worker may not have taken over yet: a ``take``
+        right after leaves them for the next one."""
+        with self._lock:
+            self._returned.update(keys)
+
     def take(self) -> list[str]:
         """The keys released since the last call that no ref names again meanwhile."""
         with self._lock:
             keys = [k for k in dict.fromkeys(self._released) if k not in self._counts]
-            self._released = []
-            return keys
+            self._released = [k for k in keys if k in self._returned]
+            self._returned = set()
+            return [k for k in keys if k not in self._released]
 
 
 child_refs = ChildRefs()

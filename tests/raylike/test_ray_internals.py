@@ -233,3 +233,31 @@ def test_batch_queue_hands_out_batches(cluster: Any) -> None:
     queue.put_nowait(4)
     assert queue.get_batch(3, total_timeout=0.2) == [4]
     queue.shutdown()
+
+
+def test_object_an_actor_stops_holding_is_freed(cluster: Any) -> None:
+    """An actor that drops its last ref to an object (``self.x = None``) and gets no further
+    call frees it: the release goes with the call's answer."""
+
+    @ray.remote
+    class Holder:
+        def hold(self, refs: list[Any]) -> None:
+            self.refs = refs
+
+        def drop(self) -> None:
+            self.refs = None
+
+    ref = ray.put(np.zeros(10_000))
+    object_id = ref.binary()
+    holder = Holder.remote()
+    ray.get(holder.hold.remote([ref]))
+    del ref
+    core = worker.global_worker.core_worker
+    time.sleep(0.5)
+    assert core.object_exists(ray.ObjectRef(object_id))  # the actor holds it
+    ray.get(holder.drop.remote())
+    deadline = time.monotonic() + 30
+    while core.object_exists(ray.ObjectRef(object_id)):
+        assert time.monotonic() < deadline, "the object was never freed"
+        time.sleep(0.05)
+    ray.kill(holder)
