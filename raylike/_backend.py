@@ -11,6 +11,7 @@ import functools
 import logging
 import threading
 import time
+import weakref
 from typing import Any, TypeVar
 
 from distributed import Client, Future
@@ -555,16 +556,21 @@ class DaskBackend:
     def submit_raw(self, func: Any, *args: Any, key: str, resources: dict[str, float] | None,
                    keep: list[ObjectRef[Any]] | None = None, detach: bool = False,
                    **placement: Any) -> ObjectRef[Any]:
-        """A plain Dask task (an actor's reservation task). ``keep``: refs held until it ends;
-        ``detach``: it runs to its end even when no ref to it is left."""
+        """A plain Dask task (an actor's reservation task). ``keep``: refs held until it ends
+        (``detach``) or until the returned ref is dropped; ``detach``: it runs to its end even
+        when no ref to it is left."""
         with self._dask_errors():
             fut = self.client.submit(func, *args, key=key, resources=resources or None,
                                      pure=False, retries=0, **placement)
             if detach:
                 self._fire_and_forget(fut)
-            if keep:
-                when_done(fut, functools.partial(hold_until_done, list(keep)))
-        return ObjectRef(key, fut)
+                if keep:
+                    when_done(fut, functools.partial(hold_until_done, list(keep)))
+        ref: ObjectRef[Any] = ObjectRef(key, fut)
+        if keep and not detach:  # a done callback would hold the future, so the task (an
+            # actor whose handles are all gone) would never go out of scope
+            weakref.finalize(ref, list(keep).clear)
+        return ref
 
     # -- Dask interop (``raylike._interop``) -------------------------------------------------
     def adopt(self, future: Future) -> ObjectRef[Any]:
