@@ -538,6 +538,8 @@ def kill_with(backend: Any, actor_id: str, no_restart: bool) -> None:
                                    no_restart=no_restart, reason=KILLED)
     if not reply.get("placed", True):  # buried before it started: drop its reservation
         backend.cancel(backend.ref(reply["reservation"]), True, False)
+    if reply.get("reservation"):  # dead for good: its constructor's arguments may go
+        backend.drop_kept(reply["reservation"])
 
 
 def on_shutdown(runtime: Any) -> None:

@@ -187,6 +187,7 @@ class DaskBackend:
         self.job_id = job_id
         self.worker = in_worker
         self._lock = threading.Lock()
+        self._kept: dict[str, list[ObjectRef[Any]]] = {}  # ``submit_raw``'s, by task key
         self.direct: DirectCalls | None = (
             DirectCalls(client, eager=in_worker is not None, worker=in_worker) if direct
             else None)
@@ -569,8 +570,13 @@ class DaskBackend:
         ref: ObjectRef[Any] = ObjectRef(key, fut)
         if keep and not detach:  # a done callback would hold the future, so the task (an
             # actor whose handles are all gone) would never go out of scope
-            weakref.finalize(ref, list(keep).clear)
+            self._kept[key] = list(keep)
+            weakref.finalize(ref, self._kept.pop, key, None)
         return ref
+
+    def drop_kept(self, key: str) -> None:
+        """Stop holding the refs ``submit_raw`` keeps for task ``key`` (its actor is dead)."""
+        self._kept.pop(key, None)
 
     # -- Dask interop (``raylike._interop``) -------------------------------------------------
     def adopt(self, future: Future) -> ObjectRef[Any]:

@@ -261,3 +261,29 @@ def test_object_an_actor_stops_holding_is_freed(cluster: Any) -> None:
         assert time.monotonic() < deadline, "the object was never freed"
         time.sleep(0.05)
     ray.kill(holder)
+
+
+def test_killed_actors_constructor_arguments_are_freed(cluster: Any) -> None:
+    """``ray.kill`` frees the objects the creator kept for the actor's restarts, though its
+    handle is still held."""
+
+    @ray.remote(num_cpus=0)
+    class Holder:
+        def __init__(self, value: Any) -> None:
+            self.value = value
+
+        def ready(self) -> bool:
+            return True
+
+    ref = ray.put(np.zeros(10_000))
+    object_id = ref.binary()
+    holder = Holder.remote({"ref": ref})
+    assert ray.get(holder.ready.remote())
+    del ref
+    ray.kill(holder)
+    core = worker.global_worker.core_worker
+    deadline = time.monotonic() + 30
+    while core.object_exists(ray.ObjectRef(object_id)):
+        assert time.monotonic() < deadline, "the argument was never freed"
+        time.sleep(0.05)
+    assert holder is not None
