@@ -37,7 +37,7 @@ from raylike._api.actor_spec import (
     MethodMeta,
     method_meta,
 )
-from raylike._api.objects import ObjectRef
+from raylike._api.objects import ObjectRef, actor_ref
 from raylike._api.serialization import check_definition_size, dumps, loads
 from raylike._api.tasks import new_key, pack_arguments, return_keys, returned
 
@@ -172,6 +172,8 @@ class ActorHandle(Generic[T]):
     def __init__(self, meta: ActorMeta, reservation: ObjectRef[Any] | None) -> None:
         self._meta = meta
         self._reservation = reservation
+        if reservation is not None:
+            actor_ref(reservation)
 
     @property
     def _actor_id(self) -> _ids.ActorID:

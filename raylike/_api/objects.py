@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import gc
 import logging
 import os
 import sys
@@ -178,6 +179,7 @@ class ChildRefs:
         self.active = False  # set by the process's main (``_child.main``)
         self._counts: dict[str, int] = {}
         self._released: list[str] = []
+        self._returned: set[str] = set()  # keys just sent in an answer (see ``returned``)
         self._lock = threading.RLock()  # re-entrant: the collector may run __del__ inside add
 
     def add(self, key: str) -> None:
@@ -195,12 +197,19 @@ class ChildRefs:
                 del self._counts[key]
                 self._released.append(key)
 
+    def returned(self, keys: list[str]) -> None:
+        """``keys`` went out in an answer the worker may not have taken over yet: a ``take``
+        right after leaves them for the next one."""
+        with self._lock:
+            self._returned.update(keys)
+
     def take(self) -> list[str]:
         """The keys released since the last call that no ref names again meanwhile."""
         with self._lock:
             keys = [k for k in dict.fromkeys(self._released) if k not in self._counts]
-            self._released = []
-            return keys
+            self._released = [k for k in keys if k in self._returned]
+            self._returned = set()
+            return [k for k in keys if k not in self._released]
 
 
 child_refs = ChildRefs()
@@ -285,6 +294,78 @@ def release_dropped() -> None:
 def hold_until_done(_refs: list[Any], _future: Any) -> None:
     """A done callback whose only job is to hold ``_refs`` (bound with ``functools.partial``)
     until the future it is attached to is done."""
+
+
+class _Submitted:
+    """Ray's "submitted" reference count: per key, how many of this process's tasks and actor
+    calls not finished yet were given the object as an argument (top level or nested)."""
+
+    def __init__(self) -> None:
+        self.counts: collections.Counter[str] = collections.Counter()
+        self.lock = threading.Lock()
+
+    def add(self, keys: list[str]) -> None:
+        with self.lock:
+            self.counts.update(keys)
+
+    def remove(self, keys: list[str]) -> None:
+        with self.lock:
+            self.counts.subtract(keys)
+            for key in keys:
+                if self.counts[key] <= 0:
+                    del self.counts[key]
+
+    def snapshot(self) -> dict[str, int]:
+        with self.lock:
+            return dict(self.counts)
+
+
+_submitted = _Submitted()
+
+
+class ArgsHeld:
+    """A done callback for a submitted task or call: until its future is done it holds
+    ``keep`` (refs that must live meanwhile) and counts ``keys`` (its arguments' objects) as
+    submitted (:func:`reference_counts`)."""
+
+    __slots__ = ("_keep", "_keys")
+
+    def __init__(self, keep: list[Any], keys: list[str]) -> None:
+        self._keep = keep
+        self._keys = keys
+        _submitted.add(keys)
+
+    def __call__(self, _future: Any) -> None:
+        keys, self._keys, self._keep = self._keys, [], []
+        _submitted.remove(keys)
+
+
+def actor_ref(ref: ObjectRef[Any]) -> None:
+    """``ref`` is an actor handle's ref to its actor (its reservation task), not an object's:
+    the reference table leaves it out, as Ray counts actor handles apart."""
+    _actor_keys.add(ref._key)
+
+
+_actor_keys: set[str] = set()
+
+
+def reference_counts() -> dict[bytes, dict[str, int]]:
+    """This process's reference table, as Ray's core worker reports it: for each object it
+    refers to, ``{"local": live ObjectRef objects naming it, "submitted": unfinished tasks
+    given it}``, keyed by the object's hex id (bytes). Objects not collected yet count: the
+    caller collects garbage first if it must."""
+    local = collections.Counter(o._key for o in gc.get_objects() if type(o) is ObjectRef)
+    submitted = _submitted.snapshot()
+    return {_ids.object_hex(key).encode("ascii"): {"local": local.get(key, 0),
+                                                    "submitted": submitted.get(key, 0)}
+            for key in {*local, *submitted} if key not in _actor_keys and key != _NIL}
+
+
+def exists(ref: ObjectRef[Any]) -> bool:
+    """Whether the cluster holds ``ref``'s object now (some node has its value)."""
+    from raylike._api import state as _state
+
+    return bool(_state.object_locations([ref._key]).get(ref._key, {}).get("node_ids"))
 
 
 def _key_of_id(object_id: bytes) -> str:

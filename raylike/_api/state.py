@@ -48,10 +48,75 @@ def answer(op: str, backend: Any, *args: Any) -> Any:
         from raylike.experimental import internal_kv
 
         return backend.run_on_scheduler(internal_kv.apply, *args)
+    if op == "locations":  # ``experimental.get_object_locations``
+        return _locations(backend, *args)
     if op == "query":  # the state API and the timeline: the scheduler's state plugin
         kind, kwargs = args
         return backend.scheduler_call("raylike_state", kind=kind, **kwargs)
     raise ValueError(f"unknown state request {op!r}")
+
+
+def _where(keys: list[str], dask_scheduler: Any = None) -> dict[str, Any]:
+    """On the scheduler: ``{key: (holders, nbytes)}`` of each key it knows, held or not."""
+    found = {}
+    for key in keys:
+        ts = dask_scheduler.tasks.get(key)
+        if ts is not None:
+            found[key] = ([ws.address for ws in ts.who_has or ()],
+                          ts.nbytes if ts.state == "memory" else None)
+    return found
+
+
+def _stored_sizes(keys: list[str], dask_worker: Any = None) -> dict[str, tuple[int, bool]]:
+    """On a worker: ``{key: (bytes, spilled)}`` of each key it holds. The size is that of the
+    value serialized (what Ray's object store reports), buffers counted without a copy; a
+    spilled value is not read back: its size is Dask's."""
+    from raylike._api import serialization as _serialization
+
+    data = dask_worker.data
+    fast = getattr(data, "fast", data)
+    sizes = {}
+    for key in keys:
+        if key in fast:
+            try:
+                payload = _serialization.dumps_frames(fast[key])
+            except Exception:  # noqa: BLE001 - Dask's estimate then
+                continue
+            sizes[key] = (_serialization.payload_size(payload), False)
+        elif key in data:
+            sizes[key] = (int(dask_worker.state.tasks[key].nbytes or 0)
+                          if key in dask_worker.state.tasks else 0, True)
+    return sizes
+
+
+def _locations(backend: Any, keys: list[str]) -> dict[str, dict[str, Any]]:
+    """``{key: {"node_ids", "object_size", "did_spill"}}``: the nodes holding each object (none
+    and no size while it is being made) and its serialized size, asked of one holder."""
+    where = backend.run_on_scheduler(_where, list(keys))
+    by_holder: dict[str, list[str]] = {}
+    for key, (holders, _) in where.items():
+        if holders:
+            by_holder.setdefault(holders[0], []).append(key)
+    sizes: dict[str, tuple[int, bool]] = {}
+    for address, held in by_holder.items():
+        try:
+            sizes.update(backend.run_on_workers(_stored_sizes, held,
+                                                workers=[address]).get(address, {}))
+        except Exception:  # noqa: BLE001 - the holder just left: the scheduler's figures
+            pass
+    found = {}
+    for key in keys:
+        holders, nbytes = where.get(key, ([], None))
+        size, spilled = sizes.get(key, (nbytes, False))
+        found[key] = {"node_ids": [node_id(a) for a in holders],
+                      "object_size": None if size is None or not holders else int(size),
+                      "did_spill": spilled}
+    return found
+
+
+def object_locations(keys: list[str]) -> dict[str, dict[str, Any]]:
+    """Where the objects of ``keys`` are, from a driver or a task (see :func:`_locations`)."""
+    return dict(_query("locations", list(keys))) if keys else {}
 
 
 def serve_request(backend: Any, op: str, *args: Any) -> Any:

@@ -3,9 +3,9 @@
 ``global_worker`` answers what raylike knows about the calling process (its mode, job,
 worker and node ids, namespace, the node's session paths); ``global_worker.node`` (also
 ``_global_node``) stands for Ray's node object. What belongs to Ray's core worker, raylet or
-GCS clients (``core_worker``, ``plasma_store_socket_name``, ...) raises
-``NotImplementedError`` naming the attribute. ``gcs_client`` is the cluster's key-value store
-(``ray._raylet.GcsClient``)."""
+GCS clients (``plasma_store_socket_name``, ...) raises ``NotImplementedError`` naming the
+attribute. ``gcs_client`` is the cluster's key-value store (``ray._raylet.GcsClient``);
+``core_worker`` answers the reference table and object-existence queries only."""
 from __future__ import annotations
 
 import logging
@@ -16,10 +16,12 @@ import raylike
 from raylike import cloudpickle as pickle
 from raylike._api import context as _context
 from raylike._api import ids as _ids
+from raylike._api import objects as _objects
 from raylike._api import runtime as _runtime
 from raylike._api import state as _state
 from raylike._api.raylet import GcsClient
 from raylike._api.runtime import RayContext
+from raylike.exceptions import RaySystemError
 
 __all__ = ["LOCAL_MODE", "SCRIPT_MODE", "WORKER_MODE", "RayContext", "Worker", "cancel", "get",
            "get_actor",
@@ -127,11 +129,41 @@ class Worker:
     def gcs_client(self) -> GcsClient:
         return GcsClient(address=raylike.get_runtime_context().gcs_address)
 
+    @property
+    def core_worker(self) -> CoreWorker:
+        if not self.connected:
+            raise RaySystemError("Ray has not been started yet. You can start Ray with "
+                                 "'ray.init()'.")
+        return CoreWorker()
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
         raise _unsupported(f"global_worker.{name}", "it belongs to Ray's core worker, which "
                            "raylike replaces with Dask")
+
+
+class CoreWorker:
+    """What raylike can answer of Ray's core worker: the calling process's reference table
+    and whether an object exists. Anything else raises ``NotImplementedError``."""
+
+    def get_all_reference_counts(self) -> dict[bytes, dict[str, int]]:
+        """``{hex id (bytes): {"local": n, "submitted": m}}`` for each object this process
+        refers to (see ``raylike._api.objects.reference_counts``)."""
+        return _objects.reference_counts()
+
+    def object_exists(self, object_ref: Any, memory_store_only: bool = False) -> bool:
+        """Whether ``object_ref``'s object is held now. Differences from Ray: held on any
+        node (Ray looks at the caller's node only)."""
+        if not isinstance(object_ref, raylike.ObjectRef):
+            raise TypeError(f"object_exists takes an ObjectRef, got {type(object_ref)}")
+        return _objects.exists(object_ref)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise _unsupported(f"global_worker.core_worker.{name}", "it belongs to Ray's core "
+                           "worker, which raylike replaces with Dask")
 
 
 global_worker = Worker()

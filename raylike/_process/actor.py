@@ -33,7 +33,7 @@ from typing import Any
 
 from raylike._api import context as _context
 from raylike._api import logs as _logs
-from raylike._api.objects import ObjectRef, _Borrowed
+from raylike._api.objects import ObjectRef, _Borrowed, child_refs
 from raylike._api.options import DYNAMIC, STREAMING
 from raylike._api.serialization import dumps_frames, loads
 from raylike._process import env_setup as _env_setup
@@ -144,18 +144,23 @@ class _Actor:
             return
         token = _context.enter(state.info)
         _proctitle.set_title(f"ray::{state.info.name}")
+        try:  # in a frame of its own: its locals (the arguments' refs) are gone by the answer
+            result = self._execute(key, method, args, deps, num_returns, backpressure)
+        finally:
+            _context.leave(token)
+        _proctitle.set_title(f"ray::{self.class_name}")
+        self._answer(call_id, result)
+
+    def _execute(self, key: str, method: str, args: bytes, deps: bytes | None,
+                 num_returns: int, backpressure: int) -> tuple[str, Any]:
         try:
             fn, a, kw = self._prepare(method, args, deps)
             value = fn(*a, **kw)
             if num_returns < 0:  # a generator method (``raylike._dask.worker.streams``)
                 value = _generator_result(key, value, num_returns, backpressure, method, self)
-            result = self._pack(value, num_returns, method)
+            return self._pack(value, num_returns, method)
         except BaseException as exc:  # noqa: B036 - every error goes back to the caller
-            result = self._failure(exc, method)
-        finally:
-            _context.leave(token)
-        _proctitle.set_title(f"ray::{self.class_name}")
-        self._answer(call_id, result)
+            return self._failure(exc, method)
 
     async def _run_async(self, call_id: int, key: str, method: str, args: bytes,
                          deps: bytes | None, num_returns: int, backpressure: int = -1,
@@ -225,8 +230,11 @@ class _Actor:
             value = _one_return(value, f"{self.class_name}.{method}")
         elif num_returns == 0:
             value = None
-        with _Borrowed():
-            return "ok", dumps_frames(value, "return value")
+        with _Borrowed() as borrowed:
+            payload = dumps_frames(value, "return value")
+        if borrowed.refs:
+            child_refs.returned([r._key for r in borrowed.refs])
+        return "ok", payload
 
     def _failure(self, exc: BaseException, method: str) -> tuple[str, Any]:
         if _intended_exit(exc):  # exit_actor() or sys.exit(0) in a method
@@ -259,6 +267,7 @@ class _Actor:
         try:
             _logs.end_of_call()
             self.channel.send(("actor-result", call_id, result[0], result[1]), plain=True)
+            self.channel.release_dropped()  # what the call dropped (``self.x = None``) goes now
         finally:
             with self.lock:
                 self.active -= 1

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import threading
 import time
 import uuid
 
+import numpy as np
 import pytest
 from compat_helpers import make_signal
 
@@ -1217,3 +1219,32 @@ def test_task_returns_ref_of_pending_actor_call(ray_shared):
     ref, actor = ray.get(start_call.remote(), timeout=60)
     assert ray.get(ref, timeout=60) == 7
     ray.kill(actor)
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_actor_given_a_ref_ends_when_its_handles_are_gone(ray_shared, nested):
+    """Refs among the constructor's arguments do not keep the actor from going out of scope
+    (its process ends once no handle is left)."""
+    ray = ray_shared
+
+    @ray.remote(num_cpus=0)
+    class Holder:
+        def __init__(self, value):
+            self.value = value
+
+        def pid(self):
+            return os.getpid()
+
+    ref = ray.put(np.zeros(1000))
+    holder = Holder.remote({"ref": ref} if nested else ref)
+    pid = ray.get(holder.pid.remote())
+    del holder, ref
+    gc.collect()
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "the actor's process never ended"
+        time.sleep(0.1)

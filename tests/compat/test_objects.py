@@ -8,6 +8,7 @@ import gc
 import os
 import pickle
 import time
+import weakref
 
 import numpy as np
 import pytest
@@ -835,3 +836,34 @@ def test_large_values_passed_by_value_reach_tasks_and_actors_whole(ray_shared):
     assert ray.get(Holder.remote().look.remote(array, blob), timeout=60) == (want, len(blob))
     array[0] = 99  # the caller's own array stays writable and is not shared with the task
     assert ray.get(look.remote(array, blob), timeout=60)[0] == want + 99
+
+
+def test_caught_task_error_keeps_nothing_of_the_caller_alive(ray_shared):
+    """An error ``get`` raised and the caller caught must not hold the caller's frame (its
+    locals, its refs) once the caller returns."""
+    ray = ray_shared
+
+    @ray.remote
+    def fail():
+        raise ValueError("boom")
+
+    class Marker:
+        pass
+
+    def call():
+        marker = Marker()
+        ref = fail.remote()
+        for _ in range(2):
+            try:
+                ray.get(ref)
+            except ray.exceptions.RayTaskError:
+                pass
+        assert ref is not None  # held by the frame until it returns
+        return weakref.ref(marker)
+
+    gone = call()
+    deadline = time.monotonic() + 30
+    while gone() is not None:
+        assert time.monotonic() < deadline, "the caller's frame is still alive"
+        gc.collect()
+        time.sleep(0.05)

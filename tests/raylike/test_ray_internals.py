@@ -3,17 +3,21 @@
 where raylike has it, a clear ``NotImplementedError`` where Ray's internal has no meaning."""
 from __future__ import annotations
 
+import copy
+import gc
 import logging
 import sys
+import time
 from collections import namedtuple
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 
 import raylike as ray
 from raylike._api.raylet import GcsClient, ObjectRefStreamEndOfStreamError
-from raylike._common.test_utils import is_named_tuple
+from raylike._common.test_utils import SignalActor, is_named_tuple
 from raylike._private import (
     async_compat,
     client_mode_hook,
@@ -151,9 +155,58 @@ def test_private_state_and_worker_views(cluster: Any) -> None:
     assert entry["State"] == "ALIVE" and entry["ActorClassName"] == "Actor"
     assert state.current_node_id() in state.node_ids()
     assert services.remaining_processes_alive()
-    with pytest.raises(NotImplementedError, match="core_worker"):
-        worker.global_worker.core_worker  # noqa: B018
+    with pytest.raises(NotImplementedError, match="core_worker.get_owner_address"):
+        worker.global_worker.core_worker.get_owner_address  # noqa: B018
     ray.kill(actor)
+
+
+def _counts() -> dict[bytes, tuple[int, int]]:
+    gc.collect()
+    table = worker.global_worker.core_worker.get_all_reference_counts()
+    return {k: (v["local"], v["submitted"]) for k, v in table.items()}
+
+
+def _until(expected: dict[Any, tuple[int, int]], timeout: float = 30.0) -> None:
+    want = {ref.hex().encode("ascii"): counts for ref, counts in expected.items()}
+    deadline = time.monotonic() + timeout
+    while _counts() != want:
+        assert time.monotonic() < deadline, f"{_counts()} != {want}"
+        time.sleep(0.05)
+
+
+def test_reference_table_counts_local_and_submitted_refs(cluster: Any) -> None:
+    signal = SignalActor.remote()  # an actor handle's own ref is not counted
+    _until({})
+    x = ray.put(np.zeros(1000))
+    x_copy = copy.copy(x)
+    _until({x: (2, 0)})
+    del x_copy
+
+    @ray.remote
+    def use(value: Any, nested: Any, signal: Any) -> int:
+        ray.get(signal.wait.remote())
+        return 1
+
+    y = ray.put(2)
+    result = use.remote(x, [y], signal)
+    _until({x: (1, 1), y: (1, 1), result: (1, 0)})
+    ray.get(signal.send.remote())
+    ray.get(result)
+    _until({x: (1, 0), y: (1, 0), result: (1, 0)})
+    del x, y, result
+    _until({})
+
+
+def test_object_exists_until_freed(cluster: Any) -> None:
+    ref = ray.put(np.zeros(10_000))
+    object_id = ref.binary()
+    core = worker.global_worker.core_worker
+    assert core.object_exists(ray.ObjectRef(object_id))
+    del ref
+    deadline = time.monotonic() + 30
+    while core.object_exists(ray.ObjectRef(object_id)):
+        assert time.monotonic() < deadline, "the object was never freed"
+        time.sleep(0.05)
 
 
 def test_internal_kv_through_gcs_client(cluster: Any) -> None:
@@ -180,3 +233,57 @@ def test_batch_queue_hands_out_batches(cluster: Any) -> None:
     queue.put_nowait(4)
     assert queue.get_batch(3, total_timeout=0.2) == [4]
     queue.shutdown()
+
+
+def test_object_an_actor_stops_holding_is_freed(cluster: Any) -> None:
+    """An actor that drops its last ref to an object (``self.x = None``) and gets no further
+    call frees it: the release goes with the call's answer."""
+
+    @ray.remote
+    class Holder:
+        def hold(self, refs: list[Any]) -> None:
+            self.refs = refs
+
+        def drop(self) -> None:
+            self.refs = None
+
+    ref = ray.put(np.zeros(10_000))
+    object_id = ref.binary()
+    holder = Holder.remote()
+    ray.get(holder.hold.remote([ref]))
+    del ref
+    core = worker.global_worker.core_worker
+    time.sleep(0.5)
+    assert core.object_exists(ray.ObjectRef(object_id))  # the actor holds it
+    ray.get(holder.drop.remote())
+    deadline = time.monotonic() + 30
+    while core.object_exists(ray.ObjectRef(object_id)):
+        assert time.monotonic() < deadline, "the object was never freed"
+        time.sleep(0.05)
+    ray.kill(holder)
+
+
+def test_killed_actors_constructor_arguments_are_freed(cluster: Any) -> None:
+    """``ray.kill`` frees the objects the creator kept for the actor's restarts, though its
+    handle is still held."""
+
+    @ray.remote(num_cpus=0)
+    class Holder:
+        def __init__(self, value: Any) -> None:
+            self.value = value
+
+        def ready(self) -> bool:
+            return True
+
+    ref = ray.put(np.zeros(10_000))
+    object_id = ref.binary()
+    holder = Holder.remote({"ref": ref})
+    assert ray.get(holder.ready.remote())
+    del ref
+    ray.kill(holder)
+    core = worker.global_worker.core_worker
+    deadline = time.monotonic() + 30
+    while core.object_exists(ray.ObjectRef(object_id)):
+        assert time.monotonic() < deadline, "the argument was never freed"
+        time.sleep(0.05)
+    assert holder is not None

@@ -78,6 +78,8 @@ def kill_with(backend: Any, actor_id: str, no_restart: bool) -> None:
             "before ray.shutdown() (or on another cluster), and this cluster never had it.")
     if not reply.get("placed", True):  # buried before it started: drop its reservation
         backend.cancel(backend.ref(reply["reservation"]), True, False)
+    if reply.get("reservation"):  # dead for good: its constructor's arguments may go
+        backend.drop_kept(reply["reservation"])
 
 
 def serve_request(scope: Any, op: str, *args: Any) -> Any:

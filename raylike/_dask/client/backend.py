@@ -11,14 +11,15 @@ import functools
 import logging
 import threading
 import time
-from typing import Any
+import weakref
+from typing import Any, TypeVar
 
 from distributed import Client, Future
 from distributed.utils import sync
 
 from raylike._api import scheduling as _scheduling
-from raylike._api.objects import ObjectRef, hold_until_done
-from raylike._api.serialization import Whole, as_read, unpicklable_part
+from raylike._api.objects import ArgsHeld, ObjectRef, hold_until_done
+from raylike._api.serialization import Whole, as_read, dumps, loads, unpicklable_part
 from raylike._dask import errors as _errors
 from raylike._dask import internals
 from raylike._dask.client import interop as _interop
@@ -37,6 +38,7 @@ from raylike.exceptions import (
 )
 
 logger = logging.getLogger("raylike")
+_E = TypeVar("_E", bound=BaseException)
 SCATTER_ATTEMPTS = 5  # a put that meets a dead worker tries again (0.2 s, 0.4 s, ... apart)
 STREAM_SLICE = 5.0  # seconds one ask for a generator's next item waits on the scheduler
 STREAM_GONE_LIMIT = 30.0  # seconds a generator's task may stay unknown to the scheduler
@@ -190,6 +192,7 @@ class DaskBackend:
         self.job_id = job_id
         self.worker = in_worker
         self._lock = threading.Lock()
+        self._kept: dict[str, list[ObjectRef[Any]]] = {}  # ``submit_raw``'s, by task key
         self.direct: DirectCalls | None = (
             DirectCalls(client, eager=in_worker is not None, worker=in_worker) if direct
             else None)
@@ -357,12 +360,14 @@ class DaskBackend:
                     gathered = self.client.gather([f for _, f in dask])
             except RayTaskError as err:
                 # the Dask frames it carries (the gather, the worker's) are no use to the user
-                raise _blamed(err, [(refs[i], f) for i, f in dask]).with_traceback(None) from None
+                err.__traceback__ = None
+                raise _fresh(_blamed(err, [(refs[i], f) for i, f in dask])) from None
             except RayError as err:  # a worker's own error (runtime_env setup, a crash, ...)
+                err.__traceback__ = None
                 passed = _passed_on(err, [(refs[i], f) for i, f in dask])
                 if passed is not err:
-                    raise passed from None
-                raise err.with_traceback(None)  # noqa: B904 - its cause stays as it was
+                    raise _fresh(passed) from None
+                raise _fresh(err)  # noqa: B904 - its cause stays as it was
             for (i, _), value in zip(dask, gathered):
                 values[i] = as_read(value)  # numpy arrays read-only, as from Ray's store
         for i, ref in enumerate(refs):
@@ -518,8 +523,8 @@ class DaskBackend:
             batched = self._batch.submit(_node.execute_task, (call, *dep_futures), call.key,
                                          dep_futures, call.dask_resources, **placement)
             if batched is not None:  # fire-and-forget: wished for when the batch is sent
-                if nested:  # hold refs nested in the arguments until the task is done
-                    when_done(batched, functools.partial(hold_until_done, nested))
+                if deps or nested:  # hold refs nested in the arguments until the task is done
+                    when_done(batched, ArgsHeld(nested, [r._key for r in (*deps, *nested)]))
                 ref: ObjectRef[Any] = ObjectRef(call.key, batched)
                 ref._watchable = True
                 return [ref]
@@ -528,8 +533,8 @@ class DaskBackend:
                                      resources=call.dask_resources or None, pure=False,
                                      retries=0, **placement)
             self._fire_and_forget(fut)  # Ray runs a task even if its refs are dropped at once
-            if nested:  # hold refs nested in the arguments until the task is done
-                when_done(fut, functools.partial(hold_until_done, nested))
+            if deps or nested:  # hold refs nested in the arguments until the task is done
+                when_done(fut, ArgsHeld(nested, [r._key for r in (*deps, *nested)]))
             refs = self._returns(call, fut)
             if call.num_returns == 1:
                 refs[0]._watchable = True
@@ -560,7 +565,7 @@ class DaskBackend:
                                      retries=0)
             self._fire_and_forget(fut)  # a dropped ref must not leave a gap in the call order
             if keep:  # the arguments' refs (and the actor) live until the call is done
-                when_done(fut, functools.partial(hold_until_done, keep))
+                when_done(fut, ArgsHeld(keep, [*call.dep_keys, *call.nested_keys]))
             return self._returns(call, fut)
 
     def _returns(self, call: Any, fut: Future) -> list[ObjectRef[Any]]:
@@ -583,17 +588,27 @@ class DaskBackend:
     def submit_raw(self, func: Any, *args: Any, key: str, resources: dict[str, float] | None,
                    keep: list[ObjectRef[Any]] | None = None, detach: bool = False,
                    **placement: Any) -> ObjectRef[Any]:
-        """A plain Dask task (an actor's reservation task). ``keep``: refs held until it ends;
-        ``detach``: it runs to its end even when no ref to it is left."""
+        """A plain Dask task (an actor's reservation task). ``keep``: refs held until it ends
+        (``detach``) or until the returned ref is dropped; ``detach``: it runs to its end even
+        when no ref to it is left."""
         placement = self._pin(placement, key)
         with self._dask_errors():
             fut = self.client.submit(func, *args, key=key, resources=resources or None,
                                      pure=False, retries=0, **placement)
             if detach:
                 self._fire_and_forget(fut)
-            if keep:
-                when_done(fut, functools.partial(hold_until_done, list(keep)))
-        return ObjectRef(key, fut)
+                if keep:
+                    when_done(fut, functools.partial(hold_until_done, list(keep)))
+        ref: ObjectRef[Any] = ObjectRef(key, fut)
+        if keep and not detach:  # a done callback would hold the future, so the task (an
+            # actor whose handles are all gone) would never go out of scope
+            self._kept[key] = list(keep)
+            weakref.finalize(ref, self._kept.pop, key, None)
+        return ref
+
+    def drop_kept(self, key: str) -> None:
+        """Stop holding the refs ``submit_raw`` keeps for task ``key`` (its actor is dead)."""
+        self._kept.pop(key, None)
 
     # -- Dask interop (``raylike._dask.client.interop``) -------------------------------------------
     def adopt(self, future: Future) -> ObjectRef[Any]:
@@ -776,6 +791,20 @@ class _Never:
 
 
 _NEVER = _Never()
+
+
+def _fresh(err: _E) -> _E:
+    """A copy of ``err`` to raise, without a traceback. Dask keeps the instance it raised for
+    the future, and raising it again would append the caller's frames to its traceback: their
+    locals (the caller's refs among them) would live as long as the future, which such a ref
+    holds, through the client (a cycle the collector cannot free). Ray, too, raises a new
+    error at each ``get``."""
+    err.__traceback__ = None  # the frames its raise in this process added
+    try:
+        copy: _E = loads(dumps(err, "error"))
+    except Exception:  # noqa: BLE001 - not picklable after all: the instance itself
+        return err
+    return copy
 
 
 def _blamed(err: RayTaskError, refs: list[tuple[ObjectRef[Any], Future]]) -> RayTaskError:

@@ -25,7 +25,7 @@ import time
 from typing import Any
 
 from raylike._api import error_pubsub as _error_pubsub
-from raylike._api.objects import ObjectRef, hold_until_done
+from raylike._api.objects import ArgsHeld, ObjectRef
 from raylike._api.serialization import dumps, dumps_error, loads, payload_size
 from raylike._dask.client import local_objects as _local_objects
 from raylike._dask.client.callbacks import when_done
@@ -112,7 +112,7 @@ class DirectCalls:
             if first:
                 self._on_loop(self._flush(call.actor_id))
         if keep:  # the arguments' refs and the actor's reservation live until the answer
-            future.add_done_callback(functools.partial(hold_until_done, keep))
+            future.add_done_callback(ArgsHeld(keep, [*call.dep_keys, *call.nested_keys]))
         self._count(call.actor_id, future)
         ref: ObjectRef[Any] = ObjectRef(call.key)
         ref._direct = DirectResult(future, self)

@@ -156,7 +156,9 @@ class ActorRegistry(SchedulerPlugin):
                 KILL_TIMEOUT)
         except Exception:  # the worker is gone or slow: the registry has buried it anyway
             logger.info("could not reach the host of actor %s", actor_id, exc_info=True)
-        return {"placed": True}
+        # buried: its creator may drop what it kept for restarts
+        return {"placed": True, "reservation": record.reservation} if no_restart \
+            else {"placed": True}
 
     def named(self, name: str, namespace: str | None) -> dict[str, Any]:
         """The pickled handle of the live actor called ``name``, if any."""
