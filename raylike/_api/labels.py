@@ -6,7 +6,7 @@ node declares an accelerator type; ``ray.io/market-type``, ``ray.io/node-group``
 variables), the node's own (``ray.init(labels=)``, ``Cluster.add_node(labels=)``,
 ``raylike start --labels``: the worker process reads them as ``RAYLIKE_NODE_LABELS``), then
 Ray's ``RAY_OVERRIDE_LABELS`` (JSON), later ones winning. The worker hands them to the
-scheduler as it registers (Dask's ``startup_information``, see :func:`dask_setup`), so they
+scheduler as it registers (Dask's ``startup_information``: ``raylike._dask.worker.labels``), so they
 appear in each worker's entry of ``scheduler_info``.
 
 A selector is a list of conditions ``(key, op, values)``, ``op`` one of ``in``, ``not_in``
@@ -95,7 +95,7 @@ def env_for(labels: dict[str, str] | None) -> dict[str, str]:
     return {_config.SETTINGS["node_labels"].env: json.dumps(labels)} if labels else {}
 
 
-def _own_labels() -> dict[str, str]:
+def own_labels() -> dict[str, str]:
     """This worker process's labels, from its environment (see the module's doc)."""
     from raylike._api import config as _config
 
@@ -110,15 +110,6 @@ def _own_labels() -> dict[str, str]:
 
                 logging.getLogger(__name__).exception("bad node labels: %s", text)
     return labels
-
-
-async def dask_setup(worker: Any) -> None:
-    """Dask preload (``--preload raylike._api.labels``) of a worker: it registers with its
-    labels. ``_preload`` calls it for the processes raylike starts."""
-    labels = _own_labels()
-    startup = getattr(worker, "startup_information", None)
-    if isinstance(startup, dict):  # a worker (the scheduler has none)
-        startup[EXTRA_KEY] = lambda _worker: labels
 
 
 def node_labels(address: str, info: dict[str, Any]) -> dict[str, str]:

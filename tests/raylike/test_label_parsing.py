@@ -81,7 +81,7 @@ def test_worker_labels_from_its_environment(monkeypatch):
     monkeypatch.setenv("RAY_NODE_MARKET_TYPE", "on-demand")
     monkeypatch.setenv("RAY_NODE_REGION", "us-west4")
     monkeypatch.setenv("RAY_OVERRIDE_LABELS", '{"zone": "b"}')
-    labels = _labels._own_labels()
+    labels = _labels.own_labels()
     assert labels == {"zone": "b", "ray.io/market-type": "spot",
                       "ray.io/availability-region": "us-west4"}
     info = {"resources": {"CPU": 1, "accelerator_type:A100": 1}, _labels.EXTRA_KEY: labels}

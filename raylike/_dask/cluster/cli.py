@@ -122,7 +122,7 @@ def _start_worker(address: str, host: str | None, name: str, args: argparse.Name
     worker = [address, "--nthreads", str(_cluster.WORKER_THREADS), "--no-nanny",
               "--death-timeout", "60", "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
               "--name", name, "--resources", _cluster.format_resources(node),
-              "--preload", "raylike._api.labels"]  # it registers with its labels
+              "--preload", "raylike._dask.worker.labels"]  # it registers with its labels
     entry = _spawn("worker", worker + (["--host", host] if host else []), name, f"worker-{name}",
                    _labels.env_for(args.labels))
     try:

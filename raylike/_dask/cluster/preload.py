@@ -33,7 +33,7 @@ async def dask_setup(server: Any) -> None:
 
         server.add_plugin(LabelPlugin(), name=LABELS_PLUGIN)
     else:
-        from raylike._api import labels as _labels
+        from raylike._dask.worker import labels as _labels
         from raylike._dask.worker.node import PLUGIN_NAME, NodePlugin
 
         await _labels.dask_setup(server)  # it registers with its node labels
