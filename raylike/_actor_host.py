@@ -26,7 +26,15 @@ from typing import Any
 from distributed import secede
 
 from raylike import _actor_calls, _context, _logs, _resources, _runtime
-from raylike._actor_spec import CRASHED, EXITED, KILLED, NODE_DIED, ActorSpec, died_of
+from raylike._actor_spec import (
+    CRASHED,
+    EXITED,
+    KILLED,
+    NODE_DIED,
+    SYSTEM_CONCURRENCY_GROUPS,
+    ActorSpec,
+    died_of,
+)
 from raylike._objects import _Borrowed
 from raylike._serialization import dumps, dumps_frames, loads
 from raylike.exceptions import ActorDiedError, RayActorError, RayError, RuntimeEnvSetupError
@@ -56,7 +64,8 @@ class ActorHost:
         self.calls = _actor_calls.CallQueue(
             self.loop, spec.meta, functools.partial(_actor_calls.resolve, node),
             functools.partial(_actor_calls.take_cancelled, node), window=spec.max_concurrency,
-            in_order=not spec.out_of_order, groups=spec.meta.concurrency_groups)
+            in_order=not spec.out_of_order,
+            groups={**SYSTEM_CONCURRENCY_GROUPS, **spec.meta.concurrency_groups})
         self.events: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self.link: _Link | None = None
         self.stop: tuple[bool, ActorDiedError | None, bool] | None = None  # set by kill

@@ -33,6 +33,7 @@ from typing import Any
 
 from raylike import _context, _env_setup, _logs, _proctitle
 from raylike._actor_gate import Gate
+from raylike._actor_spec import SYSTEM_CONCURRENCY_GROUPS
 from raylike._child import Channel, _check_returns, _one_return, error_payload, exit_process
 from raylike._objects import ObjectRef, _Borrowed
 from raylike._options import DYNAMIC, STREAMING
@@ -102,6 +103,8 @@ class _Actor:
             self.last_id = max(self.last_id, call_id)
             name = call[8] if len(call) > 8 else ""
             self.calls[call_id] = _Call(self._call_info(call[1], call[2], name))
+            if group in SYSTEM_CONCURRENCY_GROUPS:
+                self._system_group(group)
         if self.gate is not None:
             gate = self.group_gates.get(group, self.gate)
             gate.submit(call_id, functools.partial(self._run_async, *call))
@@ -111,6 +114,18 @@ class _Actor:
             self.pool.submit(self._run, *call)
         else:
             self._run(*call)
+
+    def _system_group(self, group: str) -> None:
+        """Start Ray's system group ``group`` on its first call (every actor has it, few use
+        it: its thread, or loop, is not started before)."""
+        if group in self.group_gates or group in self.group_pools:
+            return
+        limit = SYSTEM_CONCURRENCY_GROUPS[group]
+        if self.loop is not None:
+            self.group_gates[group] = Gate(_start_loop(group), limit)
+        else:
+            self.group_pools[group] = concurrent.futures.ThreadPoolExecutor(
+                limit, f"raylike-actor-{group}")
 
     def cancel(self, call_id: int, recursive: bool) -> None:
         """``ray.cancel`` of call ``call_id`` (from the pipe's reader thread)."""

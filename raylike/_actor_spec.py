@@ -26,6 +26,10 @@ OWNER_ACTOR_DIED = ("The actor is dead because its owner has died: the actor tha
                     "died (its worker process exited or was killed).")
 UNKNOWN = "The actor is unknown to this cluster (it was created by another cluster or session)."
 
+# The concurrency groups Ray's core worker gives every actor, one thread each, for its own
+# calls (collectives, compiled graphs): a call may name them without declaring them.
+SYSTEM_CONCURRENCY_GROUPS = {"_ray_system": 1, "_ray_system_error": 1}
+
 
 @dataclass(frozen=True)
 class MethodMeta:

@@ -34,6 +34,7 @@ from raylike import (
 )
 from raylike._actor_spec import (
     KILLED,
+    SYSTEM_CONCURRENCY_GROUPS,
     ActorCall,
     ActorClassMetadata,
     ActorMeta,
@@ -308,7 +309,8 @@ def _call(method: ActorMethod, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
                                                 method._meta.is_generator)
     backpressure = method._options.get("_generator_backpressure_num_objects")
     group = method._options.get("concurrency_group") or method._meta.concurrency_group or ""
-    if group and group not in meta.concurrency_groups:
+    if group and group not in meta.concurrency_groups and \
+            group not in SYSTEM_CONCURRENCY_GROUPS:
         raise ValueError(f"The concurrency group {group!r} of {meta.class_name}."
                          f"{method._name} is not one of the actor's concurrency_groups "
                          f"{sorted(meta.concurrency_groups)}.")
