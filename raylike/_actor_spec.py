@@ -102,6 +102,12 @@ class ActorMeta:
     namespace: str | None = None
     detached: bool = False
     concurrency_groups: dict[str, int] = field(default_factory=dict)  # name -> its limit
+    qualname: str = ""  # the class's ``__qualname__``: Ray names the actor by it
+
+    @property
+    def full_name(self) -> str:
+        """The class's name as Ray's GCS, state API, handle repr and errors give it."""
+        return self.qualname or self.class_name
 
 
 @dataclass
@@ -172,7 +178,7 @@ def died(reason: str, *, class_name: str = "", actor_id: str = "", name: str | N
 
 def died_of(meta: ActorMeta, reason: str, cause: BaseException | None = None) -> ActorDiedError:
     """``died`` for the actor described by ``meta``."""
-    return died(reason, class_name=meta.class_name, actor_id=meta.actor_id, name=meta.name,
+    return died(reason, class_name=meta.full_name, actor_id=meta.actor_id, name=meta.name,
                 namespace=meta.namespace, cause=cause)
 
 

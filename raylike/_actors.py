@@ -199,7 +199,7 @@ class ActorHandle(Generic[T]):
         return (ActorHandle, (self._meta, self._reservation))
 
     def __repr__(self) -> str:
-        return f"Actor({self._meta.class_name}, {self._meta.actor_id})"
+        return f"Actor({self._meta.full_name}, {self._meta.actor_id})"
 
     def __hash__(self) -> int:
         return hash(self._meta.actor_id)
@@ -394,7 +394,8 @@ def _spec(actor_class: ActorClass[Any], args: tuple[Any, ...], kwargs: dict[str,
         methods=actor_class._methods, is_async=actor_class._is_async,
         max_task_retries=_options.get(opts, "max_task_retries"), name=name,
         namespace=(opts.get("namespace") or namespace) if name else None,
-        detached=_lifetime(opts) == "detached", concurrency_groups=groups)
+        detached=_lifetime(opts) == "detached", concurrency_groups=groups,
+        qualname=cls.__qualname__)
     data, deps, nested = pack_arguments(args, kwargs,
                                         f"{cls.__module__}.{cls.__qualname__}.__init__")
     simple = all(opts.get(k) is None for k in ("num_cpus", "num_gpus", "resources",
@@ -468,7 +469,7 @@ def create_with(backend: Any, spec: ActorSpec, nested: list[ObjectRef[Any]],
     with _Borrowed():
         handle_bytes = dumps(ActorHandle(meta, ObjectRef(spec.reservation)), "actor handle")
     reply = backend.scheduler_call(
-        "raylike_actor_create", actor_id=meta.actor_id, class_name=meta.class_name,
+        "raylike_actor_create", actor_id=meta.actor_id, class_name=meta.full_name,
         name=meta.name, namespace=meta.namespace, detached=meta.detached, job_id=spec.job_id,
         reservation=spec.reservation, max_restarts=spec.max_restarts, handle=handle_bytes,
         get_if_exists=get_if_exists, owner=spec.owner)
