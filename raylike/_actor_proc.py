@@ -156,18 +156,23 @@ class _Actor:
             return
         token = _context.enter(state.info)
         _proctitle.set_title(f"ray::{state.info.name}")
+        try:  # in a frame of its own: the call's arguments are gone once it returns
+            result = self._invoke(key, method, args, deps, num_returns, backpressure)
+        finally:
+            _context.leave(token)
+        _proctitle.set_title(f"ray::{self.class_name}")
+        self._answer(call_id, result)
+
+    def _invoke(self, key: str, method: str, args: bytes, deps: bytes | None,
+                num_returns: int, backpressure: int) -> tuple[str, Any]:
         try:
             fn, a, kw = self._prepare(method, args, deps)
             value = fn(*a, **kw)
             if num_returns < 0:  # a generator method (``raylike._streams``)
                 value = _generator_result(key, value, num_returns, backpressure, method, self)
-            result = self._pack(value, num_returns, method)
+            return self._pack(value, num_returns, method)
         except BaseException as exc:  # noqa: B036 - every error goes back to the caller
-            result = self._failure(exc, method)
-        finally:
-            _context.leave(token)
-        _proctitle.set_title(f"ray::{self.class_name}")
-        self._answer(call_id, result)
+            return self._failure(exc, method)
 
     async def _run_async(self, call_id: int, key: str, method: str, args: bytes,
                          deps: bytes | None, num_returns: int, backpressure: int = -1,
@@ -271,6 +276,11 @@ class _Actor:
         try:
             _logs.end_of_call()
             self.channel.send(("actor-result", call_id, result[0], result[1]), plain=True)
+            del result
+            # the objects the call alone referred to (its arguments, handles in them) are
+            # released now, not with the process's next request: an idle actor would keep
+            # them, and the actors their handles name, for ever
+            self.channel.release_dropped()
         finally:
             with self.lock:
                 self.active -= 1

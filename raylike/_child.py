@@ -38,7 +38,7 @@ class Channel:
     def send(self, message: tuple[Any, ...], plain: bool = False) -> None:
         _wire.send(self.conn, self._lock, message, plain)
 
-    def _release_dropped(self) -> None:
+    def release_dropped(self) -> None:
         """Tell the worker which objects this process no longer refers to (see
         ``_objects.ChildRefs``), ahead of the next message."""
         keys = child_refs.take()
@@ -47,7 +47,7 @@ class Channel:
 
     def request(self, op: str, *args: Any) -> Any:
         """Ask the worker to do ``op`` and wait for the answer (raising its error)."""
-        self._release_dropped()
+        self.release_dropped()
         rid = next(self._ids)
         fut: concurrent.futures.Future[tuple[bool, Any]] = concurrent.futures.Future()
         self._pending[rid] = fut
@@ -62,7 +62,7 @@ class Channel:
 
     def notify(self, op: str, *args: Any) -> None:
         """Tell the worker to do ``op``; no answer."""
-        self._release_dropped()
+        self.release_dropped()
         self.send(("req", None, op, args))
 
     def _read(self) -> None:

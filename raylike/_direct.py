@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
-import functools
 import logging
 import pickle
 import threading
@@ -27,7 +26,7 @@ from typing import Any
 from raylike import _lane, _local_objects
 from raylike._callbacks import when_done
 from raylike._lane import Lane
-from raylike._objects import ObjectRef, hold_until_done
+from raylike._objects import ObjectRef
 from raylike._serialization import dumps, dumps_error, loads, payload_size
 from raylike.exceptions import RaySystemError, TaskCancelledError
 
@@ -106,8 +105,11 @@ class DirectCalls:
                 first = len(box) == 1
             if first:
                 self._on_loop(self._flush(call.actor_id))
-        if keep:  # the arguments' refs and the actor's reservation live until the answer
-            future.add_done_callback(functools.partial(hold_until_done, keep))
+        if keep:  # the arguments' refs and the actor's reservation live until the answer,
+            # no longer (a done future keeps its callbacks: the ref of the answer would keep
+            # the actor alive)
+            held = [keep]
+            future.add_done_callback(lambda _future: held.clear())
         ref: ObjectRef[Any] = ObjectRef(call.key)
         ref._direct = DirectResult(future, self)
         if self.eager:

@@ -323,19 +323,24 @@ class Lane:
     def _read(self) -> None:
         try:
             while True:
-                _, answers = _wire.recv(self.conn)
-                for rid, status, payload in answers:
-                    call, future = self.pending.pop(rid)
-                    if status == "moved":
-                        self.on_moved(call, future)
-                    else:
-                        future.set_result((status, payload))
+                self._deliver(_wire.recv(self.conn)[1])
         except Exception as exc:  # EOF, a broken socket, or a bug: nothing may wait for ever
             # (a lane closed here, at shutdown, fails its read with whatever its closed
             # connection raises: that is no failure to report)
             if not isinstance(exc, (EOFError, OSError)) and not self.closed:
                 logger.exception("the lane to %s failed", self.address)
             self._lost(exc)
+
+    def _deliver(self, answers: list[tuple[int, str, Any]]) -> None:
+        # a frame of its own: the loop above must not hold the last call, its answer and its
+        # future while it waits for the next message (they keep the call's arguments, and
+        # the actor, alive: the future's callbacks hold them)
+        for rid, status, payload in answers:
+            call, future = self.pending.pop(rid)
+            if status == "moved":
+                self.on_moved(call, future)
+            else:
+                future.set_result((status, payload))
 
     def _lost(self, exc: BaseException) -> None:
         """The worker went away: calls in flight fail as Ray's do when an actor's node dies."""
