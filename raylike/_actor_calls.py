@@ -244,20 +244,21 @@ class CallQueue:
                 self.prefetched.setdefault(group, deque()).append(entry)
             self.link.send_call(call_id, entry)
 
-    def cancel(self, key: str, recursive: bool = True) -> bool:
+    def cancel(self, key: str, recursive: bool = True
+               ) -> tuple[bool, asyncio.Future[None] | None]:
         """``ray.cancel`` of a call here: one not yet handed to the process ends now (it never
-        runs); the process stops one it holds (see ``_actor_proc.cancel``). False if the call
-        is not here (yet)."""
+        runs); the process stops one it holds (see ``_actor_proc.cancel``). Whether the call
+        is here, and for a recursive cancel the process got, the future it answers once the
+        cancel reached what the call submitted."""
         entry = self._queued.get(key)
         if entry is not None:
             if not entry.done.done():
                 entry.done.set_result(("err", dumps(_cancelled_error(entry.call))))
-            return True
+            return True, None
         for call_id, entry in self.inflight.items():
             if entry.call.key == key and self.link is not None:
-                self.link.send_cancel(call_id, recursive)
-                return True
-        return False
+                return True, self.link.send_cancel(call_id, recursive)
+        return False, None
 
     def _mark_running(self, group: str, entry: _Entry) -> None:
         entry.running = True

@@ -128,14 +128,23 @@ class _Actor:
                 limit, f"raylike-actor-{group}")
 
     def cancel(self, call_id: int, recursive: bool) -> None:
-        """``ray.cancel`` of call ``call_id`` (from the pipe's reader thread)."""
+        """``ray.cancel`` of call ``call_id`` (from the pipe's reader thread). Recursive: the
+        worker waits for ``actor-cancelled``, sent once what the call submitted is cancelled
+        (off this thread: those cancels are requests, whose answers this thread reads)."""
+        children = self._cancel(call_id, recursive)
+        if recursive:
+            threading.Thread(target=_cancel_children, args=(self.channel, call_id, children),
+                             daemon=True, name="raylike-actor-cancel").start()
+
+    def _cancel(self, call_id: int, recursive: bool) -> list[str]:
+        """Cancel the call; the keys of what it submitted, for a recursive cancel."""
         with self.lock:
             state = self.calls.get(call_id)
             if state is None:
                 if call_id > self.last_id:  # queued behind others here: it ends now
                     self.cancelled.add(call_id)
                     self.channel.send(("actor-result", call_id, "cancelled", None), plain=True)
-                return  # else it has ended: nothing to cancel
+                return []  # else it has ended: nothing to cancel
             state.cancelled = state.info.canceled = True
             task = state.task
             children = list(state.info.children or ()) if recursive else []
@@ -144,9 +153,7 @@ class _Actor:
         elif self.gate is not None:  # waiting for a slot: it answers now
             for gate in (self.gate, *self.group_gates.values()):
                 gate.expedite(call_id)
-        if children:
-            threading.Thread(target=_cancel_children, args=(self.channel, children),
-                             daemon=True, name="raylike-actor-cancel").start()
+        return children
 
     def _run(self, call_id: int, key: str, method: str, args: bytes, deps: bytes | None,
              num_returns: int, backpressure: int = -1, group: str = "", name: str = "") -> None:
@@ -338,13 +345,17 @@ def cancel(call_id: int, recursive: bool = True) -> None:
         _actor.cancel(call_id, recursive)
 
 
-def _cancel_children(channel: Channel, keys: list[str]) -> None:
-    """A recursive cancel: cancel what the cancelled call submitted."""
+def _cancel_children(channel: Channel, call_id: int, keys: list[str]) -> None:
+    """A recursive cancel: cancel what the cancelled call submitted, then tell the worker."""
     for key in keys:
         try:
             channel.request("cancel", key, False, True)
         except Exception:  # noqa: S110 - already finished or gone: nothing to cancel
             pass
+    try:
+        channel.send(("actor-cancelled", call_id), plain=True)
+    except (OSError, ValueError):  # noqa: S110 - the worker is gone
+        pass
 
 
 def _method(instance: Any, name: str) -> Any:
