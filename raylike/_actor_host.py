@@ -392,6 +392,9 @@ class _Link:
             host.events.put(("ready", self, message[1], message[2]))
         elif kind == "actor-cancelled":
             self._cancels_reached(message[1])
+        elif kind == "actor-exiting":  # exit_actor() outside any call: nothing starts now
+            host.calls.die(dumps(died_of(host.meta, EXITED)), keep_inflight=True)
+            host.events.put(("exit", self))
 
     def _ended(self) -> None:
         self._cancels_reached()

@@ -295,6 +295,11 @@ class _Actor:
             if leave:
                 _leave()
 
+    def runs(self, key: str) -> bool:
+        """Whether the call ``key`` is queued or running here."""
+        with self.lock:
+            return any(state.info.key == key for state in self.calls.values())
+
     def stop(self) -> None:
         """Exit once the calls that are running have finished."""
         with self.lock:
@@ -518,4 +523,10 @@ def exit_actor() -> None:
         asyncio.get_running_loop()
     except RuntimeError:
         raise ActorExit(0) from None
+    if _actor is not None and not _actor.runs(info.key):
+        # an asyncio task the actor started itself, outliving the call (or constructor) that
+        # started it: no call's end reports the exit, so the actor ends now (as Ray's flag
+        # does), once its running calls have finished; off the loop, which they may need
+        _actor.channel.send(("actor-exiting",), plain=True)
+        threading.Thread(target=_actor.stop, daemon=True, name="raylike-actor-exit").start()
     raise AsyncioActorExit()  # as Ray: on an async actor's loop, an exception, not SystemExit
