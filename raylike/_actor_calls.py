@@ -373,6 +373,22 @@ async def call_actor(call: ActorCall) -> Any:
     raise value
 
 
+def retry_after_worker_death(call: ActorCall) -> ActorCall | None:
+    """The call to send again after its actor's worker died with it in flight, or ``None``:
+    as in Ray, such a call runs again (once the actor restarted) within its
+    ``max_task_retries``; without retries it fails with ``RayActorError``."""
+    if call.max_task_retries == 0:
+        return None
+    if call.max_task_retries < 0:
+        return call
+    return dataclasses.replace(call, max_task_retries=call.max_task_retries - 1)
+
+
+def _died_during(call: ActorCall, exc: BaseException) -> bytes:
+    return dumps(RayActorError(f"The worker hosting the actor died during the call: {exc}",
+                               actor_id=call.actor_id))
+
+
 async def _route(worker: Any, call: ActorCall) -> tuple[str, Any]:
     """Hand ``call`` to the actor's host, here or on the worker the registry names."""
     return await route(call, worker.rpc, worker.scheduler, _node_of(worker).actors,
@@ -423,14 +439,17 @@ async def route_batch_from_client(client: Any, calls: list[ActorCall],
                     deliver(message["i"], (status, payload))
             _addresses[actor_id] = address
             client.rpc.reuse(address, comm)
-        except OSError as exc:  # the worker died with the calls in flight: they fail
+        except OSError as exc:  # the worker died with the calls in flight: those with
+            # retries left go again below (where the actor restarts), the others fail
             _addresses.pop(actor_id, None)
             comm.abort()
-            error = dumps(RayActorError(f"The worker hosting the actor died during the call: "
-                                        f"{exc}", actor_id=actor_id))
             for i in sorted(pending):
-                deliver(i, ("err", error))
-            return
+                again = retry_after_worker_death(calls[i])
+                if again is None:
+                    pending.discard(i)
+                    deliver(i, ("err", _died_during(calls[i], exc)))
+                else:
+                    calls[i] = again
     # The rare fallback (actor moved, worker unreachable) routes the calls one after another:
     # sent all at once, each would hold a pooled connection until its turn, and once the pool
     # is exhausted an early call can wait behind later ones until the queue skips it as a gap.
@@ -467,8 +486,12 @@ async def route(call: ActorCall, rpc: Any, scheduler: Any, hosts: dict[str, Any]
                                     call=to_serialize(dumps(_unless_cancelled(call))))
         except OSError as exc:  # the worker died with the call in flight
             _addresses.pop(call.actor_id, None)
-            return "err", dumps(RayActorError(f"The worker hosting the actor died during the "
-                                              f"call: {exc}", actor_id=call.actor_id))
+            again = retry_after_worker_death(call)
+            if again is None:
+                return "err", _died_during(call, exc)
+            call = again  # sent again where the actor restarts (the registry knows)
+            await asyncio.sleep(0.1)
+            continue
         finally:
             rpc.reuse(address, comm)
         if reply["status"] == "moved":

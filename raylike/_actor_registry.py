@@ -200,6 +200,7 @@ class ActorRegistry(SchedulerPlugin):
                 continue
             if record.max_restarts < 0 or record.restarts < record.max_restarts:
                 # Dask runs the reservation task again elsewhere; calls wait for it
+                internals.forgive_worker_losses(scheduler, record.reservation)
                 record.restarts += 1
                 record.state, record.address = "RESTARTING", None
                 record.placed.clear()

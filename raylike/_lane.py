@@ -343,7 +343,9 @@ class Lane:
                 future.set_result((status, payload))
 
     def _lost(self, exc: BaseException) -> None:
-        """The worker went away: calls in flight fail as Ray's do when an actor's node dies."""
+        """The worker went away: calls in flight fail as Ray's do when an actor's node dies,
+        unless they have retries left (then they go again, where the actor restarts)."""
+        from raylike import _actor_calls
         with self.lock:
             self.closed = True
             pending, self.pending = self.pending, {}
@@ -352,6 +354,8 @@ class Lane:
                 continue
             if call is None:  # an object: the caller goes through Dask instead
                 future.set_result(("absent", None))
+            elif (again := _actor_calls.retry_after_worker_death(call)) is not None:
+                self.on_moved(again, future)  # sent again where the actor restarts
             else:
                 future.set_result(("err", dumps(RayActorError(
                     f"The worker hosting the actor died during the call: {exc}",
