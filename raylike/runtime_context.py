@@ -234,9 +234,8 @@ class RuntimeContext:
         if info is None or not info.actor_id or info.actor_meta is None:
             raise RuntimeError("This method is only available in an actor.")
         from raylike._api.actors import ActorHandle
-        from raylike._api.objects import ObjectRef
 
-        return ActorHandle(info.actor_meta, ObjectRef(info.reservation))
+        return ActorHandle(info.actor_meta, None)  # weak, as Ray's: it keeps nothing alive
 
     @property
     def was_current_actor_reconstructed(self) -> bool:

@@ -6,6 +6,7 @@ Shared by the caller side (``_actors``), the worker that hosts the actor (``_act
 """
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,10 @@ NODE_DIED = "The actor is dead because its node (Dask worker) died."
 OWNER_ACTOR_DIED = ("The actor is dead because its owner has died: the actor that created it "
                     "died (its worker process exited or was killed).")
 UNKNOWN = "The actor is unknown to this cluster (it was created by another cluster or session)."
+
+# The concurrency groups Ray's core worker gives every actor, one thread each, for its own
+# calls (collectives, compiled graphs): a call may name them without declaring them.
+SYSTEM_CONCURRENCY_GROUPS = {"_ray_system": 1, "_ray_system_error": 1}
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,12 @@ class ActorMeta:
     namespace: str | None = None
     detached: bool = False
     concurrency_groups: dict[str, int] = field(default_factory=dict)  # name -> its limit
+    qualname: str = ""  # the class's ``__qualname__``: Ray names the actor by it
+
+    @property
+    def full_name(self) -> str:
+        """The class's name as Ray's GCS, state API, handle repr and errors give it."""
+        return self.qualname or self.class_name
 
 
 @dataclass
@@ -170,7 +181,7 @@ def died(reason: str, *, class_name: str = "", actor_id: str = "", name: str | N
 
 def died_of(meta: ActorMeta, reason: str, cause: BaseException | None = None) -> ActorDiedError:
     """``died`` for the actor described by ``meta``."""
-    return died(reason, class_name=meta.class_name, actor_id=meta.actor_id, name=meta.name,
+    return died(reason, class_name=meta.full_name, actor_id=meta.actor_id, name=meta.name,
                 namespace=meta.namespace, cause=cause)
 
 
@@ -195,3 +206,14 @@ class ActorClassMetadata:
     concurrency_groups: Any
     scheduling_strategy: Any
     enable_tensor_transport: bool | None
+
+
+def retry_after_worker_death(call: ActorCall) -> ActorCall | None:
+    """The call to send again after its actor's worker died with it in flight, or ``None``:
+    as in Ray, such a call runs again (once the actor restarted) within its
+    ``max_task_retries``; without retries it fails with ``RayActorError``."""
+    if call.max_task_retries == 0:
+        return None
+    if call.max_task_retries < 0:
+        return call
+    return dataclasses.replace(call, max_task_retries=call.max_task_retries - 1)

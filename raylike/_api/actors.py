@@ -30,6 +30,7 @@ from raylike._api import resources as _resources
 from raylike._api import runtime as _runtime
 from raylike._api import runtime_env as _runtime_env
 from raylike._api.actor_spec import (
+    SYSTEM_CONCURRENCY_GROUPS,
     ActorCall,
     ActorClassMetadata,
     ActorMeta,
@@ -195,7 +196,7 @@ class ActorHandle(Generic[T]):
         return (ActorHandle, (self._meta, self._reservation))
 
     def __repr__(self) -> str:
-        return f"Actor({self._meta.class_name}, {self._meta.actor_id})"
+        return f"Actor({self._meta.full_name}, {self._meta.actor_id})"
 
     def __hash__(self) -> int:
         return hash(self._meta.actor_id)
@@ -305,7 +306,8 @@ def _call(method: ActorMethod, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
                                                 method._meta.is_generator)
     backpressure = method._options.get("_generator_backpressure_num_objects")
     group = method._options.get("concurrency_group") or method._meta.concurrency_group or ""
-    if group and group not in meta.concurrency_groups:
+    if group and group not in meta.concurrency_groups and \
+            group not in SYSTEM_CONCURRENCY_GROUPS:
         raise ValueError(f"The concurrency group {group!r} of {meta.class_name}."
                          f"{method._name} is not one of the actor's concurrency_groups "
                          f"{sorted(meta.concurrency_groups)}.")
@@ -389,7 +391,8 @@ def _spec(actor_class: ActorClass[Any], args: tuple[Any, ...], kwargs: dict[str,
         methods=actor_class._methods, is_async=actor_class._is_async,
         max_task_retries=_options.get(opts, "max_task_retries"), name=name,
         namespace=(opts.get("namespace") or namespace) if name else None,
-        detached=_lifetime(opts) == "detached", concurrency_groups=groups)
+        detached=_lifetime(opts) == "detached", concurrency_groups=groups,
+        qualname=cls.__qualname__)
     data, deps, nested = pack_arguments(args, kwargs,
                                         f"{cls.__module__}.{cls.__qualname__}.__init__")
     simple = all(opts.get(k) is None for k in ("num_cpus", "num_gpus", "resources",

@@ -253,3 +253,12 @@ def forget_topic_events(scheduler: Any, topic: str) -> None:
     broker = getattr(scheduler, "_broker", None)
     if broker is not None:
         broker.truncate(topic)
+
+
+def forgive_worker_losses(scheduler: Any, key: str) -> None:
+    """Reset the count of workers lost while running task ``key`` (past
+    ``distributed.scheduler.allowed-failures`` Dask fails it with ``KilledWorker``): an
+    actor's reservation task may outlive any number of lost nodes, as its restarts allow."""
+    ts = scheduler.tasks.get(key)
+    if ts is not None and hasattr(ts, "suspicious"):
+        ts.suspicious = 0

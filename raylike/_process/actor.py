@@ -33,6 +33,7 @@ from typing import Any
 
 from raylike._api import context as _context
 from raylike._api import logs as _logs
+from raylike._api.actor_spec import SYSTEM_CONCURRENCY_GROUPS
 from raylike._api.objects import ObjectRef, _Borrowed, child_refs
 from raylike._api.options import DYNAMIC, STREAMING
 from raylike._api.serialization import dumps_frames, loads
@@ -105,6 +106,8 @@ class _Actor:
             self.last_id = max(self.last_id, call_id)
             name = call[8] if len(call) > 8 else ""
             self.calls[call_id] = _Call(self._call_info(call[1], call[2], name))
+            if group in SYSTEM_CONCURRENCY_GROUPS:
+                self._system_group(group)
         if self.gate is not None:
             gate = self.group_gates.get(group, self.gate)
             gate.submit(call_id, functools.partial(self._run_async, *call))
@@ -115,15 +118,36 @@ class _Actor:
         else:
             self._run(*call)
 
+    def _system_group(self, group: str) -> None:
+        """Start Ray's system group ``group`` on its first call (every actor has it, few use
+        it: its thread, or loop, is not started before)."""
+        if group in self.group_gates or group in self.group_pools:
+            return
+        limit = SYSTEM_CONCURRENCY_GROUPS[group]
+        if self.loop is not None:
+            self.group_gates[group] = Gate(_start_loop(group), limit)
+        else:
+            self.group_pools[group] = concurrent.futures.ThreadPoolExecutor(
+                limit, f"raylike-actor-{group}")
+
     def cancel(self, call_id: int, recursive: bool) -> None:
-        """``ray.cancel`` of call ``call_id`` (from the pipe's reader thread)."""
+        """``ray.cancel`` of call ``call_id`` (from the pipe's reader thread). Recursive: the
+        worker waits for ``actor-cancelled``, sent once what the call submitted is cancelled
+        (off this thread: those cancels are requests, whose answers this thread reads)."""
+        children = self._cancel(call_id, recursive)
+        if recursive:
+            threading.Thread(target=_cancel_children, args=(self.channel, call_id, children),
+                             daemon=True, name="raylike-actor-cancel").start()
+
+    def _cancel(self, call_id: int, recursive: bool) -> list[str]:
+        """Cancel the call; the keys of what it submitted, for a recursive cancel."""
         with self.lock:
             state = self.calls.get(call_id)
             if state is None:
                 if call_id > self.last_id:  # queued behind others here: it ends now
                     self.cancelled.add(call_id)
                     self.channel.send(("actor-result", call_id, "cancelled", None), plain=True)
-                return  # else it has ended: nothing to cancel
+                return []  # else it has ended: nothing to cancel
             state.cancelled = state.info.canceled = True
             task = state.task
             children = list(state.info.children or ()) if recursive else []
@@ -132,9 +156,7 @@ class _Actor:
         elif self.gate is not None:  # waiting for a slot: it answers now
             for gate in (self.gate, *self.group_gates.values()):
                 gate.expedite(call_id)
-        if children:
-            threading.Thread(target=_cancel_children, args=(self.channel, children),
-                             daemon=True, name="raylike-actor-cancel").start()
+        return children
 
     def _run(self, call_id: int, key: str, method: str, args: bytes, deps: bytes | None,
              num_returns: int, backpressure: int = -1, group: str = "", name: str = "") -> None:
@@ -156,7 +178,7 @@ class _Actor:
         try:
             fn, a, kw = self._prepare(method, args, deps)
             value = fn(*a, **kw)
-            if num_returns < 0:  # a generator method (``raylike._dask.worker.streams``)
+            if num_returns < 0:  # a generator method (``raylike._process.generators``)
                 value = _generator_result(key, value, num_returns, backpressure, method, self)
             return self._pack(value, num_returns, method)
         except BaseException as exc:  # noqa: B036 - every error goes back to the caller
@@ -186,7 +208,7 @@ class _Actor:
         try:
             fn, a, kw = self._prepare(method, args, deps)
             value = fn(*a, **kw)
-            if num_returns < 0:  # a generator method (``raylike._dask.worker.streams``)
+            if num_returns < 0:  # a generator method (``raylike._process.generators``)
                 value = await _generator_result_async(state.info.key, value, num_returns,
                                                       backpressure, method, self)
             elif inspect.isawaitable(value) and not isinstance(value, ObjectRef):
@@ -267,13 +289,22 @@ class _Actor:
         try:
             _logs.end_of_call()
             self.channel.send(("actor-result", call_id, result[0], result[1]), plain=True)
-            self.channel.release_dropped()  # what the call dropped (``self.x = None``) goes now
+            del result
+            # the objects the call alone referred to (its arguments, handles in them) are
+            # released now, not with the process's next request: an idle actor would keep
+            # them, and the actors their handles name, for ever
+            self.channel.release_dropped()
         finally:
             with self.lock:
                 self.active -= 1
                 leave = self.exiting and self.active == 0
             if leave:
                 _leave()
+
+    def runs(self, key: str) -> bool:
+        """Whether the call ``key`` is queued or running here."""
+        with self.lock:
+            return any(state.info.key == key for state in self.calls.values())
 
     def stop(self) -> None:
         """Exit once the calls that are running have finished."""
@@ -325,13 +356,17 @@ def cancel(call_id: int, recursive: bool = True) -> None:
         _actor.cancel(call_id, recursive)
 
 
-def _cancel_children(channel: Channel, keys: list[str]) -> None:
-    """A recursive cancel: cancel what the cancelled call submitted."""
+def _cancel_children(channel: Channel, call_id: int, keys: list[str]) -> None:
+    """A recursive cancel: cancel what the cancelled call submitted, then tell the worker."""
     for key in keys:
         try:
             channel.request("cancel", key, False, True)
         except Exception:  # noqa: S110 - already finished or gone: nothing to cancel
             pass
+    try:
+        channel.send(("actor-cancelled", call_id), plain=True)
+    except (OSError, ValueError):  # noqa: S110 - the worker is gone
+        pass
 
 
 def _method(instance: Any, name: str) -> Any:
@@ -496,4 +531,10 @@ def exit_actor() -> None:
         asyncio.get_running_loop()
     except RuntimeError:
         raise ActorExit(0) from None
+    if _actor is not None and not _actor.runs(info.key):
+        # an asyncio task the actor started itself, outliving the call (or constructor) that
+        # started it: no call's end reports the exit, so the actor ends now (as Ray's flag
+        # does), once its running calls have finished; off the loop, which they may need
+        _actor.channel.send(("actor-exiting",), plain=True)
+        threading.Thread(target=_actor.stop, daemon=True, name="raylike-actor-exit").start()
     raise AsyncioActorExit()  # as Ray: on an async actor's loop, an exception, not SystemExit

@@ -38,6 +38,7 @@ from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
 from raylike._api import config as _config
+from raylike._api.actor_spec import retry_after_worker_death
 from raylike._api.serialization import dumps, dumps_error, dumps_frames, loads_to_keep, payload_size
 from raylike._transport import wire as _wire
 from raylike.exceptions import RayActorError
@@ -334,13 +335,7 @@ class Lane:
     def _read(self) -> None:
         try:
             while True:
-                _, answers = _wire.recv(self.conn)
-                for rid, status, payload in answers:
-                    call, future = self.pending.pop(rid)
-                    if status == "moved":
-                        self.on_moved(call, future)
-                    else:
-                        future.set_result((status, payload))
+                self._deliver(_wire.recv(self.conn)[1])
         except Exception as exc:  # EOF, a broken socket, or a bug: nothing may wait for ever
             # (a lane closed here, at shutdown, fails its read with whatever its closed
             # connection raises: that is no failure to report)
@@ -348,8 +343,20 @@ class Lane:
                 logger.exception("the lane to %s failed", self.address)
             self._lost(exc)
 
+    def _deliver(self, answers: list[tuple[int, str, Any]]) -> None:
+        # a frame of its own: the loop above must not hold the last call, its answer and its
+        # future while it waits for the next message (they keep the call's arguments, and
+        # the actor, alive: the future's callbacks hold them)
+        for rid, status, payload in answers:
+            call, future = self.pending.pop(rid)
+            if status == "moved":
+                self.on_moved(call, future)
+            else:
+                future.set_result((status, payload))
+
     def _lost(self, exc: BaseException) -> None:
-        """The worker went away: calls in flight fail as Ray's do when an actor's node dies."""
+        """The worker went away: calls in flight fail as Ray's do when an actor's node dies,
+        unless they have retries left (then they go again, where the actor restarts)."""
         with self.lock:
             self.closed = True
             pending, self.pending = self.pending, {}
@@ -358,6 +365,8 @@ class Lane:
                 continue
             if call is None:  # an object: the caller goes through Dask instead
                 future.set_result(("absent", None))
+            elif (again := retry_after_worker_death(call)) is not None:
+                self.on_moved(again, future)  # sent again where the actor restarts
             else:
                 future.set_result(("err", dumps(RayActorError(
                     f"The worker hosting the actor died during the call: {exc}",

@@ -295,6 +295,45 @@ def test_recursive_reaches_what_the_call_submitted(ray_shared, recursive):
         assert ray.get(child_ref, timeout=60) == "child done"
 
 
+
+def test_recursive_cancel_of_a_chain_of_actor_calls_reaches_every_level(ray_shared):
+    # each actor's call awaits a call to the next; a recursive cancel of the first reaches
+    # the last before a signal sent right after ray.cancel lets it finish (Ray's own test)
+    ray = ray_shared
+    signal = make_signal(ray)
+
+    @ray.remote
+    class Link:
+        def __init__(self, next_link=None):
+            self.next_link = next_link
+            self.next_ref = None
+
+        async def run(self, sig):
+            if self.next_link is None:
+                await sig.wait.remote()
+                return "end reached"
+            self.next_ref = self.next_link.run.remote(sig)
+            return await self.next_ref
+
+        def next_call(self):
+            return [self.next_ref]  # in a list: the ref itself, not its value
+
+    last = Link.remote()
+    middle = Link.remote(last)
+    first = Link.remote(middle)
+    ref = first.run.remote(signal)
+    deadline = time.monotonic() + 60
+    while ray.get(middle.next_call.remote(), timeout=60) == [None]:  # the chain is built
+        assert time.monotonic() < deadline, "the chain of calls was not built"
+        time.sleep(0.1)
+    ray.cancel(ref, recursive=True)
+    ray.get(signal.send.remote())
+    [first_child] = ray.get(first.next_call.remote(), timeout=60)
+    [middle_child] = ray.get(middle.next_call.remote(), timeout=60)
+    for each in (ref, first_child, middle_child):
+        with pytest.raises(ray.exceptions.TaskCancelledError):
+            ray.get(each, timeout=60)
+
 # -- cancelling while calls keep coming --------------------------------------------------------
 def test_cancel_while_calls_are_submitted(ray_shared):
     ray = ray_shared

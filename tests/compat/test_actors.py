@@ -796,6 +796,123 @@ def test_handle_from_get_actor_does_not_keep_actor_alive(ray_shared):
     assert by_name is not None  # still held while the actor went away
 
 
+def _wait_until_gone(pid, timeout=60.0):
+    deadline = time.time() + timeout
+    while _pid_alive(pid):
+        assert time.time() < deadline, f"the actor's process {pid} is still alive"
+        time.sleep(0.1)
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (ended, not yet reaped) is gone too
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_the_runtime_contexts_handle_to_an_actor_is_weak(ray_shared):
+    # Ray: the handle an actor gets to itself from its runtime context does not keep it
+    # alive, nor does it where the actor hands it on; the actor ends once the handles its
+    # creator got are gone
+    ray = ray_shared
+
+    @ray.remote
+    class Keeper:
+        def keep(self, handle):
+            self.handle = handle
+
+    @ray.remote
+    class Holder:
+        def keep_self(self, keeper):
+            self.me = ray.get_runtime_context().current_actor
+            ray.get(keeper.keep.remote(self.me))
+            return os.getpid()
+
+    keeper, holder = Keeper.remote(), Holder.remote()
+    pid = ray.get(holder.keep_self.remote(keeper))
+    del holder
+    _wait_until_gone(pid)
+    assert keeper is not None
+
+
+def test_a_handle_in_a_calls_arguments_is_let_go_when_the_call_ends(ray_shared):
+    # an actor given another actor's handle for one call does not keep that actor alive once
+    # the call has ended, even if no other call comes
+    ray = ray_shared
+
+    @ray.remote
+    class User:
+        def use(self, other):
+            return ray.get(other.pid.remote())
+
+    @ray.remote
+    class Used:
+        def pid(self):
+            return os.getpid()
+
+    user, used = User.remote(), Used.remote()
+    pid = ray.get(user.use.remote(used))
+    del used
+    _wait_until_gone(pid)
+    assert ray.get(user.use.remote(Used.remote())) != pid
+
+
+def test_a_crashed_actors_name_stays_taken_while_a_handle_exists(ray_shared):
+    # Ray 2.60: the name of a (non-detached) actor that died of itself is free again once its
+    # handles are gone, or once it is killed with ray.kill; until then, creating another actor
+    # with that name raises ValueError
+    ray = ray_shared
+    name = _unique("crashed")
+
+    @ray.remote(max_restarts=0)
+    class Fragile:
+        def pid(self):
+            return os.getpid()
+
+        def crash(self):
+            os._exit(1)
+
+    first = Fragile.options(name=name).remote()
+    pid = ray.get(first.pid.remote())
+    first.crash.remote()
+    _wait_until_gone(pid)
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(first.pid.remote(), timeout=60)
+    with pytest.raises(ValueError):
+        Fragile.options(name=name).remote()
+    del first
+    deadline = time.time() + 60
+    while True:
+        try:
+            second = Fragile.options(name=name).remote()
+            break
+        except ValueError:
+            assert time.time() < deadline, "the name stayed taken after the handle went"
+            time.sleep(0.1)
+    pid = ray.get(second.pid.remote())
+    second.crash.remote()
+    _wait_until_gone(pid)
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(second.pid.remote(), timeout=60)
+    ray.kill(second)  # frees the name at once, the handle still held
+    deadline = time.time() + 60
+    while True:
+        try:
+            third = Fragile.options(name=name).remote()
+            break
+        except ValueError:
+            assert time.time() < deadline, "ray.kill did not free the dead actor's name"
+            time.sleep(0.1)
+    assert ray.get(third.pid.remote(), timeout=60) != pid
+    assert second is not None
+    ray.kill(third)
+
+
 # ----------------------------------------------------------------------------------------------
 # lifetime and failures
 # ----------------------------------------------------------------------------------------------

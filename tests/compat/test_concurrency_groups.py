@@ -251,3 +251,29 @@ def test_a_group_of_zero_is_no_error_at_creation_but_the_actor_dies(ray_shared):
     actor = Never.remote()
     with pytest.raises(ray.exceptions.RayActorError):
         ray.get(actor.ping.remote(), timeout=60)
+
+
+
+def test_the_system_group_needs_no_declaration_and_runs_apart(ray_shared):
+    # Ray's core worker gives every actor the group "_ray_system" (a thread of its own): a
+    # call may name it in .options() without declaring it, and one blocked there holds up no
+    # call of the default group
+    ray = ray_shared
+    signal, started = make_signal(ray), make_signal(ray)
+
+    @ray.remote
+    class Service:
+        def hold(self, sig, started):
+            ray.get(started.send.remote())
+            ray.get(sig.wait.remote())
+            return "held"
+
+        def ping(self):
+            return "pong"
+
+    service = Service.remote()
+    held = service.hold.options(concurrency_group="_ray_system").remote(signal, started)
+    ray.get(started.wait.remote(), timeout=60)
+    assert ray.get(service.ping.remote(), timeout=60) == "pong"
+    ray.get(signal.send.remote())
+    assert ray.get(held, timeout=60) == "held"

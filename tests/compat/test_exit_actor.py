@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+from compat_helpers import make_signal
 
 
 def _until_alive(ray, method, *args, deadline=60.0):
@@ -429,4 +430,46 @@ def test_exit_actor_in_constructor_runs_atexit_handlers(ray_shared, tmp_path):
 
     actor = Leaver.remote()  # noqa: F841 - kept while the process ends
     assert _written(path) == "ran"
+    assert not os.path.exists(after)
+
+
+def test_exit_actor_in_an_asyncio_task_the_actor_started_ends_it(ray_shared, tmp_path):
+    """``exit_actor()`` in an asyncio task an async actor started (outliving the call that
+    started it) ends the actor: its ``atexit`` handlers run, what follows the call does not,
+    and later calls fail."""
+    ray = ray_shared
+    path = str(tmp_path / "atexit")
+    after = str(tmp_path / "after")
+
+    @ray.remote
+    class Leaver:
+        def __init__(self):
+            import atexit
+
+            atexit.register(lambda: open(path, "w").write("ran"))
+
+        async def start_exit(self, sig):
+            import asyncio
+
+            self.task = asyncio.create_task(self._exit(sig))
+
+        async def _exit(self, sig):
+            await sig.wait.remote()
+            ray.actor.exit_actor()
+            open(after, "w").close()
+
+        def ping(self):
+            return "pong"
+
+    signal = make_signal(ray)
+    actor = Leaver.remote()
+    ray.get(actor.start_exit.remote(signal), timeout=60)
+    assert ray.get(actor.ping.remote(), timeout=60) == "pong"
+    ray.get(signal.send.remote(), timeout=60)
+    assert _written(path) == "ran"
+    deadline = time.monotonic() + 60
+    with pytest.raises(ray.exceptions.RayActorError):
+        while time.monotonic() < deadline:  # the actor's end reaches the caller soon after
+            ray.get(actor.ping.remote(), timeout=60)
+            time.sleep(0.1)
     assert not os.path.exists(after)

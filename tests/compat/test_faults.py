@@ -416,3 +416,34 @@ def test_tasks_of_a_dead_actor_are_killed(ray_start):
     deadline = time.time() + 60
     while not slot_free():
         assert time.time() < deadline, "the dead actor's task still holds the slot"
+
+
+@pytest.mark.timeout(300)
+def test_calls_in_flight_on_a_lost_node_run_again_where_the_actor_restarts(ray_fresh):
+    """Ray: calls sent to an actor whose node dies are retried once the actor restarted
+    (elsewhere), within their ``max_task_retries``; queued ones keep their order."""
+    import importlib
+
+    ray = ray_fresh
+    cluster = importlib.import_module(f"{ray.__name__}.cluster_utils").Cluster(
+        initialize_head=True, head_node_args={"num_cpus": 0})
+    try:
+        ray.init(address=cluster.address)
+        doomed = cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+
+        @ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=-1)
+        class Echo:
+            def echo(self, value, delay):
+                time.sleep(delay)
+                return value
+
+        actor = Echo.remote()
+        assert ray.get(actor.echo.remote("ready", 0), timeout=120) == "ready"
+        refs = [actor.echo.remote(i, 0.5) for i in range(6)]
+        cluster.remove_node(doomed, allow_graceful=False)
+        cluster.add_node(num_cpus=1)
+        assert ray.get(refs, timeout=180) == list(range(6))
+    finally:
+        ray.shutdown()
+        cluster.shutdown()

@@ -140,8 +140,12 @@ def test_actor_tasks_and_actors_alive_then_dead(ray_dashboard: Any, state: _Stat
     actor_id = ray.get(actor.ping.remote())
     row = _until(lambda: state.get_actor(actor_id), "get_actor")
     assert row["state"] == row.state == "ALIVE"
-    # Ray names a class by its qualified name (``<locals>`` here), raylike by its name
-    assert row.class_name.endswith("StActor") and row.name == "st_actor"
+    # Ray names an actor's class by its qualified name (``<locals>`` here), as its metadata
+    # and the handle's repr do
+    qualname = StActor.__ray_metadata__.class_name
+    assert qualname.endswith("<locals>.StActor")
+    assert row.class_name == qualname and row.name == "st_actor"
+    assert repr(actor).startswith(f"Actor({qualname}, ")
     assert [a.actor_id for a in state.list_actors(
         filters=[("class_name", "=", row.class_name)])] == [actor_id]
     calls = _until(lambda: state.list_tasks(filters=[("actor_id", "=", actor_id),

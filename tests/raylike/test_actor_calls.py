@@ -213,8 +213,8 @@ async def test_calls_prefetched_by_the_process_can_still_be_cancelled() -> None:
     calls = [asyncio.ensure_future(queue.submit(_call(s))) for s in range(3)]
     await asyncio.sleep(0.01)
     assert link.sent == [("c1", 0), ("c1", 1)]  # one running, one held ahead by the process
-    assert queue.cancel("k1") and link.cancels == [1]
-    assert not queue.cancel("no-such-key")
+    assert queue.cancel("k1")[0] and link.cancels == [1]
+    assert not queue.cancel("no-such-key")[0]
     queue.on_result(1, "cancelled", None)  # the process dropped it before it started
     status, payload = await calls[1]
     assert status == "err" and type(loads(payload)).__name__ == "TaskCancelledError"
@@ -230,7 +230,7 @@ async def test_a_call_cancelled_in_the_queue_ends_at_once() -> None:
     queue.alive(link)
     calls = [asyncio.ensure_future(queue.submit(_call(s))) for s in range(3)]
     await asyncio.sleep(0.01)
-    assert queue.cancel("k1") and link.cancels == []  # never sent: no message to the process
+    assert queue.cancel("k1")[0] and link.cancels == []  # never sent: no message to the process
     status, payload = await asyncio.wait_for(calls[1], 5)  # before call 0 has ended
     assert status == "err" and type(loads(payload)).__name__ == "TaskCancelledError"
     queue.on_result(0, "ok", dumps("zero"))

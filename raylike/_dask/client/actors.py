@@ -31,7 +31,7 @@ def create_with(backend: Any, spec: ActorSpec, nested: list[ObjectRef[Any]],
     with _Borrowed():
         handle_bytes = dumps(ActorHandle(meta, ObjectRef(spec.reservation)), "actor handle")
     reply = backend.scheduler_call(
-        "raylike_actor_create", actor_id=meta.actor_id, class_name=meta.class_name,
+        "raylike_actor_create", actor_id=meta.actor_id, class_name=meta.full_name,
         name=meta.name, namespace=meta.namespace, detached=meta.detached, job_id=spec.job_id,
         reservation=spec.reservation, max_restarts=spec.max_restarts, handle=handle_bytes,
         get_if_exists=get_if_exists, owner=spec.owner)

@@ -488,10 +488,11 @@ class DaskBackend:
             return  # Ray: cancelling a finished task does nothing
         with self._dask_errors("cancel"):
             interrupted = self.client.run(_node.interrupt, task_key, force, recursive)
-            if ref._direct is not None and ref._future is None:
-                if self.direct is not None:
+            if ref._direct is not None:  # a direct actor call: its host stops it if it has
+                # not started; its key, once answered (promoted), holds that answer
+                if ref._future is None and self.direct is not None:
                     self.direct.cancel_unsent(ref)  # not sent yet: it is cancelled here
-                return  # a direct actor call: its host stops it if it has not started
+                return
             if not force and any(interrupted.values()):
                 return  # running: the KeyboardInterrupt ends it (one that catches it may
                 # still return its value, as in Ray); cancelling its Dask key would lose that

@@ -112,8 +112,8 @@ class ActorRegistry(SchedulerPlugin):
             return
         if restarts is not None:
             record.restarts = restarts
-        if state == "DEAD":
-            self._bury(record, dead or record.error(CRASHED))
+        if state == "DEAD":  # it crashed or exited: its handles keep its name (Ray)
+            self._bury(record, dead or record.error(CRASHED), keep_name=True)
         else:
             record.state = state
             if state == "RESTARTING":  # its process died: what it owned dies (as in Ray)
@@ -138,6 +138,7 @@ class ActorRegistry(SchedulerPlugin):
         if record is None:  # never created on this cluster: a handle of an earlier session
             return {"placed": True, "unknown": True}
         if record.state == "DEAD":
+            self._free_name(record)  # ``ray.kill`` frees a dead actor's name at once (Ray)
             return {"placed": True}
         address, error = record.address, record.error(reason)
         if address is None and not no_restart and (
@@ -173,6 +174,9 @@ class ActorRegistry(SchedulerPlugin):
 
     async def shutdown_job(self, job_id: str) -> None:
         """A driver shuts down: its actors that are not detached die."""
+        for record in self.actors.values():
+            if record.job_id == job_id and record.state == "DEAD":
+                self._free_name(record)  # its owner is gone, so are its handles
         doomed = [r.actor_id for r in self.actors.values()
                   if r.job_id == job_id and not r.detached and r.state != "DEAD"]
         await asyncio.gather(*(self.kill(a, True, OWNER_DIED) for a in doomed))
@@ -181,6 +185,11 @@ class ActorRegistry(SchedulerPlugin):
     def transition(self, key: Any, start: str, finish: str, *args: Any, **kwargs: Any) -> None:
         actor_id = self.reservations.get(key) if isinstance(key, str) else None
         if actor_id is None or finish not in ("forgotten", "erred"):
+            return
+        record = self.actors.get(actor_id)
+        if record is not None and record.state == "DEAD":
+            if finish == "forgotten":  # the last handle to a dead actor went: so does its name
+                self._free_name(record)
             return
         # forgotten: no handle and no pending call refers to the actor any more
         reason = OUT_OF_SCOPE if finish == "forgotten" else CRASHED
@@ -194,21 +203,30 @@ class ActorRegistry(SchedulerPlugin):
                 continue
             if record.max_restarts < 0 or record.restarts < record.max_restarts:
                 # Dask runs the reservation task again elsewhere; calls wait for it
+                internals.forgive_worker_losses(scheduler, record.reservation)
                 record.restarts += 1
                 record.state, record.address = "RESTARTING", None
                 record.placed.clear()
                 self._orphaned(record.actor_id)
             else:
-                self._bury(record, record.error(NODE_DIED))
+                self._bury(record, record.error(NODE_DIED), keep_name=True)
 
-    def _bury(self, record: _Record, dead: bytes) -> None:
-        record.state, record.dead, record.handle = "DEAD", dead, b""
+    def _bury(self, record: _Record, dead: bytes, keep_name: bool = False) -> None:
+        """The actor is dead. ``keep_name``: it died of itself (crash, exit, its node), not by
+        ``ray.kill`` or for want of handles; as in Ray, a non-detached actor's name then stays
+        taken (and ``get_actor`` finds it, dead) until its last handle goes."""
+        record.state, record.dead = "DEAD", dead
+        if not (keep_name and record.name is not None and not record.detached):
+            self._free_name(record)
+        record.placed.set()
+        self._orphaned(record.actor_id)
+
+    def _free_name(self, record: _Record) -> None:
+        record.handle = b""
         if record.name is not None and self.names.get((record.namespace, record.name)) \
                 == record.actor_id:
             del self.names[(record.namespace, record.name)]
         self.reservations.pop(record.reservation, None)
-        record.placed.set()
-        self._orphaned(record.actor_id)
 
     def _orphaned(self, owner: str) -> None:
         """Kill the actors ``owner`` created, but not detached ones: they share its fate."""

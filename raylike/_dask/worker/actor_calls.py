@@ -32,7 +32,13 @@ from distributed.protocol import to_serialize
 
 from raylike._api import config as _config
 from raylike._api import ids as _ids
-from raylike._api.actor_spec import EXITED, ActorCall, ActorMeta, died_of
+from raylike._api.actor_spec import (
+    EXITED,
+    ActorCall,
+    ActorMeta,
+    died_of,
+    retry_after_worker_death,
+)
 from raylike._api.serialization import dumps, dumps_error, loads
 from raylike._dask import errors as _errors
 from raylike._dask import internals
@@ -247,20 +253,21 @@ class CallQueue:
                 self.prefetched.setdefault(group, deque()).append(entry)
             self.link.send_call(call_id, entry)
 
-    def cancel(self, key: str, recursive: bool = True) -> bool:
+    def cancel(self, key: str, recursive: bool = True
+               ) -> tuple[bool, asyncio.Future[None] | None]:
         """``ray.cancel`` of a call here: one not yet handed to the process ends now (it never
-        runs); the process stops one it holds (see ``_actor_proc.cancel``). False if the call
-        is not here (yet)."""
+        runs); the process stops one it holds (see ``_actor_proc.cancel``). Whether the call
+        is here, and for a recursive cancel the process got, the future it answers once the
+        cancel reached what the call submitted."""
         entry = self._queued.get(key)
         if entry is not None:
             if not entry.done.done():
                 entry.done.set_result(("err", dumps(_cancelled_error(entry.call))))
-            return True
+            return True, None
         for call_id, entry in self.inflight.items():
             if entry.call.key == key and self.link is not None:
-                self.link.send_cancel(call_id, recursive)
-                return True
-        return False
+                return True, self.link.send_cancel(call_id, recursive)
+        return False, None
 
     def _mark_running(self, group: str, entry: _Entry) -> None:
         entry.running = True
@@ -375,6 +382,11 @@ async def call_actor(call: ActorCall) -> Any:
     raise value
 
 
+def _died_during(call: ActorCall, exc: BaseException) -> bytes:
+    return dumps(RayActorError(f"The worker hosting the actor died during the call: {exc}",
+                               actor_id=call.actor_id))
+
+
 async def _route(worker: Any, call: ActorCall) -> tuple[str, Any]:
     """Hand ``call`` to the actor's host, here or on the worker the registry names."""
     return await route(call, worker.rpc, worker.scheduler, _node_of(worker).actors,
@@ -427,14 +439,17 @@ async def route_batch_from_client(client: Any, calls: list[ActorCall],
                     deliver(message["i"], (status, payload))
             _addresses[actor_id] = address
             client.rpc.reuse(address, comm)
-        except OSError as exc:  # the worker died with the calls in flight: they fail
+        except OSError as exc:  # the worker died with the calls in flight: those with
+            # retries left go again below (where the actor restarts), the others fail
             _addresses.pop(actor_id, None)
             comm.abort()
-            error = dumps(RayActorError(f"The worker hosting the actor died during the call: "
-                                        f"{exc}", actor_id=actor_id))
             for i in sorted(pending):
-                deliver(i, ("err", error))
-            return
+                again = retry_after_worker_death(calls[i])
+                if again is None:
+                    pending.discard(i)
+                    deliver(i, ("err", _died_during(calls[i], exc)))
+                else:
+                    calls[i] = again
     # The rare fallback (actor moved, worker unreachable) routes the calls one after another:
     # sent all at once, each would hold a pooled connection until its turn, and once the pool
     # is exhausted an early call can wait behind later ones until the queue skips it as a gap.
@@ -471,8 +486,12 @@ async def route(call: ActorCall, rpc: Any, scheduler: Any, hosts: dict[str, Any]
                                     call=to_serialize(dumps(_unless_cancelled(call))))
         except OSError as exc:  # the worker died with the call in flight
             _addresses.pop(call.actor_id, None)
-            return "err", dumps(RayActorError(f"The worker hosting the actor died during the "
-                                              f"call: {exc}", actor_id=call.actor_id))
+            again = retry_after_worker_death(call)
+            if again is None:
+                return "err", _died_during(call, exc)
+            call = again  # sent again where the actor restarts (the registry knows)
+            await asyncio.sleep(0.1)
+            continue
         finally:
             rpc.reuse(address, comm)
         if reply["status"] == "moved":

@@ -14,6 +14,7 @@ that need pickling off the event loop.
 """
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import functools
 import logging
@@ -30,7 +31,15 @@ from raylike._api import error_pubsub as _error_pubsub
 from raylike._api import logs as _logs
 from raylike._api import resources as _resources
 from raylike._api import runtime as _runtime
-from raylike._api.actor_spec import CRASHED, EXITED, KILLED, NODE_DIED, ActorSpec, died_of
+from raylike._api.actor_spec import (
+    CRASHED,
+    EXITED,
+    KILLED,
+    NODE_DIED,
+    SYSTEM_CONCURRENCY_GROUPS,
+    ActorSpec,
+    died_of,
+)
 from raylike._api.objects import _Borrowed
 from raylike._api.serialization import dumps, dumps_frames, loads
 from raylike._dask.worker import actor_calls as _actor_calls
@@ -61,7 +70,8 @@ class ActorHost:
         self.calls = _actor_calls.CallQueue(
             self.loop, spec.meta, functools.partial(_actor_calls.resolve, node),
             functools.partial(_actor_calls.take_cancelled, node), window=spec.max_concurrency,
-            in_order=not spec.out_of_order, groups=spec.meta.concurrency_groups)
+            in_order=not spec.out_of_order,
+            groups={**SYSTEM_CONCURRENCY_GROUPS, **spec.meta.concurrency_groups})
         self.events: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self.link: _Link | None = None
         self.stop: tuple[bool, ActorDiedError | None, bool] | None = None  # set by kill
@@ -239,6 +249,7 @@ class _Link:
         self.queued = 0  # items in the outbox or being written by the writer thread
         self.lock = threading.Lock()
         self.closed = False
+        self.cancels: dict[int, list[asyncio.Future[None]]] = {}  # recursive, not answered
         self.requests: queue.Queue[Any] = queue.Queue()
         self.reading = True
         name = f"raylike-actor-{host.meta.class_name}"
@@ -267,12 +278,27 @@ class _Link:
             return
         self._queue((call_id, entry))
 
-    def send_cancel(self, call_id: int, recursive: bool) -> None:
-        """Tell the process to cancel call ``call_id`` (on the event loop)."""
+    def send_cancel(self, call_id: int, recursive: bool) -> asyncio.Future[None] | None:
+        """Tell the process to cancel call ``call_id`` (on the event loop). Recursive: the
+        future the process answers (``actor-cancelled``) once what the call submitted is
+        cancelled too."""
+        reached = None
+        if recursive:
+            reached = self.host.loop.create_future()
+            self.cancels.setdefault(call_id, []).append(reached)
         try:
             self.child.send(("actor-cancel", call_id, recursive), plain=True)
         except (OSError, ValueError):
-            pass  # the process is gone: the reader reports it
+            self._cancels_reached()  # the process is gone: the reader reports it
+        return reached
+
+    def _cancels_reached(self, call_id: int | None = None) -> None:
+        """The process answered the recursive cancels of ``call_id`` (all: it ended)."""
+        ids = list(self.cancels) if call_id is None else [call_id]
+        for each in ids:
+            for reached in self.cancels.pop(each, ()):
+                if not reached.done():
+                    reached.set_result(None)
 
     def stop(self) -> None:
         self._queue(("actor-exit",))
@@ -375,8 +401,14 @@ class _Link:
             self.requests.put(message)
         elif kind == "actor-ready":
             host.events.put(("ready", self, message[1], message[2]))
+        elif kind == "actor-cancelled":
+            self._cancels_reached(message[1])
+        elif kind == "actor-exiting":  # exit_actor() outside any call: nothing starts now
+            host.calls.die(dumps(died_of(host.meta, EXITED)), keep_inflight=True)
+            host.events.put(("exit", self))
 
     def _ended(self) -> None:
+        self._cancels_reached()
         if not self.reading:
             return
         self._unregister()

@@ -59,6 +59,10 @@ from raylike.exceptions import RayTaskError, TaskCancelledError, WorkerCrashedEr
 
 PLUGIN_NAME = "raylike-node"
 INSTALLER_NAME = "raylike-node-installer"
+# how long ``ray.cancel(recursive=True)`` of an actor call waits for the cancel to reach what
+# the call submitted (Ray sends it on without waiting; waiting here makes it take effect
+# before ``cancel`` returns)
+CANCEL_REACH_TIMEOUT = 30.0
 logger = logging.getLogger("raylike.node")
 
 
@@ -347,10 +351,33 @@ class NodePlugin(WorkerPlugin):
             self.pool.release(child)
         return status, payload
 
-    def _cancel_actor_call(self, host: Any, key: str, recursive: bool) -> None:
-        if host.calls.cancel(key, recursive):
+    def _cancel_actor_call(self, host: Any, key: str, recursive: bool
+                           ) -> asyncio.Future[None] | None:
+        """Cancel ``key`` if ``host``'s actor holds it (on the event loop); for a recursive
+        cancel of a call its process holds, the future its process answers once what the
+        call submitted is cancelled too."""
+        found, reached = host.calls.cancel(key, recursive)
+        if found:
             with self.lock:
                 self.cancelled.discard(key)
+        return reached
+
+    async def interrupt_here(self, key: str, force: bool, recursive: bool) -> bool:
+        """``interrupt`` run on the event loop by ``ray.cancel``: a recursive cancel of an
+        actor call held here returns once it reached what the call submitted (their own
+        calls and tasks, recursively), or after ``CANCEL_REACH_TIMEOUT`` seconds."""
+        with self.lock:
+            scope = self.running.get(key)
+        if scope is not None or not self.actors:
+            return self.interrupt(key, force, recursive)
+        with self.lock:
+            self.cancelled.add(key)
+        reached = [self._cancel_actor_call(host, key, recursive)
+                   for host in list(self.actors.values())]
+        waits = [f for f in reached if f is not None]
+        if waits:
+            await asyncio.wait(waits, timeout=CANCEL_REACH_TIMEOUT)
+        return False
 
     def interrupt(self, key: str, force: bool, recursive: bool) -> bool:
         """Cancel ``key`` if it runs here: SIGINT to its child, or SIGKILL with ``force``."""
@@ -751,7 +778,9 @@ def task_key_of(key: str) -> str:
     return f"{name}-{tail[:32]}" if name and len(tail) == 36 else key
 
 
-def interrupt(task_key: str, force: bool, recursive: bool, dask_worker: Any = None) -> bool:
+async def interrupt(task_key: str, force: bool, recursive: bool, dask_worker: Any = None
+                    ) -> bool:
     """Run on every worker by ``cancel``: interrupt ``task_key`` where it runs."""
     node = (dask_worker or get_worker()).plugins.get(PLUGIN_NAME)
-    return isinstance(node, NodePlugin) and node.interrupt(task_key, force, recursive)
+    return isinstance(node, NodePlugin) and await node.interrupt_here(task_key, force,
+                                                                      recursive)
