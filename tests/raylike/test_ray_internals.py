@@ -152,7 +152,8 @@ def test_private_state_and_worker_views(cluster: Any) -> None:
     assert state.total_resources_per_node()[node]["CPU"] == 2.0
     wait_for_num_actors(1, "ALIVE")
     entry = state.actors()[actor._actor_id.hex()]
-    assert entry["State"] == "ALIVE" and entry["ActorClassName"] == "Actor"
+    # the qualified name, as Ray 2.60 records the class (``<locals>`` included)
+    assert entry["State"] == "ALIVE" and entry["ActorClassName"] == Actor.__qualname__
     assert state.current_node_id() in state.node_ids()
     assert services.remaining_processes_alive()
     with pytest.raises(NotImplementedError, match="core_worker.get_owner_address"):
