@@ -52,7 +52,7 @@ class Backend(Protocol):
     Implemented by ``_backend.DaskBackend`` (the driver's, through its Dask client, and a Dask
     worker's, through the worker's client) and by ``_child.ChildBackend`` (a task's or actor's
     process: each operation is a request to its worker, which serves it with its own
-    ``DaskBackend``, see ``_node.TaskScope``). mypy checks both against this contract."""
+    ``DaskBackend``, see ``raylike._dask.worker.scope.TaskScope``). mypy checks both against this contract."""
 
     @property
     def client(self) -> Any:
@@ -418,17 +418,18 @@ def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
     # imported after the cluster's processes are spawned: they start while we import Dask (and
     # what submitting a task needs, while the zygote is still importing)
     from raylike._dask.client import backend as _backend
+    from raylike._dask.client import connect as _dial
     from raylike._dask.worker import node as _node  # noqa: F401
 
     try:
         if cluster is not None:
             target = cluster.wait_address()
-        client = _backend.connect(target, direct=cluster is not None) if owns_client else target
+        client = _dial.connect(target, direct=cluster is not None) if owns_client else target
         if cluster is None:
-            _backend.install(client)
+            _dial.install(client)
         else:  # its processes installed raylike's plugins as they started (``_preload``)
-            _backend.tune(client)
-            _backend.wait_for_worker(client, timeout=60)
+            _dial.tune(client)
+            _dial.wait_for_worker(client, timeout=60)
     except BaseException:
         if cluster is not None:
             cluster.close()

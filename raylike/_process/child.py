@@ -91,7 +91,7 @@ class Channel:
 
 class ChildBackend:
     """The Ray API inside a child: every call goes to the worker that owns this child
-    (``_node.TaskScope`` serves it). Implements ``_runtime.Backend``."""
+    (``raylike._dask.worker.scope.TaskScope`` serves it). Implements ``_runtime.Backend``."""
 
     client = None  # no Dask client here: the worker has it
 

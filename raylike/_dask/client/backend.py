@@ -5,8 +5,6 @@ pass through ``raylike._dask.errors``.
 """
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import functools
 import logging
 import threading
@@ -15,26 +13,31 @@ import weakref
 from typing import Any, TypeVar
 
 from distributed import Client, Future
-from distributed.utils import sync
 
 from raylike._api import scheduling as _scheduling
 from raylike._api.objects import ArgsHeld, ObjectRef, hold_until_done
-from raylike._api.serialization import Whole, as_read, dumps, loads, unpicklable_part
+from raylike._api.serialization import Whole, as_read, unpicklable_part
 from raylike._dask import errors as _errors
 from raylike._dask import internals
 from raylike._dask.client import interop as _interop
 from raylike._dask.client import local_objects as _objects_lane
 from raylike._dask.client import submissions as _submissions
-from raylike._dask.client.callbacks import quiet_timeouts, when_done
+from raylike._dask.client.callbacks import when_done
 from raylike._dask.client.direct import DirectCalls
-from raylike._dask.cluster.embedded import listening
-from raylike._dask.scheduler.refs import REFS_PLUGIN, RefsPlugin, batch_interval
+from raylike._dask.client.waiting import (
+    DONE,
+    NEVER,
+    StreamReady,
+    blamed,
+    fresh,
+    passed_on,
+    wait_done,
+    worker_values,
+)
 from raylike.exceptions import (
-    RayActorError,
     RayError,
     RayTaskError,
     TaskUnschedulableError,
-    dependency_failed,
 )
 
 logger = logging.getLogger("raylike")
@@ -43,141 +46,6 @@ SCATTER_ATTEMPTS = 5  # a put that meets a dead worker tries again (0.2 s, 0.4 s
 STREAM_SLICE = 5.0  # seconds one ask for a generator's next item waits on the scheduler
 STREAM_GONE_LIMIT = 30.0  # seconds a generator's task may stay unknown to the scheduler
 LANES_LOOK_INTERVAL = 5.0  # seconds between two looks for workers a driver has no lane to
-
-
-def check_scheduler(address: str, timeout: float = 10.0) -> None:
-    """Raise ``ConnectionError`` unless a Dask scheduler answers at a ``tcp://`` ``address``
-    (a ``distributed.Client`` waits forever on a server that is not Dask's, e.g. an HTTP port).
-    Other schemes (``tls://`` needs the client's security settings) are not checked."""
-    if not address.startswith("tcp://"):
-        return
-    if not listening(address, timeout=min(timeout, 5.0)):
-        raise ConnectionError(f"no Dask scheduler answers at {address} (nothing listens there)")
-
-    async def identity() -> Any:
-        from distributed.core import rpc
-
-        async with rpc(address) as scheduler:
-            return await scheduler.identity()
-
-    def ask() -> Any:  # in a thread of its own: the caller may be inside an event loop
-        try:
-            return asyncio.run(asyncio.wait_for(identity(), timeout))
-        except (OSError, asyncio.TimeoutError):
-            return None
-
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        info = pool.submit(ask).result()
-    if not isinstance(info, dict) or info.get("type") != "Scheduler":
-        raise ConnectionError(f"no Dask scheduler answers at {address} (no Dask reply within "
-                              f"{timeout:.0f} s)")
-
-
-def check_tls(address: str, security: Any) -> None:
-    """Raise ``ConnectionError`` for a ``tls://`` address when this process has no certificate
-    for it (Dask would raise an obscure ``TypeError`` from deep inside its comms)."""
-    if not address.startswith("tls://"):
-        return
-    from distributed import Security
-
-    args = (security or Security()).get_connection_args("client")
-    if args.get("ssl_context") is None:
-        raise ConnectionError(
-            "no TLS certificate is configured for this client: set distributed.comm.tls.ca-file, "
-            ".client.cert and .client.key in Dask's configuration (or the matching "
-            "DASK_DISTRIBUTED__COMM__TLS__* variables), or pass ray.init(address=Client(address, "
-            "security=...))")
-
-
-def connect(address: str, *, direct: bool, timeout: float = 10.0, security: Any = None) -> Client:
-    """A client of the scheduler at ``address``; a clear ``RaySystemError`` if none answers."""
-    if not direct:  # an existing cluster (the embedded one was just started by us)
-        try:
-            check_scheduler(address, timeout)
-            check_tls(address, security)
-        except ConnectionError as exc:
-            raise _errors.connect_error(address, exc) from None
-    try:
-        client = Client(address, timeout=f"{timeout}s", set_as_default=False,
-                        direct_to_workers=direct or None, security=security)
-    except (OSError, TimeoutError) as exc:
-        raise _errors.connect_error(address, exc) from None
-    quiet_timeouts(client)
-    return client
-
-
-def install(client: Client) -> None:
-    """Register raylike's plugins: on the scheduler first (refs, actor registry), then on
-    every worker, now and joining later (the node)."""
-    from raylike._dask.scheduler.actor_registry import REGISTRY_PLUGIN, ActorRegistry
-    from raylike._dask.scheduler.labels import LABELS_PLUGIN, LabelPlugin
-    from raylike._dask.scheduler.pg_registry import PG_PLUGIN, PlacementGroupRegistry
-    from raylike._dask.scheduler.state import STATE_PLUGIN, StatePlugin
-    from raylike._dask.scheduler.stream_registry import STREAMS_PLUGIN, StreamRegistry
-    from raylike._dask.worker import node as _node
-
-    with _errors.dask_errors():
-        client.register_plugin(RefsPlugin(), name=REFS_PLUGIN)
-        client.register_plugin(ActorRegistry(), name=REGISTRY_PLUGIN)
-        client.register_plugin(StreamRegistry(), name=STREAMS_PLUGIN)
-        client.register_plugin(PlacementGroupRegistry(), name=PG_PLUGIN)
-        client.register_plugin(StatePlugin(), name=STATE_PLUGIN)
-        client.register_plugin(LabelPlugin(), name=LABELS_PLUGIN)
-        tune(client)
-        client.register_plugin(_node.NodeInstaller(), name=_node.INSTALLER_NAME)
-
-
-def ask_cluster(address: str, op: str, timeout: float = 10.0, **kwargs: Any) -> Any:
-    """Call the scheduler handler ``op`` of the cluster at ``address`` through a client of
-    its own (the ``raylike`` command, or the state API given an address), with raylike's
-    state plugin registered (a no-op where it is)."""
-    from raylike._dask.scheduler.state import STATE_PLUGIN, StatePlugin
-
-    try:
-        check_scheduler(address, timeout)
-        client = Client(address, timeout=f"{timeout}s", set_as_default=False)
-    except (OSError, TimeoutError) as exc:
-        raise _errors.connect_error(address, exc) from None
-    with client, _errors.dask_errors(op, address):
-        client.register_plugin(StatePlugin(), name=STATE_PLUGIN)
-        return client.sync(getattr(client.scheduler, op), **kwargs)
-
-
-def wait_for_worker(client: Client, timeout: float = 60.0) -> None:
-    """Return once a worker runs. Dask's ``wait_for_workers`` asks the scheduler every 0.1 s,
-    a long time next to an embedded cluster's start-up: ask every 5 ms first (a cheap call),
-    then let Dask's own check (which also caches the scheduler's description) return at once."""
-
-    async def running() -> None:
-        deadline = time.monotonic() + timeout
-        while not await client.scheduler.ncores_running() and time.monotonic() < deadline:
-            await asyncio.sleep(0.005)
-
-    client.sync(running)
-    client.wait_for_workers(1, timeout=timeout)
-
-
-def tune(client: Client) -> None:
-    """Shorten the batching intervals of this client's streams, both ways."""
-    interval = batch_interval()
-    if interval <= 0 or client.scheduler_comm is None:
-        return
-    internals.set_client_interval(client, interval)
-    try:
-        client.sync(client.scheduler.raylike_tune, client=client.id, interval=interval)
-    except Exception:  # a scheduler without raylike's plugin: the client side is enough
-        logger.debug("could not tune the scheduler's stream to %s", client.id, exc_info=True)
-
-
-def worker_values(worker: Any, keys: list[str | None]) -> list[tuple[bool, Any]]:
-    """``(True, value)`` for each key the Dask worker holds in memory or on disk (read on
-    its event loop, where Dask changes that store), else ``(False, None)``."""
-    async def read() -> list[tuple[bool, Any]]:
-        data = internals.worker_data(worker)
-        return [(True, data[key]) if key is not None and key in data else (False, None)
-                for key in keys]
-
-    return sync(worker.loop, read)
 
 
 class DaskBackend:
@@ -347,7 +215,7 @@ class DaskBackend:
                 refs[i]._delivered = value is not _objects_lane.ABSENT
             dask = [(i, f) for (i, f), value in zip(dask, early) if value is _objects_lane.ABSENT]
         if lanes and dask:  # objects held on this host come through shared memory
-            _wait_done([f for _, f in dask], len(dask), None)
+            wait_done([f for _, f in dask], len(dask), None)
             got = _objects_lane.get(lanes, [f for _, f in dask])
             for (i, _), value in zip(dask, got):
                 values[i] = value
@@ -361,13 +229,13 @@ class DaskBackend:
             except RayTaskError as err:
                 # the Dask frames it carries (the gather, the worker's) are no use to the user
                 err.__traceback__ = None
-                raise _fresh(_blamed(err, [(refs[i], f) for i, f in dask])) from None
+                raise fresh(blamed(err, [(refs[i], f) for i, f in dask])) from None
             except RayError as err:  # a worker's own error (runtime_env setup, a crash, ...)
                 err.__traceback__ = None
-                passed = _passed_on(err, [(refs[i], f) for i, f in dask])
+                passed = passed_on(err, [(refs[i], f) for i, f in dask])
                 if passed is not err:
-                    raise _fresh(passed) from None
-                raise _fresh(err)  # noqa: B904 - its cause stays as it was
+                    raise fresh(passed) from None
+                raise fresh(err)  # noqa: B904 - its cause stays as it was
             for (i, _), value in zip(dask, gathered):
                 values[i] = as_read(value)  # numpy arrays read-only, as from Ray's store
         for i, ref in enumerate(refs):
@@ -382,7 +250,7 @@ class DaskBackend:
         from the worker to itself, and Dask serializes a list or dict sent that way element by
         element (minutes for a list of millions of numbers, where pickling it whole takes
         a fraction of a second)."""
-        _wait_done([f for _, f in dask], len(dask), None)
+        wait_done([f for _, f in dask], len(dask), None)
         held = worker_values(self.worker, [str(f.key) if f.status == "finished" else None
                                            for _, f in dask])
         rest = []
@@ -394,7 +262,7 @@ class DaskBackend:
         return rest
 
     def _wait_all(self, futures: list[Future], timeout: float) -> None:
-        if not _wait_done(futures, len(futures), timeout):
+        if not wait_done(futures, len(futures), timeout):
             from raylike.exceptions import GetTimeoutError
 
             raise GetTimeoutError(f"Get timed out: some object(s) not ready after {timeout} s.")
@@ -410,14 +278,14 @@ class DaskBackend:
         if stale and len(stale) == len(refs):
             self._check_session(refs[0])
         self.flush()
-        futures = [_NEVER if i in stale else _StreamReady(self, r)
+        futures = [NEVER if i in stale else StreamReady(self, r)
                    if isinstance(r, StreamPosition) else
-                   _DONE if r._delivered else self._waitable(r) for i, r in enumerate(refs)]
+                   DONE if r._delivered else self._waitable(r) for i, r in enumerate(refs)]
         try:
-            _wait_done(futures, num_returns, timeout)
+            wait_done(futures, num_returns, timeout)
         finally:
             for fut in futures:
-                if isinstance(fut, _StreamReady):
+                if isinstance(fut, StreamReady):
                     fut.close()
         self.check_connected()  # futures Dask cancelled on losing the scheduler are "done"
         return [r for r, f in zip(refs, futures) if f.done()]
@@ -724,137 +592,3 @@ def _alias(value: Any) -> Any:
     return value
 
 
-class _StreamReady:
-    """What ``wait`` waits on for a generator: done once its next item is there or its task
-    has ended (asked of the scheduler, a slice at a time, until ``close``)."""
-
-    SLICE = 1.0  # seconds: a closed watch leaves the scheduler waiting this long at most
-
-    def __init__(self, backend: DaskBackend, position: Any) -> None:
-        self._future: concurrent.futures.Future[bool] = concurrent.futures.Future()
-        self._closed = False
-        self._client = backend.client
-        self._position = position
-        if self._client.loop is not None:
-            self._client.loop.add_callback(self._watch)
-
-    async def _watch(self) -> None:
-        try:
-            while not self._closed:
-                # looked at before asking, as in ``stream_next``: the ask can overtake the
-                # task's submission
-                state = internals.future_state(self._client, self._position.key)
-                ended = state is None or state.status != "pending"
-                answer = await self._client.scheduler.raylike_stream_next(
-                    key=self._position.key, index=self._position.index, timeout=self.SLICE)
-                if answer["status"] not in ("timeout", "gone"):
-                    break
-                if answer["status"] == "gone":  # the task is not there yet, or was cancelled
-                    if ended:
-                        break
-                    await asyncio.sleep(0.01)
-        except Exception:  # the connection is lost: ``wait`` says so
-            logger.debug("watching a generator failed", exc_info=True)
-        if not self._future.done():
-            self._future.set_result(True)
-
-    def done(self) -> bool:
-        return self._future.done()
-
-    def add_done_callback(self, fn: Any) -> None:
-        self._future.add_done_callback(fn)
-
-    def close(self) -> None:
-        self._closed = True
-
-
-class _Done:
-    """What ``wait`` sees for a ref whose value ``get`` already had from its node (Dask may
-    not have heard yet)."""
-
-    @staticmethod
-    def done() -> bool:
-        return True
-
-
-_DONE = _Done()
-
-
-class _Never:
-    """What ``wait`` sees for a ref of an earlier session: never ready."""
-
-    @staticmethod
-    def done() -> bool:
-        return False
-
-    def add_done_callback(self, fn: Any) -> None:
-        pass
-
-
-_NEVER = _Never()
-
-
-def _fresh(err: _E) -> _E:
-    """A copy of ``err`` to raise, without a traceback. Dask keeps the instance it raised for
-    the future, and raising it again would append the caller's frames to its traceback: their
-    locals (the caller's refs among them) would live as long as the future, which such a ref
-    holds, through the client (a cycle the collector cannot free). Ray, too, raises a new
-    error at each ``get``."""
-    err.__traceback__ = None  # the frames its raise in this process added
-    try:
-        copy: _E = loads(dumps(err, "error"))
-    except Exception:  # noqa: BLE001 - not picklable after all: the instance itself
-        return err
-    return copy
-
-
-def _blamed(err: RayTaskError, refs: list[tuple[ObjectRef[Any], Future]]) -> RayTaskError:
-    """``err``, raised by Dask for the first failed ref; where that ref's task never ran
-    because an argument's task failed, Ray's error for it: "At least one of the input
-    arguments for this task could not be computed", with ``err`` inside."""
-    from raylike._dask.worker import node as _node
-
-    failed = next((ref for ref, fut in refs if fut.status == "error"), None)
-    if failed is None or err._task_key is None:
-        return err
-    key = _node.task_key_of(failed._key)
-    if key == err._task_key:
-        return err
-    blamed = dependency_failed(err, key.rsplit("-", 1)[0])
-    blamed._task_key = key
-    return blamed
-
-
-def _passed_on(err: RayError, refs: list[tuple[ObjectRef[Any], Future]]) -> RayError:
-    """``err``; where it is an actor's error that reached a task through an argument (a task
-    never raises one itself: a ``get`` of it inside the task raises a ``RayTaskError``), Ray's
-    error for that task: a ``RayTaskError`` that is also an instance of ``err``'s class."""
-    failed = next((ref for ref, fut in refs if fut.status == "error"), None)
-    if not isinstance(err, RayActorError) or failed is None or failed._actor_call:
-        return err
-    from raylike._dask.worker import node as _node
-
-    return dependency_failed(err, _node.task_key_of(failed._key).rsplit("-", 1)[0])
-
-
-def _wait_done(futures: list[Any], count: int, timeout: float | None) -> bool:
-    """Block until ``count`` of ``futures`` are done (in any state) or ``timeout`` passes."""
-    pending = [f for f in futures if not f.done()]
-    need = count - (len(futures) - len(pending))
-    if need <= 0:
-        return True
-    if timeout == 0:
-        return False
-    event = threading.Event()
-    lock = threading.Lock()
-    left = [need]
-
-    def on_done(_fut: Any) -> None:
-        with lock:
-            left[0] -= 1
-            if left[0] <= 0:
-                event.set()
-
-    for fut in pending:
-        when_done(fut, on_done)
-    return event.wait(timeout)

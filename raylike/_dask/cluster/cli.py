@@ -22,7 +22,7 @@ from typing import Any
 
 from raylike._api import config as _config
 from raylike._api import state as _state
-from raylike._dask.client.backend import check_scheduler
+from raylike._dask.client.connect import check_scheduler
 from raylike._dask.cluster import state_cli as _state_cli
 from raylike._dask.cluster.embedded import forget_current, listening, record_current
 

@@ -3,7 +3,7 @@
 The scheduler and the worker install raylike's plugins as they start, before the worker joins,
 instead of the driver registering them over RPC once it has connected: the plugins are ready
 (and the node has started its child processes) by the time the driver's client connects.
-Clusters raylike did not start get the same plugins from ``_backend.install``.
+Clusters raylike did not start get the same plugins from ``raylike._dask.client.connect.install``.
 """
 from __future__ import annotations
 

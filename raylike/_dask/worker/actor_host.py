@@ -240,7 +240,7 @@ class _Link:
     """One process of an actor, and the two threads that talk to it."""
 
     def __init__(self, host: ActorHost, child: Any) -> None:
-        from raylike._dask.worker.node import TaskScope
+        from raylike._dask.worker.scope import TaskScope
 
         self.host = host
         self.child = child

@@ -47,7 +47,7 @@ def _ask(address: str | None, kind: str, **kwargs: Any) -> dict[str, Any]:
                                   "the one to connect to by setting `--address` flag or "
                                   "`RAY_ADDRESS` environment variable, or call ray.init().")
         return _state.query(kind, **kwargs)
-    from raylike._dask.client.backend import ask_cluster
+    from raylike._dask.client.connect import ask_cluster
 
     target = address if "://" in str(address) else f"tcp://{address}"
     return dict(ask_cluster(target, "raylike_state", kind=kind, **kwargs))
