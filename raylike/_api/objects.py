@@ -170,7 +170,8 @@ class ObjectRef(Generic[T]):
 class ChildRefs:
     """In a task's or actor's process: how many ``ObjectRef`` objects of each key are alive.
 
-    Its worker holds every object the process made, got or was given (``raylike._dask.worker.scope.TaskScope``);
+    Its worker holds every object the process made, got or was given
+    (``raylike._dask.worker.scope.TaskScope``);
     a key none of the process's refs names any more is released here and the worker drops its
     hold with the process's next request (``_child.Channel``), so a long-lived actor or task
     does not keep every object it ever touched. No I/O here: ``__del__`` may run anywhere."""

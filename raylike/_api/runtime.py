@@ -52,7 +52,8 @@ class Backend(Protocol):
     Implemented by ``_backend.DaskBackend`` (the driver's, through its Dask client, and a Dask
     worker's, through the worker's client) and by ``_child.ChildBackend`` (a task's or actor's
     process: each operation is a request to its worker, which serves it with its own
-    ``DaskBackend``, see ``raylike._dask.worker.scope.TaskScope``). mypy checks both against this contract."""
+    ``DaskBackend``, see ``raylike._dask.worker.scope.TaskScope``). mypy checks both against
+    this contract."""
 
     @property
     def client(self) -> Any:
