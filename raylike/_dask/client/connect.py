@@ -15,7 +15,7 @@ from raylike._dask import errors as _errors
 from raylike._dask import internals
 from raylike._dask.client.callbacks import quiet_timeouts
 from raylike._dask.cluster.embedded import listening
-from raylike._dask.scheduler.refs import REFS_PLUGIN, RefsPlugin, batch_interval
+from raylike._dask.scheduler.refs import batch_interval
 
 logger = logging.getLogger("raylike")
 
@@ -84,20 +84,12 @@ def connect(address: str, *, direct: bool, timeout: float = 10.0, security: Any 
 def install(client: Client) -> None:
     """Register raylike's plugins: on the scheduler first (refs, actor registry), then on
     every worker, now and joining later (the node)."""
-    from raylike._dask.scheduler.actor_registry import REGISTRY_PLUGIN, ActorRegistry
-    from raylike._dask.scheduler.labels import LABELS_PLUGIN, LabelPlugin
-    from raylike._dask.scheduler.pg_registry import PG_PLUGIN, PlacementGroupRegistry
-    from raylike._dask.scheduler.state import STATE_PLUGIN, StatePlugin
-    from raylike._dask.scheduler.stream_registry import STREAMS_PLUGIN, StreamRegistry
+    from raylike._dask import scheduler as _scheduler
     from raylike._dask.worker import node as _node
 
     with _errors.dask_errors():
-        client.register_plugin(RefsPlugin(), name=REFS_PLUGIN)
-        client.register_plugin(ActorRegistry(), name=REGISTRY_PLUGIN)
-        client.register_plugin(StreamRegistry(), name=STREAMS_PLUGIN)
-        client.register_plugin(PlacementGroupRegistry(), name=PG_PLUGIN)
-        client.register_plugin(StatePlugin(), name=STATE_PLUGIN)
-        client.register_plugin(LabelPlugin(), name=LABELS_PLUGIN)
+        for name, plugin in _scheduler.plugins():
+            client.register_plugin(plugin, name=name)
         tune(client)
         client.register_plugin(_node.NodeInstaller(), name=_node.INSTALLER_NAME)
 

@@ -15,23 +15,10 @@ async def dask_setup(server: Any) -> None:
     from distributed import Scheduler
 
     if isinstance(server, Scheduler):
-        from raylike._dask.scheduler.actor_registry import REGISTRY_PLUGIN, ActorRegistry
-        from raylike._dask.scheduler.refs import REFS_PLUGIN, RefsPlugin
+        from raylike._dask import scheduler as _scheduler
 
-        server.add_plugin(RefsPlugin(), name=REFS_PLUGIN)
-        server.add_plugin(ActorRegistry(), name=REGISTRY_PLUGIN)
-        from raylike._dask.scheduler.stream_registry import STREAMS_PLUGIN, StreamRegistry
-
-        server.add_plugin(StreamRegistry(), name=STREAMS_PLUGIN)
-        from raylike._dask.scheduler.pg_registry import PG_PLUGIN, PlacementGroupRegistry
-
-        server.add_plugin(PlacementGroupRegistry(), name=PG_PLUGIN)
-        from raylike._dask.scheduler.state import STATE_PLUGIN, StatePlugin
-
-        server.add_plugin(StatePlugin(), name=STATE_PLUGIN)
-        from raylike._dask.scheduler.labels import LABELS_PLUGIN, LabelPlugin
-
-        server.add_plugin(LabelPlugin(), name=LABELS_PLUGIN)
+        for name, plugin in _scheduler.plugins():
+            server.add_plugin(plugin, name=name)
     else:
         from raylike._dask.worker import labels as _labels
         from raylike._dask.worker.node import PLUGIN_NAME, NodePlugin

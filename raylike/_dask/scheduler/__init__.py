@@ -1,2 +1,20 @@
 """Scheduler plugins: the cluster-wide records of objects, actors, placement groups,
-generator streams, task and actor state, and metrics."""
+generator streams, task and actor state, node labels, and metrics."""
+from __future__ import annotations
+
+from typing import Any
+
+
+def plugins() -> list[tuple[str, Any]]:
+    """Each scheduler plugin raylike installs, new, with its name, in the order they go in
+    (the refs plugin first: the others' records name keys it watches)."""
+    from raylike._dask.scheduler.actor_registry import REGISTRY_PLUGIN, ActorRegistry
+    from raylike._dask.scheduler.labels import LABELS_PLUGIN, LabelPlugin
+    from raylike._dask.scheduler.pg_registry import PG_PLUGIN, PlacementGroupRegistry
+    from raylike._dask.scheduler.refs import REFS_PLUGIN, RefsPlugin
+    from raylike._dask.scheduler.state import STATE_PLUGIN, StatePlugin
+    from raylike._dask.scheduler.stream_registry import STREAMS_PLUGIN, StreamRegistry
+
+    return [(REFS_PLUGIN, RefsPlugin()), (REGISTRY_PLUGIN, ActorRegistry()),
+            (STREAMS_PLUGIN, StreamRegistry()), (PG_PLUGIN, PlacementGroupRegistry()),
+            (STATE_PLUGIN, StatePlugin()), (LABELS_PLUGIN, LabelPlugin())]
