@@ -273,10 +273,11 @@ class DaskBackend:
         from raylike._api.generators import StreamPosition
 
         # as Ray: refs of an earlier session never become ready, and waiting on those alone
-        # is an error (it would never end)
+        # is an error; so is a wait that only they could complete (it would never end)
         stale = {i for i, r in enumerate(refs) if isinstance(r, ObjectRef) and self._stale(r)}
-        if stale and len(stale) == len(refs):
-            self._check_session(refs[0])
+        if stale and (len(stale) == len(refs)
+                      or timeout is None and num_returns > len(refs) - len(stale)):
+            self._check_session(refs[min(stale)])
         self.flush()
         futures = [NEVER if i in stale else StreamReady(self, r)
                    if isinstance(r, StreamPosition) else
