@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from raylike._api import config as _config
 from raylike._api import state as _state
 from raylike._dask.client.connect import check_scheduler
 from raylike._dask.cluster import state_cli as _state_cli
-from raylike._dask.cluster.embedded import forget_current, listening, record_current
+from raylike._dask.cluster.embedded import forget_current, free_port, listening, record_current
 
 STATE_FILE = "cli-state.json"
 START_TIMEOUT = 60.0
@@ -163,19 +162,13 @@ def _ray_form(address: str) -> str:
     return address.removeprefix("tcp://")
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host if host not in ALL_INTERFACES else "", 0))
-        return int(sock.getsockname()[1])
-
-
 def _start_head(args: argparse.Namespace) -> list[Entry]:
     """Start the scheduler and the head worker, record and print them."""
     state = _load_state()  # a head already running stays: init() joins the newest, as Ray's
     host = args.host or "127.0.0.1"
     args.host = host
     if args.port == 0:  # as Ray's ``--port 0``: a free port
-        args.port = _free_port(host)
+        args.port = free_port(host if host not in ALL_INTERFACES else "")
     if host in ALL_INTERFACES:  # the address other machines reach, as the scheduler reports it
         from distributed.utils import get_ip
 

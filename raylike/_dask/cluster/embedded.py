@@ -220,9 +220,10 @@ def poll_address(scheduler_file: str, alive: Callable[[], bool], timeout: float)
     return address
 
 
-def _free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free now on ``host`` ("" for every interface)."""
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return int(sock.getsockname()[1])
 
 

@@ -102,7 +102,7 @@ def start_worker(scheduler: str, name: str, resources: dict[str, float], logs: s
     """Start a worker (a node) with ``resources`` and ``labels`` (and Ray's
     ``system_config``, which its processes read as ``RAY_<name>``); return it and the address
     it will have."""
-    port = _cluster._free_port()
+    port = _cluster.free_port()
     args = [scheduler, "--host", "127.0.0.1", "--worker-port", str(port),
             "--nthreads", str(_cluster.WORKER_THREADS), "--no-nanny", "--death-timeout", "60",
             "--no-dashboard", "--dashboard-address", "127.0.0.1:0", "--name", name,
