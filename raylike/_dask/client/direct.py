@@ -22,6 +22,7 @@ import logging
 import pickle
 import threading
 import time
+import weakref
 from typing import Any
 
 from raylike._api import error_pubsub as _error_pubsub
@@ -88,6 +89,9 @@ class DirectCalls:
         # left the process): a key unpickled here must give that ref, not a Dask future made
         # before the key is submitted (Dask's submit then finds the key known, and skips it)
         self._by_key: dict[str, ObjectRef[Any]] = {}
+        # every direct ref not dropped, by key: ``ray.ObjectRef(ref.binary())`` names one again
+        self._live: weakref.WeakValueDictionary[str, ObjectRef[Any]] = \
+            weakref.WeakValueDictionary()
         self._promote_lock = threading.Lock()
         self.promoter = concurrent.futures.ThreadPoolExecutor(1, "raylike-promote")
         self._lock = threading.Lock()
@@ -116,6 +120,7 @@ class DirectCalls:
         self._count(call.actor_id, future)
         ref: ObjectRef[Any] = ObjectRef(call.key)
         ref._direct = DirectResult(future, self)
+        self._live[call.key] = ref
         if self.eager:
             with self._lock:
                 self._by_key[call.key] = ref
@@ -171,6 +176,14 @@ class DirectCalls:
         except concurrent.futures.InvalidStateError:
             pass  # answered meanwhile
         return True
+
+    def remember(self, ref: ObjectRef[Any]) -> None:
+        """Note a direct ref (see :meth:`twin`)."""
+        self._live[ref._key] = ref
+
+    def twin(self, key: str) -> ObjectRef[Any] | None:
+        """The live direct ref of ``key`` made here, if any."""
+        return self._live.get(key)
 
     def find(self, key: str) -> ObjectRef[Any] | None:
         """The ref of a direct call made here whose key Dask does not know yet."""
