@@ -36,6 +36,7 @@ from distributed import Client, Future
 
 from raylike._api.objects import ArgsHeld, ObjectRef
 from raylike._api.serialization import dumps, dumps_error, dumps_frames, loads
+from raylike._dask import errors as _errors
 from raylike._dask.client.callbacks import when_done
 from raylike._dask.client.direct import DirectCalls, DirectResult
 from raylike._dask.worker.leases import hold_lease
@@ -98,6 +99,7 @@ class TaskLeases:
         self._granted: set[str] = set()
         self._leases: dict[str, Future] = {}  # lease id -> its Dask task
         self._queued: dict[str, _Item] = {}  # not pushed yet, by task key (``cancel``)
+        self._resources: dict[str, dict[str, float]] = {}  # shape -> its resources
 
     @staticmethod
     def eligible(call: Any, placement: dict[str, Any]) -> bool:
@@ -200,16 +202,10 @@ class TaskLeases:
             if place is not None:
                 place.in_flight += 1
                 self._queued.pop(item.call.key, None)
-                want = place.in_flight > len(place.leases)
             else:
-                waiting = self._waiting.setdefault(item.shape, collections.deque())
-                waiting.append(item)
-                want = len(waiting) > self._requests.get(item.shape, 0)
-            want = want and self._requests.get(item.shape, 0) < MAX_REQUESTS
-            if want:
-                self._requests[item.shape] = self._requests.get(item.shape, 0) + 1
-        if want:
-            self._request(item)
+                self._waiting.setdefault(item.shape, collections.deque()).append(item)
+            self._resources[item.shape] = item.resources
+        self._more(item.shape)
         if place is None:
             self._check_later(item.shape)
             return
@@ -219,6 +215,24 @@ class TaskLeases:
             self._dispatch(item)
             return
         sent[0].add_done_callback(functools.partial(self._answered, item, place))
+
+    def _more(self, shape: str) -> None:
+        """Ask for more leases of ``shape`` while its tasks (pushed or waiting here) outnumber
+        its leases and the requests not granted yet (``MAX_REQUESTS`` of those at most). A
+        request Dask cannot grant yet waits there: a task that blocks in ``get`` gives its
+        CPU back, and the lease asked for then runs the tasks queued behind it."""
+        with self._lock:
+            places = [p for p in self._places.get(shape, ()) if not p.lane.closed]
+            leases = sum(len(p.leases) for p in places)
+            work = sum(p.in_flight for p in places) + len(self._waiting.get(shape, ()))
+            pending = self._requests.get(shape, 0)
+            more = min(work - leases - pending, MAX_REQUESTS - pending)
+            if more <= 0:
+                return
+            self._requests[shape] = pending + more
+            resources = self._resources[shape]
+        for _ in range(more):
+            self._request(shape, resources)
 
     def _answered(self, item: _Item, place: _Place, fut: concurrent.futures.Future[Answer]
                   ) -> None:
@@ -274,9 +288,9 @@ class TaskLeases:
             self._fall_back(item)
 
     # -- leases -------------------------------------------------------------------------------
-    def _request(self, item: _Item) -> None:
-        """Ask Dask for one more lease of ``item``'s shape (registered on every lane first)."""
-        shape, lease_id = item.shape, uuid.uuid4().hex
+    def _request(self, shape: str, resources: dict[str, float]) -> None:
+        """Ask Dask for one more lease of ``shape`` (registered on every lane first)."""
+        lease_id = uuid.uuid4().hex
         asked = [(lane, r) for lane in self.direct.local_lanes()
                  if (r := lane.lease(lease_id, shape)) is not None]
         if not asked:
@@ -289,7 +303,7 @@ class TaskLeases:
             end.add_done_callback(functools.partial(self._on_end, shape, lease_id, lane))
         try:
             fut = self.client.submit(hold_lease, lease_id, key=f"raylike-lease-{lease_id}",
-                                     resources=item.resources, pure=False, retries=0)
+                                     resources=resources, pure=False, retries=0)
         except Exception:  # the client is closing
             logger.debug("could not ask for a lease", exc_info=True)
             self._lease_done(shape, lease_id, None)
@@ -317,6 +331,7 @@ class TaskLeases:
             other.forget([lease_id])
         for item in waiting:
             self._dispatch(item)
+        self._more(shape)
 
     def _on_end(self, shape: str, lease_id: str, lane: Lane,
                 fut: concurrent.futures.Future[Answer]) -> None:
@@ -324,6 +339,7 @@ class TaskLeases:
             for place in self._places.get(shape, ()):
                 if place.lane is lane:
                     place.leases.discard(lease_id)
+        self._more(shape)
 
     def _lease_done(self, shape: str, lease_id: str, _fut: Any) -> None:
         """The lease's Dask task ended; one that never started here (no lane of this driver
@@ -366,8 +382,9 @@ class TaskLeases:
         (on the client's event loop: nothing blocks)."""
         async def fill() -> None:
             try:
-                answer: Answer = "ok", dumps_frames(
-                    await self.client.gather(fut, asynchronous=True))
+                with _errors.dask_errors("", str(self.client.scheduler.address)):
+                    value = await self.client.gather(fut, asynchronous=True)
+                answer: Answer = "ok", dumps_frames(value)
             except BaseException as exc:  # the task's error is the answer
                 answer = "err", dumps_error(exc)
             _settle(item, answer)
