@@ -374,8 +374,8 @@ class DaskBackend:
             return  # Ray: cancelling a finished task does nothing
         with self._dask_errors("cancel"):
             interrupted = self.client.run(_node.interrupt, task_key, force, recursive)
-            fell_back = ref._direct is not None and ref._future is not None \
-                and not ref._actor_call  # a leased task that took Dask's path after all
+            # a leased task that took Dask's path after all: cancelled there
+            fell_back = self.leases is not None and self.leases.on_dask_path(ref)
             if ref._direct is not None and not fell_back:  # a direct call or leased task: its
                 # node stops it if it has not started; its key, once answered, holds that answer
                 if ref._future is None and self.leases is not None and \

@@ -100,6 +100,7 @@ class TaskLeases:
         self._leases: dict[str, Future] = {}  # lease id -> its Dask task
         self._queued: dict[str, _Item] = {}  # not pushed yet, by task key (``cancel``)
         self._resources: dict[str, dict[str, float]] = {}  # shape -> its resources
+        self._fallen: set[str] = set()  # keys of tasks on Dask's path, until they end
 
     @staticmethod
     def eligible(call: Any, placement: dict[str, Any]) -> bool:
@@ -143,6 +144,10 @@ class TaskLeases:
             return False
         _settle(item, ("err", dumps(TaskCancelledError(ref.task_id().hex()))))
         return True
+
+    def on_dask_path(self, ref: ObjectRef[Any]) -> bool:
+        """Whether ``ref``'s task went down Dask's path after all, and has not ended."""
+        return ref._key in self._fallen
 
     # -- arguments ----------------------------------------------------------------------------
     def _when_ready(self, item: _Item) -> None:
@@ -375,6 +380,8 @@ class TaskLeases:
         ref = item.ref()
         if ref is not None:
             ref._future = fut
+        self._fallen.add(item.call.key)
+        item.answer.add_done_callback(lambda _f: self._fallen.discard(item.call.key))
         when_done(fut, functools.partial(self._filled, item))
 
     def _filled(self, item: _Item, fut: Future) -> None:
