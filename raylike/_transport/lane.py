@@ -27,6 +27,7 @@ import contextlib
 import itertools
 import logging
 import os
+import pickle
 import secrets
 import shutil
 import socket
@@ -384,9 +385,18 @@ class Lane:
                 self.pending[rid] = (call, future)
                 batch.append((rid, *fields))
         try:
-            _wire.send(self.conn, self.lock, (kind, batch), plain=True)
+            try:
+                _wire.send(self.conn, self.lock, (kind, batch), plain=True)
+            except (pickle.PicklingError, AttributeError, TypeError):
+                # user code travels (a task's runtime_env hook, say): cloudpickle it
+                _wire.send(self.conn, self.lock, (kind, batch), plain=False)
         except (OSError, ValueError) as exc:
             self._lost(exc)
+        except BaseException:  # cannot be sent at all: the caller hears why
+            with self.lock:
+                for rid, *_ in batch:
+                    self.pending.pop(rid, None)
+            raise
         return True
 
     def _read(self) -> None:

@@ -152,10 +152,12 @@ def test_task_results_come_back_without_a_copy_and_refs_inside_puts_work():
     def make(n):
         return np.ones(n)
 
-    ref = make.remote(1 << 20)
+    ref = make.options(scheduling_strategy="SPREAD").remote(1 << 20)  # through Dask
     got = ray.get(ref)
     assert got.sum() == 1 << 20
     assert os.fstat(_wire._mapping_of(memoryview(got)).fd).st_ino == _held_on_worker(ref._key)[1]
+    leased = ray.get(make.remote(1 << 20))  # a leased task: its answer's shared memory
+    assert leased.sum() == 1 << 20 and _wire._mapping_of(memoryview(leased)) is not None
     inner = ray.put(np.zeros(10))
     outer = ray.put({"inner": inner})  # a ref inside: Dask's scatter keeps it alive
     assert ray.get(ray.get(outer)["inner"]).shape == (10,)

@@ -93,7 +93,8 @@ def test_a_lost_put_object_in_wait_is_ready_and_raises(cluster: Any) -> None:
 
 
 def test_a_lost_task_result_is_computed_again(cluster: Any) -> None:
-    ref = make.remote(100_000)
+    # through Dask's scheduler (a leased task's result lives with its driver: never lost)
+    ref = make.options(scheduling_strategy="SPREAD").remote(100_000)
     _arr, first_pid = ray.get(ref, timeout=60)
     _kill_worker(cluster, _holder(cluster, ref._key))
     arr, second_pid = ray.get(ref, timeout=60)

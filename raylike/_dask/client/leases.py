@@ -96,11 +96,13 @@ class TaskLeases:
         self._waiting: dict[str, collections.deque[_Item]] = {}
         self._requests: dict[str, int] = {}  # lease requests not granted yet, by shape
         self._busy_until: dict[str, float] = {}  # shape -> Dask's path until then
-        self._granted: set[str] = set()
         self._leases: dict[str, Future] = {}  # lease id -> its Dask task
         self._queued: dict[str, _Item] = {}  # not pushed yet, by task key (``cancel``)
         self._resources: dict[str, dict[str, float]] = {}  # shape -> its resources
         self._fallen: set[str] = set()  # keys of tasks on Dask's path, until they end
+        self._checking: set[str] = set()  # shapes with a wait check to come
+        # lease id -> "asked" (not started), "granted"; gone once its Dask task ended
+        self._lease_state: dict[str, str] = {}
 
     @staticmethod
     def eligible(call: Any, placement: dict[str, Any]) -> bool:
@@ -208,6 +210,7 @@ class TaskLeases:
                 place.in_flight += 1
                 self._queued.pop(item.call.key, None)
             else:
+                item.since = time.monotonic()
                 self._waiting.setdefault(item.shape, collections.deque()).append(item)
             self._resources[item.shape] = item.resources
         self._more(item.shape)
@@ -273,22 +276,30 @@ class TaskLeases:
             if place in places:
                 places.remove(place)
 
-    def _check_later(self, shape: str) -> None:
-        """Tasks still waiting for a lease after ``WAIT_FOR_LEASE`` take Dask's path."""
-        timer = threading.Timer(WAIT_FOR_LEASE, self._waited, (shape,))
+    def _check_later(self, shape: str, after: float = WAIT_FOR_LEASE) -> None:
+        """Tasks still waiting for a lease after ``WAIT_FOR_LEASE`` take Dask's path (one
+        timer per shape at a time)."""
+        with self._lock:
+            if shape in self._checking:
+                return
+            self._checking.add(shape)
+        timer = threading.Timer(after, self._waited, (shape,))
         timer.daemon = True
         timer.start()
 
     def _waited(self, shape: str) -> None:
         now = time.monotonic()
         with self._lock:
-            waiting = self._waiting.get(shape)
-            late = [i for i in waiting or () if now - i.since >= WAIT_FOR_LEASE]
-            if not late:
-                return
+            self._checking.discard(shape)
+            waiting = self._waiting.get(shape) or collections.deque()
+            late = [i for i in waiting if now - i.since >= WAIT_FOR_LEASE]
             for item in late:
-                waiting.remove(item)  # type: ignore[union-attr]
-            self._busy_until[shape] = now + WAIT_FOR_LEASE
+                waiting.remove(item)
+            first = min((i.since for i in waiting), default=None)
+            if late:
+                self._busy_until[shape] = now + WAIT_FOR_LEASE
+        if first is not None:  # not late yet: look again when the first of them is
+            self._check_later(shape, max(0.01, first + WAIT_FOR_LEASE - now))
         for item in late:
             self._fall_back(item)
 
@@ -296,11 +307,12 @@ class TaskLeases:
     def _request(self, shape: str, resources: dict[str, float]) -> None:
         """Ask Dask for one more lease of ``shape`` (registered on every lane first)."""
         lease_id = uuid.uuid4().hex
+        with self._lock:
+            self._lease_state[lease_id] = "asked"
         asked = [(lane, r) for lane in self.direct.local_lanes()
                  if (r := lane.lease(lease_id, shape)) is not None]
         if not asked:
-            with self._lock:
-                self._requests[shape] -= 1
+            self._lease_done(shape, lease_id, None)
             return
         for lane, (grant, end) in asked:
             grant.add_done_callback(functools.partial(
@@ -314,7 +326,7 @@ class TaskLeases:
             self._lease_done(shape, lease_id, None)
             return
         with self._lock:
-            self._leases[lease_id] = fut
+            self._leases[lease_id] = fut  # held until it ends
         when_done(fut, functools.partial(self._lease_done, shape, lease_id))
 
     def _on_grant(self, shape: str, lease_id: str, lane: Lane, asked: list[Lane],
@@ -322,7 +334,9 @@ class TaskLeases:
         if fut.result()[0] != "ok":
             return  # it started elsewhere (or this lane closed)
         with self._lock:
-            self._granted.add(lease_id)
+            if self._lease_state.get(lease_id) != "asked":
+                return  # its Dask task ended first
+            self._lease_state[lease_id] = "granted"
             self._requests[shape] -= 1
             places = self._places.setdefault(shape, [])
             place = next((p for p in places if p.lane is lane), None)
@@ -331,9 +345,9 @@ class TaskLeases:
                 places.append(place)
             place.leases.add(lease_id)
             waiting = list(self._waiting.pop(shape, ()))
-        others = [other for other in asked if other is not lane]
-        for other in others:
-            other.forget([lease_id])
+        for other in asked:
+            if other is not lane:
+                other.forget([lease_id])
         for item in waiting:
             self._dispatch(item)
         self._more(shape)
@@ -347,12 +361,12 @@ class TaskLeases:
         self._more(shape)
 
     def _lease_done(self, shape: str, lease_id: str, _fut: Any) -> None:
-        """The lease's Dask task ended; one that never started here (no lane of this driver
-        where Dask placed it, or it failed) sends the waiting tasks down Dask's path."""
+        """The lease's Dask task ended (or was never sent); one that never started here (no
+        lane of this driver where Dask placed it, or it failed) sends the tasks waiting for
+        a lease of its shape down Dask's path, and later ones for a while."""
         with self._lock:
             self._leases.pop(lease_id, None)
-            if lease_id in self._granted:
-                self._granted.discard(lease_id)
+            if self._lease_state.pop(lease_id, None) != "asked":
                 return
             self._requests[shape] -= 1
             self._busy_until[shape] = time.monotonic() + 10 * WAIT_FOR_LEASE

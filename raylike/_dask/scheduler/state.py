@@ -315,13 +315,20 @@ class StatePlugin(SchedulerPlugin):
         pending: dict[str, int] = {}
         infeasible: dict[str, int] = {}
         for ts in self.scheduler.tasks.values():
-            if not isinstance(ts.key, str) or ts.key not in self.tasks or \
-                    self._live(ts.key) != "PENDING_NODE_ASSIGNMENT":
+            if not isinstance(ts.key, str):
+                continue
+            if ts.key.startswith(LEASE_PREFIX):  # a driver's tasks wait for this lease
+                if self._live(ts.key) != "PENDING_NODE_ASSIGNMENT":
+                    continue
+            elif ts.key not in self.tasks or self._live(ts.key) != "PENDING_NODE_ASSIGNMENT":
                 continue
             shape = repr(dict(sorted((ts.resource_restrictions or {}).items())))
             target = infeasible if ts.state == "no-worker" else pending
             target[shape] = target.get(shape, 0) + 1
         return {"pending": pending, "infeasible": infeasible}
+
+
+LEASE_PREFIX = "raylike-lease-"  # the keys of leases (``raylike._dask.worker.leases``)
 
 
 def _value(result: Any) -> Any:

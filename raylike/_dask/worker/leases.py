@@ -47,6 +47,7 @@ KEPT_FOR = 60.0  # seconds a result holding refs stays held here for its driver
 class _Queue:
     """One driver's pushed tasks of one shape on this node, and its leases here."""
 
+    ready: threading.Condition  # on the desk's lock: a task was pushed, or the queue closed
     items: collections.deque[tuple[int, Any, list[tuple[str, Any]]]] = field(
         default_factory=collections.deque)
     leases: int = 0
@@ -60,7 +61,7 @@ class LeaseDesk:
     def __init__(self, node: NodePlugin) -> None:
         self.node = node
         self.lock = threading.Lock()
-        self.changed = threading.Condition(self.lock)
+        self.registered = threading.Condition(self.lock)  # a lease was registered
         self.waiters: dict[str, tuple[Any, int, int, str]] = {}  # lease id -> its driver's
         self.queues: dict[tuple[int, str], _Queue] = {}  # (id of the driver's peer, shape)
         self.kept: collections.deque[tuple[float, Any]] = collections.deque()
@@ -71,7 +72,7 @@ class LeaseDesk:
         here and ``end`` when it ends."""
         with self.lock:
             self.waiters[lease_id] = (peer, grant, end, shape)
-            self.changed.notify_all()
+            self.registered.notify_all()
 
     def forget(self, peer: Any, lease_ids: list[str]) -> None:
         """The leases were granted elsewhere: drop their registrations (answered absent)."""
@@ -92,8 +93,8 @@ class LeaseDesk:
                     moved.append(rid)
                     continue
                 queue.items.append((rid, call, deps))
+                queue.ready.notify()
                 _task_events.task_arrived(call)
-            self.changed.notify_all()
         for rid in moved:
             peer.answer(rid, "moved", None)
 
@@ -106,7 +107,7 @@ class LeaseDesk:
                 if owner == id(peer):
                     queue.closed = True
                     queue.items.clear()
-            self.changed.notify_all()
+                    queue.ready.notify_all()
 
     # -- in a lease task's thread -----------------------------------------------------------
     def hold(self, lease_id: str) -> str:
@@ -117,12 +118,12 @@ class LeaseDesk:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return "unserved"  # its driver has no lane here
-                self.changed.wait(left)
+                self.registered.wait(left)
             peer, grant, end, shape = self.waiters.pop(lease_id)
             slot = (id(peer), shape)
             queue = self.queues.get(slot)
             if queue is None or queue.closed:
-                queue = self.queues[slot] = _Queue()
+                queue = self.queues[slot] = _Queue(threading.Condition(self.lock))
             queue.leases += 1
         loop = self.node.worker.loop
         loop.add_callback(peer.answer, grant, "ok", self.node.worker.address)
@@ -146,7 +147,7 @@ class LeaseDesk:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                self.changed.wait(left)
+                queue.ready.wait(left)
             if queue.items and not queue.closed:
                 return queue.items.popleft()
             queue.leases -= 1
