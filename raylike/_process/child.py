@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 from raylike._api import context as _context
 from raylike._api import logs as _logs
+from raylike._api import memory as _memory
 from raylike._api import metrics as _metrics
 from raylike._api import runtime as _runtime
 from raylike._api.objects import ObjectRef, _Borrowed, child_refs
@@ -79,6 +80,8 @@ class Channel:
                     fut = self._pending.get(message[1])
                     if fut is not None and not fut.done():
                         fut.set_result((message[2], message[3]))
+                elif message[0] == "refs?":  # the memory report: answered now, even mid-task
+                    self.send(("refs", message[1], _memory.table()), plain=True)
                 elif message[0] == "actor-cancel":  # now: the call may be queued behind others
                     from raylike._process import actor as _actor_proc
 
@@ -207,8 +210,12 @@ def run_task(call: Any, deps: bytes, info: _context.TaskInfo) -> tuple[str, Any]
     try:
         _env_setup.check()  # the process's runtime environment could not be entered
         fn = _functions.load(call.fn)
-        args, kwargs = unpack_arguments(call.args, loads(deps))
-        result = fn(*args, **kwargs)
+        values = loads(deps)
+        label = f"(deserialize task arg) {call.function_name}"
+        with _memory.args_in_use(getattr(call, "dep_keys", []), values, label):
+            with _memory.annotate(label, frames=False):
+                args, kwargs = unpack_arguments(call.args, values)
+            result = fn(*args, **kwargs)
         if call.num_returns < 0:  # a generator task (``raylike._dask.worker.streams``)
             result = _generator_result(call, result)
         elif call.num_returns > 1:
@@ -366,6 +373,7 @@ def main(conn: Connection, worker_pid: int) -> None:
     channel = Channel(conn)
     _runtime.set_process_backend(ChildBackend(channel))
     child_refs.active = True
+    _memory.record_sites()  # Ray's RAY_record_ref_creation_sites, as the cluster was given it
     _logs.capture(channel.send)
     signal.signal(signal.SIGINT, _on_cancel)
     threading.Thread(target=_watch_worker, args=(worker_pid,), daemon=True,

@@ -22,6 +22,7 @@ from distributed.diagnostics.plugin import SchedulerPlugin
 
 from raylike._dask import internals
 from raylike._dask.scheduler import state_rows as rows
+from raylike._dask.scheduler.memory import MemoryQueries
 
 STATE_PLUGIN = "raylike-state"
 KEPT = 10_000  # task records kept (Ray's data sources give 10,000 rows at most)
@@ -41,7 +42,9 @@ class StatePlugin(SchedulerPlugin):
         self.left: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._running: set[str] | None = None  # keys running on workers, for this query
         self.hard_pins: set[str] = set()  # tasks and actors of a hard node affinity
-        internals.add_scheduler_handlers(scheduler, {"raylike_state": self.query},
+        self.memory = MemoryQueries(scheduler)
+        internals.add_scheduler_handlers(scheduler, {"raylike_state": self.query,
+                                                     "raylike_memory_reply": self.memory.reply},
                                          {"raylike_hard_pin": self._hard_pin})
 
     # -- scheduler events ---------------------------------------------------------------------
@@ -163,6 +166,8 @@ class StatePlugin(SchedulerPlugin):
         filter. ``partial`` names the workers that did not answer in time."""
         from raylike.util.state.common import resource_to_schema
 
+        if kind == "memory":  # every process's references (``memory_summary``)
+            return await self.memory.gather(min(float(timeout), 30.0))
         reports, partial = ({}, []) if kind in ("objects", "nodes", "placement_groups") \
             else await self._reports(min(float(timeout), 30.0))
         self._running = {k for r in reports.values() for k in r.get("running", ())} \

@@ -14,6 +14,7 @@ from raylike._api import logs as _logs
 from raylike._api.generators import StreamPosition
 from raylike._api.objects import ObjectRef, _Borrowed
 from raylike._api.serialization import Frames, dumps_error, dumps_frames, loads_to_keep
+from raylike._dask.worker import memory as _memory
 from raylike._dask.worker import streams as _streams
 
 if TYPE_CHECKING:
@@ -87,12 +88,16 @@ class TaskScope:
                 self.dispatch(message[1], message[2], message[3])
             elif message[0] == "log":
                 _logs.publish(self.node.worker, message[1], message[2])
+            elif message[0] == "refs":
+                _memory.answered(message[1], message[2])
 
     def dispatch(self, rid: int | None, op: str, args: tuple[Any, ...]) -> None:
         if op in ("get", "wait", "actor", "stream_next"):
             self._block_start(op, args)
             self.node.helpers.submit(self._answer_blocking, rid, op, args)
-        elif op == "stream_wait":  # a generator under backpressure keeps its CPU, as in Ray
+        elif op == "stream_wait" or (op == "state" and args[0] == "query"):
+            # a generator under backpressure keeps its CPU, as in Ray; a state query may ask
+            # this child for its memory report, which this loop must be free to read
             self.node.helpers.submit(self._answer, rid, op, args)
         else:
             self._answer(rid, op, args)
