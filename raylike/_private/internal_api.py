@@ -22,7 +22,8 @@ def get_state_from_address(address: str | None = None) -> GlobalState:
     its address or None)."""
     import raylike
 
-    if address not in (None, "auto") and address != raylike.get_runtime_context().gcs_address:
+    if address not in (None, "auto") and \
+            _plain(address) != _plain(raylike.get_runtime_context().gcs_address):
         raise NotImplementedError("ray._private.internal_api.get_state_from_address on raylike "
                                   "reads only the cluster this process is connected to")
     return state
@@ -50,6 +51,11 @@ def memory_summary(address: str | None = None, group_by: str = "NODE_ADDRESS",
         return _text.store_summary(report)
     return _text.summary(report, group_by, sort_by, line_wrap, units, num_entries) + \
         _text.store_summary(report)
+
+
+def _plain(address: str) -> str:
+    """``host:port`` of an address, its scheme left out (``tcp://``: Dask's, not Ray's)."""
+    return address.split("://", 1)[-1]
 
 
 def _refused(name: str, why: str) -> Any:
