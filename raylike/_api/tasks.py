@@ -279,9 +279,9 @@ class RemoteFunction(Generic[R]):
             self._pickled = pickled
         self._check_arguments(args, kwargs)
         with _memory.annotate("(task call)"):  # Ray's call site of its refs
-            return self._submit_annotated(backend, args, kwargs)
+            return self._submit_annotated(backend, self._pickled, args, kwargs)
 
-    def _submit_annotated(self, backend: Any, args: tuple[Any, ...],
+    def _submit_annotated(self, backend: Any, pickled: bytes, args: tuple[Any, ...],
                           kwargs: dict[str, Any]) -> Any:
         opts = self._options
         name = opts.get("name") or self._function.__name__
@@ -291,7 +291,7 @@ class RemoteFunction(Generic[R]):
         retry = _options.get(opts, "retry_exceptions")
         resources = _resources.request(opts, default_cpus=1.0)
         call = TaskCall(
-            key=key, name=name, fn=self._pickled, args=data, num_returns=num_returns,
+            key=key, name=name, fn=pickled, args=data, num_returns=num_returns,
             return_keys=return_keys(key, num_returns) if num_returns else [],
             resources=resources,
             max_retries=_options.get(opts, "max_retries"),
