@@ -240,9 +240,20 @@ class StatePlugin(SchedulerPlugin):
         return "PENDING_NODE_ASSIGNMENT"
 
     def _task_records(self, reports: dict[str, Any]) -> list[dict[str, Any]]:
+        for worker, report in reports.items():  # the process of each running task, kept
+            for key, pid in report.get("pids", {}).items():
+                record = self.tasks.get(key)
+                if record is not None:
+                    record["pid"], record["worker_id"] = pid, rows.worker_id(worker, pid)
         records = list(self.tasks.values())
         for worker, report in reports.items():
-            records += [rows.call_record(c, worker) for c in report["calls"]]
+            actors = {p["actor_id"]: p["pid"] for p in report["processes"] if p["actor_id"]}
+            for call in report["calls"]:
+                record = rows.call_record(call, worker)
+                pid = actors.get(call["actor_id"])
+                if pid is not None:
+                    record["pid"], record["worker_id"] = pid, rows.worker_id(worker, pid)
+                records.append(record)
         return records
 
     def _task_rows(self, reports: dict[str, Any]) -> list[dict[str, Any]]:
@@ -288,10 +299,16 @@ class StatePlugin(SchedulerPlugin):
                           "exit_type": None, "node_id": None, "ip": "", "pid": 0})
         for worker, report in reports.items():
             for proc in report["processes"]:
-                found.append({"worker_id": f"{worker}/{proc['pid']}", "is_alive": True,
-                              "worker_type": "WORKER", "exit_type": None,
+                found.append({"worker_id": rows.worker_id(worker, proc["pid"]),
+                              "is_alive": True, "worker_type": "WORKER", "exit_type": None,
                               "node_id": rows.node_of(worker), "ip": rows.host_of(worker),
                               "pid": proc["pid"]})
+            for dead in report.get("exited", ()):  # task processes that died
+                found.append({"worker_id": rows.worker_id(worker, dead["pid"]),
+                              "is_alive": False, "worker_type": "WORKER",
+                              "exit_type": "SYSTEM_ERROR", "exit_detail": dead["detail"],
+                              "node_id": rows.node_of(worker), "ip": rows.host_of(worker),
+                              "pid": dead["pid"], "end_time_ms": rows.ms(dead["at"])})
         return found
 
     def _timeline(self, reports: dict[str, Any]) -> list[dict[str, Any]]:

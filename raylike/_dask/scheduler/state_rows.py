@@ -26,6 +26,11 @@ def host_of(address: str) -> str:
     return address.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
 
 
+def worker_id(worker: str, pid: int) -> str:
+    """The state API's id of process ``pid`` of the worker at address ``worker``."""
+    return f"{worker}/{pid}"
+
+
 def ms(seconds: float | None) -> int | None:
     return None if seconds is None else int(seconds * 1000)
 
@@ -115,7 +120,7 @@ def task_row(rec: dict[str, Any], live: str | None, actors: dict[str, Any]) -> d
         "task_id": task_id, "attempt_number": 0, "name": rec["name"], "state": state,
         "job_id": job, "actor_id": actor_id, "type": rec["type"],
         "func_or_class_name": rec["func"], "parent_task_id": DRIVER_TASK + job,
-        "node_id": node_of(rec.get("worker")), "worker_id": None,
+        "node_id": node_of(rec.get("worker")), "worker_id": rec.get("worker_id"),
         "worker_pid": rec.get("pid"), "error_type": rec.get("error_type"),
         "language": "PYTHON", "required_resources": rec.get("resources") or {},
         "runtime_env_info": None, "placement_group_id": rec.get("pg"), "events": events,

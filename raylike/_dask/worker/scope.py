@@ -16,6 +16,7 @@ from raylike._api.objects import ObjectRef, _Borrowed
 from raylike._api.serialization import Frames, dumps_error, dumps_frames, loads_to_keep
 from raylike._dask.worker import memory as _memory
 from raylike._dask.worker import streams as _streams
+from raylike._dask.worker import task_events as _task_events
 
 if TYPE_CHECKING:
     from raylike._dask.worker.node import NodePlugin
@@ -80,7 +81,9 @@ class TaskScope:
             try:
                 message = self.child.recv()
             except (EOFError, OSError):
-                code = self.child.process.exitcode if hasattr(self.child, "process") else None
+                # its pipe closed as it died: its exit code comes within moments
+                code = self.child.process.wait(1.0) if hasattr(self.child, "process") else None
+                _task_events.exited(self.child.pid, code)  # listed as a dead worker
                 return "crashed", f"(process {self.child.pid} exited, code {code})"
             if message[0] == "done":
                 return message[1], message[2]

@@ -52,9 +52,32 @@ def ended(key: str, answer: Any) -> None:
         row["error"] = payload if isinstance(payload, bytes) else None
 
 
+_EXITED: OrderedDict[int, dict[str, Any]] = OrderedDict()  # task processes that died
+
+
+def exited(pid: int, code: int | None) -> None:
+    """Task process ``pid`` died while it ran a task (exit ``code``; negative: the signal
+    that killed it), as the state API's dead workers report it."""
+    import signal
+
+    if code is not None and code < 0:
+        try:
+            how = f"it was killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            how = f"it was killed by signal {-code}"
+    else:
+        how = f"it exited with code {code}"
+    with _LOCK:
+        _EXITED[pid] = {"pid": pid, "at": time.time(),
+                        "detail": f"The worker process {pid} died unexpectedly: {how}."}
+        while len(_EXITED) > 1000:
+            _EXITED.popitem(last=False)
+
+
 def collect(dask_worker: Any = None) -> dict[str, Any]:
-    """This worker's recorded calls (errors described, not pickled) and its processes: run
-    on each worker by the scheduler's state plugin."""
+    """This worker's recorded calls (errors described, not pickled), its processes and the
+    process running each of its tasks (``pids``): run on each worker by the scheduler's state
+    plugin."""
     from raylike._api.serialization import loads
 
     with _LOCK:
@@ -69,7 +92,12 @@ def collect(dask_worker: Any = None) -> dict[str, Any]:
     state = getattr(dask_worker, "state", None)
     running = [ts.key for group in (getattr(state, "executing", ()),
                                     getattr(state, "long_running", ())) for ts in group]
-    return {"calls": calls, "processes": _processes(dask_worker), "running": running}
+    node = getattr(dask_worker, "plugins", {}).get("raylike-node") if dask_worker else None
+    pids = {key: scope.child.pid for key, scope in list(getattr(node, "running", {}).items())}
+    with _LOCK:
+        dead = [dict(row) for row in _EXITED.values()]
+    return {"calls": calls, "processes": _processes(dask_worker), "running": running,
+            "pids": pids, "exited": dead}
 
 
 def describe(error: BaseException) -> tuple[str, str]:
