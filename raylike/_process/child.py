@@ -40,7 +40,15 @@ class Channel:
         self._pending: dict[int, concurrent.futures.Future[tuple[bool, Any]]] = {}
         self._ids = itertools.count()
         self._lock = threading.Lock()
+        self.start()
+
+    def start(self) -> None:
+        """Start reading the pipe (a thread routes each message; see ``fork_support``)."""
         threading.Thread(target=self._read, daemon=True, name="raylike-reader").start()
+
+    def next(self) -> tuple[Any, ...] | None:
+        """The next message for the process's loop (a task, an actor message)."""
+        return self.inbox.get()
 
     def send(self, message: tuple[Any, ...], plain: bool = False) -> None:
         _wire.send(self.conn, self._lock, message, plain)
@@ -75,21 +83,25 @@ class Channel:
     def _read(self) -> None:
         try:
             while True:
-                message = _wire.recv(self.conn)
-                if message[0] == "resp":
-                    fut = self._pending.get(message[1])
-                    if fut is not None and not fut.done():
-                        fut.set_result((message[2], message[3]))
-                elif message[0] == "refs?":  # the memory report: answered now, even mid-task
-                    self.send(("refs", message[1], _memory.table()), plain=True)
-                elif message[0] == "actor-cancel":  # now: the call may be queued behind others
-                    from raylike._process import actor as _actor_proc
-
-                    _actor_proc.cancel(*message[1:])
-                else:
-                    self.inbox.put(message)
+                self.route(_wire.recv(self.conn))
         except (EOFError, OSError):
             os._exit(0)  # the worker is gone
+
+    def route(self, message: tuple[Any, ...]) -> None:
+        """Deliver one message from the worker: an answer to the thread that asked, the rest
+        to the process's loop (``inbox``), but for what is answered at once."""
+        if message[0] == "resp":
+            fut = self._pending.get(message[1])
+            if fut is not None and not fut.done():
+                fut.set_result((message[2], message[3]))
+        elif message[0] == "refs?":  # the memory report: answered now, even mid-task
+            self.send(("refs", message[1], _memory.table()), plain=True)
+        elif message[0] == "actor-cancel":  # now: the call may be queued behind others
+            from raylike._process import actor as _actor_proc
+
+            _actor_proc.cancel(*message[1:])
+        else:
+            self.inbox.put(message)
 
 
 class ChildBackend:
@@ -370,17 +382,23 @@ def _on_cancel(signum: int, frame: Any) -> None:
 
 def main(conn: Connection, worker_pid: int) -> None:
     """The child's loop: run what the worker sends until the pipe closes."""
-    channel = Channel(conn)
+    from raylike._process import fork_support as _fork_support
+
+    forkable = _fork_support.enabled()  # Ray's support_fork: no thread of ours
+    channel = _fork_support.InlineChannel(conn) if forkable else Channel(conn)
     _runtime.set_process_backend(ChildBackend(channel))
     child_refs.active = True
     _memory.record_sites()  # Ray's RAY_record_ref_creation_sites, as the cluster was given it
-    _logs.capture(channel.send)
+    _logs.capture(channel.send, threaded=not forkable)
     signal.signal(signal.SIGINT, _on_cancel)
-    threading.Thread(target=_watch_worker, args=(worker_pid,), daemon=True,
-                     name="raylike-watchdog").start()
+    if forkable:
+        _fork_support.exit_with_worker(conn)
+    else:
+        threading.Thread(target=_watch_worker, args=(worker_pid,), daemon=True,
+                         name="raylike-watchdog").start()
     while True:
         try:
-            message = channel.inbox.get()
+            message = channel.next()
             if message is None:
                 return
             handle(channel, message)
