@@ -249,3 +249,22 @@ def test_a_running_actor_call_is_found_by_its_refs_task_id(ray_dashboard: Any,
     _until(running, "the actor call to run")
     ray.get(holder.release.remote(), timeout=WAIT)
     assert ray.get(ref, timeout=WAIT) == "done"
+
+
+def test_a_running_task_row_names_its_process(ray_dashboard: Any, state: _State,
+                                              tmp_path: Any) -> None:
+    ray = ray_dashboard
+    go = tmp_path / "go-pid"
+
+    @ray.remote(num_cpus=0)
+    def st_where(path):
+        while not os.path.exists(path):
+            time.sleep(0.05)
+        return os.getpid(), ray.get_runtime_context().get_node_id()
+
+    ref = st_where.remote(str(go))
+    rows = _until(lambda: [t for t in state.list_tasks(filters=[("name", "=", "st_where")])
+                           if t.state == "RUNNING" and t.worker_pid], "st_where's process")
+    go.write_text("")
+    pid, node_id = ray.get(ref)
+    assert rows[0].worker_pid == pid and rows[0].node_id == node_id and rows[0].worker_id
