@@ -27,8 +27,9 @@ def host_of(address: str) -> str:
 
 
 def worker_id(worker: str, pid: int) -> str:
-    """The state API's id of process ``pid`` of the worker at address ``worker``."""
-    return f"{worker}/{pid}"
+    """The state API's id of process ``pid`` of the worker at address ``worker`` (what its
+    runtime context's ``get_worker_id()`` gives)."""
+    return _ids.task_process_worker_id(_ids.node_id(worker), pid)
 
 
 def ms(seconds: float | None) -> int | None:

@@ -44,6 +44,7 @@ from raylike._api.objects import _Borrowed
 from raylike._api.serialization import dumps, dumps_frames, loads
 from raylike._dask.worker import actor_calls as _actor_calls
 from raylike._dask.worker import memory as _memory
+from raylike._dask.worker import task_events as _task_events
 from raylike.exceptions import ActorDiedError, RayActorError, RayError, RuntimeEnvSetupError
 
 logger = logging.getLogger("raylike.actors")
@@ -415,6 +416,8 @@ class _Link:
         self._cancels_reached()
         if not self.reading:
             return
+        if self.host.stop is None:  # it died, nobody stopped it: a dead worker to list
+            _task_events.exited(self.child.pid, None, self.child.process)
         self._unregister()
         self.requests.put(("ended",))
 
