@@ -268,3 +268,24 @@ def test_a_running_task_row_names_its_process(ray_dashboard: Any, state: _State,
     go.write_text("")
     pid, node_id = ray.get(ref)
     assert rows[0].worker_pid == pid and rows[0].node_id == node_id and rows[0].worker_id
+
+
+def test_a_worker_killed_by_sigterm_is_listed_dead(ray_dashboard: Any, state: _State) -> None:
+    import signal
+
+    ray = ray_dashboard
+
+    @ray.remote
+    def st_whoami():
+        return os.getpid(), ray.get_runtime_context().get_worker_id()
+
+    pid, worker_id = ray.get(st_whoami.remote())
+    os.kill(pid, signal.SIGTERM)
+
+    def dead() -> Any:
+        worker = state.get_worker(worker_id)
+        return worker if worker is not None and not worker.is_alive else None
+
+    worker = _until(dead, "the killed worker listed dead")
+    assert worker.exit_type == "SYSTEM_ERROR" and "SIGTERM" in worker.exit_detail
+    assert worker.pid == pid
