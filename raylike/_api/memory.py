@@ -20,12 +20,13 @@ from __future__ import annotations
 import collections
 import contextlib
 import gc
+import itertools
 import logging
 import os
 import sys
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from raylike._api import ids as _ids
@@ -43,9 +44,10 @@ _lock = threading.RLock()
 _local = threading.local()
 _sites: collections.OrderedDict[str, str] = collections.OrderedDict()
 _pins: dict[str, list[tuple[weakref.ref[Any], str]]] = {}
+_dead_pins: collections.deque[str] = collections.deque()  # keys whose views died (see pin)
 _args: dict[str, list[str]] = {}  # keys of running tasks' large arguments -> their call sites
 _contains: collections.OrderedDict[str, list[str]] = collections.OrderedDict()
-_owned: collections.OrderedDict[str, None] = collections.OrderedDict()  # made here: put, calls
+_owned: dict[str, None] = {}  # made here: put, a task's or a call's returns (oldest first)
 _enabled: list[bool | None] = [None]  # cached: read at each ``init``, once in other processes
 
 
@@ -87,18 +89,24 @@ def reset() -> None:
     _objects._site_hook = None
 
 
-@contextlib.contextmanager
-def annotate(label: str, frames: bool = True) -> Iterator[None]:
+class annotate:  # noqa: N801 - used as a function: ``with annotate(...)``
     """Refs made on this thread meanwhile are annotated ``label`` (``"(put object)"``, ...),
     as Ray annotates its call sites, followed by the user's frames if ``frames``; an outer
-    annotation wins (a large argument put by a task call is the task call's)."""
-    outer = getattr(_local, "label", None)
-    if outer is None:
-        _local.label = (label, frames)
-    try:
-        yield
-    finally:
-        if outer is None:
+    annotation wins (a large argument put by a task call is the task call's). A class, not a
+    generator: it runs on every ``put`` and ``.remote()``."""
+
+    __slots__ = ("_label", "_outer")
+
+    def __init__(self, label: str, frames: bool = True) -> None:
+        self._label = (label, frames)
+
+    def __enter__(self) -> None:
+        self._outer = getattr(_local, "label", None)
+        if self._outer is None:
+            _local.label = self._label
+
+    def __exit__(self, *exc: object) -> None:
+        if self._outer is None:
             _local.label = None
 
 
@@ -131,11 +139,12 @@ def _note_site(key: str) -> None:
 def owned(keys: list[str]) -> None:
     """This process made the objects ``keys`` (``put``, a task's or a call's returns): it
     owns them, and knows their task's status (Ray's owner does; a borrower shows ``-``)."""
-    with _lock:
-        for key in keys:
-            _owned[key] = None
-        while len(_owned) > _KEPT:
-            _owned.popitem(last=False)
+    for key in keys:  # no lock: a dict's item assignment is atomic
+        _owned[key] = None
+    if len(_owned) > 2 * _KEPT:  # now and then: the oldest are forgotten
+        with _lock:
+            for key in list(itertools.islice(_owned, max(0, len(_owned) - _KEPT))):
+                _owned.pop(key, None)
 
 
 def contained(owner: str, keys: list[str]) -> None:
@@ -168,10 +177,26 @@ def pin(key: str, value: Any, site: str | None = None) -> bool:
     if site is None:
         site = _call_site(None) if _enabled[0] else ""
     with _lock:
+        _prune_pins()
         kept = [(r, s) for r, s in _pins.get(key, ()) if r() is not None]
-        kept += [(weakref.ref(v), site) for v in views]
+        kept += [(weakref.ref(v, _unpinned(key)), site) for v in views]
         _pins[key] = kept
     return True
+
+
+def _unpinned(key: str) -> Callable[[Any], None]:
+    """A weak reference's callback: ``key`` may be pinned no more (looked at later: the
+    collector may run it anywhere, even inside this module's locked code)."""
+    return lambda _ref: _dead_pins.append(key)
+
+
+def _prune_pins() -> None:
+    """Forget the pins whose views all died (under ``_lock``)."""
+    while _dead_pins:
+        key = _dead_pins.popleft()
+        refs = _pins.get(key)
+        if refs is not None and all(r() is None for r, _ in refs):
+            del _pins[key]
 
 
 @contextlib.contextmanager
@@ -265,8 +290,8 @@ def _forget(alive: set[str], contains: dict[str, list[str]]) -> None:
             del _sites[key]
         for key in [k for k in contains if k not in alive]:
             _contains.pop(key, None)
-        for key in [k for k in _owned if k not in alive]:
-            del _owned[key]
+        for key in [k for k in list(_owned) if k not in alive]:
+            _owned.pop(key, None)
 
 
 
