@@ -121,3 +121,15 @@ def test_an_actor_handle_and_the_refs_an_actor_keeps() -> None:
     del keeper
     _until(lambda: not _rows(_report(), object_hex))
     assert "ACTOR_HANDLE" not in _report()
+
+
+def test_the_memory_command(capsys: Any) -> None:
+    from raylike._dask.cluster.cli import main
+
+    ray.init(num_cpus=1, include_dashboard=False)
+    ref = ray.put("listed by the command")
+    assert main(["memory", "--address", ray.get_runtime_context().gcs_address,
+                 "--no-format"]) == 0
+    out = capsys.readouterr().out
+    [row] = _rows(out, ref.hex())
+    assert "Driver" in row and "LOCAL_REFERENCE" in row and "Plasma memory usage" in out
