@@ -11,7 +11,6 @@ import queue
 import signal
 import sys
 import threading
-import time
 import traceback
 from multiprocessing.connection import Connection
 from typing import Any, NoReturn
@@ -362,17 +361,6 @@ def _generator_returns(gen: Any, num_returns: int, name: str) -> tuple[Any, ...]
     return tuple(values)
 
 
-def _watch_worker(worker_pid: int) -> None:
-    while True:
-        time.sleep(1.0)
-        try:
-            os.kill(worker_pid, 0)
-        except ProcessLookupError:
-            os._exit(1)
-        except PermissionError:
-            pass
-
-
 def _on_cancel(signum: int, frame: Any) -> None:
     """SIGINT is how the worker cancels the running task: remember it (``is_canceled()``)
     and interrupt the task, as Python's own handler does."""
@@ -391,11 +379,7 @@ def main(conn: Connection, worker_pid: int) -> None:
     _memory.record_sites()  # Ray's RAY_record_ref_creation_sites, as the cluster was given it
     _logs.capture(channel.send, threaded=not forkable)
     signal.signal(signal.SIGINT, _on_cancel)
-    if forkable:
-        _fork_support.exit_with_worker(conn)
-    else:
-        threading.Thread(target=_watch_worker, args=(worker_pid,), daemon=True,
-                         name="raylike-watchdog").start()
+    _fork_support.exit_with_worker(conn, None if forkable else worker_pid)
     while True:
         try:
             message = channel.next()

@@ -16,6 +16,8 @@ the process if its worker dies. With fork support:
   process once the pipe reads end of file (the worker died).
 * Printed lines go to the worker as they are printed (``logs.capture(threaded=False)``).
 
+Without it, :func:`exit_with_worker` starts the watchdog thread instead.
+
 A memory report's query (``memory_summary``) that reaches a process running user code that
 does not call the Ray API is answered once the process next reads its pipe (too late: the
 report leaves it out).
@@ -29,6 +31,7 @@ import queue
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -107,9 +110,14 @@ def _sigint_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
-def exit_with_worker(conn: Any) -> None:
-    """End this process when its worker dies (the pipe reads end of file), with no thread:
-    the kernel sends SIGIO on the pipe's events, and the handler looks without reading."""
+def exit_with_worker(conn: Any, worker_pid: int | None) -> None:
+    """End this process when its worker dies: a watchdog thread looks for ``worker_pid``
+    every second; with no pid (fork support), no thread: the kernel sends SIGIO on the pipe's
+    events and the handler ends the process once the pipe reads end of file."""
+    if worker_pid is not None:
+        threading.Thread(target=_watch_worker, args=(worker_pid,), daemon=True,
+                         name="raylike-watchdog").start()
+        return
     probe = socket.socket(fileno=os.dup(conn.fileno()))
 
     def on_io(signum: int, frame: Any) -> None:
@@ -126,3 +134,14 @@ def exit_with_worker(conn: Any) -> None:
     fcntl.fcntl(fd, fcntl.F_SETOWN, os.getpid())
     fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_ASYNC)
     on_io(signal.SIGIO, None)  # it may have died already
+
+
+def _watch_worker(worker_pid: int) -> None:
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(worker_pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:
+            pass

@@ -42,7 +42,8 @@ class MemoryQueries:
     async def gather(self, timeout: float) -> dict[str, Any]:
         """``{"processes": [...], "store": {...}, "missing": [...]}``."""
         query = f"{time.time()}-{next(_queries)}"
-        drivers = internals.topic_subscribers(self.scheduler, TOPIC)
+        # Dask keeps a client's subscription after it left: only connected ones can answer
+        drivers = internals.topic_subscribers(self.scheduler, TOPIC) & set(self.scheduler.clients)
         found: list[dict[str, Any]] = []
         done = asyncio.Event()
         self.waiting[query] = (set(drivers), found, done)

@@ -240,8 +240,13 @@ class StatePlugin(SchedulerPlugin):
         return "PENDING_NODE_ASSIGNMENT"
 
     def _task_records(self, reports: dict[str, Any]) -> list[dict[str, Any]]:
+        creations = {r["actor_id"]: r for r in self.tasks.values()
+                     if r.get("type") == "ACTOR_CREATION_TASK" and r.get("pid") is None}
         for worker, report in reports.items():  # the process of each running task, kept
-            for key, pid in report.get("pids", {}).items():
+            running = dict(report.get("pids", {}))
+            running.update({creations[p["actor_id"]]["key"]: p["pid"]
+                            for p in report["processes"] if p["actor_id"] in creations})
+            for key, pid in running.items():
                 record = self.tasks.get(key)
                 if record is not None:
                     record["pid"], record["worker_id"] = pid, rows.worker_id(worker, pid)
