@@ -173,8 +173,8 @@ class _Actor:
         token = _context.enter(state.info)
         _proctitle.set_title(f"ray::{state.info.name}")
         try:  # in a frame of its own: its locals (the arguments' refs) are gone by the answer
-            with self._args_in_use(state, deps) as values:
-                result = self._execute(key, method, args, values, num_returns, backpressure)
+            result = self._execute_using(state, key, method, args, deps, num_returns,
+                                         backpressure)
         finally:
             _context.leave(token)
         _proctitle.set_title(f"ray::{self.class_name}")
@@ -193,6 +193,12 @@ class _Actor:
         label = f"(deserialize actor task arg) {state.info.function_name}"
         with _memory.args_in_use(state.dep_keys, values, label):
             yield values
+
+    def _execute_using(self, state: _Call, key: str, method: str, args: bytes,
+                       deps: bytes | None, num_returns: int, backpressure: int
+                       ) -> tuple[str, Any]:
+        with self._args_in_use(state, deps) as values:
+            return self._execute(key, method, args, values, num_returns, backpressure)
 
     def _execute(self, key: str, method: str, args: bytes, deps: Any,
                  num_returns: int, backpressure: int) -> tuple[str, Any]:
