@@ -40,7 +40,7 @@ def memory_summary(address: str | None = None, group_by: str = "NODE_ADDRESS",
 
     Differences from Ray: sizes are Dask's (the values' sizes in memory, not their serialized
     size); the store's figures are what the Dask workers hold against their memory limits;
-    idle task processes are not asked; the attempt number is always 1.
+    the attempt number is always 1.
     """
     from raylike._api import memory_text as _text
     from raylike._api import state as _state

@@ -133,3 +133,18 @@ def test_the_memory_command(capsys: Any) -> None:
     out = capsys.readouterr().out
     [row] = _rows(out, ref.hex())
     assert "Driver" in row and "LOCAL_REFERENCE" in row and "Plasma memory usage" in out
+
+
+@ray.remote
+def stashes() -> str:
+    import builtins
+
+    builtins._raylike_test_stash = ray.put("kept by an idle process")  # type: ignore[attr-defined]
+    return str(builtins._raylike_test_stash.hex())  # type: ignore[attr-defined]
+
+
+def test_an_idle_process_is_asked_too() -> None:
+    ray.init(num_cpus=1, include_dashboard=False)
+    object_hex = ray.get(stashes.remote(), timeout=60)
+    [row] = _rows(_report(), object_hex)  # its process is idle in the pool now
+    assert "Worker" in row and "LOCAL_REFERENCE" in row

@@ -3,8 +3,10 @@ and actor processes (``raylike._api.memory.table``), each asked over its pipe.
 
 Run on each worker by the scheduler's state plugin (``raylike._dask.scheduler.memory``). A
 process answers from its pipe reader thread, so one busy running user code answers too; one
-that does not answer within the timeout is left out (named in ``missing``). Idle processes of
-the pool run nothing and are not asked.
+that does not answer within the timeout is left out (named in ``missing``). The answers of
+running processes are read by whoever reads their pipe (``TaskScope.serve``, an actor's link);
+idle processes of the pool (refs a task left in a global) are taken out of the pool and read
+here.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import concurrent.futures
 import itertools
 import os
 import threading
+import time
 from typing import Any
 
 _ids = itertools.count()
@@ -63,9 +66,9 @@ def _collect(dask_worker: Any, timeout: float) -> dict[str, Any]:
                 _pending.pop(query, None)
             continue
         asked.append((child, query, fut))
-    concurrent.futures.wait([fut for _, _, fut in asked], timeout=timeout)
     ip = host_of(dask_worker.address)
-    found, missing = [], []
+    found, missing = _idle(node, ip, timeout)
+    concurrent.futures.wait([fut for _, _, fut in asked], timeout=timeout)
     for child, query, fut in asked:
         with _lock:
             _pending.pop(query, None)
@@ -76,6 +79,44 @@ def _collect(dask_worker: Any, timeout: float) -> dict[str, Any]:
         _direct_statuses(node, rows)
         found.append({"pid": child.pid, "ip": ip, "type": "Worker", "rows": rows})
     return {"processes": found, "missing": missing, "worker_pid": os.getpid()}
+
+
+def _idle(node: Any, ip: str, timeout: float) -> tuple[list[dict[str, Any]], list[int]]:
+    """The tables of the pool's idle processes (nobody reads their pipes: read here)."""
+    from raylike._api import logs as _logs
+
+    children = node.pool.take_idle()
+    found, missing = [], []
+    try:
+        asked = []
+        for child in children:
+            query = next(_ids)
+            try:
+                child.send(("refs?", query), plain=True)
+                asked.append((child, query))
+            except (OSError, ValueError):
+                pass  # it just ended
+        deadline = time.monotonic() + timeout
+        for child, query in asked:
+            while True:
+                try:
+                    if not child.conn.poll(max(0.0, deadline - time.monotonic())):
+                        missing.append(child.pid)
+                        break
+                    message = child.recv()
+                except (EOFError, OSError):
+                    break  # it died: the pool drops it
+                if message[0] == "refs" and message[1] == query:
+                    _direct_statuses(node, message[2])
+                    found.append({"pid": child.pid, "ip": ip, "type": "Worker",
+                                  "rows": message[2]})
+                    break
+                if message[0] == "log":  # a thread it left prints
+                    _logs.publish(node.worker, message[1], message[2])
+    finally:
+        for child in children:
+            node.pool.release(child)
+    return found, missing
 
 
 def _direct_statuses(node: Any, rows: list[dict[str, Any]]) -> None:
