@@ -289,3 +289,15 @@ def test_a_worker_killed_by_sigterm_is_listed_dead(ray_dashboard: Any, state: _S
     worker = _until(dead, "the killed worker listed dead")
     assert worker.exit_type == "SYSTEM_ERROR" and "SIGTERM" in worker.exit_detail
     assert worker.pid == pid
+
+
+def test_an_object_row_names_its_holder(ray_dashboard: Any, state: _State) -> None:
+    ray = ray_dashboard
+    ref = ray.put("st-object-holder")
+    object_hex = ref.hex()
+    [row] = _until(lambda: state.list_objects(filters=[("object_id", "=", object_hex)]),
+                   "the put object")
+    assert row.reference_type == "LOCAL_REFERENCE" and row.type == "DRIVER"
+    assert row.pid == os.getpid() and row.task_status == "FINISHED"
+    del ref
+    assert state.list_objects(filters=[("object_id", "=", object_hex)]) == []

@@ -164,11 +164,14 @@ class StatePlugin(SchedulerPlugin):
                     detail: bool = False, timeout: float = 30.0) -> dict[str, Any]:
         """``{"total", "result", "partial"}`` for ``kind``; ``{"error": message}`` for a bad
         filter. ``partial`` names the workers that did not answer in time."""
-        from raylike.util.state.common import resource_to_schema
 
         if kind == "memory":  # every process's references (``memory_summary``)
             return await self.memory.gather(min(float(timeout), 30.0))
-        reports, partial = ({}, []) if kind in ("objects", "nodes", "placement_groups") \
+        if kind == "objects":  # the same references, as rows (Ray's come from the same data)
+            memory = await self.memory.gather(min(float(timeout), 30.0))
+            return self._answer(kind, rows.object_rows(memory), filters, limit, detail,
+                                memory["missing"])
+        reports, partial = ({}, []) if kind in ("nodes", "placement_groups") \
             else await self._reports(min(float(timeout), 30.0))
         self._running = {k for r in reports.values() for k in r.get("running", ())} \
             if reports else None
@@ -176,7 +179,13 @@ class StatePlugin(SchedulerPlugin):
             return {"result": self._timeline(reports), "partial": partial}
         if kind == "demands":
             return {"result": self._demands(), "partial": partial}
-        found = self._rows(kind, reports)
+        return self._answer(kind, self._rows(kind, reports), filters, limit, detail, partial)
+
+    def _answer(self, kind: str, found: list[dict[str, Any]], filters: list[Any] | None,
+                limit: int, detail: bool, partial: list[str]) -> dict[str, Any]:
+        """The rows that pass ``filters``, ``limit`` of them, in the columns asked for."""
+        from raylike.util.state.common import resource_to_schema
+
         try:
             kept = rows.filtered(found, list(filters or []), resource_to_schema(kind))
         except ValueError as exc:
@@ -211,8 +220,6 @@ class StatePlugin(SchedulerPlugin):
             return [rows.actor_row(r, pids) for r in self._actors().values()]
         if kind == "nodes":
             return self._node_rows()
-        if kind == "objects":
-            return self._object_rows()
         if kind == "workers":
             return self._worker_rows(reports)
         if kind == "placement_groups":
@@ -279,21 +286,6 @@ class StatePlugin(SchedulerPlugin):
         workers = sorted(self.scheduler.workers, key=lambda a: self.joined.get(a, 0.0))
         return next((a for a in workers if rows.host_of(a) == host),
                     workers[0] if workers else None)
-
-    def _object_rows(self) -> list[dict[str, Any]]:
-        found = []
-        for ts in self.scheduler.tasks.values():
-            holders = [c.client_key for c in ts.who_wants or () if c.client_key not in (
-                "fire-and-forget", "raylike-streams")]
-            if not holders or not isinstance(ts.key, str):
-                continue
-            owner = "WORKER" if any(str(h).startswith("Client-worker") for h in holders) \
-                and not any(not str(h).startswith("Client-worker") for h in holders) \
-                else "DRIVER"
-            live = self._live(ts.key) or "NIL"
-            found.append(rows.object_row(ts, "SUBMITTED_TO_WORKER" if live == "RUNNING"
-                                         else live, owner))
-        return found
 
     def _worker_rows(self, reports: dict[str, Any]) -> list[dict[str, Any]]:
         found = []
