@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import warnings
 from typing import Any
 
@@ -102,8 +103,11 @@ class RuntimeContext:
     def get_worker_id(self) -> str:
         """The id (56 hex digits) of the calling process; a driver's begins with its job id."""
         _check_initialized("Worker ID")
-        if _info() is None:
+        info = _info()
+        if info is None:
             return _ids.driver_worker_id(_context.current_job_id())
+        if info.node_id:  # a task's or actor's process: as the state API names it
+            return _ids.task_process_worker_id(info.node_id, os.getpid())
         return _ids.process_worker_id()
 
     @property

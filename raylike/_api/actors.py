@@ -24,6 +24,7 @@ from typing import Any, Generic, TypeVar
 
 from raylike._api import context as _context
 from raylike._api import ids as _ids
+from raylike._api import memory as _memory
 from raylike._api import options as _options
 from raylike._api import pg_options as _pg_options
 from raylike._api import resources as _resources
@@ -297,7 +298,7 @@ _sequencer = _Sequencer()
 
 
 def _call(method: ActorMethod, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    handle, meta = method._handle, method._handle._meta
+    meta = method._handle._meta
     backend = _runtime.backend(auto_init=True)
     method._meta.check(args, kwargs, f"{meta.class_name}.{method._name}()")
     num_returns = method._meta.num_returns
@@ -313,6 +314,15 @@ def _call(method: ActorMethod, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
                          f"{sorted(meta.concurrency_groups)}.")
     retries = method._options.get("max_task_retries", method._meta.max_task_retries)
     retry = method._options.get("retry_exceptions", method._meta.retry_exceptions) or False
+    with _memory.annotate("(actor call)"):  # Ray's call site of its refs
+        return _submit_call(method, backend, args, kwargs, num_returns, backpressure, group,
+                            retries, retry)
+
+
+def _submit_call(method: ActorMethod, backend: Any, args: tuple[Any, ...],
+                 kwargs: dict[str, Any], num_returns: int, backpressure: Any, group: str,
+                 retries: Any, retry: Any) -> Any:
+    handle, meta = method._handle, method._handle._meta
     data, deps, nested = pack_arguments(args, kwargs, f"{meta.class_name}.{method._name}")
     keep = list(nested)
     if handle._reservation is not None:  # pending calls keep the actor alive (as in Ray)
@@ -329,8 +339,9 @@ def _call(method: ActorMethod, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
         retry_exceptions=tuple(retry) if isinstance(retry, (list, tuple)) else bool(retry),
         backpressure=method._meta.backpressure if backpressure is None else backpressure,
         concurrency_group=group)
-    return _mark_actor_call(returned(backend.submit(call, deps, keep), num_returns),
-                            call.actor_id)
+    refs = backend.submit(call, deps, keep)
+    _memory.owned([r._key for r in refs])
+    return _mark_actor_call(returned(refs, num_returns), call.actor_id)
 
 
 def _mark_actor_call(result: Any, actor_id: str) -> Any:
@@ -356,13 +367,15 @@ def _create(actor_class: ActorClass[Any], args: tuple[Any, ...],
         pickled = dumps(cls, f"actor class {cls.__module__}.{cls.__qualname__}")
         check_definition_size(pickled, cls.__name__, "actor")
         actor_class._pickled = pickled
-    spec, nested = _spec(actor_class, args, kwargs)
+    with _memory.annotate("(actor call)"):
+        spec, nested = _spec(actor_class, args, kwargs)
     default = spec.resources.get("CPU", -1.0) == 0.0  # see _resources.default_actor_request
     spec.placement = _pg_options.resolve(opts, _resources.without_hidden(spec.resources),
                                          cls.__qualname__,
                                          {"CPU": 1.0} if default else None)
     get_if_exists = bool(opts.get("get_if_exists"))
-    return backend.create_actor(spec, nested, get_if_exists)  # ChildBackend: its worker does
+    with _memory.annotate("(actor call)"):  # Ray's call site of the handle's ref
+        return backend.create_actor(spec, nested, get_if_exists)  # ChildBackend: its worker
 
 
 def _lifetime(opts: dict[str, Any]) -> str:

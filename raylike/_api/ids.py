@@ -206,6 +206,12 @@ def driver_worker_id(job_id: str) -> str:
     return _job_part(job_id) + "ff" * (WorkerID.SIZE - JobID.SIZE)
 
 
+def task_process_worker_id(node_id: str, pid: int) -> str:
+    """The worker id (56 hex digits) of the task or actor process ``pid`` of node ``node_id``:
+    the process (its runtime context) and the state API (which knows the pid) agree on it."""
+    return hashlib.sha224(f"{node_id}/{pid}".encode()).hexdigest()
+
+
 _worker = {"pid": -1, "id": ""}
 _worker_lock = threading.Lock()
 

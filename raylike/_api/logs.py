@@ -45,7 +45,8 @@ def topic(job_id: str) -> str:
 class _Outbox:
     """Completed lines of this process, sent to the worker by a background thread."""
 
-    def __init__(self, send: Callable[[tuple[Any, ...]], None]) -> None:
+    def __init__(self, send: Callable[[tuple[Any, ...]], None], threaded: bool = True) -> None:
+        self.threaded = threaded
         self.name = ""
         self.job_id = ""
         self._send = send
@@ -67,12 +68,16 @@ class _Outbox:
             else:
                 self._pending.append((self.job_id, self.name, is_err, lines))
             self._count += len(lines)
-            if self._thread is None:
+            if not self.threaded:
+                pass  # sent below, by the writer itself
+            elif self._thread is None:
                 self._thread = threading.Thread(target=self._run, daemon=True,
                                                 name="raylike-logs")
                 self._thread.start()
             elif wake:
                 self._cond.notify_all()
+        if not self.threaded:
+            self.flush()
 
     def flush(self) -> None:
         """Send every pending line now."""
@@ -167,10 +172,12 @@ _outbox: _Outbox | None = None
 _streams: list[tuple[io.TextIOWrapper, LineSink]] = []
 
 
-def capture(send: Callable[[tuple[Any, ...]], None]) -> None:
-    """Send what this process prints to its worker (called once, when a child starts)."""
+def capture(send: Callable[[tuple[Any, ...]], None], threaded: bool = True) -> None:
+    """Send what this process prints to its worker (called once, when a child starts);
+    ``threaded=False``: each line as it is printed, with no thread of its own (a process
+    that may fork, Ray's ``support_fork``)."""
     global _outbox
-    _outbox = _Outbox(send)
+    _outbox = _Outbox(send, threaded)
     for is_err, original in ((False, sys.__stdout__), (True, sys.__stderr__)):
         sink = LineSink(_outbox, is_err, original)
         stream = io.TextIOWrapper(io.BufferedWriter(sink), encoding="utf-8",

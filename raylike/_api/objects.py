@@ -22,6 +22,7 @@ from typing import Any, Generic, TypeVar, overload
 
 from raylike._api import context as _context
 from raylike._api import ids as _ids
+from raylike._api import memory as _memory
 from raylike._api import runtime as _runtime
 from raylike._api import serialization as _serialization
 from raylike._api import unhandled as _unhandled
@@ -33,6 +34,8 @@ _NIL = "f" * 56
 _IDS_KEPT = 1 << 16
 _keys_by_id: collections.OrderedDict[str, str] = collections.OrderedDict()
 _ids_lock = threading.Lock()
+# called with each new ref's key while call sites are recorded (``raylike._api.memory``)
+_site_hook: Callable[[str], None] | None = None
 
 __all__ = ["ObjectRef", "cancel", "get", "put", "wait"]
 
@@ -46,6 +49,8 @@ class ObjectRef(Generic[T]):
     def __init__(self, key: str | bytes, future: Any = None) -> None:
         # raylike makes refs from Dask keys (str); a user, as in Ray, from an id's 28 bytes
         self._key = key if isinstance(key, str) else _key_of_id(key)
+        if _site_hook is not None:
+            _site_hook(self._key)
         if child_refs.active:
             child_refs.add(self._key)
         self._future = future  # a Dask future where this process has a client; never exposed
@@ -411,6 +416,9 @@ class _Borrowed:
         current = getattr(cls._local, "current", None)
         if current is not None:
             current.refs.append(ref)
+        put = getattr(cls._local, "put", None)  # a ``put`` on this thread (see ``put``)
+        if put is not None:
+            put.append(ref)
 
 
 def put(value: T, *, _owner: Any = None) -> ObjectRef[T]:
@@ -422,7 +430,18 @@ def put(value: T, *, _owner: Any = None) -> ObjectRef[T]:
         raise TypeError("Calling 'put' on an ray.ObjectRef is not allowed. If you really want "
                         "to do this, you can wrap the ray.ObjectRef in a list and call 'put' "
                         "on it.")
-    return _runtime.backend(auto_init=True).put(value)
+    backend = _runtime.backend(auto_init=True)
+    inner: list[ObjectRef[Any]] = []
+    outer = getattr(_Borrowed._local, "put", None)
+    _Borrowed._local.put = inner  # the refs the value holds: captured in it (``_memory``)
+    try:
+        with _memory.annotate("(put object)"):
+            ref: ObjectRef[T] = backend.put(value)
+    finally:
+        _Borrowed._local.put = outer
+    _memory.owned([ref._key])
+    _memory.contained(ref._key, [r._key for r in inner])
+    return ref
 
 
 @overload
@@ -460,6 +479,8 @@ def get(object_refs: Any, *, timeout: float | None = None) -> Any:
     except RayError:  # raised here: dropping these refs reports nothing (``_unhandled``)
         _unhandled.handled([ref._key for ref in refs])
         raise
+    for ref, value in zip(refs, values):  # a zero-copy view pins its object (``_memory``)
+        _memory.pin(ref._key, value)
     return values[0] if single else values
 
 

@@ -31,6 +31,7 @@ from raylike._api import config as _config
 from raylike._api import error_pubsub as _error_pubsub
 from raylike._api import ids as _ids
 from raylike._api import logs as _logs
+from raylike._api import memory as _memory
 from raylike._api import options as _options
 from raylike._api import resources as _resources
 from raylike._api import runtime_env as _runtime_env
@@ -157,6 +158,7 @@ class Runtime:
     context: RayContext
     logs: Any = None  # a raylike._api.logs.Forwarder while log_to_driver is on
     errors: Any = None  # the raylike._api.error_pubsub.Listener: errors pushed to drivers
+    memory: Any = None  # the raylike._api.memory.Responder: this driver's memory report
     anonymous_namespace: bool = False  # ``init`` named no namespace
     runtime_env: dict[str, Any] | None = None  # the job's, its local paths shipped as URIs
     detached_default: bool = False  # ``JobConfig(default_actor_lifetime="detached")``
@@ -298,6 +300,7 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
                            labels)
         _driver.detached_default = getattr(job_config, "default_actor_lifetime",
                                            None) == "detached"
+        _memory.record_sites(_memory.sites_wanted(kwargs.get("_system_config")))
         try:
             _start_session(_driver, kwargs.get("_temp_dir"))
         except BaseException:
@@ -452,6 +455,7 @@ def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
                    context=context,
                    logs=_logs.Forwarder(backend, job_id) if log_to_driver else None,
                    errors=_error_pubsub.Listener(backend, job_id),
+                   memory=_memory.Responder(backend, context.address_info["node_ip_address"]),
                    anonymous_namespace=namespace is None)
 
 
@@ -546,6 +550,9 @@ def shutdown(_exiting_interpreter: bool = False) -> None:
         runtime.logs.close()
     if runtime.errors is not None:
         runtime.errors.close()
+    if runtime.memory is not None:
+        runtime.memory.close()
+    _memory.reset()
     from raylike._api.objects import release_dropped
 
     release_dropped()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from raylike._api import context as _context
+from raylike._api import memory as _memory
 from raylike._api import options as _options
 from raylike._api import pg_options as _pg_options
 from raylike._api import resources as _resources
@@ -48,6 +49,7 @@ class TaskCall:
     function_name: str = ""  # "module.function", as Ray names it
     placement: Any = None  # a bundle of a placement group (``_pg_options.Placement``)
     runtime_env: dict[str, Any] | None = None  # the effective one (``_runtime_env``)
+    dep_keys: list[str] = field(default_factory=list)  # the objects of its top-level refs
     max_calls: int = 0  # a process runs the function this many times, then exits (0: no limit)
 
     @property
@@ -126,10 +128,12 @@ def return_keys(key: str, num_returns: int) -> list[str]:
 
 
 def _large_buffer(value: Any) -> bool:
-    """Whether ``value`` is one big buffer (a numpy array, bytes) worth putting on its own."""
+    """Whether ``value`` is one big buffer (a numpy array, bytes) to put on its own: larger
+    than Ray's ``max_direct_call_object_size`` (the objects Ray passes through its store)."""
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return len(value) > LARGE_ARGUMENTS
-    return hasattr(value, "__array_interface__") and getattr(value, "nbytes", 0) > LARGE_ARGUMENTS
+        return len(value) > _memory.inline_limit()
+    return hasattr(value, "__array_interface__") and \
+        getattr(value, "nbytes", 0) > _memory.inline_limit()
 
 
 def pack_arguments(args: tuple[Any, ...], kwargs: dict[str, Any], owner: str = "task"
@@ -150,6 +154,7 @@ def pack_arguments(args: tuple[Any, ...], kwargs: dict[str, Any], owner: str = "
             # read by the task from there: its buffers travel out of band, never copied into
             # the pickle of the arguments (a 100 MB array took 1.1 s that way, 0.1 s this way)
             ref = backend.put(value)
+            _memory.owned([ref._key])
         if ref is None:
             return value
         deps.append(ref)
@@ -169,6 +174,7 @@ def pack_arguments(args: tuple[Any, ...], kwargs: dict[str, Any], owner: str = "
         # Like Ray, large arguments go to the object store instead of the task's description
         # (a Dask graph that big slows the scheduler). A bytearray travels out of band.
         deps.append(backend.put(bytearray(data)))
+        _memory.owned([deps[-1]._key])
         data = dumps(LargeArguments(len(deps) - 1))
     return data, deps, borrowed.refs
 
@@ -272,6 +278,11 @@ class RemoteFunction(Generic[R]):
             check_definition_size(pickled, self._function_name, "remote function")
             self._pickled = pickled
         self._check_arguments(args, kwargs)
+        with _memory.annotate("(task call)"):  # Ray's call site of its refs
+            return self._submit_annotated(backend, self._pickled, args, kwargs)
+
+    def _submit_annotated(self, backend: Any, pickled: bytes, args: tuple[Any, ...],
+                          kwargs: dict[str, Any]) -> Any:
         opts = self._options
         name = opts.get("name") or self._function.__name__
         num_returns = self._num_returns
@@ -280,7 +291,7 @@ class RemoteFunction(Generic[R]):
         retry = _options.get(opts, "retry_exceptions")
         resources = _resources.request(opts, default_cpus=1.0)
         call = TaskCall(
-            key=key, name=name, fn=self._pickled, args=data, num_returns=num_returns,
+            key=key, name=name, fn=pickled, args=data, num_returns=num_returns,
             return_keys=return_keys(key, num_returns) if num_returns else [],
             resources=resources,
             max_retries=_options.get(opts, "max_retries"),
@@ -294,10 +305,12 @@ class RemoteFunction(Generic[R]):
             placement=_pg_options.resolve(opts, resources, self._function.__qualname__),
             runtime_env=_runtime_env.for_call(opts.get("runtime_env")),
             max_calls=_options.get(opts, "max_calls") or 0,
+            dep_keys=[d._key for d in deps],
         )
         if call.placement is None:
             _resources.warn_if_infeasible(f"task {name}", call.resources, backend)
         refs = backend.submit(call, deps, nested)
+        _memory.owned([r._key for r in refs])
         return returned(refs, num_returns)
 
 

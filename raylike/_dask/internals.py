@@ -255,6 +255,12 @@ def forget_topic_events(scheduler: Any, topic: str) -> None:
         broker.truncate(topic)
 
 
+def topic_subscribers(scheduler: Any, topic: str) -> set[str]:
+    """The clients subscribed to the events of ``topic`` (``Client.subscribe_topic``)."""
+    topics = getattr(getattr(scheduler, "_broker", None), "_topics", {})
+    return set(topics[topic].subscribers) if topic in topics else set()
+
+
 def forgive_worker_losses(scheduler: Any, key: str) -> None:
     """Reset the count of workers lost while running task ``key`` (past
     ``distributed.scheduler.allowed-failures`` Dask fails it with ``KilledWorker``): an

@@ -23,16 +23,19 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import dataclasses
 import functools
 import inspect
 import os
 import sys
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from raylike._api import context as _context
 from raylike._api import logs as _logs
+from raylike._api import memory as _memory
 from raylike._api.actor_spec import SYSTEM_CONCURRENCY_GROUPS
 from raylike._api.objects import ObjectRef, _Borrowed, child_refs
 from raylike._api.options import DYNAMIC, STREAMING
@@ -58,6 +61,7 @@ class _Call:
     cancelled: bool = False  # ``ray.cancel`` reached it: it answers "cancelled"
     task: asyncio.Task[Any] | None = None  # its asyncio task, once started on a loop
     started: bool = False  # its coroutine began (a cancel then fails it as a task error)
+    dep_keys: list[str] = dataclasses.field(default_factory=list)  # its top-level refs' objects
 
 
 class _Actor:
@@ -93,7 +97,7 @@ class _Actor:
     # -- dispatch -----------------------------------------------------------------------------
     def submit(self, call: tuple[Any, ...]) -> None:
         """Start one call (``call_id, key, method, args, deps, num_returns, backpressure,
-        group, name``)."""
+        group, name, dep_keys``)."""
         call_id, group = call[0], (call[7] if len(call) > 7 else "")
         with self.lock:
             if call_id in self.cancelled:  # answered when the cancel came: it never runs
@@ -105,7 +109,9 @@ class _Actor:
             self.active += 1
             self.last_id = max(self.last_id, call_id)
             name = call[8] if len(call) > 8 else ""
-            self.calls[call_id] = _Call(self._call_info(call[1], call[2], name))
+            self.calls[call_id] = _Call(self._call_info(call[1], call[2], name),
+                                        dep_keys=list(call[9]) if len(call) > 9 else [])
+            call = call[:9]
             if group in SYSTEM_CONCURRENCY_GROUPS:
                 self._system_group(group)
         if self.gate is not None:
@@ -167,13 +173,34 @@ class _Actor:
         token = _context.enter(state.info)
         _proctitle.set_title(f"ray::{state.info.name}")
         try:  # in a frame of its own: its locals (the arguments' refs) are gone by the answer
-            result = self._execute(key, method, args, deps, num_returns, backpressure)
+            result = self._execute_using(state, key, method, args, deps, num_returns,
+                                         backpressure)
         finally:
             _context.leave(token)
         _proctitle.set_title(f"ray::{self.class_name}")
         self._answer(call_id, result)
 
-    def _execute(self, key: str, method: str, args: bytes, deps: bytes | None,
+    @contextlib.contextmanager
+    def _args_in_use(self, state: _Call, deps: bytes | None) -> Iterator[Any]:
+        """The call's argument values (``deps`` unpickled), in use while it runs
+        (``raylike._api.memory``); ``deps`` itself if they do not unpickle (the call then
+        fails with that error as it prepares)."""
+        try:
+            values = loads(deps) if deps else []
+        except Exception:  # noqa: BLE001 - raised again by ``_prepare``
+            yield deps
+            return
+        label = f"(deserialize actor task arg) {state.info.function_name}"
+        with _memory.args_in_use(state.dep_keys, values, label):
+            yield values
+
+    def _execute_using(self, state: _Call, key: str, method: str, args: bytes,
+                       deps: bytes | None, num_returns: int, backpressure: int
+                       ) -> tuple[str, Any]:
+        with self._args_in_use(state, deps) as values:
+            return self._execute(key, method, args, values, num_returns, backpressure)
+
+    def _execute(self, key: str, method: str, args: bytes, deps: Any,
                  num_returns: int, backpressure: int) -> tuple[str, Any]:
         try:
             fn, a, kw = self._prepare(method, args, deps)
@@ -206,13 +233,14 @@ class _Actor:
         _proctitle.set_title(f"ray::{state.info.name}")
         state.started = True
         try:
-            fn, a, kw = self._prepare(method, args, deps)
-            value = fn(*a, **kw)
-            if num_returns < 0:  # a generator method (``raylike._process.generators``)
-                value = await _generator_result_async(state.info.key, value, num_returns,
-                                                      backpressure, method, self)
-            elif inspect.isawaitable(value) and not isinstance(value, ObjectRef):
-                value = await value  # a coroutine; a ref returned by a method is its result
+            with self._args_in_use(state, deps) as values:
+                fn, a, kw = self._prepare(method, args, values)
+                value = fn(*a, **kw)
+                if num_returns < 0:  # a generator method (``raylike._process.generators``)
+                    value = await _generator_result_async(state.info.key, value, num_returns,
+                                                          backpressure, method, self)
+                elif inspect.isawaitable(value) and not isinstance(value, ObjectRef):
+                    value = await value  # a coroutine; a ref returned by a method is its result
             return self._pack(value, num_returns, method)
         except BaseException as exc:  # noqa: B036 - every error goes back to the caller
             return self._failure(exc, method)
@@ -225,7 +253,7 @@ class _Actor:
                                    children=[])
 
     # -- one call -----------------------------------------------------------------------------
-    def _prepare(self, method: str, args: bytes, deps: bytes | None
+    def _prepare(self, method: str, args: bytes, deps: Any
                  ) -> tuple[Any, list[Any], dict[str, Any]]:
         from raylike._api.tasks import unpack_arguments
 
@@ -233,7 +261,11 @@ class _Actor:
             return exit_actor, [], {}
         if method == "__ray_ready__":
             return (lambda: True), [], {}
-        a, kw = unpack_arguments(args, loads(deps) if deps else [])
+        values = deps if isinstance(deps, list) else loads(deps) if deps else []
+        info = _context.current()
+        label = f"(deserialize actor task arg) {info.function_name if info else method}"
+        with _memory.annotate(label, frames=False):
+            a, kw = unpack_arguments(args, values)
         if method == "__ray_call__":  # Ray's generic call: fn(instance, *args, **kwargs)
             if not a or not callable(a[0]):
                 raise TypeError("__ray_call__ takes a callable as its first argument, called "

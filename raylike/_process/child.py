@@ -11,13 +11,13 @@ import queue
 import signal
 import sys
 import threading
-import time
 import traceback
 from multiprocessing.connection import Connection
 from typing import Any, NoReturn
 
 from raylike._api import context as _context
 from raylike._api import logs as _logs
+from raylike._api import memory as _memory
 from raylike._api import metrics as _metrics
 from raylike._api import runtime as _runtime
 from raylike._api.objects import ObjectRef, _Borrowed, child_refs
@@ -39,7 +39,15 @@ class Channel:
         self._pending: dict[int, concurrent.futures.Future[tuple[bool, Any]]] = {}
         self._ids = itertools.count()
         self._lock = threading.Lock()
+        self.start()
+
+    def start(self) -> None:
+        """Start reading the pipe (a thread routes each message; see ``fork_support``)."""
         threading.Thread(target=self._read, daemon=True, name="raylike-reader").start()
+
+    def next(self) -> tuple[Any, ...] | None:
+        """The next message for the process's loop (a task, an actor message)."""
+        return self.inbox.get()
 
     def send(self, message: tuple[Any, ...], plain: bool = False) -> None:
         _wire.send(self.conn, self._lock, message, plain)
@@ -74,19 +82,25 @@ class Channel:
     def _read(self) -> None:
         try:
             while True:
-                message = _wire.recv(self.conn)
-                if message[0] == "resp":
-                    fut = self._pending.get(message[1])
-                    if fut is not None and not fut.done():
-                        fut.set_result((message[2], message[3]))
-                elif message[0] == "actor-cancel":  # now: the call may be queued behind others
-                    from raylike._process import actor as _actor_proc
-
-                    _actor_proc.cancel(*message[1:])
-                else:
-                    self.inbox.put(message)
+                self.route(_wire.recv(self.conn))
         except (EOFError, OSError):
             os._exit(0)  # the worker is gone
+
+    def route(self, message: tuple[Any, ...]) -> None:
+        """Deliver one message from the worker: an answer to the thread that asked, the rest
+        to the process's loop (``inbox``), but for what is answered at once."""
+        if message[0] == "resp":
+            fut = self._pending.get(message[1])
+            if fut is not None and not fut.done():
+                fut.set_result((message[2], message[3]))
+        elif message[0] == "refs?":  # the memory report: answered now, even mid-task
+            self.send(("refs", message[1], _memory.table()), plain=True)
+        elif message[0] == "actor-cancel":  # now: the call may be queued behind others
+            from raylike._process import actor as _actor_proc
+
+            _actor_proc.cancel(*message[1:])
+        else:
+            self.inbox.put(message)
 
 
 class ChildBackend:
@@ -207,8 +221,12 @@ def run_task(call: Any, deps: bytes, info: _context.TaskInfo) -> tuple[str, Any]
     try:
         _env_setup.check()  # the process's runtime environment could not be entered
         fn = _functions.load(call.fn)
-        args, kwargs = unpack_arguments(call.args, loads(deps))
-        result = fn(*args, **kwargs)
+        values = loads(deps)
+        label = f"(deserialize task arg) {call.function_name}"
+        with _memory.args_in_use(getattr(call, "dep_keys", []), values, label):
+            with _memory.annotate(label, frames=False):
+                args, kwargs = unpack_arguments(call.args, values)
+            result = fn(*args, **kwargs)
         if call.num_returns < 0:  # a generator task (``raylike._dask.worker.streams``)
             result = _generator_result(call, result)
         elif call.num_returns > 1:
@@ -343,17 +361,6 @@ def _generator_returns(gen: Any, num_returns: int, name: str) -> tuple[Any, ...]
     return tuple(values)
 
 
-def _watch_worker(worker_pid: int) -> None:
-    while True:
-        time.sleep(1.0)
-        try:
-            os.kill(worker_pid, 0)
-        except ProcessLookupError:
-            os._exit(1)
-        except PermissionError:
-            pass
-
-
 def _on_cancel(signum: int, frame: Any) -> None:
     """SIGINT is how the worker cancels the running task: remember it (``is_canceled()``)
     and interrupt the task, as Python's own handler does."""
@@ -363,16 +370,19 @@ def _on_cancel(signum: int, frame: Any) -> None:
 
 def main(conn: Connection, worker_pid: int) -> None:
     """The child's loop: run what the worker sends until the pipe closes."""
-    channel = Channel(conn)
+    from raylike._process import fork_support as _fork_support
+
+    forkable = _fork_support.enabled()  # Ray's support_fork: no thread of ours
+    channel = _fork_support.InlineChannel(conn) if forkable else Channel(conn)
     _runtime.set_process_backend(ChildBackend(channel))
     child_refs.active = True
-    _logs.capture(channel.send)
+    _memory.record_sites()  # Ray's RAY_record_ref_creation_sites, as the cluster was given it
+    _logs.capture(channel.send, threaded=not forkable)
     signal.signal(signal.SIGINT, _on_cancel)
-    threading.Thread(target=_watch_worker, args=(worker_pid,), daemon=True,
-                     name="raylike-watchdog").start()
+    _fork_support.exit_with_worker(conn, None if forkable else worker_pid)
     while True:
         try:
-            message = channel.inbox.get()
+            message = channel.next()
             if message is None:
                 return
             handle(channel, message)

@@ -140,6 +140,13 @@ class Pool:
         for old in evicted:
             old.kill()
 
+    def take_idle(self) -> list[Child]:
+        """Every idle child, out of the pool until given back (``release``): none runs a task
+        meanwhile."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        return idle
+
     def discard(self, child: Child) -> None:
         """Forget (and kill) a child that crashed or was cancelled by force."""
         with self._lock:

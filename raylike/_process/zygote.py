@@ -42,7 +42,8 @@ from raylike._process import subreaper as _subreaper
 
 # What a node's task processes import (``numpy`` too where installed): imported by the zygote
 # before it forks them, so that a task process starts with them already loaded.
-TASK_MODULES = ["raylike._process.child", "raylike._process.actor", "cloudpickle"]
+TASK_MODULES = ["raylike._process.child", "raylike._process.actor",
+                "raylike._process.fork_support", "cloudpickle"]
 PRELOAD_CONFIG = "RAY_preload_python_modules"  # Ray's system config, as the cluster's env
 
 # This process's connection to the zygote that forked it (a Dask worker forked by the embedded

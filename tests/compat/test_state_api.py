@@ -249,3 +249,55 @@ def test_a_running_actor_call_is_found_by_its_refs_task_id(ray_dashboard: Any,
     _until(running, "the actor call to run")
     ray.get(holder.release.remote(), timeout=WAIT)
     assert ray.get(ref, timeout=WAIT) == "done"
+
+
+def test_a_running_task_row_names_its_process(ray_dashboard: Any, state: _State,
+                                              tmp_path: Any) -> None:
+    ray = ray_dashboard
+    go = tmp_path / "go-pid"
+
+    @ray.remote(num_cpus=0)
+    def st_where(path):
+        while not os.path.exists(path):
+            time.sleep(0.05)
+        return os.getpid(), ray.get_runtime_context().get_node_id()
+
+    ref = st_where.remote(str(go))
+    rows = _until(lambda: [t for t in state.list_tasks(filters=[("name", "=", "st_where")])
+                           if t.state == "RUNNING" and t.worker_pid], "st_where's process")
+    go.write_text("")
+    pid, node_id = ray.get(ref)
+    assert rows[0].worker_pid == pid and rows[0].node_id == node_id and rows[0].worker_id
+
+
+def test_a_worker_killed_by_sigterm_is_listed_dead(ray_dashboard: Any, state: _State) -> None:
+    import signal
+
+    ray = ray_dashboard
+
+    @ray.remote
+    def st_whoami():
+        return os.getpid(), ray.get_runtime_context().get_worker_id()
+
+    pid, worker_id = ray.get(st_whoami.remote())
+    os.kill(pid, signal.SIGTERM)
+
+    def dead() -> Any:
+        worker = state.get_worker(worker_id)
+        return worker if worker is not None and not worker.is_alive else None
+
+    worker = _until(dead, "the killed worker listed dead")
+    assert worker.exit_type == "SYSTEM_ERROR" and "SIGTERM" in worker.exit_detail
+    assert worker.pid == pid
+
+
+def test_an_object_row_names_its_holder(ray_dashboard: Any, state: _State) -> None:
+    ray = ray_dashboard
+    ref = ray.put("st-object-holder")
+    object_hex = ref.hex()
+    [row] = _until(lambda: state.list_objects(filters=[("object_id", "=", object_hex)]),
+                   "the put object")
+    assert row.reference_type == "LOCAL_REFERENCE" and row.type == "DRIVER"
+    assert row.pid == os.getpid() and row.task_status == "FINISHED"
+    del ref
+    assert state.list_objects(filters=[("object_id", "=", object_hex)]) == []

@@ -23,6 +23,9 @@ ALLOWED = {
     # function there (Dask's ``run``): it names the function, it does not call it here
     "raylike._dask.scheduler.state imports raylike._dask.worker",
     "raylike._dask.scheduler.state imports raylike._dask.worker.task_events",
+    # the same for the memory report: each worker asks its task and actor processes
+    "raylike._dask.scheduler.memory imports raylike._dask.worker",
+    "raylike._dask.scheduler.memory imports raylike._dask.worker.memory",
     # the state plugin answers with the columns of Ray's public row schemas
     "raylike._dask.scheduler.state imports raylike.util.state.common",
     "raylike._dask.scheduler.state imports raylike.util.state.common.resource_to_schema",

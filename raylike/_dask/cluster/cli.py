@@ -447,7 +447,7 @@ def _parser() -> argparse.ArgumentParser:
     stop = sub.add_parser("stop", help="stop the processes `raylike start` started")
     stop.add_argument("--force", action="store_true", help="SIGKILL at once")
     stop.set_defaults(func=_stop)
-    _state_cli.add_commands(sub)  # list, summary
+    _state_cli.add_commands(sub)  # list, summary, memory
     return parser
 
 

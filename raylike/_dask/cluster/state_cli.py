@@ -15,7 +15,7 @@ SUMMARIES = ("tasks", "actors", "objects")
 
 
 def add_commands(sub: Any) -> None:
-    """Add ``list`` and ``summary`` to the ``raylike`` parser's subcommands."""
+    """Add ``list``, ``summary`` and ``memory`` to the ``raylike`` parser's subcommands."""
     listing = sub.add_parser("list", help="list tasks, actors, objects, nodes, workers or "
                              "placement groups (as `ray list`)")
     listing.add_argument("resource", choices=RESOURCES)
@@ -32,6 +32,18 @@ def add_commands(sub: Any) -> None:
     summary.add_argument("resource", choices=SUMMARIES)
     summary.add_argument("--address", help="scheduler address (default: as `raylike status`)")
     summary.set_defaults(func=_summary)
+    memory = sub.add_parser("memory", help="the object references of every process (as "
+                            "`ray memory`)")
+    memory.add_argument("--address", help="scheduler address (default: as `raylike status`)")
+    memory.add_argument("--group-by", default="NODE_ADDRESS",
+                        choices=("NODE_ADDRESS", "STACK_TRACE"), help="group rows by")
+    memory.add_argument("--sort-by", default="OBJECT_SIZE",
+                        choices=("PID", "OBJECT_SIZE", "REFERENCE_TYPE"), help="sort rows by")
+    memory.add_argument("--units", default="B", choices=("B", "KB", "MB", "GB"))
+    memory.add_argument("--no-format", action="store_true", help="no wrapping of long cells")
+    memory.add_argument("--stats-only", action="store_true", help="the store's figures only")
+    memory.add_argument("--num-entries", type=int, help="rows per group at most")
+    memory.set_defaults(func=_memory)
 
 
 def cluster_address(given: str | None) -> str | None:
@@ -116,6 +128,29 @@ def _summary(args: argparse.Namespace) -> int:
     print("\n".join([_banner(f"{args.resource.capitalize()} Summary"), "Stats:", "-" * 36,
                      *stats, "", f"Table (group by {result['summary_by']}):", "-" * 36,
                      table]))
+    return 0
+
+
+def _memory(args: argparse.Namespace) -> int:
+    """``ray memory``: the memory report (``raylike._api.memory_text``) of the cluster."""
+    from distributed import Client
+
+    from raylike._api import memory_text as _text
+    from raylike._dask.scheduler.state import STATE_PLUGIN, StatePlugin
+
+    address = cluster_address(args.address)
+    if address is None:
+        return _no_address()
+    try:
+        with Client(address, timeout="10s", set_as_default=False) as client:
+            client.register_plugin(StatePlugin(), name=STATE_PLUGIN)
+            report = client.sync(client.scheduler.raylike_state, kind="memory", timeout=30.0)
+    except Exception as exc:  # no cluster there: one line, no traceback
+        print(f"raylike memory: {exc}", file=sys.stderr)
+        return 1
+    text = "" if args.stats_only else _text.summary(
+        report, args.group_by, args.sort_by, not args.no_format, args.units, args.num_entries)
+    print(text + _text.store_summary(report))
     return 0
 
 

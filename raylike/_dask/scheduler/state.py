@@ -22,6 +22,7 @@ from distributed.diagnostics.plugin import SchedulerPlugin
 
 from raylike._dask import internals
 from raylike._dask.scheduler import state_rows as rows
+from raylike._dask.scheduler.memory import MemoryQueries
 
 STATE_PLUGIN = "raylike-state"
 KEPT = 10_000  # task records kept (Ray's data sources give 10,000 rows at most)
@@ -41,7 +42,9 @@ class StatePlugin(SchedulerPlugin):
         self.left: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._running: set[str] | None = None  # keys running on workers, for this query
         self.hard_pins: set[str] = set()  # tasks and actors of a hard node affinity
-        internals.add_scheduler_handlers(scheduler, {"raylike_state": self.query},
+        self.memory = MemoryQueries(scheduler)
+        internals.add_scheduler_handlers(scheduler, {"raylike_state": self.query,
+                                                     "raylike_memory_reply": self.memory.reply},
                                          {"raylike_hard_pin": self._hard_pin})
 
     # -- scheduler events ---------------------------------------------------------------------
@@ -161,9 +164,14 @@ class StatePlugin(SchedulerPlugin):
                     detail: bool = False, timeout: float = 30.0) -> dict[str, Any]:
         """``{"total", "result", "partial"}`` for ``kind``; ``{"error": message}`` for a bad
         filter. ``partial`` names the workers that did not answer in time."""
-        from raylike.util.state.common import resource_to_schema
 
-        reports, partial = ({}, []) if kind in ("objects", "nodes", "placement_groups") \
+        if kind == "memory":  # every process's references (``memory_summary``)
+            return await self.memory.gather(min(float(timeout), 30.0))
+        if kind == "objects":  # the same references, as rows (Ray's come from the same data)
+            memory = await self.memory.gather(min(float(timeout), 30.0))
+            return self._answer(kind, rows.object_rows(memory), filters, limit, detail,
+                                memory["missing"])
+        reports, partial = ({}, []) if kind in ("nodes", "placement_groups") \
             else await self._reports(min(float(timeout), 30.0))
         self._running = {k for r in reports.values() for k in r.get("running", ())} \
             if reports else None
@@ -171,7 +179,13 @@ class StatePlugin(SchedulerPlugin):
             return {"result": self._timeline(reports), "partial": partial}
         if kind == "demands":
             return {"result": self._demands(), "partial": partial}
-        found = self._rows(kind, reports)
+        return self._answer(kind, self._rows(kind, reports), filters, limit, detail, partial)
+
+    def _answer(self, kind: str, found: list[dict[str, Any]], filters: list[Any] | None,
+                limit: int, detail: bool, partial: list[str]) -> dict[str, Any]:
+        """The rows that pass ``filters``, ``limit`` of them, in the columns asked for."""
+        from raylike.util.state.common import resource_to_schema
+
         try:
             kept = rows.filtered(found, list(filters or []), resource_to_schema(kind))
         except ValueError as exc:
@@ -206,8 +220,6 @@ class StatePlugin(SchedulerPlugin):
             return [rows.actor_row(r, pids) for r in self._actors().values()]
         if kind == "nodes":
             return self._node_rows()
-        if kind == "objects":
-            return self._object_rows()
         if kind == "workers":
             return self._worker_rows(reports)
         if kind == "placement_groups":
@@ -235,9 +247,25 @@ class StatePlugin(SchedulerPlugin):
         return "PENDING_NODE_ASSIGNMENT"
 
     def _task_records(self, reports: dict[str, Any]) -> list[dict[str, Any]]:
+        creations = {r["actor_id"]: r for r in self.tasks.values()
+                     if r.get("type") == "ACTOR_CREATION_TASK" and r.get("pid") is None}
+        for worker, report in reports.items():  # the process of each running task, kept
+            running = dict(report.get("pids", {}))
+            running.update({creations[p["actor_id"]]["key"]: p["pid"]
+                            for p in report["processes"] if p["actor_id"] in creations})
+            for key, pid in running.items():
+                record = self.tasks.get(key)
+                if record is not None:
+                    record["pid"], record["worker_id"] = pid, rows.worker_id(worker, pid)
         records = list(self.tasks.values())
         for worker, report in reports.items():
-            records += [rows.call_record(c, worker) for c in report["calls"]]
+            actors = {p["actor_id"]: p["pid"] for p in report["processes"] if p["actor_id"]}
+            for call in report["calls"]:
+                record = rows.call_record(call, worker)
+                pid = actors.get(call["actor_id"])
+                if pid is not None:
+                    record["pid"], record["worker_id"] = pid, rows.worker_id(worker, pid)
+                records.append(record)
         return records
 
     def _task_rows(self, reports: dict[str, Any]) -> list[dict[str, Any]]:
@@ -259,21 +287,6 @@ class StatePlugin(SchedulerPlugin):
         return next((a for a in workers if rows.host_of(a) == host),
                     workers[0] if workers else None)
 
-    def _object_rows(self) -> list[dict[str, Any]]:
-        found = []
-        for ts in self.scheduler.tasks.values():
-            holders = [c.client_key for c in ts.who_wants or () if c.client_key not in (
-                "fire-and-forget", "raylike-streams")]
-            if not holders or not isinstance(ts.key, str):
-                continue
-            owner = "WORKER" if any(str(h).startswith("Client-worker") for h in holders) \
-                and not any(not str(h).startswith("Client-worker") for h in holders) \
-                else "DRIVER"
-            live = self._live(ts.key) or "NIL"
-            found.append(rows.object_row(ts, "SUBMITTED_TO_WORKER" if live == "RUNNING"
-                                         else live, owner))
-        return found
-
     def _worker_rows(self, reports: dict[str, Any]) -> list[dict[str, Any]]:
         found = []
         for client in self.scheduler.clients:
@@ -283,10 +296,16 @@ class StatePlugin(SchedulerPlugin):
                           "exit_type": None, "node_id": None, "ip": "", "pid": 0})
         for worker, report in reports.items():
             for proc in report["processes"]:
-                found.append({"worker_id": f"{worker}/{proc['pid']}", "is_alive": True,
-                              "worker_type": "WORKER", "exit_type": None,
+                found.append({"worker_id": rows.worker_id(worker, proc["pid"]),
+                              "is_alive": True, "worker_type": "WORKER", "exit_type": None,
                               "node_id": rows.node_of(worker), "ip": rows.host_of(worker),
                               "pid": proc["pid"]})
+            for dead in report.get("exited", ()):  # task processes that died
+                found.append({"worker_id": rows.worker_id(worker, dead["pid"]),
+                              "is_alive": False, "worker_type": "WORKER",
+                              "exit_type": "SYSTEM_ERROR", "exit_detail": dead["detail"],
+                              "node_id": rows.node_of(worker), "ip": rows.host_of(worker),
+                              "pid": dead["pid"], "end_time_ms": rows.ms(dead["at"])})
         return found
 
     def _timeline(self, reports: dict[str, Any]) -> list[dict[str, Any]]:

@@ -26,6 +26,12 @@ def host_of(address: str) -> str:
     return address.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
 
 
+def worker_id(worker: str, pid: int) -> str:
+    """The state API's id of process ``pid`` of the worker at address ``worker`` (what its
+    runtime context's ``get_worker_id()`` gives)."""
+    return _ids.task_process_worker_id(_ids.node_id(worker), pid)
+
+
 def ms(seconds: float | None) -> int | None:
     return None if seconds is None else int(seconds * 1000)
 
@@ -115,7 +121,7 @@ def task_row(rec: dict[str, Any], live: str | None, actors: dict[str, Any]) -> d
         "task_id": task_id, "attempt_number": 0, "name": rec["name"], "state": state,
         "job_id": job, "actor_id": actor_id, "type": rec["type"],
         "func_or_class_name": rec["func"], "parent_task_id": DRIVER_TASK + job,
-        "node_id": node_of(rec.get("worker")), "worker_id": None,
+        "node_id": node_of(rec.get("worker")), "worker_id": rec.get("worker_id"),
         "worker_pid": rec.get("pid"), "error_type": rec.get("error_type"),
         "language": "PYTHON", "required_resources": rec.get("resources") or {},
         "runtime_env_info": None, "placement_group_id": rec.get("pg"), "events": events,
@@ -197,15 +203,23 @@ def node_row(address: str, ws: Any, head: str | None, since: float | None,
         "end_time_ms": ms(dead_at) if dead_at else 0}
 
 
-def object_row(ts: Any, task_state: str, owner: str) -> dict[str, Any]:
-    """An ``ObjectState`` row of a Dask key some client holds."""
-    key = str(ts.key)
-    nbytes = int(ts.nbytes) if getattr(ts, "nbytes", -1) is not None else -1
-    return {"object_id": _ids.object_hex(key),
-            "object_size": nbytes if nbytes >= 0 else -1, "task_status": task_state,
-            "attempt_number": 1, "reference_type": "LOCAL_REFERENCE", "call_site": "disabled",
-            "type": owner, "pid": 0, "ip": next((host_of(ws.address) for ws in ts.who_has or ()),
-                                               "")}
+def object_rows(memory: dict[str, Any]) -> list[dict[str, Any]]:
+    """``ObjectState`` rows: one per object reference a process holds, from the memory report
+    (``raylike._dask.scheduler.memory``), as Ray builds them from its workers' tables."""
+    from raylike._api.memory_text import reference_type
+
+    found = []
+    for process in memory["processes"]:
+        for row in process["rows"]:
+            kind = reference_type(row)
+            if kind is None:
+                continue
+            found.append({"object_id": row["object_id"], "object_size": row.get("size", -1),
+                          "task_status": row.get("status") or "NIL", "attempt_number": 1,
+                          "reference_type": kind, "call_site": row.get("call_site") or "disabled",
+                          "type": str(process["type"]).upper(), "pid": process["pid"],
+                          "ip": process["ip"]})
+    return found
 
 
 def pg_row(group: Any) -> dict[str, Any]:

@@ -43,6 +43,8 @@ from raylike._api.actor_spec import (
 from raylike._api.objects import _Borrowed
 from raylike._api.serialization import dumps, dumps_frames, loads
 from raylike._dask.worker import actor_calls as _actor_calls
+from raylike._dask.worker import memory as _memory
+from raylike._dask.worker import task_events as _task_events
 from raylike.exceptions import ActorDiedError, RayActorError, RayError, RuntimeEnvSetupError
 
 logger = logging.getLogger("raylike.actors")
@@ -379,7 +381,8 @@ class _Link:
             backend = self.host.node.backend()
             self.scope.held.extend(backend.ref(k) for k in call.nested_keys)
         return ("actor-call", call_id, call.key, call.method, call.args, deps, call.num_returns,
-                call.backpressure, call.concurrency_group, call.name)
+                call.backpressure, call.concurrency_group, call.name,
+                list(call.dep_keys) if entry.values else [])
 
     def _read(self) -> None:
         """One message from the process (on the event loop, when its pipe is readable: the
@@ -397,6 +400,8 @@ class _Link:
                 host.events.put(("exit", self))
         elif kind == "log":
             _logs.publish(host.node.worker, message[1], message[2])
+        elif kind == "refs":  # its memory report (``raylike._dask.worker.memory``)
+            _memory.answered(message[1], message[2])
         elif kind == "req":  # served in order, off the loop: requests may block
             self.requests.put(message)
         elif kind == "actor-ready":
@@ -411,6 +416,8 @@ class _Link:
         self._cancels_reached()
         if not self.reading:
             return
+        if self.host.stop is None:  # it died, nobody stopped it: a dead worker to list
+            _task_events.exited(self.child.pid, None, self.child.process)
         self._unregister()
         self.requests.put(("ended",))
 

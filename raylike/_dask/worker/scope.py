@@ -14,7 +14,9 @@ from raylike._api import logs as _logs
 from raylike._api.generators import StreamPosition
 from raylike._api.objects import ObjectRef, _Borrowed
 from raylike._api.serialization import Frames, dumps_error, dumps_frames, loads_to_keep
+from raylike._dask.worker import memory as _memory
 from raylike._dask.worker import streams as _streams
+from raylike._dask.worker import task_events as _task_events
 
 if TYPE_CHECKING:
     from raylike._dask.worker.node import NodePlugin
@@ -79,7 +81,9 @@ class TaskScope:
             try:
                 message = self.child.recv()
             except (EOFError, OSError):
-                code = self.child.process.exitcode if hasattr(self.child, "process") else None
+                # its pipe closed as it died: its exit code comes within moments
+                code = self.child.process.wait(1.0) if hasattr(self.child, "process") else None
+                _task_events.exited(self.child.pid, code)  # listed as a dead worker
                 return "crashed", f"(process {self.child.pid} exited, code {code})"
             if message[0] == "done":
                 return message[1], message[2]
@@ -87,12 +91,16 @@ class TaskScope:
                 self.dispatch(message[1], message[2], message[3])
             elif message[0] == "log":
                 _logs.publish(self.node.worker, message[1], message[2])
+            elif message[0] == "refs":
+                _memory.answered(message[1], message[2])
 
     def dispatch(self, rid: int | None, op: str, args: tuple[Any, ...]) -> None:
         if op in ("get", "wait", "actor", "stream_next"):
             self._block_start(op, args)
             self.node.helpers.submit(self._answer_blocking, rid, op, args)
-        elif op == "stream_wait":  # a generator under backpressure keeps its CPU, as in Ray
+        elif op == "stream_wait" or (op == "state" and args[0] == "query"):
+            # a generator under backpressure keeps its CPU, as in Ray; a state query may ask
+            # this child for its memory report, which this loop must be free to read
             self.node.helpers.submit(self._answer, rid, op, args)
         else:
             self._answer(rid, op, args)

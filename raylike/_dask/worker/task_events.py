@@ -77,9 +77,48 @@ def ended(key: str, answer: Any) -> None:
     ended_now(key, status, payload if isinstance(payload, bytes) else None)
 
 
+_EXITED: OrderedDict[int, dict[str, Any]] = OrderedDict()  # task processes that died
+
+
+def exited(pid: int, code: int | None, process: Any = None) -> None:
+    """Task or actor process ``pid`` died unasked (exit ``code``, negative: the signal that
+    killed it; or read from ``process`` when listed, if not known yet), as the state API's
+    dead workers report it."""
+    with _LOCK:
+        _EXITED[pid] = {"pid": pid, "at": time.time(), "code": code, "process": process}
+        while len(_EXITED) > 1000:
+            _EXITED.popitem(last=False)
+
+
+def _exit_detail(pid: int, code: int | None) -> str:
+    import signal
+
+    if code is not None and code < 0:
+        try:
+            how = f"it was killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            how = f"it was killed by signal {-code}"
+    else:
+        how = f"it exited with code {code}"
+    return f"The worker process {pid} died unexpectedly: {how}."
+
+
+def _dead() -> list[dict[str, Any]]:
+    with _LOCK:
+        rows = list(_EXITED.values())
+    found = []
+    for row in rows:
+        if row["code"] is None and row["process"] is not None:
+            row["code"] = row["process"].exitcode
+        found.append({"pid": row["pid"], "at": row["at"],
+                      "detail": _exit_detail(row["pid"], row["code"])})
+    return found
+
+
 def collect(dask_worker: Any = None) -> dict[str, Any]:
-    """This worker's recorded calls (errors described, not pickled) and its processes: run
-    on each worker by the scheduler's state plugin."""
+    """This worker's recorded calls (errors described, not pickled), its processes and the
+    process running each of its tasks (``pids``): run on each worker by the scheduler's state
+    plugin."""
     from raylike._api.serialization import loads
 
     with _LOCK:
@@ -94,7 +133,11 @@ def collect(dask_worker: Any = None) -> dict[str, Any]:
     state = getattr(dask_worker, "state", None)
     running = [ts.key for group in (getattr(state, "executing", ()),
                                     getattr(state, "long_running", ())) for ts in group]
-    return {"calls": calls, "processes": _processes(dask_worker), "running": running}
+    node = getattr(dask_worker, "plugins", {}).get("raylike-node") if dask_worker else None
+    pids = {key: scope.child.pid for key, scope in list(getattr(node, "running", {}).items())}
+    processes = _processes(dask_worker)
+    return {"calls": calls, "processes": processes, "running": running, "pids": pids,
+            "exited": _dead()}
 
 
 def describe(error: BaseException) -> tuple[str, str]:
@@ -117,6 +160,11 @@ def _processes(dask_worker: Any) -> list[dict[str, Any]]:
     node = getattr(dask_worker, "plugins", {}).get("raylike-node") if dask_worker else None
     if node is None:
         return [{"pid": os.getpid(), "actor_id": None}]
+    for child in list(getattr(node.pool, "_idle", ())):  # an idle one died: listed dead
+        code = child.process.exitcode
+        if code is not None:
+            exited(child.pid, code)
+            node.pool.discard(child)
     rows = [{"pid": pid, "actor_id": None} for pid in list(getattr(node.pool, "_all", {}))]
     for actor_id, host in list(node.actors.items()):
         child = getattr(getattr(getattr(host, "calls", None), "link", None), "child", None)

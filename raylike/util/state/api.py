@@ -246,7 +246,8 @@ def summarize_actors(address: str | None = None, timeout: int = DEFAULT_RPC_TIME
 def summarize_objects(address: str | None = None, timeout: int = DEFAULT_RPC_TIMEOUT,
                       raise_on_missing_output: bool = True, _explain: bool = False
                       ) -> dict[str, Any]:
-    """Objects counted by call site (always ``"disabled"``, as in Ray by default)."""
+    """Objects counted by call site (``"disabled"`` unless ``RAY_record_ref_creation_sites``
+    is on, as in Ray)."""
     summary: dict[str, dict[str, Any]] = {}
     total_mb = 0.0
     objects = _everything(StateResource.OBJECTS, address, timeout, raise_on_missing_output)
@@ -268,5 +269,6 @@ def summarize_objects(address: str | None = None, timeout: int = DEFAULT_RPC_TIM
     for site, entry in summary.items():
         entry["total_num_workers"] = entry["total_num_nodes"] = len(ips.get(site, ()))
     return {"cluster": {"summary": summary, "total_objects": len(objects),
-                        "total_size_mb": total_mb, "callsite_enabled": False,
+                        "total_size_mb": total_mb,
+                        "callsite_enabled": any(o.call_site != "disabled" for o in objects),
                         "summary_by": "callsite"}}
