@@ -235,7 +235,7 @@ def table() -> list[dict[str, Any]]:
             local[obj._key] += 1
             if obj._direct is not None:  # a direct actor call's answer, known here
                 direct[obj._key] = "FINISHED" if obj._direct.future.done() \
-                    else "SUBMITTED_TO_WORKER"
+                    else obj._direct.stage
     submitted = _objects._submitted.snapshot()
     with _lock:
         pinned = {k: [s for r, s in v if r() is not None] for k, v in _pins.items()}

@@ -43,11 +43,14 @@ EXCESS_QUEUEING_START = 5000  # Ray's actor_excess_queueing_warn_threshold
 class DirectResult:
     """The answer of one direct call (``status, payload``), and how to promote its ref."""
 
-    __slots__ = ("future", "owner")
+    __slots__ = ("future", "owner", "stage")
 
     def __init__(self, future: concurrent.futures.Future[Any], owner: DirectCalls) -> None:
         self.future = future
         self.owner = owner
+        # where the call or task is until answered, in Ray's words (the memory report):
+        # a leased task may wait here for its arguments or for a lease
+        self.stage = "SUBMITTED_TO_WORKER"
 
     def value(self, timeout: float | None = None) -> Any:
         status, payload = self.answer(timeout)

@@ -159,6 +159,7 @@ class TaskLeases:
         if not pending:
             self._ready(item)
             return
+        self._stage(item, "PENDING_ARGS_AVAIL")
         left = [len(pending)]
         lock = threading.Lock()
 
@@ -209,7 +210,9 @@ class TaskLeases:
             if place is not None:
                 place.in_flight += 1
                 self._queued.pop(item.call.key, None)
+                self._stage(item, "SUBMITTED_TO_WORKER")
             else:
+                self._stage(item, "PENDING_NODE_ASSIGNMENT")
                 item.since = time.monotonic()
                 self._waiting.setdefault(item.shape, collections.deque()).append(item)
             self._resources[item.shape] = item.resources
@@ -269,6 +272,12 @@ class TaskLeases:
             item.call = dataclasses.replace(item.call, max_retries=max(retries - 1, -1)
                                             if retries > 0 else retries)
             self._dispatch(item)
+
+    @staticmethod
+    def _stage(item: _Item, stage: str) -> None:
+        ref = item.ref()
+        if ref is not None and ref._direct is not None:
+            ref._direct.stage = stage
 
     def _unplace(self, shape: str, place: _Place) -> None:
         with self._lock:

@@ -262,7 +262,7 @@ class StatePlugin(SchedulerPlugin):
             actors = {p["actor_id"]: p["pid"] for p in report["processes"] if p["actor_id"]}
             for call in report["calls"]:
                 record = rows.call_record(call, worker)
-                pid = actors.get(call["actor_id"])
+                pid = actors.get(call["actor_id"]) if call["actor_id"] else call.get("pid")
                 if pid is not None:
                     record["pid"], record["worker_id"] = pid, rows.worker_id(worker, pid)
                 records.append(record)

@@ -121,7 +121,13 @@ def collect(dask_worker: Any = None) -> dict[str, Any]:
     plugin."""
     from raylike._api.serialization import loads
 
+    node = getattr(dask_worker, "plugins", {}).get("raylike-node") if dask_worker else None
+    pids = {key: scope.child.pid for key, scope in list(getattr(node, "running", {}).items())}
     with _LOCK:
+        for key, pid in pids.items():  # a leased task's process, kept once it ended
+            row = _CALLS.get(key)
+            if row is not None and row["actor_id"] is None:
+                row["pid"] = pid
         calls = [dict(row) for row in _CALLS.values()]
     for row in calls:
         error = row.pop("error", None)
@@ -133,8 +139,6 @@ def collect(dask_worker: Any = None) -> dict[str, Any]:
     state = getattr(dask_worker, "state", None)
     running = [ts.key for group in (getattr(state, "executing", ()),
                                     getattr(state, "long_running", ())) for ts in group]
-    node = getattr(dask_worker, "plugins", {}).get("raylike-node") if dask_worker else None
-    pids = {key: scope.child.pid for key, scope in list(getattr(node, "running", {}).items())}
     processes = _processes(dask_worker)
     return {"calls": calls, "processes": processes, "running": running, "pids": pids,
             "exited": _dead()}
