@@ -159,6 +159,8 @@ class _Peer:
             self._leases().forget(self, message[1])
         elif message[0] == "tasks":
             self._leases().push(self, message[1])
+        elif message[0] == "held":
+            self._leases().held(message[1])
 
     def _leases(self) -> Any:
         """The node's lease desk (``raylike._dask.worker.leases.LeaseDesk``)."""
@@ -354,6 +356,10 @@ class Lane:
         except (OSError, ValueError) as exc:
             self._lost(exc)
         return grant, end
+
+    def held(self, keys: list[str]) -> None:
+        """Kept task results (answered ``kept``) this driver now holds through Dask."""
+        self._notify("held", keys)
 
     def forget(self, lease_ids: list[str]) -> None:
         """The leases started on another node: this one stops expecting them."""

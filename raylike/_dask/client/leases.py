@@ -254,6 +254,10 @@ class TaskLeases:
             ref = item.ref()
             if ref is not None and ref._future is None:
                 ref._future = self._key_future(item.call.key)  # those refs live as it does
+                # once Dask reports it here, the scheduler counts this driver's interest
+                when_done(ref._future, lambda _f: place.lane.held([item.call.key]))
+            else:
+                place.lane.held([item.call.key])  # nobody here wants it
             _settle(item, ("ok", payload))
         elif status in ("ok", "err"):
             _settle(item, (status, payload))

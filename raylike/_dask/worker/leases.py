@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("raylike.leases")
 IDLE = 0.05  # seconds a lease waits for a task before it ends
 GRANT_WAIT = 2.0  # seconds a lease task waits for its driver's registration on the lane
-KEPT_FOR = 60.0  # seconds a result holding refs stays held here for its driver
+KEPT_FOR = 60.0  # seconds a result holding refs stays held here at most for its driver
 
 
 @dataclass
@@ -64,7 +64,7 @@ class LeaseDesk:
         self.registered = threading.Condition(self.lock)  # a lease was registered
         self.waiters: dict[str, tuple[Any, int, int, str]] = {}  # lease id -> its driver's
         self.queues: dict[tuple[int, str], _Queue] = {}  # (id of the driver's peer, shape)
-        self.kept: collections.deque[tuple[float, Any]] = collections.deque()
+        self.kept: dict[str, tuple[float, Any]] = {}  # results held for their driver
 
     # -- on the event loop (the lane) -------------------------------------------------------
     def expect(self, peer: Any, grant: int, end: int, lease_id: str, shape: str) -> None:
@@ -177,15 +177,21 @@ class LeaseDesk:
         return answer
 
     def _keep(self, key: str, value: Any) -> None:
-        """Store ``value`` as Dask object ``key``, held here for ``KEPT_FOR`` seconds: by then
-        its driver, answered ``kept``, holds the key itself."""
+        """Store ``value`` as Dask object ``key``, held here until its driver, answered
+        ``kept``, holds the key itself (:meth:`held`), or ``KEPT_FOR`` seconds at most."""
         backend = self.node.backend()
         fut = keep_here(self.node.worker, backend.client, key, value)
         now = time.monotonic()
         with self.lock:
-            self.kept.append((now + KEPT_FOR, fut))
-            while self.kept and self.kept[0][0] < now:
-                self.kept.popleft()
+            self.kept[key] = (now + KEPT_FOR, fut)
+            for old in [k for k, (until, _) in self.kept.items() if until < now]:
+                del self.kept[old]
+
+    def held(self, keys: list[str]) -> None:
+        """The driver holds these kept results now (on the event loop): let them go here."""
+        with self.lock:
+            for key in keys:
+                self.kept.pop(key, None)
 
     def _argument(self, kind: str, value: Any) -> Any:
         """A top-level argument: sent with the task (``"value"``: its frames) or a Dask key
