@@ -105,9 +105,9 @@ class ChildBackend:
         return None  # no Dask client here to adopt a Dask future
 
     def put(self, value: Any) -> ObjectRef[Any]:
-        with _Borrowed():
+        with _Borrowed() as borrowed:
             data = dumps_frames(value, "put value")
-        return ObjectRef(self.channel.request("put", data))
+        return ObjectRef(self.channel.request("put", data, bool(borrowed.refs)))
 
     def get(self, refs: list[ObjectRef[Any]], timeout: float | None) -> list[Any]:
         values: list[Any] = loads(self.channel.request("get", [r._key for r in refs], timeout))
@@ -123,6 +123,8 @@ class ChildBackend:
 
     def submit(self, call: Any, deps: list[ObjectRef[Any]],
                nested: list[ObjectRef[Any]]) -> list[ObjectRef[Any]]:
+        if getattr(call, "actor_id", None) and call.num_returns == 1:  # maybe a direct call
+            child_refs.mark_direct(call.key)
         self.channel.notify("submit", call, [d._key for d in deps], [n._key for n in nested])
         _context.note_submitted(call.key)
         return [ObjectRef(k) for k in call.return_keys]
@@ -366,6 +368,8 @@ def main(conn: Connection, worker_pid: int) -> None:
     channel = Channel(conn)
     _runtime.set_process_backend(ChildBackend(channel))
     child_refs.active = True
+    child_refs.on_leave = lambda key: channel.send(("req", None, "promote", ([key],)),
+                                                  plain=True)
     _logs.capture(channel.send)
     signal.signal(signal.SIGINT, _on_cancel)
     threading.Thread(target=_watch_worker, args=(worker_pid,), daemon=True,

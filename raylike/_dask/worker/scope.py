@@ -228,8 +228,19 @@ class TaskScope:
         """The child refers to none of ``keys`` any more (``_objects.ChildRefs``)."""
         self.held.release(keys)
 
-    def op_put(self, data: Frames) -> str:
-        ref = self.node.backend().put(loads_to_keep(data))
+    def op_put(self, data: Frames, refs: bool = True) -> str:
+        """``refs``: the value holds refs (Dask's ``scatter`` keeps them alive with it).
+        Without, it is kept as this worker's Dask data as it arrived: a large array stays on
+        the shared memory the pipe brought it in (``_transport.wire``), never copied again."""
+        from raylike._dask.client import local_objects as _local_objects
+
+        backend = self.node.backend()
+        value = loads_to_keep(data)
+        if refs:
+            ref = backend.put(value)
+        else:
+            backend.check_connected()
+            ref = _local_objects.put_here(self.node.worker, backend.client, value)
         self.held.append(ref)
         return ref._key
 
@@ -239,6 +250,13 @@ class TaskScope:
         self.submitted.append(call.key)
         if not getattr(call, "actor_id", None):
             self.tasks.append(refs[0])
+
+    def op_promote(self, keys: list[str]) -> None:
+        """Refs of direct calls the child made are leaving it (``ChildRefs.leaving``): their
+        keys must become Dask's (``DirectCalls.promote_keys``) for whoever gets them."""
+        direct = self.node.backend().direct
+        if direct is not None:
+            direct.promote_keys(keys)
 
     def op_cancel(self, key: str, force: bool, recursive: bool) -> None:
         backend = self.node.backend()
