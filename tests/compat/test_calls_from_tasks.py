@@ -211,3 +211,24 @@ def test_value_put_by_a_task_and_got_in_it(ray_shared):
         return ray.get(small), int(ray.get(large)[-1])
 
     assert ray.get(put_and_get.remote()) == (b"x" * 100, (1 << 18) - 1)
+
+
+def test_small_put_is_a_copy_and_each_get_a_fresh_value(ray_shared):
+    ray = ray_shared
+    value = {"a": [1, 2]}
+    ref = ray.put(value)
+    value["a"].append(3)  # changing the original after the put changes nothing stored
+    first, second = ray.get(ref), ray.get(ref)
+    assert first == second == {"a": [1, 2]}
+    first["a"].append(4)  # nor does changing what a get returned
+    assert ray.get(ref) == {"a": [1, 2]} and second == {"a": [1, 2]}
+    array = np.arange(8)
+    got = ray.get(ray.put(array))
+    array[0] = 100
+    assert got[0] == 0 and not got.flags.writeable  # read-only, as from Ray's store
+
+    @ray.remote
+    def read(box):
+        return ray.get(box[0])
+
+    assert ray.get(read.remote([ref])) == {"a": [1, 2]}

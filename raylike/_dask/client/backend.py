@@ -150,7 +150,8 @@ class DaskBackend:
         """What to wait on for ``ref``: a direct call's answer, or its Dask future."""
         self._check_session(ref)
         direct = ref._direct
-        if direct is not None and (ref._future is None or direct.future.done()):
+        if direct is not None and (ref._future is None or direct.future.done()) \
+                and direct.usable(ref):
             return direct.future  # the answer is here: no need to wait for its Dask key
         return self.future_of(ref)
 
@@ -175,7 +176,7 @@ class DaskBackend:
         lanes = self._local_lanes()
         if lanes:  # a worker on this host: through shared memory (``raylike._transport.lane``)
             self.check_connected()
-            ref = _objects_lane.put(self.client, lanes[0], value)
+            ref = _objects_lane.put(self.client, lanes[0], value, self.direct)
             if ref is not None:
                 return ref
         with self._dask_errors("put"):

@@ -65,6 +65,10 @@ class DirectResult:
             raise RaySystemError(f"The actor call could not be completed: {exc}") from exc
         return result
 
+    def usable(self, ref: ObjectRef[Any]) -> bool:
+        """Whether a ``get`` of ``ref`` may read this answer (see ``small_puts.KeptCopy``)."""
+        return True
+
     def promote(self, ref: ObjectRef[Any], block: bool) -> Any:
         """Give ``ref`` a Dask key: now (``block``: waits for the answer) or once answered."""
         if block:

@@ -32,9 +32,12 @@ ABSENT: Any = object()  # ``get``: the lane's worker does not hold this object
 WATCH_LIMIT = 64
 
 
-def put(client: Client, lane: Lane, value: Any) -> ObjectRef[Any] | None:
-    """Store ``value`` on the lane's worker; ``None`` if it must go Dask's way instead."""
+def put(client: Client, lane: Lane, value: Any, owner: Any = None) -> ObjectRef[Any] | None:
+    """Store ``value`` on the lane's worker; ``None`` if it must go Dask's way instead.
+    ``owner``: the driver's ``DirectCalls``, which keeps a copy of a small value
+    (``small_puts``)."""
     from raylike._api.tasks import new_key
+    from raylike._dask.client import small_puts as _small_puts
 
     with _Borrowed() as borrowed:
         frames = dumps_frames(value, "put value")
@@ -49,7 +52,10 @@ def put(client: Client, lane: Lane, value: Any) -> ObjectRef[Any] | None:
         return None
     if status != "ok":
         raise loads(payload)
-    return ObjectRef(key, announce(client, key, lane.address, payload, type(value)))
+    ref: ObjectRef[Any] = ObjectRef(key, announce(client, key, lane.address, payload,
+                                                  type(value)))
+    _small_puts.keep_copy(ref, frames, owner)
+    return ref
 
 
 def announce(client: Client, key: str, address: str, nbytes: int, kind: type) -> Future:
