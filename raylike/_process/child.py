@@ -105,9 +105,16 @@ class ChildBackend:
         return None  # no Dask client here to adopt a Dask future
 
     def put(self, value: Any) -> ObjectRef[Any]:
+        from raylike._api.tasks import new_key
+
         with _Borrowed() as borrowed:
             data = dumps_frames(value, "put value")
-        return ObjectRef(self.channel.request("put", data, bool(borrowed.refs)))
+        if borrowed.refs:  # Dask's scatter keeps them alive with the value: wait for it
+            return ObjectRef(self.channel.request("put", data, True))
+        # one way: the worker stores it before it reads anything this process sends later
+        key = new_key(type(value).__name__)
+        self.channel.notify("put", data, False, key)
+        return ObjectRef(key)
 
     def get(self, refs: list[ObjectRef[Any]], timeout: float | None) -> list[Any]:
         values: list[Any] = loads(self.channel.request("get", [r._key for r in refs], timeout))

@@ -106,12 +106,9 @@ def keep_here(worker: Any, client: Client, key: str, value: Any) -> Future:
     return announce(client, key, worker.address, nbytes, type(value))
 
 
-def put_here(worker: Any, client: Client, value: Any) -> ObjectRef[Any]:
-    """A task process's ``put`` of ``value`` (no refs in it), kept as Dask data of its own
-    ``worker`` (whose client is ``client``; called off its event loop)."""
-    from raylike._api.tasks import new_key
-
-    key = new_key(type(value).__name__)
+def keep_as(worker: Any, client: Client, key: str, value: Any) -> ObjectRef[Any]:
+    """A task process's ``put`` of ``value`` (no refs in it) under ``key``, kept as Dask
+    data of its own ``worker`` (whose client is ``client``; called off its event loop)."""
     return ObjectRef(key, keep_here(worker, client, key, value))
 
 

@@ -228,19 +228,27 @@ class TaskScope:
         """The child refers to none of ``keys`` any more (``_objects.ChildRefs``)."""
         self.held.release(keys)
 
-    def op_put(self, data: Frames, refs: bool = True) -> str:
+    def op_put(self, data: Frames, refs: bool = True, key: str | None = None) -> str:
         """``refs``: the value holds refs (Dask's ``scatter`` keeps them alive with it).
-        Without, it is kept as this worker's Dask data as it arrived: a large array stays on
-        the shared memory the pipe brought it in (``_transport.wire``), never copied again."""
+        Without, it is kept as this worker's Dask data as it arrived (a large array stays on
+        the shared memory the pipe brought it in, ``_transport.wire``, never copied again),
+        under ``key``, which the child chose: it did not wait for this answer (a failure
+        here becomes the object's error)."""
         from raylike._dask.client import local_objects as _local_objects
 
         backend = self.node.backend()
-        value = loads_to_keep(data)
         if refs:
-            ref = backend.put(value)
+            ref = backend.put(loads_to_keep(data))
         else:
-            backend.check_connected()
-            ref = _local_objects.put_here(self.node.worker, backend.client, value)
+            assert key is not None
+            try:
+                backend.check_connected()
+                ref = _local_objects.keep_as(self.node.worker, backend.client, key,
+                                             loads_to_keep(data))
+            except Exception as exc:
+                logger.debug("the put of %s failed", key, exc_info=True)
+                ref = backend.submit_raw(_streams.raise_error, dumps_error(exc), key=key,
+                                         resources=None)
         self.held.append(ref)
         return ref._key
 
