@@ -37,6 +37,7 @@ class MicroSizes:
     calls_arg: int  # calls with an argument per client actor (Ray: 1,000)
     placement_groups: int  # created, waited for, removed (Ray: 100)
     burst_tasks: int  # the task burst; 0: not measured (raylike's own figure)
+    tree_elements: int  # float64 elements of the array a tree of nested tasks splits
     settle_s: float  # pause before each figure (Ray: 10 s, against noisy neighbours)
     warmup_s: float  # calls before timing, at least one (Ray: 1 s)
     rounds: int  # timed rounds; the figure is their mean (Ray: 4)
@@ -47,11 +48,13 @@ FULL = MicroSizes(batch=1000, put_elements=100 * 2**20, small_put_tasks=10, smal
                   big_put_tasks=10, big_puts=10, big_put_elements=10 * 2**20,
                   contained_refs=10_000, wait_refs=1000, clients=4, client_tasks=10_000,
                   calls_1n=5000, calls_arg=1000, placement_groups=100, burst_tasks=100_000,
+                  tree_elements=4 * 2**20,
                   settle_s=2.0, warmup_s=1.0, rounds=4, round_s=2.0)
 QUICK = MicroSizes(batch=100, put_elements=2**20, small_put_tasks=4, small_puts=25,
                    big_put_tasks=4, big_puts=2, big_put_elements=2**20, contained_refs=1000,
                    wait_refs=100, clients=4, client_tasks=100, calls_1n=200, calls_arg=100,
-                   placement_groups=10, burst_tasks=0, settle_s=0.0, warmup_s=0.1, rounds=2,
+                   placement_groups=10, burst_tasks=0, tree_elements=2**20, settle_s=0.0,
+                   warmup_s=0.1, rounds=2,
                    round_s=0.3)
 
 
@@ -115,6 +118,7 @@ FIGURES: tuple[MicroFigure, ...] = (
     MicroFigure("1:n async-actor calls async", "/s", lambda s: s.calls_1n * SERVERS),
     MicroFigure("n:n async-actor calls async", "/s", lambda s: s.clients * s.calls_1n),
     MicroFigure("placement group create/removal", "/s", lambda s: s.placement_groups),
+    MicroFigure("nested tasks with large arguments", "trees/s", _one, ours=True),
     MicroFigure("task burst", "tasks/s", lambda s: s.burst_tasks, dask=True, ours=True),
 )
 BY_NAME = {f.name: f for f in FIGURES}

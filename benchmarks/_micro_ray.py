@@ -204,6 +204,18 @@ def placement_groups(b: RayBench) -> Workload:
     return create_and_remove, nothing
 
 
+def nested_tree(b: RayBench) -> Workload:
+    """A tree of tasks: each splits its array in two and passes the halves to two children,
+    by value (large arguments), down to leaves of 1/16 of the array (31 tasks), and sums."""
+    values = np.ones(b.s.tree_elements)
+    leaf = max(1, b.s.tree_elements // 16)
+
+    def run() -> None:
+        if b.ray.get(b.r.split_sum.remote(values, leaf)) != float(b.s.tree_elements):
+            raise AssertionError("the tree of tasks summed wrong")
+    return run, nothing
+
+
 BUILDERS: dict[str, Callable[[RayBench], Workload]] = {
     "single client get calls (Plasma Store)": get_calls,
     "single client put calls (Plasma Store)": put_calls,
@@ -214,6 +226,7 @@ BUILDERS: dict[str, Callable[[RayBench], Workload]] = {
     "single client get object containing 10k refs": get_containing_refs,
     "single client wait 1k refs": wait_refs,
     "single client tasks sync": tasks_sync,
+    "nested tasks with large arguments": nested_tree,
     "single client tasks async": tasks_and_get_batch,
     "multi client tasks async": multi_client_tasks,
     "1:1 actor calls sync": one_actor("Actor", "small_value", False),

@@ -26,6 +26,7 @@ class Remotes:
     put_arrays: Any  # put N int64 arrays of M elements
     make_refs: Any  # a list of N refs, each a put(1)
     call_actors: Any  # N calls spread over a list of actors, got together
+    split_sum: Any  # the sum of an array, halved into two child tasks down to a leaf size
     Actor: Any  # sync, num_cpus=0
     AsyncActor: Any  # async methods, default resources
     Client: Any  # an actor calling other actors, num_cpus=0
@@ -52,6 +53,14 @@ def build(ray: Any) -> Remotes:
     @ray.remote
     def call_actors(actors: list[Any], n: int) -> None:
         ray.get([actors[i % len(actors)].small_value.remote() for i in range(n)])
+
+    @ray.remote
+    def split_sum(values: Any, leaf: int) -> float:
+        if len(values) <= leaf:
+            return float(values.sum())
+        half = len(values) // 2  # each child gets its half by value: a large argument
+        return float(sum(ray.get([split_sum.remote(values[:half], leaf),
+                                  split_sum.remote(values[half:], leaf)])))
 
     @ray.remote(num_cpus=0)
     class Actor:
@@ -84,5 +93,5 @@ def build(ray: Any) -> Remotes:
             arg = ray.put(0)
             ray.get([s.small_value_arg.remote(arg) for s in self.servers for _ in range(n)])
 
-    return Remotes(remote_small, put_small, put_arrays, make_refs, call_actors, Actor,
-                   AsyncActor, Client)
+    return Remotes(remote_small, put_small, put_arrays, make_refs, call_actors, split_sum,
+                   Actor, AsyncActor, Client)

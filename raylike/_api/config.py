@@ -26,6 +26,9 @@ SETTINGS: dict[str, Setting] = {
     "direct_actor_calls": Setting(
         "RAYLIKE_DIRECT_ACTOR_CALLS", "1",
         "0: actor calls go through Dask tasks instead of straight to the actor's worker."),
+    "direct_tasks": Setting(
+        "RAYLIKE_DIRECT_TASKS", "1",
+        "0: a driver's tasks go through Dask's scheduler instead of leased slots of its nodes."),
     "lane": Setting(
         "RAYLIKE_LANE", "1",
         "0: no shared-memory lane between a driver and the workers on its host."),

@@ -536,6 +536,9 @@ def shutdown(_exiting_interpreter: bool = False) -> None:
     from raylike._api import metrics as _metrics
 
     _metrics.on_shutdown(runtime)  # the last batch of metrics, before the client closes
+    leases = getattr(runtime.backend, "leases", None)
+    if leases is not None:  # tasks waiting for a lease: nobody is left to read them
+        leases.close()
     direct = runtime.backend.direct
     if direct is not None:
         direct.close()

@@ -47,6 +47,7 @@ logger = logging.getLogger("raylike.lane")
 SEND_TIMEOUT = 30.0  # seconds the worker's loop may be blocked by a driver that stops reading
 _LARGE = 1 << 20  # answers with more bytes than this are written off the event loop
 Answer = tuple[str, Any]  # (status, payload), as the actor's call queue returns it
+Waiting = concurrent.futures.Future[Answer]
 
 
 def enabled() -> bool:
@@ -150,6 +151,17 @@ class _Peer:
         elif message[0] == "unwatch":
             for key in message[1]:
                 self._unwatch(key)
+        elif message[0] == "lease":  # the driver asked Dask for leases (``leases``)
+            for grant, end, lease_id, shape in message[1]:
+                self._leases().expect(self, grant, end, lease_id, shape)
+        elif message[0] == "forget":
+            self._leases().forget(self, message[1])
+        elif message[0] == "tasks":
+            self._leases().push(self, message[1])
+
+    def _leases(self) -> Any:
+        """The node's lease desk (``raylike._dask.worker.leases.LeaseDesk``)."""
+        return self.server.node.leases
 
     def _watch(self, rid: int, key: str) -> None:
         """Answer with task ``key``'s result as soon as the node has it (it may already be
@@ -194,6 +206,10 @@ class _Peer:
             return
         done.add_done_callback(lambda fut: self._answer(rid, *fut.result()))
 
+    def answer(self, rid: int, status: str, payload: Any) -> None:
+        """Queue an answer (on the event loop); those of one loop iteration go together."""
+        self._answer(rid, status, payload)
+
     def _answer(self, rid: int, status: str, payload: Any) -> None:
         """Queue an answer; the answers of one loop iteration go in one message."""
         self.answers.append((rid, status, payload))
@@ -217,6 +233,8 @@ class _Peer:
         if self not in self.server.peers:
             return
         self.server.peers.discard(self)
+        if self.server.node is not None:
+            self._leases().peer_closed(self)
         for key, entries in self.watching.items():
             for _, done in entries:
                 self.server.node.unwatch(key, done)
@@ -304,13 +322,52 @@ class Lane:
 
     def unwatch(self, keys: list[str]) -> None:
         """Stop watching ``keys`` (their watches are answered ``absent``)."""
+        self._notify("unwatch", keys)
+
+    def _notify(self, kind: str, items: list[Any]) -> None:
+        """A message that needs no answer."""
         with self.lock:
             if self.closed:
                 return
         try:
-            _wire.send(self.conn, self.lock, ("unwatch", keys), plain=True)
+            _wire.send(self.conn, self.lock, (kind, items), plain=True)
         except (OSError, ValueError) as exc:
             self._lost(exc)
+
+    def lease(self, lease_id: str, shape: str) -> tuple[Waiting, Waiting] | None:
+        """Tell the lane's node to expect lease ``lease_id`` (a Dask task the driver submits
+        next): the first future is answered ``("ok", worker address)`` if it starts there,
+        the second when it ends; both ``("absent", None)`` if :meth:`forget` drops it, or the
+        lane closes. ``None`` once the lane is closed."""
+        grant: Waiting = concurrent.futures.Future()
+        end: Waiting = concurrent.futures.Future()
+        with self.lock:
+            if self.closed:
+                return None
+            grant_id, end_id = next(self.ids), next(self.ids)
+            self.pending[grant_id] = (None, grant)
+            self.pending[end_id] = (None, end)
+        try:
+            _wire.send(self.conn, self.lock, ("lease", [(grant_id, end_id, lease_id, shape)]),
+                       plain=True)
+        except (OSError, ValueError) as exc:
+            self._lost(exc)
+        return grant, end
+
+    def forget(self, lease_ids: list[str]) -> None:
+        """The leases started on another node: this one stops expecting them."""
+        self._notify("forget", lease_ids)
+
+    def push(self, tasks: list[tuple[str, Any, list[tuple[str, Any]]]]
+             ) -> list[concurrent.futures.Future[Answer]] | None:
+        """Tasks ``(shape, call, arguments)`` for the driver's leases on the lane's node: each
+        answer is the task's ``(status, payload)``, ``("moved", None)`` when the node has no
+        lease of that shape left, or ``("absent", None)`` if the lane closed first. ``None``
+        once the lane is closed."""
+        futures: list[concurrent.futures.Future[Answer]] = [
+            concurrent.futures.Future() for _ in tasks]
+        sent = self._send("tasks", [(task, fut, None) for task, fut in zip(tasks, futures)])
+        return futures if sent else None
 
     def put(self, key: str, frames: Any) -> concurrent.futures.Future[Answer] | None:
         """Store an object on the lane's worker under ``key``: ``("ok", nbytes)``."""
@@ -349,7 +406,8 @@ class Lane:
         # the actor, alive: the future's callbacks hold them)
         for rid, status, payload in answers:
             call, future = self.pending.pop(rid)
-            if status == "moved":
+            if status == "moved" and call is not None:  # an actor call (a task is placed
+                # again by its owner, ``raylike._dask.client.leases``)
                 self.on_moved(call, future)
             else:
                 future.set_result((status, payload))

@@ -55,7 +55,8 @@ def _key_of(ref: _objects.ObjectRef[Any]) -> str | None:
     if ref._future is None and direct is not None:
         if not direct.future.done():
             return None
-        direct.promote(ref, block=True)  # answered: its value gets a key (and a holder)
+        # answered: its value gets a key (and a holder), which the scheduler must know
+        _reported(direct.promote(ref, block=True))
     elif ref._delivered and ref._future is not None:
         _reported(ref._future)
     return ref._key

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from distributed import Client, Future
 
+from raylike._api import config as _config
 from raylike._api import scheduling as _scheduling
 from raylike._api.objects import ArgsHeld, ObjectRef, hold_until_done
 from raylike._api.serialization import Whole, as_read, unpicklable_part
@@ -24,6 +25,7 @@ from raylike._dask.client import local_objects as _objects_lane
 from raylike._dask.client import submissions as _submissions
 from raylike._dask.client.callbacks import when_done
 from raylike._dask.client.direct import DirectCalls
+from raylike._dask.client.leases import TaskLeases
 from raylike._dask.client.waiting import (
     DONE,
     NEVER,
@@ -63,6 +65,11 @@ class DaskBackend:
         self._kept: dict[str, list[ObjectRef[Any]]] = {}  # ``submit_raw``'s, by task key
         self.direct: DirectCalls | None = (
             DirectCalls(client, eager=in_worker is not None, worker=in_worker) if direct
+            else None)
+        # a driver's plain tasks go to leased slots of the nodes on its host (``leases``)
+        self.leases: TaskLeases | None = (
+            TaskLeases(client, self.direct, self._submit_dask, self._dep_future, self._future)
+            if self.direct is not None and in_worker is None and _config.flag("direct_tasks")
             else None)
         self._lanes_looked = -LANES_LOOK_INTERVAL  # when the workers were last looked at
         self._local_lanes()  # opened in the background: ready by the first put, usually
@@ -112,8 +119,17 @@ class DaskBackend:
             internals.send_to_scheduler(self.client, {"op": "raylike-desire", "keys": [key]})
         return fut
 
+    def _twin(self, ref: ObjectRef[Any]) -> None:
+        """A ref made again from a direct one's id (``ray.ObjectRef(ref.binary())``) shares
+        its answer."""
+        if ref._future is None and ref._direct is None and self.direct is not None:
+            twin = self.direct.twin(ref._key)
+            if twin is not None:
+                ref._direct = twin._direct
+
     def future_of(self, ref: ObjectRef[Any]) -> Future:
         self._check_session(ref)
+        self._twin(ref)
         fut = ref._future
         if fut is None and ref._direct is not None:
             return ref._direct.promote(ref, block=True)
@@ -149,6 +165,7 @@ class DaskBackend:
     def _waitable(self, ref: ObjectRef[Any]) -> Any:
         """What to wait on for ``ref``: a direct call's answer, or its Dask future."""
         self._check_session(ref)
+        self._twin(ref)
         direct = ref._direct
         if direct is not None and (ref._future is None or direct.future.done()) \
                 and direct.usable(ref):
@@ -358,8 +375,13 @@ class DaskBackend:
             return  # Ray: cancelling a finished task does nothing
         with self._dask_errors("cancel"):
             interrupted = self.client.run(_node.interrupt, task_key, force, recursive)
-            if ref._direct is not None:  # a direct actor call: its host stops it if it has
-                # not started; its key, once answered (promoted), holds that answer
+            # a leased task that took Dask's path after all: cancelled there
+            fell_back = self.leases is not None and self.leases.on_dask_path(ref)
+            if ref._direct is not None and not fell_back:  # a direct call or leased task: its
+                # node stops it if it has not started; its key, once answered, holds that answer
+                if ref._future is None and self.leases is not None and \
+                        self.leases.cancel_queued(ref):
+                    return  # a task not pushed to a lease yet: cancelled here
                 if ref._future is None and self.direct is not None:
                     self.direct.cancel_unsent(ref)  # not sent yet: it is cancelled here
                 return
@@ -389,6 +411,10 @@ class DaskBackend:
         except _scheduling.Unschedulable as exc:  # Ray fails the task, not the submission
             return self._refused(call, TaskUnschedulableError(str(exc)))
         placement = self._pin(placement, call.key)
+        if self.leases is not None:
+            leased = self.leases.submit(call, deps, nested, placement)
+            if leased is not None:
+                return [leased]
         dep_futures = [self._dep_future(d) for d in deps]
         if call.num_returns == 1:  # one graph for a burst of tasks (``_submissions``)
             batched = self._batch.submit(_node.execute_task, (call, *dep_futures), call.key,
@@ -410,6 +436,19 @@ class DaskBackend:
             if call.num_returns == 1:
                 refs[0]._watchable = True
             return refs
+
+    def _submit_dask(self, call: Any, deps: list[ObjectRef[Any]],
+                     placement: dict[str, Any]) -> Future:
+        """A one-return task as a Dask task of its own (a leased task that found no lease)."""
+        from raylike._dask.worker import node as _node
+
+        dep_futures = [self._dep_future(d) for d in deps]
+        with self._dask_errors():
+            fut = self.client.submit(_node.execute_task, call, *dep_futures, key=call.key,
+                                     resources=call.dask_resources or None, pure=False,
+                                     retries=0, **placement)
+            self._fire_and_forget(fut)
+        return fut
 
     def _refused(self, call: Any, error: BaseException) -> list[ObjectRef[Any]]:
         """The refs of a task Ray refuses to schedule: getting them raises ``error``."""

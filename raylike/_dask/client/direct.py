@@ -93,9 +93,10 @@ class DirectCalls:
         # here must give that ref, not a Dask future made before the key is submitted (Dask's
         # submit then finds the key known, and skips it)
         self._by_key: dict[str, ObjectRef[Any]] = {}
-        # eager (a worker's): every direct ref its task processes still hold (the process's
-        # scope holds it), found by key when the process asks for it (``find``)
-        self._answers: weakref.WeakValueDictionary[str, ObjectRef[Any]] = \
+        # every direct ref not dropped, by key: ``ray.ObjectRef(ref.binary())`` names one
+        # again; a worker's (eager) also finds there the refs its task processes hold (their
+        # scopes hold them) when a process asks for one (``find``)
+        self._live: weakref.WeakValueDictionary[str, ObjectRef[Any]] = \
             weakref.WeakValueDictionary()
         self._promote_lock = threading.Lock()
         self.promoter = concurrent.futures.ThreadPoolExecutor(1, "raylike-promote")
@@ -132,8 +133,8 @@ class DirectCalls:
         self._count(call.actor_id, future)
         ref: ObjectRef[Any] = ObjectRef(call.key)
         ref._direct = DirectResult(future, self)
-        if self.eager:  # promoted only when its key leaves the task process (``promote_keys``)
-            self._answers[call.key] = ref
+        self._live[call.key] = ref  # eager: promoted only when its key leaves the task
+        # process that made the call (``promote_keys``)
         return ref
 
     def _count(self, actor_id: str, future: concurrent.futures.Future[Any]) -> None:
@@ -186,11 +187,19 @@ class DirectCalls:
             pass  # answered meanwhile
         return True
 
+    def remember(self, ref: ObjectRef[Any]) -> None:
+        """Note a direct ref (see :meth:`twin`)."""
+        self._live[ref._key] = ref
+
+    def twin(self, key: str) -> ObjectRef[Any] | None:
+        """The live direct ref of ``key`` made here, if any."""
+        return self._live.get(key)
+
     def find(self, key: str) -> ObjectRef[Any] | None:
         """The ref of a direct call made here whose key Dask does not know yet."""
         ref = self._by_key.get(key)
         if ref is None and self.eager:
-            ref = self._answers.get(key)
+            ref = self._live.get(key)
         return ref
 
     def promote_keys(self, keys: list[str]) -> None:
@@ -198,7 +207,7 @@ class DirectCalls:
         each becomes an ordinary Dask object once answered. Until then its answer stays here,
         with no scheduler message per call (Ray's owner keeps small answers too)."""
         for key in keys:
-            ref = self._answers.get(key)
+            ref = self._live.get(key)
             if ref is not None and ref._direct is not None and ref._future is None:
                 ref._direct.promote(ref, block=False)
 

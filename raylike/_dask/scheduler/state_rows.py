@@ -129,18 +129,25 @@ def task_row(rec: dict[str, Any], live: str | None, actors: dict[str, Any]) -> d
 
 
 def call_record(call: dict[str, Any], worker: str) -> dict[str, Any]:
-    """A worker's record of an actor call (``_task_events``) as a task record."""
+    """A worker's record of an actor call or of a task a lease ran (``_task_events``) as a
+    task record."""
     error = call.get("error") or (None, None)
-    # RUNNING: handed to the actor's process; PENDING: queued on its worker (Ray's actor-task
-    # state for a call waiting for its turn or a free slot)
-    state = {"PENDING": "PENDING_ACTOR_TASK_ORDERING_OR_CONCURRENCY"}.get(call["state"],
-                                                                          call["state"])
+    kind = call.get("type", "ACTOR_TASK")
+    # RUNNING: handed to the process; PENDING: queued on its worker (Ray's actor-task state for
+    # a call waiting for its turn or a free slot; a task waiting for its lease's slot)
+    waiting = ("PENDING_NODE_ASSIGNMENT" if kind == "NORMAL_TASK"
+               else "PENDING_ACTOR_TASK_ORDERING_OR_CONCURRENCY")
+    state = waiting if call["state"] == "PENDING" else call["state"]
+    function = call["method"].rsplit(".", 1)[-1] if kind == "NORMAL_TASK" else call["name"]
     return {"key": call["key"], "state": state,
             "created": call["created"], "started": call["started"], "ended": call["ended"],
-            "worker": worker, "type": "ACTOR_TASK", "actor_id": call["actor_id"],
-            "name": call["name"], "func": call["name"], "full_name": call["method"],
-            "error_type": error[0], "error_message": error[1], "resources": {},
-            "job_id": "", "pg": None}
+            "worker": worker, "type": kind, "actor_id": call["actor_id"],
+            "name": call["name"], "func": function,
+            "full_name": call["method"],
+            "error_type": error[0], "error_message": error[1],
+            "resources": _resources.without_hidden(call.get("resources") or {}),
+            "job_id": call.get("job_id", ""), "pg": None,
+            "max_retries": call.get("max_retries", 0)}
 
 
 def actor_row(record: Any, pids: dict[str, int]) -> dict[str, Any]:

@@ -50,6 +50,7 @@ from raylike._dask.worker import accelerators as _accelerators
 from raylike._dask.worker import lookahead as _lookahead
 from raylike._dask.worker import packages as _packages
 from raylike._dask.worker import streams as _streams
+from raylike._dask.worker.leases import LeaseDesk
 from raylike._dask.worker.scope import TaskScope
 from raylike._process.child import ReturnError, _retryable
 from raylike._process.env_setup import NodeEnvs
@@ -127,6 +128,7 @@ class NodePlugin(WorkerPlugin):
         self.lock = threading.Lock()
         # the actor-call socket for drivers on this host (raylike._transport.lane)
         self.lane: Any = None
+        self.leases = LeaseDesk(self)  # drivers' task leases here (raylike._dask.worker.leases)
         await self._declare_resources(worker)
         if batch_interval() > 0:
             internals.set_worker_interval(worker, batch_interval())

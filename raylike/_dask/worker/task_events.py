@@ -1,8 +1,10 @@
-"""What a worker records of its actors' method calls, for the state API and the timeline.
+"""What a worker records of its actors' method calls and of the tasks its leases ran, for the
+state API and the timeline.
 
-Actor calls mostly never become Dask tasks (``_direct``, ``_lane``), so the scheduler does not
-see them: each worker's call queues (``_actor_calls.CallQueue``) note here when a call arrives,
-starts and ends. The record is per worker process and bounded (the oldest calls are dropped
+Actor calls mostly never become Dask tasks (``_direct``, ``_lane``), nor do tasks a driver
+pushes to a lease (``leases``), so the scheduler does not see them: each worker's call queues
+(``_actor_calls.CallQueue``) and lease queues note here when a call or task arrives, starts
+and ends. The record is per worker process and bounded (the oldest calls are dropped
 first); the scheduler's state plugin collects it from every worker for a query
 (:func:`collect`, run through Dask's ``run``). Recording costs a dict per call.
 """
@@ -23,11 +25,37 @@ def arrived(call: Any, meta: Any) -> None:
     row = {"key": call.key, "name": call.name, "method": call.method,
            "actor_id": call.actor_id, "class_name": getattr(meta, "class_name", ""),
            "created": time.time(), "started": None, "ended": None, "state": "PENDING"}
+    _record(row)
+
+
+def task_arrived(call: Any) -> None:
+    """A driver's task (a ``TaskCall``) reached this node's lease queue
+    (``raylike._dask.worker.leases``): Dask's scheduler never sees it."""
+    function = call.function_name or call.name
+    row = {"key": call.key, "name": call.name, "method": function, "actor_id": None,
+           "class_name": "", "created": time.time(), "started": None, "ended": None,
+           "state": "PENDING", "type": "NORMAL_TASK", "job_id": call.job_id,
+           "resources": dict(call.resources), "max_retries": call.max_retries}
+    _record(row)
+
+
+def _record(row: dict[str, Any]) -> None:
     with _LOCK:
-        _CALLS[call.key] = row
-        _CALLS.move_to_end(call.key)
+        _CALLS[row["key"]] = row
+        _CALLS.move_to_end(row["key"])
         while len(_CALLS) > KEPT:
             _CALLS.popitem(last=False)
+
+
+def ended_now(key: str, status: str, error: bytes | None = None) -> None:
+    """The task or call ``key`` ended: ``status`` ``"ok"`` or ``"err"`` (``error``, pickled)."""
+    row = _CALLS.get(key)
+    if row is None:
+        return
+    row["ended"] = time.time()
+    row["state"] = "FINISHED" if status == "ok" else "FAILED"
+    if status != "ok":
+        row["error"] = error
 
 
 def started(key: str) -> None:
@@ -42,14 +70,11 @@ def ended(key: str, answer: Any) -> None:
     row = _CALLS.get(key)
     if row is None:
         return
-    row["ended"] = time.time()
     try:
         status, payload = answer.result()
     except BaseException:  # cancelled future: the actor went away
         status, payload = "err", None
-    row["state"] = "FINISHED" if status == "ok" else "FAILED"
-    if status != "ok":
-        row["error"] = payload if isinstance(payload, bytes) else None
+    ended_now(key, status, payload if isinstance(payload, bytes) else None)
 
 
 def collect(dask_worker: Any = None) -> dict[str, Any]:

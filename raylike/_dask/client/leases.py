@@ -1,0 +1,422 @@
+"""A driver's tasks pushed to leased slots of the nodes on its host (the driver's end).
+
+A task's Dask round trip (driver -> scheduler -> worker -> scheduler -> driver) is what bounds a
+driver's task rate. Ray's owners lease a worker from its node once and push many tasks to it;
+here the driver asks Dask for a *lease* (``raylike._dask.worker.leases.hold_lease``, a Dask
+task with the tasks' resources, so Dask places and accounts it), and once it starts, pushes
+its tasks of that shape over its lane to the lease's node, whose leases run them from one
+queue. Each task's ref holds its answer, as a direct actor call's does
+(``raylike._dask.client.direct``): it becomes a Dask key only if it leaves the driver.
+
+Only a plain task takes this path: one return, default scheduling, CPUs only, a driver with a
+lane to a worker. A task whose arguments are refs waits here until they are ready (Ray's owner
+does the same): a direct answer travels with the task, a Dask key is read by the node. More
+leases are asked for (``MAX_REQUESTS`` at a time) while the tasks pushed outnumber the leases,
+and a lease ends on its node after ``IDLE`` seconds without work. A task that waits for a lease
+longer than ``WAIT_FOR_LEASE`` (Dask has no free slot: it is busy, or no node here fits), and
+every later task while that lasts, takes Dask's path, where the scheduler and the state API see
+it wait.
+"""
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import dataclasses
+import functools
+import logging
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from distributed import Client, Future
+
+from raylike._api.objects import ArgsHeld, ObjectRef
+from raylike._api.serialization import dumps, dumps_error, dumps_frames, loads
+from raylike._dask import errors as _errors
+from raylike._dask.client.callbacks import when_done
+from raylike._dask.client.direct import DirectCalls, DirectResult
+from raylike._dask.worker.leases import hold_lease
+from raylike._transport.lane import Lane
+from raylike.exceptions import (
+    NodeDiedError,
+    RayActorError,
+    RayTaskError,
+    TaskCancelledError,
+    dependency_failed,
+)
+
+logger = logging.getLogger("raylike.leases")
+MAX_REQUESTS = 4  # lease requests of one shape not granted yet, at most
+WAIT_FOR_LEASE = 0.25  # seconds a task waits here for a first lease before Dask's path
+Answer = tuple[str, Any]
+
+
+@dataclass(eq=False)
+class _Item:
+    """One task on its way to a lease."""
+
+    call: Any
+    deps: list[ObjectRef[Any]]
+    answer: concurrent.futures.Future[Answer]  # what its ref holds
+    shape: str
+    resources: dict[str, float]
+    placement: dict[str, Any]
+    ref: Any  # a weak reference to its ObjectRef
+    args: list[tuple[str, Any]] = field(default_factory=list)
+    since: float = 0.0
+
+
+@dataclass(eq=False)
+class _Place:
+    """A node (its lane) holding leases of one shape for this driver."""
+
+    lane: Lane
+    leases: set[str] = field(default_factory=set)
+    in_flight: int = 0
+
+
+class TaskLeases:
+    """The driver's leases and the tasks it pushes to them."""
+
+    def __init__(self, client: Client, direct: DirectCalls,
+                 to_dask: Callable[[Any, list[ObjectRef[Any]], dict[str, Any]], Future],
+                 dep_future: Callable[[ObjectRef[Any]], Future],
+                 key_future: Callable[[str], Future]) -> None:
+        self.client = client
+        self._key_future = key_future  # this client's future of a Dask key
+        self.direct = direct
+        self._to_dask = to_dask  # submits a task on Dask's path (its future)
+        self._dep_future = dep_future
+        self._lock = threading.Lock()
+        self._places: dict[str, list[_Place]] = {}
+        self._waiting: dict[str, collections.deque[_Item]] = {}
+        self._requests: dict[str, int] = {}  # lease requests not granted yet, by shape
+        self._busy_until: dict[str, float] = {}  # shape -> Dask's path until then
+        self._granted: set[str] = set()
+        self._leases: dict[str, Future] = {}  # lease id -> its Dask task
+        self._queued: dict[str, _Item] = {}  # not pushed yet, by task key (``cancel``)
+        self._resources: dict[str, dict[str, float]] = {}  # shape -> its resources
+        self._fallen: set[str] = set()  # keys of tasks on Dask's path, until they end
+
+    @staticmethod
+    def eligible(call: Any, placement: dict[str, Any]) -> bool:
+        """Whether ``call`` may take a lease: see the module's docstring."""
+        resources = call.resources
+        return (call.num_returns == 1 and call.placement is None and not placement
+                and not call.label_selector and call.strategy in (None, "DEFAULT")
+                and len(resources) == 1 and resources.get("CPU", 0) > 0)
+
+    def submit(self, call: Any, deps: list[ObjectRef[Any]], nested: list[ObjectRef[Any]],
+               placement: dict[str, Any]) -> ObjectRef[Any] | None:
+        """The ref of ``call``, on its way to a lease; ``None``: it takes Dask's path."""
+        if not self.eligible(call, placement) or not self.direct.local_lanes():
+            return None
+        shape = repr(sorted(call.resources.items()))
+        if self._busy_until.get(shape, 0.0) > time.monotonic():
+            return None
+        answer: concurrent.futures.Future[Answer] = concurrent.futures.Future()
+        ref: ObjectRef[Any] = ObjectRef(call.key)
+        ref._direct = DirectResult(answer, self.direct)
+        self.direct.remember(ref)
+        held = [*deps, *nested]
+        if held:  # the arguments live until the task is done
+            answer.add_done_callback(ArgsHeld(held, [r._key for r in held]))
+        item = _Item(call, list(deps), answer, shape, dict(call.resources), placement,
+                     weakref.ref(ref), since=time.monotonic())
+        with self._lock:
+            self._queued[call.key] = item
+        self._when_ready(item)
+        return ref
+
+    def cancel_queued(self, ref: ObjectRef[Any]) -> bool:
+        """``ray.cancel`` of a task not pushed yet: it fails with ``TaskCancelledError``."""
+        with self._lock:
+            item = self._queued.pop(ref._key, None)
+            if item is not None:
+                waiting = self._waiting.get(item.shape)
+                if waiting is not None and item in waiting:
+                    waiting.remove(item)
+        if item is None:
+            return False
+        _settle(item, ("err", dumps(TaskCancelledError(ref.task_id().hex()))))
+        return True
+
+    def on_dask_path(self, ref: ObjectRef[Any]) -> bool:
+        """Whether ``ref``'s task went down Dask's path after all, and has not ended."""
+        return ref._key in self._fallen
+
+    # -- arguments ----------------------------------------------------------------------------
+    def _when_ready(self, item: _Item) -> None:
+        """Push ``item`` once its top-level refs are ready."""
+        waits = [self._waitable(d) for d in item.deps]
+        pending = [w for w in waits if not w.done()]
+        if not pending:
+            self._ready(item)
+            return
+        left = [len(pending)]
+        lock = threading.Lock()
+
+        def one_done(_: Any) -> None:
+            with lock:
+                left[0] -= 1
+                last = left[0] == 0
+            if last:
+                self._ready(item)
+        for wait in pending:
+            when_done(wait, one_done)
+
+    def _waitable(self, dep: ObjectRef[Any]) -> Any:
+        direct = dep._direct
+        if direct is not None:
+            return direct.future
+        return self._dep_future(dep)
+
+    def _ready(self, item: _Item) -> None:
+        if item.answer.done():  # cancelled meanwhile
+            return
+        args: list[tuple[str, Any]] = []
+        for dep in item.deps:
+            if dep._direct is not None:
+                status, payload = dep._direct.answer()
+                if status != "ok":  # Ray: the task fails with its argument's error
+                    self._dequeue(item)
+                    _settle(item, ("err", _argument_failed(item.call, payload)))
+                    return
+                args.append(("value", payload))
+                continue
+            fut = self._dep_future(dep)
+            if fut.status != "finished":  # failed, lost or cancelled: Dask's path says how
+                self._fall_back(item)
+                return
+            args.append(("key", str(fut.key)))
+        item.args = args
+        self._dispatch(item)
+
+    # -- placing ------------------------------------------------------------------------------
+    def _dispatch(self, item: _Item) -> None:
+        """Push ``item`` to the least loaded node holding leases of its shape, or wait for a
+        lease (asking for one)."""
+        with self._lock:
+            places = [p for p in self._places.get(item.shape, ())
+                      if p.leases and not p.lane.closed]
+            place = min(places, key=lambda p: p.in_flight / len(p.leases)) if places else None
+            if place is not None:
+                place.in_flight += 1
+                self._queued.pop(item.call.key, None)
+            else:
+                self._waiting.setdefault(item.shape, collections.deque()).append(item)
+            self._resources[item.shape] = item.resources
+        self._more(item.shape)
+        if place is None:
+            self._check_later(item.shape)
+            return
+        sent = place.lane.push([(item.shape, item.call, item.args)])
+        if sent is None:  # the lane closed
+            self._unplace(item.shape, place)
+            self._dispatch(item)
+            return
+        sent[0].add_done_callback(functools.partial(self._answered, item, place))
+
+    def _more(self, shape: str) -> None:
+        """Ask for more leases of ``shape`` while its tasks (pushed or waiting here) outnumber
+        its leases and the requests not granted yet (``MAX_REQUESTS`` of those at most). A
+        request Dask cannot grant yet waits there: a task that blocks in ``get`` gives its
+        CPU back, and the lease asked for then runs the tasks queued behind it."""
+        with self._lock:
+            places = [p for p in self._places.get(shape, ()) if not p.lane.closed]
+            leases = sum(len(p.leases) for p in places)
+            work = sum(p.in_flight for p in places) + len(self._waiting.get(shape, ()))
+            pending = self._requests.get(shape, 0)
+            more = min(work - leases - pending, MAX_REQUESTS - pending)
+            if more <= 0:
+                return
+            self._requests[shape] = pending + more
+            resources = self._resources[shape]
+        for _ in range(more):
+            self._request(shape, resources)
+
+    def _answered(self, item: _Item, place: _Place, fut: concurrent.futures.Future[Answer]
+                  ) -> None:
+        status, payload = fut.result()
+        with self._lock:
+            place.in_flight -= 1
+        if status == "kept":  # its result holds refs: the node keeps it as Dask data
+            ref = item.ref()
+            if ref is not None and ref._future is None:
+                ref._future = self._key_future(item.call.key)  # those refs live as it does
+            _settle(item, ("ok", payload))
+        elif status in ("ok", "err"):
+            _settle(item, (status, payload))
+        elif status == "moved":  # its node has no lease of this shape left
+            with self._lock:
+                place.leases.clear()
+            self._dispatch(item)
+        else:  # the lane closed: its node died, as far as this task knows
+            self._unplace(item.shape, place)
+            retries = item.call.max_retries
+            if retries == 0:
+                _settle(item, ("err", dumps_error(NodeDiedError(
+                    f"Task {item.call.name} failed because the node it was running on died "
+                    "and it had no retries left (max_retries)."))))
+                return
+            item.call = dataclasses.replace(item.call, max_retries=max(retries - 1, -1)
+                                            if retries > 0 else retries)
+            self._dispatch(item)
+
+    def _unplace(self, shape: str, place: _Place) -> None:
+        with self._lock:
+            places = self._places.get(shape, [])
+            if place in places:
+                places.remove(place)
+
+    def _check_later(self, shape: str) -> None:
+        """Tasks still waiting for a lease after ``WAIT_FOR_LEASE`` take Dask's path."""
+        timer = threading.Timer(WAIT_FOR_LEASE, self._waited, (shape,))
+        timer.daemon = True
+        timer.start()
+
+    def _waited(self, shape: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            waiting = self._waiting.get(shape)
+            late = [i for i in waiting or () if now - i.since >= WAIT_FOR_LEASE]
+            if not late:
+                return
+            for item in late:
+                waiting.remove(item)  # type: ignore[union-attr]
+            self._busy_until[shape] = now + WAIT_FOR_LEASE
+        for item in late:
+            self._fall_back(item)
+
+    # -- leases -------------------------------------------------------------------------------
+    def _request(self, shape: str, resources: dict[str, float]) -> None:
+        """Ask Dask for one more lease of ``shape`` (registered on every lane first)."""
+        lease_id = uuid.uuid4().hex
+        asked = [(lane, r) for lane in self.direct.local_lanes()
+                 if (r := lane.lease(lease_id, shape)) is not None]
+        if not asked:
+            with self._lock:
+                self._requests[shape] -= 1
+            return
+        for lane, (grant, end) in asked:
+            grant.add_done_callback(functools.partial(
+                self._on_grant, shape, lease_id, lane, [other for other, _ in asked]))
+            end.add_done_callback(functools.partial(self._on_end, shape, lease_id, lane))
+        try:
+            fut = self.client.submit(hold_lease, lease_id, key=f"raylike-lease-{lease_id}",
+                                     resources=resources, pure=False, retries=0)
+        except Exception:  # the client is closing
+            logger.debug("could not ask for a lease", exc_info=True)
+            self._lease_done(shape, lease_id, None)
+            return
+        with self._lock:
+            self._leases[lease_id] = fut
+        when_done(fut, functools.partial(self._lease_done, shape, lease_id))
+
+    def _on_grant(self, shape: str, lease_id: str, lane: Lane, asked: list[Lane],
+                  fut: concurrent.futures.Future[Answer]) -> None:
+        if fut.result()[0] != "ok":
+            return  # it started elsewhere (or this lane closed)
+        with self._lock:
+            self._granted.add(lease_id)
+            self._requests[shape] -= 1
+            places = self._places.setdefault(shape, [])
+            place = next((p for p in places if p.lane is lane), None)
+            if place is None:
+                place = _Place(lane)
+                places.append(place)
+            place.leases.add(lease_id)
+            waiting = list(self._waiting.pop(shape, ()))
+        others = [other for other in asked if other is not lane]
+        for other in others:
+            other.forget([lease_id])
+        for item in waiting:
+            self._dispatch(item)
+        self._more(shape)
+
+    def _on_end(self, shape: str, lease_id: str, lane: Lane,
+                fut: concurrent.futures.Future[Answer]) -> None:
+        with self._lock:
+            for place in self._places.get(shape, ()):
+                if place.lane is lane:
+                    place.leases.discard(lease_id)
+        self._more(shape)
+
+    def _lease_done(self, shape: str, lease_id: str, _fut: Any) -> None:
+        """The lease's Dask task ended; one that never started here (no lane of this driver
+        where Dask placed it, or it failed) sends the waiting tasks down Dask's path."""
+        with self._lock:
+            self._leases.pop(lease_id, None)
+            if lease_id in self._granted:
+                self._granted.discard(lease_id)
+                return
+            self._requests[shape] -= 1
+            self._busy_until[shape] = time.monotonic() + 10 * WAIT_FOR_LEASE
+            late = list(self._waiting.pop(shape, ())) if not self._requests[shape] else []
+        for lane in self.direct.local_lanes():
+            lane.forget([lease_id])
+        for item in late:
+            self._fall_back(item)
+
+    # -- Dask's path ----------------------------------------------------------------------------
+    def _dequeue(self, item: _Item) -> None:
+        with self._lock:
+            self._queued.pop(item.call.key, None)
+
+    def _fall_back(self, item: _Item) -> None:
+        """Run ``item`` as a Dask task under its own key; its ref reads the result there."""
+        self._dequeue(item)
+        if item.answer.done():
+            return
+        try:
+            fut = self._to_dask(item.call, item.deps, item.placement)
+        except Exception as exc:  # the client closed
+            _settle(item, ("err", dumps_error(exc)))
+            return
+        ref = item.ref()
+        if ref is not None:
+            ref._future = fut
+        self._fallen.add(item.call.key)
+        item.answer.add_done_callback(lambda _f: self._fallen.discard(item.call.key))
+        when_done(fut, functools.partial(self._filled, item))
+
+    def _filled(self, item: _Item, fut: Future) -> None:
+        """Hand a Dask result to the ref's answer too, for a ``get`` already waiting on that
+        (on the client's event loop: nothing blocks)."""
+        async def fill() -> None:
+            try:
+                with _errors.dask_errors("", str(self.client.scheduler.address)):
+                    value = await self.client.gather(fut, asynchronous=True)
+                answer: Answer = "ok", dumps_frames(value)
+            except BaseException as exc:  # the task's error is the answer
+                answer = "err", dumps_error(exc)
+            _settle(item, answer)
+        if self.client.loop is not None:
+            self.client.loop.add_callback(fill)
+
+    def close(self) -> None:
+        with self._lock:
+            self._waiting.clear()
+            self._queued.clear()
+            self._places.clear()
+
+
+def _argument_failed(call: Any, payload: Any) -> bytes:
+    """The error of a task that never ran because an argument holds an error (``payload``):
+    a task's or an actor's error becomes Ray's "could not be computed" ``RayTaskError``."""
+    error = loads(payload)
+    if isinstance(error, (RayTaskError, RayActorError)):
+        error = dependency_failed(error, call.key.rsplit("-", 1)[0])
+        error._task_key = call.key
+    return dumps_error(error)
+
+
+def _settle(item: _Item, answer: Answer) -> None:
+    try:
+        item.answer.set_result(answer)
+    except concurrent.futures.InvalidStateError:
+        pass  # cancelled or answered already

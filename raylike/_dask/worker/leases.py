@@ -1,0 +1,203 @@
+"""Task leases: a driver on this host runs its tasks here without Dask's scheduler per task.
+
+Ray's owners lease a worker once and push many tasks to it. Here a *lease* is a Dask task,
+:func:`hold_lease`, that a driver submits with the resources of its tasks (``CPU: 1`` for a
+default task): Dask places it and counts its resources while it runs, so the scheduler, the
+dashboard and other clients see the slot taken. While it runs, its thread takes that driver's
+tasks of that shape from a queue on this node and runs each as Dask would have run it
+(``NodePlugin.run_task``: a process of the node's pool, retries, cancel, the CPU given back
+while the task blocks); the driver pushes the tasks over its lane (``raylike._transport.lane``)
+and each answer goes back on the lane. One queue per driver and shape is shared by all that
+driver's leases here, so a task waits for whichever lease frees first. A lease ends when its
+queue stays empty for ``IDLE`` seconds or the driver's lane closes; a task pushed to a queue
+with no lease left is answered ``moved`` (the driver places it again).
+
+The driver registers each lease it asks for on all its lanes first (``expect``); the lease task
+finds the registration where Dask placed it, or ends at once (``unserved``) on a worker that
+has none (a driver on another host: its tasks keep Dask's path).
+"""
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from distributed import get_worker
+
+from raylike._api.objects import _Borrowed
+from raylike._api.serialization import dumps_error, loads
+from raylike._dask.client.local_objects import keep_here
+from raylike._dask.worker import task_events as _task_events
+from raylike._transport.lane import value_answer
+from raylike.exceptions import RaySystemError
+
+if TYPE_CHECKING:
+    from raylike._dask.worker.node import NodePlugin
+
+logger = logging.getLogger("raylike.leases")
+IDLE = 0.05  # seconds a lease waits for a task before it ends
+GRANT_WAIT = 2.0  # seconds a lease task waits for its driver's registration on the lane
+KEPT_FOR = 60.0  # seconds a result holding refs stays held here for its driver
+
+
+@dataclass
+class _Queue:
+    """One driver's pushed tasks of one shape on this node, and its leases here."""
+
+    items: collections.deque[tuple[int, Any, list[tuple[str, Any]]]] = field(
+        default_factory=collections.deque)
+    leases: int = 0
+    closed: bool = False
+
+
+class LeaseDesk:
+    """The node's leases and their task queues. The lane calls :meth:`expect`, :meth:`forget`,
+    :meth:`push` and :meth:`peer_closed` on the event loop; lease tasks call :meth:`hold`."""
+
+    def __init__(self, node: NodePlugin) -> None:
+        self.node = node
+        self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+        self.waiters: dict[str, tuple[Any, int, int, str]] = {}  # lease id -> its driver's
+        self.queues: dict[tuple[int, str], _Queue] = {}  # (id of the driver's peer, shape)
+        self.kept: collections.deque[tuple[float, Any]] = collections.deque()
+
+    # -- on the event loop (the lane) -------------------------------------------------------
+    def expect(self, peer: Any, grant: int, end: int, lease_id: str, shape: str) -> None:
+        """The driver of ``peer`` asked for lease ``lease_id``: answer ``grant`` when it starts
+        here and ``end`` when it ends."""
+        with self.lock:
+            self.waiters[lease_id] = (peer, grant, end, shape)
+            self.changed.notify_all()
+
+    def forget(self, peer: Any, lease_ids: list[str]) -> None:
+        """The leases were granted elsewhere: drop their registrations (answered absent)."""
+        with self.lock:
+            gone = [self.waiters.pop(i) for i in lease_ids if i in self.waiters]
+        for owner, grant, end, _ in gone:
+            owner.answer(grant, "absent", None)
+            owner.answer(end, "absent", None)
+
+    def push(self, peer: Any, items: list[tuple[int, str, Any, list[tuple[str, Any]]]]) -> None:
+        """Tasks for the leases of ``peer``'s driver: queued, or ``moved`` when no lease of
+        that shape is left here."""
+        moved = []
+        with self.lock:
+            for rid, shape, call, deps in items:
+                queue = self.queues.get((id(peer), shape))
+                if queue is None or queue.leases <= 0 or queue.closed:
+                    moved.append(rid)
+                    continue
+                queue.items.append((rid, call, deps))
+                _task_events.task_arrived(call)
+            self.changed.notify_all()
+        for rid in moved:
+            peer.answer(rid, "moved", None)
+
+    def peer_closed(self, peer: Any) -> None:
+        """The driver went away: its leases end and its queued tasks are dropped."""
+        with self.lock:
+            for lease_id in [i for i, w in self.waiters.items() if w[0] is peer]:
+                del self.waiters[lease_id]
+            for (owner, _), queue in self.queues.items():
+                if owner == id(peer):
+                    queue.closed = True
+                    queue.items.clear()
+            self.changed.notify_all()
+
+    # -- in a lease task's thread -----------------------------------------------------------
+    def hold(self, lease_id: str) -> str:
+        """Serve lease ``lease_id``: run its driver's tasks until its queue stays empty."""
+        deadline = time.monotonic() + GRANT_WAIT
+        with self.lock:
+            while lease_id not in self.waiters:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return "unserved"  # its driver has no lane here
+                self.changed.wait(left)
+            peer, grant, end, shape = self.waiters.pop(lease_id)
+            slot = (id(peer), shape)
+            queue = self.queues.get(slot)
+            if queue is None or queue.closed:
+                queue = self.queues[slot] = _Queue()
+            queue.leases += 1
+        loop = self.node.worker.loop
+        loop.add_callback(peer.answer, grant, "ok", self.node.worker.address)
+        try:
+            while True:
+                item = self._next(queue, slot)
+                if item is None:
+                    return "idle"
+                rid, call, deps = item
+                answer = self._run(call, deps)
+                loop.add_callback(peer.answer, rid, *answer)
+        finally:
+            loop.add_callback(peer.answer, end, "ok", None)
+
+    def _next(self, queue: _Queue, slot: tuple[int, str]
+              ) -> tuple[int, Any, list[tuple[str, Any]]] | None:
+        """The next task of the queue, or ``None`` (the lease ends) once it stayed empty."""
+        with self.lock:
+            deadline = time.monotonic() + IDLE
+            while not queue.items and not queue.closed:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.changed.wait(left)
+            if queue.items and not queue.closed:
+                return queue.items.popleft()
+            queue.leases -= 1
+            if queue.leases <= 0 and self.queues.get(slot) is queue:
+                del self.queues[slot]
+            return None
+
+    def _run(self, call: Any, deps: list[tuple[str, Any]]) -> tuple[str, Any]:
+        """Run one pushed task here: ``(status, payload)`` for its driver."""
+        _task_events.started(call.key)
+        try:
+            values = tuple(self._argument(kind, value) for kind, value in deps)
+            result = self.node.run_task(call, values)
+            with _Borrowed() as borrowed:
+                answer = value_answer(result)
+            if answer[0] != "ok":
+                answer = "err", dumps_error(RaySystemError(
+                    f"The result of {call.name} could not be sent to its driver."))
+            elif borrowed.refs:  # refs the task made, in its result: they live as long as
+                # the result does, kept here as Dask data (as on Dask's path)
+                self._keep(call.key, result)
+                answer = "kept", answer[1]
+        except BaseException as exc:  # the task's error (a crash, a cancel, ...) is its value
+            answer = "err", dumps_error(exc)
+        _task_events.ended_now(call.key, "err" if answer[0] == "err" else "ok",
+                               answer[1] if answer[0] == "err" else None)
+        return answer
+
+    def _keep(self, key: str, value: Any) -> None:
+        """Store ``value`` as Dask object ``key``, held here for ``KEPT_FOR`` seconds: by then
+        its driver, answered ``kept``, holds the key itself."""
+        backend = self.node.backend()
+        fut = keep_here(self.node.worker, backend.client, key, value)
+        now = time.monotonic()
+        with self.lock:
+            self.kept.append((now + KEPT_FOR, fut))
+            while self.kept and self.kept[0][0] < now:
+                self.kept.popleft()
+
+    def _argument(self, kind: str, value: Any) -> Any:
+        """A top-level argument: sent with the task (``"value"``: its frames) or a Dask key
+        (``"key"``) read here, or fetched from where Dask holds it."""
+        if kind == "value":
+            return loads(value)
+        backend = self.node.backend()
+        return backend.get([backend.ref(value)], None)[0]
+
+
+def hold_lease(lease_id: str) -> str:
+    """What a lease's Dask task runs: serve lease ``lease_id`` on this worker's node."""
+    from raylike._dask.worker.node import PLUGIN_NAME
+
+    node = get_worker().plugins[PLUGIN_NAME]
+    return node.leases.hold(lease_id)  # type: ignore[attr-defined]
