@@ -130,6 +130,8 @@ class ObjectRef(Generic[T]):
     def __reduce__(self) -> Any:
         if self._direct is not None and self._future is None:
             self._direct.promote(self, block=False)  # other processes need a Dask key
+        elif child_refs.active and self._key in child_refs.direct:
+            child_refs.leaving(self._key)  # its worker makes the key a Dask one (``ChildRefs``)
         _Borrowed.note(self)
         return (_rebuild, (self._key, self._actor_call) if self._actor_call else (self._key,))
 
@@ -187,6 +189,12 @@ class ChildRefs:
         self._released: list[str] = []
         self._returned: set[str] = set()  # keys just sent in an answer (see ``returned``)
         self._lock = threading.RLock()  # re-entrant: the collector may run __del__ inside add
+        # keys of this process's direct actor calls whose answers its worker keeps with no
+        # Dask key (``raylike._dask.client.direct``); one that leaves the process (pickled:
+        # into a value, a task's arguments, an answer) is sent to ``on_leave`` first, which
+        # tells the worker to make it an ordinary Dask object
+        self.direct: set[str] = set()
+        self.on_leave: Callable[[str], None] | None = None
 
     def add(self, key: str) -> None:
         with self._lock:
@@ -202,6 +210,21 @@ class ChildRefs:
             else:
                 del self._counts[key]
                 self._released.append(key)
+                self.direct.discard(key)
+
+    def mark_direct(self, key: str) -> None:
+        """``key`` is an actor call's that its worker may answer with no Dask key."""
+        with self._lock:
+            self.direct.add(key)
+
+    def leaving(self, key: str) -> None:
+        """A ref of ``key`` is being pickled: its worker must give it a Dask key (once)."""
+        with self._lock:
+            if key not in self.direct:
+                return
+            self.direct.discard(key)
+        if self.on_leave is not None:
+            self.on_leave(key)
 
     def returned(self, keys: list[str]) -> None:
         """``keys`` went out in an answer the worker may not have taken over yet: a ``take``

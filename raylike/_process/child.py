@@ -119,9 +119,16 @@ class ChildBackend:
         return None  # no Dask client here to adopt a Dask future
 
     def put(self, value: Any) -> ObjectRef[Any]:
-        with _Borrowed():
+        from raylike._api.tasks import new_key
+
+        with _Borrowed() as borrowed:
             data = dumps_frames(value, "put value")
-        return ObjectRef(self.channel.request("put", data))
+        if borrowed.refs:  # Dask's scatter keeps them alive with the value: wait for it
+            return ObjectRef(self.channel.request("put", data, True))
+        # one way: the worker stores it before it reads anything this process sends later
+        key = new_key(type(value).__name__)
+        self.channel.notify("put", data, False, key)
+        return ObjectRef(key)
 
     def get(self, refs: list[ObjectRef[Any]], timeout: float | None) -> list[Any]:
         values: list[Any] = loads(self.channel.request("get", [r._key for r in refs], timeout))
@@ -137,6 +144,8 @@ class ChildBackend:
 
     def submit(self, call: Any, deps: list[ObjectRef[Any]],
                nested: list[ObjectRef[Any]]) -> list[ObjectRef[Any]]:
+        if getattr(call, "actor_id", None) and call.num_returns == 1:  # maybe a direct call
+            child_refs.mark_direct(call.key)
         self.channel.notify("submit", call, [d._key for d in deps], [n._key for n in nested])
         _context.note_submitted(call.key)
         return [ObjectRef(k) for k in call.return_keys]
@@ -377,6 +386,8 @@ def main(conn: Connection, worker_pid: int) -> None:
     _runtime.set_process_backend(ChildBackend(channel))
     child_refs.active = True
     _memory.record_sites()  # Ray's RAY_record_ref_creation_sites, as the cluster was given it
+    child_refs.on_leave = lambda key: channel.send(("req", None, "promote", ([key],)),
+                                                  plain=True)
     _logs.capture(channel.send, threaded=not forkable)
     signal.signal(signal.SIGINT, _on_cancel)
     _fork_support.exit_with_worker(conn, None if forkable else worker_pid)

@@ -116,3 +116,43 @@ def test_tasks_calling_an_actor_and_getting_at_once(counter):
         values = ray.get([incr_and_get.remote(counter) for _ in range(40)], timeout=120)
         assert len(set(values)) == 40
     assert ray.get(counter.incr.remote(0)) == 200
+
+
+def _scheduler_knows(keys):
+    def known(dask_scheduler, keys):  # runs on the scheduler
+        return [k for k in keys if k in dask_scheduler.tasks]
+
+    return ray._runtime.driver().client.run_on_scheduler(known, keys=keys)
+
+
+@ray.remote
+def calls_kept_and_one_let_out(counter, n):
+    refs = [counter.incr.remote() for _ in range(n)]
+    values = ray.get(refs)
+    out = counter.incr.remote()
+    return [r._key for r in refs], values, [out]
+
+
+def test_answers_of_a_tasks_calls_stay_with_its_worker_until_a_ref_leaves(counter):
+    # the calls a task makes and gets itself never become Dask keys (no scheduler message
+    # per answer); the one whose ref it returns does, and is read through Dask
+    kept, values, [out] = ray.get(calls_kept_and_one_let_out.remote(counter, 30))
+    assert values == list(range(1, 31))
+    assert ray.get(out, timeout=60) == 31
+    assert _scheduler_knows(kept) == []
+    assert _scheduler_knows([out._key]) == [out._key]
+
+
+@ray.remote
+def put_array_here(n):
+    import numpy as np
+
+    ref = ray.put(np.ones(n, dtype=np.uint8))
+    return [ref]
+
+
+def test_a_tasks_large_put_is_announced_and_read_back(counter):
+    [ref] = ray.get(put_array_here.remote(16 << 20))
+    array = ray.get(ref)
+    assert array.nbytes == 16 << 20 and int(array[-1]) == 1
+    assert _scheduler_knows([ref._key]) == [ref._key]

@@ -167,7 +167,8 @@ class DaskBackend:
         self._check_session(ref)
         self._twin(ref)
         direct = ref._direct
-        if direct is not None and (ref._future is None or direct.future.done()):
+        if direct is not None and (ref._future is None or direct.future.done()) \
+                and direct.usable(ref):
             return direct.future  # the answer is here: no need to wait for its Dask key
         return self.future_of(ref)
 
@@ -192,7 +193,7 @@ class DaskBackend:
         lanes = self._local_lanes()
         if lanes:  # a worker on this host: through shared memory (``raylike._transport.lane``)
             self.check_connected()
-            ref = _objects_lane.put(self.client, lanes[0], value)
+            ref = _objects_lane.put(self.client, lanes[0], value, self.direct)
             if ref is not None:
                 return ref
         with self._dask_errors("put"):

@@ -68,6 +68,10 @@ class DirectResult:
             raise RaySystemError(f"The actor call could not be completed: {exc}") from exc
         return result
 
+    def usable(self, ref: ObjectRef[Any]) -> bool:
+        """Whether a ``get`` of ``ref`` may read this answer (see ``small_puts.KeptCopy``)."""
+        return True
+
     def promote(self, ref: ObjectRef[Any], block: bool) -> Any:
         """Give ``ref`` a Dask key: now (``block``: waits for the answer) or once answered."""
         if block:
@@ -80,19 +84,21 @@ class DirectResult:
 
 class DirectCalls:
     """Direct actor calls through one Dask client: a driver's, or a worker's on behalf of its
-    task processes (``eager``: each ref is promoted as soon as its answer is in, since the
-    task process may hand the bare key to anyone; until then the worker finds the answer by
-    key, :meth:`find`)."""
+    task processes (``eager``: the worker finds each answer by key, :meth:`find`, while the
+    process holds its ref, and promotes it when the process lets the ref out,
+    :meth:`promote_keys`)."""
 
     def __init__(self, client: Any, eager: bool = False, worker: Any = None) -> None:
         self.client = client
         self.eager = eager
         self.worker = worker  # eager: the worker whose client this is (answers are kept there)
-        # refs not promoted yet, by key (eager: every direct ref; a driver: those whose key
-        # left the process): a key unpickled here must give that ref, not a Dask future made
-        # before the key is submitted (Dask's submit then finds the key known, and skips it)
+        # refs being promoted, by key (those whose key left the process): a key unpickled
+        # here must give that ref, not a Dask future made before the key is submitted (Dask's
+        # submit then finds the key known, and skips it)
         self._by_key: dict[str, ObjectRef[Any]] = {}
-        # every direct ref not dropped, by key: ``ray.ObjectRef(ref.binary())`` names one again
+        # every direct ref not dropped, by key: ``ray.ObjectRef(ref.binary())`` names one
+        # again; a worker's (eager) also finds there the refs its task processes hold (their
+        # scopes hold them) when a process asks for one (``find``)
         self._live: weakref.WeakValueDictionary[str, ObjectRef[Any]] = \
             weakref.WeakValueDictionary()
         self._promote_lock = threading.Lock()
@@ -103,6 +109,11 @@ class DirectCalls:
         self._lanes: dict[str, Lane | None] = {}  # worker address -> lane (None: none yet)
         self._unanswered: dict[str, int] = {}  # actor id -> its calls sent and not answered
         self._warn_at = EXCESS_QUEUEING_START  # Ray's warning of many queued calls (doubles)
+        self._here: Any = None  # a worker's: calls to the actors it hosts skip the lane
+        if worker is not None:
+            from raylike._dask.worker.calls_here import CallsHere
+
+            self._here = CallsHere(worker)
 
     def call(self, call: Any, keep: list[Any]) -> ObjectRef[Any]:
         """Send ``call``; its ref holds the answer. ``keep`` lives until the call ends.
@@ -110,8 +121,10 @@ class DirectCalls:
         Calls to one actor made while the previous message to it is being prepared travel
         together in one message (one RPC for a burst of pipelined calls)."""
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        lane = self._lane(call.actor_id)
-        if lane is None or not lane.send([(call, future)]):
+        here = self._here
+        if here is not None and here.hosts(call.actor_id):  # this worker's own actor
+            here.send(call, future)
+        elif (lane := self._lane(call.actor_id)) is None or not lane.send([(call, future)]):
             with self._lock:
                 box = self._outbox.setdefault(call.actor_id, [])
                 box.append((call, future))
@@ -123,11 +136,8 @@ class DirectCalls:
         self._count(call.actor_id, future)
         ref: ObjectRef[Any] = ObjectRef(call.key)
         ref._direct = DirectResult(future, self)
-        self._live[call.key] = ref
-        if self.eager:
-            with self._lock:
-                self._by_key[call.key] = ref
-            ref._direct.promote(ref, block=False)
+        self._live[call.key] = ref  # eager: promoted only when its key leaves the task
+        # process that made the call (``promote_keys``)
         return ref
 
     def _count(self, actor_id: str, future: concurrent.futures.Future[Any]) -> None:
@@ -190,7 +200,19 @@ class DirectCalls:
 
     def find(self, key: str) -> ObjectRef[Any] | None:
         """The ref of a direct call made here whose key Dask does not know yet."""
-        return self._by_key.get(key)
+        ref = self._by_key.get(key)
+        if ref is None and self.eager:
+            ref = self._live.get(key)
+        return ref
+
+    def promote_keys(self, keys: list[str]) -> None:
+        """A worker's: these refs leave the task process that made the calls (pickled), so
+        each becomes an ordinary Dask object once answered. Until then its answer stays here,
+        with no scheduler message per call (Ray's owner keeps small answers too)."""
+        for key in keys:
+            ref = self._live.get(key)
+            if ref is not None and ref._direct is not None and ref._future is None:
+                ref._direct.promote(ref, block=False)
 
     def _on_loop(self, coro: Any) -> None:
         asyncio.run_coroutine_threadsafe(coro, self.client.loop.asyncio_loop)

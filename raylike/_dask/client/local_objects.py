@@ -32,9 +32,12 @@ ABSENT: Any = object()  # ``get``: the lane's worker does not hold this object
 WATCH_LIMIT = 64
 
 
-def put(client: Client, lane: Lane, value: Any) -> ObjectRef[Any] | None:
-    """Store ``value`` on the lane's worker; ``None`` if it must go Dask's way instead."""
+def put(client: Client, lane: Lane, value: Any, owner: Any = None) -> ObjectRef[Any] | None:
+    """Store ``value`` on the lane's worker; ``None`` if it must go Dask's way instead.
+    ``owner``: the driver's ``DirectCalls``, which keeps a copy of a small value
+    (``small_puts``)."""
     from raylike._api.tasks import new_key
+    from raylike._dask.client import small_puts as _small_puts
 
     with _Borrowed() as borrowed:
         frames = dumps_frames(value, "put value")
@@ -49,15 +52,23 @@ def put(client: Client, lane: Lane, value: Any) -> ObjectRef[Any] | None:
         return None
     if status != "ok":
         raise loads(payload)
-    return ObjectRef(key, announce(client, key, lane.address, payload, type(value)))
+    ref: ObjectRef[Any] = ObjectRef(key, announce(client, key, lane.address, payload,
+                                                  type(value)))
+    _small_puts.keep_copy(ref, frames, owner)
+    return ref
 
 
 def announce(client: Client, key: str, address: str, nbytes: int, kind: type) -> Future:
     """Tell the scheduler that the worker at ``address`` holds ``key`` (stored there with
-    ``Worker.update_data``) for ``client``: the second half of Dask's ``scatter``."""
+    ``Worker.update_data``) for ``client``: the second half of Dask's ``scatter``.
+
+    One way, on the client's batched stream (no round trip: it was half of a small ``put``'s
+    time): whatever the client sends later about ``key`` (a task that uses it, its release)
+    travels behind it on the same stream, and another process that asks for the key before
+    the scheduler knows it waits for it (``RefsPlugin``'s wishes)."""
     future: Future = Future(key, client)
-    client.sync(client.scheduler.raylike_update_data, who_has={key: [address]},
-                nbytes={key: nbytes}, client=client.id)
+    internals.send_to_scheduler(client, {"op": "raylike-update-data", "who_has": {key: [address]},
+                                         "nbytes": {key: nbytes}})
     internals.finish_future(client, key, kind)
     return future
 
@@ -93,6 +104,12 @@ def keep_here(worker: Any, client: Client, key: str, value: Any) -> Future:
 
     nbytes = client.sync(on_loop)
     return announce(client, key, worker.address, nbytes, type(value))
+
+
+def keep_as(worker: Any, client: Client, key: str, value: Any) -> ObjectRef[Any]:
+    """A task process's ``put`` of ``value`` (no refs in it) under ``key``, kept as Dask
+    data of its own ``worker`` (whose client is ``client``; called off its event loop)."""
+    return ObjectRef(key, keep_here(worker, client, key, value))
 
 
 def get(lanes: list[Lane], futures: list[Future]) -> list[Any]:

@@ -51,7 +51,8 @@ class RefsPlugin(SchedulerPlugin):
         internals.add_scheduler_handlers(
             scheduler, {"raylike_resources_changed": self._resources_changed,
                         "raylike_tune": self._tune, "raylike_update_data": self._update_data},
-            {"raylike-desire": self._desire, "raylike-fire-and-forget": self._fire_and_forget})
+            {"raylike-desire": self._desire, "raylike-fire-and-forget": self._fire_and_forget,
+             "raylike-update-data": self._update_data})
         for worker in internals.stream_peers(scheduler):
             self.add_worker(scheduler, worker)
 
@@ -109,8 +110,12 @@ class RefsPlugin(SchedulerPlugin):
     def _update_data(self, who_has: dict[str, list[str]], nbytes: dict[str, int],
                      client: str | None = None, **_: Any) -> None:
         """Dask's ``update_data`` (a worker holds these keys, stored without a task: an actor
-        call's answer kept where it arrived), then the wishes waiting for them: a driver that
-        unpickled such a key (returned inside a value) before it was announced."""
+        call's answer kept where it arrived, a ``put`` stored through a lane or by a task's
+        worker), then the wishes waiting for them: a process that unpickled such a key
+        (returned inside a value, passed to an actor over a lane) before it was announced.
+        Sent one way on the client's stream (``raylike-update-data``), so it reaches the
+        scheduler before anything that client sends later about the key (a task using it,
+        its release); the RPC of the same name is kept for clients of an older raylike."""
         self._scheduler.update_data(who_has=who_has, nbytes=nbytes, client=client)
         self._arrived(list(who_has))
 

@@ -236,8 +236,27 @@ class TaskScope:
         """The child refers to none of ``keys`` any more (``_objects.ChildRefs``)."""
         self.held.release(keys)
 
-    def op_put(self, data: Frames) -> str:
-        ref = self.node.backend().put(loads_to_keep(data))
+    def op_put(self, data: Frames, refs: bool = True, key: str | None = None) -> str:
+        """``refs``: the value holds refs (Dask's ``scatter`` keeps them alive with it).
+        Without, it is kept as this worker's Dask data as it arrived (a large array stays on
+        the shared memory the pipe brought it in, ``_transport.wire``, never copied again),
+        under ``key``, which the child chose: it did not wait for this answer (a failure
+        here becomes the object's error)."""
+        from raylike._dask.client import local_objects as _local_objects
+
+        backend = self.node.backend()
+        if refs:
+            ref = backend.put(loads_to_keep(data))
+        else:
+            assert key is not None
+            try:
+                backend.check_connected()
+                ref = _local_objects.keep_as(self.node.worker, backend.client, key,
+                                             loads_to_keep(data))
+            except Exception as exc:
+                logger.debug("the put of %s failed", key, exc_info=True)
+                ref = backend.submit_raw(_streams.raise_error, dumps_error(exc), key=key,
+                                         resources=None)
         self.held.append(ref)
         return ref._key
 
@@ -247,6 +266,13 @@ class TaskScope:
         self.submitted.append(call.key)
         if not getattr(call, "actor_id", None):
             self.tasks.append(refs[0])
+
+    def op_promote(self, keys: list[str]) -> None:
+        """Refs of direct calls the child made are leaving it (``ChildRefs.leaving``): their
+        keys must become Dask's (``DirectCalls.promote_keys``) for whoever gets them."""
+        direct = self.node.backend().direct
+        if direct is not None:
+            direct.promote_keys(keys)
 
     def op_cancel(self, key: str, force: bool, recursive: bool) -> None:
         backend = self.node.backend()

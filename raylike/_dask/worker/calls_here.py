@@ -1,0 +1,79 @@
+"""Direct actor calls from a worker's task and actor processes to an actor hosted by that same
+worker: handed to the host's ``CallQueue`` on the worker's event loop, with no socket between.
+
+The worker's ``DirectCalls`` (``raylike._dask.client.direct``) makes every call of its task
+processes. Through the lane, a call to an actor of the same worker was pickled, written to the
+worker's own socket, read back on its loop and answered the same way: two pickles, two socket
+writes and the reader's wake-ups per call, with the thread that wrote it waiting for the GIL
+behind the loop that reads it. Here a burst of calls costs one wake-up of the loop. Ordering is
+unchanged: the queue runs each caller's calls by their sequence numbers, whatever path each
+took; an actor that left meanwhile is routed as any other call (``actor_calls._route``).
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import functools
+import threading
+from typing import Any
+
+from raylike._api.serialization import dumps_error
+from raylike._dask.worker import actor_calls as _actor_calls
+from raylike.exceptions import RaySystemError
+
+Pending = tuple[Any, concurrent.futures.Future[Any]]
+
+
+class CallsHere:
+    """Calls to the actors ``worker`` hosts, from any thread of that worker."""
+
+    def __init__(self, worker: Any) -> None:
+        self.worker = worker
+        self._lock = threading.Lock()
+        self._queue: collections.deque[Pending] = collections.deque()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def hosts(self, actor_id: str) -> bool:
+        """Whether the actor lives on this worker now (it may leave before its call arrives:
+        then the call is routed to where it went)."""
+        node = self.worker.plugins.get(_node_name())
+        return node is not None and actor_id in node.actors
+
+    def send(self, call: Any, future: concurrent.futures.Future[Any]) -> None:
+        """Hand ``call`` to its host; ``future`` gets the answer ``(status, payload)``."""
+        with self._lock:
+            self._queue.append((call, future))
+            first = len(self._queue) == 1
+        if first:
+            self.worker.loop.asyncio_loop.call_soon_threadsafe(self._drain)
+
+    def _drain(self) -> None:
+        with self._lock:
+            batch, self._queue = self._queue, collections.deque()
+        for call, future in batch:
+            task = asyncio.ensure_future(self._route(call))
+            self._tasks.add(task)
+            task.add_done_callback(functools.partial(self._answered, future))
+
+    async def _route(self, call: Any) -> tuple[str, Any]:
+        return await _actor_calls._route(self.worker, _actor_calls._unless_cancelled(call))
+
+    def _answered(self, future: concurrent.futures.Future[Any], task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if future.done():
+            return
+        if task.cancelled():  # the worker is closing
+            future.set_result(("err", dumps_error(RaySystemError(
+                "The actor call could not be completed: its worker is closing"))))
+        elif task.exception() is not None:
+            future.set_result(("err", dumps_error(RaySystemError(
+                f"The actor call could not be sent: {task.exception()}"))))
+        else:
+            future.set_result(task.result())
+
+
+def _node_name() -> str:
+    from raylike._dask.worker.node import PLUGIN_NAME
+
+    return PLUGIN_NAME
