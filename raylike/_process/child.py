@@ -23,6 +23,7 @@ from raylike._api import runtime as _runtime
 from raylike._api.objects import ObjectRef, _Borrowed, child_refs
 from raylike._api.serialization import FunctionCache, dumps, dumps_frames, loads
 from raylike._process import env_setup as _env_setup
+from raylike._process import own_group as _own_group
 from raylike._process import proctitle as _proctitle
 from raylike._transport import wire as _wire
 from raylike.exceptions import SHOWN_MODULE, RaySystemError, RayTaskError, TaskCancelledError
@@ -86,7 +87,7 @@ class Channel:
                 else:
                     self.inbox.put(message)
         except (EOFError, OSError):
-            os._exit(0)  # the worker is gone
+            _own_group.exit_with_group(0)  # the worker is gone
 
 
 class ChildBackend:
@@ -349,7 +350,7 @@ def _watch_worker(worker_pid: int) -> None:
         try:
             os.kill(worker_pid, 0)
         except ProcessLookupError:
-            os._exit(1)
+            _own_group.exit_with_group(1)
         except PermissionError:
             pass
 
