@@ -232,6 +232,26 @@ def test_auto_connect_disabled_raises_system_error(ray_module):
         assert "Ray has not been started yet" in message, (name, message)
 
 
+def test_auto_init_switched_off_in_the_program(ray_fresh):
+    # Ray's ray._private.auto_init_hook.enable_auto_connect, set by the program itself
+    ray = ray_fresh
+    import importlib
+
+    hook = importlib.import_module(f"{ray.__name__}._private.auto_init_hook")
+    before = hook.enable_auto_connect
+    hook.enable_auto_connect = False
+    try:
+        for call in (lambda: ray.put(1), lambda: ray.get([]), lambda: ray.wait([]),
+                     lambda: ray.get_actor("nobody"), ray.get_gpu_ids):
+            with pytest.raises(ray.exceptions.RaySystemError, match="not been started"):
+                call()
+        assert not ray.is_initialized()
+    finally:
+        hook.enable_auto_connect = before
+    assert ray.get(ray.put(7), timeout=60) == 7  # on again: the call starts Ray
+    assert ray.is_initialized()
+
+
 @pytest.mark.parametrize("default", ["detached", "non_detached"])
 def test_job_default_actor_lifetime(ray_fresh, default):
     ray = ray_fresh
