@@ -12,11 +12,12 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from raylike._private import ray_constants
+from raylike._process.env_setup import update_envs
 
 __all__ = ["DeferSigint", "detect_fate_sharing_support", "get_current_node_cpu_model_name",
            "get_ray_doc_version", "get_shared_memory_bytes",
            "parse_pg_formatted_resources_to_original", "publish_error_to_driver",
-           "resolve_object_store_memory", "try_import_each_module"]
+           "resolve_object_store_memory", "try_import_each_module", "update_envs"]
 
 logger = logging.getLogger(__name__)
 
