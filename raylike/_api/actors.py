@@ -25,6 +25,7 @@ from typing import Any, Generic, TypeVar
 from raylike._api import context as _context
 from raylike._api import ids as _ids
 from raylike._api import options as _options
+from raylike._api import pending_calls as _pending_calls
 from raylike._api import pg_options as _pg_options
 from raylike._api import resources as _resources
 from raylike._api import runtime as _runtime
@@ -318,6 +319,7 @@ def _call(method: ActorMethod, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
     if handle._reservation is not None:  # pending calls keep the actor alive (as in Ray)
         keep.append(handle._reservation)
     name = method._options.get("name") or f"{meta.class_name}.{method._name}"
+    _pending_calls.admit(meta.actor_id, meta.max_pending_calls, name)
     key = new_key(name)
     caller, seq = _sequencer.next(meta.actor_id)
     call = ActorCall(
@@ -329,8 +331,10 @@ def _call(method: ActorMethod, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
         retry_exceptions=tuple(retry) if isinstance(retry, (list, tuple)) else bool(retry),
         backpressure=method._meta.backpressure if backpressure is None else backpressure,
         concurrency_group=group)
-    return _mark_actor_call(returned(backend.submit(call, deps, keep), num_returns),
-                            call.actor_id)
+    result = _mark_actor_call(returned(backend.submit(call, deps, keep), num_returns),
+                              call.actor_id)
+    _pending_calls.add(meta.actor_id, meta.max_pending_calls, result)
+    return result
 
 
 def _mark_actor_call(result: Any, actor_id: str) -> Any:
@@ -392,7 +396,7 @@ def _spec(actor_class: ActorClass[Any], args: tuple[Any, ...], kwargs: dict[str,
         max_task_retries=_options.get(opts, "max_task_retries"), name=name,
         namespace=(opts.get("namespace") or namespace) if name else None,
         detached=_lifetime(opts) == "detached", concurrency_groups=groups,
-        qualname=cls.__qualname__)
+        qualname=cls.__qualname__, max_pending_calls=_options.get(opts, "max_pending_calls"))
     data, deps, nested = pack_arguments(args, kwargs,
                                         f"{cls.__module__}.{cls.__qualname__}.__init__")
     simple = all(opts.get(k) is None for k in ("num_cpus", "num_gpus", "resources",
