@@ -11,6 +11,7 @@ import os
 import time
 from typing import Any
 
+from raylike._api import host_limits as _host_limits
 from raylike._api.options import _resource_quantity, _resources
 from raylike._common.constants import HEAD_NODE_RESOURCE_NAME, NODE_ID_PREFIX
 from raylike.exceptions import DefaultResourceError
@@ -162,13 +163,8 @@ def _cluster_accelerator_types() -> set[str]:
 
 
 def total_memory() -> int:
-    """This machine's memory in bytes."""
-    try:
-        import psutil
-
-        return int(psutil.virtual_memory().total)
-    except Exception:
-        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    """This host's memory in bytes (a container's limit where it has one, as Ray)."""
+    return _host_limits.system_memory()
 
 
 def embedded_node_resources(num_cpus: float | None, num_gpus: float | None,
@@ -178,7 +174,7 @@ def embedded_node_resources(num_cpus: float | None, num_gpus: float | None,
     ``node:<ip>`` (1) for the node's ``host``; the head node also has
     ``node:__internal_head__`` (1)."""
     node: dict[str, float] = {
-        "CPU": float(os.cpu_count() or 1) if num_cpus is None else float(num_cpus),
+        "CPU": float(_host_limits.num_cpus()) if num_cpus is None else float(num_cpus),
         "GPU": float(len(detect_gpus())) if num_gpus is None else float(num_gpus),
         "memory": float(int(total_memory() * 0.7)),
     }

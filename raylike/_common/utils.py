@@ -7,8 +7,10 @@ import os
 import tempfile
 import warnings
 
+from raylike._api.host_limits import system_memory as get_system_memory
+
 __all__ = ["RESOURCE_CONSTRAINT_PREFIX", "binary_to_hex", "decode", "get_or_create_event_loop",
-           "get_ray_address_file", "hex_to_binary", "reset_ray_address"]
+           "get_ray_address_file", "get_system_memory", "hex_to_binary", "reset_ray_address"]
 
 # the prefix of the resource an ``accelerator_type=X`` option asks for (``accelerator_type:X``;
 # raylike._api.resources.ACCELERATOR_PREFIX, which imports this module)
