@@ -38,6 +38,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.reduction import recvfds, sendfds
 from typing import Any
 
+from raylike._process import oom_score as _oom_score
 from raylike._process import own_group as _own_group
 from raylike._process import subreaper as _subreaper
 
@@ -382,6 +383,7 @@ def _fork_task_process(zygote: Zygote, conn: Connection,
         from raylike._process import child as _child
 
         _own_group.enter()
+        _oom_score.adjust()
         devnull = os.open(os.devnull, os.O_RDONLY)  # as multiprocessing does for its children
         os.dup2(devnull, 0)
         os.close(devnull)

@@ -547,3 +547,21 @@ def test_calls_in_flight_on_a_lost_node_run_again_where_the_actor_restarts(ray_f
     finally:
         ray.shutdown()
         cluster.shutdown()
+
+
+@pytest.mark.skipif(not os.uname().sysname == "Linux", reason="a Linux-only Ray feature")
+def test_task_and_actor_processes_are_the_oom_killers_first_choice(ray_shared):
+    # Ray's worker_oom_score_adjustment (1000 by default)
+    ray = ray_shared
+
+    def score():
+        with open("/proc/self/oom_score_adj") as f:
+            return int(f.read())
+
+    @ray.remote
+    class Actor:
+        def score(self):
+            return score()
+
+    assert ray.get(ray.remote(score).remote(), timeout=60) == 1000
+    assert ray.get(Actor.remote().score.remote(), timeout=60) == 1000
