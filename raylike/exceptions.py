@@ -471,7 +471,18 @@ class RpcError(RayError):
 
 
 class UnserializableException(RayError):
-    """The original exception could not be pickled; its text is kept."""
+    """A task's exception could not be rebuilt from its pickle (a user exception whose
+    ``__init__`` does not take its own ``args``, ...): ``get`` raises this instead, with the
+    original's text and traceback (``original_stack_trace``)."""
+
+    def __init__(self, original_stack_trace: str) -> None:
+        super().__init__(original_stack_trace)
+        self._original_stack_trace = original_stack_trace
+
+    def __str__(self) -> str:
+        return ("Failed to deserialize exception. Refer to https://docs.ray.io/en/latest/"
+                "ray-core/objects/serialization.html#custom-serializers-for-exceptions for "
+                "more information.\nOriginal exception:\n" + self._original_stack_trace)
 
 
 class UserCodeException(RayError):

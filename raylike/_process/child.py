@@ -26,7 +26,13 @@ from raylike._process import env_setup as _env_setup
 from raylike._process import own_group as _own_group
 from raylike._process import proctitle as _proctitle
 from raylike._transport import wire as _wire
-from raylike.exceptions import SHOWN_MODULE, RaySystemError, RayTaskError, TaskCancelledError
+from raylike.exceptions import (
+    SHOWN_MODULE,
+    RaySystemError,
+    RayTaskError,
+    TaskCancelledError,
+    UnserializableException,
+)
 
 _functions = FunctionCache()
 
@@ -191,10 +197,15 @@ def error_payload(exc: BaseException, name: str, actor: Any = None) -> bytes:
     err = RayTaskError(name, tb, exc, actor_repr=actor,
                        actor_id=actor_id).as_instanceof_cause(warn=False)  # the caller warns
     try:
-        return dumps(err)
+        payload = dumps(err)
     except TypeError:  # the user's exception does not pickle: keep its text
         return dumps(RayTaskError(name, f"{tb}\n(original {type(exc).__name__} could not be "
                                   "pickled)", None))
+    try:  # what cannot be rebuilt here cannot be rebuilt by the caller either
+        loads(payload)
+    except Exception:  # noqa: BLE001 - any failure to rebuild is Ray's UnserializableException
+        return dumps(UnserializableException(f"{SHOWN_MODULE}.RayTaskError: {err}"))
+    return payload
 
 
 def run_task(call: Any, deps: bytes, info: _context.TaskInfo) -> tuple[str, Any]:
