@@ -395,6 +395,10 @@ def _resolve_address(address: Any) -> Any:
     finding none is a ``ConnectionError``; ``"local"`` always starts a new one."""
     if address is None or address == "auto":
         found = os.environ.get("RAY_ADDRESS") or None
+        if found in ("auto", "local"):  # RAY_ADDRESS names a way to find one, as ``address``
+            found, address = None, found if address is None else address
+        if address == "local":
+            return None
         if found is None and address == "auto":
             found = os.environ.get("DASK_SCHEDULER_ADDRESS") or None
         found = found or _cluster.current_address()

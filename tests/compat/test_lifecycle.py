@@ -386,9 +386,11 @@ def test_tasks_run_with_the_drivers_no_user_site_flag(ray_module):
 
 
 @pytest.mark.timeout(180)
-def test_init_auto_joins_the_cluster_started_last(ray_fresh):
-    """``init(address="auto")`` joins the cluster started last on this machine (here a
-    ``cluster_utils.Cluster``'s head): it sees that cluster's nodes."""
+@pytest.mark.parametrize("how", ["argument", "RAY_ADDRESS"])
+def test_init_auto_joins_the_cluster_started_last(ray_fresh, monkeypatch, how):
+    """``init(address="auto")``, or ``init()`` with ``RAY_ADDRESS=auto``, joins the cluster
+    started last on this machine (here a ``cluster_utils.Cluster``'s head): it sees that
+    cluster's nodes."""
     import importlib
 
     ray = ray_fresh
@@ -397,7 +399,11 @@ def test_init_auto_joins_the_cluster_started_last(ray_fresh):
         cluster.add_node(num_cpus=1, resources={"compat_head": 1})
         cluster.add_node(num_cpus=1)
         cluster.wait_for_nodes()
-        ray.init(address="auto")
+        if how == "argument":
+            ray.init(address="auto")
+        else:
+            monkeypatch.setenv("RAY_ADDRESS", "auto")
+            ray.init()
         alive = [n for n in ray.nodes() if n["Alive"]]
         assert len(alive) == 2
         assert ray.cluster_resources().get("compat_head") == 1
