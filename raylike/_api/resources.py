@@ -6,6 +6,7 @@ resources with the same names (``CPU``, ``GPU``, ``memory``, custom names), coun
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import os
 import time
@@ -167,6 +168,23 @@ def total_memory() -> int:
     return _host_limits.system_memory()
 
 
+OVERRIDE_ENV = "RAY_OVERRIDE_RESOURCES"  # Ray's: a node's resources as JSON, over its options
+
+
+def env_override() -> dict[str, float]:
+    """The resources ``RAY_OVERRIDE_RESOURCES`` (a JSON object) sets for a node started here;
+    they replace those of its options (``num_cpus``, ``resources``, ...), as in Ray."""
+    text = os.environ.get(OVERRIDE_ENV)
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+        return {str(k): float(v) for k, v in value.items()}
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{OVERRIDE_ENV} must be a JSON object of resource quantities, "
+                         f"not {text!r}: {exc}") from None
+
+
 def embedded_node_resources(num_cpus: float | None, num_gpus: float | None,
                             resources: dict[str, float] | None, head: bool = False,
                             host: str | None = "127.0.0.1") -> dict[str, float]:
@@ -181,6 +199,7 @@ def embedded_node_resources(num_cpus: float | None, num_gpus: float | None,
     if num_gpus is None:  # the GPUs found here: their type too
         node.update(accelerator_resources(node["GPU"]))
     node.update({k: float(v) for k, v in (resources or {}).items()})
+    node.update(env_override())  # Ray's RAY_OVERRIDE_RESOURCES: over what was asked
     if host:
         node[NODE_ID_PREFIX + host] = 1.0
     if head:
