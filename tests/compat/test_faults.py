@@ -565,3 +565,40 @@ def test_task_and_actor_processes_are_the_oom_killers_first_choice(ray_shared):
 
     assert ray.get(ray.remote(score).remote(), timeout=60) == 1000
     assert ray.get(Actor.remote().score.remote(), timeout=60) == 1000
+
+
+def test_calls_without_retries_fail_fast_while_the_actor_restarts(ray_shared):
+    # Ray: while an actor restarts, a call with max_task_retries=0 fails at once
+    # (RayActorError) instead of waiting for the new process; once it is alive, calls run
+    from compat_helpers import make_signal
+
+    ray = ray_shared
+    gate = make_signal(ray)
+
+    @ray.remote(max_restarts=1, max_task_retries=0)
+    class SlowToRestart:
+        def __init__(self, gate):
+            if ray.get_runtime_context().was_current_actor_reconstructed:
+                ray.get(gate.wait.remote())
+
+        def ping(self):
+            return "pong"
+
+    actor = SlowToRestart.remote(gate)
+    assert ray.get(actor.ping.remote(), timeout=60) == "pong"
+    ray.kill(actor, no_restart=False)
+    with pytest.raises(ray.exceptions.RayActorError):
+        deadline = time.time() + 60
+        while time.time() < deadline:  # the kill is asynchronous: until it has happened,
+            ray.get(actor.ping.remote(), timeout=60)  # a call may still reach the old process
+            time.sleep(0.1)
+    ray.get(gate.send.remote(), timeout=60)
+    _wait_for(lambda: _ping_or_none(ray, actor) == "pong", timeout=60,
+              what="the restarted actor answers")
+
+
+def _ping_or_none(ray, actor):
+    try:
+        return ray.get(actor.ping.remote(), timeout=60)
+    except ray.exceptions.RayActorError:
+        return None
