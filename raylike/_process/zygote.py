@@ -384,6 +384,8 @@ def _fork_task_process(zygote: Zygote, conn: Connection,
 
         _own_group.enter()
         _oom_score.adjust()
+        # Ray's variable naming a worker's raylet: here the Dask worker process of its node
+        os.environ["RAY_RAYLET_PID"] = str(worker_pid)
         devnull = os.open(os.devnull, os.O_RDONLY)  # as multiprocessing does for its children
         os.dup2(devnull, 0)
         os.close(devnull)
