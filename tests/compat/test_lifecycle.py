@@ -511,3 +511,34 @@ def test_detached_actor_answers_a_second_driver(ray_fresh):
         assert ray.get(actor.ping.remote(), timeout=60) == "pong"
     finally:
         ray.kill(actor)
+
+
+@pytest.mark.timeout(180)
+def test_jobs_never_share_a_worker_process(ray_fresh):
+    """A task of a second driver (job) on the same cluster never runs in a process that ran
+    the first one's tasks: what one job imported or set there stays with it."""
+    import importlib
+
+    ray = ray_fresh
+    cluster = importlib.import_module(f"{ray.__name__}.cluster_utils").Cluster()
+
+    @ray.remote
+    def mark():
+        previous = getattr(sys, "_compat_job_marker", None)
+        sys._compat_job_marker = ray.get_runtime_context().get_job_id()
+        return previous, os.getpid()
+
+    try:
+        cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        ray.init(address=cluster.address)
+        first = [ray.get(mark.remote(), timeout=60) for _ in range(3)]
+        assert first[0][0] is None
+        ray.shutdown()
+        ray.init(address=cluster.address)
+        second = [ray.get(mark.remote(), timeout=60) for _ in range(3)]
+        assert second[0][0] is None  # a process of its own: no marker of the first job
+        assert {pid for _, pid in second}.isdisjoint({pid for _, pid in first})
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
