@@ -357,7 +357,8 @@ def _create(actor_class: ActorClass[Any], args: tuple[Any, ...],
         raise ValueError("The actor name must be specified to use `get_if_exists`.")
     actor_class._init.check(args, kwargs, f"{cls.__name__}.__init__()")
     if actor_class._pickled is None:
-        pickled = dumps(cls, f"actor class {cls.__module__}.{cls.__qualname__}")
+        pickled = dumps(cls, f"actor class {cls.__module__}.{cls.__qualname__}.__init__",
+                        named=True)
         check_definition_size(pickled, cls.__name__, "actor")
         actor_class._pickled = pickled
     spec, nested = _spec(actor_class, args, kwargs)
