@@ -11,8 +11,10 @@ extended by the ``_node`` plugin, which runs user code in child processes (``_po
 """
 import logging as _logging
 import sys as _sys
+from types import ModuleType as _ModuleType
 
 from raylike import (
+                  _raylet,  # noqa: F401 (Ray's home of its ref and generator classes)
                   actor,
                   client_builder,
                   cloudpickle,
@@ -29,7 +31,6 @@ from raylike import (
                   widgets,
 )
 from raylike._api import logging_config as log
-from raylike._api import raylet as _raylet  # noqa: F401 (Ray's home of its ref and generator classes)
 from raylike._api import runtime as _runtime
 from raylike._api.actors import get_actor, kill
 from raylike._api.aliases import DeprecatedModule as _DeprecatedModule
@@ -151,3 +152,16 @@ __all__ = [
     "widgets",
     "worker",
 ]
+
+
+def __getattr__(name: str) -> _ModuleType:
+    """Ray's subpackages that ``import ray`` leaves unimported until first used (as Ray:
+    ``ray.autoscaler``; ``ray.data`` and ``ray.workflow`` are not part of raylike)."""
+    if name in ("data", "workflow", "autoscaler"):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+del _logging, _sys  # as Ray's package, which keeps no standard modules among its names

@@ -169,8 +169,8 @@ class RayTaskError(RayError):
         root = self.cause
         while isinstance(root, RayTaskError) and root.cause is not None:
             root = root.cause  # an error re-raised from a nested get keeps its original type
-        if root is None or isinstance(root, RayTaskError) or not isinstance(root, Exception):
-            raise TypeError(f"the cause {type(root).__name__} is no Exception to combine with "
+        if root is None or isinstance(root, RayTaskError) or not isinstance(root, BaseException):
+            raise TypeError(f"the cause {type(root).__name__} is no exception to combine with "
                             "RayTaskError")
         cause_cls = type(root)
         dual = _dual_class(cause_cls)
@@ -187,12 +187,13 @@ class RayTaskError(RayError):
         root = self.cause
         while isinstance(root, RayTaskError) and root.cause is not None:
             root = root.cause
-        if root is None or isinstance(root, RayTaskError) or not isinstance(root, Exception):
-            return self  # as Ray: a BaseException that is no Exception stays a RayTaskError
-        try:
+        if (root is None or isinstance(root, RayTaskError) or not isinstance(root, BaseException)
+                or issubclass(RayTaskError, type(root))):
+            return self  # a bare BaseException or Exception: a RayTaskError already is one
+        try:  # as Ray, a BaseException that is no Exception is combined too
             return self.make_dual_exception_instance()
-        except TypeError as exc:
-            self._not_dual = True
+        except Exception as exc:  # noqa: BLE001 - a final class, conflicting slots, a
+            self._not_dual = True  # constructor or ``args`` of the user's that refuses, ...
             if warn:
                 logger.warning("User exception type %s in RayTaskError can't be subclassed! "
                                "This exception is raised as RayTaskError only. You can use "
@@ -221,6 +222,11 @@ def _picklable_cause(cause: Any, traceback_str: str) -> Any:
 
 _DUAL_CLASSES: dict[type, type] = {}
 
+# a dual instance's ``args`` are its own: the cause's class may make ``args`` a read-only
+# property, which must neither refuse the dual instance's nor be written to
+_DUAL_ARGS = property(lambda self: self.__dict__.get("_dual_args", ()),
+                      lambda self, value: self.__dict__.__setitem__("_dual_args", tuple(value)))
+
 
 def _bare_new(dual: type) -> Any:
     """An instance of ``dual`` with nothing set, made by the ``__new__`` its built-in base
@@ -248,7 +254,7 @@ def _dual_class(cause_cls: type) -> type:
             f"RayTaskError({cause_cls.__name__})",
             (RayTaskError, cause_cls),
             {"__getattr__": __getattr__, "__str__": RayTaskError.__str__,
-             "__init__": RayTaskError.__init__},
+             "__init__": RayTaskError.__init__, "args": _DUAL_ARGS},
         )
         dual.__module__ = SHOWN_MODULE  # tracebacks print "ray.exceptions.RayTaskError(...)"
         _DUAL_CLASSES[cause_cls] = dual
@@ -465,7 +471,18 @@ class RpcError(RayError):
 
 
 class UnserializableException(RayError):
-    """The original exception could not be pickled; its text is kept."""
+    """A task's exception could not be rebuilt from its pickle (a user exception whose
+    ``__init__`` does not take its own ``args``, ...): ``get`` raises this instead, with the
+    original's text and traceback (``original_stack_trace``)."""
+
+    def __init__(self, original_stack_trace: str) -> None:
+        super().__init__(original_stack_trace)
+        self._original_stack_trace = original_stack_trace
+
+    def __str__(self) -> str:
+        return ("Failed to deserialize exception. Refer to https://docs.ray.io/en/latest/"
+                "ray-core/objects/serialization.html#custom-serializers-for-exceptions for "
+                "more information.\nOriginal exception:\n" + self._original_stack_trace)
 
 
 class UserCodeException(RayError):

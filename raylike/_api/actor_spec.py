@@ -104,6 +104,7 @@ class ActorMeta:
     detached: bool = False
     concurrency_groups: dict[str, int] = field(default_factory=dict)  # name -> its limit
     qualname: str = ""  # the class's ``__qualname__``: Ray names the actor by it
+    max_pending_calls: int = -1  # calls in flight from one process (``_api.pending_calls``)
 
     @property
     def full_name(self) -> str:

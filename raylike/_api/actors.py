@@ -26,6 +26,7 @@ from raylike._api import context as _context
 from raylike._api import ids as _ids
 from raylike._api import memory as _memory
 from raylike._api import options as _options
+from raylike._api import pending_calls as _pending_calls
 from raylike._api import pg_options as _pg_options
 from raylike._api import resources as _resources
 from raylike._api import runtime as _runtime
@@ -328,6 +329,7 @@ def _submit_call(method: ActorMethod, backend: Any, args: tuple[Any, ...],
     if handle._reservation is not None:  # pending calls keep the actor alive (as in Ray)
         keep.append(handle._reservation)
     name = method._options.get("name") or f"{meta.class_name}.{method._name}"
+    _pending_calls.admit(meta.actor_id, meta.max_pending_calls, name)
     key = new_key(name)
     caller, seq = _sequencer.next(meta.actor_id)
     call = ActorCall(
@@ -341,7 +343,9 @@ def _submit_call(method: ActorMethod, backend: Any, args: tuple[Any, ...],
         concurrency_group=group)
     refs = backend.submit(call, deps, keep)
     _memory.owned([r._key for r in refs])
-    return _mark_actor_call(returned(refs, num_returns), call.actor_id)
+    result = _mark_actor_call(returned(refs, num_returns), call.actor_id)
+    _pending_calls.add(meta.actor_id, meta.max_pending_calls, result)
+    return result
 
 
 def _mark_actor_call(result: Any, actor_id: str) -> Any:
@@ -364,7 +368,8 @@ def _create(actor_class: ActorClass[Any], args: tuple[Any, ...],
         raise ValueError("The actor name must be specified to use `get_if_exists`.")
     actor_class._init.check(args, kwargs, f"{cls.__name__}.__init__()")
     if actor_class._pickled is None:
-        pickled = dumps(cls, f"actor class {cls.__module__}.{cls.__qualname__}")
+        pickled = dumps(cls, f"actor class {cls.__module__}.{cls.__qualname__}.__init__",
+                        named=True)
         check_definition_size(pickled, cls.__name__, "actor")
         actor_class._pickled = pickled
     with _memory.annotate("(actor call)"):
@@ -405,7 +410,7 @@ def _spec(actor_class: ActorClass[Any], args: tuple[Any, ...], kwargs: dict[str,
         max_task_retries=_options.get(opts, "max_task_retries"), name=name,
         namespace=(opts.get("namespace") or namespace) if name else None,
         detached=_lifetime(opts) == "detached", concurrency_groups=groups,
-        qualname=cls.__qualname__)
+        qualname=cls.__qualname__, max_pending_calls=_options.get(opts, "max_pending_calls"))
     data, deps, nested = pack_arguments(args, kwargs,
                                         f"{cls.__module__}.{cls.__qualname__}.__init__")
     simple = all(opts.get(k) is None for k in ("num_cpus", "num_gpus", "resources",

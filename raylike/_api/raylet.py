@@ -15,9 +15,11 @@ from raylike.exceptions import ObjectRefStreamEndOfStreamError
 
 StreamingObjectRefGenerator = ObjectRefGenerator
 STREAMING_GENERATOR_RETURN = -2  # Ray's ``num_returns`` code of a streaming generator
+GCS_PID_KEY = "gcs_pid"  # Ray's key of its GCS server's pid in the key-value store (raylike
+# has no GCS process: nothing is stored under it)
 
-__all__ = ["STREAMING_GENERATOR_RETURN", "DynamicObjectRefGenerator", "GcsClient", "ObjectRef",
-           "ObjectRefGenerator", "ObjectRefStreamEndOfStreamError",
+__all__ = ["GCS_PID_KEY", "STREAMING_GENERATOR_RETURN", "DynamicObjectRefGenerator",
+           "GcsClient", "ObjectRef", "ObjectRefGenerator", "ObjectRefStreamEndOfStreamError",
            "StreamingObjectRefGenerator"]
 
 

@@ -6,11 +6,13 @@ resources with the same names (``CPU``, ``GPU``, ``memory``, custom names), coun
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import os
 import time
 from typing import Any
 
+from raylike._api import host_limits as _host_limits
 from raylike._api.options import _resource_quantity, _resources
 from raylike._common.constants import HEAD_NODE_RESOURCE_NAME, NODE_ID_PREFIX
 from raylike.exceptions import DefaultResourceError
@@ -162,13 +164,25 @@ def _cluster_accelerator_types() -> set[str]:
 
 
 def total_memory() -> int:
-    """This machine's memory in bytes."""
-    try:
-        import psutil
+    """This host's memory in bytes (a container's limit where it has one, as Ray)."""
+    return _host_limits.system_memory()
 
-        return int(psutil.virtual_memory().total)
-    except Exception:
-        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+OVERRIDE_ENV = "RAY_OVERRIDE_RESOURCES"  # Ray's: a node's resources as JSON, over its options
+
+
+def env_override() -> dict[str, float]:
+    """The resources ``RAY_OVERRIDE_RESOURCES`` (a JSON object) sets for a node started here;
+    they replace those of its options (``num_cpus``, ``resources``, ...), as in Ray."""
+    text = os.environ.get(OVERRIDE_ENV)
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+        return {str(k): float(v) for k, v in value.items()}
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{OVERRIDE_ENV} must be a JSON object of resource quantities, "
+                         f"not {text!r}: {exc}") from None
 
 
 def embedded_node_resources(num_cpus: float | None, num_gpus: float | None,
@@ -178,13 +192,14 @@ def embedded_node_resources(num_cpus: float | None, num_gpus: float | None,
     ``node:<ip>`` (1) for the node's ``host``; the head node also has
     ``node:__internal_head__`` (1)."""
     node: dict[str, float] = {
-        "CPU": float(os.cpu_count() or 1) if num_cpus is None else float(num_cpus),
+        "CPU": float(_host_limits.num_cpus()) if num_cpus is None else float(num_cpus),
         "GPU": float(len(detect_gpus())) if num_gpus is None else float(num_gpus),
         "memory": float(int(total_memory() * 0.7)),
     }
     if num_gpus is None:  # the GPUs found here: their type too
         node.update(accelerator_resources(node["GPU"]))
     node.update({k: float(v) for k, v in (resources or {}).items()})
+    node.update(env_override())  # Ray's RAY_OVERRIDE_RESOURCES: over what was asked
     if host:
         node[NODE_ID_PREFIX + host] = 1.0
     if head:

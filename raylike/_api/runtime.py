@@ -186,15 +186,27 @@ def process_backend() -> Backend:
     return _BareBackend()
 
 
+# Ray's ``ray._private.auto_init_hook.enable_auto_connect``, where a program set it; ``None``:
+# the environment decides (``RAY_ENABLE_AUTO_CONNECT=0`` turns it off)
+auto_connect: bool | None = None
+
+
+def auto_connect_enabled() -> bool:
+    """Whether an API call made before ``init`` starts Ray (Ray's auto-init)."""
+    if auto_connect is not None:
+        return auto_connect
+    return os.environ.get("RAY_ENABLE_AUTO_CONNECT", "") != "0"
+
+
 def backend(auto_init: bool = False) -> Backend:
     """The backend for an API call; starts the embedded cluster first if ``auto_init`` (the
-    calls Ray starts one for: tasks, actors, ``put``, ``get``, ``wait``, ...), unless the
-    environment sets ``RAY_ENABLE_AUTO_CONNECT=0`` (as Ray)."""
+    calls Ray starts one for: tasks, actors, ``put``, ``get``, ``wait``, ...), unless
+    auto-init is off (:func:`auto_connect_enabled`, as Ray)."""
     if _process is not None:
         return _process
     runtime = _driver
     if runtime is None:
-        if not auto_init or os.environ.get("RAY_ENABLE_AUTO_CONNECT", "") == "0":
+        if not auto_init or not auto_connect_enabled():
             raise RaySystemError("Ray has not been started yet. You can start Ray with "
                                  "'ray.init()'.")
         with _lock:
@@ -386,6 +398,10 @@ def _resolve_address(address: Any) -> Any:
     finding none is a ``ConnectionError``; ``"local"`` always starts a new one."""
     if address is None or address == "auto":
         found = os.environ.get("RAY_ADDRESS") or None
+        if found in ("auto", "local"):  # RAY_ADDRESS names a way to find one, as ``address``
+            found, address = None, found if address is None else address
+        if address == "local":
+            return None
         if found is None and address == "auto":
             found = os.environ.get("DASK_SCHEDULER_ADDRESS") or None
         found = found or _cluster.current_address()

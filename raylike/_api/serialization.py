@@ -36,15 +36,16 @@ def _reduce_code(code: types.CodeType) -> Any:
 _CLOUDPICKLE_CODE_REDUCE = _DISPATCH.get(types.CodeType)
 
 
-def dumps(value: Any, what: str = "value") -> bytes:
+def dumps(value: Any, what: str = "value", named: bool = False) -> bytes:
     """Pickle ``value``; a value that cannot be pickled raises ``TypeError`` naming it.
-    ``what`` describes it in that error (``{value}`` is replaced by its repr, else added)."""
+    ``what`` describes it in that error (``{value}`` is replaced by its repr, else added,
+    unless ``named``: ``what`` names it already, as Ray names a function or an actor class)."""
     if _CLOUDPICKLE_CODE_REDUCE is not None and _DISPATCH.get(types.CodeType) is not _reduce_code:
         _DISPATCH[types.CodeType] = _reduce_code  # set on first use, not at import
     try:
         return cloudpickle.dumps(value, protocol=PROTOCOL)
     except Exception as exc:  # cloudpickle raises many types: TypeError, PicklingError, ...
-        raise _cannot_serialize(value, what, exc) from exc
+        raise _cannot_serialize(value, what, exc, named) from exc
 
 
 _DEFINITION_WARN = 10**7  # bytes: Ray's FUNCTION_SIZE_WARN_THRESHOLD
@@ -326,12 +327,13 @@ def _kept(value: Any, frames: Frames, keys: list[str]) -> Any:
     return value
 
 
-def _cannot_serialize(value: Any, what: str, exc: Exception) -> SerializationError:
+def _cannot_serialize(value: Any, what: str, exc: Exception,
+                      named: bool = False) -> SerializationError:
     """Ray's error: what could not be serialized, then ``inspect_serializability``'s report
     of where in it the culprit is."""
     from raylike.util.check_serialize import inspect_serializability
 
-    if "{value}" not in what:
+    if "{value}" not in what and not named:
         what += " {value}"
     report = io.StringIO()
     try:

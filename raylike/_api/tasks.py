@@ -274,7 +274,8 @@ class RemoteFunction(Generic[R]):
         args, kwargs = tuple(args or ()), dict(kwargs or {})
         backend = _runtime.backend(auto_init=True)
         if self._pickled is None:
-            pickled = dumps(self._function, f"function {_descriptor(self._function)}")
+            pickled = dumps(self._function, f"function {_descriptor(self._function)}",
+                            named=True)
             check_definition_size(pickled, self._function_name, "remote function")
             self._pickled = pickled
         self._check_arguments(args, kwargs)

@@ -495,6 +495,10 @@ def make_global_state_accessor(address_info: Any) -> _GlobalStateAccessor:
 setup_tls = _unsupported("setup_tls", "give the Dask cluster TLS (see docs/fault-tolerance.md)")
 teardown_tls = _unsupported("teardown_tls", "give the Dask cluster TLS instead")
 check_call_ray = _unsupported("check_call_ray", "the command line is `raylike`, not `ray`")
+get_gcs_memory_used = _unsupported("get_gcs_memory_used",
+                                   "no GCS server process (the Dask scheduler holds the state)")
+kill_raylet = _unsupported("kill_raylet", "no raylet gRPC service; kill a test node with "
+                           "cluster_utils' node.kill_raylet() or Cluster.remove_node()")
 raw_metric_timeseries = _unsupported("raw_metric_timeseries", "no metrics agent")
 get_metric_check_condition = _unsupported("get_metric_check_condition", "no metrics agent")
 wait_for_dashboard_agent_available = _unsupported("wait_for_dashboard_agent_available",

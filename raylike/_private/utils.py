@@ -11,14 +11,28 @@ import threading
 from types import FrameType, TracebackType
 from typing import Any
 
+from raylike._api import host_limits as _host_limits
 from raylike._private import ray_constants
+from raylike._process.env_setup import update_envs
 
 __all__ = ["DeferSigint", "detect_fate_sharing_support", "get_current_node_cpu_model_name",
+           "get_num_cpus",
            "get_ray_doc_version", "get_shared_memory_bytes",
            "parse_pg_formatted_resources_to_original", "publish_error_to_driver",
-           "resolve_object_store_memory", "try_import_each_module"]
+           "resolve_object_store_memory", "try_import_each_module", "update_envs"]
 
 logger = logging.getLogger(__name__)
+
+ENV_DISABLE_DOCKER_CPU_WARNING = "RAY_DISABLE_DOCKER_CPU_WARNING" in os.environ
+_get_docker_cpus = _host_limits.docker_cpus  # a container's CPU limit (None: none)
+
+
+def get_num_cpus(override_docker_cpu_warning: bool = False, truncate: bool = True) -> float:
+    """The CPUs of this host as a node counts them (``raylike._api.host_limits.num_cpus``),
+    with this module's ``_get_docker_cpus``, warning switch and logger, as Ray's."""
+    return _host_limits.num_cpus(override_docker_cpu_warning, truncate,
+                                 docker=lambda: _get_docker_cpus(),
+                                 warning_disabled=ENV_DISABLE_DOCKER_CPU_WARNING, log=logger)
 
 # a placement group's per-bundle and group-wide resource names: "<name>_group_<i>_<pg id>",
 # "<name>_group_<pg id>"; "bundle" is the marker resource every bundle holds

@@ -23,9 +23,16 @@ from raylike._api import runtime as _runtime
 from raylike._api.objects import ObjectRef, _Borrowed, child_refs
 from raylike._api.serialization import FunctionCache, dumps, dumps_frames, loads
 from raylike._process import env_setup as _env_setup
+from raylike._process import own_group as _own_group
 from raylike._process import proctitle as _proctitle
 from raylike._transport import wire as _wire
-from raylike.exceptions import SHOWN_MODULE, RaySystemError, RayTaskError, TaskCancelledError
+from raylike.exceptions import (
+    SHOWN_MODULE,
+    RaySystemError,
+    RayTaskError,
+    TaskCancelledError,
+    UnserializableException,
+)
 
 _functions = FunctionCache()
 
@@ -84,7 +91,7 @@ class Channel:
             while True:
                 self.route(_wire.recv(self.conn))
         except (EOFError, OSError):
-            os._exit(0)  # the worker is gone
+            _own_group.exit_with_group(0)  # the worker is gone
 
     def route(self, message: tuple[Any, ...]) -> None:
         """Deliver one message from the worker: an answer to the thread that asked, the rest
@@ -213,10 +220,15 @@ def error_payload(exc: BaseException, name: str, actor: Any = None) -> bytes:
     err = RayTaskError(name, tb, exc, actor_repr=actor,
                        actor_id=actor_id).as_instanceof_cause(warn=False)  # the caller warns
     try:
-        return dumps(err)
+        payload = dumps(err)
     except TypeError:  # the user's exception does not pickle: keep its text
         return dumps(RayTaskError(name, f"{tb}\n(original {type(exc).__name__} could not be "
                                   "pickled)", None))
+    try:  # what cannot be rebuilt here cannot be rebuilt by the caller either
+        loads(payload)
+    except Exception:  # noqa: BLE001 - any failure to rebuild is Ray's UnserializableException
+        return dumps(UnserializableException(f"{SHOWN_MODULE}.RayTaskError: {err}"))
+    return payload
 
 
 def run_task(call: Any, deps: bytes, info: _context.TaskInfo) -> tuple[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -154,6 +155,17 @@ def _run_pip(command: list[str], timeout: float | None) -> None:
 
 
 # -- in the task's or actor's process ----------------------------------------------------------
+_UNSET_REFERENCE = re.compile(r"\$\{[A-Z0-9_]+\}")
+
+
+def update_envs(env_vars: dict[str, str]) -> None:
+    """Set ``env_vars`` in this process's environment, as Ray does for a runtime environment's
+    ``env_vars``: ``$X`` and ``${X}`` in a value are the process's ``X`` before the update
+    (``"PATH": "/opt/bin:${PATH}"`` extends it); a ``${X}`` that is not set is left out."""
+    for key, value in (env_vars or {}).items():
+        os.environ[key] = _UNSET_REFERENCE.sub("", os.path.expandvars(value))
+
+
 _failure: str | None = None  # why entering the environment failed (its tasks raise it)
 
 
@@ -163,7 +175,7 @@ def apply(setup: Setup) -> None:
     global _failure
     _runtime_env.set_process_env(setup.env)
     try:
-        os.environ.update(setup.env_vars)
+        update_envs(setup.env_vars)
         if setup.paths:
             sys.path[0:0] = [p for p in setup.paths if p not in sys.path]
             old = os.environ.get("PYTHONPATH")

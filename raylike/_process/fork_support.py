@@ -37,6 +37,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from raylike._api.serialization import loads
+from raylike._process import own_group as _own_group
 from raylike._process.child import Channel
 from raylike._transport import wire as _wire
 
@@ -91,7 +92,7 @@ class InlineChannel(Channel):
                         try:
                             message = _wire.recv(self.conn)
                         except (EOFError, OSError):
-                            os._exit(0)  # the worker is gone
+                            _own_group.exit_with_group(0)  # the worker is gone
                     self.route(message)
             finally:
                 self._read_lock.release()
@@ -123,11 +124,11 @@ def exit_with_worker(conn: Any, worker_pid: int | None) -> None:
     def on_io(signum: int, frame: Any) -> None:
         try:
             if probe.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b"":
-                os._exit(1)
+                _own_group.exit_with_group(1)
         except (BlockingIOError, InterruptedError):
             pass  # nothing to read: a message left, or the pipe can be written again
         except OSError:
-            os._exit(1)
+            _own_group.exit_with_group(1)
 
     signal.signal(signal.SIGIO, on_io)
     fd = conn.fileno()
@@ -142,6 +143,6 @@ def _watch_worker(worker_pid: int) -> None:
         try:
             os.kill(worker_pid, 0)
         except ProcessLookupError:
-            os._exit(1)
+            _own_group.exit_with_group(1)  # its children go with it
         except PermissionError:
             pass

@@ -33,6 +33,7 @@ class Child:
         self._kill_lock = threading.Lock()
         self._killed = False
         self.env_key = ""  # the runtime environment it entered (it serves no other)
+        self.job_id = ""  # the job whose tasks it runs, from its first task on
         self.calls: dict[str, int] = {}  # runs of each function with ``max_calls``
 
     def count_call(self, function: str) -> int:
@@ -70,7 +71,9 @@ class Child:
 class Pool:
     """Idle children ready to run tasks; new ones are started on demand. A child that entered
     a runtime environment (``raylike._process.env_setup``) only ever runs tasks of that environment;
-    the idle ones least recently used make room first."""
+    a child that ran a task of a job only ever runs tasks of that job (as a Ray worker: what
+    one driver imported or left behind never reaches another's tasks); the idle ones least
+    recently used make room first."""
 
     def __init__(self, max_idle: int, on_start: Callable[[int], None] | None = None) -> None:
         self._max_idle = max_idle
@@ -110,19 +113,23 @@ class Pool:
                 self._forks = _zygote.node_forks()
             return self._forks
 
-    def acquire(self, setup: Any = None) -> Child:
-        """An idle child of runtime environment ``setup`` (or of none), or a new one."""
+    def acquire(self, setup: Any = None, job_id: str = "") -> Child:
+        """An idle child of runtime environment ``setup`` (or of none) that serves job
+        ``job_id`` or none yet, or a new one; it serves that job from now on."""
         key = setup.key if setup is not None else ""
         with self._lock:
             for i in range(len(self._idle) - 1, -1, -1):
                 child = self._idle[i]
-                if child.env_key != key:
+                if child.env_key != key or child.job_id not in ("", job_id):
                     continue
                 del self._idle[i]
                 if child.alive():
+                    child.job_id = job_id
                     return child
                 self._all.pop(child.pid, None)
-        return self.start_child(setup)
+        child = self.start_child(setup)
+        child.job_id = job_id
+        return child
 
     def release(self, child: Child) -> None:
         """Give back a child after its task; a dead one, or one too many, is dropped."""

@@ -27,9 +27,10 @@ def wanted() -> bool:
     return value == "1" or value.lower() == "true"
 
 
-def become() -> bool:
-    """Make this process a subreaper if the flag is on; whether it is one now."""
-    if not wanted() or not sys.platform.startswith("linux"):
+def become(always: bool = False) -> bool:
+    """Make this process a subreaper if the flag is on (or ``always``); whether it is one
+    now."""
+    if not (always or wanted()) or not sys.platform.startswith("linux"):
         return False
     try:
         libc = ctypes.CDLL(None, use_errno=True)

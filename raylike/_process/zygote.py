@@ -38,6 +38,8 @@ from multiprocessing.connection import Connection
 from multiprocessing.reduction import recvfds, sendfds
 from typing import Any
 
+from raylike._process import oom_score as _oom_score
+from raylike._process import own_group as _own_group
 from raylike._process import subreaper as _subreaper
 
 # What a node's task processes import (``numpy`` too where installed): imported by the zygote
@@ -232,13 +234,18 @@ class Zygote:
         self.handlers = {"task-process": _fork_task_process, **handlers}
         self.conns: dict[int, Connection] = {}
         self.status: dict[int, int] = {}  # pid -> write end of its status pipe
+        self.groups: set[int] = set()  # task processes, each leading its own process group
         self.watch_stdin = watch_stdin  # exit once stdin closes (the embedded cluster's driver)
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
         signal.signal(signal.SIGCHLD, lambda *_: None)  # a handler, for the wake-up fd
         signal.set_wakeup_fd(self._wake_w)
-        self.sweeper = _subreaper.Sweeper() if _subreaper.become() else None
+        # a subreaper in any case: what a dead task process leaves (its killed group) is
+        # reaped here at once, not whenever init gets to it; orphans are killed only with
+        # Ray's flag on
+        adopts = _subreaper.become(always=True)
+        self.sweeper = _subreaper.Sweeper() if adopts and _subreaper.wanted() else None
 
     def add(self, conn: Connection) -> None:
         self.conns[conn.fileno()] = conn
@@ -298,6 +305,8 @@ class Zygote:
                 elif fd in self.conns:
                     self._handle(self.conns[fd])
         self._reap()
+        for pgid in self.groups:  # nobody asks for them any more: they, and what they started
+            _own_group.kill(pgid)
 
     def _handle(self, conn: Connection) -> None:
         try:
@@ -325,6 +334,9 @@ class Zygote:
                 return
             if pid == 0:
                 return
+            if pid in self.groups:  # what the task process started dies with it
+                self.groups.discard(pid)
+                _own_group.kill(pid)
             fd = self.status.pop(pid, None)
             if fd is not None:
                 try:
@@ -371,12 +383,17 @@ def _fork_task_process(zygote: Zygote, conn: Connection,
     def run() -> None:
         from raylike._process import child as _child
 
+        _own_group.enter()
+        _oom_score.adjust()
+        # Ray's variable naming a worker's raylet: here the Dask worker process of its node
+        os.environ["RAY_RAYLET_PID"] = str(worker_pid)
         devnull = os.open(os.devnull, os.O_RDONLY)  # as multiprocessing does for its children
         os.dup2(devnull, 0)
         os.close(devnull)
         _child.main(Connection(child_end.detach()), worker_pid)
 
     pid, status = zygote.fork(run, close=(theirs,))
+    zygote.groups.add(pid)
     child_end.close()
     return pid, [status, theirs.detach()]
 

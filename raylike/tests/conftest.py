@@ -1,12 +1,14 @@
-"""``ray.tests.conftest``: the one helper Ray's test files import from Ray's conftest by
-module path. It starts a cluster with Ray's ``ray start`` command line, which raylike does not
+"""``ray.tests.conftest``: the helpers Ray's test files import from Ray's conftest by
+module path (``call_ray_start_context``, and ``call_ray_start``, a fixture there: a test file
+that imports it still gets the fixture of the conftest pytest runs, this function is no
+fixture). It starts a cluster with Ray's ``ray start`` command line, which raylike does not
 have (its command is ``raylike start``, on Dask's processes): using it raises. This module
 defines no fixtures."""
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["call_ray_start_context"]
+__all__ = ["call_ray_start", "call_ray_start_context"]
 
 
 def call_ray_start_context(request: Any) -> Any:
@@ -14,3 +16,11 @@ def call_ray_start_context(request: Any) -> Any:
     raise NotImplementedError("ray.tests.conftest.call_ray_start_context is not available on "
                               "raylike: it runs Ray's `ray start` command; start a raylike "
                               "cluster with `raylike start` or cluster_utils.Cluster")
+
+
+def call_ray_start(request: Any = None) -> Any:
+    """Ray's fixture that runs ``ray start``; called directly, it raises."""
+    raise NotImplementedError("ray.tests.conftest.call_ray_start is not available on raylike "
+                              "as a function: it is a fixture of Ray's conftest, which runs "
+                              "`ray start`; start a raylike cluster with `raylike start` or "
+                              "cluster_utils.Cluster")

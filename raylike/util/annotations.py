@@ -33,14 +33,38 @@ PublicAPI = _marker
 DeveloperAPI = _marker
 
 
+DOC_MESSAGE = "**DEPRECATED**: This API is deprecated and may be removed in future Ray releases."
+
+
+def _doc_indent(doc: str) -> int:
+    """The indentation of a docstring's body (its second non-empty line; the summary line
+    has none)."""
+    lines = [line for line in doc.splitlines() if line.strip()]
+    return len(lines[1]) - len(lines[1].lstrip()) if len(lines) > 1 else 0
+
+
+def _append_warning(obj: Any, message: str) -> None:
+    """Add a reST ``.. warning::`` block saying ``message`` to ``obj``'s docstring, at the
+    docstring's own indentation (as Ray's ``Deprecated`` documents what it marks)."""
+    doc = (obj.__doc__ or "").rstrip()
+    pad = " " * _doc_indent(doc)
+    body = message.replace("\n", "\n" + pad + "    ")
+    try:
+        obj.__doc__ = f"{doc}\n\n{pad}.. warning::\n\n{pad}    {body}\n{pad}"
+    except (AttributeError, TypeError):  # a built-in or slotted object: its doc is fixed
+        pass
+
+
 def Deprecated(*args: Any, message: str = "", warning: bool = False) -> Any:  # noqa: N802
-    """Mark a function or class deprecated; with ``warning=True`` each use warns
-    (``RayDeprecationWarning``)."""
+    """Mark a function or class deprecated: its docstring says so (with ``message``), and with
+    ``warning=True`` each use warns (``RayDeprecationWarning``)."""
     if len(args) == 1 and callable(args[0]):
-        return args[0]
+        return Deprecated()(args[0])
     text = DEPRECATION_MESSAGE + (f"\n{message}" if message else "")
+    doc_text = DOC_MESSAGE + (f"\n{message}" if message else "")
 
     def inner(obj: F) -> F:
+        _append_warning(obj, doc_text)
         if not warning:
             return obj
         if isinstance(obj, type):

@@ -1365,3 +1365,35 @@ def test_actor_given_a_ref_ends_when_its_handles_are_gone(ray_shared, nested):
             break
         assert time.monotonic() < deadline, "the actor's process never ended"
         time.sleep(0.1)
+
+
+def test_max_pending_calls_raises_past_the_limit(ray_shared):
+    # Ray's back pressure: a caller with max_pending_calls calls in flight to an actor gets
+    # PendingCallsLimitExceeded on the next one; once they finish, calls go through again
+    import asyncio
+
+    ray = ray_shared
+
+    @ray.remote(num_cpus=0, max_pending_calls=3)
+    class Gate:
+        def __init__(self):
+            self.event = asyncio.Event()
+
+        async def wait(self):
+            await self.event.wait()
+            return "through"
+
+        async def open(self):
+            self.event.set()
+
+    @ray.remote(num_cpus=0)
+    def open_gate(gate):
+        return ray.get(gate.open.remote(), timeout=60)
+
+    gate = Gate.remote()
+    waiting = [gate.wait.remote() for _ in range(3)]
+    with pytest.raises(ray.exceptions.PendingCallsLimitExceeded):
+        gate.wait.remote()
+    ray.get(open_gate.remote(gate), timeout=60)  # from another process: its own count
+    assert ray.get(waiting, timeout=60) == ["through"] * 3
+    assert ray.get(gate.wait.remote(), timeout=60) == "through"

@@ -325,3 +325,22 @@ def test_task_function_name_of_an_async_actor_defined_in_a_function(ray_shared):
     name = ray.get(AsyncInner.remote().method.remote(), timeout=60)
     assert name == (f"{__name__}.test_task_function_name_of_an_async_actor_defined_in_a_"
                     "function.<locals>.AsyncInner.method")
+
+
+def test_top_level_functions_and_modules(ray_module):
+    # the functions at the top level are Ray's documented API (and the module __getattr__
+    # that imports ray.autoscaler on first use); no standard module is reachable there
+    import inspect
+
+    ray = ray_module
+    functions = {name for name, _ in inspect.getmembers(ray, inspect.isfunction)}
+    assert functions == {
+        "init", "is_initialized", "remote", "get", "wait", "put", "kill", "cancel",
+        "get_actor", "get_gpu_ids", "shutdown", "method", "nodes", "timeline",
+        "cluster_resources", "available_resources", "java_function", "java_actor_class",
+        "client", "get_runtime_context", "__getattr__"}
+    for name, module in inspect.getmembers(ray, inspect.ismodule):
+        assert module.__name__.split(".")[0] == ray.__name__, name
+    assert ray.autoscaler.__name__ == f"{ray.__name__}.autoscaler"
+    with pytest.raises(AttributeError):
+        ray.no_such_subpackage  # noqa: B018

@@ -234,3 +234,83 @@ def test_exception_group_in_async_actor_method(ray_shared):
         ray.get(actor.group.remote(), timeout=60)
     assert isinstance(info.value, ExceptionGroup)  # noqa: F821
     assert ray.get(actor.ping.remote(), timeout=60) == "pong"
+
+
+# ----------------------------------------------------------------------------------------------
+# a user's subclass of BaseException, and a user's class whose ``args`` is read-only
+# ----------------------------------------------------------------------------------------------
+
+def _user_classes():
+    """Made in a function, so that they travel by value (the test module is not importable
+    in a worker of real Ray)."""
+
+    class UserBaseError(BaseException):
+        """Derives from BaseException only, as a library's control-flow signal may."""
+
+    class ReadOnlyArgsError(Exception):
+        def __init__(self, text):
+            self._text = text
+
+        @property
+        def args(self):
+            return (self._text,)
+
+        def __str__(self):
+            return self._text
+
+    return UserBaseError, ReadOnlyArgsError
+
+
+def test_base_exception_subclass_keeps_its_type(ray_shared):
+    ray = ray_shared
+    UserBaseError, _ = _user_classes()  # noqa: N806
+
+    @ray.remote(max_retries=0)
+    def task():
+        raise UserBaseError("from-task")
+
+    @ray.remote
+    def stream():
+        yield 1
+        raise UserBaseError("from-generator")
+
+    @ray.remote
+    class Actor:
+        def call(self):
+            raise UserBaseError("from-method")
+
+        async def acall(self):
+            raise UserBaseError("from-async-method")
+
+    for ref, text in [(task.remote(), "from-task")]:
+        with pytest.raises(UserBaseError) as info:
+            ray.get(ref, timeout=60)
+        assert isinstance(info.value, ray.exceptions.RayTaskError)
+        assert text in str(info.value)
+    gen = stream.remote()
+    assert ray.get(next(gen), timeout=60) == 1
+    with pytest.raises(UserBaseError):
+        ray.get(next(gen), timeout=60)
+    actor = Actor.remote()
+    with pytest.raises(UserBaseError, match="from-method"):
+        ray.get(actor.call.remote(), timeout=60)
+    with pytest.raises(UserBaseError, match="from-async-method"):
+        ray.get(actor.acall.remote(), timeout=60)
+    assert ray.get(_pid_task(ray).remote(), timeout=60) > 0
+
+
+def test_exception_with_read_only_args(ray_shared):
+    ray = ray_shared
+    _, ReadOnlyArgsError = _user_classes()  # noqa: N806
+
+    @ray.remote(max_retries=0)
+    def task():
+        raise ReadOnlyArgsError("read-only")
+
+    with pytest.raises(ReadOnlyArgsError) as info:
+        ray.get(task.remote(), timeout=60)
+    err = info.value
+    assert isinstance(err, ray.exceptions.RayTaskError)
+    assert "read-only" in str(err)
+    assert isinstance(err.cause, ReadOnlyArgsError)
+    assert err.args == (err.cause,)

@@ -391,6 +391,33 @@ def test_unpicklable_cause_becomes_ray_error(ray_shared):
     assert "HoldsLock" in str(cause)
 
 
+def test_exception_that_cannot_be_rebuilt_is_unserializable_exception(ray_shared):
+    # a user exception whose __init__ does not take its own args pickles but cannot be
+    # unpickled: Ray raises UnserializableException, with the original's text
+    ray = ray_shared
+
+    class NeedsTwo(Exception):
+        def __init__(self, first, second):
+            super().__init__(f"{first}-{second}")
+
+    @ray.remote(max_retries=0)
+    def fails():
+        raise NeedsTwo("left", "right")
+
+    @ray.remote
+    class Actor:
+        def fails(self):
+            raise NeedsTwo("actor", "method")
+
+    for ref, text in [(fails.remote(), "left-right"), (Actor.remote().fails.remote(),
+                                                       "actor-method")]:
+        with pytest.raises(ray.exceptions.UnserializableException) as info:
+            ray.get(ref, timeout=60)
+        assert "Failed to deserialize exception" in str(info.value)
+        assert text in str(info.value) and "NeedsTwo" in str(info.value)
+        assert isinstance(info.value, ray.exceptions.RayError)
+
+
 def test_constructor_replaces_unpicklable_cause(ray_module):
     import threading
 

@@ -379,6 +379,106 @@ def test_subreaper_kills_what_a_killed_actor_left_running(ray_start):
     _wait_for(lambda: gone(shell) and gone(sleeper), timeout=60, what="the orphans were killed")
 
 
+def _gone(pid):
+    """Whether ``pid`` no longer runs (a zombie waiting for init counts as gone)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+@pytest.mark.skipif(not os.uname().sysname == "Linux", reason="Ray kills them on Linux")
+@pytest.mark.parametrize("end", ["ray.kill", "exit_actor"])
+def test_a_dead_actors_child_processes_are_killed(ray_shared, end):
+    # Ray's kill_child_processes_on_worker_exit (on by default): a worker that ends takes the
+    # processes it started with it; while it lives, they live
+    import subprocess
+
+    ray = ray_shared
+
+    @ray.remote
+    class Spawner:
+        def spawn(self):
+            self.child = subprocess.Popen(["sleep", "1000"])
+            return self.child.pid
+
+        def leave(self):
+            ray.actor.exit_actor()
+
+    spawner = Spawner.remote()
+    child = ray.get(spawner.spawn.remote(), timeout=60)
+    assert not _gone(child)
+    if end == "ray.kill":
+        ray.kill(spawner)
+    else:
+        with pytest.raises(ray.exceptions.RayActorError):
+            ray.get(spawner.leave.remote(), timeout=60)
+    _wait_for(lambda: _gone(child), timeout=60, what="the actor's child was killed")
+
+
+@pytest.mark.skipif(not os.uname().sysname == "Linux", reason="Ray kills them on Linux")
+def test_a_task_process_that_exits_takes_its_children(ray_shared, tmp_path):
+    import subprocess
+
+    ray = ray_shared
+    path = str(tmp_path / "child.pid")
+
+    @ray.remote(max_retries=0)
+    def spawn_and_exit():
+        with open(path, "w") as f:
+            f.write(str(subprocess.Popen(["sleep", "1000"]).pid))
+        os._exit(1)  # the task's process ends
+
+    with pytest.raises(ray.exceptions.WorkerCrashedError):
+        ray.get(spawn_and_exit.remote(), timeout=60)
+    with open(path) as f:
+        child = int(f.read())
+    _wait_for(lambda: _gone(child), timeout=60, what="the task process's child was killed")
+
+
+@pytest.mark.skipif(not os.uname().sysname == "Linux", reason="a Linux-only Ray feature")
+@pytest.mark.parametrize("ray_start", [SUBREAPER], indirect=True)
+def test_subreaper_flag_makes_the_worker_adopt_and_reap(ray_start):
+    # with the flag, a worker is a subreaper (a daemon it starts stays its child) and ignores
+    # SIGCHLD, so that its finished children are reaped without a wait
+    import subprocess
+
+    import psutil
+
+    ray = ray_start
+
+    @ray.remote
+    class Worker:
+        def daemon(self):
+            out = subprocess.check_output("nohup sleep 1000 >/dev/null 2>&1 & echo $!",
+                                          shell=True, text=True)
+            return int(out.strip())
+
+        def reaped(self):
+            pid = subprocess.Popen(["true"]).pid
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                if not psutil.pid_exists(pid):
+                    return True
+                time.sleep(0.1)
+            return False
+
+        def pid(self):
+            return os.getpid()
+
+    worker = Worker.remote()
+    daemon = ray.get(worker.daemon.remote(), timeout=60)
+    try:
+        _wait_for(lambda: psutil.Process(daemon).ppid() == ray.get(worker.pid.remote()),
+                  timeout=30, what="the daemon was adopted by its worker")
+        assert ray.get(worker.reaped.remote(), timeout=60)
+    finally:
+        ray.kill(worker)
+    _wait_for(lambda: _gone(daemon), timeout=60, what="the daemon was killed with its worker")
+
+
 @pytest.mark.parametrize("ray_start", [{"num_cpus": 2, "resources": {"slot": 1},
                                         "include_dashboard": False}], indirect=True)
 def test_tasks_of_a_dead_actor_are_killed(ray_start):
@@ -447,3 +547,58 @@ def test_calls_in_flight_on_a_lost_node_run_again_where_the_actor_restarts(ray_f
     finally:
         ray.shutdown()
         cluster.shutdown()
+
+
+@pytest.mark.skipif(not os.uname().sysname == "Linux", reason="a Linux-only Ray feature")
+def test_task_and_actor_processes_are_the_oom_killers_first_choice(ray_shared):
+    # Ray's worker_oom_score_adjustment (1000 by default)
+    ray = ray_shared
+
+    def score():
+        with open("/proc/self/oom_score_adj") as f:
+            return int(f.read())
+
+    @ray.remote
+    class Actor:
+        def score(self):
+            return score()
+
+    assert ray.get(ray.remote(score).remote(), timeout=60) == 1000
+    assert ray.get(Actor.remote().score.remote(), timeout=60) == 1000
+
+
+def test_calls_without_retries_fail_fast_while_the_actor_restarts(ray_shared):
+    # Ray: while an actor restarts, a call with max_task_retries=0 fails at once
+    # (RayActorError) instead of waiting for the new process; once it is alive, calls run
+    from compat_helpers import make_signal
+
+    ray = ray_shared
+    gate = make_signal(ray)
+
+    @ray.remote(max_restarts=1, max_task_retries=0)
+    class SlowToRestart:
+        def __init__(self, gate):
+            if ray.get_runtime_context().was_current_actor_reconstructed:
+                ray.get(gate.wait.remote())
+
+        def ping(self):
+            return "pong"
+
+    actor = SlowToRestart.remote(gate)
+    assert ray.get(actor.ping.remote(), timeout=60) == "pong"
+    ray.kill(actor, no_restart=False)
+    with pytest.raises(ray.exceptions.RayActorError):
+        deadline = time.time() + 60
+        while time.time() < deadline:  # the kill is asynchronous: until it has happened,
+            ray.get(actor.ping.remote(), timeout=60)  # a call may still reach the old process
+            time.sleep(0.1)
+    ray.get(gate.send.remote(), timeout=60)
+    _wait_for(lambda: _ping_or_none(ray, actor) == "pong", timeout=60,
+              what="the restarted actor answers")
+
+
+def _ping_or_none(ray, actor):
+    try:
+        return ray.get(actor.ping.remote(), timeout=60)
+    except ray.exceptions.RayActorError:
+        return None

@@ -232,6 +232,26 @@ def test_auto_connect_disabled_raises_system_error(ray_module):
         assert "Ray has not been started yet" in message, (name, message)
 
 
+def test_auto_init_switched_off_in_the_program(ray_fresh):
+    # Ray's ray._private.auto_init_hook.enable_auto_connect, set by the program itself
+    ray = ray_fresh
+    import importlib
+
+    hook = importlib.import_module(f"{ray.__name__}._private.auto_init_hook")
+    before = hook.enable_auto_connect
+    hook.enable_auto_connect = False
+    try:
+        for call in (lambda: ray.put(1), lambda: ray.get([]), lambda: ray.wait([]),
+                     lambda: ray.get_actor("nobody"), ray.get_gpu_ids):
+            with pytest.raises(ray.exceptions.RaySystemError, match="not been started"):
+                call()
+        assert not ray.is_initialized()
+    finally:
+        hook.enable_auto_connect = before
+    assert ray.get(ray.put(7), timeout=60) == 7  # on again: the call starts Ray
+    assert ray.is_initialized()
+
+
 @pytest.mark.parametrize("default", ["detached", "non_detached"])
 def test_job_default_actor_lifetime(ray_fresh, default):
     ray = ray_fresh
@@ -366,9 +386,11 @@ def test_tasks_run_with_the_drivers_no_user_site_flag(ray_module):
 
 
 @pytest.mark.timeout(180)
-def test_init_auto_joins_the_cluster_started_last(ray_fresh):
-    """``init(address="auto")`` joins the cluster started last on this machine (here a
-    ``cluster_utils.Cluster``'s head): it sees that cluster's nodes."""
+@pytest.mark.parametrize("how", ["argument", "RAY_ADDRESS"])
+def test_init_auto_joins_the_cluster_started_last(ray_fresh, monkeypatch, how):
+    """``init(address="auto")``, or ``init()`` with ``RAY_ADDRESS=auto``, joins the cluster
+    started last on this machine (here a ``cluster_utils.Cluster``'s head): it sees that
+    cluster's nodes."""
     import importlib
 
     ray = ray_fresh
@@ -377,7 +399,11 @@ def test_init_auto_joins_the_cluster_started_last(ray_fresh):
         cluster.add_node(num_cpus=1, resources={"compat_head": 1})
         cluster.add_node(num_cpus=1)
         cluster.wait_for_nodes()
-        ray.init(address="auto")
+        if how == "argument":
+            ray.init(address="auto")
+        else:
+            monkeypatch.setenv("RAY_ADDRESS", "auto")
+            ray.init()
         alive = [n for n in ray.nodes() if n["Alive"]]
         assert len(alive) == 2
         assert ray.cluster_resources().get("compat_head") == 1
@@ -485,3 +511,34 @@ def test_detached_actor_answers_a_second_driver(ray_fresh):
         assert ray.get(actor.ping.remote(), timeout=60) == "pong"
     finally:
         ray.kill(actor)
+
+
+@pytest.mark.timeout(180)
+def test_jobs_never_share_a_worker_process(ray_fresh):
+    """A task of a second driver (job) on the same cluster never runs in a process that ran
+    the first one's tasks: what one job imported or set there stays with it."""
+    import importlib
+
+    ray = ray_fresh
+    cluster = importlib.import_module(f"{ray.__name__}.cluster_utils").Cluster()
+
+    @ray.remote
+    def mark():
+        previous = getattr(sys, "_compat_job_marker", None)
+        sys._compat_job_marker = ray.get_runtime_context().get_job_id()
+        return previous, os.getpid()
+
+    try:
+        cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        ray.init(address=cluster.address)
+        first = [ray.get(mark.remote(), timeout=60) for _ in range(3)]
+        assert first[0][0] is None
+        ray.shutdown()
+        ray.init(address=cluster.address)
+        second = [ray.get(mark.remote(), timeout=60) for _ in range(3)]
+        assert second[0][0] is None  # a process of its own: no marker of the first job
+        assert {pid for _, pid in second}.isdisjoint({pid for _, pid in first})
+    finally:
+        ray.shutdown()
+        cluster.shutdown()

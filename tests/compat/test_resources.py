@@ -658,3 +658,13 @@ def test_memory_is_counted_in_whole_bytes(ray_start):
     assert ray.get(noop.options(memory=2.9).remote(), timeout=60) == 1
     ready, _ = ray.wait([noop.options(memory=3.1).remote()], timeout=2)
     assert ready == []
+
+
+def test_override_resources_environment_variable(ray_fresh, monkeypatch):
+    # Ray's RAY_OVERRIDE_RESOURCES: the node started by init has these, over init's arguments
+    ray = ray_fresh
+    monkeypatch.setenv("RAY_OVERRIDE_RESOURCES", '{"rl_custom1": 1, "rl_custom2": 2, "CPU": 3}')
+    ray.init(resources={"rl_custom1": 3, "rl_custom3": 3}, include_dashboard=False)
+    total = ray.cluster_resources()
+    assert (total["rl_custom1"], total["rl_custom2"], total["rl_custom3"]) == (1, 2, 3)
+    assert total["CPU"] == 3

@@ -252,3 +252,24 @@ def test_task_depth_counts_levels_of_nesting(ray_shared):
     assert depth() == 0
     assert ray.get(leaf.remote(), timeout=60) == 1
     assert ray.get(middle.remote(), timeout=60) == (1, 2, 2, (2, 3))
+
+
+def test_tasks_see_their_nodes_raylet_pid(ray_shared):
+    # Ray sets RAY_RAYLET_PID in a worker: the pid of its node's process (a live one)
+    import psutil
+
+    ray = ray_shared
+
+    @ray.remote
+    def raylet_pid():
+        return int(os.environ["RAY_RAYLET_PID"]), os.getpid()
+
+    @ray.remote
+    class Actor:
+        def raylet_pid(self):
+            return int(os.environ["RAY_RAYLET_PID"]), os.getpid()
+
+    for raylet, own in (ray.get(raylet_pid.remote(), timeout=60),
+                        ray.get(Actor.remote().raylet_pid.remote(), timeout=60)):
+        assert raylet != own
+        assert psutil.pid_exists(raylet)

@@ -38,6 +38,22 @@ def test_actor_env_vars(ray_shared):
     assert ray.get(a.get.remote("RL_BAR")) is None
 
 
+def test_env_vars_refer_to_the_process_environment(ray_shared):
+    # Ray expands ${X} (and $X) in an env_vars value with the worker's X; one not set is empty
+    ray = ray_shared
+
+    @ray.remote
+    def read():
+        return os.environ["PATH"], os.environ.get("RL_UNSET_REF")
+
+    base_path, _ = ray.get(read.remote(), timeout=60)
+    env = {"env_vars": {"PATH": "/opt/rl-extra:${PATH}",
+                        "RL_UNSET_REF": "a${RL_NOT_SET_ANYWHERE}b"}}
+    path, unset = ray.get(read.options(runtime_env=env).remote(), timeout=60)
+    assert path == "/opt/rl-extra:" + base_path
+    assert unset == "ab"
+
+
 def test_plain_tasks_never_see_another_tasks_env(ray_shared):
     ray = ray_shared
 

@@ -323,6 +323,32 @@ def test_unpicklable_values_raise_ray_type_errors(ray_shared):
     assert ray.get(f.remote(1)) == 1 and ray.get(actor.m.remote(1)) == 1
 
 
+def test_unpicklable_definitions_are_named_as_ray_names_them(ray_shared):
+    # Ray names a function by module.qualname and an actor class by its __init__, no repr
+    ray = ray_shared
+    lock = threading.Lock()
+
+    @ray.remote
+    def captures_lock():
+        return str(lock)
+
+    @ray.remote
+    class CapturesLock:
+        def __init__(self):
+            self.text = str(lock)
+
+    with pytest.raises(TypeError) as info:
+        captures_lock.remote()
+    first = str(info.value).splitlines()[0]
+    assert first.startswith("Could not serialize the function ")
+    assert first.endswith(".captures_lock:") and " at 0x" not in first
+    with pytest.raises(TypeError) as info:
+        CapturesLock.remote()
+    first = str(info.value).splitlines()[0]
+    assert first.startswith("Could not serialize the actor class ")
+    assert first.endswith(".CapturesLock.__init__:")
+
+
 def test_unpicklable_return_values_fail_the_call_with_a_type_error(ray_shared):
     ray = ray_shared
 

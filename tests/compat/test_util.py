@@ -508,3 +508,32 @@ def test_map_unordered_bad_arguments(ray_shared):
     for kwargs in ({"backpressure_size": 0}, {"chunk_size": 0}, {"num_returns": 2}):
         with pytest.raises(ValueError):
             list(ray.util.map_unordered(ident, [1, 2], **kwargs))
+
+
+@pytest.mark.parametrize("warning", [True, False])
+def test_deprecated_marks_the_docstring(ray_module, warning):
+    import importlib
+    import warnings
+
+    annotations = importlib.import_module(f"{ray_module.__name__}.util.annotations")
+
+    @annotations.Deprecated(message="use g instead", warning=warning)
+    def f():
+        """Summary.
+
+        More.
+        """
+        return 1
+
+    @annotations.Deprecated(message="use B instead", warning=warning)
+    class A:
+        pass
+
+    assert "use g instead" in f.__doc__ and "DEPRECATED" in f.__doc__
+    assert f.__doc__.startswith("Summary.")
+    assert "use B instead" in A.__doc__
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert f() == 1
+        A()
+    assert bool(caught) is warning

@@ -300,7 +300,7 @@ class NodePlugin(WorkerPlugin):
         request = {**call.resources, "GPU": call.num_gpus}
         leased = self.accelerators.lease(request)
         gpu_ids = leased.get("GPU", [])
-        child = self.pool.acquire(setup)
+        child = self.pool.acquire(setup, call.job_id or "")
         scope = TaskScope(self, call.key, call.num_cpus, child, cpu_names=call.cpu_names)
         with self.lock:
             early = call.key in self.cancelled  # cancelled while it was being set up: the
