@@ -103,6 +103,7 @@ class TaskLeases:
         self._checking: set[str] = set()  # shapes with a wait check to come
         # lease id -> "asked" (not started), "granted"; gone once its Dask task ended
         self._lease_state: dict[str, str] = {}
+        self._closed = False  # shut down: nothing more is sent
 
     @staticmethod
     def eligible(call: Any, placement: dict[str, Any]) -> bool:
@@ -322,6 +323,9 @@ class TaskLeases:
         lease_id = uuid.uuid4().hex
         with self._lock:
             self._lease_state[lease_id] = "asked"
+            if self._closed:
+                self._requests[shape] -= 1
+                return
         asked = [(lane, r) for lane in self.direct.local_lanes()
                  if (r := lane.lease(lease_id, shape)) is not None]
         if not asked:
@@ -397,7 +401,7 @@ class TaskLeases:
     def _fall_back(self, item: _Item) -> None:
         """Run ``item`` as a Dask task under its own key; its ref reads the result there."""
         self._dequeue(item)
-        if item.answer.done():
+        if item.answer.done() or self._closed:
             return
         try:
             fut = self._to_dask(item.call, item.deps, item.placement)
@@ -427,6 +431,7 @@ class TaskLeases:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             self._waiting.clear()
             self._queued.clear()
             self._places.clear()
