@@ -510,14 +510,17 @@ def cancel(object_ref: ObjectRef[Any], *, force: bool = False, recursive: bool =
     call that has not finished (``ray.kill`` ends an actor). ``recursive`` also cancels the
     tasks and actor calls the cancelled task or call submitted."""
     backend = _runtime.backend(auto_init=True)  # as Ray, before the arguments are checked
-    if _is_generator(object_ref):
-        object_ref = object_ref.completed()  # type: ignore[attr-defined] # its task
+    generator = object_ref if _is_generator(object_ref) else None
+    if generator is not None:
+        object_ref = generator.completed()  # type: ignore[attr-defined] # its task
     if not isinstance(object_ref, ObjectRef):
         raise TypeError("ray.cancel() only supported for object refs. "
                         f"For actors, try ray.kill(). Got: {type(object_ref).__name__}.")
     if force and object_ref._actor_call and not backend.wait([object_ref], 1, 0):
         raise ValueError("force=True is not supported for actor tasks.")
     backend.cancel(object_ref, force, recursive)
+    if generator is not None:  # its next ref raises why, unless the task had ended well
+        generator._cancel_stream()  # type: ignore[attr-defined]
 
 
 def _check_timeout(timeout: float | None) -> None:
