@@ -13,6 +13,7 @@ import logging as _logging
 import sys as _sys
 
 from raylike import (
+                  _raylet,  # noqa: F401 (Ray's module of its ref, generator and id classes)
                   actor,
                   client_builder,
                   cloudpickle,
@@ -29,7 +30,6 @@ from raylike import (
                   widgets,
 )
 from raylike._api import logging_config as log
-from raylike._api import raylet as _raylet  # noqa: F401 (Ray's home of its ref and generator classes)
 from raylike._api import runtime as _runtime
 from raylike._api.actors import get_actor, kill
 from raylike._api.aliases import DeprecatedModule as _DeprecatedModule

@@ -7,8 +7,15 @@ import os
 import tempfile
 import warnings
 
-__all__ = ["binary_to_hex", "decode", "get_or_create_event_loop", "get_ray_address_file",
-           "hex_to_binary", "reset_ray_address"]
+__all__ = ["binary_to_hex", "decode", "get_default_ray_temp_dir", "get_or_create_event_loop",
+           "get_ray_address_file", "hex_to_binary", "reset_ray_address"]
+
+
+def get_default_ray_temp_dir() -> str:
+    """Ray's default temporary directory: ``ray`` under ``RAY_TMPDIR``, else the system's."""
+    from raylike._api.session import default_temp_dir
+
+    return default_temp_dir()
 
 
 def get_ray_address_file(temp_dir: str | None = None) -> str:
