@@ -42,6 +42,7 @@ class _Group:
     reservations: list[str] = field(default_factory=list)
     created_at: float = field(default_factory=time.monotonic)
     latency_ms: float = 0.0
+    short: bool = False  # a try to place it found no room (Ray's ``NO_RESOURCES``)
     created: asyncio.Event = field(default_factory=asyncio.Event)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -56,7 +57,7 @@ class _Group:
                       "scheduling_latency_ms": self.latency_ms,
                       "scheduling_attempt": 1, "highest_retry_delay_ms": 0.0,
                       "scheduling_state": {"CREATED": "FINISHED", "REMOVED": "REMOVED"}.get(
-                          self.state, "QUEUED")},
+                          self.state, "NO_RESOURCES" if self.short else "QUEUED")},
         }
 
 
@@ -118,6 +119,7 @@ class PlacementGroupRegistry(SchedulerPlugin):
             if workers is not None:
                 group.workers = list(workers)
                 return {"status": "placed", "workers": group.workers}
+            group.short = True
             left = deadline - time.monotonic()
             if left <= 0:
                 return {"status": "pending",
