@@ -43,7 +43,12 @@ from raylike._api.serialization import dumps, dumps_error, loads
 from raylike._dask import errors as _errors
 from raylike._dask import internals
 from raylike._dask.worker import task_events as _task_events
-from raylike.exceptions import ObjectLostError, RayActorError, TaskCancelledError
+from raylike.exceptions import (
+    ActorUnavailableError,
+    ObjectLostError,
+    RayActorError,
+    TaskCancelledError,
+)
 
 logger = logging.getLogger("raylike.actors")
 
@@ -120,6 +125,7 @@ class CallQueue:
         self.busy: dict[str, int] = {}  # calls in flight, by concurrency group
         self._queued: dict[str, _Entry] = {}  # not yet sent to the process, by key
         self.link: Any = None
+        self.restarting = False  # its process died and another one starts (Ray's RESTARTING)
         self.dead: bytes | None = None  # the pickled error of every call once dead
         self._resolve = resolve
         self._cancelled = cancelled  # ray.cancel() reached this call's key
@@ -222,6 +228,9 @@ class CallQueue:
             entry.done.set_result(("err", dumps_error(entry.error, RayActorError)))
         elif self.dead is not None:
             entry.done.set_result(("err", self.dead))
+        elif self.restarting and entry.call.max_task_retries == 0:
+            self._queued.pop(entry.call.key, None)
+            entry.done.set_result(("err", dumps(self.unavailable("The actor is restarting."))))
         else:
             self._queue_of(entry).append(entry)
             self._send()
@@ -310,12 +319,31 @@ class CallQueue:
     def alive(self, link: Any) -> None:
         """A process is ready: send it the calls that waited."""
         self.link = link
+        self.restarting = False
         self._send()
+
+    def unavailable(self, reason: str) -> ActorUnavailableError:
+        """Ray's error of a call the actor cannot take while it restarts."""
+        actor_id = self.meta.actor_id
+        return ActorUnavailableError(
+            error_msg=f"The actor {actor_id} is unavailable: {reason} The task may or may "
+                      "not have been executed on the actor.", actor_id=actor_id)
 
     def lost(self, error: BaseException) -> None:
         """The process died and a new one will start: calls it was running fail with
-        ``error``, unless their ``max_task_retries`` allow running them again."""
+        ``error``, unless their ``max_task_retries`` allow running them again. Until the new
+        one is ready, as in Ray, a call without retries fails at once
+        (``ActorUnavailableError``); the others wait for it."""
         self.link = None
+        self.restarting = True
+        waiting = [e for q in (self.pending, *self.grouped.values()) for e in q
+                   if e.call.max_task_retries == 0]
+        for entry in waiting:
+            self._queue_of(entry).remove(entry)
+            self._queued.pop(entry.call.key, None)
+            if not entry.done.done():
+                entry.done.set_result(("err", dumps(self.unavailable(
+                    "The actor is restarting."))))
         requeue = []
         for _, entry in sorted(self.inflight.items()):
             retries = entry.call.max_task_retries

@@ -43,7 +43,7 @@ from raylike._api.actor_spec import (
 from raylike._api.objects import _Borrowed
 from raylike._api.serialization import dumps, dumps_frames, loads
 from raylike._dask.worker import actor_calls as _actor_calls
-from raylike.exceptions import ActorDiedError, RayActorError, RayError, RuntimeEnvSetupError
+from raylike.exceptions import ActorDiedError, RayError, RuntimeEnvSetupError
 
 logger = logging.getLogger("raylike.actors")
 GRACE_PERIOD = 30.0  # seconds a gracefully stopped actor has to finish its running calls
@@ -170,9 +170,8 @@ class ActorHost:
                 max_restarts < 0 or self.restarts < max_restarts):
             return stop[1]  # ray.kill(no_restart=False) with no restart left: killed for good
         if max_restarts < 0 or self.restarts < max_restarts:
-            error = RayActorError(f"The actor's process died while running this call; the "
-                                  f"actor is restarting. ({detail})",
-                                  actor_id=self.meta.actor_id)
+            error = self.calls.unavailable(f"The actor's process died while running this "
+                                           f"call; the actor is restarting. ({detail})")
             self._on_loop(self.calls.lost, error)
             return None
         return died_of(self.meta, detail)
