@@ -44,6 +44,7 @@ class MethodMeta:
     backpressure: int = -1  # ``_generator_backpressure_num_objects`` from ``@ray.method``
     concurrency_group: str | None = None  # from ``@ray.method(concurrency_group=...)``
     decorator: Any = None  # Ray's ``__ray_invocation_decorator__``: wraps each submission
+    task_events: bool | None = None  # ``@ray.method(enable_task_events=...)``
 
     def check(self, args: tuple[Any, ...], kwargs: dict[str, Any], what: str) -> None:
         """Raise ``TypeError`` (as calling the method would) if the arguments don't fit."""
@@ -69,12 +70,13 @@ def method_meta(cls: type, name: str, fn: Any) -> MethodMeta:
     backpressure = getattr(fn, "__ray_generator_backpressure__", -1)
     group = getattr(fn, "__ray_concurrency_group__", None)
     decorator = getattr(fn, "__ray_invocation_decorator__", None)
+    events = getattr(fn, "__ray_enable_task_events__", None)
     try:
         params = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):
         return MethodMeta(num_returns=num_returns, is_generator=generator,
                           backpressure=backpressure, concurrency_group=group,
-                          decorator=decorator)
+                          decorator=decorator, task_events=events)
     static = isinstance(inspect.getattr_static(cls, name, None), (staticmethod, classmethod))
     if not static and params and not inspect.ismethod(fn):
         params = params[1:]  # self
@@ -87,6 +89,7 @@ def method_meta(cls: type, name: str, fn: Any) -> MethodMeta:
         backpressure=backpressure,
         concurrency_group=group,
         decorator=decorator,
+        task_events=events,
     )
 
 
@@ -104,6 +107,7 @@ class ActorMeta:
     detached: bool = False
     concurrency_groups: dict[str, int] = field(default_factory=dict)  # name -> its limit
     qualname: str = ""  # the class's ``__qualname__``: Ray names the actor by it
+    task_events: bool = True  # ``enable_task_events``: its methods' default too
 
     @property
     def full_name(self) -> str:
@@ -160,6 +164,7 @@ class ActorCall:
     strategy: Any = None  # unused: calls go where the actor is
     concurrency_group: str = ""  # "" is the default group
     cancelled: bool = False  # cancelled by its caller before it was sent: it keeps its turn
+    task_events: bool = True  # ``enable_task_events``: False keeps it out of the state API
 
 
 def died(reason: str, *, class_name: str = "", actor_id: str = "", name: str | None = None,

@@ -318,6 +318,7 @@ def _call(method: ActorMethod, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
     if handle._reservation is not None:  # pending calls keep the actor alive (as in Ray)
         keep.append(handle._reservation)
     name = method._options.get("name") or f"{meta.class_name}.{method._name}"
+    events = method._options.get("enable_task_events", method._meta.task_events)
     key = new_key(name)
     caller, seq = _sequencer.next(meta.actor_id)
     call = ActorCall(
@@ -328,7 +329,8 @@ def _call(method: ActorMethod, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
         max_task_retries=meta.max_task_retries if retries is None else retries,
         retry_exceptions=tuple(retry) if isinstance(retry, (list, tuple)) else bool(retry),
         backpressure=method._meta.backpressure if backpressure is None else backpressure,
-        concurrency_group=group)
+        concurrency_group=group,
+        task_events=meta.task_events if events is None else bool(events))
     return _mark_actor_call(returned(backend.submit(call, deps, keep), num_returns),
                             call.actor_id)
 
@@ -392,7 +394,8 @@ def _spec(actor_class: ActorClass[Any], args: tuple[Any, ...], kwargs: dict[str,
         max_task_retries=_options.get(opts, "max_task_retries"), name=name,
         namespace=(opts.get("namespace") or namespace) if name else None,
         detached=_lifetime(opts) == "detached", concurrency_groups=groups,
-        qualname=cls.__qualname__)
+        qualname=cls.__qualname__,
+        task_events=_options.get(opts, "enable_task_events") is not False)
     data, deps, nested = pack_arguments(args, kwargs,
                                         f"{cls.__module__}.{cls.__qualname__}.__init__")
     simple = all(opts.get(k) is None for k in ("num_cpus", "num_gpus", "resources",

@@ -49,6 +49,7 @@ class TaskCall:
     placement: Any = None  # a bundle of a placement group (``_pg_options.Placement``)
     runtime_env: dict[str, Any] | None = None  # the effective one (``_runtime_env``)
     max_calls: int = 0  # a process runs the function this many times, then exits (0: no limit)
+    task_events: bool = True  # ``enable_task_events``: False keeps it out of the state API
 
     @property
     def num_cpus(self) -> float:
@@ -294,6 +295,7 @@ class RemoteFunction(Generic[R]):
             placement=_pg_options.resolve(opts, resources, self._function.__qualname__),
             runtime_env=_runtime_env.for_call(opts.get("runtime_env")),
             max_calls=_options.get(opts, "max_calls") or 0,
+            task_events=_options.get(opts, "enable_task_events") is not False,
         )
         if call.placement is None:
             _resources.warn_if_infeasible(f"task {name}", call.resources, backend)

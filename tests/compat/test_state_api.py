@@ -249,3 +249,40 @@ def test_a_running_actor_call_is_found_by_its_refs_task_id(ray_dashboard: Any,
     _until(running, "the actor call to run")
     ray.get(holder.release.remote(), timeout=WAIT)
     assert ray.get(ref, timeout=WAIT) == "done"
+
+
+def test_enable_task_events_false_keeps_tasks_out(ray_dashboard: Any, state: _State) -> None:
+    """``enable_task_events=False`` (task, actor, ``.options``) keeps tasks out of the state
+    API; a method's own ``@ray.method(enable_task_events=...)`` overrides its actor's."""
+    ray = ray_dashboard
+
+    @ray.remote(num_cpus=0, enable_task_events=False)
+    def st_hidden_task():
+        return 1
+
+    @ray.remote(num_cpus=0)
+    def st_shown_task():
+        return 2
+
+    @ray.remote(num_cpus=0)
+    class StQuiet:
+        def st_quiet_default(self):
+            return ray.get_runtime_context().get_actor_id()
+
+        @ray.method(enable_task_events=True)
+        def st_quiet_loud(self):
+            return 4
+
+    actor = StQuiet.options(enable_task_events=False).remote()
+    actor_id = ray.get(actor.st_quiet_default.remote(), timeout=60)
+    assert ray.get(actor.st_quiet_loud.remote(), timeout=60) == 4
+    assert ray.get(st_hidden_task.remote(), timeout=60) == 1
+    assert ray.get(st_shown_task.options(name="st_shown_2").remote(), timeout=60) == 2
+    assert ray.get(st_shown_task.options(enable_task_events=False,
+                                         name="st_hidden_2").remote(), timeout=60) == 2
+    _until(lambda: _states(state, "st_shown_2") == ["FINISHED"], "the shown task")
+    names = _until(lambda: {t.name for t in state.list_tasks(
+        filters=[("actor_id", "=", actor_id)])}, "the loud method")
+    assert all(name.endswith("st_quiet_loud") for name in names)  # no __init__, no quiet
+    for hidden in ("st_hidden_task", "st_hidden_2"):
+        assert _states(state, hidden) == []

@@ -40,8 +40,8 @@ def task_record(key: str, run_spec: Any) -> dict[str, Any] | None:
         return None
     args = getattr(run_spec, "args", ())
     spec = getattr(args[0], "value", args[0]) if args else None
-    if spec is None:
-        return None
+    if spec is None or not getattr(getattr(spec, "meta", spec), "task_events", True):
+        return None  # ``enable_task_events=False``: not in the state API
     placement = getattr(spec, "placement", None)
     row: dict[str, Any] = {
         "key": key, "state": None, "created": None, "started": None, "ended": None,
