@@ -35,6 +35,9 @@ _ENV_DEFAULTS = {"RAY_NODE_MARKET_TYPE": "ray.io/market-type",
                  "RAY_NODE_ZONE": "ray.io/availability-zone",
                  "RAY_NODE_REGION": "ray.io/availability-region"}
 
+_TPU_ENV = {"TPU_NAME": "ray.io/tpu-slice-name", "TPU_WORKER_ID": "ray.io/tpu-worker-id",
+            "TPU_TOPOLOGY": "ray.io/tpu-topology", "TPU_ACCELERATOR_TYPE": "ray.io/tpu-pod-type"}
+
 Condition = tuple[str, str, tuple[str, ...]]
 
 
@@ -110,6 +113,25 @@ def own_labels() -> dict[str, str]:
 
                 logging.getLogger(__name__).exception("bad node labels: %s", text)
     return labels
+
+
+def tpu_accelerator_type() -> str | None:
+    """Ray's accelerator type of a TPU host: ``TPU-`` and the generation of
+    ``TPU_ACCELERATOR_TYPE`` (``v6e-32`` -> ``TPU-V6E``); None where it is not set."""
+    pod_type = os.environ.get("TPU_ACCELERATOR_TYPE", "")
+    return f"TPU-{pod_type.split('-')[0].upper()}" if pod_type else None
+
+
+def tpu_labels(resources: dict[str, Any]) -> dict[str, str]:
+    """Ray's default labels of a node with TPUs, from the variables of its TPU VM: the
+    accelerator type, and the slice, worker id, topology and pod type used to place SPMD
+    workloads on one slice."""
+    if not resources.get("TPU"):
+        return {}
+    found = {ACCELERATOR: tpu_accelerator_type() or ""}
+    for name, label in _TPU_ENV.items():
+        found[label] = os.environ.get(name, "")
+    return {key: value for key, value in found.items() if value}
 
 
 def node_labels(address: str, info: dict[str, Any]) -> dict[str, str]:
