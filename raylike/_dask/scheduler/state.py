@@ -126,7 +126,10 @@ class StatePlugin(SchedulerPlugin):
         self.left[worker] = {"resources": dict(getattr(ws, "resources", {}) or {}),
                              "name": getattr(ws, "name", None), "since": self.joined.pop(
                                  worker, None), "at": time.time(),
-                             "extra": dict(getattr(ws, "extra", {}) or {})}
+                             "extra": dict(getattr(ws, "extra", {}) or {}),
+                             # it said it was closing (SIGTERM, retired): Ray's expected end
+                             "expected": getattr(getattr(ws, "status", None), "name", "") in (
+                                 "closing", "closing_gracefully", "closed")}
         while len(self.left) > 1000:
             self.left.popitem(last=False)
 
@@ -163,6 +166,8 @@ class StatePlugin(SchedulerPlugin):
         filter. ``partial`` names the workers that did not answer in time."""
         from raylike.util.state.common import resource_to_schema
 
+        if kind == "left":  # the nodes that left, for ``ray.nodes()``
+            return {"result": [{"address": a, **info} for a, info in self.left.items()]}
         reports, partial = ({}, []) if kind in ("objects", "nodes", "placement_groups") \
             else await self._reports(min(float(timeout), 30.0))
         self._running = {k for r in reports.values() for k in r.get("running", ())} \
