@@ -39,6 +39,10 @@ class StatePlugin(SchedulerPlugin):
         self.tasks: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.joined: dict[str, float] = {w: time.time() for w in scheduler.workers}
         self.left: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.known: dict[str, dict[str, Any]] = {w: {
+            "resources": dict(ws.resources or {}), "name": ws.name,
+            "extra": dict(ws.extra or {})} for w, ws in scheduler.workers.items()}
+        self.closing: set[str] = set()  # workers that said they are closing
         self._running: set[str] | None = None  # keys running on workers, for this query
         self.hard_pins: set[str] = set()  # tasks and actors of a hard node affinity
         internals.add_scheduler_handlers(scheduler, {"raylike_state": self.query},
@@ -120,31 +124,38 @@ class StatePlugin(SchedulerPlugin):
 
     def add_worker(self, scheduler: Any, worker: str) -> None:
         self.joined[worker] = time.time()
+        ws = scheduler.workers.get(worker)  # kept: Dask forgets it before ``remove_worker``
+        self.known[worker] = {"resources": dict(getattr(ws, "resources", {}) or {}),
+                              "name": getattr(ws, "name", None),
+                              "extra": dict(getattr(ws, "extra", {}) or {})}
 
     def remove_worker(self, scheduler: Any, worker: str, **_: Any) -> None:
-        ws = scheduler.workers.get(worker)
-        self.left[worker] = {"resources": dict(getattr(ws, "resources", {}) or {}),
-                             "name": getattr(ws, "name", None), "since": self.joined.pop(
-                                 worker, None), "at": time.time(),
-                             "extra": dict(getattr(ws, "extra", {}) or {}),
+        self.left[worker] = {**self.known.pop(worker, {"resources": {}, "name": None,
+                                                        "extra": {}}),
+                             "since": self.joined.pop(worker, None), "at": time.time(),
                              # it said it was closing (SIGTERM, retired): Ray's expected end
-                             "expected": getattr(getattr(ws, "status", None), "name", "") in (
-                                 "closing", "closing_gracefully", "closed")}
+                             "expected": worker in self.closing}
+        self.closing.discard(worker)
         while len(self.left) > 1000:
             self.left.popitem(last=False)
 
     def log_event(self, topic: str, msg: Any) -> None:
         """A worker's removal: the tasks it ran use up a retry each (below). A node lost
         without notice (Dask's removal of a worker it did not expect to leave: killed,
-        crashed, unreachable) is Ray's ``node_removed`` error, pushed to drivers."""
+        crashed, unreachable) is Ray's ``node_removed`` error, pushed to drivers. A worker
+        that says it is closing (SIGTERM) is remembered: its end is Ray's expected one."""
+        if isinstance(msg, dict) and msg.get("action") == "worker-status-change" and \
+                msg.get("status") in ("closing", "closing_gracefully"):
+            self.closing.add(topic)
         if topic != "all" or not isinstance(msg, dict) or msg.get("action") != "remove-worker":
             return
         running = [k for k in msg.get("processing-tasks", ()) if k in self.tasks]
         if running:  # looked at once Dask has placed them again
             self.scheduler.loop.add_callback(self._node_died_under, running,
                                              str(msg.get("worker", "")))
-        if msg.get("expected"):
-            return
+        gone = str(msg.get("worker", ""))
+        if msg.get("expected") or gone in self.closing or self.left.get(gone, {}).get("expected"):
+            return  # it closed (SIGTERM): Ray's expected termination, no warning
         from raylike._api.error_pubsub import publish
         from raylike._api.ids import node_id
 
