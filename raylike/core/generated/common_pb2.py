@@ -2,7 +2,7 @@
 have no raylike counterpart."""
 from raylike._private._unavailable import ProtoEnum, message
 
-__all__ = ["ErrorType", "Language", "TaskSpec", "TaskStatus", "WorkerType"]
+__all__ = ["ErrorType", "Language", "NodeDeathInfo", "TaskSpec", "TaskStatus", "WorkerType"]
 
 
 class TaskStatus(ProtoEnum):
@@ -70,6 +70,21 @@ class ErrorType(ProtoEnum):
     OBJECT_UNRECONSTRUCTABLE_LINEAGE_DISABLED = 32
     WORKER_STARTUP_FAILED = 33
     STREAMING_GENERATOR_REPLAY_INCONSISTENT = 34
+
+
+class _NodeDeathReason(ProtoEnum):
+    UNSPECIFIED = 0
+    EXPECTED_TERMINATION = 1
+    UNEXPECTED_TERMINATION = 2
+    AUTOSCALER_DRAIN_PREEMPTED = 3
+    AUTOSCALER_DRAIN_IDLE = 4
+
+
+class NodeDeathInfo:
+    """Ray's ``NodeDeathInfo`` message, for its ``Reason`` enum (``ray.nodes()``'s
+    ``DeathReason`` values)."""
+
+    Reason = _NodeDeathReason
 
 
 # protobuf puts a top-level enum's values in the module too (common_pb2.WORKER)
