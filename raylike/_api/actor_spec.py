@@ -22,7 +22,17 @@ CRASHED = "The actor is dead because its worker process has died."
 OUT_OF_SCOPE = "The actor is dead because all references to the actor were removed."
 OWNER_DIED = ("The actor is dead because its owner has died: the driver that created it "
               "shut down.")
-NODE_DIED = "The actor is dead because its node (Dask worker) died."
+NODE_DIED = "The actor died because its node has died."
+# why a node died, in Ray's words (also ``ray.nodes()``'s ``DeathReasonMessage``)
+NODE_STOPPED = "received SIGTERM"  # its worker closed (SIGTERM, or retired)
+NODE_LOST = "health check failed due to missing too many heartbeats"  # it vanished
+
+
+def node_died(node_id: str, expected: bool) -> str:
+    """Ray's reason of an actor dead with its node (``NODE_DIED``, the node and how it
+    ended)."""
+    how = f"expectedly: {NODE_STOPPED}" if expected else f"unexpectedly: {NODE_LOST}"
+    return f"{NODE_DIED} Node Id: {node_id}\n\tthe actor's node was terminated {how}"
 OWNER_ACTOR_DIED = ("The actor is dead because its owner has died: the actor that created it "
                     "died (its worker process exited or was killed).")
 UNKNOWN = "The actor is unknown to this cluster (it was created by another cluster or session)."

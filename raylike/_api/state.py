@@ -9,14 +9,12 @@ from raylike._api import ids as _ids
 from raylike._api import labels as _labels
 from raylike._api import resources as _resources
 from raylike._api import runtime as _runtime
+from raylike._api.actor_spec import NODE_LOST, NODE_STOPPED
 from raylike.exceptions import RaySystemError
 
 # names raylike gives the nodes it starts (their Dask workers' names): a node named so reports
 # its IP address as its ``NodeName``, as a Ray node started without ``node_name`` does
 HEAD_NODE_NAME = "raylike-head"
-# why a node left, in Ray's words (``DeathReasonMessage`` of ``ray.nodes()``)
-NODE_STOPPED = "received SIGTERM"  # its worker closed (SIGTERM, or retired)
-NODE_LOST = "health check failed due to missing too many heartbeats"  # it vanished
 NODE_NAME_PREFIX = "raylike-node-"
 
 

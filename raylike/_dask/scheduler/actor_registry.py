@@ -16,14 +16,15 @@ from typing import Any
 
 from distributed.diagnostics.plugin import SchedulerPlugin
 
+from raylike._api import ids as _ids
 from raylike._api.actor_spec import (
     CRASHED,
-    NODE_DIED,
     OUT_OF_SCOPE,
     OWNER_ACTOR_DIED,
     OWNER_DIED,
     UNKNOWN,
     died,
+    node_died,
 )
 from raylike._api.serialization import dumps
 from raylike._dask import internals
@@ -209,7 +210,11 @@ class ActorRegistry(SchedulerPlugin):
                 record.placed.clear()
                 self._orphaned(record.actor_id)
             else:
-                self._bury(record, record.error(NODE_DIED), keep_name=True)
+                state = scheduler.plugins.get("raylike-state")
+                expected = worker in getattr(state, "closing", ()) or \
+                    getattr(state, "left", {}).get(worker, {}).get("expected", False)
+                self._bury(record, record.error(node_died(_ids.node_id(worker), expected)),
+                           keep_name=True)
 
     def _bury(self, record: _Record, dead: bytes, keep_name: bool = False) -> None:
         """The actor is dead. ``keep_name``: it died of itself (crash, exit, its node), not by

@@ -35,10 +35,10 @@ from raylike._api.actor_spec import (
     CRASHED,
     EXITED,
     KILLED,
-    NODE_DIED,
     SYSTEM_CONCURRENCY_GROUPS,
     ActorSpec,
     died_of,
+    node_died,
 )
 from raylike._api.objects import _Borrowed
 from raylike._api.serialization import dumps, dumps_frames, loads
@@ -229,7 +229,7 @@ class ActorHost:
 
     def close(self) -> None:
         """The worker is closing: the actor dies with it."""
-        self.stop = (True, died_of(self.meta, NODE_DIED), False)
+        self.stop = (True, died_of(self.meta, node_died(self.node.node_id, True)), False)
         link = self.link
         if link is not None:
             link.kill()
