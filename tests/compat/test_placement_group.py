@@ -193,6 +193,20 @@ def test_infeasible_group_stays_pending(ray4):
     ray.util.remove_placement_group(pg)
 
 
+@pytest.mark.parametrize("strategy", ["PACK", "SPREAD"])
+def test_bundles_that_fit_only_one_by_one_stay_pending(ray4, strategy):
+    """Five one-CPU bundles on a node of four: each fits, not all together. The group waits
+    (no bundle is reserved) and says why (``NO_RESOURCES``); the CPUs stay free."""
+    ray = ray4
+    pg = ray.util.placement_group([{"CPU": 1}] * 5, strategy=strategy)
+    assert not pg.wait(2)
+    row = ray.util.placement_group_table(pg)
+    assert row["state"] == "PENDING"
+    assert row["stats"]["scheduling_state"] == "NO_RESOURCES"
+    assert _until(lambda: _free_cpus(ray) == 4.0)
+    ray.util.remove_placement_group(pg)
+
+
 def test_strict_spread_needs_as_many_nodes(ray4):
     ray = ray4
     pg = ray.util.placement_group([{"CPU": 1}, {"CPU": 1}], strategy="STRICT_SPREAD")
