@@ -271,6 +271,26 @@ def test_cancel_an_actor_generator_from_an_async_actor(ray_shared):
     _after_cancel(ray, values, errors, 200)
 
 
+def test_wait_with_timeout_zero_sees_the_items_of_an_ended_generator(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def two():
+        yield 0
+        yield 1
+
+    gen = two.remote()
+    ray.get(gen.completed(), timeout=60)  # the task ended: its items are all there
+    for expected in (0, 1):
+        ready, not_ready = ray.wait([gen], timeout=0)
+        assert (len(ready), not_ready) == (1, [])
+        assert ray.get(next(ready[0]), timeout=30) == expected
+    ready, _ = ray.wait([gen], timeout=0)  # next raises StopIteration at once: ready too
+    assert len(ready) == 1
+    with pytest.raises(StopIteration):
+        next(ready[0])
+
+
 def test_backpressure(ray_shared):
     ray = ray_shared
     counter = _counter(ray)
