@@ -67,7 +67,8 @@ def check_node_labels(labels: Any, syntax: bool = True) -> dict[str, str]:
 
 def parse_cli_labels(text: str) -> dict[str, str]:
     """``ray start --labels``: ``k1=v1,k2=v2`` (surrounding quotes dropped), else a JSON
-    object; ``ValueError`` if it is neither."""
+    object; ``ValueError`` if it is neither: as Ray's, the error of the first reading (the
+    JSON one's is not shown)."""
     text = text[1:-1] if len(text) > 1 and text[0] == text[-1] == '"' else text
     try:
         labels: dict[str, str] = {}
@@ -84,11 +85,12 @@ def parse_cli_labels(text: str) -> dict[str, str]:
             raise first from None
         if not isinstance(parsed, dict):
             raise first from None
-        reserved = [k for k in parsed if str(k).startswith("ray.io/")]
-        if reserved:
-            raise ValueError(f"Custom label keys `{reserved[0]}` cannot start with the prefix "
-                             "`ray.io/`. This is reserved for Ray defined labels.") from None
-        return check_node_labels(parsed, syntax=False)  # as Ray's: types and prefix only
+        if any(str(k).startswith("ray.io/") for k in parsed):  # Ray's are reserved
+            raise first from None
+        try:
+            return check_node_labels(parsed, syntax=False)  # as Ray's: types and prefix only
+        except ValueError:
+            raise first from None
 
 
 def env_for(labels: dict[str, str] | None) -> dict[str, str]:
