@@ -488,7 +488,8 @@ def _init(channel: Channel, cls_bytes: bytes, args: bytes, deps: bytes,
         from raylike._process.actor_exit import drain_on_sigterm
 
         drain_on_sigterm(_actor.stop)
-    channel.send(("actor-ready", True, None))
+    custom = type(instance).__repr__ is not object.__repr__  # Ray's ``repr_name``: its repr
+    channel.send(("actor-ready", True, None, _safe_repr(instance, class_name) if custom else ""))
 
 
 async def _construct(cls: type, args: list[Any], kwargs: dict[str, Any]) -> Any:

@@ -286,3 +286,30 @@ def test_enable_task_events_false_keeps_tasks_out(ray_dashboard: Any, state: _St
     assert all(name.endswith("st_quiet_loud") for name in names)  # no __init__, no quiet
     for hidden in ("st_hidden_task", "st_hidden_2"):
         assert _states(state, hidden) == []
+
+
+def test_actor_repr_name_is_its_own_repr(ray_dashboard: Any, state: _State) -> None:
+    ray = ray_dashboard
+
+    @ray.remote(num_cpus=0)
+    class StNamed:
+        def __init__(self, label):
+            self.label = label
+
+        def __repr__(self):
+            return self.label
+
+        def me(self):
+            return ray.get_runtime_context().get_actor_id()
+
+    @ray.remote(num_cpus=0)
+    class StPlain:
+        def me(self):
+            return ray.get_runtime_context().get_actor_id()
+
+    named = ray.get(StNamed.remote("st-repr-1").me.remote(), timeout=60)
+    plain = ray.get(StPlain.remote().me.remote(), timeout=60)
+    row = _until(lambda: (a := state.get_actor(named)) is not None and a.repr_name and a,
+                 "the actor's repr_name")
+    assert row.repr_name == "st-repr-1"
+    assert _until(lambda: state.get_actor(plain), "the plain actor").repr_name == ""

@@ -54,6 +54,7 @@ class _Record:
     dead: bytes | None = None
     placed: asyncio.Event = field(default_factory=asyncio.Event)
     owner: str | None = None  # the actor that created it, if an actor did
+    repr_name: str = ""  # the instance's own ``__repr__`` (Ray's ``repr_name``), if it has one
 
     def error(self, reason: str) -> bytes:
         return dumps(died(reason, class_name=self.class_name, actor_id=self.actor_id,
@@ -106,11 +107,13 @@ class ActorRegistry(SchedulerPlugin):
         return {"restarts": record.restarts, "restarted": restarted}
 
     def update(self, actor_id: str, state: str, restarts: int | None = None,
-               dead: bytes | None = None) -> None:
+               dead: bytes | None = None, repr_name: str | None = None) -> None:
         """The host reports a new state (``ALIVE``, ``RESTARTING`` or ``DEAD``)."""
         record = self.actors.get(actor_id)
         if record is None or record.state == "DEAD":
             return
+        if repr_name is not None:
+            record.repr_name = repr_name
         if restarts is not None:
             record.restarts = restarts
         if state == "DEAD":  # it crashed or exited: its handles keep its name (Ray)

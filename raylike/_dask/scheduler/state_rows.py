@@ -163,7 +163,8 @@ def actor_row(record: Any, pids: dict[str, int]) -> dict[str, Any]:
         "job_id": record.job_id, "name": record.name or "", "node_id": node_of(record.address),
         "pid": pids.get(record.actor_id, 0), "ray_namespace": record.namespace,
         "serialized_runtime_env": "{}", "required_resources": {}, "death_cause": death,
-        "is_detached": record.detached, "placement_group_id": None, "repr_name": "",
+        "is_detached": record.detached, "placement_group_id": None,
+        "repr_name": getattr(record, "repr_name", ""),
         "num_restarts": record.restarts, "num_restarts_due_to_lineage_reconstruction": 0,
         "num_restarts_due_to_node_preemption": 0, "call_site": None, "label_selector": {},
         "fallback_strategy": None}

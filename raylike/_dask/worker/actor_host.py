@@ -136,11 +136,15 @@ class ActorHost:
                     continue  # from an earlier process
                 if event[0] == "ready":
                     if not event[2]:  # no error: exit_actor() in the constructor
-                        link.kill()
-                        return died_of(self.meta, EXITED) if event[3] is None else \
+                        error = died_of(self.meta, EXITED) if event[3] is None else \
                             died_of(self.meta, "", cause=loads(event[3]))
+                        # calls fail with it now, not as the restart's ActorUnavailableError
+                        # while the process is ended
+                        self._on_loop(self.calls.die, dumps(error))
+                        link.kill()
+                        return error
                     ready = True
-                    self._on_ready(link)
+                    self._on_ready(link, event[4])
                 elif event[0] == "exit":
                     self.exiting = True
                 elif event[0] == "exited":
@@ -176,9 +180,9 @@ class ActorHost:
             return None
         return died_of(self.meta, detail)
 
-    def _on_ready(self, link: _Link) -> None:
+    def _on_ready(self, link: _Link, repr_name: str = "") -> None:
         self._on_loop(self.calls.alive, link)
-        self._registry("raylike_actor_update", state="ALIVE")
+        self._registry("raylike_actor_update", state="ALIVE", repr_name=repr_name)
 
     def _bury(self, error: RayError) -> None:
         dead = dumps(error)
@@ -399,7 +403,8 @@ class _Link:
         elif kind == "req":  # served in order, off the loop: requests may block
             self.requests.put(message)
         elif kind == "actor-ready":
-            host.events.put(("ready", self, message[1], message[2]))
+            host.events.put(("ready", self, message[1], message[2],
+                             message[3] if len(message) > 3 else ""))
         elif kind == "actor-cancelled":
             self._cancels_reached(message[1])
         elif kind == "actor-exiting":  # exit_actor() outside any call: nothing starts now
