@@ -262,6 +262,33 @@ def test_calls_to_a_restarting_actor_without_retries_are_unavailable(ray_shared)
     assert ray.get(actor.pid.remote(), timeout=60) != pid
 
 
+def test_actor_died_error_says_whether_the_constructor_failed(ray_shared):
+    ray = ray_shared
+
+    @ray.remote(num_cpus=0)
+    class Broken:
+        def __init__(self):
+            raise ValueError("no")
+
+        def ping(self):
+            return "pong"
+
+    @ray.remote(num_cpus=0)
+    class Fine:
+        def ping(self):
+            return "pong"
+
+    with pytest.raises(ray.exceptions.ActorDiedError) as broken:
+        ray.get(Broken.remote().ping.remote(), timeout=60)
+    assert (broken.value.actor_init_failed, broken.value.preempted) == (True, False)
+    fine = Fine.remote()
+    assert ray.get(fine.ping.remote(), timeout=60) == "pong"
+    ray.kill(fine)
+    with pytest.raises(ray.exceptions.ActorDiedError) as killed:
+        ray.get(fine.ping.remote(), timeout=60)
+    assert (killed.value.actor_init_failed, killed.value.preempted) == (False, False)
+
+
 @pytest.mark.parametrize("end", ["sigkill", "ray.kill"])
 def test_actors_an_actor_created_die_with_it_unless_detached(ray_shared, end):
     ray = ray_shared

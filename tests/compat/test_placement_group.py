@@ -189,7 +189,9 @@ def test_infeasible_group_stays_pending(ray4):
     assert not pg.wait(1)
     ready, _ = ray.wait([pg.ready()], timeout=1)
     assert ready == []
-    assert ray.util.placement_group_table(pg)["state"] == "PENDING"
+    row = ray.util.placement_group_table(pg)
+    assert row["state"] == "PENDING"
+    assert row["stats"]["scheduling_state"] == "INFEASIBLE"  # no node could ever hold it
     ray.util.remove_placement_group(pg)
 
 

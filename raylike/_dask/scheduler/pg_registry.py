@@ -42,7 +42,9 @@ class _Group:
     reservations: list[str] = field(default_factory=list)
     created_at: float = field(default_factory=time.monotonic)
     latency_ms: float = 0.0
-    short: bool = False  # a try to place it found no room (Ray's ``NO_RESOURCES``)
+    # why a try to place it failed, as Ray's ``scheduling_state``: ``NO_RESOURCES`` (no room
+    # now), ``INFEASIBLE`` (a bundle no node could ever hold); "" before any try
+    short: str = ""
     created: asyncio.Event = field(default_factory=asyncio.Event)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -57,7 +59,7 @@ class _Group:
                       "scheduling_latency_ms": self.latency_ms,
                       "scheduling_attempt": 1, "highest_retry_delay_ms": 0.0,
                       "scheduling_state": {"CREATED": "FINISHED", "REMOVED": "REMOVED"}.get(
-                          self.state, "NO_RESOURCES" if self.short else "QUEUED")},
+                          self.state, self.short or "QUEUED")},
         }
 
 
@@ -121,7 +123,9 @@ class PlacementGroupRegistry(SchedulerPlugin):
             if workers is not None:
                 group.workers = list(workers)
                 return {"status": "placed", "workers": group.workers}
-            group.short = True
+            group.short = "INFEASIBLE" if any(
+                not any(_fits(total, bundle) for _, total, _ in capacity)
+                for bundle in group.bundles) else "NO_RESOURCES"
             left = deadline - time.monotonic()
             if left <= 0:
                 fit = assign(group.bundles, group.strategy, capacity, allowed)
