@@ -228,7 +228,7 @@ class CallQueue:
             entry.done.set_result(("err", dumps_error(entry.error, RayActorError)))
         elif self.dead is not None:
             entry.done.set_result(("err", self.dead))
-        elif self.restarting and entry.call.max_task_retries == 0:
+        elif self.restarting and self._fails_fast(entry):
             self._queued.pop(entry.call.key, None)
             entry.done.set_result(("err", dumps(self.unavailable("The actor is restarting."))))
         else:
@@ -322,6 +322,11 @@ class CallQueue:
         self.restarting = False
         self._send()
 
+    def _fails_fast(self, entry: _Entry) -> bool:
+        """Whether a call fails at once while the actor restarts: as in Ray, when the actor
+        has no ``max_task_retries`` and the call none of its own either."""
+        return self.meta.max_task_retries == 0 and entry.call.max_task_retries == 0
+
     def unavailable(self, reason: str) -> ActorUnavailableError:
         """Ray's error of a call the actor cannot take while it restarts."""
         actor_id = self.meta.actor_id
@@ -337,7 +342,7 @@ class CallQueue:
         self.link = None
         self.restarting = True
         waiting = [e for q in (self.pending, *self.grouped.values()) for e in q
-                   if e.call.max_task_retries == 0]
+                   if self._fails_fast(e)]
         for entry in waiting:
             self._queue_of(entry).remove(entry)
             self._queued.pop(entry.call.key, None)
