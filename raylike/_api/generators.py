@@ -21,6 +21,8 @@ from raylike._api.objects import ObjectRef
 
 __all__ = ["DynamicObjectRefGenerator", "ObjectRefGenerator"]
 
+END_SEEN_WAIT = 10.0  # seconds the end of a stream waits for ``completed()`` to be ready here
+
 class DynamicObjectRefGenerator:
     """The value of a ``num_returns="dynamic"`` task: the refs of what it yielded, in order.
 
@@ -150,6 +152,9 @@ class ObjectRefGenerator:
                 self._ended = True
                 if status == "failed":  # the task itself failed: its ref raises why
                     return self._generator_ref
+                if status == "end":  # the scheduler saw the task end: so does ``completed()``
+                    # here from now on (this client hears of it a moment later), as in Ray
+                    self._backend.wait([self._generator_ref], 1, END_SEEN_WAIT)
                 raise StopIteration
         ref = self._take(item)
         self._index += 1

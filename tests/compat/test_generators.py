@@ -291,6 +291,22 @@ def test_wait_with_timeout_zero_sees_the_items_of_an_ended_generator(ray_shared)
         next(ready[0])
 
 
+def test_completed_is_ready_once_the_stream_ended(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def three():
+        for i in range(3):
+            time.sleep(0.2)
+            yield i
+
+    gen = three.remote()
+    assert [ray.get(ref, timeout=30) for ref in gen] == [0, 1, 2]
+    assert gen.is_finished() and not gen.next_ready()
+    ready, _ = ray.wait([gen.completed()], timeout=0)
+    assert len(ready) == 1
+
+
 def test_backpressure(ray_shared):
     ray = ray_shared
     counter = _counter(ray)
