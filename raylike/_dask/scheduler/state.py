@@ -330,14 +330,33 @@ class StatePlugin(SchedulerPlugin):
         once room frees up) and infeasible (no node has the resources)."""
         pending: dict[str, int] = {}
         infeasible: dict[str, int] = {}
+        grouped: dict[str, int] = {}  # of the pending, those in a placement group
         for ts in self.scheduler.tasks.values():
             if not isinstance(ts.key, str) or ts.key not in self.tasks or \
                     self._live(ts.key) != "PENDING_NODE_ASSIGNMENT":
                 continue
-            shape = repr(dict(sorted((ts.resource_restrictions or {}).items())))
+            restrictions = dict(ts.resource_restrictions or {})
+            in_group = any("_group_" in name for name in restrictions)
+            shape = repr(dict(sorted(_ray_shape(restrictions).items())))
             target = infeasible if ts.state == "no-worker" else pending
             target[shape] = target.get(shape, 0) + 1
-        return {"pending": pending, "infeasible": infeasible}
+            if in_group and target is pending:
+                grouped[shape] = grouped.get(shape, 0) + 1
+        return {"pending": pending, "infeasible": infeasible, "grouped": grouped}
+
+
+def _ray_shape(restrictions: dict[str, float]) -> dict[str, float]:
+    """A task's resources by Ray's names, as ``ray status`` shows them: a placement group's
+    (``CPU_group_<i>_<id>``, ``CPU_group_<id>``) as the resource itself, its bundle markers
+    (``bundle_group_*``) left out."""
+    shape: dict[str, float] = {}
+    for name, value in restrictions.items():
+        if "_group_" not in name:
+            shape[name] = value
+        elif not name.startswith("bundle_group_"):
+            base = name.split("_group_", 1)[0]
+            shape[base] = max(shape.get(base, 0.0), value)
+    return shape
 
 
 def _value(result: Any) -> Any:
