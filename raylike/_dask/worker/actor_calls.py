@@ -54,6 +54,9 @@ logger = logging.getLogger("raylike.actors")
 
 CONNECT_TIMEOUT = 3.0  # seconds to reach the worker hosting an actor, before asking again
 _LOAD_IN_THREAD = 1 << 20  # results bigger than this are unpickled off the event loop
+# seconds a call failed by a restart waits to learn whether the actor died instead (Ray's
+# ``timeout_ms_task_wait_for_death_info``)
+DEATH_INFO_WAIT = 1.0
 
 
 @dataclass(eq=False)
@@ -230,7 +233,7 @@ class CallQueue:
             entry.done.set_result(("err", self.dead))
         elif self.restarting and self._fails_fast(entry):
             self._queued.pop(entry.call.key, None)
-            entry.done.set_result(("err", dumps(self.unavailable("The actor is restarting."))))
+            self._fail_unless_dead(entry, dumps(self.unavailable("The actor is restarting.")))
         else:
             self._queue_of(entry).append(entry)
             self._send()
@@ -322,6 +325,16 @@ class CallQueue:
         self.restarting = False
         self._send()
 
+    def _fail_unless_dead(self, entry: _Entry, error: bytes) -> None:
+        """Fail a call the restart costs with ``error`` (``ActorUnavailableError``) after
+        Ray's wait for the actor's death info: if the restart ended in death by then (its
+        constructor raised), with the death's error instead."""
+        def fail() -> None:
+            if not entry.done.done():
+                entry.done.set_result(("err", self.dead if self.dead is not None else error))
+
+        self.loop.call_later(DEATH_INFO_WAIT, fail)
+
     def _fails_fast(self, entry: _Entry) -> bool:
         """Whether a call fails at once while the actor restarts: as in Ray, when the actor
         has no ``max_task_retries`` and the call none of its own either."""
@@ -346,17 +359,15 @@ class CallQueue:
         for entry in waiting:
             self._queue_of(entry).remove(entry)
             self._queued.pop(entry.call.key, None)
-            if not entry.done.done():
-                entry.done.set_result(("err", dumps(self.unavailable(
-                    "The actor is restarting."))))
+            self._fail_unless_dead(entry, dumps(self.unavailable("The actor is restarting.")))
         requeue = []
         for _, entry in sorted(self.inflight.items()):
             retries = entry.call.max_task_retries
             if retries < 0 or entry.attempts < retries:
                 entry.attempts += 1
                 requeue.append(entry)
-            elif not entry.done.done():
-                entry.done.set_result(("err", dumps_error(error, RayActorError)))
+            else:
+                self._fail_unless_dead(entry, dumps_error(error, RayActorError))
         for entry in self.inflight.values():
             entry.running = False
         self.inflight.clear()
