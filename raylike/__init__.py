@@ -14,7 +14,7 @@ import sys as _sys
 from types import ModuleType as _ModuleType
 
 from raylike import (
-                  _raylet,  # noqa: F401 (Ray's home of its ref and generator classes)
+                  _raylet,  # noqa: F401 (Ray's module of its ref, generator and id classes)
                   actor,
                   client_builder,
                   cloudpickle,

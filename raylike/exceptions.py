@@ -323,6 +323,18 @@ class RayActorError(RayError):
         return (_rebuild_kw, (type(self), {"error_msg": self.error_msg,
                                            "actor_id": self.actor_id, "cause": self.cause}))
 
+    @property
+    def actor_init_failed(self) -> bool:
+        """Whether the actor died in its creation (its constructor, or an argument, failed:
+        :attr:`cause` holds why)."""
+        return self.cause is not None
+
+    @property
+    def preempted(self) -> bool:
+        """Whether the actor died because its node was preempted: never on raylike (Dask
+        workers are not drained for preemption)."""
+        return False
+
 
 class ActorDiedError(RayActorError):
     """The actor is dead: killed, exited, crashed past ``max_restarts``, or failed in

@@ -83,7 +83,7 @@ class RuntimeContext:
             return str(node)
         from raylike._api import state as _state
 
-        nodes = _state.nodes()
+        nodes = _state.live_nodes()
         return str(nodes[0]["NodeID"]) if nodes else ""
 
     @property
@@ -97,7 +97,7 @@ class RuntimeContext:
         from raylike._api import state as _state
 
         node_id = self.get_node_id()
-        found = next((n for n in _state.nodes() if n["NodeID"] == node_id), None)
+        found = next((n for n in _state.live_nodes() if n["NodeID"] == node_id), None)
         return dict(found["Labels"]) if found is not None else {"ray.io/node-id": node_id}
 
     def get_worker_id(self) -> str:

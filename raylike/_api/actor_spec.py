@@ -22,7 +22,17 @@ CRASHED = "The actor is dead because its worker process has died."
 OUT_OF_SCOPE = "The actor is dead because all references to the actor were removed."
 OWNER_DIED = ("The actor is dead because its owner has died: the driver that created it "
               "shut down.")
-NODE_DIED = "The actor is dead because its node (Dask worker) died."
+NODE_DIED = "The actor died because its node has died."
+# why a node died, in Ray's words (also ``ray.nodes()``'s ``DeathReasonMessage``)
+NODE_STOPPED = "received SIGTERM"  # its worker closed (SIGTERM, or retired)
+NODE_LOST = "health check failed due to missing too many heartbeats"  # it vanished
+
+
+def node_died(node_id: str, expected: bool) -> str:
+    """Ray's reason of an actor dead with its node (``NODE_DIED``, the node and how it
+    ended)."""
+    how = f"expectedly: {NODE_STOPPED}" if expected else f"unexpectedly: {NODE_LOST}"
+    return f"{NODE_DIED} Node Id: {node_id}\n\tthe actor's node was terminated {how}"
 OWNER_ACTOR_DIED = ("The actor is dead because its owner has died: the actor that created it "
                     "died (its worker process exited or was killed).")
 UNKNOWN = "The actor is unknown to this cluster (it was created by another cluster or session)."
@@ -44,6 +54,7 @@ class MethodMeta:
     backpressure: int = -1  # ``_generator_backpressure_num_objects`` from ``@ray.method``
     concurrency_group: str | None = None  # from ``@ray.method(concurrency_group=...)``
     decorator: Any = None  # Ray's ``__ray_invocation_decorator__``: wraps each submission
+    task_events: bool | None = None  # ``@ray.method(enable_task_events=...)``
 
     def check(self, args: tuple[Any, ...], kwargs: dict[str, Any], what: str) -> None:
         """Raise ``TypeError`` (as calling the method would) if the arguments don't fit."""
@@ -69,12 +80,13 @@ def method_meta(cls: type, name: str, fn: Any) -> MethodMeta:
     backpressure = getattr(fn, "__ray_generator_backpressure__", -1)
     group = getattr(fn, "__ray_concurrency_group__", None)
     decorator = getattr(fn, "__ray_invocation_decorator__", None)
+    events = getattr(fn, "__ray_enable_task_events__", None)
     try:
         params = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):
         return MethodMeta(num_returns=num_returns, is_generator=generator,
                           backpressure=backpressure, concurrency_group=group,
-                          decorator=decorator)
+                          decorator=decorator, task_events=events)
     static = isinstance(inspect.getattr_static(cls, name, None), (staticmethod, classmethod))
     if not static and params and not inspect.ismethod(fn):
         params = params[1:]  # self
@@ -87,6 +99,7 @@ def method_meta(cls: type, name: str, fn: Any) -> MethodMeta:
         backpressure=backpressure,
         concurrency_group=group,
         decorator=decorator,
+        task_events=events,
     )
 
 
@@ -105,6 +118,7 @@ class ActorMeta:
     concurrency_groups: dict[str, int] = field(default_factory=dict)  # name -> its limit
     qualname: str = ""  # the class's ``__qualname__``: Ray names the actor by it
     max_pending_calls: int = -1  # calls in flight from one process (``_api.pending_calls``)
+    task_events: bool = True  # ``enable_task_events``: its methods' default too
 
     @property
     def full_name(self) -> str:
@@ -161,6 +175,7 @@ class ActorCall:
     strategy: Any = None  # unused: calls go where the actor is
     concurrency_group: str = ""  # "" is the default group
     cancelled: bool = False  # cancelled by its caller before it was sent: it keeps its turn
+    task_events: bool = True  # ``enable_task_events``: False keeps it out of the state API
 
 
 def died(reason: str, *, class_name: str = "", actor_id: str = "", name: str | None = None,

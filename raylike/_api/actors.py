@@ -330,6 +330,7 @@ def _submit_call(method: ActorMethod, backend: Any, args: tuple[Any, ...],
         keep.append(handle._reservation)
     name = method._options.get("name") or f"{meta.class_name}.{method._name}"
     _pending_calls.admit(meta.actor_id, meta.max_pending_calls, name)
+    events = method._options.get("enable_task_events", method._meta.task_events)
     key = new_key(name)
     caller, seq = _sequencer.next(meta.actor_id)
     call = ActorCall(
@@ -340,7 +341,8 @@ def _submit_call(method: ActorMethod, backend: Any, args: tuple[Any, ...],
         max_task_retries=meta.max_task_retries if retries is None else retries,
         retry_exceptions=tuple(retry) if isinstance(retry, (list, tuple)) else bool(retry),
         backpressure=method._meta.backpressure if backpressure is None else backpressure,
-        concurrency_group=group)
+        concurrency_group=group,
+        task_events=meta.task_events if events is None else bool(events))
     refs = backend.submit(call, deps, keep)
     _memory.owned([r._key for r in refs])
     result = _mark_actor_call(returned(refs, num_returns), call.actor_id)
@@ -410,7 +412,8 @@ def _spec(actor_class: ActorClass[Any], args: tuple[Any, ...], kwargs: dict[str,
         max_task_retries=_options.get(opts, "max_task_retries"), name=name,
         namespace=(opts.get("namespace") or namespace) if name else None,
         detached=_lifetime(opts) == "detached", concurrency_groups=groups,
-        qualname=cls.__qualname__, max_pending_calls=_options.get(opts, "max_pending_calls"))
+        qualname=cls.__qualname__, max_pending_calls=_options.get(opts, "max_pending_calls"),
+        task_events=_options.get(opts, "enable_task_events") is not False)
     data, deps, nested = pack_arguments(args, kwargs,
                                         f"{cls.__module__}.{cls.__qualname__}.__init__")
     simple = all(opts.get(k) is None for k in ("num_cpus", "num_gpus", "resources",

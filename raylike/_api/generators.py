@@ -21,6 +21,8 @@ from raylike._api.objects import ObjectRef
 
 __all__ = ["DynamicObjectRefGenerator", "ObjectRefGenerator"]
 
+END_SEEN_WAIT = 10.0  # seconds the end of a stream waits for ``completed()`` to be ready here
+
 class DynamicObjectRefGenerator:
     """The value of a ``num_returns="dynamic"`` task: the refs of what it yielded, in order.
 
@@ -71,6 +73,7 @@ class ObjectRefGenerator:
         self._index = 0
         self._known: collections.deque[str] = collections.deque()  # keys of the next items
         self._ended = False  # StopIteration from now on
+        self._cancelled = False  # ``ray.cancel`` of this generator ran (``_cancel_stream``)
         self._backend: Any = _runtime.backend()
 
     # -- the iterator protocols ---------------------------------------------------------------
@@ -130,6 +133,8 @@ class ObjectRefGenerator:
         none came in time. ``StopIteration`` at the end."""
         if self._ended:
             raise StopIteration
+        if self._cancelled and self._cut_short():
+            return self._generator_ref
         item: str | bytes
         if self._known:  # told already: no need to ask
             item = self._known.popleft()
@@ -147,6 +152,9 @@ class ObjectRefGenerator:
                 self._ended = True
                 if status == "failed":  # the task itself failed: its ref raises why
                     return self._generator_ref
+                if status == "end":  # the scheduler saw the task end: so does ``completed()``
+                    # here from now on (this client hears of it a moment later), as in Ray
+                    self._backend.wait([self._generator_ref], 1, END_SEEN_WAIT)
                 raise StopIteration
         ref = self._take(item)
         self._index += 1
@@ -164,6 +172,27 @@ class ObjectRefGenerator:
             return self._next_sync(timeout_s)
         except StopIteration:
             return None
+
+    def _cancel_stream(self) -> None:
+        """``ray.cancel`` of this generator ran: see :meth:`_cut_short`."""
+        self._cancelled = True
+
+    def _cut_short(self) -> bool:
+        """After ``ray.cancel``, as in Ray: unless the task had ended well (the cancel came
+        too late: the stream goes on), the items not handed out yet are dropped and the next
+        ref is ``completed()``, which raises ``TaskCancelledError``; then the stream ends."""
+        backend = self._backend
+        ref = self._generator_ref
+        if backend.wait([ref], 1, 0):  # ended: well, or failed (cancelled)
+            try:
+                backend.get([ref], 0)
+                self._cancelled = False
+                return False
+            except Exception:  # noqa: BLE001 - why it failed is what its ref raises
+                pass
+        self._known.clear()
+        self._ended = True
+        return True
 
     def _position(self) -> StreamPosition:
         return StreamPosition(self._generator_ref._key, self._index)

@@ -35,6 +35,9 @@ _ENV_DEFAULTS = {"RAY_NODE_MARKET_TYPE": "ray.io/market-type",
                  "RAY_NODE_ZONE": "ray.io/availability-zone",
                  "RAY_NODE_REGION": "ray.io/availability-region"}
 
+_TPU_ENV = {"TPU_NAME": "ray.io/tpu-slice-name", "TPU_WORKER_ID": "ray.io/tpu-worker-id",
+            "TPU_TOPOLOGY": "ray.io/tpu-topology", "TPU_ACCELERATOR_TYPE": "ray.io/tpu-pod-type"}
+
 Condition = tuple[str, str, tuple[str, ...]]
 
 
@@ -64,7 +67,8 @@ def check_node_labels(labels: Any, syntax: bool = True) -> dict[str, str]:
 
 def parse_cli_labels(text: str) -> dict[str, str]:
     """``ray start --labels``: ``k1=v1,k2=v2`` (surrounding quotes dropped), else a JSON
-    object; ``ValueError`` if it is neither."""
+    object; ``ValueError`` if it is neither: as Ray's, the error of the first reading (the
+    JSON one's is not shown)."""
     text = text[1:-1] if len(text) > 1 and text[0] == text[-1] == '"' else text
     try:
         labels: dict[str, str] = {}
@@ -81,11 +85,12 @@ def parse_cli_labels(text: str) -> dict[str, str]:
             raise first from None
         if not isinstance(parsed, dict):
             raise first from None
-        reserved = [k for k in parsed if str(k).startswith("ray.io/")]
-        if reserved:
-            raise ValueError(f"Custom label keys `{reserved[0]}` cannot start with the prefix "
-                             "`ray.io/`. This is reserved for Ray defined labels.") from None
-        return check_node_labels(parsed, syntax=False)  # as Ray's: types and prefix only
+        if any(str(k).startswith("ray.io/") for k in parsed):  # Ray's are reserved
+            raise first from None
+        try:
+            return check_node_labels(parsed, syntax=False)  # as Ray's: types and prefix only
+        except ValueError:
+            raise first from None
 
 
 def env_for(labels: dict[str, str] | None) -> dict[str, str]:
@@ -110,6 +115,25 @@ def own_labels() -> dict[str, str]:
 
                 logging.getLogger(__name__).exception("bad node labels: %s", text)
     return labels
+
+
+def tpu_accelerator_type() -> str | None:
+    """Ray's accelerator type of a TPU host: ``TPU-`` and the generation of
+    ``TPU_ACCELERATOR_TYPE`` (``v6e-32`` -> ``TPU-V6E``); None where it is not set."""
+    pod_type = os.environ.get("TPU_ACCELERATOR_TYPE", "")
+    return f"TPU-{pod_type.split('-')[0].upper()}" if pod_type else None
+
+
+def tpu_labels(resources: dict[str, Any]) -> dict[str, str]:
+    """Ray's default labels of a node with TPUs, from the variables of its TPU VM: the
+    accelerator type, and the slice, worker id, topology and pod type used to place SPMD
+    workloads on one slice."""
+    if not resources.get("TPU"):
+        return {}
+    found = {ACCELERATOR: tpu_accelerator_type() or ""}
+    for name, label in _TPU_ENV.items():
+        found[label] = os.environ.get(name, "")
+    return {key: value for key, value in found.items() if value}
 
 
 def node_labels(address: str, info: dict[str, Any]) -> dict[str, str]:

@@ -535,11 +535,19 @@ def wait(object_refs: Sequence[Any], *, num_returns: int = 1,
         raise ValueError("Wait requires a list of unique object refs.")
     _check_timeout(timeout)
     refs = list(object_refs)
-    waitables = [r if isinstance(r, ObjectRef) else r._position() for r in refs]
-    done = {id(w) for w in backend.wait(waitables, num_returns, timeout)}
-    ready = [r for r, w in zip(refs, waitables) if id(w) in done][:num_returns]
-    chosen = set(ready)
-    return ready, [r for r in refs if r not in chosen]
+    # a generator whose next ref is known here, or that ended, is ready with no wait; with
+    # ``timeout=0`` one asks the scheduler once (Ray's owner knows its items locally)
+    at_once = {id(r) for r in refs if not isinstance(r, ObjectRef) and (
+        r._ended or r._known or (timeout == 0 and r._ask(0.0)[0] != "timeout"))}
+    rest = [r for r in refs if id(r) not in at_once]
+    done: set[int] = set()
+    if rest and len(at_once) < num_returns:
+        waitables = [r if isinstance(r, ObjectRef) else r._position() for r in rest]
+        found = {id(w) for w in backend.wait(waitables, num_returns - len(at_once), timeout)}
+        done = {id(r) for r, w in zip(rest, waitables) if id(w) in found}
+    ready = [r for r in refs if id(r) in at_once or id(r) in done][:num_returns]
+    chosen = {id(r) for r in ready}
+    return ready, [r for r in refs if id(r) not in chosen]
 
 
 def cancel(object_ref: ObjectRef[Any], *, force: bool = False, recursive: bool = True) -> None:
@@ -554,14 +562,17 @@ def cancel(object_ref: ObjectRef[Any], *, force: bool = False, recursive: bool =
     call that has not finished (``ray.kill`` ends an actor). ``recursive`` also cancels the
     tasks and actor calls the cancelled task or call submitted."""
     backend = _runtime.backend(auto_init=True)  # as Ray, before the arguments are checked
-    if _is_generator(object_ref):
-        object_ref = object_ref.completed()  # type: ignore[attr-defined] # its task
+    generator = object_ref if _is_generator(object_ref) else None
+    if generator is not None:
+        object_ref = generator.completed()  # type: ignore[attr-defined] # its task
     if not isinstance(object_ref, ObjectRef):
         raise TypeError("ray.cancel() only supported for object refs. "
                         f"For actors, try ray.kill(). Got: {type(object_ref).__name__}.")
     if force and object_ref._actor_call and not backend.wait([object_ref], 1, 0):
         raise ValueError("force=True is not supported for actor tasks.")
     backend.cancel(object_ref, force, recursive)
+    if generator is not None:  # its next ref raises why, unless the task had ended well
+        generator._cancel_stream()  # type: ignore[attr-defined]
 
 
 def _check_timeout(timeout: float | None) -> None:

@@ -89,6 +89,8 @@ def method(*, num_returns: int | str | None = None, concurrency_group: str | Non
             fn.__ray_max_task_retries__ = max_task_retries
         if retry_exceptions is not None:
             fn.__ray_retry_exceptions__ = retry_exceptions
+        if enable_task_events is not None:
+            fn.__ray_enable_task_events__ = bool(enable_task_events)
         return fn
 
     return decorator

@@ -80,7 +80,7 @@ def _nodes() -> list[dict[str, Any]]:
     # restricted to them would wait for ever
     session = _context.current_job_id()  # drawn afresh by each init
     if time.monotonic() - _view["at"] > _NODES_MAX_AGE or _view["session"] != session:
-        _view["nodes"] = sorted((n for n in _state.nodes() if n["Alive"]),
+        _view["nodes"] = sorted((n for n in _state.live_nodes() if n["Alive"]),
                                 key=lambda n: str(n["NodeID"]))
         _view["at"], _view["session"] = time.monotonic(), session
     return list(_view["nodes"])
@@ -115,7 +115,7 @@ def _affinity(strategy: Any, node_id: str, request: dict[str, float]) -> dict[st
     from raylike._api import state as _state
 
     soft = bool(getattr(strategy, "soft", False))
-    nodes = _state.nodes()
+    nodes = _state.live_nodes()
     target = next((n for n in nodes if n["NodeID"] == node_id and n["Alive"]), None)
     if target is None:
         if soft:
@@ -178,7 +178,8 @@ def _labelled(hard: list[Any], soft: list[Any], alternatives: list[list[Any]],
     restriction = [_labels.sentinel(chosen)]  # the plugin adds the nodes that match
     if soft:
         available = _state.available_resources_per_node()
-        able = [n for n in _state.nodes() if n["Alive"] and _labels.matches(n["Labels"], chosen)
+        able = [n for n in _state.live_nodes()
+                if n["Alive"] and _labels.matches(n["Labels"], chosen)
                 and _fits(n["Resources"], request)]
         free = [n for n in able if _fits(available.get(n["NodeID"], {}), request)]
         preferred = ([n for n in free if _labels.matches(n["Labels"], soft)] or free
@@ -209,7 +210,7 @@ def _warn_if_no_match(conds: list[Any], request: dict[str, float]) -> None:
     if key in _unmatched_warned:
         return
     try:
-        if able(_nodes()) or able(_state.nodes()):  # the second look: a node just joined
+        if able(_nodes()) or able(_state.live_nodes()):  # the second look: a node just joined
             return
     except Exception:  # introspection must never break a submission
         return

@@ -9,6 +9,7 @@ from raylike._api import ids as _ids
 from raylike._api import labels as _labels
 from raylike._api import resources as _resources
 from raylike._api import runtime as _runtime
+from raylike._api.actor_spec import NODE_LOST, NODE_STOPPED
 from raylike.exceptions import RaySystemError
 
 # names raylike gives the nodes it starts (their Dask workers' names): a node named so reports
@@ -38,6 +39,9 @@ def answer(op: str, backend: Any, *args: Any) -> Any:
         return _resources.clean(total)
     if op == "nodes":
         return [_node_entry(address, info) for address, info in _workers(backend).items()]
+    if op == "all_nodes":
+        live = [_node_entry(address, info) for address, info in _workers(backend).items()]
+        return live + _dead_entries(backend, {entry["NodeID"] for entry in live})
     if op == "total_per_node":
         return {node_id(address): _resources.clean(dict(info.get("resources") or {}))
                 for address, info in _workers(backend).items()}
@@ -157,7 +161,25 @@ def _node_entry(address: str, info: dict[str, Any]) -> dict[str, Any]:
         "Resources": resources,
         "Labels": _labels.node_labels(address, info),
         "DaskWorkerAddress": address,
+        "DeathReason": 0,  # Ray's ``NodeDeathInfo.Reason``: UNSPECIFIED while alive
+        "DeathReasonMessage": "",
     }
+
+
+def _dead_entries(backend: Any, live: set[str]) -> list[dict[str, Any]]:
+    """The entries of the nodes that left the cluster (the state plugin's record, the last
+    1,000), as Ray lists dead nodes: ``Alive`` false, with why they died."""
+    left = backend.scheduler_call("raylike_state", kind="left").get("result", [])
+    found = {}
+    for info in left:
+        entry = _node_entry(info["address"], info)
+        if entry["NodeID"] in live:
+            continue
+        expected = bool(info.get("expected"))
+        entry.update(Alive=False, alive=False, DeathReason=1 if expected else 2,
+                     DeathReasonMessage=NODE_STOPPED if expected else NODE_LOST)
+        found[entry["NodeID"]] = entry  # the latest record of a node
+    return list(found.values())
 
 
 def new_node_name() -> str:
@@ -197,7 +219,13 @@ def total_resources_per_node() -> dict[str, dict[str, float]]:
 
 
 def nodes() -> list[dict[str, Any]]:
-    """One entry per node (Dask worker), with Ray's keys."""
+    """One entry per node (Dask worker), with Ray's keys; as in Ray, the nodes that left are
+    listed too, ``Alive`` false (``DeathReason`` 1: it was stopped, 2: it was lost)."""
+    return list(_query("all_nodes"))
+
+
+def live_nodes() -> list[dict[str, Any]]:
+    """The entries of :func:`nodes` of the live nodes only (no scheduler round trip)."""
     return list(_query("nodes"))
 
 
@@ -206,7 +234,7 @@ def node_ip_address() -> str:
     from raylike._api import context as _context
 
     info = _context.current()
-    found = nodes()
+    found = live_nodes()
     if info is not None:
         for node in found:
             if node["NodeID"] == info.node_id:
@@ -227,7 +255,7 @@ def host_ip_address() -> str:
 
 def address_of_node(node_id: str) -> str | None:
     """The Dask address of the worker with Ray node id ``node_id``."""
-    for entry in nodes():
+    for entry in live_nodes():
         if entry["NodeID"] == node_id:
             return str(entry["DaskWorkerAddress"])
     return None

@@ -51,6 +51,7 @@ class TaskCall:
     runtime_env: dict[str, Any] | None = None  # the effective one (``_runtime_env``)
     dep_keys: list[str] = field(default_factory=list)  # the objects of its top-level refs
     max_calls: int = 0  # a process runs the function this many times, then exits (0: no limit)
+    task_events: bool = True  # ``enable_task_events``: False keeps it out of the state API
 
     @property
     def num_cpus(self) -> float:
@@ -307,6 +308,7 @@ class RemoteFunction(Generic[R]):
             runtime_env=_runtime_env.for_call(opts.get("runtime_env")),
             max_calls=_options.get(opts, "max_calls") or 0,
             dep_keys=[d._key for d in deps],
+            task_events=_options.get(opts, "enable_task_events") is not False,
         )
         if call.placement is None:
             _resources.warn_if_infeasible(f"task {name}", call.resources, backend)

@@ -20,8 +20,8 @@ from raylike._api.remote import remote
 __all__ = ["DEFAULT_DRIVER_TIMEOUT_SECONDS", "KILLED_DRIVER_DRAIN_TIMEOUT_SECONDS",
            "MetricSamplePattern", "PrometheusTimeseries", "Semaphore", "SignalActor",
            "async_wait_for_condition", "fetch_prometheus_metric_timeseries",
-           "fetch_prometheus_timeseries", "is_named_tuple", "run_string_as_driver",
-           "wait_for_condition"]
+           "fetch_prometheus_metrics", "fetch_prometheus_timeseries", "is_named_tuple",
+           "run_string_as_driver", "wait_for_condition"]
 
 logger = logging.getLogger(__name__)
 
@@ -199,4 +199,5 @@ def _no_metrics(*_: Any, **__: Any) -> Any:
 
 
 fetch_prometheus_timeseries = _no_metrics
+fetch_prometheus_metrics = _no_metrics
 fetch_prometheus_metric_timeseries = _no_metrics

@@ -9,12 +9,20 @@ import warnings
 
 from raylike._api.host_limits import system_memory as get_system_memory
 
-__all__ = ["RESOURCE_CONSTRAINT_PREFIX", "binary_to_hex", "decode", "get_or_create_event_loop",
-           "get_ray_address_file", "get_system_memory", "hex_to_binary", "reset_ray_address"]
+__all__ = ["RESOURCE_CONSTRAINT_PREFIX", "binary_to_hex", "decode", "get_default_ray_temp_dir",
+           "get_or_create_event_loop", "get_ray_address_file", "get_system_memory",
+           "hex_to_binary", "reset_ray_address"]
 
 # the prefix of the resource an ``accelerator_type=X`` option asks for (``accelerator_type:X``;
 # raylike._api.resources.ACCELERATOR_PREFIX, which imports this module)
 RESOURCE_CONSTRAINT_PREFIX = "accelerator_type:"
+
+
+def get_default_ray_temp_dir() -> str:
+    """Ray's default temporary directory: ``ray`` under ``RAY_TMPDIR``, else the system's."""
+    from raylike._api.session import default_temp_dir
+
+    return default_temp_dir()
 
 
 def get_ray_address_file(temp_dir: str | None = None) -> str:

@@ -113,6 +113,14 @@ def finish_future(client: Any, key: str, kind: type) -> None:
         state.finish(type=kind)
 
 
+def cancel_future(client: Any, key: str) -> None:
+    """Mark the client's futures of ``key`` cancelled (on its loop): the scheduler forgot the
+    key when this client cancelled it, so nothing else would ever finish them."""
+    state = client.futures.get(key)
+    if state is not None and not state.done():
+        state.cancel(reason="cancelled")
+
+
 async def wait_future_state(fut: Any) -> None:
     """Wait until ``fut`` leaves ``pending``, as Dask's own done callbacks wait."""
     while fut.status == "pending" and fut._state is not None:

@@ -60,3 +60,6 @@ WORKER_PROCESS_TYPE_IDLE_WORKER = "ray::IDLE"
 AGENT_PROCESS_TYPE_DASHBOARD_AGENT = "ray::DashboardAgent"
 AGENT_PROCESS_TYPE_RUNTIME_ENV_AGENT = "ray::RuntimeEnvAgent"
 AGENT_PROCESS_LIST = [AGENT_PROCESS_TYPE_DASHBOARD_AGENT, AGENT_PROCESS_TYPE_RUNTIME_ENV_AGENT]
+# Ray records where each task's log lines start (``task_log_info``) when this is set; raylike
+# records no such offsets, so it is off whatever ``RAY_ENABLE_RECORD_ACTOR_TASK_LOGGING`` says
+RAY_ENABLE_RECORD_ACTOR_TASK_LOGGING = False

@@ -127,7 +127,7 @@ def current_node_id() -> str:
 def node_ids() -> list[str]:
     """The ``"node:<ip>"`` resource of every live node, one entry per node as in Ray (nodes
     on one host repeat it)."""
-    return [name for entry in nodes() for name in entry.get("Resources", {})
+    return [name for entry in nodes() if entry["Alive"] for name in entry.get("Resources", {})
             if name.startswith(NODE_ID_PREFIX)
             and name != NODE_ID_PREFIX + "__internal_head__"]
 

@@ -10,8 +10,9 @@ from typing import Any
 
 from raylike._common.test_utils import wait_for_condition
 
-__all__ = ["STATE_LIST_LIMIT", "STATE_LIST_TIMEOUT", "StateAPIStats", "invoke_state_api",
-           "invoke_state_api_n", "verify_failed_task", "wait_for_task_states"]
+__all__ = ["STATE_LIST_LIMIT", "STATE_LIST_TIMEOUT", "PidActor", "StateAPIStats",
+           "get_state_api_manager", "invoke_state_api", "invoke_state_api_n",
+           "verify_failed_task", "verify_tasks_running_or_terminated", "wait_for_task_states"]
 
 STATE_LIST_LIMIT = 10**6
 STATE_LIST_TIMEOUT = 600
@@ -93,3 +94,76 @@ def wait_for_task_states(name_to_state: dict[str, str], timeout: float = 30) -> 
         return True
 
     wait_for_condition(reached, timeout=timeout)
+
+
+class _PidBook:
+    """Where tasks report their process (``report_pid(name, pid, expected end state)``)."""
+
+    def __init__(self) -> None:
+        self.name_to_pid: dict[str, tuple[int, str | None]] = {}
+
+    def get_pids(self) -> dict[str, tuple[int, str | None]]:
+        return self.name_to_pid
+
+    def report_pid(self, name: str, pid: int, state: str | None = None) -> None:
+        self.name_to_pid[name] = (pid, state)
+
+
+class _LazyActorClass:
+    """An actor class made with ``raylike.remote`` on first use (no work at import)."""
+
+    def __init__(self, cls: type) -> None:
+        self._cls = cls
+        self._remote: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._remote is None:
+            from raylike._api.remote import remote
+
+            self._remote = remote(self._cls)
+        return getattr(self._remote, name)
+
+
+PidActor = _LazyActorClass(_PidBook)
+
+
+def _is_actor_task_running(actor_pid: int, task_name: str) -> bool:
+    """Whether the process ``actor_pid`` runs ``task_name`` now: its title (``ray::<name>``,
+    set while a task or call runs) names it."""
+    import psutil
+
+    try:
+        process = psutil.Process(actor_pid)
+        name, cmdline = process.name(), process.cmdline()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+    title = cmdline[0] if cmdline else ""
+    return any(task_name in text and text.startswith("ray::") for text in (name, title))
+
+
+def verify_tasks_running_or_terminated(task_pids: dict[str, tuple[int, str | None]],
+                                       expect_num_tasks: int) -> bool:
+    """Each task named in ``task_pids`` (name -> (pid, expected end state)) is ``RUNNING`` in
+    the state API while its process runs it, else ended (the expected state, or FINISHED or
+    FAILED)."""
+    from raylike.util.state import list_tasks
+
+    assert len(task_pids) == expect_num_tasks, task_pids
+    for task_name, (pid, expected) in task_pids.items():
+        tasks = list_tasks(detail=True, filters=[("name", "=", task_name)])
+        assert len(tasks) == 1, f"one task named {task_name} expected, found {len(tasks)}"
+        state = tasks[0]["state"]
+        if _is_actor_task_running(pid, task_name):
+            assert state == "RUNNING" and expected in (None, "RUNNING"), tasks[0]
+        elif expected is None:
+            assert state in ("FAILED", "FINISHED"), f"{task_name}: {state}"
+        else:
+            assert state == expected, f"expected {expected} but {state} for {tasks[0]}"
+    return True
+
+
+def get_state_api_manager(gcs_address: str) -> Any:
+    """Ray's state API manager over its GCS channel: not available (no GCS)."""
+    raise NotImplementedError("ray._private.state_api_test_utils.get_state_api_manager is not "
+                              "available on raylike: the state API is answered by the Dask "
+                              "scheduler's state plugin, not a GCS data source")

@@ -34,7 +34,8 @@ __all__ = [
     "Semaphore", "SignalActor", "async_wait_for_condition", "client_test_enabled", "chdir",
     "external_redis_test_enabled", "generate_system_config_map", "get_error_message",
     "get_log_batch", "get_log_message", "get_non_head_nodes", "get_other_nodes",
-    "init_error_pubsub", "init_log_pubsub", "kill_actor_and_wait_for_failure",
+    "init_error_pubsub", "init_log_pubsub", "is_placement_group_removed",
+    "kill_actor_and_wait_for_failure",
     "kill_process_by_name",
     "kill_processes", "object_memory_usage", "placement_group_assert_no_leak", "put_object",
     "ray_constants", "redis_replicas", "redis_sentinel_replicas",
@@ -344,6 +345,13 @@ def kill_actor_and_wait_for_failure(actor: Any, timeout: float = 10,
             pass
         time.sleep(retry_interval_ms / 1000.0)
     raise RuntimeError(f"It took too much time to kill an actor: {actor._actor_id.hex()}")
+
+
+def is_placement_group_removed(pg: Any) -> bool:
+    """Whether ``placement_group_table`` says the group ``pg`` is removed."""
+    from raylike.util import placement_group_table
+
+    return placement_group_table(pg).get("state") == "REMOVED"
 
 
 def placement_group_assert_no_leak(pgs_created: list[Any]) -> None:

@@ -88,6 +88,7 @@ class _Actor:
                 self.group_pools[name] = concurrent.futures.ThreadPoolExecutor(
                     limit, f"raylike-actor-{name}")
         self.exiting = False
+        self.exit_code = 0  # the process's, once the calls it drains have ended
         self.active = 0
         self.lock = threading.Lock()
         self.calls: dict[int, _Call] = {}  # held: queued in their group, or running
@@ -331,20 +332,22 @@ class _Actor:
                 self.active -= 1
                 leave = self.exiting and self.active == 0
             if leave:
-                _leave()
+                _leave(self.exit_code)
 
     def runs(self, key: str) -> bool:
         """Whether the call ``key`` is queued or running here."""
         with self.lock:
             return any(state.info.key == key for state in self.calls.values())
 
-    def stop(self) -> None:
-        """Exit once the calls that are running have finished."""
+    def stop(self, code: int = 0) -> None:
+        """Exit once the calls that are running have finished (with ``code``: 0 is an
+        intended end, else a crash)."""
         with self.lock:
             self.exiting = True
+            self.exit_code = code or self.exit_code
             leave = self.active == 0
         if leave:
-            _leave()
+            _leave(self.exit_code)
 
 
 _actor: _Actor | None = None
@@ -436,7 +439,7 @@ def _intended_exit(exc: BaseException) -> bool:
         isinstance(exc, SystemExit) and exc.code == 0
 
 
-def _leave() -> None:
+def _leave(code: int = 0) -> None:
     """End the process of an actor that ends gracefully (its shutdown hooks run first)."""
     from raylike._process.actor_exit import run_hooks
 
@@ -448,7 +451,7 @@ def _leave() -> None:
             stream.flush()
         except Exception:
             pass
-    os._exit(0)
+    os._exit(code)
 
 
 def handle(channel: Channel, message: tuple[Any, ...]) -> None:
@@ -513,7 +516,12 @@ def _init(channel: Channel, cls_bytes: bytes, args: bytes, deps: bytes,
         concurrency = concurrency or ASYNC_DEFAULT_CONCURRENCY
     _actor = _Actor(channel, instance, info, class_name, max(1, concurrency or 1), loop,
                     groups)
-    channel.send(("actor-ready", True, None))
+    if loop is not None or _actor.pool is not None or groups:
+        from raylike._process.actor_exit import drain_on_sigterm
+
+        drain_on_sigterm(_actor.stop)
+    custom = type(instance).__repr__ is not object.__repr__  # Ray's ``repr_name``: its repr
+    channel.send(("actor-ready", True, None, _safe_repr(instance, class_name) if custom else ""))
 
 
 async def _construct(cls: type, args: list[Any], kwargs: dict[str, Any]) -> Any:

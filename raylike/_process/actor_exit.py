@@ -4,6 +4,11 @@ one, then the process's ``atexit`` handlers, as Ray does. ``ray.kill`` runs neit
 the process). An error in either is printed and the actor still ends; if they take longer than
 :data:`TIMEOUT`, the process ends without waiting for them (Ray's
 ``actor_graceful_shutdown_timeout_ms``, 30 s).
+
+SIGTERM to the process of a concurrent actor (threaded or async) drains it, as in Ray: the
+calls it holds run to their end (``get`` and calls still work in them), later calls fail, then
+the process ends as a crash (exit code 1: the actor restarts if it may). A single-threaded
+actor's process dies of it at once, as in Ray.
 """
 from __future__ import annotations
 
@@ -11,8 +16,10 @@ import asyncio
 import atexit
 import inspect
 import os
+import signal
 import threading
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 TIMEOUT = 30.0  # seconds
@@ -44,3 +51,13 @@ def _await(coroutine: Any, loop: asyncio.AbstractEventLoop | None) -> None:
     done = threading.Thread(target=asyncio.run, args=(coroutine,), daemon=True)
     done.start()
     done.join()
+
+
+def drain_on_sigterm(stop: Callable[[int], None]) -> None:
+    """Make SIGTERM call ``stop(1)`` (in a thread of its own: a handler runs in the main
+    thread, which reads the worker's pipe). From the main thread only."""
+    def drain(signum: int, frame: Any) -> None:
+        threading.Thread(target=stop, args=(1,), daemon=True, name="raylike-sigterm").start()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, drain)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+from typing import Any
 
 __all__ = ["set_title"]
 
@@ -36,9 +37,27 @@ def _argv_area() -> tuple[int, int]:
 
 
 def set_title(title: str) -> None:
-    """Show this process as ``title`` (cut to the room its arguments had)."""
+    """Show this process as ``title`` (cut to the room its arguments had), and name the
+    calling thread by its first 15 bytes (``prctl(PR_SET_NAME)``, as ``setproctitle`` does:
+    the main thread's name is the process's ``comm``, ``psutil.Process().name()``)."""
     start, length = _argv_area()
     if length < 2:
         return
-    data = title.encode(errors="replace")[:length - 1]
-    ctypes.memmove(start, data + b"\0" * (length - len(data)), length)
+    data = title.encode(errors="replace")
+    ctypes.memmove(start, data[:length - 1] + b"\0" * (length - len(data[:length - 1])), length)
+    _name_thread(data[:_COMM_LENGTH])
+
+
+_COMM_LENGTH = 15  # a thread name's bytes (TASK_COMM_LEN, its NUL left out)
+_PR_SET_NAME = 15
+_libc: list[Any] = []  # the C library, once loaded (empty: not loaded yet, [None]: not there)
+
+
+def _name_thread(name: bytes) -> None:
+    if not _libc:
+        try:
+            _libc.append(ctypes.CDLL(None, use_errno=True))
+        except OSError:
+            _libc.append(None)
+    if _libc[0] is not None:
+        _libc[0].prctl(_PR_SET_NAME, ctypes.c_char_p(name), 0, 0, 0)

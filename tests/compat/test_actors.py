@@ -428,6 +428,12 @@ def test_processes_are_titled_after_what_they_run(ray_shared):
     assert ray.get(plain.remote(), timeout=60) == "ray::plain"
     assert ray.get(plain.options(name="other").remote(), timeout=60) == "ray::other"
 
+    @ray.remote
+    def short_name():  # the process's name (``comm``, 15 bytes) too, as setproctitle sets it
+        return psutil.Process().name()
+
+    assert ray.get(short_name.options(name="shrt").remote(), timeout=60) == "ray::shrt"
+
 
 def test_handle_passed_to_other_actor(ray_shared):
     ray = ray_shared

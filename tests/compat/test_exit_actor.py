@@ -473,3 +473,53 @@ def test_exit_actor_in_an_asyncio_task_the_actor_started_ends_it(ray_shared, tmp
             ray.get(actor.ping.remote(), timeout=60)
             time.sleep(0.1)
     assert not os.path.exists(after)
+
+
+# ----------------------------------------------------------------------------------------------
+# SIGTERM to a concurrent actor's process drains it
+# ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["threaded", "asyncio"])
+def test_sigterm_drains_a_concurrent_actor(ray_shared, kind):
+    """The calls a threaded or async actor runs when its process gets SIGTERM finish (``get``
+    still works in them); then the actor dies."""
+    ray = ray_shared
+    gate, started = make_signal(ray), make_signal(ray)
+    value = ray.put("kept")
+
+    class Base:
+        def terminate(self):
+            import signal
+
+            os.kill(os.getpid(), signal.SIGTERM)
+
+        def pid(self):
+            return os.getpid()
+
+    if kind == "threaded":
+        class Drained(Base):
+            def slow(self, nested):
+                ray.get(started.send.remote())
+                ray.get(gate.wait.remote())
+                return ray.get(nested[0])
+
+        actor = ray.remote(max_concurrency=2)(Drained).remote()
+    else:
+        class Drained(Base):
+            async def slow(self, nested):
+                await started.send.remote()
+                await gate.wait.remote()
+                return await nested[0]
+
+        actor = ray.remote(Drained).remote()
+    ray.get(actor.pid.remote(), timeout=60)
+    running = actor.slow.remote([value])
+    ray.get(started.wait.remote(), timeout=60)  # the call runs (it waits for the gate)
+    ray.get(actor.terminate.remote(), timeout=60)
+    ray.get(gate.send.remote(), timeout=60)
+    assert ray.get(running, timeout=60) == "kept"
+    deadline = time.monotonic() + 60
+    with pytest.raises(ray.exceptions.RayActorError):
+        while time.monotonic() < deadline:  # the process ends once the call is done
+            ray.get(actor.pid.remote(), timeout=60)
+            time.sleep(0.1)

@@ -216,6 +216,79 @@ def test_actor_restarts_after_sigkill_up_to_max_restarts(ray_shared):
         _call_until_alive(ray, actor.incr)
 
 
+def test_calls_to_a_restarting_actor_without_retries_are_unavailable(ray_shared):
+    """While an actor restarts (its new constructor waits here), a call in flight when its
+    process died and a call made meanwhile fail with ``ActorUnavailableError`` (the actor may
+    come back: not ``ActorDiedError``); a call with retries waits for the new process."""
+    ray = ray_shared
+
+    @ray.remote(num_cpus=0)
+    class Gate:
+        def __init__(self):
+            self.opened = False
+
+        def open(self):
+            self.opened = True
+
+        def is_open(self):
+            return self.opened
+
+    @ray.remote(num_cpus=0, max_restarts=1)
+    class Slow:
+        def __init__(self, gate):
+            if ray.get_runtime_context().was_current_actor_reconstructed:
+                while not ray.get(gate.is_open.remote()):
+                    time.sleep(0.05)
+
+        def pid(self):
+            return os.getpid()
+
+        def sleep(self):
+            time.sleep(60)
+
+    gate = Gate.remote()
+    actor = Slow.remote(gate)
+    pid = ray.get(actor.pid.remote(), timeout=60)
+    in_flight = actor.sleep.remote()
+    time.sleep(0.5)
+    os.kill(pid, signal.SIGKILL)
+    with pytest.raises(ray.exceptions.ActorUnavailableError):
+        ray.get(in_flight, timeout=60)
+    with pytest.raises(ray.exceptions.ActorUnavailableError):
+        ray.get(actor.pid.remote(), timeout=60)
+    patient = actor.pid.options(max_task_retries=-1).remote()
+    ray.get(gate.open.remote(), timeout=60)
+    assert ray.get(patient, timeout=60) != pid
+    assert ray.get(actor.pid.remote(), timeout=60) != pid
+
+
+def test_actor_died_error_says_whether_the_constructor_failed(ray_shared):
+    ray = ray_shared
+
+    @ray.remote(num_cpus=0)
+    class Broken:
+        def __init__(self):
+            raise ValueError("no")
+
+        def ping(self):
+            return "pong"
+
+    @ray.remote(num_cpus=0)
+    class Fine:
+        def ping(self):
+            return "pong"
+
+    with pytest.raises(ray.exceptions.ActorDiedError) as broken:
+        ray.get(Broken.remote().ping.remote(), timeout=60)
+    assert (broken.value.actor_init_failed, broken.value.preempted) == (True, False)
+    fine = Fine.remote()
+    assert ray.get(fine.ping.remote(), timeout=60) == "pong"
+    ray.kill(fine)
+    with pytest.raises(ray.exceptions.ActorDiedError) as killed:
+        ray.get(fine.ping.remote(), timeout=60)
+    assert (killed.value.actor_init_failed, killed.value.preempted) == (False, False)
+
+
 @pytest.mark.parametrize("end", ["sigkill", "ray.kill"])
 def test_actors_an_actor_created_die_with_it_unless_detached(ray_shared, end):
     ray = ray_shared

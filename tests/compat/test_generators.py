@@ -214,6 +214,99 @@ def test_cancel_a_generator(ray_shared):
         ray.get(gen.completed(), timeout=30)
 
 
+def _stream_actor(ray):
+    @ray.remote(num_cpus=0)
+    class Stream:
+        async def numbers(self, n):
+            for i in range(n):
+                await asyncio.sleep(0.001)
+                yield i
+
+    return Stream.remote()
+
+
+def _after_cancel(ray, values, errors, n):
+    """What a consumer saw once it cancelled a stream of ``n`` numbers at 1: the cancel's
+    error after the values, or (the stream ended before the cancel came) every value."""
+    assert values[:2] == [0, 1]
+    assert errors == 1 or (errors == 0 and values == list(range(n)))
+
+
+def test_cancel_an_actor_generator_ends_its_stream(ray_shared):
+    ray = ray_shared
+    stream = _stream_actor(ray)
+    gen = stream.numbers.options(num_returns="streaming").remote(200)
+    values, errors = [], 0
+    for ref in gen:  # the values yielded before the cancel were known to the consumer
+        try:
+            values.append(ray.get(ref, timeout=30))
+        except ray.exceptions.TaskCancelledError:
+            errors += 1
+        if values[-1:] == [1] and errors == 0 and len(values) == 2:
+            ray.cancel(gen)
+            time.sleep(1)
+    _after_cancel(ray, values, errors, 200)
+
+
+def test_cancel_an_actor_generator_from_an_async_actor(ray_shared):
+    ray = ray_shared
+    stream = _stream_actor(ray)
+
+    @ray.remote(num_cpus=0)
+    class Consumer:
+        async def consume(self, stream, n):
+            gen = stream.numbers.options(num_returns="streaming").remote(n)
+            values, errors = [], 0
+            async for ref in gen:
+                try:
+                    values.append(await asyncio.wait_for(ref, 30))
+                except ray.exceptions.TaskCancelledError:
+                    errors += 1
+                if values[-1:] == [1] and errors == 0 and len(values) == 2:
+                    ray.cancel(gen, recursive=False)
+                    time.sleep(1)  # blocks the loop, as a slow consumer would
+            return values, errors
+
+    values, errors = ray.get(Consumer.remote().consume.remote(stream, 200), timeout=90)
+    _after_cancel(ray, values, errors, 200)
+
+
+def test_wait_with_timeout_zero_sees_the_items_of_an_ended_generator(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def two():
+        yield 0
+        yield 1
+
+    gen = two.remote()
+    ray.get(gen.completed(), timeout=60)  # the task ended: its items are all there
+    for expected in (0, 1):
+        ready, not_ready = ray.wait([gen], timeout=0)
+        assert (len(ready), not_ready) == (1, [])
+        assert ray.get(next(ready[0]), timeout=30) == expected
+    ready, _ = ray.wait([gen], timeout=0)  # next raises StopIteration at once: ready too
+    assert len(ready) == 1
+    with pytest.raises(StopIteration):
+        next(ready[0])
+
+
+def test_completed_is_ready_once_the_stream_ended(ray_shared):
+    ray = ray_shared
+
+    @ray.remote
+    def three():
+        for i in range(3):
+            time.sleep(0.2)
+            yield i
+
+    gen = three.remote()
+    assert [ray.get(ref, timeout=30) for ref in gen] == [0, 1, 2]
+    assert gen.is_finished() and not gen.next_ready()
+    ready, _ = ray.wait([gen.completed()], timeout=0)
+    assert len(ready) == 1
+
+
 def test_backpressure(ray_shared):
     ray = ray_shared
     counter = _counter(ray)

@@ -542,3 +542,36 @@ def test_jobs_never_share_a_worker_process(ray_fresh):
     finally:
         ray.shutdown()
         cluster.shutdown()
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("graceful", [True, False])
+def test_nodes_lists_a_removed_node_as_dead(ray_fresh, graceful):
+    """``ray.nodes()`` keeps a node that left, ``Alive`` false, with why: ``DeathReason`` 2
+    (unexpected termination) for a node killed, 1 or 2 for one stopped with SIGTERM (raylike:
+    1 only where its Dask worker says it is closing, as one with a nanny does)."""
+    import importlib
+
+    ray = ray_fresh
+    cluster = importlib.import_module(f"{ray.__name__}.cluster_utils").Cluster()
+    try:
+        cluster.add_node(num_cpus=1)
+        ray.init(address=cluster.address)
+        worker = cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        gone = worker.node_id
+        assert any(n["NodeID"] == gone and n["Alive"] for n in ray.nodes())
+        cluster.remove_node(worker, allow_graceful=graceful)
+        deadline = time.monotonic() + 120  # Ray notices a lost node after its health checks
+        while True:
+            dead = [n for n in ray.nodes() if n["NodeID"] == gone and not n["Alive"]]
+            if dead:
+                break
+            assert time.monotonic() < deadline, "the removed node is not listed as dead"
+            time.sleep(0.5)
+        assert dead[0]["DeathReason"] in ((1, 2) if graceful else (2,))
+        assert dead[0]["DeathReasonMessage"]
+        assert sum(n["Alive"] for n in ray.nodes()) == 1
+    finally:
+        ray.shutdown()
+        cluster.shutdown()

@@ -189,7 +189,23 @@ def test_infeasible_group_stays_pending(ray4):
     assert not pg.wait(1)
     ready, _ = ray.wait([pg.ready()], timeout=1)
     assert ready == []
-    assert ray.util.placement_group_table(pg)["state"] == "PENDING"
+    row = ray.util.placement_group_table(pg)
+    assert row["state"] == "PENDING"
+    assert row["stats"]["scheduling_state"] == "INFEASIBLE"  # no node could ever hold it
+    ray.util.remove_placement_group(pg)
+
+
+@pytest.mark.parametrize("strategy", ["PACK", "SPREAD"])
+def test_bundles_that_fit_only_one_by_one_stay_pending(ray4, strategy):
+    """Five one-CPU bundles on a node of four: each fits, not all together. The group waits
+    (no bundle is reserved) and says why (``NO_RESOURCES``); the CPUs stay free."""
+    ray = ray4
+    pg = ray.util.placement_group([{"CPU": 1}] * 5, strategy=strategy)
+    assert not pg.wait(2)
+    row = ray.util.placement_group_table(pg)
+    assert row["state"] == "PENDING"
+    assert row["stats"]["scheduling_state"] == "NO_RESOURCES"
+    assert _until(lambda: _free_cpus(ray) == 4.0)
     ray.util.remove_placement_group(pg)
 
 

@@ -301,3 +301,67 @@ def test_an_object_row_names_its_holder(ray_dashboard: Any, state: _State) -> No
     assert row.pid == os.getpid() and row.task_status == "FINISHED"
     del ref
     assert state.list_objects(filters=[("object_id", "=", object_hex)]) == []
+
+
+def test_enable_task_events_false_keeps_tasks_out(ray_dashboard: Any, state: _State) -> None:
+    """``enable_task_events=False`` (task, actor, ``.options``) keeps tasks out of the state
+    API; a method's own ``@ray.method(enable_task_events=...)`` overrides its actor's."""
+    ray = ray_dashboard
+
+    @ray.remote(num_cpus=0, enable_task_events=False)
+    def st_hidden_task():
+        return 1
+
+    @ray.remote(num_cpus=0)
+    def st_shown_task():
+        return 2
+
+    @ray.remote(num_cpus=0)
+    class StQuiet:
+        def st_quiet_default(self):
+            return ray.get_runtime_context().get_actor_id()
+
+        @ray.method(enable_task_events=True)
+        def st_quiet_loud(self):
+            return 4
+
+    actor = StQuiet.options(enable_task_events=False).remote()
+    actor_id = ray.get(actor.st_quiet_default.remote(), timeout=60)
+    assert ray.get(actor.st_quiet_loud.remote(), timeout=60) == 4
+    assert ray.get(st_hidden_task.remote(), timeout=60) == 1
+    assert ray.get(st_shown_task.options(name="st_shown_2").remote(), timeout=60) == 2
+    assert ray.get(st_shown_task.options(enable_task_events=False,
+                                         name="st_hidden_2").remote(), timeout=60) == 2
+    _until(lambda: _states(state, "st_shown_2") == ["FINISHED"], "the shown task")
+    names = _until(lambda: {t.name for t in state.list_tasks(
+        filters=[("actor_id", "=", actor_id)])}, "the loud method")
+    assert all(name.endswith("st_quiet_loud") for name in names)  # no __init__, no quiet
+    for hidden in ("st_hidden_task", "st_hidden_2"):
+        assert _states(state, hidden) == []
+
+
+def test_actor_repr_name_is_its_own_repr(ray_dashboard: Any, state: _State) -> None:
+    ray = ray_dashboard
+
+    @ray.remote(num_cpus=0)
+    class StNamed:
+        def __init__(self, label):
+            self.label = label
+
+        def __repr__(self):
+            return self.label
+
+        def me(self):
+            return ray.get_runtime_context().get_actor_id()
+
+    @ray.remote(num_cpus=0)
+    class StPlain:
+        def me(self):
+            return ray.get_runtime_context().get_actor_id()
+
+    named = ray.get(StNamed.remote("st-repr-1").me.remote(), timeout=60)
+    plain = ray.get(StPlain.remote().me.remote(), timeout=60)
+    row = _until(lambda: (a := state.get_actor(named)) is not None and a.repr_name and a,
+                 "the actor's repr_name")
+    assert row.repr_name == "st-repr-1"
+    assert _until(lambda: state.get_actor(plain), "the plain actor").repr_name == ""

@@ -5,6 +5,7 @@ pass through ``raylike._dask.errors``.
 """
 from __future__ import annotations
 
+import collections
 import functools
 import logging
 import threading
@@ -48,6 +49,7 @@ SCATTER_ATTEMPTS = 5  # a put that meets a dead worker tries again (0.2 s, 0.4 s
 STREAM_SLICE = 5.0  # seconds one ask for a generator's next item waits on the scheduler
 STREAM_GONE_LIMIT = 30.0  # seconds a generator's task may stay unknown to the scheduler
 LANES_LOOK_INTERVAL = 5.0  # seconds between two looks for workers a driver has no lane to
+CANCELLED_KEPT = 10_000  # keys this client cancelled that it remembers (``_future``)
 
 
 class DaskBackend:
@@ -75,6 +77,9 @@ class DaskBackend:
         self._local_lanes()  # opened in the background: ready by the first put, usually
         self.address = str(client.scheduler.address)
         self._batch = _submissions.Batch(client, self._fire_and_forget_keys)
+        # keys this client cancelled: Dask forgets them, so a ref made of one later (a task's
+        # process reading a ref it was given) is a cancelled future, not one waiting for ever
+        self._cancelled: collections.OrderedDict[str, None] = collections.OrderedDict()
 
     def flush(self) -> None:
         """Send the tasks waiting in the batch (``_submissions``): everything this backend
@@ -114,6 +119,11 @@ class DaskBackend:
         with self._lock:
             known = internals.holds_key(self.client, key)
             fut: Future = Future(key, self.client)
+            cancelled = not known and key in self._cancelled
+        loop = self.client.loop
+        if cancelled and loop is not None:
+            loop.add_callback(internals.cancel_future, self.client, key)
+            return fut
         if not known:
             self.flush()
             internals.send_to_scheduler(self.client, {"op": "raylike-desire", "keys": [key]})
@@ -392,6 +402,10 @@ class DaskBackend:
             if task_key != ref._key:
                 futures.append(self._future(task_key))
             self.client.cancel(futures, force=True)
+            with self._lock:
+                self._cancelled.update(dict.fromkeys(str(f.key) for f in futures))
+                while len(self._cancelled) > CANCELLED_KEPT:
+                    self._cancelled.popitem(last=False)
 
     # -- tasks --------------------------------------------------------------------------------
     def submit(self, call: Any, deps: list[ObjectRef[Any]],

@@ -23,7 +23,13 @@ from raylike._api import config as _config
 from raylike._api import state as _state
 from raylike._dask.client.connect import check_scheduler
 from raylike._dask.cluster import state_cli as _state_cli
-from raylike._dask.cluster.embedded import forget_current, free_port, listening, record_current
+from raylike._dask.cluster.embedded import (
+    current_address,
+    forget_current,
+    free_port,
+    listening,
+    record_current,
+)
 
 STATE_FILE = "cli-state.json"
 START_TIMEOUT = 60.0
@@ -303,7 +309,7 @@ def _available(dask_worker: Any) -> dict[str, float]:
 
 def _status(args: argparse.Namespace) -> int:
     address = (args.address or _load_state().get("address") or os.environ.get("RAY_ADDRESS")
-               or os.environ.get("DASK_SCHEDULER_ADDRESS"))
+               or os.environ.get("DASK_SCHEDULER_ADDRESS") or current_address())
     if not address:
         print("raylike: no cluster address: start a cluster with `raylike start --head`, or "
               "pass --address (or set RAY_ADDRESS).", file=sys.stderr)

@@ -170,7 +170,9 @@ def demands(client: Any) -> dict[str, dict[str, int]]:
 def demand_lines(demands: dict[str, dict[str, int]]) -> list[str]:
     """``ray status``'s ``Demands:`` block of the state plugin's ``demands`` answer."""
     lines = ["Demands:"]
-    lines += [f" {shape}: {count}+ pending tasks/actors"
+    grouped = demands.get("grouped", {})
+    lines += [f" {shape}: {count}+ pending tasks/actors" + (
+              f" ({grouped[shape]}+ using placement groups)" if grouped.get(shape) else "")
               for shape, count in sorted(demands.get("pending", {}).items())]
     lines += [f" {shape}: {count}+ pending tasks/actors (infeasible: no node has these "
               "resources)" for shape, count in sorted(demands.get("infeasible", {}).items())]

@@ -16,14 +16,15 @@ from typing import Any
 
 from distributed.diagnostics.plugin import SchedulerPlugin
 
+from raylike._api import ids as _ids
 from raylike._api.actor_spec import (
     CRASHED,
-    NODE_DIED,
     OUT_OF_SCOPE,
     OWNER_ACTOR_DIED,
     OWNER_DIED,
     UNKNOWN,
     died,
+    node_died,
 )
 from raylike._api.serialization import dumps
 from raylike._dask import internals
@@ -53,6 +54,7 @@ class _Record:
     dead: bytes | None = None
     placed: asyncio.Event = field(default_factory=asyncio.Event)
     owner: str | None = None  # the actor that created it, if an actor did
+    repr_name: str = ""  # the instance's own ``__repr__`` (Ray's ``repr_name``), if it has one
 
     def error(self, reason: str) -> bytes:
         return dumps(died(reason, class_name=self.class_name, actor_id=self.actor_id,
@@ -105,11 +107,13 @@ class ActorRegistry(SchedulerPlugin):
         return {"restarts": record.restarts, "restarted": restarted}
 
     def update(self, actor_id: str, state: str, restarts: int | None = None,
-               dead: bytes | None = None) -> None:
+               dead: bytes | None = None, repr_name: str | None = None) -> None:
         """The host reports a new state (``ALIVE``, ``RESTARTING`` or ``DEAD``)."""
         record = self.actors.get(actor_id)
         if record is None or record.state == "DEAD":
             return
+        if repr_name is not None:
+            record.repr_name = repr_name
         if restarts is not None:
             record.restarts = restarts
         if state == "DEAD":  # it crashed or exited: its handles keep its name (Ray)
@@ -209,7 +213,11 @@ class ActorRegistry(SchedulerPlugin):
                 record.placed.clear()
                 self._orphaned(record.actor_id)
             else:
-                self._bury(record, record.error(NODE_DIED), keep_name=True)
+                state = scheduler.plugins.get("raylike-state")
+                expected = worker in getattr(state, "closing", ()) or \
+                    getattr(state, "left", {}).get(worker, {}).get("expected", False)
+                self._bury(record, record.error(node_died(_ids.node_id(worker), expected)),
+                           keep_name=True)
 
     def _bury(self, record: _Record, dead: bytes, keep_name: bool = False) -> None:
         """The actor is dead. ``keep_name``: it died of itself (crash, exit, its node), not by

@@ -42,6 +42,9 @@ class _Group:
     reservations: list[str] = field(default_factory=list)
     created_at: float = field(default_factory=time.monotonic)
     latency_ms: float = 0.0
+    # why a try to place it failed, as Ray's ``scheduling_state``: ``NO_RESOURCES`` (no room
+    # now), ``INFEASIBLE`` (a bundle no node could ever hold); "" before any try
+    short: str = ""
     created: asyncio.Event = field(default_factory=asyncio.Event)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -56,7 +59,7 @@ class _Group:
                       "scheduling_latency_ms": self.latency_ms,
                       "scheduling_attempt": 1, "highest_retry_delay_ms": 0.0,
                       "scheduling_state": {"CREATED": "FINISHED", "REMOVED": "REMOVED"}.get(
-                          self.state, "QUEUED")},
+                          self.state, self.short or "QUEUED")},
         }
 
 
@@ -115,14 +118,20 @@ class PlacementGroupRegistry(SchedulerPlugin):
             allowed = self._matching(group.selectors)
             workers = assign(group.bundles, group.strategy,
                              [(address, free, free) for address, _, free in capacity], allowed)
+            if workers is not None and not _room_for(group.bundles, workers, capacity):
+                workers = None  # each bundle fits a worker's room, but not all of them at once
             if workers is not None:
                 group.workers = list(workers)
                 return {"status": "placed", "workers": group.workers}
+            group.short = "INFEASIBLE" if any(
+                not any(_fits(total, bundle) for _, total, _ in capacity)
+                for bundle in group.bundles) else "NO_RESOURCES"
             left = deadline - time.monotonic()
             if left <= 0:
+                fit = assign(group.bundles, group.strategy, capacity, allowed)
+                whole = [(address, total, total) for address, total, _ in capacity]
                 return {"status": "pending",
-                        "feasible": assign(group.bundles, group.strategy, capacity,
-                                           allowed) is not None}
+                        "feasible": fit is not None and _room_for(group.bundles, fit, whole)}
             try:
                 await asyncio.wait_for(changed.wait(), left)
             except asyncio.TimeoutError:
@@ -256,6 +265,16 @@ def _add(total: dict[str, float], more: dict[str, float], sign: float) -> None:
 
 def _fits(room: dict[str, float], bundle: dict[str, float]) -> bool:
     return all(room.get(k, 0.0) + 1e-9 >= v for k, v in bundle.items() if v > 0)
+
+
+def _room_for(bundles: list[dict[str, float]], workers: list[str],
+              capacity: list[tuple[str, dict[str, float], dict[str, float]]]) -> bool:
+    """Whether the bundles given to each worker fit its room not yet promised, together."""
+    room = {address: free for address, _, free in capacity}
+    given: dict[str, dict[str, float]] = {}
+    for address, bundle in zip(workers, bundles):
+        _add(given.setdefault(address, {}), bundle, 1.0)
+    return all(_fits(room.get(address, {}), need) for address, need in given.items())
 
 
 def _summed(bundles: list[dict[str, float]]) -> dict[str, float]:

@@ -40,6 +40,10 @@ class StatePlugin(SchedulerPlugin):
         self.tasks: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.joined: dict[str, float] = {w: time.time() for w in scheduler.workers}
         self.left: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.known: dict[str, dict[str, Any]] = {w: {
+            "resources": dict(ws.resources or {}), "name": ws.name,
+            "extra": dict(ws.extra or {})} for w, ws in scheduler.workers.items()}
+        self.closing: set[str] = set()  # workers that said they are closing
         self._running: set[str] | None = None  # keys running on workers, for this query
         self.hard_pins: set[str] = set()  # tasks and actors of a hard node affinity
         self.memory = MemoryQueries(scheduler)
@@ -123,28 +127,38 @@ class StatePlugin(SchedulerPlugin):
 
     def add_worker(self, scheduler: Any, worker: str) -> None:
         self.joined[worker] = time.time()
+        ws = scheduler.workers.get(worker)  # kept: Dask forgets it before ``remove_worker``
+        self.known[worker] = {"resources": dict(getattr(ws, "resources", {}) or {}),
+                              "name": getattr(ws, "name", None),
+                              "extra": dict(getattr(ws, "extra", {}) or {})}
 
     def remove_worker(self, scheduler: Any, worker: str, **_: Any) -> None:
-        ws = scheduler.workers.get(worker)
-        self.left[worker] = {"resources": dict(getattr(ws, "resources", {}) or {}),
-                             "name": getattr(ws, "name", None), "since": self.joined.pop(
-                                 worker, None), "at": time.time(),
-                             "extra": dict(getattr(ws, "extra", {}) or {})}
+        self.left[worker] = {**self.known.pop(worker, {"resources": {}, "name": None,
+                                                        "extra": {}}),
+                             "since": self.joined.pop(worker, None), "at": time.time(),
+                             # it said it was closing (SIGTERM, retired): Ray's expected end
+                             "expected": worker in self.closing}
+        self.closing.discard(worker)
         while len(self.left) > 1000:
             self.left.popitem(last=False)
 
     def log_event(self, topic: str, msg: Any) -> None:
         """A worker's removal: the tasks it ran use up a retry each (below). A node lost
         without notice (Dask's removal of a worker it did not expect to leave: killed,
-        crashed, unreachable) is Ray's ``node_removed`` error, pushed to drivers."""
+        crashed, unreachable) is Ray's ``node_removed`` error, pushed to drivers. A worker
+        that says it is closing (SIGTERM) is remembered: its end is Ray's expected one."""
+        if isinstance(msg, dict) and msg.get("action") == "worker-status-change" and \
+                msg.get("status") in ("closing", "closing_gracefully"):
+            self.closing.add(topic)
         if topic != "all" or not isinstance(msg, dict) or msg.get("action") != "remove-worker":
             return
         running = [k for k in msg.get("processing-tasks", ()) if k in self.tasks]
         if running:  # looked at once Dask has placed them again
             self.scheduler.loop.add_callback(self._node_died_under, running,
                                              str(msg.get("worker", "")))
-        if msg.get("expected"):
-            return
+        gone = str(msg.get("worker", ""))
+        if msg.get("expected") or gone in self.closing or self.left.get(gone, {}).get("expected"):
+            return  # it closed (SIGTERM): Ray's expected termination, no warning
         from raylike._api.error_pubsub import publish
         from raylike._api.ids import node_id
 
@@ -171,6 +185,8 @@ class StatePlugin(SchedulerPlugin):
             memory = await self.memory.gather(min(float(timeout), 30.0))
             return self._answer(kind, rows.object_rows(memory), filters, limit, detail,
                                 memory["missing"])
+        if kind == "left":  # the nodes that left, for ``ray.nodes()``
+            return {"result": [{"address": a, **info} for a, info in self.left.items()]}
         reports, partial = ({}, []) if kind in ("nodes", "placement_groups") \
             else await self._reports(min(float(timeout), 30.0))
         self._running = {k for r in reports.values() for k in r.get("running", ())} \
@@ -333,6 +349,7 @@ class StatePlugin(SchedulerPlugin):
         once room frees up) and infeasible (no node has the resources)."""
         pending: dict[str, int] = {}
         infeasible: dict[str, int] = {}
+        grouped: dict[str, int] = {}  # of the pending, those in a placement group
         for ts in self.scheduler.tasks.values():
             if not isinstance(ts.key, str):
                 continue
@@ -341,10 +358,28 @@ class StatePlugin(SchedulerPlugin):
                     continue
             elif ts.key not in self.tasks or self._live(ts.key) != "PENDING_NODE_ASSIGNMENT":
                 continue
-            shape = repr(dict(sorted((ts.resource_restrictions or {}).items())))
+            restrictions = dict(ts.resource_restrictions or {})
+            in_group = any("_group_" in name for name in restrictions)
+            shape = repr(dict(sorted(_ray_shape(restrictions).items())))
             target = infeasible if ts.state == "no-worker" else pending
             target[shape] = target.get(shape, 0) + 1
-        return {"pending": pending, "infeasible": infeasible}
+            if in_group and target is pending:
+                grouped[shape] = grouped.get(shape, 0) + 1
+        return {"pending": pending, "infeasible": infeasible, "grouped": grouped}
+
+
+def _ray_shape(restrictions: dict[str, float]) -> dict[str, float]:
+    """A task's resources by Ray's names, as ``ray status`` shows them: a placement group's
+    (``CPU_group_<i>_<id>``, ``CPU_group_<id>``) as the resource itself, its bundle markers
+    (``bundle_group_*``) left out."""
+    shape: dict[str, float] = {}
+    for name, value in restrictions.items():
+        if "_group_" not in name:
+            shape[name] = value
+        elif not name.startswith("bundle_group_"):
+            base = name.split("_group_", 1)[0]
+            shape[base] = max(shape.get(base, 0.0), value)
+    return shape
 
 
 LEASE_PREFIX = "raylike-lease-"  # the keys of leases (``raylike._dask.worker.leases``)

@@ -46,8 +46,8 @@ def task_record(key: str, run_spec: Any) -> dict[str, Any] | None:
         return None
     args = getattr(run_spec, "args", ())
     spec = getattr(args[0], "value", args[0]) if args else None
-    if spec is None:
-        return None
+    if spec is None or not getattr(getattr(spec, "meta", spec), "task_events", True):
+        return None  # ``enable_task_events=False``: not in the state API
     placement = getattr(spec, "placement", None)
     row: dict[str, Any] = {
         "key": key, "state": None, "created": None, "started": None, "ended": None,
@@ -176,7 +176,8 @@ def actor_row(record: Any, pids: dict[str, int]) -> dict[str, Any]:
         "job_id": record.job_id, "name": record.name or "", "node_id": node_of(record.address),
         "pid": pids.get(record.actor_id, 0), "ray_namespace": record.namespace,
         "serialized_runtime_env": "{}", "required_resources": {}, "death_cause": death,
-        "is_detached": record.detached, "placement_group_id": None, "repr_name": "",
+        "is_detached": record.detached, "placement_group_id": None,
+        "repr_name": getattr(record, "repr_name", ""),
         "num_restarts": record.restarts, "num_restarts_due_to_lineage_reconstruction": 0,
         "num_restarts_due_to_node_preemption": 0, "call_site": None, "label_selector": {},
         "fallback_strategy": None}

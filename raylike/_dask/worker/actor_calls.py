@@ -54,6 +54,9 @@ logger = logging.getLogger("raylike.actors")
 
 CONNECT_TIMEOUT = 3.0  # seconds to reach the worker hosting an actor, before asking again
 _LOAD_IN_THREAD = 1 << 20  # results bigger than this are unpickled off the event loop
+# seconds a call failed by a restart waits to learn whether the actor died instead (Ray's
+# ``timeout_ms_task_wait_for_death_info``)
+DEATH_INFO_WAIT = 1.0
 
 
 @dataclass(eq=False)
@@ -125,7 +128,7 @@ class CallQueue:
         self.busy: dict[str, int] = {}  # calls in flight, by concurrency group
         self._queued: dict[str, _Entry] = {}  # not yet sent to the process, by key
         self.link: Any = None
-        self.restarting = False  # its process died and another starts (Ray's RESTARTING)
+        self.restarting = False  # its process died and another one starts (Ray's RESTARTING)
         self.dead: bytes | None = None  # the pickled error of every call once dead
         self._resolve = resolve
         self._cancelled = cancelled  # ray.cancel() reached this call's key
@@ -228,13 +231,9 @@ class CallQueue:
             entry.done.set_result(("err", dumps_error(entry.error, RayActorError)))
         elif self.dead is not None:
             entry.done.set_result(("err", self.dead))
-        elif self.restarting and entry.call.max_task_retries == 0:
-            # as Ray: a call that may not be retried fails fast while the actor restarts
+        elif self.restarting and self._fails_fast(entry):
             self._queued.pop(entry.call.key, None)
-            entry.done.set_result(("err", dumps(ActorUnavailableError(
-                f"The actor {self.meta.actor_id} is restarting: the call {entry.call.name} "
-                "was not sent to it (max_task_retries=0). Calls made once it is alive again "
-                "run.", actor_id=self.meta.actor_id))))
+            self._fail_unless_dead(entry, dumps(self.unavailable("The actor is restarting.")))
         else:
             self._queue_of(entry).append(entry)
             self._send()
@@ -326,20 +325,49 @@ class CallQueue:
         self.restarting = False
         self._send()
 
+    def _fail_unless_dead(self, entry: _Entry, error: bytes) -> None:
+        """Fail a call the restart costs with ``error`` (``ActorUnavailableError``) after
+        Ray's wait for the actor's death info: if the restart ended in death by then (its
+        constructor raised), with the death's error instead."""
+        def fail() -> None:
+            if not entry.done.done():
+                entry.done.set_result(("err", self.dead if self.dead is not None else error))
+
+        self.loop.call_later(DEATH_INFO_WAIT, fail)
+
+    def _fails_fast(self, entry: _Entry) -> bool:
+        """Whether a call fails at once while the actor restarts: as in Ray, when the actor
+        has no ``max_task_retries`` and the call none of its own either."""
+        return self.meta.max_task_retries == 0 and entry.call.max_task_retries == 0
+
+    def unavailable(self, reason: str) -> ActorUnavailableError:
+        """Ray's error of a call the actor cannot take while it restarts."""
+        actor_id = self.meta.actor_id
+        return ActorUnavailableError(
+            error_msg=f"The actor {actor_id} is unavailable: {reason} The task may or may "
+                      "not have been executed on the actor.", actor_id=actor_id)
+
     def lost(self, error: BaseException) -> None:
         """The process died and a new one will start: calls it was running fail with
-        ``error``, unless their ``max_task_retries`` allow running them again; until the
-        new one is ready, a call without retries fails at once (``ActorUnavailableError``)."""
+        ``error``, unless their ``max_task_retries`` allow running them again. Until the new
+        one is ready, as in Ray, a call without retries fails at once
+        (``ActorUnavailableError``); the others wait for it."""
         self.link = None
         self.restarting = True
+        waiting = [e for q in (self.pending, *self.grouped.values()) for e in q
+                   if self._fails_fast(e)]
+        for entry in waiting:
+            self._queue_of(entry).remove(entry)
+            self._queued.pop(entry.call.key, None)
+            self._fail_unless_dead(entry, dumps(self.unavailable("The actor is restarting.")))
         requeue = []
         for _, entry in sorted(self.inflight.items()):
             retries = entry.call.max_task_retries
             if retries < 0 or entry.attempts < retries:
                 entry.attempts += 1
                 requeue.append(entry)
-            elif not entry.done.done():
-                entry.done.set_result(("err", dumps_error(error, RayActorError)))
+            else:
+                self._fail_unless_dead(entry, dumps_error(error, RayActorError))
         for entry in self.inflight.values():
             entry.running = False
         self.inflight.clear()

@@ -35,17 +35,17 @@ from raylike._api.actor_spec import (
     CRASHED,
     EXITED,
     KILLED,
-    NODE_DIED,
     SYSTEM_CONCURRENCY_GROUPS,
     ActorSpec,
     died_of,
+    node_died,
 )
 from raylike._api.objects import _Borrowed
 from raylike._api.serialization import dumps, dumps_frames, loads
 from raylike._dask.worker import actor_calls as _actor_calls
 from raylike._dask.worker import memory as _memory
 from raylike._dask.worker import task_events as _task_events
-from raylike.exceptions import ActorDiedError, RayActorError, RayError, RuntimeEnvSetupError
+from raylike.exceptions import ActorDiedError, RayError, RuntimeEnvSetupError
 
 logger = logging.getLogger("raylike.actors")
 GRACE_PERIOD = 30.0  # seconds a gracefully stopped actor has to finish its running calls
@@ -138,11 +138,15 @@ class ActorHost:
                     continue  # from an earlier process
                 if event[0] == "ready":
                     if not event[2]:  # no error: exit_actor() in the constructor
-                        link.kill()
-                        return died_of(self.meta, EXITED) if event[3] is None else \
+                        error = died_of(self.meta, EXITED) if event[3] is None else \
                             died_of(self.meta, "", cause=loads(event[3]))
+                        # calls fail with it now, not as the restart's ActorUnavailableError
+                        # while the process is ended
+                        self._on_loop(self.calls.die, dumps(error))
+                        link.kill()
+                        return error
                     ready = True
-                    self._on_ready(link)
+                    self._on_ready(link, event[4])
                 elif event[0] == "exit":
                     self.exiting = True
                 elif event[0] == "exited":
@@ -172,16 +176,15 @@ class ActorHost:
                 max_restarts < 0 or self.restarts < max_restarts):
             return stop[1]  # ray.kill(no_restart=False) with no restart left: killed for good
         if max_restarts < 0 or self.restarts < max_restarts:
-            error = RayActorError(f"The actor's process died while running this call; the "
-                                  f"actor is restarting. ({detail})",
-                                  actor_id=self.meta.actor_id)
+            error = self.calls.unavailable(f"The actor's process died while running this "
+                                           f"call; the actor is restarting. ({detail})")
             self._on_loop(self.calls.lost, error)
             return None
         return died_of(self.meta, detail)
 
-    def _on_ready(self, link: _Link) -> None:
+    def _on_ready(self, link: _Link, repr_name: str = "") -> None:
         self._on_loop(self.calls.alive, link)
-        self._registry("raylike_actor_update", state="ALIVE")
+        self._registry("raylike_actor_update", state="ALIVE", repr_name=repr_name)
 
     def _bury(self, error: RayError) -> None:
         dead = dumps(error)
@@ -232,7 +235,7 @@ class ActorHost:
 
     def close(self) -> None:
         """The worker is closing: the actor dies with it."""
-        self.stop = (True, died_of(self.meta, NODE_DIED), False)
+        self.stop = (True, died_of(self.meta, node_died(self.node.node_id, True)), False)
         link = self.link
         if link is not None:
             link.kill()
@@ -405,7 +408,8 @@ class _Link:
         elif kind == "req":  # served in order, off the loop: requests may block
             self.requests.put(message)
         elif kind == "actor-ready":
-            host.events.put(("ready", self, message[1], message[2]))
+            host.events.put(("ready", self, message[1], message[2],
+                             message[3] if len(message) > 3 else ""))
         elif kind == "actor-cancelled":
             self._cancels_reached(message[1])
         elif kind == "actor-exiting":  # exit_actor() outside any call: nothing starts now

@@ -22,6 +22,8 @@ _CALLS: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
 def arrived(call: Any, meta: Any) -> None:
     """Actor call ``call`` (an ``ActorCall``) of the actor ``meta`` reached its queue."""
+    if not getattr(call, "task_events", True):  # ``enable_task_events=False``
+        return
     row = {"key": call.key, "name": call.name, "method": call.method,
            "actor_id": call.actor_id, "class_name": getattr(meta, "class_name", ""),
            "created": time.time(), "started": None, "ended": None, "state": "PENDING"}

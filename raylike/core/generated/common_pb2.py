@@ -2,7 +2,8 @@
 have no raylike counterpart."""
 from raylike._private._unavailable import ProtoEnum, message
 
-__all__ = ["ErrorType", "Language", "TaskSpec", "TaskStatus", "WorkerType"]
+__all__ = ["ErrorType", "Language", "NodeDeathInfo", "TaskSpec", "TaskStatus", "TaskType",
+           "WorkerType"]
 
 
 class TaskStatus(ProtoEnum):
@@ -20,6 +21,13 @@ class TaskStatus(ProtoEnum):
     FINISHED = 11
     FAILED = 12
     GETTING_AND_PINNING_ARGS = 13
+
+
+class TaskType(ProtoEnum):
+    NORMAL_TASK = 0
+    ACTOR_CREATION_TASK = 1
+    ACTOR_TASK = 2
+    DRIVER_TASK = 3
 
 
 class WorkerType(ProtoEnum):
@@ -72,6 +80,21 @@ class ErrorType(ProtoEnum):
     STREAMING_GENERATOR_REPLAY_INCONSISTENT = 34
 
 
+class _NodeDeathReason(ProtoEnum):
+    UNSPECIFIED = 0
+    EXPECTED_TERMINATION = 1
+    UNEXPECTED_TERMINATION = 2
+    AUTOSCALER_DRAIN_PREEMPTED = 3
+    AUTOSCALER_DRAIN_IDLE = 4
+
+
+class NodeDeathInfo:
+    """Ray's ``NodeDeathInfo`` message, for its ``Reason`` enum (``ray.nodes()``'s
+    ``DeathReason`` values)."""
+
+    Reason = _NodeDeathReason
+
+
 # protobuf puts a top-level enum's values in the module too (common_pb2.WORKER)
-globals().update({m.name: m for enum in (WorkerType, Language) for m in enum})
+globals().update({m.name: m for enum in (WorkerType, Language, TaskType) for m in enum})
 TaskSpec = message("common_pb2.TaskSpec", "raylike's tasks are Dask tasks, not Ray task specs")

@@ -7,6 +7,7 @@ from raylike.util.state.api import (
     get_task,
     get_worker,
     list_actors,
+    list_jobs,
     list_nodes,
     list_objects,
     list_placement_groups,
@@ -16,8 +17,9 @@ from raylike.util.state.api import (
     summarize_objects,
     summarize_tasks,
 )
+from raylike.util.state.client import StateApiClient
 
-__all__ = ["get_actor", "get_node", "get_objects", "get_placement_group", "get_task",
-           "get_worker", "list_actors", "list_nodes", "list_objects", "list_placement_groups",
-           "list_tasks", "list_workers", "summarize_actors", "summarize_objects",
-           "summarize_tasks"]
+__all__ = ["StateApiClient", "get_actor", "get_node", "get_objects", "get_placement_group",
+           "get_task", "get_worker", "list_actors", "list_jobs", "list_nodes", "list_objects",
+           "list_placement_groups", "list_tasks", "list_workers", "summarize_actors",
+           "summarize_objects", "summarize_tasks"]

@@ -158,6 +158,15 @@ def list_placement_groups(address: str | None = None, filters: Filters = None,
                  raise_on_missing_output)
 
 
+def list_jobs(address: str | None = None, filters: Filters = None,
+              limit: int = DEFAULT_LIMIT, timeout: int = DEFAULT_RPC_TIMEOUT,
+              detail: bool = False, raise_on_missing_output: bool = True,
+              _explain: bool = False) -> list[Any]:
+    """Ray's job table (the job server's submissions and drivers): not kept by raylike."""
+    raise NotImplementedError("ray.util.state.list_jobs is not available on raylike: it keeps "
+                              "no job table (Ray's job server and GCS job records)")
+
+
 # -- get ----------------------------------------------------------------------------------
 def get_actor(id: str, address: str | None = None, timeout: int = DEFAULT_RPC_TIMEOUT,
               _explain: bool = False) -> ActorState | None:

@@ -12,7 +12,8 @@ from typing import Any
 
 from raylike.util.state.exception import RayStateApiException
 
-__all__ = ["DEFAULT_LIMIT", "DEFAULT_RPC_TIMEOUT", "ActorState", "NodeState", "ObjectState",
+__all__ = ["DEFAULT_LIMIT", "DEFAULT_RPC_TIMEOUT", "ActorState", "ListApiOptions", "NodeState",
+           "ObjectState",
            "PlacementGroupState", "StateResource", "StateSchema", "SummaryResource",
            "TaskState", "WorkerState", "check_filters", "dict_to_state", "resource_to_schema"]
 
@@ -197,6 +198,19 @@ class ObjectState(StateSchema):
     type: str = _col(True)
     pid: int = _col(True)
     ip: str = _col(True)
+
+
+@dataclass
+class ListApiOptions:
+    """The options of one ``StateApiClient.list`` (Ray's ``ListApiOptions``). raylike lists no
+    driver tasks, so ``exclude_driver`` changes nothing."""
+
+    limit: int = DEFAULT_LIMIT
+    timeout: int = DEFAULT_RPC_TIMEOUT
+    detail: bool = False
+    filters: list[tuple[str, str, Any]] | None = field(default_factory=list)
+    exclude_driver: bool = True
+    server_timeout_multiplier: float = 0.8
 
 
 class StateResource:

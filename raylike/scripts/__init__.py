@@ -1,0 +1,2 @@
+"""Ray's ``ray.scripts`` package: the command line as click commands (``scripts``)."""
+__all__: list[str] = []
