@@ -21,6 +21,14 @@ def _workers(backend: Any) -> dict[str, Any]:
     return dict(backend.scheduler_info().get("workers", {}))
 
 
+def _dead_workers(backend: Any) -> dict[str, Any]:
+    """The workers that left the cluster (the scheduler's state plugin remembers them)."""
+    try:
+        return dict(backend.scheduler_call("raylike_dead_nodes"))
+    except Exception:  # noqa: BLE001 - a cluster without raylike's state plugin: none known
+        return {}
+
+
 def _available_on(dask_worker: Any) -> dict[str, float]:
     return dict(dask_worker.state.available_resources)
 
@@ -36,8 +44,10 @@ def answer(op: str, backend: Any, *args: Any) -> Any:
         for available in backend.run_on_workers(_available_on).values():
             _resources.add(total, available)
         return _resources.clean(total)
-    if op == "nodes":
-        return [_node_entry(address, info) for address, info in _workers(backend).items()]
+    if op == "nodes":  # the live ones, then those that left (Ray lists dead nodes too)
+        return [_node_entry(address, info) for address, info in _workers(backend).items()] + \
+            [_node_entry(address, info, alive=False)
+             for address, info in _dead_workers(backend).items()]
     if op == "total_per_node":
         return {node_id(address): _resources.clean(dict(info.get("resources") or {}))
                 for address, info in _workers(backend).items()}
@@ -142,13 +152,13 @@ def query(kind: str, **kwargs: Any) -> dict[str, Any]:
     return dict(_query("query", kind, kwargs))
 
 
-def _node_entry(address: str, info: dict[str, Any]) -> dict[str, Any]:
+def _node_entry(address: str, info: dict[str, Any], alive: bool = True) -> dict[str, Any]:
     host = address.split("://", 1)[-1].rsplit(":", 1)
     resources = _resources.clean(info.get("resources") or {})
     return {
         "NodeID": node_id(address),
-        "Alive": True,
-        "alive": True,
+        "Alive": alive,
+        "alive": alive,
         "NodeManagerAddress": host[0],
         "NodeManagerHostname": host[0],
         "NodeManagerPort": int(host[1]) if len(host) > 1 and host[1].isdigit() else 0,

@@ -42,6 +42,7 @@ NEEDED: tuple[tuple[str, str], ...] = (
     ("distributed.scheduler:Scheduler", "bulk_schedule_unrunnable_after_adding_worker"),
     ("distributed.scheduler:Scheduler", "client_desires_keys"),
     ("distributed.scheduler:Scheduler", "client_releases_keys"),
+    ("distributed.scheduler:Scheduler", "_TRANSITIONS_TABLE"),
     ("dask._expr:LLGExpr", "__init__"),
     ("dask._task_spec:Task", "__init__"),
     ("dask._task_spec:parse_input", "__call__"),
@@ -246,6 +247,35 @@ def fail_task(scheduler: Any, key: str, error: BaseException, stimulus_id: str) 
                                 **extra)
     scheduler.transitions(recs, stimulus_id=stimulus_id)
     return True
+
+
+def intercept_transition(scheduler: Any, start: str, finish: str,
+                         refuse: Callable[[Any], BaseException | None]) -> None:
+    """Ask ``refuse(key)`` before each ``start`` -> ``finish`` transition of the scheduler's
+    tasks: when it gives an error the task goes to ``erred`` with it instead (its waiters and
+    clients are told, as for a task that failed). Dask looks its transitions up in a class
+    table; this scheduler gets a copy of its own with the one entry wrapped (only once)."""
+    from distributed.protocol import pickle
+
+    table = dict(scheduler._TRANSITIONS_TABLE)
+    original = table[(start, finish)]
+    if getattr(original, "raylike_refuse", None) is not None:
+        return
+
+    def guarded(sched: Any, key: Any, stimulus_id: str, *args: Any, **kwargs: Any) -> Any:
+        error = refuse(key)
+        if error is None:
+            return original(sched, key, stimulus_id, *args, **kwargs)
+        ts = sched.tasks[key]
+        ts.exception_blame = ts
+        ts.exception = pickle.dumps(error)
+        ts.exception_text = repr(error)
+        ts.traceback = None
+        return {key: "erred"}, {}, {}
+
+    guarded.raylike_refuse = refuse  # type: ignore[attr-defined]
+    table[(start, finish)] = guarded
+    scheduler._TRANSITIONS_TABLE = table
 
 
 def forget_topic_events(scheduler: Any, topic: str) -> None:

@@ -39,9 +39,11 @@ class StatePlugin(SchedulerPlugin):
         self.tasks: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.joined: dict[str, float] = {w: time.time() for w in scheduler.workers}
         self.left: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.known: dict[str, Any] = dict(scheduler.workers)  # WorkerState, kept past removal
         self._running: set[str] | None = None  # keys running on workers, for this query
         self.hard_pins: set[str] = set()  # tasks and actors of a hard node affinity
-        internals.add_scheduler_handlers(scheduler, {"raylike_state": self.query},
+        internals.add_scheduler_handlers(scheduler, {"raylike_state": self.query,
+                                                     "raylike_dead_nodes": self.dead_nodes},
                                          {"raylike_hard_pin": self._hard_pin})
 
     # -- scheduler events ---------------------------------------------------------------------
@@ -61,8 +63,8 @@ class StatePlugin(SchedulerPlugin):
 
     def _node_died_under(self, keys: list[str], address: str) -> None:
         """As in Ray, a task whose node died while it ran is retried only while it has
-        retries left (``max_retries``; Dask would run it again whatever they are): then it
-        fails with ``NodeDiedError``."""
+        retries left (``max_retries``, shared with rebuilding its lost result: ``lineage``;
+        Dask would run it again whatever they are): then it fails with ``NodeDiedError``."""
         from raylike.exceptions import NodeDiedError
 
         for key in keys:
@@ -71,7 +73,9 @@ class StatePlugin(SchedulerPlugin):
                 continue
             record["node_deaths"] = deaths = record.get("node_deaths", 0) + 1
             allowed = record.get("max_retries", 3)
-            if allowed < 0 or deaths <= allowed:
+            lineage = self.scheduler.plugins.get("raylike-lineage")  # rebuilding lost results
+            used = deaths + (lineage.retries_used(key) if lineage is not None else 0)
+            if allowed < 0 or used <= allowed:
                 continue
             error = NodeDiedError(
                 "Task failed because the node it was running on is dead or unavailable. "
@@ -120,9 +124,11 @@ class StatePlugin(SchedulerPlugin):
 
     def add_worker(self, scheduler: Any, worker: str) -> None:
         self.joined[worker] = time.time()
+        self.known[worker] = scheduler.workers.get(worker)
 
     def remove_worker(self, scheduler: Any, worker: str, **_: Any) -> None:
-        ws = scheduler.workers.get(worker)
+        # Dask calls this once the worker is out of its table: its record from add_worker
+        ws = scheduler.workers.get(worker) or self.known.pop(worker, None)
         self.left[worker] = {"resources": dict(getattr(ws, "resources", {}) or {}),
                              "name": getattr(ws, "name", None), "since": self.joined.pop(
                                  worker, None), "at": time.time(),
@@ -155,6 +161,13 @@ class StatePlugin(SchedulerPlugin):
                 "heartbeats from it. This can happen when a \t(1) raylet crashes unexpectedly "
                 "(OOM, etc.) \n\t(2) raylet has lagging heartbeats due to slow network or "
                 "busy workload.")
+
+    def dead_nodes(self, **_: Any) -> dict[str, dict[str, Any]]:
+        """The nodes (workers) that left, as ``ray.nodes()`` lists them (Ray keeps dead nodes
+        in its node table): ``{address: {"resources", "name", "extra"}}``."""
+        return {address: {"resources": info["resources"], "name": info["name"],
+                          "extra": info["extra"]}
+                for address, info in self.left.items() if address not in self.scheduler.workers}
 
     # -- the query ----------------------------------------------------------------------------
     async def query(self, kind: str, filters: list[Any] | None = None, limit: int = 100,
