@@ -250,11 +250,12 @@ def fail_task(scheduler: Any, key: str, error: BaseException, stimulus_id: str) 
 
 
 def intercept_transition(scheduler: Any, start: str, finish: str,
-                         refuse: Callable[[Any], BaseException | None]) -> None:
-    """Ask ``refuse(key)`` before each ``start`` -> ``finish`` transition of the scheduler's
-    tasks: when it gives an error the task goes to ``erred`` with it instead (its waiters and
-    clients are told, as for a task that failed). Dask looks its transitions up in a class
-    table; this scheduler gets a copy of its own with the one entry wrapped (only once)."""
+                         refuse: Callable[[Any, str], BaseException | None]) -> None:
+    """Ask ``refuse(key, stimulus_id)`` before each ``start`` -> ``finish`` transition of
+    the scheduler's tasks: when it gives an error the task goes to ``erred`` with it instead
+    (its waiters and clients are told, as for a task that failed). Dask looks its
+    transitions up in a class table; this scheduler gets a copy of its own with the one
+    entry wrapped (only once)."""
     from distributed.protocol import pickle
 
     table = dict(scheduler._TRANSITIONS_TABLE)
@@ -263,7 +264,7 @@ def intercept_transition(scheduler: Any, start: str, finish: str,
         return
 
     def guarded(sched: Any, key: Any, stimulus_id: str, *args: Any, **kwargs: Any) -> Any:
-        error = refuse(key)
+        error = refuse(key, stimulus_id)
         if error is None:
             return original(sched, key, stimulus_id, *args, **kwargs)
         ts = sched.tasks[key]
@@ -276,6 +277,24 @@ def intercept_transition(scheduler: Any, start: str, finish: str,
     guarded.raylike_refuse = refuse  # type: ignore[attr-defined]
     table[(start, finish)] = guarded
     scheduler._TRANSITIONS_TABLE = table
+
+
+def derived_task(run_spec: Any, key: str, first: Any) -> Any:
+    """A Dask task ``key`` calling the function of ``run_spec`` (a ``Task``) with ``first``
+    in place of its first argument and the same others (its dependencies)."""
+    return Task(key, run_spec.func, first, *run_spec.args[1:])
+
+
+def run_like(ts: Any, of: Any) -> None:
+    """Make the scheduler's task ``ts`` depend on what ``of`` depends on, with its priority
+    and restrictions (resources, workers), so that it can run where ``of`` could."""
+    for dts in of.dependencies:
+        ts.add_dependency(dts)
+    ts.priority = of.priority
+    ts.resource_restrictions = dict(of.resource_restrictions or {}) or None
+    ts.worker_restrictions = set(of.worker_restrictions) if of.worker_restrictions else None
+    ts.host_restrictions = set(of.host_restrictions) if of.host_restrictions else None
+    ts.loose_restrictions = of.loose_restrictions
 
 
 def forget_topic_events(scheduler: Any, topic: str) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
-import time
+from collections import OrderedDict
 from typing import Any
 
 from distributed.diagnostics.plugin import SchedulerPlugin
@@ -33,6 +33,7 @@ from raylike._dask import internals
 from raylike._dask.scheduler import state_rows as rows
 
 LINEAGE_PLUGIN = "raylike-lineage"
+KEPT = 100_000  # re-execution counts kept at most (those of forgotten tasks go at once)
 logger = logging.getLogger("raylike.lineage")
 
 
@@ -54,7 +55,9 @@ class LineagePlugin(SchedulerPlugin):
         self.scheduler = scheduler
         self.enabled = _setting("lineage_pinning_enabled", True)
         self.computed: set[str] = set()  # keys whose result reached memory (and may be lost)
-        self.rebuilt: dict[str, int] = {}  # re-executions of each task to rebuild its result
+        self.rebuilt: OrderedDict[str, int] = OrderedDict()  # re-executions of each task
+        self.last: dict[str, str] = {}  # the stimulus of each task's last re-execution
+        self.item_of: dict[str, str] = {}  # a generator item's key -> its generator task's
         internals.intercept_transition(scheduler, "released", "waiting", self._may_wait)
 
     def transition(self, key: Any, start: str, finish: str, *args: Any, **kwargs: Any) -> None:
@@ -62,15 +65,37 @@ class LineagePlugin(SchedulerPlugin):
             self.computed.add(key)
         elif finish == "forgotten":
             self.computed.discard(key)
-            self.rebuilt.pop(key, None)
+            self.item_of.pop(key, None)
+            self.last.pop(key, None)
+            if key not in self.scheduler.plugins.get("raylike-streams", _NO_STREAMS).streams:
+                self.rebuilt.pop(key, None)  # a generator's count lives as long as its items
 
     def retries_used(self, key: str) -> int:
-        """The retries task ``key`` used to rebuild its lost result."""
+        """The retries task ``key`` used to rebuild its lost results."""
         return self.rebuilt.get(key, 0)
 
-    def _may_wait(self, key: Any) -> BaseException | None:
+    def adopt_item(self, item: str, key: str, index: int) -> None:
+        """Item ``index`` of generator task ``key`` is stored as Dask data ``item``: give it
+        a task that makes it again (the generator run again: ``ItemRebuild``), depending on
+        what ``key`` depends on, so Dask rebuilds it when it is lost and still wanted."""
+        from raylike._dask.scheduler.stream_registry import ItemRebuild
+
+        ts, gen = self.scheduler.tasks.get(item), self.scheduler.tasks.get(key)
+        spec = getattr(gen, "run_spec", None)
+        record = rows.task_record(key, spec) if spec is not None else None
+        if ts is None or ts.run_spec is not None or record is None or \
+                record.get("type") != "NORMAL_TASK":  # an actor call's items: not rebuilt
+            return
+        call = rows.call_of(spec)
+        ts.run_spec = internals.derived_task(spec, item, ItemRebuild(call, index))
+        internals.run_like(ts, gen)
+        self.computed.add(item)
+        self.item_of[item] = key
+
+    def _may_wait(self, key: Any, stimulus_id: str) -> BaseException | None:
         """Called as ``key`` is about to wait to run again: None to let it, else the error
-        it fails with. A key that never finished is not a reconstruction."""
+        it fails with. A key that never finished is not a reconstruction. A generator's
+        items lost together, and its own task, count as one re-execution of that task."""
         if key not in self.computed:
             return None
         ts = self.scheduler.tasks.get(key)
@@ -78,8 +103,11 @@ class LineagePlugin(SchedulerPlugin):
         if record is None or record.get("type") != "NORMAL_TASK":
             return None
         self.computed.discard(key)  # counted again once it is in memory again
+        task = self.item_of.get(key, key)
+        if self.enabled and self.last.get(task) == stimulus_id:
+            return None  # the same loss: counted already
         allowed = int(record.get("max_retries", 3))
-        used = self.rebuilt.get(key, 0) + _node_deaths(self.scheduler, key)
+        used = self.rebuilt.get(task, 0) + _node_deaths(self.scheduler, task)
         if not self.enabled:
             reason = "OBJECT_UNRECONSTRUCTABLE_LINEAGE_DISABLED"
         elif allowed == 0:
@@ -87,15 +115,25 @@ class LineagePlugin(SchedulerPlugin):
         elif 0 <= allowed <= used:
             reason = "OBJECT_UNRECONSTRUCTABLE_MAX_ATTEMPTS_EXCEEDED"
         else:
-            self.rebuilt[key] = self.rebuilt.get(key, 0) + 1
-            logger.info("rebuilding the lost result of %s (retry %d of %s)", key,
+            self.rebuilt[task] = self.rebuilt.get(task, 0) + 1
+            self.last[task] = stimulus_id
+            while len(self.rebuilt) > KEPT:
+                self.rebuilt.popitem(last=False)
+            logger.info("rebuilding the lost result of %s (retry %d of %s)", task,
                         used + 1, allowed if allowed >= 0 else "unlimited")
             return None
         from raylike._api import ids as _ids
         from raylike.exceptions import ObjectReconstructionFailedError
 
-        logger.info("the lost result of %s is not rebuilt: %s (%s)", key, reason, time.time())
+        logger.info("the lost result of %s is not rebuilt: %s", key, reason)
         return ObjectReconstructionFailedError(_ids.object_hex(key), reason)
+
+
+class _NoStreams:
+    streams: dict[str, Any] = {}
+
+
+_NO_STREAMS = _NoStreams()
 
 
 def _node_deaths(scheduler: Any, key: str) -> int:

@@ -520,7 +520,10 @@ def current_node() -> NodePlugin:
 
 
 def execute_task(call: Any, *deps: Any) -> Any:
-    """What Dask runs for every raylike task (in a worker thread)."""
+    """What Dask runs for every raylike task (in a worker thread); also, given an
+    ``ItemRebuild``, to make a lost generator item again (``_streams.rebuild_item``)."""
+    if isinstance(call, _streams.ItemRebuild):
+        return _streams.rebuild_item(current_node(), call, deps)
     return current_node().run_task(call, deps)
 
 

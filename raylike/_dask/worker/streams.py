@@ -5,13 +5,57 @@ answers backpressure waits; the item after the last one raises the generator's e
 """
 from __future__ import annotations
 
+import dataclasses
+import threading
 import time
+import uuid
 from typing import Any
 
 from raylike._api.serialization import Frames, dumps, loads
-from raylike._dask.scheduler.stream_registry import item_key
+from raylike._dask.scheduler.stream_registry import ItemRebuild, item_key
+
+__all__ = ["ItemRebuild", "raise_error", "rebuild_item", "record_error", "store_item",
+           "wait_taken"]
 
 WAIT_SLICE = 5.0  # seconds of one backpressure wait on the scheduler (the process asks again)
+_REBUILDS: dict[str, dict[str, Any]] = {}  # a rebuild's run key -> {"index", "value"|"error"}
+_lock = threading.Lock()
+
+
+def rebuild_item(node: Any, rebuild: ItemRebuild, deps: tuple[Any, ...]) -> Any:
+    """Make item ``rebuild.index`` of a generator task again (its copy was lost with its
+    node): run the generator again, as a task of its own key that nobody consumes, and return
+    its ``index``-th value (it runs to its end, as a re-executed generator task does in Ray;
+    values are not kept). Its error, if it raised one by then, is this task's error; one that
+    yielded fewer values raises ``ObjectReconstructionFailedError``."""
+    from raylike._api import ids as _ids
+    from raylike.exceptions import ObjectReconstructionFailedError
+
+    call = rebuild.call
+    run_key = f"{call.key}/rebuild/{rebuild.index}/{uuid.uuid4().hex[:12]}"
+    box: dict[str, Any] = {"index": rebuild.index}
+    with _lock:
+        _REBUILDS[run_key] = box
+    try:
+        node.run_task(dataclasses.replace(call, key=run_key, backpressure=-1), deps)
+    finally:
+        with _lock:
+            _REBUILDS.pop(run_key, None)
+    if "value" in box:
+        return box["value"]
+    if "error" in box:
+        error = box["error"]
+        raise loads(error) if isinstance(error, bytes) else error
+    raise ObjectReconstructionFailedError(
+        _ids.object_hex(item_key(call.key, rebuild.index)),
+        "GENERATOR_TASK_FAILED_FOR_OBJECT_RECONSTRUCTION",
+        f"The generator task ran again to rebuild its lost value {rebuild.index} but "
+        "yielded fewer values.")
+
+
+def _rebuilding(key: str) -> dict[str, Any] | None:
+    with _lock:
+        return _REBUILDS.get(key)
 
 
 def raise_error(payload: bytes) -> None:
@@ -25,6 +69,12 @@ def store_item(node: Any, key: str, index: int, data: Frames) -> tuple[str, int]
     from raylike._dask import internals
     from raylike._dask.client.local_objects import store
 
+    box = _rebuilding(key)
+    if box is not None:  # a rebuild's run: keep the value it is for, drop the others
+        if index == box["index"]:
+            box["value"] = loads(data)
+            return "dropped", index + 1
+        return "ok", index + 1
     value = loads(data)  # refs inside hold their objects for as long as the item lives
     worker, item = node.worker, item_key(key, index)
 
@@ -45,6 +95,10 @@ def store_item(node: Any, key: str, index: int, data: Frames) -> tuple[str, int]
 
 def record_error(node: Any, key: str, error: BaseException | bytes) -> None:
     """The generator of ``key`` raised ``error``: the item after its last one raises it."""
+    box = _rebuilding(key)
+    if box is not None:
+        box.setdefault("error", error)
+        return
     payload = error if isinstance(error, bytes) else dumps(error)
     node.backend().scheduler_call("raylike_stream_end", key=key, error=payload)
 
