@@ -22,6 +22,7 @@ from raylike.exceptions import (
     RayActorError,
     RayError,
     RayTaskError,
+    WorkerCrashedError,
     dependency_failed,
 )
 
@@ -143,11 +144,16 @@ def passed_on(err: RayError, refs: list[tuple[ObjectRef[Any], Future]]) -> RayEr
         return err
     from raylike._dask.worker import node as _node
 
+    name = _node.task_key_of(failed._key).rsplit("-", 1)[0]
     if isinstance(err, ObjectLostError) and not isinstance(err, RayTaskError):
         # an object that could not be rebuilt, given to the task of ``failed``
         if err.object_ref_hex == _ids.object_hex(failed._key):
             return err
-        return dependency_failed(err, _node.task_key_of(failed._key).rsplit("-", 1)[0])
+        return dependency_failed(err, name)
+    crashed = getattr(err, "_task_key", None)  # the task whose process died (its node says)
+    if isinstance(err, WorkerCrashedError) and crashed is not None and \
+            crashed != _node.task_key_of(failed._key):
+        return dependency_failed(err, name)
     if not isinstance(err, RayActorError) or failed._actor_call:
         return err
 

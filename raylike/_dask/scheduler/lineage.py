@@ -59,6 +59,13 @@ class LineagePlugin(SchedulerPlugin):
         self.last: dict[str, str] = {}  # the stimulus of each task's last re-execution
         self.item_of: dict[str, str] = {}  # a generator item's key -> its generator task's
         internals.intercept_transition(scheduler, "released", "waiting", self._may_wait)
+        internals.add_scheduler_handlers(scheduler, {"raylike_adopt_items": self.adopt_items},
+                                         {})
+
+    def adopt_items(self, key: str, items: list[str], **_: Any) -> None:
+        """The values of dynamic generator task ``key``, in order: rebuilt if lost."""
+        for index, item in enumerate(items):
+            self.adopt_item(item, key, index)
 
     def transition(self, key: Any, start: str, finish: str, *args: Any, **kwargs: Any) -> None:
         if finish == "memory" and start == "processing":

@@ -11,14 +11,15 @@ import time
 import uuid
 from typing import Any
 
+from raylike._api.generators import DynamicObjectRefGenerator
 from raylike._api.serialization import Frames, dumps, loads
 from raylike._dask.scheduler.stream_registry import ItemRebuild, item_key
 
-__all__ = ["ItemRebuild", "raise_error", "rebuild_item", "record_error", "store_item",
+__all__ = ["ItemRebuild", "adopt_dynamic", "raise_error", "rebuild_item", "record_error", "store_item",
            "wait_taken"]
 
 WAIT_SLICE = 5.0  # seconds of one backpressure wait on the scheduler (the process asks again)
-_REBUILDS: dict[str, dict[str, Any]] = {}  # a rebuild's run key -> {"index", "value"|"error"}
+_REBUILDS: dict[str, dict[str, Any]] = {}  # a rebuild's run key -> {"index", "value"...}
 _lock = threading.Lock()
 
 
@@ -29,7 +30,7 @@ def rebuild_item(node: Any, rebuild: ItemRebuild, deps: tuple[Any, ...]) -> Any:
     values are not kept). Its error, if it raised one by then, is this task's error; one that
     yielded fewer values raises ``ObjectReconstructionFailedError``."""
     from raylike._api import ids as _ids
-    from raylike.exceptions import ObjectReconstructionFailedError
+    from raylike.exceptions import ObjectReconstructionFailedError, WorkerCrashedError
 
     call = rebuild.call
     run_key = f"{call.key}/rebuild/{rebuild.index}/{uuid.uuid4().hex[:12]}"
@@ -37,7 +38,14 @@ def rebuild_item(node: Any, rebuild: ItemRebuild, deps: tuple[Any, ...]) -> Any:
     with _lock:
         _REBUILDS[run_key] = box
     try:
-        node.run_task(dataclasses.replace(call, key=run_key, backpressure=-1), deps)
+        result = node.run_task(dataclasses.replace(call, key=run_key, backpressure=-1), deps)
+        if isinstance(result, DynamicObjectRefGenerator):  # a dynamic generator's: puts
+            refs = list(result)
+            if rebuild.index < len(refs):
+                box["value"] = node.backend().get([refs[rebuild.index]], None)[0]
+    except WorkerCrashedError as crashed:  # the item's own error, not an argument's
+        crashed._task_key = item_key(call.key, rebuild.index)  # type: ignore[attr-defined]
+        raise
     finally:
         with _lock:
             _REBUILDS.pop(run_key, None)
@@ -51,6 +59,14 @@ def rebuild_item(node: Any, rebuild: ItemRebuild, deps: tuple[Any, ...]) -> Any:
         "GENERATOR_TASK_FAILED_FOR_OBJECT_RECONSTRUCTION",
         f"The generator task ran again to rebuild its lost value {rebuild.index} but "
         "yielded fewer values.")
+
+
+def adopt_dynamic(node: Any, key: str, result: Any) -> None:
+    """Dynamic generator task ``key`` returned ``result``: its values (``put`` by its
+    process) get the lineage of generator items, so a lost one is made again."""
+    if isinstance(result, DynamicObjectRefGenerator):
+        node.backend().scheduler_call("raylike_adopt_items", key=key,
+                                      items=[ref._key for ref in result])
 
 
 def _rebuilding(key: str) -> dict[str, Any] | None:
