@@ -15,8 +15,8 @@ from raylike._api.generators import DynamicObjectRefGenerator
 from raylike._api.serialization import Frames, dumps, loads
 from raylike._dask.scheduler.stream_registry import ItemRebuild, item_key
 
-__all__ = ["ItemRebuild", "adopt_dynamic", "raise_error", "rebuild_item", "record_error", "store_item",
-           "wait_taken"]
+__all__ = ["ItemRebuild", "adopt_dynamic", "raise_error", "rebuild_item", "record_error",
+           "store_item", "wait_taken"]
 
 WAIT_SLICE = 5.0  # seconds of one backpressure wait on the scheduler (the process asks again)
 _REBUILDS: dict[str, dict[str, Any]] = {}  # a rebuild's run key -> {"index", "value"...}
