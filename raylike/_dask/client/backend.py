@@ -354,7 +354,12 @@ class DaskBackend:
 
         task_key = _node.task_key_of(ref._key)
         if ref._delivered or self._waitable(ref).done():
-            return  # Ray: cancelling a finished task does nothing
+            # Ray: cancelling a finished task does nothing, but it is not run again to
+            # rebuild its lost result (``lineage``)
+            if ref._future is not None and not ref._actor_call:
+                internals.send_to_scheduler(self.client, {"op": "raylike-lineage-cancelled",
+                                                          "key": task_key})
+            return
         with self._dask_errors("cancel"):
             interrupted = self.client.run(_node.interrupt, task_key, force, recursive)
             if ref._direct is not None:  # a direct actor call: its host stops it if it has

@@ -9,6 +9,8 @@ reconstruction, and it needs no help. What Dask does not do is Ray's accounting:
   with the retries after a node died under it (``StatePlugin``); once they are spent (or with
   ``max_retries=0``) the task is not run again and its result fails with
   ``ObjectReconstructionFailedError`` (``MAX_ATTEMPTS_EXCEEDED``, ``RETRIES_DISABLED``);
+* a finished task that was cancelled (``ray.cancel`` does nothing else to it) is not run
+  again (``TASK_CANCELLED``);
 * with Ray's system setting ``lineage_pinning_enabled`` off (``RAY_lineage_pinning_enabled``
   in the scheduler's environment: a head node's ``_system_config``) nothing is rebuilt
   (``LINEAGE_DISABLED``).
@@ -59,8 +61,13 @@ class LineagePlugin(SchedulerPlugin):
         self.last: dict[str, str] = {}  # the stimulus of each task's last re-execution
         self.item_of: dict[str, str] = {}  # a generator item's key -> its generator task's
         internals.intercept_transition(scheduler, "released", "waiting", self._may_wait)
+        self.cancelled: set[str] = set()  # finished tasks cancelled: never run again
         internals.add_scheduler_handlers(scheduler, {"raylike_adopt_items": self.adopt_items},
-                                         {})
+                                         {"raylike-lineage-cancelled": self._cancelled})
+
+    def _cancelled(self, key: str, **_: Any) -> None:
+        if key in self.scheduler.tasks:
+            self.cancelled.add(key)
 
     def adopt_items(self, key: str, items: list[str], **_: Any) -> None:
         """The values of dynamic generator task ``key``, in order: rebuilt if lost."""
@@ -72,6 +79,7 @@ class LineagePlugin(SchedulerPlugin):
             self.computed.add(key)
         elif finish == "forgotten":
             self.computed.discard(key)
+            self.cancelled.discard(key)
             self.item_of.pop(key, None)
             self.last.pop(key, None)
             if key not in self.scheduler.plugins.get("raylike-streams", _NO_STREAMS).streams:
@@ -117,6 +125,8 @@ class LineagePlugin(SchedulerPlugin):
         used = self.rebuilt.get(task, 0) + _node_deaths(self.scheduler, task)
         if not self.enabled:
             reason = "OBJECT_UNRECONSTRUCTABLE_LINEAGE_DISABLED"
+        elif task in self.cancelled:
+            reason = "OBJECT_UNRECONSTRUCTABLE_TASK_CANCELLED"
         elif allowed == 0:
             reason = "OBJECT_UNRECONSTRUCTABLE_RETRIES_DISABLED"
         elif 0 <= allowed <= used:
