@@ -40,7 +40,7 @@ def rebuild_item(node: Any, rebuild: ItemRebuild, deps: tuple[Any, ...]) -> Any:
     try:
         result = node.run_task(dataclasses.replace(call, key=run_key, backpressure=-1), deps)
         if isinstance(result, DynamicObjectRefGenerator):  # a dynamic generator's: puts
-            refs = list(result)
+            refs = list(result._refs)
             if rebuild.index < len(refs):
                 box["value"] = node.backend().get([refs[rebuild.index]], None)[0]
     except WorkerCrashedError as crashed:  # the item's own error, not an argument's
@@ -66,7 +66,7 @@ def adopt_dynamic(node: Any, key: str, result: Any) -> None:
     process) get the lineage of generator items, so a lost one is made again."""
     if isinstance(result, DynamicObjectRefGenerator):
         node.backend().scheduler_call("raylike_adopt_items", key=key,
-                                      items=[ref._key for ref in result])
+                                      items=[ref._key for ref in result._refs])
 
 
 def _rebuilding(key: str) -> dict[str, Any] | None:
