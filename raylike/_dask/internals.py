@@ -12,6 +12,7 @@ Rule: code outside this module never touches a private Dask attribute directly.
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
@@ -264,7 +265,11 @@ def intercept_transition(scheduler: Any, start: str, finish: str,
         return
 
     def guarded(sched: Any, key: Any, stimulus_id: str, *args: Any, **kwargs: Any) -> Any:
-        error = refuse(key, stimulus_id)
+        try:
+            error = refuse(key, stimulus_id)
+        except Exception:  # noqa: BLE001 - never break Dask's transitions: as if not asked
+            logging.getLogger("raylike").exception("deciding whether %s may run again", key)
+            error = None
         if error is None:
             return original(sched, key, stimulus_id, *args, **kwargs)
         ts = sched.tasks[key]
