@@ -161,3 +161,24 @@ def test_no_lineage_reconstruction_when_disabled(ray_fresh: Any) -> None:
     finally:
         ray.shutdown()
         nodes.shutdown()
+
+
+def test_a_cancelled_task_is_not_run_again_to_rebuild_its_result(cluster: Any) -> None:
+    ray, nodes = cluster
+    node = nodes.add_node(num_cpus=1, resources={"doomed": 1})
+    nodes.wait_for_nodes()
+
+    @ray.remote(resources={"doomed": 1})
+    def make():
+        return np.zeros(SIZE, dtype=np.uint8)
+
+    @ray.remote
+    def read(refs):
+        return len(ray.get(refs[0]))
+
+    ref = make.remote()
+    ray.wait([ref], timeout=120, fetch_local=False)
+    ray.cancel(ref)  # it finished: nothing happens to it, but it is not run again
+    _replace(nodes, node)
+    with pytest.raises(ray.exceptions.ObjectReconstructionFailedError):
+        ray.get(read.remote([ref]), timeout=180)

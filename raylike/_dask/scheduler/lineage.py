@@ -31,6 +31,7 @@ from typing import Any
 
 from distributed.diagnostics.plugin import SchedulerPlugin
 
+from raylike._api.options import STREAMING
 from raylike._dask import internals
 from raylike._dask.scheduler import state_rows as rows
 
@@ -119,6 +120,14 @@ class LineagePlugin(SchedulerPlugin):
             return None
         self.computed.discard(key)  # counted again once it is in memory again
         task = self.item_of.get(key, key)
+        call = rows.call_of(ts.run_spec)
+        if task == key and getattr(call, "num_returns", 1) == STREAMING:
+            # a streaming generator that ended: its own result is None and each of its items
+            # is rebuilt by itself, so it is not run again (Ray does not either)
+            from raylike._dask.scheduler.stream_registry import ItemRebuild
+
+            ts.run_spec = internals.derived_task(ts.run_spec, key, ItemRebuild(call, -1))
+            return None
         if self.enabled and self.last.get(task) == stimulus_id:
             return None  # the same loss: counted already
         allowed = int(record.get("max_retries", 3))

@@ -40,7 +40,7 @@ class ItemRebuild:
     (``raylike._dask.worker.streams.rebuild_item``)."""
 
     call: Any  # the generator task's ``TaskCall``
-    index: int
+    index: int  # -1: the streaming generator task's own result (None), once it ended
 
 
 @dataclass(eq=False)

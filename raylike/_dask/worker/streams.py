@@ -37,6 +37,8 @@ def rebuild_item(node: Any, rebuild: ItemRebuild, deps: tuple[Any, ...]) -> Any:
     from raylike.exceptions import ObjectReconstructionFailedError, WorkerCrashedError
 
     call, index = rebuild.call, rebuild.index
+    if index < 0:  # the streaming generator's own result (None), lost after it ended
+        return None
     kept = _take_kept(call.key, index)
     if kept is not None:
         value = kept[0]
