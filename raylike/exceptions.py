@@ -317,6 +317,11 @@ class RayActorError(RayError):
         return (_rebuild_kw, (type(self), {"error_msg": self.error_msg,
                                            "actor_id": self.actor_id, "cause": self.cause}))
 
+    @property
+    def actor_init_failed(self) -> bool:
+        """Whether the actor's creation task (its constructor) failed."""
+        return self.cause is not None
+
 
 class ActorDiedError(RayActorError):
     """The actor is dead: killed, exited, crashed past ``max_restarts``, or failed in
