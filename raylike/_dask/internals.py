@@ -29,6 +29,7 @@ __all__ = ["StateMachineEvent", "check", "missing"]
 NEEDED: tuple[tuple[str, str], ...] = (
     ("distributed.client:Client", "_send_to_scheduler"),
     ("distributed.client:Client", "_graph_to_futures"),
+    ("distributed.client:Client", "_gather"),
     ("distributed.client:FutureState", "finish"),
     ("distributed.client:FutureState", "wait"),
     ("distributed.worker:Worker", "_get_client"),
@@ -119,6 +120,21 @@ async def wait_future_state(fut: Any) -> None:
     """Wait until ``fut`` leaves ``pending``, as Dask's own done callbacks wait."""
     while fut.status == "pending" and fut._state is not None:
         await fut._state.wait()
+
+
+def gather_within(client: Any, futures: list[Any], timeout: float | None) -> list[Any]:
+    """``client.gather(futures)``, given up after ``timeout`` seconds (``TimeoutError``):
+    a finished object lost meanwhile is made again, which ``gather`` would wait for."""
+    if timeout is None:
+        return list(client.gather(futures))
+    from distributed import get_worker
+
+    try:
+        local_worker = get_worker()
+    except ValueError:
+        local_worker = None
+    return list(client.sync(client._gather, futures, errors="raise", direct=None,
+                            local_worker=local_worker, callback_timeout=max(timeout, 0.001)))
 
 
 def set_client_interval(client: Any, seconds: float) -> None:

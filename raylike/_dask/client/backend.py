@@ -203,6 +203,7 @@ class DaskBackend:
     def get(self, refs: list[ObjectRef[Any]], timeout: float | None) -> list[Any]:
         self.flush()
         waitables = [self._waitable(r) for r in refs]
+        deadline = None if timeout is None else time.monotonic() + timeout
         if timeout is not None:
             self._wait_all(waitables, timeout)
         dask = [(i, f) for i, f in enumerate(waitables) if isinstance(f, Future)]
@@ -224,8 +225,10 @@ class DaskBackend:
             dask = self._read_held(dask, values)
         if dask:
             try:
-                with self._dask_errors():
-                    gathered = self.client.gather([f for _, f in dask])
+                with self._dask_errors():  # (a lost object is made again meanwhile)
+                    gathered = internals.gather_within(
+                        self.client, [f for _, f in dask],
+                        None if deadline is None else deadline - time.monotonic())
             except RayTaskError as err:
                 # the Dask frames it carries (the gather, the worker's) are no use to the user
                 err.__traceback__ = None
