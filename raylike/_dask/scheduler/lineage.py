@@ -61,7 +61,6 @@ class LineagePlugin(SchedulerPlugin):
         self.rebuilt: OrderedDict[str, int] = OrderedDict()  # re-executions of each task
         self.last: dict[str, str] = {}  # the stimulus of each task's last re-execution
         self.item_of: dict[str, str] = {}  # a generator item's key -> its generator task's
-        self.refused: dict[str, BaseException] = {}  # tasks not run again, and why
         internals.intercept_transition(scheduler, "released", "waiting", self._may_wait)
         self.cancelled: set[str] = set()  # finished tasks cancelled: never run again
         internals.add_scheduler_handlers(scheduler, {"raylike_adopt_items": self.adopt_items},
@@ -81,7 +80,6 @@ class LineagePlugin(SchedulerPlugin):
             self.computed.add(key)
         elif finish == "forgotten":
             self.computed.discard(key)
-            self.refused.pop(key, None)
             self.cancelled.discard(key)
             self.item_of.pop(key, None)
             self.last.pop(key, None)
@@ -114,8 +112,6 @@ class LineagePlugin(SchedulerPlugin):
         """Called as ``key`` is about to wait to run again: None to let it, else the error
         it fails with. A key that never finished is not a reconstruction. A generator's
         items lost together, and its own task, count as one re-execution of that task."""
-        if key in self.refused:  # asked to run again later (a new task given it): refused
-            return self.refused[key]
         if key not in self.computed:
             return None
         ts = self.scheduler.tasks.get(key)
@@ -156,8 +152,7 @@ class LineagePlugin(SchedulerPlugin):
         from raylike.exceptions import ObjectReconstructionFailedError
 
         logger.info("the lost result of %s is not rebuilt: %s", key, reason)
-        error = self.refused[key] = ObjectReconstructionFailedError(_ids.object_hex(key), reason)
-        return error
+        return ObjectReconstructionFailedError(_ids.object_hex(key), reason)
 
 
 class _NoStreams:
