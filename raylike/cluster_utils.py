@@ -7,7 +7,8 @@ node failure.
 
 Differences from Ray: a node is one Dask worker process (no raylet, object store, or GCS:
 ``object_store_memory``, ports and the like are accepted and ignored; ``_system_config``
-reaches the node's processes as ``RAY_<name>``, as ``ray.init``'s does); the
+reaches the node's processes as ``RAY_<name>``, as ``ray.init``'s does, and the head's the
+scheduler too: ``lineage_pinning_enabled``, ``enable_object_reconstruction``); the
 driver is not attached to a node, so removing the head node is allowed (the Dask
 scheduler, Ray's GCS, runs until ``shutdown``). ``AutoscalingCluster`` is not available.
 """
@@ -47,7 +48,7 @@ _NODE_ARGS = frozenset({
     "node_id", "resource_isolation_config", "proxy_server_url",
 })
 _USED = frozenset({"num_cpus", "num_gpus", "resources", "memory", "node_name",
-                   "_system_config", "temp_dir"})
+                   "_system_config", "temp_dir", "enable_object_reconstruction"})
 
 
 class ClusterNode:
@@ -162,7 +163,10 @@ class Cluster:
 
             labels = _labels.check_node_labels(labels, syntax=False)
         if self._address is None:
-            self._scheduler, self._address = _cluster_nodes.start_scheduler(self._logs)
+            config = dict(node_args.get("_system_config") or {})
+            if node_args.get("enable_object_reconstruction"):  # Ray's RayParams does the same
+                config["lineage_pinning_enabled"] = True
+            self._scheduler, self._address = _cluster_nodes.start_scheduler(self._logs, config)
             self.redis_address = self.address
             _cluster.record_current(self._address)  # init() with no address joins it (Ray)
         name = str(node_args.get("node_name") or _state.new_node_name())

@@ -439,7 +439,59 @@ class OwnerDiedError(ObjectLostError):
 
 
 class ObjectReconstructionFailedError(ObjectLostError):
-    """The object could not be rebuilt from its lineage."""
+    """The object was lost and could not be rebuilt from its lineage (re-running the task
+    that made it); ``reason`` says why, as Ray's ``ErrorType`` value."""
+
+    REASON_MESSAGES = {
+        "OBJECT_UNRECONSTRUCTABLE_MAX_ATTEMPTS_EXCEEDED": (
+            "The object cannot be reconstructed because the maximum number of task retries "
+            "has been exceeded. Consider increasing the number of retries using "
+            "`@ray.remote(max_retries=N)`."),
+        "OBJECT_UNRECONSTRUCTABLE_LINEAGE_EVICTED": (
+            "The object cannot be reconstructed because its lineage has been evicted to "
+            "reduce memory pressure. To prevent this error, set the environment variable "
+            "RAY_max_lineage_bytes=<bytes> (default 1GB) during `ray start`."),
+        "OBJECT_UNRECONSTRUCTABLE_PUT": (
+            "The object cannot be reconstructed because it was created by ray.put(), which "
+            "has no task lineage. To prevent this error, return the value from a task "
+            "instead."),
+        "OBJECT_UNRECONSTRUCTABLE_RETRIES_DISABLED": (
+            "The object cannot be reconstructed because the task was created with "
+            "max_retries=0. Consider enabling retries using `@ray.remote(max_retries=N)`."),
+        "OBJECT_UNRECONSTRUCTABLE_TASK_CANCELLED": (
+            "The object cannot be reconstructed because the task that would produce it was "
+            "cancelled."),
+        "OBJECT_UNRECONSTRUCTABLE_LINEAGE_DISABLED": (
+            "The object cannot be reconstructed because lineage reconstruction is disabled "
+            "system-wide (lineage_pinning_enabled=False)."),
+    }
+
+    def __init__(self, object_ref_hex: str = "", reason: Any = None,
+                 reason_message: str | None = None, owner_address: Any = None,
+                 call_site: str = "") -> None:
+        super().__init__(object_ref_hex, owner_address, call_site)
+        self.args = (object_ref_hex, reason, reason_message, owner_address, call_site)
+        if isinstance(reason, str):  # a name of Ray's ErrorType: its value, as Ray's
+            from raylike.core.generated.common_pb2 import ErrorType
+
+            reason = ErrorType.Value(reason)
+        self.reason = reason
+        self.reason_message = reason_message or self.REASON_MESSAGES.get(
+            self._reason_name(), "The object cannot be reconstructed.")
+
+    def _reason_name(self) -> str:
+        if self.reason is None:
+            return "UNKNOWN"
+        from raylike.core.generated.common_pb2 import ErrorType
+
+        try:
+            return ErrorType.Name(int(self.reason))
+        except ValueError:
+            return str(self.reason)
+
+    def __str__(self) -> str:
+        return (f"Failed to retrieve object {self.object_ref_hex}.\n\n"
+                f"[{self._reason_name()}] {self.reason_message}")
 
 
 class ObjectFreedError(ObjectLostError):

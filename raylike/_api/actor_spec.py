@@ -11,7 +11,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
-from raylike.exceptions import ActorDiedError
+from raylike.exceptions import ActorDiedError, ObjectLostError, RayTaskError
 
 # Why an actor is dead: the last line of its ``ActorDiedError`` (Ray's wording).
 KILLED = "The actor is dead because it was killed by `ray.kill`."
@@ -181,7 +181,13 @@ class ActorCall:
 def died(reason: str, *, class_name: str = "", actor_id: str = "", name: str | None = None,
          namespace: str | None = None, cause: BaseException | None = None) -> ActorDiedError:
     """The error of a call to a dead actor, worded as Ray words it."""
-    if cause is not None:
+    if isinstance(cause, ObjectLostError) and not isinstance(cause, RayTaskError):
+        # a constructor argument that could not be made (lost, not rebuilt): Ray's wording
+        message = ("The actor died because of an error raised in its creation task, "
+                   f"{class_name or 'the actor'}.__init__(): At least one of the input "
+                   "arguments for this task could not be computed:\n"
+                   f"ray.exceptions.{type(cause).__name__}: {cause}")
+    elif cause is not None:
         message = f"The actor died because of an error raised in its creation task, {cause}"
     else:
         lines = [ActorDiedError.BASE_ERROR_MSG, f"\tclass_name: {class_name}",

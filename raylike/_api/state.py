@@ -146,13 +146,13 @@ def query(kind: str, **kwargs: Any) -> dict[str, Any]:
     return dict(_query("query", kind, kwargs))
 
 
-def _node_entry(address: str, info: dict[str, Any]) -> dict[str, Any]:
+def _node_entry(address: str, info: dict[str, Any], alive: bool = True) -> dict[str, Any]:
     host = address.split("://", 1)[-1].rsplit(":", 1)
     resources = _resources.clean(info.get("resources") or {})
     return {
         "NodeID": node_id(address),
-        "Alive": True,
-        "alive": True,
+        "Alive": alive,
+        "alive": alive,
         "NodeManagerAddress": host[0],
         "NodeManagerHostname": host[0],
         "NodeManagerPort": int(host[1]) if len(host) > 1 and host[1].isdigit() else 0,

@@ -12,6 +12,7 @@ Rule: code outside this module never touches a private Dask attribute directly.
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
@@ -28,6 +29,7 @@ __all__ = ["StateMachineEvent", "check", "missing"]
 NEEDED: tuple[tuple[str, str], ...] = (
     ("distributed.client:Client", "_send_to_scheduler"),
     ("distributed.client:Client", "_graph_to_futures"),
+    ("distributed.client:Client", "_gather"),
     ("distributed.client:FutureState", "finish"),
     ("distributed.client:FutureState", "wait"),
     ("distributed.worker:Worker", "_get_client"),
@@ -42,6 +44,7 @@ NEEDED: tuple[tuple[str, str], ...] = (
     ("distributed.scheduler:Scheduler", "bulk_schedule_unrunnable_after_adding_worker"),
     ("distributed.scheduler:Scheduler", "client_desires_keys"),
     ("distributed.scheduler:Scheduler", "client_releases_keys"),
+    ("distributed.scheduler:Scheduler", "_TRANSITIONS_TABLE"),
     ("dask._expr:LLGExpr", "__init__"),
     ("dask._task_spec:Task", "__init__"),
     ("dask._task_spec:parse_input", "__call__"),
@@ -125,6 +128,21 @@ async def wait_future_state(fut: Any) -> None:
     """Wait until ``fut`` leaves ``pending``, as Dask's own done callbacks wait."""
     while fut.status == "pending" and fut._state is not None:
         await fut._state.wait()
+
+
+def gather_within(client: Any, futures: list[Any], timeout: float | None) -> list[Any]:
+    """``client.gather(futures)``, given up after ``timeout`` seconds (``TimeoutError``):
+    a finished object lost meanwhile is made again, which ``gather`` would wait for."""
+    if timeout is None:
+        return list(client.gather(futures))
+    from distributed import get_worker
+
+    try:
+        local_worker = get_worker()
+    except ValueError:
+        local_worker = None
+    return list(client.sync(client._gather, futures, errors="raise", direct=None,
+                            local_worker=local_worker, callback_timeout=max(timeout, 0.001)))
 
 
 def set_client_interval(client: Any, seconds: float) -> None:
@@ -254,6 +272,58 @@ def fail_task(scheduler: Any, key: str, error: BaseException, stimulus_id: str) 
                                 **extra)
     scheduler.transitions(recs, stimulus_id=stimulus_id)
     return True
+
+
+def intercept_transition(scheduler: Any, start: str, finish: str,
+                         refuse: Callable[[Any, str], BaseException | None]) -> None:
+    """Ask ``refuse(key, stimulus_id)`` before each ``start`` -> ``finish`` transition of
+    the scheduler's tasks: when it gives an error the task goes to ``erred`` with it instead
+    (its waiters and clients are told, as for a task that failed). Dask looks its
+    transitions up in a class table; this scheduler gets a copy of its own with the one
+    entry wrapped (only once)."""
+    from distributed.protocol import pickle
+
+    table = dict(scheduler._TRANSITIONS_TABLE)
+    original = table[(start, finish)]
+    if getattr(original, "raylike_refuse", None) is not None:
+        return
+
+    def guarded(sched: Any, key: Any, stimulus_id: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            error = refuse(key, stimulus_id)
+        except Exception:  # noqa: BLE001 - never break Dask's transitions: as if not asked
+            logging.getLogger("raylike").exception("deciding whether %s may run again", key)
+            error = None
+        if error is None:
+            return original(sched, key, stimulus_id, *args, **kwargs)
+        ts = sched.tasks[key]
+        ts.exception_blame = ts
+        ts.exception = pickle.dumps(error)
+        ts.exception_text = repr(error)
+        ts.traceback = None
+        return {key: "erred"}, {}, {}
+
+    guarded.raylike_refuse = refuse  # type: ignore[attr-defined]
+    table[(start, finish)] = guarded
+    scheduler._TRANSITIONS_TABLE = table
+
+
+def derived_task(run_spec: Any, key: str, first: Any) -> Any:
+    """A Dask task ``key`` calling the function of ``run_spec`` (a ``Task``) with ``first``
+    in place of its first argument and the same others (its dependencies)."""
+    return Task(key, run_spec.func, first, *run_spec.args[1:])
+
+
+def run_like(ts: Any, of: Any) -> None:
+    """Make the scheduler's task ``ts`` depend on what ``of`` depends on, with its priority
+    and restrictions (resources, workers), so that it can run where ``of`` could."""
+    for dts in of.dependencies:
+        ts.add_dependency(dts)
+    ts.priority = of.priority
+    ts.resource_restrictions = dict(of.resource_restrictions or {}) or None
+    ts.worker_restrictions = set(of.worker_restrictions) if of.worker_restrictions else None
+    ts.host_restrictions = set(of.host_restrictions) if of.host_restrictions else None
+    ts.loose_restrictions = of.loose_restrictions
 
 
 def forget_topic_events(scheduler: Any, topic: str) -> None:

@@ -231,6 +231,7 @@ class DaskBackend:
     def get(self, refs: list[ObjectRef[Any]], timeout: float | None) -> list[Any]:
         self.flush()
         waitables = [self._waitable(r) for r in refs]
+        deadline = None if timeout is None else time.monotonic() + timeout
         if timeout is not None:
             self._wait_all(waitables, timeout)
         dask = [(i, f) for i, f in enumerate(waitables) if isinstance(f, Future)]
@@ -252,8 +253,10 @@ class DaskBackend:
             dask = self._read_held(dask, values)
         if dask:
             try:
-                with self._dask_errors():
-                    gathered = self.client.gather([f for _, f in dask])
+                with self._dask_errors():  # (a lost object is made again meanwhile)
+                    gathered = internals.gather_within(
+                        self.client, [f for _, f in dask],
+                        None if deadline is None else deadline - time.monotonic())
             except RayTaskError as err:
                 # the Dask frames it carries (the gather, the worker's) are no use to the user
                 err.__traceback__ = None
@@ -382,7 +385,12 @@ class DaskBackend:
 
         task_key = _node.task_key_of(ref._key)
         if ref._delivered or self._waitable(ref).done():
-            return  # Ray: cancelling a finished task does nothing
+            # Ray: cancelling a finished task does nothing, but it is not run again to
+            # rebuild its lost result (``lineage``)
+            if ref._future is not None and not ref._actor_call:
+                internals.send_to_scheduler(self.client, {"op": "raylike-lineage-cancelled",
+                                                          "key": task_key})
+            return
         with self._dask_errors("cancel"):
             interrupted = self.client.run(_node.interrupt, task_key, force, recursive)
             # a leased task that took Dask's path after all: cancelled there

@@ -12,11 +12,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from distributed import Future
 from distributed.utils import sync
 
+from raylike._api import ids as _ids
 from raylike._api.objects import ObjectRef
 from raylike._api.serialization import dumps, loads
 from raylike._dask import internals
 from raylike._dask.client.callbacks import when_done
-from raylike.exceptions import RayActorError, RayError, RayTaskError, dependency_failed
+from raylike.exceptions import (
+    ObjectLostError,
+    RayActorError,
+    RayError,
+    RayTaskError,
+    WorkerCrashedError,
+    dependency_failed,
+)
 
 if TYPE_CHECKING:
     from raylike._dask.client.backend import DaskBackend
@@ -127,13 +135,27 @@ def blamed(err: RayTaskError, refs: list[tuple[ObjectRef[Any], Future]]) -> RayT
 
 
 def passed_on(err: RayError, refs: list[tuple[ObjectRef[Any], Future]]) -> RayError:
-    """``err``; where it is an actor's error that reached a task through an argument (a task
-    never raises one itself: a ``get`` of it inside the task raises a ``RayTaskError``), Ray's
-    error for that task: a ``RayTaskError`` that is also an instance of ``err``'s class."""
+    """``err``; where it is an actor's error, or a lost object's that could not be rebuilt,
+    that reached a task through an argument (a task never raises one itself: a ``get`` of it
+    inside the task raises a ``RayTaskError``), Ray's error for that task: a
+    ``RayTaskError`` that is also an instance of ``err``'s class."""
     failed = next((ref for ref, fut in refs if fut.status == "error"), None)
-    if not isinstance(err, RayActorError) or failed is None or failed._actor_call:
+    if failed is None:
         return err
     from raylike._dask.worker import node as _node
+
+    name = _node.task_key_of(failed._key).rsplit("-", 1)[0]
+    if isinstance(err, ObjectLostError) and not isinstance(err, RayTaskError):
+        # an object that could not be rebuilt, given to the task of ``failed``
+        if err.object_ref_hex == _ids.object_hex(failed._key):
+            return err
+        return dependency_failed(err, name)
+    crashed = getattr(err, "_task_key", None)  # the task whose process died (its node says)
+    if isinstance(err, WorkerCrashedError) and crashed is not None and \
+            crashed != _node.task_key_of(failed._key):
+        return dependency_failed(err, name)
+    if not isinstance(err, RayActorError) or failed._actor_call:
+        return err
 
     return dependency_failed(err, _node.task_key_of(failed._key).rsplit("-", 1)[0])
 

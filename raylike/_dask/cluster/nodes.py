@@ -76,10 +76,12 @@ def log_dir() -> str:
     return tempfile.mkdtemp(prefix="raylike-cluster-")
 
 
-def start_scheduler(logs: str) -> tuple[DaskProcess, str]:
+def start_scheduler(logs: str, system_config: dict[str, Any] | None = None
+                    ) -> tuple[DaskProcess, str]:
     """Start a scheduler with raylike's plugins; return it once it accepts connections. It
     binds a port of its own choosing and writes its address to a file (a free port picked here
-    could be taken by another process before it binds)."""
+    could be taken by another process before it binds). ``system_config``: the head node's
+    (Ray's cluster-wide settings the scheduler reads as ``RAY_<name>``, e.g. lineage)."""
     scheduler_file = os.path.join(logs, "scheduler.json")
     with contextlib.suppress(FileNotFoundError):  # a killed earlier scheduler's address
         os.remove(scheduler_file)
@@ -87,7 +89,7 @@ def start_scheduler(logs: str) -> tuple[DaskProcess, str]:
                                      "--scheduler-file", scheduler_file,
                                      "--preload", _cluster.PRELOAD, "--no-dashboard",
                                      "--dashboard-address", "127.0.0.1:0"],
-                       os.path.join(logs, "scheduler.log"))
+                       os.path.join(logs, "scheduler.log"), system_config)
     address = _cluster.poll_address(scheduler_file, proc.alive, START_TIMEOUT)
     if not address:
         proc.stop(graceful=False)

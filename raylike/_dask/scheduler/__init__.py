@@ -1,5 +1,5 @@
 """Scheduler plugins: the cluster-wide records of objects, actors, placement groups,
-generator streams, task and actor state, node labels, and metrics."""
+generator streams, task and actor state, node labels, lineage reconstruction, and metrics."""
 from __future__ import annotations
 
 from typing import Any
@@ -10,6 +10,7 @@ def plugins() -> list[tuple[str, Any]]:
     (the refs plugin first: the others' records name keys it watches)."""
     from raylike._dask.scheduler.actor_registry import REGISTRY_PLUGIN, ActorRegistry
     from raylike._dask.scheduler.labels import LABELS_PLUGIN, LabelPlugin
+    from raylike._dask.scheduler.lineage import LINEAGE_PLUGIN, LineagePlugin
     from raylike._dask.scheduler.pg_registry import PG_PLUGIN, PlacementGroupRegistry
     from raylike._dask.scheduler.refs import REFS_PLUGIN, RefsPlugin
     from raylike._dask.scheduler.state import STATE_PLUGIN, StatePlugin
@@ -17,4 +18,5 @@ def plugins() -> list[tuple[str, Any]]:
 
     return [(REFS_PLUGIN, RefsPlugin()), (REGISTRY_PLUGIN, ActorRegistry()),
             (STREAMS_PLUGIN, StreamRegistry()), (PG_PLUGIN, PlacementGroupRegistry()),
-            (STATE_PLUGIN, StatePlugin()), (LABELS_PLUGIN, LabelPlugin())]
+            (STATE_PLUGIN, StatePlugin()), (LABELS_PLUGIN, LabelPlugin()),
+            (LINEAGE_PLUGIN, LineagePlugin())]

@@ -68,8 +68,8 @@ class StatePlugin(SchedulerPlugin):
 
     def _node_died_under(self, keys: list[str], address: str) -> None:
         """As in Ray, a task whose node died while it ran is retried only while it has
-        retries left (``max_retries``; Dask would run it again whatever they are): then it
-        fails with ``NodeDiedError``."""
+        retries left (``max_retries``, shared with rebuilding its lost result: ``lineage``;
+        Dask would run it again whatever they are): then it fails with ``NodeDiedError``."""
         from raylike.exceptions import NodeDiedError
 
         for key in keys:
@@ -78,7 +78,9 @@ class StatePlugin(SchedulerPlugin):
                 continue
             record["node_deaths"] = deaths = record.get("node_deaths", 0) + 1
             allowed = record.get("max_retries", 3)
-            if allowed < 0 or deaths <= allowed:
+            lineage = self.scheduler.plugins.get("raylike-lineage")  # rebuilding lost results
+            used = deaths + (lineage.retries_used(key) if lineage is not None else 0)
+            if allowed < 0 or used <= allowed:
                 continue
             error = NodeDiedError(
                 "Task failed because the node it was running on is dead or unavailable. "

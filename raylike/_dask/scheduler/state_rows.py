@@ -36,6 +36,14 @@ def ms(seconds: float | None) -> int | None:
     return None if seconds is None else int(seconds * 1000)
 
 
+def call_of(run_spec: Any) -> Any:
+    """The raylike call a Dask task's ``run_spec`` runs (its first argument), or None; a
+    generator item's rebuild (``ItemRebuild``) gives its generator task's call."""
+    args = getattr(run_spec, "args", ())
+    spec = getattr(args[0], "value", args[0]) if args else None
+    return getattr(spec, "call", spec) if type(spec).__name__ == "ItemRebuild" else spec
+
+
 def task_record(key: str, run_spec: Any) -> dict[str, Any] | None:
     """What to remember of a new Dask task, if it is a raylike task or an actor's creation
     (its reservation task); None for other tasks (actor calls are recorded by the workers)."""
@@ -44,8 +52,7 @@ def task_record(key: str, run_spec: Any) -> dict[str, Any] | None:
     if getattr(func, "__module__", "") not in _HOST_MODULES or \
             name not in ("execute_task", "host_actor"):
         return None
-    args = getattr(run_spec, "args", ())
-    spec = getattr(args[0], "value", args[0]) if args else None
+    spec = call_of(run_spec)
     if spec is None or not getattr(getattr(spec, "meta", spec), "task_events", True):
         return None  # ``enable_task_events=False``: not in the state API
     placement = getattr(spec, "placement", None)

@@ -32,6 +32,17 @@ def item_key(key: str, index: int) -> str:
     return f"{key}/gen/{index}"
 
 
+@dataclass(frozen=True)
+class ItemRebuild:
+    """What the Dask task of a stored generator item is given in place of its generator
+    task's call: run if the item is lost with its node (lineage reconstruction), it runs the
+    generator again and its ``index``-th value is the task's result
+    (``raylike._dask.worker.streams.rebuild_item``)."""
+
+    call: Any  # the generator task's ``TaskCall``
+    index: int  # -1: the streaming generator task's own result (None), once it ended
+
+
 @dataclass(eq=False)
 class _Stream:
     """What the scheduler knows of one generator task's output."""
@@ -83,6 +94,9 @@ class StreamRegistry(SchedulerPlugin):
             return {"status": "dup", "taken": stream.taken}
         # a new item, or one lost with its worker that the retried task made again
         self.scheduler.update_data(who_has={item: [worker]}, nbytes={item: nbytes}, client=HOLDER)
+        lineage = self.scheduler.plugins.get("raylike-lineage")
+        if lineage is not None:  # so that it can be made again if lost
+            lineage.adopt_item(item, key, index)
         if index == len(stream.items):
             stream.items.append(item)
         stream.pulse()

@@ -280,7 +280,9 @@ class NodePlugin(WorkerPlugin):
             retry_left = call.max_retries < 0 or attempts < call.max_retries
             if status == "crashed":
                 if not retry_left:
-                    raise WorkerCrashedError(payload)
+                    crashed = WorkerCrashedError(payload)
+                    crashed._task_key = call.key  # type: ignore[attr-defined] # see RayTaskError
+                    raise crashed
             elif not (retry_left and _retryable(payload, call.retry_exceptions)):
                 if call.num_returns == STREAMING:  # Ray: the next item raises it, the task ends
                     _streams.record_error(self, call.key, payload)
@@ -522,8 +524,14 @@ def current_node() -> NodePlugin:
 
 
 def execute_task(call: Any, *deps: Any) -> Any:
-    """What Dask runs for every raylike task (in a worker thread)."""
-    return current_node().run_task(call, deps)
+    """What Dask runs for every raylike task (in a worker thread); also, given an
+    ``ItemRebuild``, to make a lost generator item again (``_streams.rebuild_item``)."""
+    if isinstance(call, _streams.ItemRebuild):
+        return _streams.rebuild_item(current_node(), call, deps)
+    result = current_node().run_task(call, deps)
+    if call.num_returns == DYNAMIC:  # its values can be made again if lost (lineage)
+        _streams.adopt_dynamic(current_node(), call.key, result)
+    return result
 
 
 def pick(result: Any, index: int) -> Any:

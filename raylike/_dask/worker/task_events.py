@@ -33,6 +33,8 @@ def arrived(call: Any, meta: Any) -> None:
 def task_arrived(call: Any) -> None:
     """A driver's task (a ``TaskCall``) reached this node's lease queue
     (``raylike._dask.worker.leases``): Dask's scheduler never sees it."""
+    if not getattr(call, "task_events", True):  # ``enable_task_events=False``
+        return
     function = call.function_name or call.name
     row = {"key": call.key, "name": call.name, "method": function, "actor_id": None,
            "class_name": "", "created": time.time(), "started": None, "ended": None,
