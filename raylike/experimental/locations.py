@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import threading
+import time
 from typing import Any
 
 from raylike._api import objects as _objects
@@ -17,6 +18,7 @@ from raylike.exceptions import GetTimeoutError
 __all__ = ["get_local_object_locations", "get_object_locations"]
 
 _PENDING: dict[str, Any] = {"node_ids": [], "object_size": None, "did_spill": False}
+ANNOUNCE_WAIT = 5.0  # seconds a finished object may take to reach the scheduler's table
 
 
 def get_object_locations(obj_refs: list[_objects.ObjectRef[Any]],
@@ -37,8 +39,22 @@ def get_object_locations(obj_refs: list[_objects.ObjectRef[Any]],
         found = _state.object_locations(wanted)
     else:
         found = _within(wanted, timeout_ms / 1000)
+    # a finished object the scheduler does not list yet: its announcement (one way, on the
+    # client's stream) is still on its way; the query took another connection
+    late = [k for r, k in keys.items() if k is not None and _finished_here(r)
+            and not found.get(k, _PENDING)["node_ids"]]
+    deadline = time.monotonic() + ANNOUNCE_WAIT
+    while late and time.monotonic() < deadline:
+        time.sleep(0.02)
+        found.update(_state.object_locations(late))
+        late = [k for k in late if not found.get(k, _PENDING)["node_ids"]]
     return {ref: dict(found.get(key, _PENDING)) if key is not None else dict(_PENDING)
             for ref, key in keys.items()}
+
+
+def _finished_here(ref: _objects.ObjectRef[Any]) -> bool:
+    fut = ref._future
+    return fut is not None and getattr(fut, "status", None) == "finished"
 
 
 def get_local_object_locations(
@@ -57,8 +73,8 @@ def _key_of(ref: _objects.ObjectRef[Any]) -> str | None:
             return None
         # answered: its value gets a key (and a holder), which the scheduler must know
         _reported(direct.promote(ref, block=True))
-    elif ref._delivered and ref._future is not None:
-        _reported(ref._future)
+    elif ref._future is not None and (ref._delivered or direct is not None):
+        _reported(ref._future)  # a value known here first (early, or a put's kept copy)
     return ref._key
 
 

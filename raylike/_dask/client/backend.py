@@ -421,7 +421,7 @@ class DaskBackend:
         from raylike._dask.worker import node as _node
 
         self.check_connected()
-        for inner in nested:  # a ref of an earlier session nested in the arguments
+        for inner in (*deps, *nested):  # a ref of an earlier session in the arguments
             self._check_session(inner)
         if getattr(call, "actor_id", None):
             return self._submit_actor_call(call, [*deps, *nested])

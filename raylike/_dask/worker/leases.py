@@ -28,8 +28,9 @@ from typing import TYPE_CHECKING, Any
 from distributed import get_worker
 
 from raylike._api.objects import _Borrowed
-from raylike._api.serialization import dumps_error, loads
+from raylike._api.serialization import dumps_error, loads_to_keep
 from raylike._dask.client.local_objects import keep_here
+from raylike._dask.client.waiting import worker_values
 from raylike._dask.worker import task_events as _task_events
 from raylike._transport.lane import value_answer
 from raylike.exceptions import RaySystemError
@@ -195,9 +196,13 @@ class LeaseDesk:
 
     def _argument(self, kind: str, value: Any) -> Any:
         """A top-level argument: sent with the task (``"value"``: its frames) or a Dask key
-        (``"key"``) read here, or fetched from where Dask holds it."""
-        if kind == "value":
-            return loads(value)
+        (``"key"``): the object as this worker stores it (as Dask hands a task its
+        dependency: a value kept as its bytes stays so), or fetched from where Dask holds it."""
+        if kind == "value":  # as a worker keeps a put value: one that does not pickle
+            return loads_to_keep(value)  # again stays its bytes, for the task to unpickle
+        [(found, stored)] = worker_values(self.node.worker, [value])
+        if found:
+            return stored
         backend = self.node.backend()
         return backend.get([backend.ref(value)], None)[0]
 
