@@ -161,6 +161,8 @@ class ObjectRef(Generic[T]):
         return asyncio.wrap_future(self.future())
 
     def __del__(self) -> None:
+        if not hasattr(self, "_future"):  # its __init__ refused the id it was given
+            return
         if _runtime._process is not None:
             if child_refs.active:
                 child_refs.drop(self._key)
