@@ -183,3 +183,21 @@ def test_a_replaced_worker_gets_a_lane_again():
     assert ray.get(ray.put(np.ones(1 << 18))).sum() == 1 << 18
     assert _held_on_worker(ray.put(np.zeros(1 << 18))._key) is not None
     del ref
+
+
+def test_a_task_whose_large_argument_outlasts_its_lease_still_runs():
+    # an 80 MB answer passed on by value travels longer than a lease stays idle: the task
+    # must not chase new leases for ever (after a few it takes Dask's path)
+    ray.init(num_cpus=2, include_dashboard=False)
+
+    @ray.remote
+    def large():
+        return bytes(80 * 1024 * 1024)
+
+    @ray.remote
+    def size(value):
+        return len(value)
+
+    ref = large.remote()
+    ray.get(ref)
+    assert ray.get(size.remote(ref), timeout=60) == 80 * 1024 * 1024

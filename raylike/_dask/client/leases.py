@@ -52,6 +52,8 @@ from raylike.exceptions import (
 logger = logging.getLogger("raylike.leases")
 MAX_REQUESTS = 4  # lease requests of one shape not granted yet, at most
 WAIT_FOR_LEASE = 0.25  # seconds a task waits here for a first lease before Dask's path
+MAX_MOVES = 2  # pushes that found no lease left, before a task takes Dask's path
+LANE_READER = "raylike-lane"  # the name of a lane's reader thread (``Lane``)
 Answer = tuple[str, Any]
 
 
@@ -68,6 +70,7 @@ class _Item:
     ref: Any  # a weak reference to its ObjectRef
     args: list[tuple[str, Any]] = field(default_factory=list)
     since: float = 0.0
+    moves: int = 0  # times a node had no lease left for it when it arrived
 
 
 @dataclass(eq=False)
@@ -104,6 +107,7 @@ class TaskLeases:
         # lease id -> "asked" (not started), "granted"; gone once its Dask task ended
         self._lease_state: dict[str, str] = {}
         self._closed = False  # shut down: nothing more is sent
+        self._pusher = concurrent.futures.ThreadPoolExecutor(1, "raylike-lease-push")
 
     @staticmethod
     def eligible(call: Any, placement: dict[str, Any]) -> bool:
@@ -221,7 +225,26 @@ class TaskLeases:
         if place is None:
             self._check_later(item.shape)
             return
-        sent = place.lane.push([(item.shape, item.call, item.args)])
+        if threading.current_thread().name == LANE_READER:
+            # called back by a lane's reader (a grant, an answer): it must go on reading,
+            # or a large task sent from here and a large answer coming the other way would
+            # wait for each other for ever
+            try:
+                self._pusher.submit(self._push, item, place)
+            except RuntimeError:  # shut down: nobody is left to read its answer
+                pass
+        else:
+            self._push(item, place)
+
+    def _push(self, item: _Item, place: _Place) -> None:
+        try:
+            sent = place.lane.push([(item.shape, item.call, item.args)])
+        except BaseException as exc:  # cannot be sent (a pickling error): the task's error
+            logger.debug("could not push %s", item.call.key, exc_info=True)
+            with self._lock:
+                place.in_flight -= 1
+            _settle(item, ("err", dumps_error(exc)))
+            return
         if sent is None:  # the lane closed
             self._unplace(item.shape, place)
             self._dispatch(item)
@@ -265,7 +288,11 @@ class TaskLeases:
         elif status == "moved":  # its node has no lease of this shape left
             with self._lock:
                 place.leases.clear()
-            self._dispatch(item)
+            item.moves += 1
+            if item.moves > MAX_MOVES:  # its leases end before it arrives (a large argument
+                self._fall_back(item)  # takes longer than IDLE to travel): Dask's path
+            else:
+                self._dispatch(item)
         else:  # the lane closed: its node died, as far as this task knows
             self._unplace(item.shape, place)
             retries = item.call.max_retries
@@ -430,6 +457,7 @@ class TaskLeases:
             self.client.loop.add_callback(fill)
 
     def close(self) -> None:
+        self._pusher.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             self._closed = True
             self._waiting.clear()
