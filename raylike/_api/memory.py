@@ -233,7 +233,9 @@ def table() -> list[dict[str, Any]]:
     for obj in gc.get_objects():
         if type(obj) is _objects.ObjectRef:
             local[obj._key] += 1
-            if obj._direct is not None:  # a direct actor call's answer, known here
+            if obj._direct is not None and (obj._future is None or obj._direct.future.done()):
+                # a direct call's or leased task's answer, known here (one that took Dask's
+                # path, or became a Dask key, has its status from the scheduler)
                 direct[obj._key] = "FINISHED" if obj._direct.future.done() \
                     else obj._direct.stage
     submitted = _objects._submitted.snapshot()
