@@ -573,6 +573,9 @@ def shutdown(_exiting_interpreter: bool = False) -> None:
 
     release_dropped()
     if runtime.owns_client:
+        from raylike._dask.client.callbacks import quiet_closing
+
+        quiet_closing()  # the cluster may stop under a message still in flight
         try:
             runtime.client.close(timeout=5)
         except Exception:

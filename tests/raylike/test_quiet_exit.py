@@ -164,3 +164,18 @@ def test_a_worker_side_error_shows_no_dask_frames(tmp_path):
     assert "RuntimeEnvSetupError" in done.stderr
     assert f"{os.sep}distributed{os.sep}" not in done.stderr, done.stderr
     assert "execute_task" not in done.stderr, done.stderr
+
+
+def test_the_note_of_a_stream_closed_under_a_message_is_dropped(caplog):
+    import logging
+
+    from raylike._dask.client.callbacks import quiet_closing
+
+    quiet_closing()
+    quiet_closing()  # once per process, however often
+    batched = logging.getLogger("distributed.batched")
+    with caplog.at_level(logging.INFO, logger="distributed.batched"):
+        batched.info("Batched Comm Closed %r", "<TCP (closed)>")
+        batched.info("another note")
+    assert [r.getMessage() for r in caplog.records] == ["another note"]
+    assert len(batched.filters) == 1

@@ -47,6 +47,22 @@ def _call(fn: Callable[[Any], object], fut: Any) -> None:
         logger.debug("done callback %r failed", fn, exc_info=True)
 
 
+class _ClosedStreamNote(logging.Filter):
+    """Drops Dask's "Batched Comm Closed" note (INFO, with a ``CommClosedError`` traceback):
+    the stream's connection closing under a message still in flight, which a shutdown that
+    stops the cluster causes; any other record passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.getMessage()).startswith("Batched Comm Closed")
+
+
+def quiet_closing() -> None:
+    """Keep the note a closing stream leaves out of the user's stderr (once per process)."""
+    batched = logging.getLogger("distributed.batched")
+    if not any(isinstance(f, _ClosedStreamNote) for f in batched.filters):
+        batched.addFilter(_ClosedStreamNote())
+
+
 def quiet_timeouts(client: Any) -> None:
     """Keep Dask's batched-send timeouts out of the user's stderr at exit.
 

@@ -13,7 +13,7 @@ from distributed import Client
 
 from raylike._dask import errors as _errors
 from raylike._dask import internals
-from raylike._dask.client.callbacks import quiet_timeouts
+from raylike._dask.client.callbacks import quiet_closing, quiet_timeouts
 from raylike._dask.cluster.embedded import listening
 from raylike._dask.scheduler.refs import batch_interval
 
@@ -78,6 +78,7 @@ def connect(address: str, *, direct: bool, timeout: float = 10.0, security: Any 
     except (OSError, TimeoutError) as exc:
         raise _errors.connect_error(address, exc) from None
     quiet_timeouts(client)
+    quiet_closing()  # a stream closing under a message in flight at exit: Dask's INFO note
     return client
 
 
