@@ -448,10 +448,7 @@ class DaskBackend:
                 ref._watchable = True
                 return [ref]
         with self._dask_errors():
-            fut = self.client.submit(_node.execute_task, call, *dep_futures, key=call.key,
-                                     resources=call.dask_resources or None, pure=False,
-                                     retries=0, **placement)
-            self._fire_and_forget(fut)  # Ray runs a task even if its refs are dropped at once
+            fut = self._dask_task(call, dep_futures, placement)
             if deps or nested:  # hold refs nested in the arguments until the task is done
                 when_done(fut, ArgsHeld(nested, [r._key for r in (*deps, *nested)]))
             refs = self._returns(call, fut)
@@ -462,14 +459,19 @@ class DaskBackend:
     def _submit_dask(self, call: Any, deps: list[ObjectRef[Any]],
                      placement: dict[str, Any]) -> Future:
         """A one-return task as a Dask task of its own (a leased task that found no lease)."""
-        from raylike._dask.worker import node as _node
-
         dep_futures = [self._dep_future(d) for d in deps]
         with self._dask_errors():
-            fut = self.client.submit(_node.execute_task, call, *dep_futures, key=call.key,
-                                     resources=call.dask_resources or None, pure=False,
-                                     retries=0, **placement)
-            self._fire_and_forget(fut)
+            return self._dask_task(call, dep_futures, placement)
+
+    def _dask_task(self, call: Any, dep_futures: list[Future],
+                   placement: dict[str, Any]) -> Future:
+        """``call`` as a Dask task of its own, run even if its refs are dropped at once."""
+        from raylike._dask.worker import node as _node
+
+        fut = self.client.submit(_node.execute_task, call, *dep_futures, key=call.key,
+                                 resources=call.dask_resources or None, pure=False,
+                                 retries=0, **placement)
+        self._fire_and_forget(fut)  # Ray runs a task even if its refs are dropped at once
         return fut
 
     def _refused(self, call: Any, error: BaseException) -> list[ObjectRef[Any]]:
