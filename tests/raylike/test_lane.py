@@ -201,3 +201,32 @@ def test_a_task_whose_large_argument_outlasts_its_lease_still_runs():
     ref = large.remote()
     ray.get(ref)
     assert ray.get(size.remote(ref), timeout=60) == 80 * 1024 * 1024
+
+
+def test_a_ref_pickled_while_its_task_waits_for_a_lease_is_freed_once_dropped():
+    # the only CPU is busy on Dask's path, so the task waits on the driver for a lease and
+    # then takes Dask's path too; its ref, pickled (nested in a put) while it waited, was
+    # promoted there: once every ref is dropped, nothing may keep its object (no garbage
+    # collection asked for: Ray frees an object when its last ref goes)
+    ray.init(num_cpus=1, include_dashboard=False)
+
+    @ray.remote
+    def hold(seconds):
+        time.sleep(seconds)
+
+    @ray.remote
+    def make(n):
+        return np.ones(n)
+
+    busy = hold.options(scheduling_strategy="SPREAD").remote(2)
+    ref = make.remote(1 << 18)
+    outer = ray.put([ref])
+    key = ref._key
+    assert ray.get(ref).sum() == 1 << 18
+    ray.get(busy)
+    del ref, outer
+    deadline = time.monotonic() + 30
+    while _held_on_worker(key)[0]:
+        assert time.monotonic() < deadline, "the task's result was never freed"
+        time.sleep(0.2)
+    assert key not in _runtime.backend().direct._by_key

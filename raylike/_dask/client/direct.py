@@ -35,7 +35,9 @@ from raylike._transport.lane import Lane
 from raylike.exceptions import RaySystemError, TaskCancelledError
 
 logger = logging.getLogger("raylike.direct")
-GRACE = 60.0  # seconds a promoted key stays held by the driver after promotion
+# seconds a promoted key stays held by its promoter after promotion (then only its refs, the
+# tasks and calls given it, and the objects that captured it hold it, as for any other key)
+GRACE = 5.0
 _LARGE = 1 << 20  # answers bigger than this are scattered, not put in the Dask graph
 EXCESS_QUEUEING_START = 5000  # Ray's actor_excess_queueing_warn_threshold
 
@@ -77,9 +79,17 @@ class DirectResult:
         if block:
             return self.owner.materialize(ref)
         with self.owner._lock:  # until it has a key, this process finds the ref by its key
-            self.owner._by_key.setdefault(ref._key, ref)
-        self.future.add_done_callback(lambda _f: self.owner.promote_later(ref))
+            self.owner._by_key.setdefault(ref._key, ref)  # (and holds it until then)
+        # weakly: a done future keeps its callbacks, and ref -> this -> future -> callback
+        # -> ref would be a cycle holding the object until the next full garbage collection
+        self.future.add_done_callback(functools.partial(_promote_later, weakref.ref(ref)))
         return None
+
+
+def _promote_later(ref: weakref.ref[ObjectRef[Any]], _answer: Any) -> None:
+    live = ref()
+    if live is not None and live._direct is not None:
+        live._direct.owner.promote_later(live)
 
 
 class DirectCalls:
@@ -105,6 +115,7 @@ class DirectCalls:
         self.promoter = concurrent.futures.ThreadPoolExecutor(1, "raylike-promote")
         self._lock = threading.Lock()
         self._grace: collections.deque[tuple[float, Any]] = collections.deque()
+        self._grace_lock = threading.Lock()  # only around the deque: never held while waiting
         self._outbox: dict[str, list[tuple[Any, concurrent.futures.Future[Any]]]] = {}
         self._lanes: dict[str, Lane | None] = {}  # worker address -> lane (None: none yet)
         self._unanswered: dict[str, int] = {}  # actor id -> its calls sent and not answered
@@ -313,18 +324,20 @@ class DirectCalls:
         # not self._lock: the event loop takes that one (``_flush``), and keeping the answer
         # here needs the loop (``keep_here``); the loop never promotes (``_actor_calls.resolve``)
         with self._promote_lock:
-            if ref._future is not None:
-                return ref._future
-            if status == "ok" and self.worker is not None:  # kept here: no Dask task needed
-                fut = _local_objects.keep_here(self.worker, self.client, ref._key,
-                                               loads(payload))
-            else:
-                if payload_size(payload) > _LARGE:
-                    [payload] = self.client.scatter([payload], hash=False)
-                fut = self.client.submit(_actor_calls.materialize, status, payload,
-                                         key=ref._key, pure=False, retries=0)
-            ref._future = fut
-            self._hold(fut)
+            # a key already (a leased task that took Dask's path meanwhile): only forget it
+            # below, or ``_by_key`` would hold the ref, and so its object, for ever
+            fut = ref._future
+            if fut is None:
+                if status == "ok" and self.worker is not None:  # kept here: no Dask task
+                    fut = _local_objects.keep_here(self.worker, self.client, ref._key,
+                                                   loads(payload))
+                else:
+                    if payload_size(payload) > _LARGE:
+                        [payload] = self.client.scatter([payload], hash=False)
+                    fut = self.client.submit(_actor_calls.materialize, status, payload,
+                                             key=ref._key, pure=False, retries=0)
+                ref._future = fut
+                self._hold(fut)
         if self.eager:
             when_done(fut, lambda _f: self._by_key.pop(ref._key, None))
         else:  # a driver's ref whose key left the process: Dask has the key now
@@ -342,10 +355,8 @@ class DirectCalls:
 
         direct = ref._direct
         assert direct is not None
-        with self._promote_lock:
-            if ref._future is not None:
-                return ref._future
-            if not direct.future.done():
+        with self._promote_lock:  # a key already: only forgotten below (see ``materialize``)
+            if ref._future is None and not direct.future.done():
                 name = _actor_calls.answer_name(ref._key)
                 fut = self.client.submit(_actor_calls.await_answer, name, key=ref._key,
                                          pure=False, retries=0)
@@ -381,10 +392,31 @@ class DirectCalls:
             logger.debug("could not deliver the answer %s", name, exc_info=True)
 
     def _hold(self, fut: Any) -> None:
+        """Hold ``fut`` for :data:`GRACE` seconds: a consumer of the pickled ref asks for its
+        key in that time. Held futures are let go on the client's event loop once expired,
+        whether or not anything is promoted later."""
+        with self._grace_lock:
+            first = not self._grace
+            self._grace.append((time.monotonic() + GRACE, fut))
+        if first:
+            self._on_loop_later(GRACE)
+
+    def _on_loop_later(self, delay: float) -> None:
+        try:
+            self.client.loop.asyncio_loop.call_soon_threadsafe(
+                lambda: asyncio.get_running_loop().call_later(delay, self._let_go))
+        except RuntimeError:  # the loop is closed: the client and its futures are going
+            pass
+
+    def _let_go(self) -> None:
+        """On the event loop: drop the expired holds; come back for the next one."""
         now = time.monotonic()
-        self._grace.append((now + GRACE, fut))
-        while self._grace and self._grace[0][0] < now:
-            self._grace.popleft()
+        with self._grace_lock:
+            while self._grace and self._grace[0][0] <= now:
+                self._grace.popleft()
+            left = self._grace[0][0] - now if self._grace else None
+        if left is not None:
+            asyncio.get_running_loop().call_later(max(left, 0.01), self._let_go)
 
     def close(self) -> None:
         self.promoter.shutdown(wait=False, cancel_futures=True)
@@ -392,5 +424,6 @@ class DirectCalls:
             if lane is not None:
                 lane.close()
         self._lanes.clear()
-        self._grace.clear()
+        with self._grace_lock:
+            self._grace.clear()
 

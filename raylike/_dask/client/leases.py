@@ -439,7 +439,8 @@ class TaskLeases:
         if ref is not None:
             ref._future = fut
         self._fallen.add(item.call.key)
-        item.answer.add_done_callback(lambda _f: self._fallen.discard(item.call.key))
+        key = item.call.key  # not the item: a done future keeps its callbacks
+        item.answer.add_done_callback(lambda _f: self._fallen.discard(key))
         when_done(fut, functools.partial(self._filled, item))
 
     def _filled(self, item: _Item, fut: Future) -> None:
@@ -480,3 +481,6 @@ def _settle(item: _Item, answer: Answer) -> None:
         item.answer.set_result(answer)
     except concurrent.futures.InvalidStateError:
         pass  # cancelled or answered already
+    # done: its arguments go now (callbacks left on a long-lived argument's answer may still
+    # name the item)
+    item.deps, item.args = [], []
