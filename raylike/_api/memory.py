@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from raylike._api import ids as _ids
+from raylike._api import serialization as _serialization
 
 __all__ = ["annotate", "args_in_use", "contained", "owned", "pin", "record_sites", "table"]
 
@@ -230,14 +231,17 @@ def table() -> list[dict[str, Any]]:
     gc.collect()
     local: collections.Counter[str] = collections.Counter()
     direct: dict[str, str] = {}
+    sizes: dict[str, int] = {}  # of the answers held here (Dask knows no size for them)
     for obj in gc.get_objects():
         if type(obj) is _objects.ObjectRef:
             local[obj._key] += 1
             if obj._direct is not None and (obj._future is None or obj._direct.future.done()):
                 # a direct call's or leased task's answer, known here (one that took Dask's
                 # path, or became a Dask key, has its status from the scheduler)
-                direct[obj._key] = "FINISHED" if obj._direct.future.done() \
-                    else obj._direct.stage
+                done = obj._direct.future.done()
+                direct[obj._key] = "FINISHED" if done else obj._direct.stage
+                if done and obj._key not in sizes:
+                    sizes[obj._key] = _answer_size(obj._direct.future)
     submitted = _objects._submitted.snapshot()
     with _lock:
         pinned = {k: [s for r, s in v if r() is not None] for k, v in _pins.items()}
@@ -255,9 +259,18 @@ def table() -> list[dict[str, Any]]:
             "pinned": bool(pinned.get(key)),
             "contained_in_owned": [_ids.object_hex(k) for k in captured.get(key, ())],
             "call_site": _site_of(key, args, pinned), "actor": key in _objects._actor_keys,
-            "owned": key in _owned, "status": direct.get(key)})
+            "owned": key in _owned, "status": direct.get(key), "size": sizes.get(key, -1)})
     _forget(held | set(captured), contains)
     return rows
+
+
+def _answer_size(answer: Any) -> int:
+    """Bytes of a done direct answer's value (-1: an error, or not known)."""
+    try:
+        status, payload = answer.result(0)
+    except Exception:  # noqa: BLE001 - cancelled, or the connection went: not known
+        return -1
+    return _serialization.payload_size(payload) if status == "ok" else -1
 
 
 def _captured(held: set[str], contains: dict[str, list[str]]) -> dict[str, list[str]]:

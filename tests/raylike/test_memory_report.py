@@ -100,6 +100,25 @@ def test_statuses_of_the_tasks_a_driver_submitted(tmp_path: Any) -> None:
     assert _status_of(ray.put(1)) == "FINISHED"
 
 
+def test_sizes_of_results_held_by_the_driver() -> None:
+    # a leased task's result and a direct actor call's answer live with the driver, not in
+    # Dask: their sizes come from there (Ray shows "?" only for objects not made yet)
+    ray.init(num_cpus=1, include_dashboard=False)
+
+    @ray.remote
+    def make() -> bytes:
+        return bytes(5000)
+
+    keeper = Keeper.remote()
+    refs = [make.remote(), keeper.keep.remote([ray.put(1)])]
+    ray.get(refs)
+    info = _report()
+    for ref in refs:
+        [row] = _rows(info, ref.hex())
+        assert " ? " not in row, row
+        assert " B " in row or "KiB" in row, row
+
+
 @ray.remote
 class Keeper:
     def __init__(self) -> None:

@@ -98,7 +98,9 @@ class MemoryQueries:
                 ts = tasks.get(row["key"])
                 nbytes = getattr(ts, "nbytes", -1) if ts is not None and ts.state == "memory" \
                     else -1
-                row["size"] = int(nbytes) if nbytes is not None and nbytes >= 0 else -1
+                # unknown to Dask: the size its process knows (a direct answer held there)
+                row["size"] = int(nbytes) if nbytes is not None and nbytes >= 0 \
+                    else int(row.get("size", -1))
                 if row.get("status") is None:
                     row["status"] = _status(ts) if row.get("owned") else "NIL"
 
