@@ -275,8 +275,13 @@ class TaskLeases:
         status, payload = fut.result()
         with self._lock:
             place.in_flight -= 1
-        if status == "back":  # taken back from a busy node: a lease is free elsewhere
-            self._dispatch(item)
+        if status == "back":  # taken back from a busy node: to a free lease elsewhere, or
+            with self._lock:  # (none: the lease asked for started where this driver has
+                free = self._free_place(item.shape) is not None  # no lane) Dask's path
+            if free:
+                self._dispatch(item)
+            else:
+                self._fall_back(item)
             return
         self._spill(item.shape)
         if status == "kept":  # its result holds refs: the node keeps it as Dask data
@@ -310,18 +315,28 @@ class TaskLeases:
                                             if retries > 0 else retries)
             self._dispatch(item)
 
-    def _spill(self, shape: str) -> None:
+    def _free_place(self, shape: str) -> _Place | None:
+        """A node with a lease of ``shape`` not running a task of this driver (under the
+        lock)."""
+        return next((p for p in self._places.get(shape, ())
+                     if p.in_flight < len(p.leases) and not p.lane.closed), None)
+
+    def _spill(self, shape: str, every: bool = False) -> None:
         """Where leases of ``shape`` are free on some node while tasks wait behind busy
         leases on another, take those tasks back (``Lane.reclaim``, answered ``back``) and
         push them to the free ones: Ray's raylet spills queued work back to a node with the
         resources free. Only as many as there are free leases, so nothing moves back and
-        forth."""
+        forth. ``every``: all the tasks waiting behind busy leases (a lease asked for
+        started on a node without this driver's lane: they take Dask's path, which spills
+        them back)."""
         asks = []
         with self._lock:
             if self._waiting.get(shape):
                 return
             places = [p for p in self._places.get(shape, ()) if not p.lane.closed]
             free = sum(max(0, len(p.leases) - p.in_flight) for p in places)
+            if every:
+                free = sum(p.in_flight for p in places)
             for place in places:
                 surplus = place.in_flight - len(place.leases) - place.reclaiming
                 if free <= 0:
@@ -457,6 +472,7 @@ class TaskLeases:
             lane.forget([lease_id])
         for item in late:
             self._fall_back(item)
+        self._spill(shape, every=True)
 
     # -- Dask's path ----------------------------------------------------------------------------
     def _dequeue(self, item: _Item) -> None:
