@@ -1,5 +1,6 @@
 """Scheduler plugins: the cluster-wide records of objects, actors, placement groups,
-generator streams, task and actor state, node labels, lineage reconstruction, metrics, and spillback of queued work."""
+generator streams, task and actor state, node labels, lineage reconstruction,
+metrics, and spillback of queued work."""
 from __future__ import annotations
 
 from typing import Any
