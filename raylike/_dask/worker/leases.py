@@ -106,7 +106,7 @@ class LeaseDesk:
         first, each answered ``back``; ``rid`` is answered with how many."""
         with self.lock:
             queue = self.queues.get((id(peer), shape))
-            taken = []
+            taken: list[tuple[int, Any, list[tuple[str, Any]]]] = []
             while queue is not None and queue.items and len(taken) < count:
                 taken.append(queue.items.pop())
         for item_rid, call, _deps in taken:
