@@ -331,7 +331,7 @@ class TaskLeases:
         them back)."""
         asks = []
         with self._lock:
-            if self._waiting.get(shape):
+            if self._closed or self._waiting.get(shape):
                 return
             places = [p for p in self._places.get(shape, ()) if not p.lane.closed]
             free = sum(max(0, len(p.leases) - p.in_flight) for p in places)
@@ -472,7 +472,8 @@ class TaskLeases:
             lane.forget([lease_id])
         for item in late:
             self._fall_back(item)
-        self._spill(shape, every=True)
+        if getattr(_fut, "status", None) == "finished":  # it ran where this driver has no
+            self._spill(shape, every=True)  # lane (not cancelled: a client closing)
 
     # -- Dask's path ----------------------------------------------------------------------------
     def _dequeue(self, item: _Item) -> None:
