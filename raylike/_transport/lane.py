@@ -161,6 +161,9 @@ class _Peer:
             self._leases().push(self, message[1])
         elif message[0] == "held":
             self._leases().held(message[1])
+        elif message[0] == "reclaim":
+            for rid, shape, count in message[1]:
+                self._leases().reclaim(self, rid, shape, count)
 
     def _leases(self) -> Any:
         """The node's lease desk (``raylike._dask.worker.leases.LeaseDesk``)."""
@@ -375,6 +378,13 @@ class Lane:
             concurrent.futures.Future() for _ in tasks]
         sent = self._send("tasks", [(task, fut, None) for task, fut in zip(tasks, futures)])
         return futures if sent else None
+
+    def reclaim(self, shape: str, count: int) -> concurrent.futures.Future[Answer] | None:
+        """Take back up to ``count`` tasks of ``shape`` queued on the lane's node and not
+        started (the last pushed first): each is answered ``("back", None)``; the future is
+        answered ``("ok", how many)``. ``None`` once the lane is closed."""
+        future: concurrent.futures.Future[Answer] = concurrent.futures.Future()
+        return future if self._send("reclaim", [((shape, count), future, None)]) else None
 
     def put(self, key: str, frames: Any) -> concurrent.futures.Future[Answer] | None:
         """Store an object on the lane's worker under ``key``: ``("ok", nbytes)``."""

@@ -80,6 +80,7 @@ class _Place:
     lane: Lane
     leases: set[str] = field(default_factory=set)
     in_flight: int = 0
+    reclaiming: int = 0  # tasks asked back from its queue, not answered yet
 
 
 class TaskLeases:
@@ -274,6 +275,15 @@ class TaskLeases:
         status, payload = fut.result()
         with self._lock:
             place.in_flight -= 1
+        if status == "back":  # taken back from a busy node: to a free lease elsewhere, or
+            with self._lock:  # (none: the lease asked for started where this driver has
+                free = self._free_place(item.shape) is not None  # no lane) Dask's path
+            if free:
+                self._dispatch(item)
+            else:
+                self._fall_back(item)
+            return
+        self._spill(item.shape)
         if status == "kept":  # its result holds refs: the node keeps it as Dask data
             ref = item.ref()
             if ref is not None and ref._future is None:
@@ -304,6 +314,48 @@ class TaskLeases:
             item.call = dataclasses.replace(item.call, max_retries=max(retries - 1, -1)
                                             if retries > 0 else retries)
             self._dispatch(item)
+
+    def _free_place(self, shape: str) -> _Place | None:
+        """A node with a lease of ``shape`` not running a task of this driver (under the
+        lock)."""
+        return next((p for p in self._places.get(shape, ())
+                     if p.in_flight < len(p.leases) and not p.lane.closed), None)
+
+    def _spill(self, shape: str, every: bool = False) -> None:
+        """Where leases of ``shape`` are free on some node while tasks wait behind busy
+        leases on another, take those tasks back (``Lane.reclaim``, answered ``back``) and
+        push them to the free ones: Ray's raylet spills queued work back to a node with the
+        resources free. Only as many as there are free leases, so nothing moves back and
+        forth. ``every``: all the tasks waiting behind busy leases (a lease asked for
+        started on a node without this driver's lane: they take Dask's path, which spills
+        them back)."""
+        asks = []
+        with self._lock:
+            if self._closed or self._waiting.get(shape):
+                return
+            places = [p for p in self._places.get(shape, ()) if not p.lane.closed]
+            free = sum(max(0, len(p.leases) - p.in_flight) for p in places)
+            if every:
+                free = sum(p.in_flight for p in places)
+            for place in places:
+                surplus = place.in_flight - len(place.leases) - place.reclaiming
+                if free <= 0:
+                    break
+                if surplus > 0:
+                    count = min(surplus, free)
+                    free -= count
+                    place.reclaiming += count
+                    asks.append((place, count))
+        for place, count in asks:
+            fut = place.lane.reclaim(shape, count)
+            if fut is None:
+                self._reclaimed(place, count, None)
+            else:
+                fut.add_done_callback(functools.partial(self._reclaimed, place, count))
+
+    def _reclaimed(self, place: _Place, count: int, _fut: Any) -> None:
+        with self._lock:
+            place.reclaiming -= count
 
     @staticmethod
     def _stage(item: _Item, stage: str) -> None:
@@ -394,6 +446,7 @@ class TaskLeases:
                 other.forget([lease_id])
         for item in waiting:
             self._dispatch(item)
+        self._spill(shape)
         self._more(shape)
 
     def _on_end(self, shape: str, lease_id: str, lane: Lane,
@@ -419,6 +472,8 @@ class TaskLeases:
             lane.forget([lease_id])
         for item in late:
             self._fall_back(item)
+        if getattr(_fut, "status", None) == "finished":  # it ran where this driver has no
+            self._spill(shape, every=True)  # lane (not cancelled: a client closing)
 
     # -- Dask's path ----------------------------------------------------------------------------
     def _dequeue(self, item: _Item) -> None:

@@ -10,7 +10,8 @@ while the task blocks); the driver pushes the tasks over its lane (``raylike._tr
 and each answer goes back on the lane. One queue per driver and shape is shared by all that
 driver's leases here, so a task waits for whichever lease frees first. A lease ends when its
 queue stays empty for ``IDLE`` seconds or the driver's lane closes; a task pushed to a queue
-with no lease left is answered ``moved`` (the driver places it again).
+with no lease left is answered ``moved`` (the driver places it again), and one its driver
+takes back (:meth:`reclaim`: a lease of its shape is free elsewhere) ``back``.
 
 The driver registers each lease it asks for on all its lanes first (``expect``); the lease task
 finds the registration where Dask placed it, or ends at once (``unserved``) on a worker that
@@ -98,6 +99,20 @@ class LeaseDesk:
                 _task_events.task_arrived(call)
         for rid in moved:
             peer.answer(rid, "moved", None)
+
+    def reclaim(self, peer: Any, rid: int, shape: str, count: int) -> None:
+        """The driver of ``peer`` takes back up to ``count`` of its tasks of ``shape`` queued
+        here, not started (a lease of that shape is free on another node): the last pushed
+        first, each answered ``back``; ``rid`` is answered with how many."""
+        with self.lock:
+            queue = self.queues.get((id(peer), shape))
+            taken: list[tuple[int, Any, list[tuple[str, Any]]]] = []
+            while queue is not None and queue.items and len(taken) < count:
+                taken.append(queue.items.pop())
+        for item_rid, call, _deps in taken:
+            _task_events.task_left(call.key)
+            peer.answer(item_rid, "back", None)
+        peer.answer(rid, "ok", len(taken))
 
     def peer_closed(self, peer: Any) -> None:
         """The driver went away: its leases end and its queued tasks are dropped."""

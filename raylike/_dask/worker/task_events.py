@@ -43,6 +43,13 @@ def task_arrived(call: Any) -> None:
     _record(row)
 
 
+def task_left(key: str) -> None:
+    """A task its driver took back from this node's lease queue before it started (it runs
+    on another node, which records it)."""
+    with _LOCK:
+        _CALLS.pop(key, None)
+
+
 def _record(row: dict[str, Any]) -> None:
     with _LOCK:
         _CALLS[row["key"]] = row
