@@ -209,15 +209,15 @@ def embedded_node_resources(num_cpus: float | None, num_gpus: float | None,
 
 def dashboard_wanted(include_dashboard: bool | None) -> bool:
     """Whether to serve the dashboard's web pages (Dask's, which need bokeh); ``None`` means
-    on where bokeh is installed. What Ray's dashboard also serves (the state API, jobs,
+    on where bokeh is installed. What Ray's dashboard also serves (the state API,
     metrics) works here without it, so a dashboard asked for where bokeh is missing starts
     without its pages, with one warning, rather than failing ``init``."""
     has_bokeh = importlib.util.find_spec("bokeh") is not None
     if include_dashboard and not has_bokeh:
         logging.getLogger("raylike").warning(
             "A dashboard was asked for, but its web pages are Dask's and need bokeh "
-            "(pip install 'bokeh>=3.1'); starting without them (the state API, job "
-            "submission and metrics work without them).")
+            "(pip install 'bokeh>=3.1'); starting without them (the state API and metrics "
+            "work without them).")
         return False
     return has_bokeh if include_dashboard is None else bool(include_dashboard)
 
