@@ -6,8 +6,9 @@ Ray's rules (``RAY_DEDUP_LOGS``, on by default): a line's key is its words witho
 containing digits (ids, times, counters differ between workers); a line whose key is empty,
 or that matches ``RAY_DEDUP_LOGS_ALLOW_REGEX``, is always shown; one matching
 ``RAY_DEDUP_LOGS_SKIP_REGEX`` never is; repeats from the *same* process are shown as they
-come. A key's window (``RAY_DEDUP_LOGS_AGG_WINDOW_S``, 5 s) closes when a later batch arrives
-after it, or when the driver disconnects; its last suppressed line is then shown, with the
+come, except the raylet's (messages pushed to the driver), which are folded too. A key's
+window (``RAY_DEDUP_LOGS_AGG_WINDOW_S``, 5 s) closes when a later batch arrives after it, or
+when the driver disconnects; its last suppressed line is then shown, with the
 count when there were two or more. The first such line in a driver also says how to turn
 deduplication off.
 """
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+SYSTEM_SOURCE = "raylet"  # the source of messages pushed to the driver: folded even alone
 # Ray's token that its tests print to keep a line out of deduplication
 NEVER_DEDUP_TOKEN = "__ray_testing_never_deduplicate__"
 _HAS_NUMBER = re.compile(r"\d|0x[0-9a-fA-F]+")
@@ -86,7 +88,7 @@ class Deduplicator:
                 shown.append(line)
             else:
                 seen.sources.add(source)
-                if len(seen.sources) > 1:
+                if len(seen.sources) > 1 or meta.get("pid") == SYSTEM_SOURCE:
                     seen.held, seen.line, seen.meta = seen.held + 1, line, meta
                 else:
                     shown.append(line)  # the same process again: not a repeat across it

@@ -266,13 +266,28 @@ class Forwarder:
         for each in shown:
             self._write(each)
 
+    def system_line(self, text: str) -> None:
+        """A message pushed to the driver (``error_pubsub``): shown as Ray shows them, a line
+        of the raylet, ``(raylet) ...`` on stdout, folded when repeated even by one node."""
+        batch = {"ip": "", "pid": _dedup.SYSTEM_SOURCE, "name": "", "err": False,
+                 "lines": [text]}
+        if self._dedup is None:
+            self._write(batch)
+            return
+        with self._lock:
+            shown = self._dedup[False].feed(batch)
+        for each in shown:
+            self._write(each)
+
     def _write(self, batch: dict[str, Any]) -> None:
         try:
             sink = sys.stderr if batch["err"] else sys.stdout
             ip = "" if self._is_local(batch["ip"]) else f", ip={batch['ip']}"
             name = f"{batch['name']} " if batch["name"] else ""
             start, end = _colors(sink)
-            prefix = f"{start}({name}pid={batch['pid']}{ip}){end} "
+            source = (batch["pid"] if batch["pid"] == _dedup.SYSTEM_SOURCE
+                      else f"{name}pid={batch['pid']}{ip}")
+            prefix = f"{start}({source}){end} "
             suffix = ""
             if batch.get("repeated"):
                 green, reset = ("\x1b[32m", end) if start else ("", "")

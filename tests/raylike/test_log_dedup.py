@@ -16,7 +16,7 @@ class Clock:
         return self.now
 
 
-def _batch(pid: int, *lines: str) -> dict[str, Any]:
+def _batch(pid: Any, *lines: str) -> dict[str, Any]:
     return {"ip": "127.0.0.1", "pid": pid, "name": "f", "err": False, "lines": list(lines)}
 
 
@@ -77,3 +77,13 @@ def test_dedup_logs_0(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not log_dedup.enabled()
     monkeypatch.delenv("RAY_DEDUP_LOGS")
     assert log_dedup.enabled()
+
+
+def test_the_raylets_messages_are_folded_even_from_one_source(dedup: Any) -> None:
+    d, _ = dedup
+    raylet = log_dedup.SYSTEM_SOURCE
+    assert _lines(d.feed(_batch(raylet, "9 workers started on node 1"))) == [
+        (raylet, "9 workers started on node 1", 0)]
+    assert d.feed(_batch(raylet, "10 workers started on node 1")) == []
+    assert d.feed(_batch(raylet, "11 workers started on node 1")) == []
+    assert _lines(d.flush()) == [(raylet, "11 workers started on node 1", 2)]
