@@ -126,6 +126,10 @@ def test_filters_and_limit(ray_dashboard: Any, state: _State) -> None:
         state.list_tasks(filters=[("no_such_column", "=", "x")])
     with pytest.raises(ValueError, match="predicate"):
         state.list_tasks(filters=[("state", ">", "x")])
+    for unknown in (state.list_actors, state.list_nodes):  # states are checked there
+        with pytest.raises(state.exception.RayStateApiException, match="state"):
+            unknown(filters=[("state", "=", "NO_SUCH_STATE")])
+    assert all(a.state == "ALIVE" for a in state.list_actors(filters=[("state", "=", "alive")]))
 
 
 def test_actor_tasks_and_actors_alive_then_dead(ray_dashboard: Any, state: _State) -> None:
