@@ -254,7 +254,8 @@ def convert_actor_state(state: int | str | None) -> str | None:
         return state
     from raylike.core.generated.gcs_pb2 import ActorTableData
 
-    return str(ActorTableData.ActorState.Name(int(state)))
+    states: Any = ActorTableData.ActorState  # type: ignore[attr-defined]  # a nested enum
+    return str(states.Name(int(state)))
 
 
 def wait_for_num_actors(num_actors: int, state: str | None = None, timeout: float = 10) -> None:
