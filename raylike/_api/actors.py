@@ -183,6 +183,8 @@ class ActorHandle(Generic[T]):
         """The actor's id as Ray's ``ActorID`` (``.hex()`` gives the state API's id)."""
         return _ids.ActorID.from_hex(self._meta.actor_id)
 
+    _ray_actor_id = _actor_id  # the attribute Ray's handle keeps it in
+
     def __getattr__(self, name: str) -> ActorMethod:
         meta = self.__dict__.get("_meta")
         method = meta.methods.get(name) if meta is not None else None

@@ -5,8 +5,9 @@ Ray's raylets, GCS and workers publish an error message (a type from
 driver should hear of although no ``get`` raises it: a worker process that died, too many
 worker processes started on a node, an actor with thousands of calls queued, a detached actor
 in an anonymous namespace, a very large function definition. Each driver prints those of its
-job (and those of no job) as a warning; Ray's test utilities read them through a
-subscriber (``ray._private.test_utils.init_error_pubsub``).
+job (and those of no job) as a line of its raylet, ``(raylet) ...`` (deduplicated, as Ray's
+log lines); Ray's test utilities read them through a subscriber
+(``ray._private.test_utils.init_error_pubsub``).
 
 Here a message is a Dask event on one topic, :data:`TOPIC`, published by whichever process
 noticed it (:func:`publish`: a Dask worker, the scheduler, a driver's client); the scheduler
@@ -22,6 +23,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["TOPIC", "Listener", "Subscriber", "message", "publish", "worker_died"]
@@ -92,9 +94,13 @@ class Listener:
     """A driver's subscription: prints the messages of its job (and of none), and hands every
     message to this process's open subscribers."""
 
-    def __init__(self, backend: Any, job_id: str) -> None:
+    def __init__(self, backend: Any, job_id: str,
+                 show: Callable[[str], None] | None = None) -> None:
         self._backend = backend
         self._job_id = job_id
+        # Ray prints them as the raylet's log lines, ``(raylet) ...``, deduplicated
+        # (``logs.Forwarder.system_line``); with no log forwarding, as warnings
+        self._show = show
         self._lock = threading.Lock()
         self._subscribers: list[Subscriber] = []
         backend.subscribe(TOPIC, self.on_event)
@@ -118,7 +124,10 @@ class Listener:
         for subscriber in subscribers:
             subscriber.put(msg)
         if msg.get("job_id") in ("", self._job_id) and msg.get("type") != "task":
-            logger.warning("%s", msg.get("error_message", ""))  # as Ray's driver logs them
+            if self._show is not None:
+                self._show(str(msg.get("error_message", "")))
+            else:
+                logger.warning("%s", msg.get("error_message", ""))
 
     def close(self) -> None:
         try:

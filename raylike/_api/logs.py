@@ -28,12 +28,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from raylike._api import log_dedup as _dedup
+
 TOPIC_PREFIX = "raylike-logs-"
 GATHER_S = 0.01  # a burst of prints within this time travels as one message
 MAX_PENDING = 10_000  # lines waiting to be sent before a writer waits (the pipe is full)
 MAX_BATCH = 1_000  # lines in one Dask event
 
 Group = tuple[str, str, bool, list[str]]  # job id, name, is stderr, lines
+_HINT = _dedup.hint_once()  # Ray gives its how-to-disable note once per process
 
 
 def topic(job_id: str) -> str:
@@ -228,6 +231,9 @@ class Forwarder:
         self.echo = echo  # write the lines (``log_to_driver``); else only hand them on
         self._subscribers: list[Any] = []  # Ray's log subscribers (its test utilities)
         self._lock = threading.Lock()
+        # Ray's deduplication of repeated lines, one per stream (stdout, stderr)
+        self._dedup = ((_dedup.Deduplicator(_HINT), _dedup.Deduplicator(_HINT))
+                       if echo and _dedup.enabled() else None)
         self._local = {"127.0.0.1": True, "localhost": True, "::1": True, "": True,
                        backend.local_host(): True}
         backend.subscribe(self._topic, self.on_event)
@@ -250,13 +256,44 @@ class Forwarder:
                             "actor_name": "", "task_name": msg.get("name", "")})
         if not self.echo:
             return
+        batch = {"ip": msg.get("ip", ""), "pid": msg.get("pid"), "name": msg.get("name", ""),
+                 "err": bool(msg.get("err")), "lines": list(msg.get("lines", ()))}
+        if self._dedup is None:
+            self._write(batch)
+            return
+        with self._lock:
+            shown = self._dedup[batch["err"]].feed(batch)
+        for each in shown:
+            self._write(each)
+
+    def system_line(self, text: str) -> None:
+        """A message pushed to the driver (``error_pubsub``): shown as Ray shows them, a line
+        of the raylet, ``(raylet) ...`` on stdout, folded when repeated even by one node."""
+        batch = {"ip": "", "pid": _dedup.SYSTEM_SOURCE, "name": "", "err": False,
+                 "lines": [text]}
+        if self._dedup is None:
+            self._write(batch)
+            return
+        with self._lock:
+            shown = self._dedup[False].feed(batch)
+        for each in shown:
+            self._write(each)
+
+    def _write(self, batch: dict[str, Any]) -> None:
         try:
-            sink = sys.stderr if msg["err"] else sys.stdout
-            ip = "" if self._is_local(msg.get("ip", "")) else f", ip={msg['ip']}"
-            name = f"{msg['name']} " if msg["name"] else ""
+            sink = sys.stderr if batch["err"] else sys.stdout
+            ip = "" if self._is_local(batch["ip"]) else f", ip={batch['ip']}"
+            name = f"{batch['name']} " if batch["name"] else ""
             start, end = _colors(sink)
-            prefix = f"{start}({name}pid={msg['pid']}{ip}){end} "
-            sink.write("".join(f"{prefix}{line}\n" for line in msg["lines"]))
+            source = (batch["pid"] if batch["pid"] == _dedup.SYSTEM_SOURCE
+                      else f"{name}pid={batch['pid']}{ip}")
+            prefix = f"{start}({source}){end} "
+            suffix = ""
+            if batch.get("repeated"):
+                green, reset = ("\x1b[32m", end) if start else ("", "")
+                suffix = (f"{green} [repeated {batch['repeated']}x across cluster]"
+                          f"{batch.get('hint', '')}{reset}")
+            sink.write("".join(f"{prefix}{line}{suffix}\n" for line in batch["lines"]))
             sink.flush()
         except Exception:  # a closed or odd stream must not break the client
             pass
@@ -271,10 +308,16 @@ class Forwarder:
                 self._subscribers.remove(subscriber)
 
     def close(self) -> None:
+        """Stop listening; show the lines deduplication still holds."""
         try:
             self._backend.unsubscribe(self._topic)
         except Exception:
             pass
+        if self._dedup is not None:
+            with self._lock:
+                held = [b for dedup in self._dedup for b in dedup.flush()]
+            for batch in held:
+                self._write(batch)
 
 
 def _bindable(host: str) -> bool:

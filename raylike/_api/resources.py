@@ -208,10 +208,17 @@ def embedded_node_resources(num_cpus: float | None, num_gpus: float | None,
 
 
 def dashboard_wanted(include_dashboard: bool | None) -> bool:
-    """The dashboard needs bokeh; ``None`` means on where bokeh is installed."""
+    """Whether to serve the dashboard's web pages (Dask's, which need bokeh); ``None`` means
+    on where bokeh is installed. What Ray's dashboard also serves (the state API,
+    metrics) works here without it, so a dashboard asked for where bokeh is missing starts
+    without its pages, with one warning, rather than failing ``init``."""
     has_bokeh = importlib.util.find_spec("bokeh") is not None
     if include_dashboard and not has_bokeh:
-        raise ValueError("include_dashboard=True needs bokeh: pip install 'bokeh>=3.1'")
+        logging.getLogger("raylike").warning(
+            "A dashboard was asked for, but its web pages are Dask's and need bokeh "
+            "(pip install 'bokeh>=3.1'); starting without them (the state API and metrics "
+            "work without them).")
+        return False
     return has_bokeh if include_dashboard is None else bool(include_dashboard)
 
 

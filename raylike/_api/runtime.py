@@ -466,11 +466,13 @@ def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
     from raylike._dask.client import unhandled as _dask_unhandled
 
     defer_releases(_dask_unhandled.released)
+    logs = _logs.Forwarder(backend, job_id) if log_to_driver else None
     return Runtime(client=client, backend=backend, cluster=cluster, owns_client=owns_client,
                    namespace=namespace or str(uuid.uuid4()), job_id=job_id,
                    context=context,
-                   logs=_logs.Forwarder(backend, job_id) if log_to_driver else None,
-                   errors=_error_pubsub.Listener(backend, job_id),
+                   logs=logs,
+                   errors=_error_pubsub.Listener(backend, job_id, logs.system_line
+                                                 if logs is not None else None),
                    memory=_memory.Responder(backend, context.address_info["node_ip_address"]),
                    anonymous_namespace=namespace is None)
 

@@ -366,5 +366,22 @@ class FunctionCache:
         if fn is None:
             if len(self._cache) >= self._size:
                 self._cache.pop(next(iter(self._cache)))
-            fn = self._cache[data] = loads(data)
+            try:
+                fn = loads(data)
+            except Exception:  # noqa: BLE001 - any failure is Ray's import failure
+                raise import_failure("The remote function failed to import on the worker. "
+                                     "This may be because needed library dependencies are "
+                                     "not installed in the worker environment or cannot be "
+                                     f"found from sys.path {sys.path}") from None
+            self._cache[data] = fn
         return fn
+
+
+def import_failure(head: str) -> RuntimeError:
+    """Ray's error for a function or actor class that cannot be unpickled where it runs (a
+    module missing there, say): a ``RuntimeError`` whose text ends with the failure's
+    traceback (raised ``from None``: the text has it). Called in the ``except`` block of
+    that failure."""
+    import traceback
+
+    return RuntimeError(f"{head}:\n\n{traceback.format_exc().rstrip()}")

@@ -31,7 +31,8 @@ from raylike._private import ray_constants
 from raylike._private._batch_queue import BatchQueue
 
 __all__ = [
-    "Semaphore", "SignalActor", "async_wait_for_condition", "client_test_enabled", "chdir",
+    "Semaphore", "SignalActor", "async_wait_for_condition", "chdir", "client_test_enabled",
+    "convert_actor_state",
     "external_redis_test_enabled", "generate_system_config_map", "get_error_message",
     "get_log_batch", "get_log_message", "get_non_head_nodes", "get_other_nodes",
     "init_error_pubsub", "init_log_pubsub", "is_placement_group_removed",
@@ -243,6 +244,19 @@ def wait_until_succeeded_without_exception(func: Callable[..., Any],
 
 
 # ---- cluster state ----------------------------------------------------------------------
+
+def convert_actor_state(state: int | str | None) -> str | None:
+    """An actor state's name from its number in Ray's ``ActorTableData.ActorState`` (a name is
+    returned as it is); ``None`` for no state (or 0, as Ray's helper does)."""
+    if not state:
+        return None
+    if isinstance(state, str):
+        return state
+    from raylike.core.generated.gcs_pb2 import ActorTableData
+
+    states: Any = ActorTableData.ActorState  # type: ignore[attr-defined]  # a nested enum
+    return str(states.Name(int(state)))
+
 
 def wait_for_num_actors(num_actors: int, state: str | None = None, timeout: float = 10) -> None:
     """Return once the state API lists at least ``num_actors`` actors (in ``state``, e.g.

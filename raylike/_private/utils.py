@@ -15,7 +15,8 @@ from raylike._api import host_limits as _host_limits
 from raylike._private import ray_constants
 from raylike._process.env_setup import update_envs
 
-__all__ = ["DeferSigint", "detect_fate_sharing_support", "get_current_node_cpu_model_name",
+__all__ = ["DeferSigint", "compute_driver_id_from_job", "compute_job_id_from_driver",
+           "detect_fate_sharing_support", "get_current_node_cpu_model_name",
            "get_num_cpus",
            "get_ray_doc_version", "get_shared_memory_bytes",
            "parse_pg_formatted_resources_to_original", "publish_error_to_driver",
@@ -25,6 +26,24 @@ logger = logging.getLogger(__name__)
 
 ENV_DISABLE_DOCKER_CPU_WARNING = "RAY_DISABLE_DOCKER_CPU_WARNING" in os.environ
 _get_docker_cpus = _host_limits.docker_cpus  # a container's CPU limit (None: none)
+
+
+def compute_job_id_from_driver(driver_id: Any) -> Any:
+    """The job of a driver: the first bytes of the driver's worker id, as Ray forms them."""
+    from raylike._api import ids as _ids
+
+    if not isinstance(driver_id, _ids.WorkerID):
+        raise TypeError(f"expected a WorkerID, got {type(driver_id).__name__}")
+    return _ids.JobID(driver_id.binary()[:_ids.JobID.size()])
+
+
+def compute_driver_id_from_job(job_id: Any) -> Any:
+    """The worker id of a job's driver (the job's bytes, then ``ff`` bytes)."""
+    from raylike._api import ids as _ids
+
+    if not isinstance(job_id, _ids.JobID):
+        raise TypeError(f"expected a JobID, got {type(job_id).__name__}")
+    return _ids.WorkerID.from_hex(_ids.driver_worker_id(job_id.hex()))
 
 
 def get_num_cpus(override_docker_cpu_warning: bool = False, truncate: bool = True) -> float:

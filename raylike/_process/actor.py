@@ -39,7 +39,7 @@ from raylike._api import memory as _memory
 from raylike._api.actor_spec import SYSTEM_CONCURRENCY_GROUPS
 from raylike._api.objects import ObjectRef, _Borrowed, child_refs
 from raylike._api.options import DYNAMIC, STREAMING
-from raylike._api.serialization import dumps_frames, loads
+from raylike._api.serialization import dumps_frames, import_failure, loads
 from raylike._process import env_setup as _env_setup
 from raylike._process import proctitle as _proctitle
 from raylike._process.actor_gate import Gate
@@ -488,7 +488,7 @@ def _init(channel: Channel, cls_bytes: bytes, args: bytes, deps: bytes,
             if limit < 1:
                 raise ValueError(f"max_concurrency must be greater than 0, but the "
                                  f"concurrency group {group!r} has {limit}.")
-        cls = loads(cls_bytes)
+        cls = _load_class(cls_bytes, class_name)
         a, kw = unpack_arguments(args, loads(deps))
         if loop is not None:  # built on its loop, so __init__ may use asyncio
             instance = asyncio.run_coroutine_threadsafe(_construct(cls, a, kw), loop).result()
@@ -522,6 +522,15 @@ def _init(channel: Channel, cls_bytes: bytes, args: bytes, deps: bytes,
         drain_on_sigterm(_actor.stop)
     custom = type(instance).__repr__ is not object.__repr__  # Ray's ``repr_name``: its repr
     channel.send(("actor-ready", True, None, _safe_repr(instance, class_name) if custom else ""))
+
+
+def _load_class(cls_bytes: bytes, class_name: str) -> type:
+    try:
+        return loads(cls_bytes)
+    except Exception:  # noqa: BLE001 - any failure is Ray's import failure
+        raise import_failure(f"The actor with name {class_name} failed to import on the "
+                             "worker. This may be because needed library dependencies are "
+                             "not installed in the worker environment") from None
 
 
 async def _construct(cls: type, args: list[Any], kwargs: dict[str, Any]) -> Any:

@@ -558,3 +558,52 @@ def test_task_given_a_dead_actors_result_raises_task_error(ray_shared):
     with pytest.raises(ray.exceptions.RayTaskError) as info:
         ray.get(consume.remote(dead), timeout=60)
     assert isinstance(info.value, ray.exceptions.RayActorError)
+
+
+def _vanishing_module(tmp_path, monkeypatch):
+    """A module imported here whose file is then gone: a function or class that refers to it
+    pickles by reference (it stays in ``sys.modules``) and cannot be unpickled where it
+    runs."""
+    import importlib
+    import uuid
+
+    name = f"_vanishing_{uuid.uuid4().hex[:8]}"
+    path = tmp_path / f"{name}.py"
+    path.write_text("def helper():\n    return 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module(name)
+    path.unlink()
+    return module
+
+
+def test_function_that_cannot_be_imported_on_the_worker(ray_shared, tmp_path, monkeypatch):
+    ray = ray_shared
+    module = _vanishing_module(tmp_path, monkeypatch)
+
+    @ray.remote
+    def uses_it():
+        return module.helper()
+
+    with pytest.raises(ray.exceptions.RayTaskError) as info:
+        ray.get(uses_it.remote(), timeout=60)
+    assert isinstance(info.value, RuntimeError)
+    assert "The remote function failed to import on the worker" in str(info.value)
+    assert "ModuleNotFoundError" in str(info.value)
+
+
+def test_actor_class_that_cannot_be_imported_on_the_worker(ray_shared, tmp_path, monkeypatch):
+    ray = ray_shared
+    module = _vanishing_module(tmp_path, monkeypatch)
+
+    @ray.remote
+    class UsesIt:
+        def __init__(self):
+            self.x = module.helper()
+
+        def ready(self):
+            return True
+
+    with pytest.raises(ray.exceptions.RayActorError) as info:
+        ray.get(UsesIt.remote().ready.remote(), timeout=60)
+    assert "The actor with name UsesIt failed to import on the worker" in str(info.value)
+    assert "ModuleNotFoundError" in str(info.value)

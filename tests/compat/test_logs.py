@@ -313,3 +313,39 @@ def test_log_to_driver_defaults_to_the_environment_variable(driver: Any) -> None
     run.close()
     assert run.token not in run.output("out")
     assert run.token not in run.output("err")
+
+
+_SAME_LINE_FROM_FOUR_ACTORS = """
+    @ray.remote(num_cpus=0)
+    class Talker:
+        def say(self, token, index):
+            import os
+            print("same words", token, f"n={index}")
+            return os.getpid()
+
+    talkers = [Talker.remote() for _ in range(4)]
+    ray.get([t.__ray_ready__.remote() for t in talkers], timeout=60)
+    result = ray.get([t.say.remote(token, i) for i, t in enumerate(talkers)], timeout=60)
+"""
+
+
+def test_a_line_printed_by_several_processes_is_shown_once_then_counted(driver: Any) -> None:
+    """Ray's log deduplication: the first line at once, the rest folded into one line with
+    ``[repeated 3x across cluster]`` (at the latest when the driver ends), and a note on how
+    to turn it off."""
+    run = driver(_SAME_LINE_FROM_FOUR_ACTORS, env={"RAY_DEDUP_LOGS_AGG_WINDOW_S": "60"})
+    assert len(set(run.result())) == 4
+    run.close()
+    out = run.output("out")
+    assert out.count("same words") == 2, out
+    assert re.search(rf"same words {run.token} n=\d \[repeated 3x across cluster\]", out), out
+    assert out.count("RAY_DEDUP_LOGS=0") == 1, out
+
+
+def test_dedup_logs_0_shows_every_line(driver: Any) -> None:
+    run = driver(_SAME_LINE_FROM_FOUR_ACTORS, env={"RAY_DEDUP_LOGS": "0"})
+    pids = run.result()
+    for index, pid in enumerate(pids):
+        run.wait_for(_line("Talker", pid, f"same words {run.token} n={index}"))
+    run.close()
+    assert "repeated" not in run.output("out")

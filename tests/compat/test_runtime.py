@@ -6,6 +6,7 @@ This module deliberately does not use ``ray_shared``: several tests need no clus
 
 from __future__ import annotations
 
+import importlib
 import os
 import time
 
@@ -98,6 +99,26 @@ def test_init_as_context_manager(ray_fresh):
 
         assert ray.get(f.remote()) == "inside"
     assert not ray.is_initialized()
+
+
+def test_init_with_dashboard_serves_the_state_api(ray_fresh):
+    """``include_dashboard=True`` starts the cluster (with the dashboard's web pages where
+    they can be served) and the state API answers."""
+    ray = ray_fresh
+    list_actors = importlib.import_module(f"{ray.__name__}.util.state").list_actors
+    ctx = ray.init(num_cpus=1, include_dashboard=True)
+    assert ray.is_initialized()
+    assert ctx.address_info["webui_url"] == ctx.dashboard_url
+
+    @ray.remote
+    class Probe:
+        def ping(self):
+            return "pong"
+
+    probe = Probe.remote()
+    assert ray.get(probe.ping.remote()) == "pong"
+    rows = _poll(list_actors, lambda r: any(a.state == "ALIVE" for a in r))
+    assert [a.class_name.rsplit(".", 1)[-1] for a in rows if a.state == "ALIVE"] == ["Probe"]
 
 
 def test_init_returns_rays_context(ray_fresh):

@@ -126,6 +126,10 @@ def test_filters_and_limit(ray_dashboard: Any, state: _State) -> None:
         state.list_tasks(filters=[("no_such_column", "=", "x")])
     with pytest.raises(ValueError, match="predicate"):
         state.list_tasks(filters=[("state", ">", "x")])
+    for unknown in (state.list_actors, state.list_nodes):  # states are checked there
+        with pytest.raises(state.exception.RayStateApiException, match="state"):
+            unknown(filters=[("state", "=", "NO_SUCH_STATE")])
+    assert all(a.state == "ALIVE" for a in state.list_actors(filters=[("state", "=", "alive")]))
 
 
 def test_actor_tasks_and_actors_alive_then_dead(ray_dashboard: Any, state: _State) -> None:
@@ -365,3 +369,39 @@ def test_actor_repr_name_is_its_own_repr(ray_dashboard: Any, state: _State) -> N
                  "the actor's repr_name")
     assert row.repr_name == "st-repr-1"
     assert _until(lambda: state.get_actor(plain), "the plain actor").repr_name == ""
+
+
+def test_actor_task_names_use_the_actors_repr(ray_dashboard: Any, state: _State) -> None:
+    """An actor call's task is named ``<repr>.<method>`` when the class defines ``__repr__``
+    (unless the call was given a name); its function stays ``<Class>.<method>``."""
+    ray = ray_dashboard
+
+    @ray.remote(num_cpus=0)
+    class StRepr:
+        def __init__(self, label):
+            self.label = label
+
+        def __repr__(self):
+            return self.label
+
+        def st_repr_call(self):
+            return 1
+
+    plain, named = StRepr.remote("st-repr-plain"), StRepr.remote("st-repr-named")
+    ray.get([plain.st_repr_call.remote(),
+             named.st_repr_call.options(name="st-custom").remote()], timeout=60)
+
+    def rows(actor: Any) -> list[Any]:
+        return state.list_tasks(filters=[("actor_id", "=", actor._actor_id.hex()),
+                                         ("type", "=", "ACTOR_TASK")], detail=True)
+
+    # Ray may list a call before its actor's repr is known: wait for the final names
+    plain_rows = _until(lambda: [t for t in rows(plain)
+                                 if t.name == "st-repr-plain.st_repr_call"], "the repr name")
+    named_rows = _until(lambda: [t for t in rows(named) if t.name == "st-custom"],
+                        "the given name")
+    assert len(plain_rows) == len(named_rows) == 1
+    for row in plain_rows + named_rows:
+        assert row.func_or_class_name == "StRepr.st_repr_call"
+    for actor in (plain, named):
+        ray.kill(actor)

@@ -2,7 +2,9 @@
 loopback-only sockets, CPU accounting, re-init."""
 from __future__ import annotations
 
+import importlib.util
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -309,6 +311,21 @@ def test_no_dashboard() -> None:
     assert ctx.dashboard_url is None
     assert ctx.address_info["webui_url"] is None
 
+
+
+@pytest.mark.skipif(importlib.util.find_spec("bokeh") is not None,
+                    reason="bokeh is installed: the dashboard's pages are served")
+def test_dashboard_without_bokeh_starts_with_one_warning(caplog: pytest.LogCaptureFixture
+                                                          ) -> None:
+    """``include_dashboard=True`` where bokeh is missing: the cluster starts without the web
+    pages (the state API needs none) and one warning says why."""
+    with caplog.at_level(logging.WARNING, logger="raylike"):
+        ctx: Any = ray.init(num_cpus=2, include_dashboard=True)
+    said = [r.getMessage() for r in caplog.records if "bokeh" in r.getMessage()]
+    assert len(said) == 1 and "pip install" in said[0], said
+    assert ctx.dashboard_url is None
+    assert ctx.address_info["webui_url"] is None
+    assert isinstance(ray.get(getpid.remote(), timeout=30), int)
 
 # refs still held by module globals when the interpreter exits (ray.shutdown() first, or not)
 REFS_AT_EXIT = """\

@@ -25,15 +25,28 @@ def _types(messages):
 
 
 @pytest.mark.timeout(60)
-def test_a_published_error_reaches_subscribers_and_the_driver_log(pubsub, caplog):
+def test_a_published_error_reaches_subscribers_and_the_driver_output(pubsub, capsys):
+    """The driver shows it as Ray does: a line of the raylet on stdout."""
+    utils.publish_error_to_driver(ray_constants.DASHBOARD_AGENT_DIED_ERROR, "agent gone")
+    errors = test_utils.get_error_message(pubsub, 1, ray_constants.DASHBOARD_AGENT_DIED_ERROR)
+    assert [e["error_message"] for e in errors] == ["agent gone"]
+    out = ""
+    deadline = time.monotonic() + 10
+    while "agent gone" not in out and time.monotonic() < deadline:
+        time.sleep(0.05)
+        out += capsys.readouterr().out
+    assert "(raylet) agent gone" in out
+
+
+@pytest.mark.timeout(60)
+def test_published_errors_go_to_the_log_when_output_is_not_forwarded(caplog):
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
     with caplog.at_level(logging.WARNING, logger="raylike"):
-        utils.publish_error_to_driver(ray_constants.DASHBOARD_AGENT_DIED_ERROR, "agent gone")
-        errors = test_utils.get_error_message(pubsub, 1, ray_constants.DASHBOARD_AGENT_DIED_ERROR)
-        assert [e["error_message"] for e in errors] == ["agent gone"]
+        utils.publish_error_to_driver(ray_constants.DASHBOARD_AGENT_DIED_ERROR, "agent lost")
         deadline = time.monotonic() + 10
-        while "agent gone" not in caplog.text and time.monotonic() < deadline:
+        while "agent lost" not in caplog.text and time.monotonic() < deadline:
             time.sleep(0.05)
-    assert "agent gone" in caplog.text
+    assert "agent lost" in caplog.text
 
 
 @pytest.mark.timeout(60)

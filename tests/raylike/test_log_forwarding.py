@@ -222,12 +222,15 @@ class _FakeBackend:
 def test_prefix_names_the_host_of_a_remote_node(capsys: Any) -> None:
     backend = _FakeBackend()
     _logs.Forwarder(backend, "job")
-    for ip in ("10.0.0.1", "127.0.0.1", "203.0.113.7"):  # TEST-NET-3: not this host
-        backend.handler((0.0, {"pid": 5, "name": "f", "err": False, "lines": ["hi"], "ip": ip}))
+    # distinct lines: the same line from several sources would be folded (deduplication)
+    for ip, word in (("10.0.0.1", "one"), ("127.0.0.1", "two"), ("203.0.113.7", "three")):
+        # 203.0.113.7 is TEST-NET-3: not this host
+        backend.handler((0.0, {"pid": 5, "name": "f", "err": False, "lines": [word], "ip": ip}))
     backend.handler((0.0, {"pid": 6, "name": "A", "err": True, "lines": ["a", "b"],
                            "ip": "10.0.0.1"}))
     out, err = capsys.readouterr()
-    assert out.splitlines() == ["(f pid=5) hi", "(f pid=5) hi", "(f pid=5, ip=203.0.113.7) hi"]
+    assert out.splitlines() == ["(f pid=5) one", "(f pid=5) two",
+                                "(f pid=5, ip=203.0.113.7) three"]
     assert err.splitlines() == ["(A pid=6) a", "(A pid=6) b"]
 
 

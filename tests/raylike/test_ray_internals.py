@@ -162,6 +162,23 @@ def test_private_state_and_worker_views(cluster: Any) -> None:
     ray.kill(actor)
 
 
+def test_job_id_from_driver_id_and_actor_id_attribute(cluster: Any) -> None:
+    driver = ray.WorkerID(worker.global_worker.worker_id)
+    job = utils.compute_job_id_from_driver(driver)
+    assert job.hex() == ray.get_runtime_context().get_job_id()
+    assert utils.compute_driver_id_from_job(job) == driver
+    with pytest.raises(TypeError):
+        utils.compute_job_id_from_driver(driver.hex())
+
+    @ray.remote
+    class Actor:
+        pass
+
+    actor = Actor.remote()
+    assert actor._ray_actor_id == actor._actor_id  # the attribute Ray's handle has
+    ray.kill(actor)
+
+
 def _counts(before: frozenset[bytes] = frozenset()) -> dict[bytes, tuple[int, int]]:
     """The process's reference table, without the refs in ``before`` (refs an earlier test
     of the session left alive, a warning's record of an object, say, are not this test's)."""

@@ -128,3 +128,11 @@ def test_defer_sigint_delivers_at_the_end_of_the_block():
             signal.raise_signal(signal.SIGINT)
             reached_end = True
     assert reached_end
+
+
+def test_convert_actor_state_names_rays_numbers() -> None:
+    from raylike._private.test_utils import convert_actor_state
+
+    assert convert_actor_state(2) == "ALIVE" and convert_actor_state(4) == "DEAD"
+    assert convert_actor_state(None) is None and convert_actor_state(0) is None  # as Ray's
+    assert convert_actor_state("PENDING_CREATION") == "PENDING_CREATION"

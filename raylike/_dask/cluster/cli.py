@@ -144,8 +144,9 @@ def _start_scheduler(args: argparse.Namespace, address: str) -> tuple[Entry, str
 
     sched = ["--host", args.host, "--port", str(args.port)]
     dashboard = None
-    if not args.no_dashboard and (args.dashboard_port or _resources.dashboard_wanted(None)):
-        _resources.dashboard_wanted(True)  # a clear error without bokeh
+    # --dashboard-port asks for the pages: without bokeh, one warning and none
+    if not args.no_dashboard and _resources.dashboard_wanted(True if args.dashboard_port
+                                                             else None):
         dashboard = f"{args.host}:{args.dashboard_port or 8265}"  # Ray's dashboard port
         sched += ["--dashboard-address", dashboard]
     else:  # --no-dashboard drops the pages only: the HTTP server (health) stays, on loopback

@@ -117,6 +117,10 @@ def task_row(rec: dict[str, Any], live: str | None, actors: dict[str, Any]) -> d
             state = "FAILED"
     elif actor_id and actor_id in actors:
         job = actors[actor_id].job_id
+    name = rec["name"]
+    repr_name = getattr(actors.get(actor_id or ""), "repr_name", "")
+    if rec.get("default_name") and repr_name:  # Ray names an unnamed call by the actor's repr
+        name = f"{repr_name}.{rec['func'].rsplit('.', 1)[-1]}"
     events = [{"state": s, "created_ms": ms(rec.get(t))} for s, t in (
         ("PENDING_NODE_ASSIGNMENT", "created"), ("RUNNING", "started"))
         if rec.get(t) is not None]
@@ -125,7 +129,7 @@ def task_row(rec: dict[str, Any], live: str | None, actors: dict[str, Any]) -> d
     task_id = (("ff" * 8 + actor_id) if rec["type"] == "ACTOR_CREATION_TASK" and actor_id
                else _ids.task_id(rec["key"], actor_id, job))
     return {
-        "task_id": task_id, "attempt_number": 0, "name": rec["name"], "state": state,
+        "task_id": task_id, "attempt_number": 0, "name": name, "state": state,
         "job_id": job, "actor_id": actor_id, "type": rec["type"],
         "func_or_class_name": rec["func"], "parent_task_id": DRIVER_TASK + job,
         "node_id": node_of(rec.get("worker")), "worker_id": rec.get("worker_id"),
@@ -151,11 +155,16 @@ def call_record(call: dict[str, Any], worker: str) -> dict[str, Any]:
     waiting = ("PENDING_NODE_ASSIGNMENT" if kind == "NORMAL_TASK"
                else "PENDING_ACTOR_TASK_ORDERING_OR_CONCURRENCY")
     state = waiting if call["state"] == "PENDING" else call["state"]
-    function = call["method"].rsplit(".", 1)[-1] if kind == "NORMAL_TASK" else call["name"]
+    if kind == "NORMAL_TASK":
+        function = call["method"].rsplit(".", 1)[-1]
+    else:  # Ray's ``ClassName.method``, whatever name the call was given
+        short = (call.get("class_name") or "").rsplit(".", 1)[-1]
+        function = f"{short}.{call['method']}" if short and call.get("method") else call["name"]
     return {"key": call["key"], "state": state,
             "created": call["created"], "started": call["started"], "ended": call["ended"],
             "worker": worker, "type": kind, "actor_id": call["actor_id"],
             "name": call["name"], "func": function,
+            "default_name": kind != "NORMAL_TASK" and call["name"] == function,
             "full_name": call["method"],
             "error_type": error[0], "error_message": error[1],
             "resources": _resources.without_hidden(call.get("resources") or {}),

@@ -83,9 +83,30 @@ def _conflicting(filters: list[tuple[str, str, Any]]) -> bool:
     return False
 
 
+# the states a ``state = X`` filter may name, where Ray's data source checks them (its GCS
+# queries take the state as an enum): any other is the API server's error
+_STATES = {
+    StateResource.ACTORS: ("actor", ("DEPENDENCIES_UNREADY", "PENDING_CREATION", "ALIVE",
+                                     "RESTARTING", "DEAD")),
+    StateResource.NODES: ("node", ("ALIVE", "DEAD")),
+}
+
+
+def _check_states(kind: str, filters: list[tuple[str, str, Any]]) -> None:
+    if kind not in _STATES:
+        return
+    what, states = _STATES[kind]
+    for key, predicate, value in filters:
+        if key == "state" and predicate == "=" and str(value).upper() not in states:
+            raise RayStateApiException(
+                "API server internal error. See dashboard.log file for more details. Error: "
+                f"Invalid {what} state for filtering: {str(value).upper()}")
+
+
 def _list(kind: str, address: str | None, filters: Filters, limit: int, timeout: int,
           detail: bool, raise_on_missing_output: bool) -> list[Any]:
     checked = check_filters(filters)
+    _check_states(kind, checked)
     if _conflicting(checked):
         return []
     if int(limit) > MAX_LIMIT:
