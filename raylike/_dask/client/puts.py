@@ -19,13 +19,15 @@ at once is released after its announcement, on the same stream.
 A put whose worker fails to store it gets that error as the object's (``get`` raises it);
 one whose lane closes before the answer is sent again through Dask (``scatter``) from a copy
 kept for that (values of at most :data:`COPY_LIMIT` bytes), or else is lost
-(``ObjectLostError``), as an object stored on that worker a moment later would have been. At
-most one large put (a buffer sent through shared memory) is in flight at a time, so a loop of
-large puts cannot pile up shared memory faster than the worker takes it.
+(``ObjectLostError``), as an object stored on that worker a moment later would have been.
+Large puts (buffers sent through shared memory) in flight hold at most :data:`LARGE_IN_FLIGHT`
+bytes (one at least), so a loop of large puts cannot pile up shared memory faster than the
+worker takes it.
 """
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import logging
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("raylike.puts")
 COPY_LIMIT = 64 * 1024  # bytes of pickle a put keeps a copy of until answered (lane lost)
+LARGE_IN_FLIGHT = 256 * 2**20  # bytes of large puts sent and not yet answered
 _LIVE = ("newly-created", "connecting", "running")  # client states in which answers come
 
 
@@ -55,34 +58,48 @@ class PutsInFlight:
     def __init__(self, client: Client) -> None:
         self.client = client
         self._lock = threading.Lock()
+        self._room = threading.Lock()  # taken by a large put while it waits for room
         self._waiting: dict[str, threading.Event] = {}
-        self._large: threading.Event | None = None  # the large put in flight, if any
+        # the large puts in flight: (bytes, answered), oldest first
+        self._large: collections.deque[tuple[int, threading.Event]] = collections.deque()
 
     def send(self, lane: Lane, key: str, frames: Frames, kind: type) -> ObjectRef[Any] | None:
         """Send ``frames`` (the value, of type ``kind``) to the lane's worker under ``key``;
         its ref, or ``None`` if the lane is closed (the caller goes Dask's way)."""
+        size = payload_size(frames)
         large = any(memoryview(b).nbytes >= OUT_OF_BAND for b in frames.buffers)
-        if large:
-            previous = self._large
-            if previous is not None:
-                self._wait(previous)
         copy = None
-        if not large and payload_size(frames) <= COPY_LIMIT:
+        if not large and size <= COPY_LIMIT:
             copy = Frames(frames.head, [bytes(memoryview(b).cast("B")) for b in frames.buffers])
         done = threading.Event()
         with self._lock:
             self._waiting[key] = done
-        answer = lane.put(key, frames)
+        with self._room if large else contextlib.nullcontext():  # large puts: one thread at
+            # a time, each waiting for room
+            if large:
+                self._make_room(size)
+            answer = lane.put(key, frames)
+            if answer is not None and large:
+                self._large.append((size, done))
         if answer is None:
             with self._lock:
                 self._waiting.pop(key, None)
             return None
-        if large:
-            self._large = done
         future: Future = Future(key, self.client)  # pending until announced
         answer.add_done_callback(functools.partial(
             self._answered, key, future, kind, copy, lane.address, done))
         return ObjectRef(key, future)
+
+    def _make_room(self, size: int) -> None:
+        """Wait until a large put of ``size`` bytes fits among those in flight."""
+        while self._large:
+            if self._large[0][1].is_set():
+                self._large.popleft()
+            elif sum(n for n, _ in self._large) + size > LARGE_IN_FLIGHT:
+                self._wait(self._large[0][1])
+                self._large.popleft()
+            else:
+                return
 
     def settle(self, key: str) -> None:
         """Return once put ``key`` (if it is one in flight) is announced to the scheduler, or
@@ -111,8 +128,9 @@ class PutsInFlight:
                 logger.debug("could not put %s again", key, exc_info=True)
                 payload = exc
         try:
-            self.client.loop.add_callback(self._settle_on_loop, key, future, kind, status,
-                                          payload, address, done)
+            loop: Any = self.client.loop
+            loop.add_callback(self._settle_on_loop, key, future, kind, status, payload,
+                              address, done)
         except Exception:  # the client's loop is gone: nothing is left to tell
             self._finished(key, done)
 
@@ -151,5 +169,5 @@ def _lost(key: str, cause: Any) -> BaseException:
 
 def _on_loop(client: Client) -> bool:
     with contextlib.suppress(RuntimeError):
-        return asyncio.get_running_loop() is client.loop.asyncio_loop
+        return asyncio.get_running_loop() is getattr(client.loop, "asyncio_loop", None)
     return False
