@@ -22,8 +22,8 @@ the worker over the same pipe (``raylike._process.child.Channel``).
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
+import copy
 import dataclasses
 import functools
 import inspect
@@ -43,6 +43,7 @@ from raylike._api.serialization import dumps_frames, import_failure, loads
 from raylike._process import env_setup as _env_setup
 from raylike._process import proctitle as _proctitle
 from raylike._process.actor_gate import Gate
+from raylike._process.call_pool import CallPool
 from raylike._process.child import Channel, _check_returns, _one_return, error_payload, exit_process
 from raylike.exceptions import AsyncioActorExit, TaskCancelledError
 
@@ -76,17 +77,16 @@ class _Actor:
         self.class_name = class_name
         self.loop = loop
         self.gate = Gate(loop, concurrency) if loop is not None else None
-        self.pool = (concurrent.futures.ThreadPoolExecutor(concurrency, "raylike-actor")
+        self.pool = (CallPool(concurrency, "raylike-actor")
                      if loop is None and (concurrency > 1 or groups) else None)
         # the concurrency groups: a loop and its gate each (async), or a pool each
         self.group_gates: dict[str, Gate] = {}
-        self.group_pools: dict[str, concurrent.futures.ThreadPoolExecutor] = {}
+        self.group_pools: dict[str, CallPool] = {}
         for name, limit in (groups or {}).items():
             if loop is not None:
                 self.group_gates[name] = Gate(_start_loop(name), limit)
             else:
-                self.group_pools[name] = concurrent.futures.ThreadPoolExecutor(
-                    limit, f"raylike-actor-{name}")
+                self.group_pools[name] = CallPool(limit, f"raylike-actor-{name}")
         self.exiting = False
         self.exit_code = 0  # the process's, once the calls it drains have ended
         self.active = 0
@@ -134,8 +134,7 @@ class _Actor:
         if self.loop is not None:
             self.group_gates[group] = Gate(_start_loop(group), limit)
         else:
-            self.group_pools[group] = concurrent.futures.ThreadPoolExecutor(
-                limit, f"raylike-actor-{group}")
+            self.group_pools[group] = CallPool(limit, f"raylike-actor-{group}")
 
     def cancel(self, call_id: int, recursive: bool) -> None:
         """``ray.cancel`` of call ``call_id`` (from the pipe's reader thread). Recursive: the
@@ -249,9 +248,13 @@ class _Actor:
     def _call_info(self, key: str, method: str, name: str = "") -> _context.TaskInfo:
         """The actor's info as one call of ``method`` (named ``name``, if given) sees it."""
         class_path = self.info.function_name.rsplit(".", 1)[0]
-        return dataclasses.replace(self.info, key=key, name=name or f"{self.class_name}.{method}",
-                                   function_name=f"{class_path}.{method}", canceled=False,
-                                   children=[])
+        info = copy.copy(self.info)  # ``dataclasses.replace`` rebuilt all 21 fields per call
+        info.key = key
+        info.name = name or f"{self.class_name}.{method}"
+        info.function_name = f"{class_path}.{method}"
+        info.canceled = False
+        info.children = []
+        return info
 
     # -- one call -----------------------------------------------------------------------------
     def _prepare(self, method: str, args: bytes, deps: Any

@@ -27,6 +27,7 @@ from raylike._dask.client import submissions as _submissions
 from raylike._dask.client.callbacks import when_done
 from raylike._dask.client.direct import DirectCalls
 from raylike._dask.client.leases import TaskLeases
+from raylike._dask.client.puts import PutsInFlight
 from raylike._dask.client.waiting import (
     DONE,
     NEVER,
@@ -74,6 +75,7 @@ class DaskBackend:
             if self.direct is not None and in_worker is None and _config.flag("direct_tasks")
             else None)
         self._lanes_looked = -LANES_LOOK_INTERVAL  # when the workers were last looked at
+        self.puts = PutsInFlight(client)  # a driver's puts not yet answered by their worker
         self._local_lanes()  # opened in the background: ready by the first put, usually
         self.address = str(client.scheduler.address)
         self._batch = _submissions.Batch(client, self._fire_and_forget_keys)
@@ -143,6 +145,7 @@ class DaskBackend:
         fut = ref._future
         if fut is None and ref._direct is not None:
             return ref._direct.promote(ref, block=True)
+        self.puts.settle(ref._key)  # a put in flight: the scheduler hears of it first
         if fut is None or fut.client is not self.client:
             fut = self._future(ref._key)
         return fut
@@ -203,7 +206,7 @@ class DaskBackend:
         lanes = self._local_lanes()
         if lanes:  # a worker on this host: through shared memory (``raylike._transport.lane``)
             self.check_connected()
-            ref = _objects_lane.put(self.client, lanes[0], value, self.direct)
+            ref = _objects_lane.put(self.puts, lanes[0], value, self.direct)
             if ref is not None:
                 return ref
         with self._dask_errors("put"):

@@ -23,6 +23,7 @@ from raylike._dask import internals
 from raylike._dask.client.callbacks import when_done
 
 if TYPE_CHECKING:
+    from raylike._dask.client.puts import PutsInFlight
     from raylike._transport.lane import Lane
 
 ABSENT: Any = object()  # ``get``: the lane's worker does not hold this object
@@ -32,9 +33,9 @@ ABSENT: Any = object()  # ``get``: the lane's worker does not hold this object
 WATCH_LIMIT = 64
 
 
-def put(client: Client, lane: Lane, value: Any, owner: Any = None) -> ObjectRef[Any] | None:
-    """Store ``value`` on the lane's worker; ``None`` if it must go Dask's way instead.
-    ``owner``: the driver's ``DirectCalls``, which keeps a copy of a small value
+def put(puts: PutsInFlight, lane: Lane, value: Any, owner: Any = None) -> ObjectRef[Any] | None:
+    """Store ``value`` on the lane's worker, one way (``puts``); ``None`` if it must go Dask's
+    way instead. ``owner``: the driver's ``DirectCalls``, which keeps a copy of a small value
     (``small_puts``)."""
     from raylike._api.tasks import new_key
     from raylike._dask.client import small_puts as _small_puts
@@ -43,18 +44,9 @@ def put(client: Client, lane: Lane, value: Any, owner: Any = None) -> ObjectRef[
         frames = dumps_frames(value, "put value")
     if borrowed.refs:  # refs inside: Dask's scatter keeps them alive with the value
         return None
-    key = new_key(type(value).__name__)
-    answer = lane.put(key, frames)
-    if answer is None:
-        return None
-    status, payload = answer.result()
-    if status == "absent":  # the lane closed meanwhile
-        return None
-    if status != "ok":
-        raise loads(payload)
-    ref: ObjectRef[Any] = ObjectRef(key, announce(client, key, lane.address, payload,
-                                                  type(value)))
-    _small_puts.keep_copy(ref, frames, owner)
+    ref = puts.send(lane, new_key(type(value).__name__), frames, type(value))
+    if ref is not None:
+        _small_puts.keep_copy(ref, frames, owner)
     return ref
 
 
