@@ -1,4 +1,5 @@
-"""Task leases: a driver on this host runs its tasks here without Dask's scheduler per task.
+"""Task leases: an owner (a driver on this host, or this worker for its task and actor
+processes) runs its tasks here without Dask's scheduler per task.
 
 Ray's owners lease a worker once and push many tasks to it. Here a *lease* is a Dask task,
 :func:`hold_lease`, that a driver submits with the resources of its tasks (``CPU: 1`` for a
@@ -14,7 +15,8 @@ with no lease left is answered ``moved`` (the driver places it again).
 
 The driver registers each lease it asks for on all its lanes first (``expect``); the lease task
 finds the registration where Dask placed it, or ends at once (``unserved``) on a worker that
-has none (a driver on another host: its tasks keep Dask's path).
+has none (a driver on another host: its tasks keep Dask's path). This worker's own tasks (those
+its task and actor processes submit) come through ``lease_lane.NodeLane``, in process.
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ from raylike._transport.lane import value_answer
 from raylike.exceptions import RaySystemError
 
 if TYPE_CHECKING:
+    from raylike._dask.worker.lease_lane import NodeLane
     from raylike._dask.worker.node import NodePlugin
 
 logger = logging.getLogger("raylike.leases")
@@ -66,6 +69,16 @@ class LeaseDesk:
         self.waiters: dict[str, tuple[Any, int, int, str]] = {}  # lease id -> its driver's
         self.queues: dict[tuple[int, str], _Queue] = {}  # (id of the driver's peer, shape)
         self.kept: dict[str, tuple[float, Any]] = {}  # results held for their driver
+        self._own: NodeLane | None = None  # this worker's own lane (``own_lane``)
+
+    def own_lane(self) -> NodeLane:
+        """This worker's lane to this desk, for the tasks its processes submit."""
+        from raylike._dask.worker.lease_lane import NodeLane
+
+        with self.lock:
+            if self._own is None:
+                self._own = NodeLane(self.node)
+            return self._own
 
     # -- on the event loop (the lane) -------------------------------------------------------
     def expect(self, peer: Any, grant: int, end: int, lease_id: str, shape: str) -> None:
@@ -126,8 +139,7 @@ class LeaseDesk:
             if queue is None or queue.closed:
                 queue = self.queues[slot] = _Queue(threading.Condition(self.lock))
             queue.leases += 1
-        loop = self.node.worker.loop
-        loop.add_callback(peer.answer, grant, "ok", self.node.worker.address)
+        self.tell(peer, grant, "ok", self.node.worker.address)
         try:
             while True:
                 item = self._next(queue, slot)
@@ -135,9 +147,17 @@ class LeaseDesk:
                     return "idle"
                 rid, call, deps = item
                 answer = self._run(call, deps)
-                loop.add_callback(peer.answer, rid, *answer)
+                self.tell(peer, rid, *answer)
         finally:
-            loop.add_callback(peer.answer, end, "ok", None)
+            self.tell(peer, end, "ok", None)
+
+    def tell(self, peer: Any, rid: int, status: str, payload: Any) -> None:
+        """Answer ``peer`` from a lease's thread: a lane's on the event loop (it writes to
+        its socket); this worker's own (``lease_lane.NodeLane``, ``inline``) at once."""
+        if getattr(peer, "inline", False):
+            peer.answer(rid, status, payload)
+        else:
+            self.node.worker.loop.add_callback(peer.answer, rid, status, payload)
 
     def _next(self, queue: _Queue, slot: tuple[int, str]
               ) -> tuple[int, Any, list[tuple[str, Any]]] | None:
