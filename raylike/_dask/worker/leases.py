@@ -20,6 +20,7 @@ its task and actor processes submit) come through ``lease_lane.NodeLane``, in pr
 """
 from __future__ import annotations
 
+import ast
 import collections
 import logging
 import threading
@@ -52,6 +53,8 @@ class _Queue:
     """One driver's pushed tasks of one shape on this node, and its leases here."""
 
     ready: threading.Condition  # on the desk's lock: a task was pushed, or the queue closed
+    peer: Any = None  # its owner's lane (or this worker's ``NodeLane``)
+    cpus: float = 0.0  # the CPUs of its shape
     items: collections.deque[tuple[int, Any, list[tuple[str, Any]]]] = field(
         default_factory=collections.deque)
     leases: int = 0
@@ -137,7 +140,8 @@ class LeaseDesk:
             slot = (id(peer), shape)
             queue = self.queues.get(slot)
             if queue is None or queue.closed:
-                queue = self.queues[slot] = _Queue(threading.Condition(self.lock))
+                queue = self.queues[slot] = _Queue(threading.Condition(self.lock), peer,
+                                                   _cpus_of(shape))
             queue.leases += 1
         self.tell(peer, grant, "ok", self.node.worker.address)
         try:
@@ -150,6 +154,41 @@ class LeaseDesk:
                 self.tell(peer, rid, *answer)
         finally:
             self.tell(peer, end, "ok", None)
+
+    # -- a blocked task's CPU lent to a queue here ------------------------------------------
+    def lend(self, cpus: float, lender: Any) -> bool:
+        """A task here blocks in ``get`` and frees its ``cpus``: rather than give them back
+        to Dask, whose next lease would start only after a scheduler round trip, lend them
+        to a queue here whose tasks (of that many CPUs) wait for a lease. A *borrower* thread
+        runs that queue's tasks while ``lender`` stays blocked (it stops taking more once the
+        lender wakes), then gives the CPUs back to Dask: Dask's accounts read as if the
+        lender had given them back and a lease of that queue had taken them at once. False
+        if no queue waits: the caller gives them back to Dask."""
+        with self.lock:
+            found = next(((slot, q) for slot, q in self.queues.items()
+                          if q.items and not q.closed and q.cpus == cpus), None)
+            if found is None:
+                return False
+            slot, queue = found
+            queue.leases += 1
+        threading.Thread(target=self._borrow, args=(queue, slot, lender), daemon=True,
+                         name="raylike-lease-borrower").start()
+        return True
+
+    def _borrow(self, queue: _Queue, slot: tuple[int, str], lender: Any) -> None:
+        try:
+            while True:
+                with self.lock:
+                    if not queue.items or queue.closed or not lender.blocked():
+                        queue.leases -= 1
+                        if queue.leases <= 0 and self.queues.get(slot) is queue:
+                            del self.queues[slot]
+                        return
+                    rid, call, deps = queue.items.popleft()
+                answer = self._run(call, deps)
+                self.tell(queue.peer, rid, *answer)
+        finally:
+            self.node.adjust_cpu(queue.cpus)  # the lent CPUs go back to Dask now
 
     def tell(self, peer: Any, rid: int, status: str, payload: Any) -> None:
         """Answer ``peer`` from a lease's thread: a lane's on the event loop (it writes to
@@ -225,6 +264,14 @@ class LeaseDesk:
             return stored
         backend = self.node.backend()
         return backend.get([backend.ref(value)], None)[0]
+
+
+def _cpus_of(shape: str) -> float:
+    """The CPUs of a lease shape (``repr(sorted(resources.items()))``, its owner's)."""
+    try:
+        return float(dict(ast.literal_eval(shape)).get("CPU", 0.0))
+    except (ValueError, SyntaxError, TypeError):
+        return 0.0
 
 
 def hold_lease(lease_id: str) -> str:
