@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from compat_helpers import make_signal
+from compat_helpers import make_signal, poll
 
 # Remote code is defined inside the tests: this module is not importable on workers.
 
@@ -163,3 +163,5 @@ def test_nested_tasks_on_one_cpu(ray_start):
         return sum(ray.get([middle.remote(i) for i in range(4)]))
 
     assert ray.get(top.remote(), timeout=120) == 12  # each blocked get gives its CPU back
+    # and once all are done, the node's CPU is free again
+    poll(lambda: ray.available_resources().get("CPU", 0.0), 1.0, timeout=60)
