@@ -191,10 +191,10 @@ class ChildRefs:
         self._released: list[str] = []
         self._returned: set[str] = set()  # keys just sent in an answer (see ``returned``)
         self._lock = threading.RLock()  # re-entrant: the collector may run __del__ inside add
-        # keys of this process's direct actor calls whose answers its worker keeps with no
-        # Dask key (``raylike._dask.client.direct``); one that leaves the process (pickled:
-        # into a value, a task's arguments, an answer) is sent to ``on_leave`` first, which
-        # tells the worker to make it an ordinary Dask object
+        # keys of this process's direct actor calls and leased tasks whose answers its worker
+        # keeps with no Dask key (``raylike._dask.client.direct``); one that leaves the process
+        # (pickled: into a value, a task's arguments, an answer) is sent to ``on_leave``
+        # first, which tells the worker to make it an ordinary Dask object
         self.direct: set[str] = set()
         self.on_leave: Callable[[str], None] | None = None
 
@@ -215,7 +215,8 @@ class ChildRefs:
                 self.direct.discard(key)
 
     def mark_direct(self, key: str) -> None:
-        """``key`` is an actor call's that its worker may answer with no Dask key."""
+        """``key`` is an actor call's or a task's that its worker may answer with no Dask key
+        (a direct call, a task run in a lease of its node)."""
         with self._lock:
             self.direct.add(key)
 

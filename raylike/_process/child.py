@@ -151,8 +151,8 @@ class ChildBackend:
 
     def submit(self, call: Any, deps: list[ObjectRef[Any]],
                nested: list[ObjectRef[Any]]) -> list[ObjectRef[Any]]:
-        if getattr(call, "actor_id", None) and call.num_returns == 1:  # maybe a direct call
-            child_refs.mark_direct(call.key)
+        if call.num_returns == 1:  # maybe a direct call, or a task its worker leased: the
+            child_refs.mark_direct(call.key)  # answer stays there until the ref leaves
         self.channel.notify("submit", call, [d._key for d in deps], [n._key for n in nested])
         _context.note_submitted(call.key)
         return [ObjectRef(k) for k in call.return_keys]

@@ -69,11 +69,12 @@ class DaskBackend:
         self.direct: DirectCalls | None = (
             DirectCalls(client, eager=in_worker is not None, worker=in_worker) if direct
             else None)
-        # a driver's plain tasks go to leased slots of the nodes on its host (``leases``)
-        self.leases: TaskLeases | None = (
-            TaskLeases(client, self.direct, self._submit_dask, self._dep_future, self._future)
-            if self.direct is not None and in_worker is None and _config.flag("direct_tasks")
-            else None)
+        # plain tasks go to leased slots (``leases``): a driver's to the nodes on its host, a
+        # worker's (those its task and actor processes submit) to its own node
+        self.leases: TaskLeases | None = None
+        if self.direct is not None and _config.flag("direct_tasks"):
+            self.leases = TaskLeases(client, self.direct, self._submit_dask, self._dep_future,
+                                     self._future, **_lease_options(in_worker))
         self._lanes_looked = -LANES_LOOK_INTERVAL  # when the workers were last looked at
         self.puts = PutsInFlight(client)  # a driver's puts not yet answered by their worker
         self._local_lanes()  # opened in the background: ready by the first put, usually
@@ -659,4 +660,18 @@ def _alias(value: Any) -> Any:
     """A Dask task whose result is its argument (same worker: no copy)."""
     return value
 
+
+def _lease_options(worker: Any) -> dict[str, Any]:
+    """How a worker's backend leases (``TaskLeases``' keywords): from its own node, in
+    process (``raylike._dask.worker.lease_lane``), with lease tasks pinned to itself, for
+    tasks whose resources this node has at all; a driver's (``worker`` None): the defaults."""
+    if worker is None:
+        return {}
+    from raylike._dask.worker import lease_lane as _lease_lane
+
+    def fits(resources: dict[str, float]) -> bool:
+        total = worker.state.total_resources
+        return all(total.get(name, 0.0) >= amount for name, amount in resources.items())
+    return {"lanes": _lease_lane.lanes_of(worker), "fits": fits,
+            "lease_placement": {"workers": [worker.address], "allow_other_workers": False}}
 

@@ -1,4 +1,5 @@
-"""A driver's tasks pushed to leased slots of the nodes on its host (the driver's end).
+"""An owner's tasks pushed to leased slots of nodes (the owner's end): a driver's, to the nodes on
+its host; a worker's, for its task and actor processes, to its own node.
 
 A task's Dask round trip (driver -> scheduler -> worker -> scheduler -> driver) is what bounds a
 driver's task rate. Ray's owners lease a worker from its node once and push many tasks to it;
@@ -8,14 +9,14 @@ its tasks of that shape over its lane to the lease's node, whose leases run them
 queue. Each task's ref holds its answer, as a direct actor call's does
 (``raylike._dask.client.direct``): it becomes a Dask key only if it leaves the driver.
 
-Only a plain task takes this path: one return, default scheduling, CPUs only, a driver with a
-lane to a worker. A task whose arguments are refs waits here until they are ready (Ray's owner
-does the same): a direct answer travels with the task, a Dask key is read by the node. More
-leases are asked for (``MAX_REQUESTS`` at a time) while the tasks pushed outnumber the leases,
-and a lease ends on its node after ``IDLE`` seconds without work. A task that waits for a lease
-longer than ``WAIT_FOR_LEASE`` (Dask has no free slot: it is busy, or no node here fits), and
-every later task while that lasts, takes Dask's path, where the scheduler and the state API see
-it wait.
+Only a plain task takes this path: one return, default scheduling, CPUs only, an owner with a
+lane to a node (a worker's is in process: ``raylike._dask.worker.lease_lane``). A task whose
+arguments are refs waits here until they are ready (Ray's owner does the same): a direct answer
+travels with the task, a Dask key is read by the node. More leases are asked for
+(``lease_requests``) while the tasks pushed outnumber the leases, and a lease ends on its node
+after ``IDLE`` seconds without work. A task that waits for a lease longer than
+``WAIT_FOR_LEASE`` (Dask has no free slot: it is busy, or no node here fits), and every later
+task while that lasts, takes Dask's path, where the scheduler and the state API see it wait.
 """
 from __future__ import annotations
 
@@ -26,88 +27,54 @@ import functools
 import logging
 import threading
 import time
-import uuid
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from distributed import Client, Future
 
 from raylike._api.objects import ArgsHeld, ObjectRef
-from raylike._api.serialization import dumps, dumps_error, dumps_frames, loads
+from raylike._api.serialization import dumps, dumps_error, dumps_frames
 from raylike._dask import errors as _errors
 from raylike._dask.client.callbacks import when_done
 from raylike._dask.client.direct import DirectCalls, DirectResult
-from raylike._dask.worker.leases import hold_lease
-from raylike._transport.lane import Lane
-from raylike.exceptions import (
-    NodeDiedError,
-    RayActorError,
-    RayTaskError,
-    TaskCancelledError,
-    dependency_failed,
+from raylike._dask.client.lease_book import (
+    MAX_MOVES,
+    Answer,
+    Item,
+    Place,
+    argument_failed,
+    settle,
 )
+from raylike._dask.client.lease_requests import LeaseRequests
+from raylike.exceptions import NodeDiedError, TaskCancelledError
 
 logger = logging.getLogger("raylike.leases")
-MAX_REQUESTS = 4  # lease requests of one shape not granted yet, at most
-WAIT_FOR_LEASE = 0.25  # seconds a task waits here for a first lease before Dask's path
-MAX_MOVES = 2  # pushes that found no lease left, before a task takes Dask's path
 LANE_READER = "raylike-lane"  # the name of a lane's reader thread (``Lane``)
-Answer = tuple[str, Any]
 
 
-@dataclass(eq=False)
-class _Item:
-    """One task on its way to a lease."""
-
-    call: Any
-    deps: list[ObjectRef[Any]]
-    answer: concurrent.futures.Future[Answer]  # what its ref holds
-    shape: str
-    resources: dict[str, float]
-    placement: dict[str, Any]
-    ref: Any  # a weak reference to its ObjectRef
-    args: list[tuple[str, Any]] = field(default_factory=list)
-    since: float = 0.0
-    moves: int = 0  # times a node had no lease left for it when it arrived
-
-
-@dataclass(eq=False)
-class _Place:
-    """A node (its lane) holding leases of one shape for this driver."""
-
-    lane: Lane
-    leases: set[str] = field(default_factory=set)
-    in_flight: int = 0
-    reclaiming: int = 0  # tasks asked back from its queue, not answered yet
-
-
-class TaskLeases:
-    """The driver's leases and the tasks it pushes to them."""
+class TaskLeases(LeaseRequests):
+    """An owner's leases and the tasks it pushes to them."""
 
     def __init__(self, client: Client, direct: DirectCalls,
                  to_dask: Callable[[Any, list[ObjectRef[Any]], dict[str, Any]], Future],
                  dep_future: Callable[[ObjectRef[Any]], Future],
-                 key_future: Callable[[str], Future]) -> None:
-        self.client = client
+                 key_future: Callable[[str], Future],
+                 lanes: Callable[[], list[Any]] | None = None,
+                 lease_placement: dict[str, Any] | None = None,
+                 fits: Callable[[dict[str, float]], bool] | None = None) -> None:
+        """``lanes``: the owner's lanes (the driver's to the nodes on its host by default);
+        ``lease_placement``: Dask's keywords for a lease task (a worker pins its leases to
+        itself); ``fits``: whether a task's resources may ever fit a lease (else Dask's
+        path)."""
+        super().__init__(client, lanes or direct.local_lanes, lease_placement)
         self._key_future = key_future  # this client's future of a Dask key
         self.direct = direct
         self._to_dask = to_dask  # submits a task on Dask's path (its future)
         self._dep_future = dep_future
-        self._lock = threading.Lock()
-        self._places: dict[str, list[_Place]] = {}
-        self._waiting: dict[str, collections.deque[_Item]] = {}
-        self._requests: dict[str, int] = {}  # lease requests not granted yet, by shape
-        self._busy_until: dict[str, float] = {}  # shape -> Dask's path until then
-        self._leases: dict[str, Future] = {}  # lease id -> its Dask task
-        self._queued: dict[str, _Item] = {}  # not pushed yet, by task key (``cancel``)
-        self._resources: dict[str, dict[str, float]] = {}  # shape -> its resources
+        self._fits = fits
+        self._queued: dict[str, Item] = {}  # not pushed yet, by task key (``cancel``)
         self._fallen: set[str] = set()  # keys of tasks on Dask's path, until they end
-        self._checking: set[str] = set()  # shapes with a wait check to come
-        # lease id -> "asked" (not started), "granted"; gone once its Dask task ended
-        self._lease_state: dict[str, str] = {}
-        self._closed = False  # shut down: nothing more is sent
         self._pusher = concurrent.futures.ThreadPoolExecutor(1, "raylike-lease-push")
 
     @staticmethod
@@ -121,7 +88,8 @@ class TaskLeases:
     def submit(self, call: Any, deps: list[ObjectRef[Any]], nested: list[ObjectRef[Any]],
                placement: dict[str, Any]) -> ObjectRef[Any] | None:
         """The ref of ``call``, on its way to a lease; ``None``: it takes Dask's path."""
-        if not self.eligible(call, placement) or not self.direct.local_lanes():
+        if not self.eligible(call, placement) or not self._lanes() or (
+                self._fits is not None and not self._fits(call.resources)):
             return None
         shape = repr(sorted(call.resources.items()))
         if self._busy_until.get(shape, 0.0) > time.monotonic():
@@ -133,8 +101,8 @@ class TaskLeases:
         held = [*deps, *nested]
         if held:  # the arguments live until the task is done
             answer.add_done_callback(ArgsHeld(held, [r._key for r in held]))
-        item = _Item(call, list(deps), answer, shape, dict(call.resources), placement,
-                     weakref.ref(ref), since=time.monotonic())
+        item = Item(call, list(deps), answer, shape, dict(call.resources), placement,
+                    weakref.ref(ref), since=time.monotonic())
         with self._lock:
             self._queued[call.key] = item
         self._when_ready(item)
@@ -150,7 +118,7 @@ class TaskLeases:
                     waiting.remove(item)
         if item is None:
             return False
-        _settle(item, ("err", dumps(TaskCancelledError(ref.task_id().hex()))))
+        settle(item, ("err", dumps(TaskCancelledError(ref.task_id().hex()))))
         return True
 
     def on_dask_path(self, ref: ObjectRef[Any]) -> bool:
@@ -158,7 +126,7 @@ class TaskLeases:
         return ref._key in self._fallen
 
     # -- arguments ----------------------------------------------------------------------------
-    def _when_ready(self, item: _Item) -> None:
+    def _when_ready(self, item: Item) -> None:
         """Push ``item`` once its top-level refs are ready."""
         waits = [self._waitable(d) for d in item.deps]
         pending = [w for w in waits if not w.done()]
@@ -184,7 +152,7 @@ class TaskLeases:
             return direct.future
         return self._dep_future(dep)
 
-    def _ready(self, item: _Item) -> None:
+    def _ready(self, item: Item) -> None:
         if item.answer.done():  # cancelled meanwhile
             return
         args: list[tuple[str, Any]] = []
@@ -193,7 +161,7 @@ class TaskLeases:
                 status, payload = dep._direct.answer()
                 if status != "ok":  # Ray: the task fails with its argument's error
                     self._dequeue(item)
-                    _settle(item, ("err", _argument_failed(item.call, payload)))
+                    settle(item, ("err", argument_failed(item.call, payload)))
                     return
                 args.append(("value", payload))
                 continue
@@ -206,7 +174,7 @@ class TaskLeases:
         self._dispatch(item)
 
     # -- placing ------------------------------------------------------------------------------
-    def _dispatch(self, item: _Item) -> None:
+    def _dispatch(self, item: Item) -> None:
         """Push ``item`` to the least loaded node holding leases of its shape, or wait for a
         lease (asking for one)."""
         with self._lock:
@@ -237,14 +205,14 @@ class TaskLeases:
         else:
             self._push(item, place)
 
-    def _push(self, item: _Item, place: _Place) -> None:
+    def _push(self, item: Item, place: Place) -> None:
         try:
             sent = place.lane.push([(item.shape, item.call, item.args)])
         except BaseException as exc:  # cannot be sent (a pickling error): the task's error
             logger.debug("could not push %s", item.call.key, exc_info=True)
             with self._lock:
                 place.in_flight -= 1
-            _settle(item, ("err", dumps_error(exc)))
+            settle(item, ("err", dumps_error(exc)))
             return
         if sent is None:  # the lane closed
             self._unplace(item.shape, place)
@@ -252,32 +220,14 @@ class TaskLeases:
             return
         sent[0].add_done_callback(functools.partial(self._answered, item, place))
 
-    def _more(self, shape: str) -> None:
-        """Ask for more leases of ``shape`` while its tasks (pushed or waiting here) outnumber
-        its leases and the requests not granted yet (``MAX_REQUESTS`` of those at most). A
-        request Dask cannot grant yet waits there: a task that blocks in ``get`` gives its
-        CPU back, and the lease asked for then runs the tasks queued behind it."""
-        with self._lock:
-            places = [p for p in self._places.get(shape, ()) if not p.lane.closed]
-            leases = sum(len(p.leases) for p in places)
-            work = sum(p.in_flight for p in places) + len(self._waiting.get(shape, ()))
-            pending = self._requests.get(shape, 0)
-            more = min(work - leases - pending, MAX_REQUESTS - pending)
-            if more <= 0:
-                return
-            self._requests[shape] = pending + more
-            resources = self._resources[shape]
-        for _ in range(more):
-            self._request(shape, resources)
-
-    def _answered(self, item: _Item, place: _Place, fut: concurrent.futures.Future[Answer]
+    def _answered(self, item: Item, place: Place, fut: concurrent.futures.Future[Answer]
                   ) -> None:
         status, payload = fut.result()
         with self._lock:
             place.in_flight -= 1
         if status == "back":  # taken back from a busy node: to a free lease elsewhere, or
-            with self._lock:  # (none: the lease asked for started where this driver has
-                free = self._free_place(item.shape) is not None  # no lane) Dask's path
+            with self._lock:  # (none: the lease asked for started where this owner has no
+                free = self._free_place(item.shape) is not None  # lane) Dask's path
             if free:
                 self._dispatch(item)
             else:
@@ -292,9 +242,9 @@ class TaskLeases:
                 when_done(ref._future, lambda _f: place.lane.held([item.call.key]))
             else:
                 place.lane.held([item.call.key])  # nobody here wants it
-            _settle(item, ("ok", payload))
+            settle(item, ("ok", payload))
         elif status in ("ok", "err"):
-            _settle(item, (status, payload))
+            settle(item, (status, payload))
         elif status == "moved":  # its node has no lease of this shape left
             with self._lock:
                 place.leases.clear()
@@ -307,7 +257,7 @@ class TaskLeases:
             self._unplace(item.shape, place)
             retries = item.call.max_retries
             if retries == 0:
-                _settle(item, ("err", dumps_error(NodeDiedError(
+                settle(item, ("err", dumps_error(NodeDiedError(
                     f"Task {item.call.name} failed because the node it was running on died "
                     "and it had no retries left (max_retries)."))))
                 return
@@ -315,8 +265,8 @@ class TaskLeases:
                                             if retries > 0 else retries)
             self._dispatch(item)
 
-    def _free_place(self, shape: str) -> _Place | None:
-        """A node with a lease of ``shape`` not running a task of this driver (under the
+    def _free_place(self, shape: str) -> Place | None:
+        """A node with a lease of ``shape`` not running a task of this owner (under the
         lock)."""
         return next((p for p in self._places.get(shape, ())
                      if p.in_flight < len(p.leases) and not p.lane.closed), None)
@@ -327,13 +277,14 @@ class TaskLeases:
         push them to the free ones: Ray's raylet spills queued work back to a node with the
         resources free. Only as many as there are free leases, so nothing moves back and
         forth. ``every``: all the tasks waiting behind busy leases (a lease asked for
-        started on a node without this driver's lane: they take Dask's path, which spills
-        them back)."""
+        started on a node without this owner's lane: they take Dask's path, which spills
+        them back). A worker's own lane (one node) has nothing to spill to."""
         asks = []
         with self._lock:
             if self._closed or self._waiting.get(shape):
                 return
-            places = [p for p in self._places.get(shape, ()) if not p.lane.closed]
+            places = [p for p in self._places.get(shape, ())
+                      if not p.lane.closed and hasattr(p.lane, "reclaim")]
             free = sum(max(0, len(p.leases) - p.in_flight) for p in places)
             if every:
                 free = sum(p.in_flight for p in places)
@@ -353,134 +304,28 @@ class TaskLeases:
             else:
                 fut.add_done_callback(functools.partial(self._reclaimed, place, count))
 
-    def _reclaimed(self, place: _Place, count: int, _fut: Any) -> None:
+    def _reclaimed(self, place: Place, count: int, _fut: Any) -> None:
         with self._lock:
             place.reclaiming -= count
 
     @staticmethod
-    def _stage(item: _Item, stage: str) -> None:
+    def _stage(item: Item, stage: str) -> None:
         ref = item.ref()
         if ref is not None and ref._direct is not None:
             ref._direct.stage = stage
 
-    def _unplace(self, shape: str, place: _Place) -> None:
+    def _unplace(self, shape: str, place: Place) -> None:
         with self._lock:
             places = self._places.get(shape, [])
             if place in places:
                 places.remove(place)
 
-    def _check_later(self, shape: str, after: float = WAIT_FOR_LEASE) -> None:
-        """Tasks still waiting for a lease after ``WAIT_FOR_LEASE`` take Dask's path (one
-        timer per shape at a time)."""
-        with self._lock:
-            if shape in self._checking:
-                return
-            self._checking.add(shape)
-        timer = threading.Timer(after, self._waited, (shape,))
-        timer.daemon = True
-        timer.start()
-
-    def _waited(self, shape: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            self._checking.discard(shape)
-            waiting = self._waiting.get(shape) or collections.deque()
-            late = [i for i in waiting if now - i.since >= WAIT_FOR_LEASE]
-            for item in late:
-                waiting.remove(item)
-            first = min((i.since for i in waiting), default=None)
-            if late:
-                self._busy_until[shape] = now + WAIT_FOR_LEASE
-        if first is not None:  # not late yet: look again when the first of them is
-            self._check_later(shape, max(0.01, first + WAIT_FOR_LEASE - now))
-        for item in late:
-            self._fall_back(item)
-
-    # -- leases -------------------------------------------------------------------------------
-    def _request(self, shape: str, resources: dict[str, float]) -> None:
-        """Ask Dask for one more lease of ``shape`` (registered on every lane first)."""
-        lease_id = uuid.uuid4().hex
-        with self._lock:
-            self._lease_state[lease_id] = "asked"
-            if self._closed:
-                self._requests[shape] -= 1
-                return
-        asked = [(lane, r) for lane in self.direct.local_lanes()
-                 if (r := lane.lease(lease_id, shape)) is not None]
-        if not asked:
-            self._lease_done(shape, lease_id, None)
-            return
-        for lane, (grant, end) in asked:
-            grant.add_done_callback(functools.partial(
-                self._on_grant, shape, lease_id, lane, [other for other, _ in asked]))
-            end.add_done_callback(functools.partial(self._on_end, shape, lease_id, lane))
-        try:
-            fut = self.client.submit(hold_lease, lease_id, key=f"raylike-lease-{lease_id}",
-                                     resources=resources, pure=False, retries=0)
-        except Exception:  # the client is closing
-            logger.debug("could not ask for a lease", exc_info=True)
-            self._lease_done(shape, lease_id, None)
-            return
-        with self._lock:
-            self._leases[lease_id] = fut  # held until it ends
-        when_done(fut, functools.partial(self._lease_done, shape, lease_id))
-
-    def _on_grant(self, shape: str, lease_id: str, lane: Lane, asked: list[Lane],
-                  fut: concurrent.futures.Future[Answer]) -> None:
-        if fut.result()[0] != "ok":
-            return  # it started elsewhere (or this lane closed)
-        with self._lock:
-            if self._lease_state.get(lease_id) != "asked":
-                return  # its Dask task ended first
-            self._lease_state[lease_id] = "granted"
-            self._requests[shape] -= 1
-            places = self._places.setdefault(shape, [])
-            place = next((p for p in places if p.lane is lane), None)
-            if place is None:
-                place = _Place(lane)
-                places.append(place)
-            place.leases.add(lease_id)
-            waiting = list(self._waiting.pop(shape, ()))
-        for other in asked:
-            if other is not lane:
-                other.forget([lease_id])
-        for item in waiting:
-            self._dispatch(item)
-        self._spill(shape)
-        self._more(shape)
-
-    def _on_end(self, shape: str, lease_id: str, lane: Lane,
-                fut: concurrent.futures.Future[Answer]) -> None:
-        with self._lock:
-            for place in self._places.get(shape, ()):
-                if place.lane is lane:
-                    place.leases.discard(lease_id)
-        self._more(shape)
-
-    def _lease_done(self, shape: str, lease_id: str, _fut: Any) -> None:
-        """The lease's Dask task ended (or was never sent); one that never started here (no
-        lane of this driver where Dask placed it, or it failed) sends the tasks waiting for
-        a lease of its shape down Dask's path, and later ones for a while."""
-        with self._lock:
-            self._leases.pop(lease_id, None)
-            if self._lease_state.pop(lease_id, None) != "asked":
-                return
-            self._requests[shape] -= 1
-            self._busy_until[shape] = time.monotonic() + 10 * WAIT_FOR_LEASE
-            late = list(self._waiting.pop(shape, ())) if not self._requests[shape] else []
-        for lane in self.direct.local_lanes():
-            lane.forget([lease_id])
-        for item in late:
-            self._fall_back(item)
-        if getattr(_fut, "status", None) == "finished":  # it ran where this driver has no
-            self._spill(shape, every=True)  # lane (not cancelled: a client closing)
-
     # -- Dask's path ----------------------------------------------------------------------------
-    def _dequeue(self, item: _Item) -> None:
+    def _dequeue(self, item: Item) -> None:
         with self._lock:
             self._queued.pop(item.call.key, None)
 
-    def _fall_back(self, item: _Item) -> None:
+    def _fall_back(self, item: Item) -> None:
         """Run ``item`` as a Dask task under its own key; its ref reads the result there."""
         self._dequeue(item)
         if item.answer.done() or self._closed:
@@ -488,7 +333,7 @@ class TaskLeases:
         try:
             fut = self._to_dask(item.call, item.deps, item.placement)
         except Exception as exc:  # the client closed
-            _settle(item, ("err", dumps_error(exc)))
+            settle(item, ("err", dumps_error(exc)))
             return
         ref = item.ref()
         if ref is not None:
@@ -498,7 +343,7 @@ class TaskLeases:
         item.answer.add_done_callback(lambda _f: self._fallen.discard(key))
         when_done(fut, functools.partial(self._filled, item))
 
-    def _filled(self, item: _Item, fut: Future) -> None:
+    def _filled(self, item: Item, fut: Future) -> None:
         """Hand a Dask result to the ref's answer too, for a ``get`` already waiting on that
         (on the client's event loop: nothing blocks)."""
         async def fill() -> None:
@@ -508,7 +353,7 @@ class TaskLeases:
                 answer: Answer = "ok", dumps_frames(value)
             except BaseException as exc:  # the task's error is the answer
                 answer = "err", dumps_error(exc)
-            _settle(item, answer)
+            settle(item, answer)
         if self.client.loop is not None:
             self.client.loop.add_callback(fill)
 
@@ -519,23 +364,3 @@ class TaskLeases:
             self._waiting.clear()
             self._queued.clear()
             self._places.clear()
-
-
-def _argument_failed(call: Any, payload: Any) -> bytes:
-    """The error of a task that never ran because an argument holds an error (``payload``):
-    a task's or an actor's error becomes Ray's "could not be computed" ``RayTaskError``."""
-    error = loads(payload)
-    if isinstance(error, (RayTaskError, RayActorError)):
-        error = dependency_failed(error, call.key.rsplit("-", 1)[0])
-        error._task_key = call.key
-    return dumps_error(error)
-
-
-def _settle(item: _Item, answer: Answer) -> None:
-    try:
-        item.answer.set_result(answer)
-    except concurrent.futures.InvalidStateError:
-        pass  # cancelled or answered already
-    # done: its arguments go now (callbacks left on a long-lived argument's answer may still
-    # name the item)
-    item.deps, item.args = [], []

@@ -1,4 +1,5 @@
-"""Task leases: a driver on this host runs its tasks here without Dask's scheduler per task.
+"""Task leases: an owner (a driver on this host, or this worker for its task and actor
+processes) runs its tasks here without Dask's scheduler per task.
 
 Ray's owners lease a worker once and push many tasks to it. Here a *lease* is a Dask task,
 :func:`hold_lease`, that a driver submits with the resources of its tasks (``CPU: 1`` for a
@@ -15,10 +16,12 @@ takes back (:meth:`reclaim`: a lease of its shape is free elsewhere) ``back``.
 
 The driver registers each lease it asks for on all its lanes first (``expect``); the lease task
 finds the registration where Dask placed it, or ends at once (``unserved``) on a worker that
-has none (a driver on another host: its tasks keep Dask's path).
+has none (a driver on another host: its tasks keep Dask's path). This worker's own tasks (those
+its task and actor processes submit) come through ``lease_lane.NodeLane``, in process.
 """
 from __future__ import annotations
 
+import ast
 import collections
 import logging
 import threading
@@ -37,6 +40,7 @@ from raylike._transport.lane import value_answer
 from raylike.exceptions import RaySystemError
 
 if TYPE_CHECKING:
+    from raylike._dask.worker.lease_lane import NodeLane
     from raylike._dask.worker.node import NodePlugin
 
 logger = logging.getLogger("raylike.leases")
@@ -50,6 +54,8 @@ class _Queue:
     """One driver's pushed tasks of one shape on this node, and its leases here."""
 
     ready: threading.Condition  # on the desk's lock: a task was pushed, or the queue closed
+    peer: Any = None  # its owner's lane (or this worker's ``NodeLane``)
+    cpus: float = 0.0  # the CPUs of its shape
     items: collections.deque[tuple[int, Any, list[tuple[str, Any]]]] = field(
         default_factory=collections.deque)
     leases: int = 0
@@ -67,6 +73,16 @@ class LeaseDesk:
         self.waiters: dict[str, tuple[Any, int, int, str]] = {}  # lease id -> its driver's
         self.queues: dict[tuple[int, str], _Queue] = {}  # (id of the driver's peer, shape)
         self.kept: dict[str, tuple[float, Any]] = {}  # results held for their driver
+        self._own: NodeLane | None = None  # this worker's own lane (``own_lane``)
+
+    def own_lane(self) -> NodeLane:
+        """This worker's lane to this desk, for the tasks its processes submit."""
+        from raylike._dask.worker.lease_lane import NodeLane
+
+        with self.lock:
+            if self._own is None:
+                self._own = NodeLane(self.node)
+            return self._own
 
     # -- on the event loop (the lane) -------------------------------------------------------
     def expect(self, peer: Any, grant: int, end: int, lease_id: str, shape: str) -> None:
@@ -139,10 +155,10 @@ class LeaseDesk:
             slot = (id(peer), shape)
             queue = self.queues.get(slot)
             if queue is None or queue.closed:
-                queue = self.queues[slot] = _Queue(threading.Condition(self.lock))
+                queue = self.queues[slot] = _Queue(threading.Condition(self.lock), peer,
+                                                   _cpus_of(shape))
             queue.leases += 1
-        loop = self.node.worker.loop
-        loop.add_callback(peer.answer, grant, "ok", self.node.worker.address)
+        self.tell(peer, grant, "ok", self.node.worker.address)
         try:
             while True:
                 item = self._next(queue, slot)
@@ -150,9 +166,52 @@ class LeaseDesk:
                     return "idle"
                 rid, call, deps = item
                 answer = self._run(call, deps)
-                loop.add_callback(peer.answer, rid, *answer)
+                self.tell(peer, rid, *answer)
         finally:
-            loop.add_callback(peer.answer, end, "ok", None)
+            self.tell(peer, end, "ok", None)
+
+    # -- a blocked task's CPU lent to a queue here ------------------------------------------
+    def lend(self, cpus: float, lender: Any) -> bool:
+        """A task here blocks in ``get`` and frees its ``cpus``: rather than give them back
+        to Dask, whose next lease would start only after a scheduler round trip, lend them
+        to a queue here whose tasks (of that many CPUs) wait for a lease. A *borrower* thread
+        runs that queue's tasks while ``lender`` stays blocked (it stops taking more once the
+        lender wakes), then gives the CPUs back to Dask: Dask's accounts read as if the
+        lender had given them back and a lease of that queue had taken them at once. False
+        if no queue waits: the caller gives them back to Dask."""
+        with self.lock:
+            found = next(((slot, q) for slot, q in self.queues.items()
+                          if q.items and not q.closed and q.cpus == cpus), None)
+            if found is None:
+                return False
+            slot, queue = found
+            queue.leases += 1
+        threading.Thread(target=self._borrow, args=(queue, slot, lender), daemon=True,
+                         name="raylike-lease-borrower").start()
+        return True
+
+    def _borrow(self, queue: _Queue, slot: tuple[int, str], lender: Any) -> None:
+        try:
+            while True:
+                with self.lock:
+                    if not queue.items or queue.closed or not lender.blocked():
+                        queue.leases -= 1
+                        if queue.leases <= 0 and self.queues.get(slot) is queue:
+                            del self.queues[slot]
+                        return
+                    rid, call, deps = queue.items.popleft()
+                answer = self._run(call, deps)
+                self.tell(queue.peer, rid, *answer)
+        finally:
+            self.node.adjust_cpu(queue.cpus)  # the lent CPUs go back to Dask now
+
+    def tell(self, peer: Any, rid: int, status: str, payload: Any) -> None:
+        """Answer ``peer`` from a lease's thread: a lane's on the event loop (it writes to
+        its socket); this worker's own (``lease_lane.NodeLane``, ``inline``) at once."""
+        if getattr(peer, "inline", False):
+            peer.answer(rid, status, payload)
+        else:
+            self.node.worker.loop.add_callback(peer.answer, rid, status, payload)
 
     def _next(self, queue: _Queue, slot: tuple[int, str]
               ) -> tuple[int, Any, list[tuple[str, Any]]] | None:
@@ -220,6 +279,14 @@ class LeaseDesk:
             return stored
         backend = self.node.backend()
         return backend.get([backend.ref(value)], None)[0]
+
+
+def _cpus_of(shape: str) -> float:
+    """The CPUs of a lease shape (``repr(sorted(resources.items()))``, its owner's)."""
+    try:
+        return float(dict(ast.literal_eval(shape)).get("CPU", 0.0))
+    except (ValueError, SyntaxError, TypeError):
+        return 0.0
 
 
 def hold_lease(lease_id: str) -> str:

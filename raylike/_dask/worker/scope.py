@@ -139,8 +139,14 @@ class TaskScope:
             release = self._blocked == 1 and not self._finished and self.cpus > 0
             if release:
                 self._released = True
-        if release:
+        # a task waiting here for a lease gets the CPU at once (``LeaseDesk.lend``), else Dask
+        if release and not (self.cpu_names == ("CPU",) and self.node.leases.lend(self.cpus,
+                                                                                 self)):
             self.node.adjust_cpu(self.cpus, self.cpu_names)
+
+    def blocked(self) -> bool:
+        """Whether the task is still blocked (a borrower of its CPU may take more work)."""
+        return self._blocked > 0 and not self._finished
 
     def _block_end(self) -> None:
         with self._lock:
