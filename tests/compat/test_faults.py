@@ -262,6 +262,30 @@ def test_calls_to_a_restarting_actor_without_retries_are_unavailable(ray_shared)
     assert ray.get(actor.pid.remote(), timeout=60) != pid
 
 
+def test_calls_wait_while_an_actor_that_never_started_restarts(ray_shared, tmp_path):
+    """An actor whose first constructors crash is still being created, not restarting: a
+    call made before it ever started waits for the constructor that succeeds (no retries
+    needed), and runs once."""
+    ray = ray_shared
+    tries = tmp_path / "tries"
+
+    @ray.remote(num_cpus=0, max_restarts=3)
+    class Flaky:
+        def __init__(self, path):
+            with open(path, "a") as f:
+                f.write("x")
+            with open(path) as f:
+                if len(f.read()) < 3:
+                    os._exit(0)
+
+        def ping(self):
+            return "pong"
+
+    actor = Flaky.remote(str(tries))
+    assert ray.get(actor.ping.remote(), timeout=60) == "pong"
+    assert tries.read_text() == "xxx"
+
+
 def test_actor_died_error_says_whether_the_constructor_failed(ray_shared):
     ray = ray_shared
 

@@ -129,6 +129,7 @@ class CallQueue:
         self._queued: dict[str, _Entry] = {}  # not yet sent to the process, by key
         self.link: Any = None
         self.restarting = False  # its process died and another one starts (Ray's RESTARTING)
+        self.ever_alive = False  # a process of it ended its constructor here
         self.dead: bytes | None = None  # the pickled error of every call once dead
         self._resolve = resolve
         self._cancelled = cancelled  # ray.cancel() reached this call's key
@@ -323,6 +324,7 @@ class CallQueue:
         """A process is ready: send it the calls that waited."""
         self.link = link
         self.restarting = False
+        self.ever_alive = True
         self._send()
 
     def _fail_unless_dead(self, entry: _Entry, error: bytes) -> None:
@@ -351,11 +353,13 @@ class CallQueue:
         """The process died and a new one will start: calls it was running fail with
         ``error``, unless their ``max_task_retries`` allow running them again. Until the new
         one is ready, as in Ray, a call without retries fails at once
-        (``ActorUnavailableError``); the others wait for it."""
+        (``ActorUnavailableError``); the others wait for it. An actor that never finished
+        its constructor is still being created, not restarting (Ray's PENDING_CREATION):
+        calls made meanwhile wait for it, retries or not."""
         self.link = None
-        self.restarting = True
+        self.restarting = self.ever_alive
         waiting = [e for q in (self.pending, *self.grouped.values()) for e in q
-                   if self._fails_fast(e)]
+                   if self.restarting and self._fails_fast(e)]
         for entry in waiting:
             self._queue_of(entry).remove(entry)
             self._queued.pop(entry.call.key, None)
