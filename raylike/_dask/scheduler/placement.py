@@ -20,7 +20,9 @@ requests is exact while it fits the node; when it exceeds the node (some tasks w
 the node's tasks are replayed in the order the node starts them (the seceded ones, actors
 and reservations, hold theirs; the others take theirs only if they fit, as the node's queue
 lets a fitting task pass one that waits, see ``_dask.worker.lookahead``), so an actor that
-waits for two GPUs does not hide the one GPU free beside it.
+waits for two GPUs does not hide the one GPU free beside it. Dask's count is zeroed when a
+worker's resources change (``set_resources``: a placement group's bundle adds its names) while
+its tasks still hold theirs; the wrapped ``add_resources`` counts them again.
 """
 from __future__ import annotations
 
@@ -28,7 +30,9 @@ from functools import partial
 from typing import Any
 
 from distributed.diagnostics.plugin import SchedulerPlugin
-from distributed.scheduler import SchedulerState
+from distributed.scheduler import Scheduler, SchedulerState
+
+from raylike._dask import internals
 
 PLACEMENT_PLUGIN = "raylike-placement"
 EPS = 1e-6
@@ -45,6 +49,8 @@ class PlacementPlugin(SchedulerPlugin):
 
     async def start(self, scheduler: Any) -> None:
         install()
+        # the handler table holds the method bound before it was wrapped
+        internals.add_scheduler_handlers(scheduler, {"set_resources": scheduler.add_resources})
 
 
 def install() -> None:
@@ -61,6 +67,18 @@ def install() -> None:
         return _free_worker(state, ts, ws)
 
     SchedulerState.decide_worker_non_rootish = decide_worker_non_rootish  # type: ignore[method-assign, assignment]
+    add_resources = Scheduler.add_resources
+
+    def add_resources_counted(scheduler: Scheduler, worker: str,
+                              resources: dict[str, Any] | None = None) -> Any:
+        answer = add_resources(scheduler, worker, resources)
+        ws = scheduler.workers[worker]
+        for task in ws.processing:  # Dask zeroes the count of what they hold: count it again
+            for name, need in (task.resource_restrictions or {}).items():
+                ws.used_resources[name] = ws.used_resources.get(name, 0.0) + need
+        return answer
+
+    Scheduler.add_resources = add_resources_counted  # type: ignore[method-assign, assignment]
     _installed = True
 
 

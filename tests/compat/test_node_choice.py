@@ -1,6 +1,6 @@
-"""Where work that needs GPUs goes in a cluster of several nodes: to a node that has them free
-(not to one whose GPUs are taken while another node has one free), and never to a node where
-an actor holds the GPUs it would need."""
+"""Where work that needs resources goes in a cluster of several nodes: to a node that has them
+free (not to one whose GPUs are taken, or reserved by a placement group, while another node has
+them free), and never to a node where an actor holds the GPUs it would need."""
 from __future__ import annotations
 
 import importlib
@@ -16,11 +16,11 @@ WAIT = 120  # seconds: a loaded machine starts nodes and processes slowly
 @pytest.fixture
 def gpu_cluster(ray_fresh: Any, request: pytest.FixtureRequest) -> Iterator[tuple[Any, Any]]:
     ray = ray_fresh
-    nodes, gpus = request.param
+    nodes, gpus, cpus = request.param
     cluster = importlib.import_module(f"{ray.__name__}.cluster_utils").Cluster()
     try:
         for _ in range(nodes):
-            cluster.add_node(num_cpus=4, num_gpus=gpus)
+            cluster.add_node(num_cpus=cpus, num_gpus=gpus)
         ray.init(address=cluster.address)
         cluster.wait_for_nodes()
         yield ray, cluster
@@ -39,7 +39,7 @@ def _located(ray: Any, gpus: int) -> Any:
     return Located
 
 
-@pytest.mark.parametrize("gpu_cluster", [(3, 3)], indirect=True)
+@pytest.mark.parametrize("gpu_cluster", [(3, 3, 4)], indirect=True)
 def test_a_waiting_actor_does_not_hide_a_free_gpu(gpu_cluster):
     ray, _ = gpu_cluster
     Two, One = _located(ray, 2), _located(ray, 1)
@@ -58,7 +58,7 @@ def test_a_waiting_actor_does_not_hide_a_free_gpu(gpu_cluster):
     assert ready == []
 
 
-@pytest.mark.parametrize("gpu_cluster", [(2, 2)], indirect=True)
+@pytest.mark.parametrize("gpu_cluster", [(2, 2, 4)], indirect=True)
 def test_two_gpu_tasks_avoid_the_node_where_an_actor_holds_a_gpu(gpu_cluster):
     ray, _ = gpu_cluster
     holder = _located(ray, 1).remote()
@@ -70,3 +70,37 @@ def test_two_gpu_tasks_avoid_the_node_where_an_actor_holds_a_gpu(gpu_cluster):
 
     nodes = ray.get([two.remote() for _ in range(12)], timeout=WAIT)
     assert held_node not in nodes
+
+
+@pytest.mark.parametrize("gpu_cluster", [(2, 2, 2)], indirect=True)
+def test_work_outside_a_group_avoids_the_node_it_fills(gpu_cluster):
+    ray, _ = gpu_cluster
+    util = importlib.import_module(f"{ray.__name__}.util")
+    strategies = importlib.import_module(f"{ray.__name__}.util.scheduling_strategies")
+    pg = util.placement_group([{"CPU": 2, "GPU": 2}], strategy="STRICT_PACK")
+    ray.get(pg.ready(), timeout=WAIT)
+    in_group = strategies.PlacementGroupSchedulingStrategy(placement_group=pg)
+
+    @ray.remote(num_cpus=1)
+    def here() -> str:
+        return ray.get_runtime_context().get_node_id()
+
+    @ray.remote(num_cpus=1, num_gpus=1)
+    def children() -> tuple[str, list[str], list[str]]:
+        # a group task that does not capture its children: they are outside the group
+        return (ray.get_runtime_context().get_node_id(),
+                ray.get([here.remote() for _ in range(4)], timeout=WAIT),
+                ray.get([here.options(num_gpus=1).remote() for _ in range(4)], timeout=WAIT))
+
+    group_node, cpu_nodes, gpu_nodes = ray.get(
+        children.options(scheduling_strategy=in_group).remote(), timeout=WAIT)
+    assert group_node not in set(cpu_nodes) | set(gpu_nodes)
+
+    @ray.remote(num_cpus=1, num_returns=2)
+    def pair() -> tuple[str, str]:
+        node = ray.get_runtime_context().get_node_id()
+        return node, node
+
+    driver_nodes = ray.get([here.remote() for _ in range(4)]
+                           + [pair.remote()[0] for _ in range(4)], timeout=WAIT)
+    assert group_node not in driver_nodes
