@@ -163,3 +163,22 @@ def held_now(ws: Any, exclude: Any = None) -> dict[str, float] | None:
             for name, need in wanted.items():
                 held[name] = held.get(name, 0.0) + need
     return held
+
+
+def set_resources(scheduler: Any, worker: str, resources: dict[str, float]) -> None:
+    """Set some of ``worker``'s resource totals (the others stay); a name set to 0 is
+    forgotten, so that the names of placement groups long removed do not pile up (Dask's
+    own ``set_resources`` replaces them all and zeroes what the worker's tasks hold)."""
+    ws = scheduler.workers[worker]
+    for name, value in resources.items():
+        if value > EPS:
+            ws.resources[name] = value
+            ws.used_resources.setdefault(name, 0.0)
+            scheduler.resources.setdefault(name, {})[worker] = value
+            continue
+        ws.resources.pop(name, None)
+        supply = scheduler.resources.get(name)
+        if supply is not None:
+            supply.pop(worker, None)
+            if not supply:
+                del scheduler.resources[name]
