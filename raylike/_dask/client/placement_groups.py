@@ -26,7 +26,11 @@ _watched: weakref.WeakKeyDictionary[Any, OrderedDict[str, None]] = weakref.WeakK
 _inflight: weakref.WeakKeyDictionary[Any, list[tuple[str, str, Future[Any]]]] = (
     weakref.WeakKeyDictionary())
 _finishing: ThreadPoolExecutor | None = None
+# per process: its groups waiting for room (id -> bundles), in creation order
+_waiting: weakref.WeakKeyDictionary[Any, dict[str, list[dict[str, float]]]] = (
+    weakref.WeakKeyDictionary())
 _lock = threading.Lock()
+_warned: set[tuple[str, str]] = set()  # the kinds of group warned about as infeasible
 SETTLE_TIMEOUT = 60.0  # seconds a request waits, at most, for a removal still on its way
 logger = logging.getLogger("raylike")
 
@@ -172,29 +176,49 @@ def _answered(backend: Any, pg_id: str, name: str, bundles: list[dict[str, float
         return
     if not reply.get("feasible", False):  # busy nodes: it waits for room, as in Ray
         _warn_infeasible(name or pg_id, bundles, strategy)
-    threading.Thread(target=_place_later, args=(backend, pg_id, bundles), daemon=True,
-                     name=f"raylike-pg-{pg_id[:8]}").start()
+    with _lock:
+        waiting = _waiting.setdefault(backend, {})
+        waiting[pg_id] = bundles
+        if len(waiting) == 1:  # no thread waits for this process's groups: start one
+            threading.Thread(target=_place_later, args=(backend, waiting), daemon=True,
+                             name="raylike-pg-waiting").start()
 
 
 def _warn_infeasible(name: str, bundles: list[dict[str, float]], strategy: str) -> None:
+    """Warn once per process and kind of group (its bundles and strategy), not per group."""
+    shape = (repr(bundles), strategy)
+    with _lock:
+        if shape in _warned:
+            return
+        _warned.add(shape)
     logger.warning("Warning: placement group %s (bundles %s, strategy %s) cannot be placed on "
                    "the cluster's nodes now. It will wait until nodes that can hold it join.",
                    name, bundles, strategy)
 
 
-def _place_later(backend: Any, pg_id: str, bundles: list[dict[str, float]]) -> None:
-    """Wait (in slices) until workers that can hold the group join, then reserve its bundles;
-    ends when the group is removed or the client is closed."""
+def _place_later(backend: Any, waiting: dict[str, list[dict[str, float]]]) -> None:
+    """Wait (in slices) until the room for this process's waiting groups appears (a worker
+    joins, a group goes), then reserve the bundles of those placed; one request for them all,
+    in their creation's order. Ends when none waits, or the client is closed."""
     while True:
+        with _lock:
+            if not waiting:
+                _waiting.pop(backend, None)
+                return
+            ids = list(waiting)
         try:
-            reply = backend.scheduler_call("raylike_pg_place", pg_id=pg_id, timeout=WAIT_SLICE)
+            replies = backend.scheduler_call("raylike_pg_place_many", pg_ids=ids,
+                                             timeout=WAIT_SLICE)
         except Exception:  # the client is closed or the scheduler lost: nobody waits any more
+            with _lock:
+                waiting.clear()
+                _waiting.pop(backend, None)
             return
-        if reply["status"] == "placed":
-            _reserve(backend, pg_id, bundles, reply["workers"])
-            return
-        if reply["status"] == "removed":
-            return
+        for pg_id, reply in replies.items():
+            with _lock:
+                bundles = waiting.pop(pg_id, None)
+            if bundles is not None and reply["status"] == "placed":
+                _reserve(backend, pg_id, bundles, reply["workers"])
 
 
 def _reserve(backend: Any, pg_id: str, bundles: list[dict[str, float]],

@@ -79,8 +79,8 @@ class PlacementGroupRegistry(SchedulerPlugin):
         self.names: dict[tuple[str | None, str], str] = {}
         self.workers_changed = asyncio.Event()
         self.appeared = asyncio.Event()  # set (and replaced) when a group is recorded
-        for op in ("create", "place", "placed", "wait", "remove", "remove_job", "table",
-                   "lookup"):
+        for op in ("create", "place", "place_many", "placed", "wait", "remove", "remove_job",
+                   "table", "lookup"):
             internals.add_scheduler_handlers(scheduler, {f"raylike_pg_{op}": getattr(self, op)})
         internals.add_scheduler_handlers(scheduler, {}, {"raylike-pg-resources": self.resources})
         self._releasing: set[asyncio.Task[None]] = set()
@@ -119,36 +119,54 @@ class PlacementGroupRegistry(SchedulerPlugin):
         declared resources could), or ``"removed"``. As in Ray, a group is placed only where
         all its bundles fit now: one placed on a worker whose room another group holds would
         stay there, waiting, even after a new node joined."""
+        return (await self.place_many([pg_id], timeout, pending=True))[pg_id]
+
+    async def place_many(self, pg_ids: list[str], timeout: float = 0.0, pending: bool = False,
+                         **_: Any) -> dict[str, dict[str, Any]]:
+        """:meth:`place` for several groups, tried in the order given (their creation's):
+        the answers of those placed or removed, once there is one or ``timeout`` passed (and
+        of those still pending too with ``pending``). One request waits for all the pending
+        groups of a process, so a thousand of them are not a thousand requests."""
         deadline = time.monotonic() + timeout
         while True:
-            group = self.groups.get(pg_id)
-            if group is None or group.state == "REMOVED":
-                return {"status": "removed"}
-            if group.workers:
-                return {"status": "placed", "workers": group.workers}
             changed = self.workers_changed
             capacity = self._capacity()
-            allowed = self._matching(group.selectors)
-            workers = assign(group.bundles, group.strategy,
-                             [(address, free, free) for address, _, free in capacity], allowed)
-            if workers is not None and not _room_for(group.bundles, workers, capacity):
-                workers = None  # each bundle fits a worker's room, but not all of them at once
-            if workers is not None:
-                group.workers = list(workers)
-                return {"status": "placed", "workers": group.workers}
-            group.short = "INFEASIBLE" if any(
-                not any(_fits(total, bundle) for _, total, _ in capacity)
-                for bundle in group.bundles) else "NO_RESOURCES"
+            answers = {pg_id: self._try_place(pg_id, capacity) for pg_id in pg_ids}
+            done = {k: v for k, v in answers.items() if v["status"] != "pending"}
             left = deadline - time.monotonic()
-            if left <= 0:
-                fit = assign(group.bundles, group.strategy, capacity, allowed)
-                whole = [(address, total, total) for address, total, _ in capacity]
-                return {"status": "pending",
-                        "feasible": fit is not None and _room_for(group.bundles, fit, whole)}
+            if done and not pending or len(done) == len(answers) or left <= 0:
+                return answers if pending else done
             try:
                 await asyncio.wait_for(changed.wait(), left)
             except asyncio.TimeoutError:
                 pass
+
+    def _try_place(self, pg_id: str, capacity: list[tuple[str, dict[str, float],
+                                                             dict[str, float]]]) -> dict[str, Any]:
+        """Place the group if its bundles fit the room in ``capacity`` (taken from it)."""
+        group = self.groups.get(pg_id)
+        if group is None or group.state == "REMOVED":
+            return {"status": "removed"}
+        if group.workers:
+            return {"status": "placed", "workers": group.workers}
+        allowed = self._matching(group.selectors)
+        workers = assign(group.bundles, group.strategy,
+                         [(address, free, free) for address, _, free in capacity], allowed)
+        if workers is not None and not _room_for(group.bundles, workers, capacity):
+            workers = None  # each bundle fits a worker's room, but not all of them at once
+        if workers is not None:
+            group.workers = list(workers)
+            rooms = {address: free for address, _, free in capacity}
+            for address, bundle in zip(workers, group.bundles):
+                _add(rooms[address], bundle, -1.0)
+            return {"status": "placed", "workers": group.workers}
+        group.short = "INFEASIBLE" if any(
+            not any(_fits(total, bundle) for _, total, _ in capacity)
+            for bundle in group.bundles) else "NO_RESOURCES"
+        fit = assign(group.bundles, group.strategy, capacity, allowed)
+        whole = [(address, total, total) for address, total, _ in capacity]
+        return {"status": "pending",
+                "feasible": fit is not None and _room_for(group.bundles, fit, whole)}
 
     def resources(self, worker: str, resources: dict[str, float],
                   held: dict[str, Any] | None = None, **_: Any) -> None:
@@ -233,8 +251,7 @@ class PlacementGroupRegistry(SchedulerPlugin):
     async def remove_job(self, job_id: str, **_: Any) -> int:
         """Remove the job's groups that are not detached (its driver shut down)."""
         ids = [g.pg_id for g in self.live.values() if g.job_id == job_id and not g.detached]
-        for pg_id in ids:
-            await self.remove(pg_id, wait=True)
+        await asyncio.gather(*(self.remove(pg_id, wait=True) for pg_id in ids))
         return len(ids)
 
     def table(self, pg_id: str | None = None, **_: Any) -> Any:
@@ -256,7 +273,7 @@ class PlacementGroupRegistry(SchedulerPlugin):
 
     async def _release_on_workers(self, group: _Group) -> None:
         """Tell every worker that may hold one of the group's bundles to end it."""
-        addresses = {a for a in group.workers if a} or set(self.scheduler.workers)
+        addresses = {a for a in group.workers if a}  # none: never placed, nothing held
         await asyncio.gather(*(self._release_one(a, group.pg_id) for a in addresses))
 
     async def _release_one(self, address: str, pg_id: str) -> None:
