@@ -4,6 +4,7 @@ task pinned to its worker, until the group is removed."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import threading
 import time
@@ -31,6 +32,8 @@ _waiting: weakref.WeakKeyDictionary[Any, dict[str, list[dict[str, float]]]] = (
     weakref.WeakKeyDictionary())
 _lock = threading.Lock()
 _warned: set[tuple[str, str]] = set()  # the kinds of group warned about as infeasible
+_counter = itertools.count()
+_order: dict[str, int] = {}  # group id -> its creation's rank in this process, until placed
 SETTLE_TIMEOUT = 60.0  # seconds a request waits, at most, for a removal still on its way
 logger = logging.getLogger("raylike")
 
@@ -131,6 +134,7 @@ def _create(backend: Any, pg_id: str, name: str, namespace: str | None,
     may be taken: Ray's error, raised here); an unnamed one returns at once, as Ray's
     creation does, and its requests after are ordered behind it (:func:`_settle`)."""
     _created(backend)
+    _order[pg_id] = next(_counter)
     request = dict(pg_id=pg_id, name=name, namespace=namespace, bundles=bundles,
                    strategy=strategy, detached=detached, job_id=job_id, selectors=selectors)
     if name:  # after this process's removals: one may free the name
@@ -168,6 +172,8 @@ def _finish(backend: Any, pg_id: str, bundles: list[dict[str, float]], strategy:
 
 def _answered(backend: Any, pg_id: str, name: str, bundles: list[dict[str, float]],
               strategy: str, reply: dict[str, Any]) -> None:
+    if reply["status"] != "pending":
+        _order.pop(pg_id, None)
     if reply["status"] == "taken":
         raise RaySystemError(f"Failed to create placement group '{pg_id}' because name "
                              f"'{name}' already exists.")
@@ -205,7 +211,7 @@ def _place_later(backend: Any, waiting: dict[str, list[dict[str, float]]]) -> No
             if not waiting:
                 _waiting.pop(backend, None)
                 return
-            ids = list(waiting)
+            ids = sorted(waiting, key=lambda pg_id: _order.get(pg_id, 0))
         try:
             replies = backend.scheduler_call("raylike_pg_place_many", pg_ids=ids,
                                              timeout=WAIT_SLICE)
@@ -217,6 +223,7 @@ def _place_later(backend: Any, waiting: dict[str, list[dict[str, float]]]) -> No
         for pg_id, reply in replies.items():
             with _lock:
                 bundles = waiting.pop(pg_id, None)
+                _order.pop(pg_id, None)
             if bundles is not None and reply["status"] == "placed":
                 _reserve(backend, pg_id, bundles, reply["workers"])
 
