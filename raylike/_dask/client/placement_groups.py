@@ -258,6 +258,7 @@ def _wait(backend: Any, pg_id: str, timeout: float) -> bool:
 
 def ready_ref(backend: Any, group: PlacementGroup) -> ObjectRef[Any]:
     from raylike._api.tasks import new_key
+    _settle(backend)  # this process's removal of the group is seen
     key = new_key("placement_group_ready")
     ref: ObjectRef[Any] = backend.submit_raw(_pg_host.ready, group, key, key=key, resources=None)
     return ref

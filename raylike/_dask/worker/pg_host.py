@@ -137,7 +137,7 @@ def _end_members(node: Any, pg_id: str) -> None:
 
 async def ready(group: Any, key: str) -> Any:
     """What ``pg.ready()`` runs (on a worker's event loop): the group, once it is created."""
-    from raylike.exceptions import RaySystemError
+    from raylike.exceptions import RaySystemError, TaskPlacementGroupRemoved
 
     worker = get_worker()
     # an awaiting async task counts as executing: give the slot back, as secede() would
@@ -147,6 +147,8 @@ async def ready(group: Any, key: str) -> Any:
         state = await worker.scheduler.raylike_pg_wait(pg_id=pg_id, timeout=HOLD_SLICE)
         if state == "CREATED":
             return group
-        if state in ("REMOVED", "MISSING"):
-            raise RaySystemError(f"Placement group PlacementGroupID({pg_id}) was removed "
-                                 "before it was created.")
+        if state == "REMOVED":  # Ray's error for a task whose group was removed
+            raise TaskPlacementGroupRemoved(f"Placement group PlacementGroupID({pg_id}) was "
+                                            "removed before it was created.")
+        if state == "MISSING":
+            raise RaySystemError(f"Placement group PlacementGroupID({pg_id}) does not exist.")
