@@ -1,6 +1,6 @@
 """Scheduler plugins: the cluster-wide records of objects, actors, placement groups,
-generator streams, task and actor state, node labels, lineage reconstruction,
-metrics, and spillback of queued work."""
+generator streams, task and actor state, node labels, lineage reconstruction, metrics, the
+resource-aware choice of a worker, and spillback of queued work."""
 from __future__ import annotations
 
 from typing import Any
@@ -13,6 +13,7 @@ def plugins() -> list[tuple[str, Any]]:
     from raylike._dask.scheduler.labels import LABELS_PLUGIN, LabelPlugin
     from raylike._dask.scheduler.lineage import LINEAGE_PLUGIN, LineagePlugin
     from raylike._dask.scheduler.pg_registry import PG_PLUGIN, PlacementGroupRegistry
+    from raylike._dask.scheduler.placement import PLACEMENT_PLUGIN, PlacementPlugin
     from raylike._dask.scheduler.refs import REFS_PLUGIN, RefsPlugin
     from raylike._dask.scheduler.spillback import SPILLBACK_PLUGIN, SpillbackPlugin
     from raylike._dask.scheduler.state import STATE_PLUGIN, StatePlugin
@@ -21,4 +22,5 @@ def plugins() -> list[tuple[str, Any]]:
     return [(REFS_PLUGIN, RefsPlugin()), (REGISTRY_PLUGIN, ActorRegistry()),
             (STREAMS_PLUGIN, StreamRegistry()), (PG_PLUGIN, PlacementGroupRegistry()),
             (STATE_PLUGIN, StatePlugin()), (LABELS_PLUGIN, LabelPlugin()),
-            (LINEAGE_PLUGIN, LineagePlugin()), (SPILLBACK_PLUGIN, SpillbackPlugin())]
+            (LINEAGE_PLUGIN, LineagePlugin()), (PLACEMENT_PLUGIN, PlacementPlugin()),
+            (SPILLBACK_PLUGIN, SpillbackPlugin())]

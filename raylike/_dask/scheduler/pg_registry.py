@@ -18,8 +18,11 @@ from typing import Any
 from distributed.diagnostics.plugin import SchedulerPlugin
 
 from raylike._dask import internals
+from raylike._dask.scheduler.placement import set_resources
 
 PG_PLUGIN = "raylike-placement-groups"
+MISSING_GRACE = 2.0  # seconds ``wait`` waits for a group not known yet
+CREATED_TOPIC = "raylike-pg-created"  # each group created, for the clients that watch
 GROUP_MARK = "_group_"  # in every resource a bundle declares (Ray's names)
 logger = logging.getLogger("raylike.placement_groups")
 
@@ -72,11 +75,15 @@ class PlacementGroupRegistry(SchedulerPlugin):
     async def start(self, scheduler: Any) -> None:
         self.scheduler = scheduler
         self.groups: dict[str, _Group] = {}
+        self.live: dict[str, _Group] = {}  # the groups not removed (what holds room)
         self.names: dict[tuple[str | None, str], str] = {}
         self.workers_changed = asyncio.Event()
-        for op in ("create", "place", "placed", "wait", "remove", "remove_job", "table",
-                   "lookup"):
+        self.appeared = asyncio.Event()  # set (and replaced) when a group is recorded
+        for op in ("create", "place", "place_many", "placed", "wait", "remove", "remove_job",
+                   "table", "lookup"):
             internals.add_scheduler_handlers(scheduler, {f"raylike_pg_{op}": getattr(self, op)})
+        internals.add_scheduler_handlers(scheduler, {}, {"raylike-pg-resources": self.resources})
+        self._releasing: set[asyncio.Task[None]] = set()
 
     def add_worker(self, scheduler: Any, worker: str) -> None:
         self._room_changed()
@@ -88,16 +95,22 @@ class PlacementGroupRegistry(SchedulerPlugin):
         self.workers_changed = asyncio.Event()
 
     # -- handlers ----------------------------------------------------------------------------
-    def create(self, pg_id: str, name: str, namespace: str | None, bundles: list[dict[str, float]],
-               strategy: str, detached: bool, job_id: str,
-               selectors: list[dict[str, str]] | None = None, **_: Any) -> str:
+    async def create(self, pg_id: str, name: str, namespace: str | None,
+                     bundles: list[dict[str, float]], strategy: str, detached: bool,
+                     job_id: str, selectors: list[dict[str, str]] | None = None,
+                     **_: Any) -> dict[str, Any]:
+        """Record the group and try to place it now (one round trip for the creator): the
+        answer of :meth:`place` with no wait, or ``{"status": "taken"}`` (its name is)."""
         if name and (namespace, name) in self.names:
-            return "taken"
-        self.groups[pg_id] = _Group(pg_id, name, namespace, bundles, strategy, detached, job_id,
-                                    selectors=selectors or None)
+            return {"status": "taken"}
+        group = _Group(pg_id, name, namespace, bundles, strategy, detached, job_id,
+                       selectors=selectors or None)
+        self.groups[pg_id] = self.live[pg_id] = group
+        self.appeared.set()
+        self.appeared = asyncio.Event()
         if name:
             self.names[(namespace, name)] = pg_id
-        return "ok"
+        return await self.place(pg_id, 0.0)
 
     async def place(self, pg_id: str, timeout: float = 0.0, **_: Any) -> dict[str, Any]:
         """Workers for the group's bundles: ``{"status": "placed", "workers": [...]}``, or
@@ -106,36 +119,71 @@ class PlacementGroupRegistry(SchedulerPlugin):
         declared resources could), or ``"removed"``. As in Ray, a group is placed only where
         all its bundles fit now: one placed on a worker whose room another group holds would
         stay there, waiting, even after a new node joined."""
+        return (await self.place_many([pg_id], timeout, pending=True))[pg_id]
+
+    async def place_many(self, pg_ids: list[str], timeout: float = 0.0, pending: bool = False,
+                         **_: Any) -> dict[str, dict[str, Any]]:
+        """:meth:`place` for several groups, tried in the order given (their creation's):
+        the answers of those placed or removed, once there is one or ``timeout`` passed (and
+        of those still pending too with ``pending``). One request waits for all the pending
+        groups of a process, so a thousand of them are not a thousand requests."""
         deadline = time.monotonic() + timeout
         while True:
-            group = self.groups.get(pg_id)
-            if group is None or group.state == "REMOVED":
-                return {"status": "removed"}
-            if group.workers:
-                return {"status": "placed", "workers": group.workers}
             changed = self.workers_changed
             capacity = self._capacity()
-            allowed = self._matching(group.selectors)
-            workers = assign(group.bundles, group.strategy,
-                             [(address, free, free) for address, _, free in capacity], allowed)
-            if workers is not None and not _room_for(group.bundles, workers, capacity):
-                workers = None  # each bundle fits a worker's room, but not all of them at once
-            if workers is not None:
-                group.workers = list(workers)
-                return {"status": "placed", "workers": group.workers}
-            group.short = "INFEASIBLE" if any(
-                not any(_fits(total, bundle) for _, total, _ in capacity)
-                for bundle in group.bundles) else "NO_RESOURCES"
+            answers = {pg_id: self._try_place(pg_id, capacity) for pg_id in pg_ids}
+            done = {k: v for k, v in answers.items() if v["status"] != "pending"}
             left = deadline - time.monotonic()
-            if left <= 0:
-                fit = assign(group.bundles, group.strategy, capacity, allowed)
-                whole = [(address, total, total) for address, total, _ in capacity]
-                return {"status": "pending",
-                        "feasible": fit is not None and _room_for(group.bundles, fit, whole)}
+            if done and not pending or len(done) == len(answers) or left <= 0:
+                return answers if pending else done
             try:
                 await asyncio.wait_for(changed.wait(), left)
             except asyncio.TimeoutError:
                 pass
+
+    def _try_place(self, pg_id: str, capacity: list[tuple[str, dict[str, float],
+                                                             dict[str, float]]]) -> dict[str, Any]:
+        """Place the group if its bundles fit the room in ``capacity`` (taken from it)."""
+        group = self.groups.get(pg_id)
+        if group is None or group.state == "REMOVED":
+            return {"status": "removed"}
+        if group.workers:
+            return {"status": "placed", "workers": group.workers}
+        allowed = self._matching(group.selectors)
+        workers = assign(group.bundles, group.strategy,
+                         [(address, free, free) for address, _, free in capacity], allowed)
+        if workers is not None and not _room_for(group.bundles, workers, capacity):
+            workers = None  # each bundle fits a worker's room, but not all of them at once
+        if workers is not None:
+            group.workers = list(workers)
+            rooms = {address: free for address, _, free in capacity}
+            for address, bundle in zip(workers, group.bundles):
+                _add(rooms[address], bundle, -1.0)
+            return {"status": "placed", "workers": group.workers}
+        group.short = "INFEASIBLE" if any(
+            not any(_fits(total, bundle) for _, total, _ in capacity)
+            for bundle in group.bundles) else "NO_RESOURCES"
+        fit = assign(group.bundles, group.strategy, capacity, allowed)
+        whole = [(address, total, total) for address, total, _ in capacity]
+        return {"status": "pending",
+                "feasible": fit is not None and _room_for(group.bundles, fit, whole)}
+
+    def resources(self, worker: str, resources: dict[str, float],
+                  held: dict[str, Any] | None = None, **_: Any) -> None:
+        """A worker's new resource totals (a bundle's names added or taken off), on its stream
+        (in order with its other messages; no round trip): recorded, the tasks waiting for
+        them looked at again (Dask does it only when a worker joins), and ``held``, the
+        bundle now held there, noted as :meth:`placed` does; a bundle of a removed group is
+        told to end."""
+        if worker not in self.scheduler.workers:
+            return
+        set_resources(self.scheduler, worker, resources)
+        if held is None:
+            self._room_changed()
+            return
+        internals.reschedule_unrunnable(self.scheduler, worker, f"raylike-pg-{time.time()}")
+        if self.placed(**held) == "removed":
+            self._spawn(self._release_one(worker, held["pg_id"]))
 
     def placed(self, pg_id: str, index: int, node_id: str, reservation: str,
                **_: Any) -> str:
@@ -150,11 +198,24 @@ class PlacementGroupRegistry(SchedulerPlugin):
             group.state = "CREATED"
             group.latency_ms = (time.monotonic() - group.created_at) * 1000.0
             group.created.set()
+            # the clients that watch learn it with no request (``pg.wait()`` asks no more)
+            self.scheduler.log_event(CREATED_TOPIC, pg_id)
+            internals.forget_topic_events(self.scheduler, CREATED_TOPIC)
         return "ok"
 
     async def wait(self, pg_id: str, timeout: float, **_: Any) -> str:
-        """The group's state once it is created, removed, or ``timeout`` passed."""
+        """The group's state once it is created, removed, or ``timeout`` passed. A group not
+        known yet is waited for a little (``MISSING_GRACE``): its creator does not wait for
+        the registry's answer, and may have handed the group to a task already."""
         group = self.groups.get(pg_id)
+        deadline = time.monotonic() + min(timeout, MISSING_GRACE)
+        while group is None and (left := deadline - time.monotonic()) > 0:
+            appeared = self.appeared
+            try:
+                await asyncio.wait_for(appeared.wait(), left)
+            except asyncio.TimeoutError:
+                pass
+            group = self.groups.get(pg_id)
         if group is None:
             return "MISSING"
         if group.state == "PENDING":
@@ -164,29 +225,33 @@ class PlacementGroupRegistry(SchedulerPlugin):
                 pass
         return group.state
 
-    async def remove(self, pg_id: str, **_: Any) -> str:
+    async def remove(self, pg_id: str, wait: bool = False, **_: Any) -> str:
+        """Mark the group removed and end its bundles (``wait``: before answering)."""
         group = self.groups.get(pg_id)
         if group is None or group.state == "REMOVED":
             return "missing"
         group.state = "REMOVED"
+        self.live.pop(pg_id, None)
         group.changed.set()
         if group.name and self.names.get((group.namespace, group.name)) == pg_id:
             del self.names[(group.namespace, group.name)]
-        keys = [k for k in group.reservations if k in self.scheduler.tasks]
-        keys += [k for k in _reservation_keys(self.scheduler, pg_id) if k not in keys]
+        keys = [k for k in _reservation_keys(pg_id, len(group.bundles))
+                if k in self.scheduler.tasks]
         if keys and "fire-and-forget" in self.scheduler.clients:
             self.scheduler.client_releases_keys(keys=keys, client="fire-and-forget",
                                                 stimulus_id=f"raylike-pg-remove-{time.time()}")
-        await self._release_on_workers(group)
+        # as in Ray, removal is answered at once; the bundles end on their workers after
+        if wait:
+            await self._release_on_workers(group)
+        else:
+            self._spawn(self._release_on_workers(group))
         self._room_changed()
         return "ok"
 
     async def remove_job(self, job_id: str, **_: Any) -> int:
         """Remove the job's groups that are not detached (its driver shut down)."""
-        ids = [g.pg_id for g in self.groups.values()
-               if g.job_id == job_id and not g.detached and g.state != "REMOVED"]
-        for pg_id in ids:
-            await self.remove(pg_id)
+        ids = [g.pg_id for g in self.live.values() if g.job_id == job_id and not g.detached]
+        await asyncio.gather(*(self.remove(pg_id, wait=True) for pg_id in ids))
         return len(ids)
 
     def table(self, pg_id: str | None = None, **_: Any) -> Any:
@@ -201,17 +266,24 @@ class PlacementGroupRegistry(SchedulerPlugin):
         return None if group is None else {"pg_id": pg_id, "bundles": group.bundles}
 
     # -- helpers -----------------------------------------------------------------------------
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.ensure_future(work)
+        self._releasing.add(task)
+        task.add_done_callback(self._releasing.discard)
+
     async def _release_on_workers(self, group: _Group) -> None:
         """Tell every worker that may hold one of the group's bundles to end it."""
-        addresses = {a for a in group.workers if a} or set(self.scheduler.workers)
-        for address in addresses:
-            if address not in self.scheduler.workers:
-                continue
-            try:
-                await asyncio.wait_for(
-                    self.scheduler.rpc(address).raylike_pg_release(pg_id=group.pg_id), 10.0)
-            except Exception:  # a worker without a bundle of it yet, or gone
-                logger.debug("release of %s on %s failed", group.pg_id, address, exc_info=True)
+        addresses = {a for a in group.workers if a}  # none: never placed, nothing held
+        await asyncio.gather(*(self._release_one(a, group.pg_id) for a in addresses))
+
+    async def _release_one(self, address: str, pg_id: str) -> None:
+        if address not in self.scheduler.workers:
+            return
+        try:
+            await asyncio.wait_for(self.scheduler.rpc(address).raylike_pg_release(pg_id=pg_id),
+                                   10.0)
+        except Exception:  # a worker without a bundle of it yet, or gone
+            logger.debug("release of %s on %s failed", pg_id, address, exc_info=True)
 
     def _matching(self, selectors: list[dict[str, str]] | None) -> list[set[str]] | None:
         """For each bundle, the workers whose labels match its selector (None: any)."""
@@ -229,9 +301,7 @@ class PlacementGroupRegistry(SchedulerPlugin):
         """Each running worker: its address, its declared resources (without the groups'),
         and what is not yet promised to placement groups."""
         promised: dict[str, dict[str, float]] = {}
-        for group in self.groups.values():
-            if group.state == "REMOVED":
-                continue
+        for group in self.live.values():
             for address, bundle in zip(group.workers, group.bundles):
                 if address:
                     _add(promised.setdefault(address, {}), bundle, 1.0)
@@ -244,9 +314,9 @@ class PlacementGroupRegistry(SchedulerPlugin):
         return out
 
 
-def _reservation_keys(scheduler: Any, pg_id: str) -> list[str]:
-    prefix = f"placement_group.{pg_id}-"
-    return [k for k in scheduler.tasks if isinstance(k, str) and k.startswith(prefix)]
+def _reservation_keys(pg_id: str, count: int) -> list[str]:
+    """The keys of a group's reservation tasks (``_dask.client.placement_groups._reserve``)."""
+    return [f"placement_group.{pg_id}-{index}" for index in range(count)]
 
 
 async def _first(*events: asyncio.Event) -> None:

@@ -1,12 +1,15 @@
 """A placement group's bundles on their worker (see ``raylike._api.placement_groups``).
 
 :func:`hold_bundle` is a bundle's *reservation task*: an ordinary Dask task, pinned to its
-worker with the bundle's resources as restrictions, that secedes (so it holds no thread slot
-but keeps its resources, as an actor's reservation does), adds the group's resources to its
-worker (``GroupResources``, then the scheduler's copy) and blocks until the group is removed:
-the registry then calls the worker's ``raylike_pg_release`` handler, which kills the group's
-actors and cancels its tasks on this worker. The bundle's names are then taken off again (to 0:
-Dask keeps a resource name it once knew) and the task ends, which frees the resources.
+worker with the bundle's resources as restrictions. It is a coroutine on the worker's event
+loop (a thousand groups are a thousand waits, not a thousand threads) that gives its thread
+slot back (so it holds none but keeps its resources, as an actor's reservation does), adds the
+group's resources to its worker (``GroupResources``, then the scheduler's copy, one message on
+the worker's stream that also tells the registry the bundle is held) and waits until the
+group is removed: the registry then calls the worker's ``raylike_pg_release`` handler, which
+kills the group's actors and cancels its tasks on this worker. The bundle's names are then
+taken off again (to 0: Dask keeps a resource name it once knew) and the task ends, which frees
+the resources.
 """
 from __future__ import annotations
 
@@ -17,8 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from distributed import get_worker, secede
-from distributed.utils import sync
+from distributed import get_worker
 from distributed.worker_state_machine import WorkerState
 
 from raylike._dask import internals
@@ -47,9 +49,7 @@ def _on_group_resources(state: WorkerState, ev: GroupResources) -> Any:
 
 
 _registered = False
-_holders: dict[str, list[threading.Event]] = {}  # group id -> its bundles held here
-_holders_lock = threading.Lock()
-_locks: dict[int, asyncio.Lock] = {}
+_holders: dict[str, list[asyncio.Event]] = {}  # group id -> its bundles held here (loop only)
 
 
 def _register(worker: Any) -> None:
@@ -57,57 +57,52 @@ def _register(worker: Any) -> None:
     if not _registered:
         internals.on_worker_event(GroupResources, _on_group_resources)
         _registered = True
+
     async def raylike_pg_release(pg_id: str, **_: Any) -> str:
         return await _release(worker, pg_id)
 
     worker.handlers["raylike_pg_release"] = raylike_pg_release
 
 
-async def _change(worker: Any, delta: dict[str, float]) -> None:
-    """Apply ``delta`` on the worker, then give the scheduler its new totals (one change at
-    a time, so the scheduler never gets an older total after a newer one)."""
-    lock = _locks.setdefault(id(worker), asyncio.Lock())
-    async with lock:
-        internals.stimulate(worker, GroupResources(delta=delta,
-                                                   stimulus_id=f"raylike-pg-{time.time()}"))
-        await worker.scheduler.set_resources(resources=dict(worker.state.total_resources),
-                                             worker=worker.contact_address)
-        try:  # Dask re-examines waiting tasks only when a worker joins
-            await worker.scheduler.raylike_resources_changed(worker=worker.address)
-        except Exception:
-            logger.debug("could not ask the scheduler to re-place tasks", exc_info=True)
+def _change(worker: Any, delta: dict[str, float], held: dict[str, Any] | None = None) -> None:
+    """Apply ``delta`` on the worker, then send the scheduler the new totals of its names on
+    the worker's stream (in order: the scheduler never gets an older total after a newer one), with
+    ``held``, the bundle now held, for the registry. On the worker's event loop."""
+    internals.stimulate(worker, GroupResources(delta=delta,
+                                               stimulus_id=f"raylike-pg-{time.time()}"))
+    totals = worker.state.total_resources
+    worker.batched_stream.send({"op": "raylike-pg-resources", "held": held,
+                                "resources": {name: totals[name] for name in delta}})
 
 
-def hold_bundle(pg_id: str, index: int, declares: dict[str, float], key: str) -> None:
+async def hold_bundle(pg_id: str, index: int, declares: dict[str, float], key: str) -> None:
     """The reservation task of bundle ``index`` of group ``pg_id`` (see the module doc)."""
     from raylike._dask.worker.node import current_node
 
-    secede()
+    worker = get_worker()
+    internals.secede_soon(worker, key, f"raylike-pg-hold-{time.time()}")
     node = current_node()
-    worker = node.worker
     _register(worker)
-    released = threading.Event()
-    with _holders_lock:
-        _holders.setdefault(pg_id, []).append(released)
-    sync(worker.loop, _change, worker, declares)
+    released = asyncio.Event()
+    _holders.setdefault(pg_id, []).append(released)
     try:
-        reply = node.backend().scheduler_call("raylike_pg_placed", pg_id=pg_id, index=index,
-                                              node_id=node.node_id, reservation=key)
-        if reply == "removed":
-            _end_members(node, pg_id)
-        else:
-            while not released.wait(HOLD_SLICE):
+        _change(worker, declares, {"pg_id": pg_id, "index": index, "node_id": node.node_id,
+                                   "reservation": key})
+        while True:
+            try:
+                await asyncio.wait_for(released.wait(), HOLD_SLICE)
+                return
+            except asyncio.TimeoutError:
                 if worker.status.name not in ("running", "paused"):
                     return  # the worker closes: its tasks and actors end with it
     finally:
-        with _holders_lock:
-            held = _holders.get(pg_id, [])
-            if released in held:
-                held.remove(released)
-            if not held:
-                _holders.pop(pg_id, None)
+        held = _holders.get(pg_id, [])
+        if released in held:
+            held.remove(released)
+        if not held:
+            _holders.pop(pg_id, None)
         if worker.status.name in ("running", "paused"):
-            sync(worker.loop, _change, worker, {k: -v for k, v in declares.items()})
+            _change(worker, {k: -v for k, v in declares.items()})
 
 
 async def _release(worker: Any, pg_id: str) -> str:
@@ -117,9 +112,7 @@ async def _release(worker: Any, pg_id: str) -> str:
     node = worker.plugins.get(PLUGIN_NAME)
     if node is not None:
         _end_members(node, pg_id)
-    with _holders_lock:
-        events = list(_holders.get(pg_id, []))
-    for event in events:
+    for event in list(_holders.get(pg_id, [])):
         event.set()
     return "ok"
 
@@ -144,7 +137,7 @@ def _end_members(node: Any, pg_id: str) -> None:
 
 async def ready(group: Any, key: str) -> Any:
     """What ``pg.ready()`` runs (on a worker's event loop): the group, once it is created."""
-    from raylike.exceptions import RaySystemError
+    from raylike.exceptions import RaySystemError, TaskPlacementGroupRemoved
 
     worker = get_worker()
     # an awaiting async task counts as executing: give the slot back, as secede() would
@@ -154,6 +147,8 @@ async def ready(group: Any, key: str) -> Any:
         state = await worker.scheduler.raylike_pg_wait(pg_id=pg_id, timeout=HOLD_SLICE)
         if state == "CREATED":
             return group
-        if state in ("REMOVED", "MISSING"):
-            raise RaySystemError(f"Placement group PlacementGroupID({pg_id}) was removed "
-                                 "before it was created.")
+        if state == "REMOVED":  # Ray's error for a task whose group was removed
+            raise TaskPlacementGroupRemoved(f"Placement group PlacementGroupID({pg_id}) was "
+                                            "removed before it was created.")
+        if state == "MISSING":
+            raise RaySystemError(f"Placement group PlacementGroupID({pg_id}) does not exist.")
