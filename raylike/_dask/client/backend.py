@@ -615,6 +615,9 @@ class DaskBackend:
     def state_request(self, op: str, *args: Any) -> Any:
         from raylike._api import state as _state
 
+        if op == "locations":  # a put in flight exists once its worker has it
+            for key in args[0]:
+                self.puts.settle(key)
         return _state.answer(op, self, *args)
 
     def send_metrics(self, batch: Any) -> None:
