@@ -401,3 +401,33 @@ def test_the_error_of_a_cancelled_queued_call_names_its_task_id(ray_shared):
         ray.get(queued, timeout=60)
     ray.get(signal.send.remote())
     ray.get(holding, timeout=60)
+
+
+def test_cancel_of_the_first_call_to_a_new_actor_while_it_runs(ray_shared, tmp_path):
+    """The first call to an actor is cancelled while it runs (its caller has had no answer
+    from the actor yet): the running coroutine is cancelled and the ref raises the task error
+    of a running call, not the bare error of a call never sent."""
+    ray = ray_shared
+    started = tmp_path / "started"
+
+    @ray.remote(num_cpus=0)
+    class Fresh:
+        async def run(self, path):
+            import asyncio
+
+            with open(path, "w"):
+                pass
+            try:
+                await asyncio.sleep(60)
+            except asyncio.CancelledError:
+                return "swallowed"
+
+    ref = Fresh.remote().run.remote(str(started))
+    deadline = time.monotonic() + 60
+    while not started.exists():
+        assert time.monotonic() < deadline, "the call never started"
+        time.sleep(0.05)
+    ray.cancel(ref)
+    with pytest.raises(ray.exceptions.RayTaskError) as info:
+        ray.get(ref, timeout=30)
+    assert isinstance(info.value, ray.exceptions.TaskCancelledError)

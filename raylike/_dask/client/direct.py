@@ -192,7 +192,8 @@ class DirectCalls:
         direct = ref._direct
         actor_id = ref._actor_call
         if direct is None or not isinstance(actor_id, str) or \
-                _actor_calls._addresses.get(actor_id) is not None:
+                _actor_calls._addresses.get(actor_id) is not None or \
+                ref._key in _actor_calls.sent_calls:  # sent: its host answers the cancel
             return False
         _actor_calls.cancelled_unsent.add(ref._key)
         try:

@@ -15,6 +15,7 @@ call's result (or error).
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import functools
 import itertools
@@ -559,10 +560,17 @@ def _cancelled_error(call: ActorCall) -> TaskCancelledError:
 # keys of calls their caller (a driver) cancelled before they could be sent: the actor was
 # not placed yet (``_direct.DirectCalls.cancel_unsent``)
 cancelled_unsent: set[str] = set()
+# keys of the latest calls sent through Dask's RPC (their answers may still be on the way, and
+# the address of their actor unknown here until then): a cancel must let their host answer
+sent_calls: collections.OrderedDict[str, None] = collections.OrderedDict()
+SENT_KEPT = 10_000
 
 
 def _unless_cancelled(call: ActorCall) -> ActorCall:
     """``call`` as it is sent: marked cancelled if its caller cancelled it meanwhile."""
+    sent_calls[call.key] = None
+    while len(sent_calls) > SENT_KEPT:
+        sent_calls.popitem(last=False)
     if call.key in cancelled_unsent:
         cancelled_unsent.discard(call.key)
         return dataclasses.replace(call, cancelled=True)
