@@ -170,6 +170,12 @@ def worker_client(worker: Any) -> Any:
     return worker._get_client()
 
 
+def send_from_worker(worker: Any, message: dict[str, Any]) -> None:
+    """Queue ``message`` on the worker's batched stream to the scheduler (on its loop: in
+    order with the worker's own messages)."""
+    worker.batched_stream.send(message)
+
+
 def set_worker_interval(worker: Any, seconds: float) -> None:
     """The wait between two sends of the worker's stream to the scheduler."""
     worker.batched_stream.interval = seconds

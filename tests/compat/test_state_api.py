@@ -93,6 +93,26 @@ def test_task_states_pending_running_finished_failed(ray_dashboard: Any, state: 
     _until(lambda: _states(state, "st_after") == ["FINISHED"], "st_after FINISHED")
 
 
+def test_a_failed_task_stays_failed_after_its_ref_is_dropped(ray_dashboard: Any,
+                                                            state: _State) -> None:
+    ray = ray_dashboard
+
+    @ray.remote(num_cpus=0, max_retries=0)
+    def st_fails_dropped():
+        raise KeyError("dropped-boom")
+
+    with pytest.raises(KeyError):
+        ray.get(st_fails_dropped.remote())  # its only ref goes with this line
+
+    def rows() -> list[Any]:
+        return state.list_tasks(filters=[("name", "=", "st_fails_dropped")], detail=True)
+
+    _until(lambda: [r.state for r in rows()] == ["FAILED"], "st_fails_dropped FAILED")
+    time.sleep(2)  # its error is let go by now: the row still says how it ended
+    [row] = rows()
+    assert (row.state, row.error_type) == ("FAILED", "TASK_EXECUTION_EXCEPTION")
+
+
 def test_rows_are_dataclasses_with_item_access(ray_dashboard: Any, state: _State) -> None:
     ray = ray_dashboard
 

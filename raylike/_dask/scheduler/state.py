@@ -124,6 +124,9 @@ class StatePlugin(SchedulerPlugin):
             # every raylike task runs to its end unless cancelled (or its driver left)
             record.update(state="FAILED", ended=now, error_type="TASK_CANCELLED",
                           error_message="The task was cancelled.")
+        elif finish == "released" and record["state"] in rows.TERMINAL:
+            pass  # its result or error let go (no ref left): it stays FINISHED or FAILED
+            # (a lost result run again goes on to "waiting" next)
         elif finish in ("waiting", "released", "queued", "no-worker"):
             record["state"] = None
 

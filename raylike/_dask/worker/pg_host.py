@@ -71,8 +71,8 @@ def _change(worker: Any, delta: dict[str, float], held: dict[str, Any] | None = 
     internals.stimulate(worker, GroupResources(delta=delta,
                                                stimulus_id=f"raylike-pg-{time.time()}"))
     totals = worker.state.total_resources
-    worker.batched_stream.send({"op": "raylike-pg-resources", "held": held,
-                                "resources": {name: totals[name] for name in delta}})
+    internals.send_from_worker(worker, {"op": "raylike-pg-resources", "held": held,
+                                        "resources": {name: totals[name] for name in delta}})
 
 
 async def hold_bundle(pg_id: str, index: int, declares: dict[str, float], key: str) -> None:
