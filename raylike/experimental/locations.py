@@ -66,10 +66,8 @@ def get_local_object_locations(
 
 
 def _key_of(ref: _objects.ObjectRef[Any]) -> str | None:
-    """The Dask key to look up, or ``None`` for a direct actor call still running."""
-    puts = getattr(_runtime.backend(), "puts", None)
-    if puts is not None:  # a put in flight: it exists once its worker has it
-        puts.settle(ref._key)
+    """The Dask key to look up, or ``None`` for a direct actor call still running (a put
+    still in flight is waited for by the lookup itself: the backend's ``state_request``)."""
     direct = ref._direct
     if ref._future is None and direct is not None:
         if not direct.future.done():
