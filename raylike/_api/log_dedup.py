@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from raylike._api import progress_bars as _bars
+
 SYSTEM_SOURCE = "raylet"  # the source of messages pushed to the driver: folded even alone
 # Ray's token that its tests print to keep a line out of deduplication
 NEVER_DEDUP_TOKEN = "__ray_testing_never_deduplicate__"
@@ -74,7 +76,7 @@ class Deduplicator:
         source = (meta.get("ip"), meta.get("pid"))
         shown: list[str] = []
         for line in batch["lines"]:
-            if self._allow is not None and self._allow.search(line):
+            if _bars.MAGIC in line or (self._allow is not None and self._allow.search(line)):
                 shown.append(line)
                 continue
             if self._skip is not None and self._skip.search(line):

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from raylike._api import log_dedup as _dedup
+from raylike._api import progress_bars as _bars
 
 TOPIC_PREFIX = "raylike-logs-"
 GATHER_S = 0.01  # a burst of prints within this time travels as one message
@@ -280,6 +281,24 @@ class Forwarder:
             self._write(each)
 
     def _write(self, batch: dict[str, Any]) -> None:
+        lines = batch["lines"]
+        if any(_bars.MAGIC in line for line in lines):  # progress bars' states (tqdm_ray)
+            for line in lines:
+                if _bars.MAGIC in line:
+                    _bars.process_line(line)
+            batch = dict(batch, lines=[line for line in lines if _bars.MAGIC not in line])
+            if not batch["lines"]:
+                return
+        bars = _bars.existing()
+        if bars is not None:
+            bars.hide_bars()  # cleared while other lines print, drawn again after them
+        try:
+            self._print(batch)
+        finally:
+            if bars is not None:
+                bars.unhide_bars()
+
+    def _print(self, batch: dict[str, Any]) -> None:
         try:
             sink = sys.stderr if batch["err"] else sys.stdout
             ip = "" if self._is_local(batch["ip"]) else f", ip={batch['ip']}"

@@ -1,25 +1,33 @@
 """``ray.experimental.tqdm_ray``: a progress bar usable in tasks and actors, shown by the driver.
 
-Each bar prints its state as one line (``desc:  40%|####      | 4/10 [it]``), at most once per
-``flush_interval_s`` and always on ``close``. In a task or actor the line travels to the driver
-with the rest of its output (raylike's log forwarding), prefixed by the task's name; in the
-driver it is printed directly.
+A bar in a task or actor process prints its state, at most once per ``flush_interval_s`` and
+always on ``close``, as one JSON line marked with :data:`RAY_TQDM_MAGIC`; the driver's log
+forwarder hands those lines to the driver's bar manager (:func:`instance`,
+``raylike._api.progress_bars``), which draws every process's bars without overlap. A bar made
+in the driver updates the manager directly.
 
-Differences from Ray: the driver does not redraw bars in place at fixed positions (each update
-is a new line); ``position`` is kept but does not move the line.
+Difference from Ray: without the ``tqdm`` package Ray shows no bars; raylike then draws each
+bar as a line of text each time its state changes.
 """
 from __future__ import annotations
 
+import copy
+import json
 import os
-import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-__all__ = ["tqdm"]
+from raylike._api import context as _context
+from raylike._api.progress_bars import MAGIC as RAY_TQDM_MAGIC
+from raylike._api.progress_bars import Bar as _Bar
+from raylike._api.progress_bars import BarGroup as _BarGroup
+from raylike._api.progress_bars import BarManager as _BarManager
+from raylike._api.progress_bars import instance, safe_print
 
-_WIDTH = 20  # characters of the bar itself
+__all__ = ["RAY_TQDM_MAGIC", "instance", "safe_print", "tqdm"]
+__all__ += ["_Bar", "_BarGroup", "_BarManager"]  # Ray's names, which its tests read
 
 
 class tqdm:  # noqa: N801 - Ray's (and tqdm's) name
@@ -40,6 +48,7 @@ class tqdm:  # noqa: N801 - Ray's (and tqdm's) name
         self._total = total
         self._unit = unit or "it"
         self._pos = position or 0
+        self._ip = _node_ip()
         self._pid = os.getpid()
         self._uuid = uuid.uuid4().hex
         self._x = 0
@@ -98,14 +107,19 @@ class tqdm:  # noqa: N801 - Ray's (and tqdm's) name
         if not force_flush and now - self._last_flush_time < self._flush_interval_s:
             return
         self._last_flush_time = now
-        sys.stdout.write(self._line() + "\n")
-        sys.stdout.flush()
+        if _context.current() is not None:  # a task or actor: the driver reads the line
+            # one write, newline included, so that other prints cannot split the line
+            print(json.dumps(self._get_state()) + "\n", end="", flush=True)
+        else:
+            instance().process_state_update(copy.deepcopy(self._get_state()))
 
-    def _line(self) -> str:
-        prefix = f"{self._desc}: " if self._desc else ""
-        if self._total:
-            done = min(1.0, self._x / self._total)
-            filled = int(done * _WIDTH)
-            bar = "#" * filled + " " * (_WIDTH - filled)
-            return f"{prefix}{done * 100:3.0f}%|{bar}| {self._x}/{self._total} [{self._unit}]"
-        return f"{prefix}{self._x} [{self._unit}]"
+    def _get_state(self) -> dict[str, Any]:
+        return {"__magic_token__": RAY_TQDM_MAGIC, "x": self._x, "pos": self._pos,
+                "desc": self._desc, "total": self._total, "unit": self._unit, "ip": self._ip,
+                "pid": self._pid, "uuid": self._uuid, "closed": self._closed}
+
+
+def _node_ip() -> str:
+    from raylike.util import get_node_ip_address
+
+    return get_node_ip_address()

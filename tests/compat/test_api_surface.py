@@ -3,12 +3,14 @@ and ``get_runtime_context()`` in the driver, a task, an actor and an async actor
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
 import warnings
 
 import pytest
+from compat_helpers import poll
 
 # Ray 2.60's public top-level names (``dir(ray)`` without ``_`` names, right after import)
 RAY_TOP_LEVEL = {
@@ -292,6 +294,57 @@ def test_tqdm_ray_in_tasks_and_actors(ray_shared):
     bar = tqdm_ray.tqdm(["a", "b"])
     assert bar.total == 2 and list(bar) == ["a", "b"] and bar.n == 2
     bar.close()
+
+
+def test_tqdm_ray_bars_of_workers_are_managed_by_the_driver(ray_shared):
+    """A bar made in an actor reaches the driver's bar manager (grouped by process, its count
+    and description kept); other output from workers hides the bars while it prints; a bar
+    made in the driver updates the manager directly and leaves it once closed."""
+    ray = ray_shared
+    import importlib
+
+    tqdm_ray = importlib.import_module(f"{ray.__name__}.experimental.tqdm_ray")
+    manager = tqdm_ray.instance()
+    manager.bar_groups.clear()
+
+    @ray.remote
+    class Worker:
+        def __init__(self):
+            self.bar = tqdm_ray.tqdm(desc="remote-bar", total=50, flush_interval_s=0)
+            self.bar.update(7)
+
+        def speak(self):
+            print("a line from the worker")
+
+        def advance(self):
+            self.bar.update(3)
+
+    worker = Worker.remote()
+
+    def remote_bars():
+        return [bar for group in list(manager.bar_groups.values())
+                for bar in list(group.bars_by_uuid.values()) if "remote-bar" in bar.bar.desc]
+
+    poll(lambda: [bar.bar.n for bar in remote_bars()], [7])
+    ray.get(worker.advance.remote())
+    poll(lambda: [bar.bar.n for bar in remote_bars()], [10])
+    hides = manager.num_hides
+    ray.get(worker.speak.remote())
+    poll(lambda: (manager.num_hides > hides, manager.in_hidden_state), (True, False))
+
+    local = tqdm_ray.tqdm(desc="local-bar", total=10, flush_interval_s=0)
+    local.update(4)
+    mine = [group for group in manager.bar_groups.values() if group.pid == os.getpid()]
+    assert len(mine) == 1
+    (bar,) = mine[0].bars_by_uuid.values()
+    assert bar.bar.n == 4 and "local-bar" in bar.bar.desc
+    local.close()
+    assert not mine[0].bars_by_uuid
+    ray.kill(worker)
+    for group in list(manager.bar_groups.values()):  # the actor's bar was never closed
+        for each in list(group.bars_by_uuid.values()):
+            each.bar.close()
+    manager.bar_groups.clear()
 
 
 def test_task_function_name_of_functions_defined_in_a_function(ray_shared):

@@ -1,6 +1,7 @@
 """raylike's side of the runtime context: accelerator types, tqdm_ray lines in the driver."""
 from __future__ import annotations
 
+import sys
 import time
 import warnings
 
@@ -55,7 +56,12 @@ def test_accelerator_type_without_typed_nodes_warns_and_runs() -> None:
 
 
 @pytest.mark.timeout(120)
-def test_tqdm_ray_lines_reach_the_driver(capsys: pytest.CaptureFixture[str]) -> None:
+def test_tqdm_ray_bars_without_tqdm_are_lines_of_the_driver(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the ``tqdm`` package (Ray then shows no bars) the driver draws a worker's bar
+    as a line of text per change; the state lines the worker printed are not shown."""
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm now raises ImportError
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
     ray.init(num_cpus=1, include_dashboard=False)
     try:
         @ray.remote
@@ -73,5 +79,6 @@ def test_tqdm_ray_lines_reach_the_driver(capsys: pytest.CaptureFixture[str]) -> 
             time.sleep(0.05)
             out += capsys.readouterr().out
         assert "steps: 100%" in out and "4/4 [it]" in out
+        assert tqdm_ray.RAY_TQDM_MAGIC not in out
     finally:
         ray.shutdown()
