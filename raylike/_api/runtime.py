@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from raylike._api import config as _config
+from raylike._api import driver_logging as _driver_logging
 from raylike._api import error_pubsub as _error_pubsub
 from raylike._api import ids as _ids
 from raylike._api import logs as _logs
@@ -306,6 +307,11 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
             from raylike._private import ray_constants
 
             log_to_driver = ray_constants.RAY_LOG_TO_DRIVER
+        _driver_logging.configure(configure_logging, logging_level, logging_format)
+        if target is not None:
+            logger.info("Connecting to existing Ray cluster at address: %s...",
+                        target if isinstance(target, str)
+                        else getattr(getattr(target, "scheduler", None), "address", target))
         _driver = _connect(target, num_cpus, num_gpus, resources, include_dashboard,
                            dashboard_port, log_to_driver,
                            namespace, kwargs.get("_system_config"), kwargs.get("_node_name"),
@@ -457,9 +463,12 @@ def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
     address = client.scheduler.address
     dashboard_url = _dashboard_url(client) if cluster is None or cluster.dashboard_address else None
     context = RayContext(_address_info(client, address, dashboard_url), dashboard_url)
-    if dashboard_url:
-        verb = "started a local cluster" if cluster is not None else f"connected to {address}"
-        print(f"raylike: {verb}; view the Dask dashboard at http://{dashboard_url}")
+    # Ray's lines (a Dask dashboard where Ray's would be)
+    view = f" View the dashboard at http://{dashboard_url}" if dashboard_url else ""
+    if cluster is not None:
+        logger.info("Started a local Ray instance.%s", view)
+    else:
+        logger.info("Connected to Ray cluster.%s", view)
     job_id = _ids.new_job_id()
     backend = _backend.DaskBackend(client, job_id=job_id, direct=direct_calls())
     from raylike._api.objects import defer_releases

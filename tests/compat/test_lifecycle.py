@@ -575,3 +575,32 @@ def test_nodes_lists_a_removed_node_as_dead(ray_fresh, graceful):
     finally:
         ray.shutdown()
         cluster.shutdown()
+
+
+INIT_LOGS = """
+import logging, sys
+ray = __import__(sys.argv[1])
+logging.basicConfig(level=logging.INFO, format="ROOT %(message)s")  # the program's own logging
+ray.init(num_cpus=1, configure_logging=sys.argv[2] == "1")
+ray.shutdown()
+"""
+
+
+@pytest.mark.timeout(240)
+def test_init_says_it_started_a_local_instance_once(ray_module):
+    """``init`` logs Ray's "Started a local Ray instance." line at INFO on its own handler
+    (shown once, whatever the root logger has); ``configure_logging=False`` does not use
+    that handler (Ray then shows nothing; raylike leaves the record to the program's own
+    logging)."""
+    env = dict(os.environ)
+    env.pop("RAY_ADDRESS", None)
+    said = {}
+    for configure in ("1", "0"):
+        proc = subprocess.run([sys.executable, "-c", INIT_LOGS, ray_module.__name__, configure],
+                              env=env, capture_output=True, text=True, timeout=200)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        said[configure] = [line for line in (proc.stdout + proc.stderr).splitlines()
+                           if "Started a local Ray instance." in line]
+    assert len(said["1"]) == 1 and "INFO" in said["1"][0], said
+    assert not said["1"][0].startswith("ROOT"), said
+    assert all(line.startswith("ROOT") for line in said["0"]), said
