@@ -146,6 +146,28 @@ def test_actor_in_bundle_and_removal_kills_it(ray4):
     assert _until(lambda: _free_cpus(ray) == 4.0)
 
 
+def test_a_running_task_of_a_removed_group_fails_as_its_worker_crashed(ray4, tmp_path):
+    """Removing a group kills the tasks running in it: their callers get
+    ``WorkerCrashedError`` (no retry: ``max_retries=0``), and the group's CPUs come back."""
+    ray = ray4
+    pg = ray.util.placement_group([{"CPU": 1}])
+    assert ray.get(pg.ready(), timeout=30) == pg
+    started = tmp_path / "started"
+
+    @ray.remote(num_cpus=1, max_retries=0)
+    def long_running(path):
+        open(path, "w").close()
+        time.sleep(120)
+        return "finished"
+
+    ref = long_running.options(scheduling_strategy=_strategy(ray, pg, 0)).remote(str(started))
+    assert _until(started.exists, timeout=60)
+    ray.util.remove_placement_group(pg)
+    with pytest.raises(ray.exceptions.WorkerCrashedError):
+        ray.get(ref, timeout=60)
+    assert _until(lambda: _free_cpus(ray) == 4.0)
+
+
 def test_default_actors_share_a_bundle(ray4):
     ray = ray4
     pg = ray.util.placement_group([{"CPU": 1}])

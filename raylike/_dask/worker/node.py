@@ -125,6 +125,7 @@ class NodePlugin(WorkerPlugin):
         self.watchers: dict[str, list[Callable[[str, Any], None]]] = {}
         self.actors: dict[str, Any] = {}  # actor id -> its host (raylike._dask.worker.actor_host)
         self.cancelled: set[str] = set()
+        self.group_removed: set[str] = set()  # killed as their placement group was removed
         self.lock = threading.Lock()
         # the actor-call socket for drivers on this host (raylike._transport.lane)
         self.lane: Any = None
@@ -279,7 +280,10 @@ class NodePlugin(WorkerPlugin):
                 raise TaskCancelledError(_ids.task_id(call.key, None, call.job_id))
             retry_left = call.max_retries < 0 or attempts < call.max_retries
             if status == "crashed":
-                if not retry_left:
+                with self.lock:  # its group is gone: Ray's crash error, and no retry here
+                    ended_with_group = call.key in self.group_removed
+                    self.group_removed.discard(call.key)
+                if ended_with_group or not retry_left:
                     crashed = WorkerCrashedError(payload)
                     crashed._task_key = call.key  # type: ignore[attr-defined] # see RayTaskError
                     raise crashed
@@ -381,6 +385,19 @@ class NodePlugin(WorkerPlugin):
         if waits:
             await asyncio.wait(waits, timeout=CANCEL_REACH_TIMEOUT)
         return False
+
+    def end_with_group(self, key: str) -> None:
+        """Kill the process of ``key``, a task of a placement group just removed: as in Ray,
+        it fails with ``WorkerCrashedError`` (a cancel would say ``TaskCancelledError``)."""
+        with self.lock:
+            scope = self.running.get(key)
+            if scope is None:
+                return
+            self.group_removed.add(key)
+        try:
+            os.kill(scope.child.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
     def interrupt(self, key: str, force: bool, recursive: bool) -> bool:
         """Cancel ``key`` if it runs here: SIGINT to its child, or SIGKILL with ``force``."""

@@ -7,7 +7,7 @@ slot back (so it holds none but keeps its resources, as an actor's reservation d
 group's resources to its worker (``GroupResources``, then the scheduler's copy, one message on
 the worker's stream that also tells the registry the bundle is held) and waits until the
 group is removed: the registry then calls the worker's ``raylike_pg_release`` handler, which
-kills the group's actors and cancels its tasks on this worker. The bundle's names are then
+kills the group's actors and running tasks on this worker. The bundle's names are then
 taken off again (to 0: Dask keeps a resource name it once knew) and the task ends, which frees
 the resources.
 """
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -118,7 +117,8 @@ async def _release(worker: Any, pg_id: str) -> str:
 
 
 def _end_members(node: Any, pg_id: str) -> None:
-    """Kill the group's actors on this worker and cancel its running tasks (as Ray does)."""
+    """Kill the group's actors on this worker and its running tasks (as Ray does: their
+    callers get ``WorkerCrashedError``)."""
     from raylike._api.actor_spec import died_of
     from raylike._api.serialization import dumps
 
@@ -132,7 +132,7 @@ def _end_members(node: Any, pg_id: str) -> None:
         ts = node.worker.state.tasks.get(key)
         restrictions = getattr(ts, "resource_restrictions", None) or {}
         if any(name.endswith(mark) for name in restrictions):
-            threading.Thread(target=node.interrupt, args=(key, True, False), daemon=True).start()
+            node.end_with_group(key)
 
 
 async def ready(group: Any, key: str) -> Any:
