@@ -126,9 +126,9 @@ def _affinity(strategy: Any, node_id: str, request: dict[str, float]) -> dict[st
     if not _fits(target["Resources"], request):
         if soft:
             return {}
-        raise Unschedulable(f"The node specified via NodeAffinitySchedulingStrategy "
-                            f"({node_id}) cannot ever provide {request}, and soft=False was "
-                            f"specified.")
+        raise Unschedulable(f"The node specified via NodeAffinitySchedulingStrategy doesn't "
+                            f"exist any more or is infeasible, and soft=False was specified "
+                            f"(node {node_id} cannot ever provide {request}).")
     pinned = _on([target], loose=soft and all(_fits(n["Resources"], request) for n in nodes))
     if not soft:  # it must not run elsewhere when its node leaves (see ``_backend._pin``)
         pinned["hard"] = True
@@ -228,6 +228,7 @@ def _on(nodes: list[dict[str, Any]], loose: bool) -> dict[str, Any]:
     return {"workers": [n["DaskWorkerAddress"] for n in nodes], "allow_other_workers": loose}
 
 
-def refuse(error: BaseException) -> None:
-    """The Dask task standing for a task or actor Ray refuses to schedule: it raises."""
+def refuse(spec: Any, error: BaseException) -> None:
+    """The Dask task standing for a task or actor Ray refuses to schedule: it raises.
+    ``spec`` (the task's call, the actor's spec) lets the state API list it as failed."""
     raise error

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import sys
 import time
 from typing import Any
 
@@ -111,6 +112,49 @@ def test_a_failed_task_stays_failed_after_its_ref_is_dropped(ray_dashboard: Any,
     time.sleep(2)  # its error is let go by now: the row still says how it ended
     [row] = rows()
     assert (row.state, row.error_type) == ("FAILED", "TASK_EXECUTION_EXCEPTION")
+
+
+def test_a_task_whose_process_exits_says_its_exit_code(ray_dashboard: Any,
+                                                      state: _State) -> None:
+    ray = ray_dashboard
+
+    @ray.remote(num_cpus=0, max_retries=0)
+    def st_exits_27():
+        sys.exit(27)  # SystemExit: the worker exits with that code
+
+    with pytest.raises(ray.exceptions.WorkerCrashedError):
+        ray.get(st_exits_27.remote(), timeout=WAIT)
+
+    def failed() -> list[Any]:
+        return [r for r in state.list_tasks(filters=[("name", "=", "st_exits_27")], detail=True)
+                if r.state == "FAILED"]
+
+    [row] = _until(failed, "st_exits_27 FAILED")
+    assert row.error_type == "WORKER_DIED"
+    assert "Worker exits with an exit code 27" in (row.error_message or ""), row
+
+
+def test_an_unschedulable_task_is_listed_failed(ray_dashboard: Any, state: _State) -> None:
+    """A task with a hard affinity to a node that does not exist fails (Ray does not refuse
+    the submission); the state API lists it FAILED with Ray's error type, even though its
+    ref was dropped at once."""
+    ray = ray_dashboard
+    strategies = importlib.import_module(f"{ray.__name__}.util.scheduling_strategies")
+    missing = "ab" * 28  # a node id no node has
+
+    @ray.remote(num_cpus=0)
+    def st_nowhere():
+        return 1
+
+    st_nowhere.options(scheduling_strategy=strategies.NodeAffinitySchedulingStrategy(
+        node_id=missing, soft=False)).remote()
+
+    def failed() -> list[Any]:
+        return [r for r in state.list_tasks(filters=[("name", "=", "st_nowhere")], detail=True)
+                if r.state == "FAILED"]
+
+    [row] = _until(failed, "st_nowhere FAILED")
+    assert row.error_type == "TASK_UNSCHEDULABLE_ERROR"
 
 
 def test_rows_are_dataclasses_with_item_access(ray_dashboard: Any, state: _State) -> None:

@@ -53,7 +53,7 @@ def create_with(backend: Any, spec: ActorSpec, nested: list[ObjectRef[Any]],
         error = ActorUnschedulableError(str(exc))
         backend.scheduler_call("raylike_actor_update", actor_id=meta.actor_id, state="DEAD",
                                dead=dumps(error, "actor error"))
-        return ActorHandle(meta, backend.submit_raw(_scheduling.refuse, error,
+        return ActorHandle(meta, backend.submit_raw(_scheduling.refuse, spec, error,
                                                     key=spec.reservation, resources=None,
                                                     detach=True))
     # the creator keeps the constructor's arguments for restarts

@@ -481,7 +481,7 @@ class DaskBackend:
     def _refused(self, call: Any, error: BaseException) -> list[ObjectRef[Any]]:
         """The refs of a task Ray refuses to schedule: getting them raises ``error``."""
         with self._dask_errors():
-            fut = self.client.submit(_scheduling.refuse, error, key=call.key, pure=False,
+            fut = self.client.submit(_scheduling.refuse, call, error, key=call.key, pure=False,
                                      retries=0)
             self._fire_and_forget(fut)
             return self._returns(call, fut)

@@ -10,12 +10,18 @@ from raylike._api import resources as _resources
 
 DRIVER_TASK = "ff" * 20  # Ray's driver task id: 20 ``ff`` bytes, then the job id
 TERMINAL = ("FINISHED", "FAILED")
-_HOST_MODULES = ("raylike._dask.worker.node", "raylike._dask.worker.actor_host")
+_HOST_MODULES = ("raylike._dask.worker.node", "raylike._dask.worker.actor_host",
+                 "raylike._api.scheduling")  # the last: a task or actor refused (``refuse``)
 # Dask's exception names -> Ray's error_type
 ERROR_TYPES = (("TaskCancelledError", "TASK_CANCELLED"), ("WorkerCrashedError", "WORKER_DIED"),
                ("ActorDiedError", "ACTOR_DIED"), ("ActorUnavailableError", "ACTOR_UNAVAILABLE"),
                ("OutOfMemoryError", "OUT_OF_MEMORY"), ("ObjectLostError", "OBJECT_LOST"),
-               ("NodeDiedError", "NODE_DIED"))
+               ("NodeDiedError", "NODE_DIED"),
+               ("TaskUnschedulableError", "TASK_UNSCHEDULABLE_ERROR"),
+               ("ActorUnschedulableError", "ACTOR_UNSCHEDULABLE_ERROR"),
+               ("RuntimeEnvSetupError", "RUNTIME_ENV_SETUP_FAILED"),
+               ("TaskPlacementGroupRemoved", "TASK_PLACEMENT_GROUP_REMOVED"),
+               ("ActorPlacementGroupRemoved", "ACTOR_PLACEMENT_GROUP_REMOVED"))
 
 
 def node_of(address: str | None) -> str | None:
@@ -50,7 +56,7 @@ def task_record(key: str, run_spec: Any) -> dict[str, Any] | None:
     func = getattr(run_spec, "func", None)
     name = getattr(func, "__name__", "")
     if getattr(func, "__module__", "") not in _HOST_MODULES or \
-            name not in ("execute_task", "host_actor"):
+            name not in ("execute_task", "host_actor", "refuse"):
         return None
     spec = call_of(run_spec)
     if spec is None or not getattr(getattr(spec, "meta", spec), "task_events", True):
@@ -63,7 +69,7 @@ def task_record(key: str, run_spec: Any) -> dict[str, Any] | None:
         "pg": getattr(placement, "pg_id", None),
         "label_selector": dict(getattr(spec, "label_selector", None) or {}),
         "fallback_strategy": getattr(spec, "fallback_strategy", None)}
-    if name == "execute_task":
+    if name == "execute_task" or (name == "refuse" and not hasattr(spec, "meta")):
         function = getattr(spec, "function_name", "") or spec.name
         row.update(type="NORMAL_TASK", name=spec.name, actor_id=None,
                    func=function.rsplit(".", 1)[-1], full_name=function,

@@ -84,7 +84,7 @@ class TaskScope:
                 # its pipe closed as it died: its exit code comes within moments
                 code = self.child.process.wait(1.0) if hasattr(self.child, "process") else None
                 _task_events.exited(self.child.pid, code)  # listed as a dead worker
-                return "crashed", f"(process {self.child.pid} exited, code {code})"
+                return "crashed", _task_events.crash_detail(self.child.pid, code)
             if message[0] == "done":
                 return message[1], message[2]
             if message[0] == "req":

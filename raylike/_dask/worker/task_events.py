@@ -114,6 +114,22 @@ def _exit_detail(pid: int, code: int | None) -> str:
     return f"The worker process {pid} died unexpectedly: {how}."
 
 
+def crash_detail(pid: int, code: int | None) -> str:
+    """Why a task's process died, in Ray's words (the task's ``WorkerCrashedError`` and its
+    state row's ``error_message`` end with it)."""
+    import signal
+
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = str(-code)
+        return f"Worker exits unexpectedly by a signal. (pid {pid}, signal {name})"
+    if code is None:
+        return f"The worker process ended. (pid {pid})"
+    return f"Worker exits with an exit code {code}. (pid {pid})"
+
+
 def _dead() -> list[dict[str, Any]]:
     with _LOCK:
         rows = list(_EXITED.values())
@@ -162,7 +178,12 @@ def describe(error: BaseException) -> tuple[str, str]:
     kinds = [(ex.TaskCancelledError, "TASK_CANCELLED"), (ex.ActorDiedError, "ACTOR_DIED"),
              (ex.ActorUnavailableError, "ACTOR_UNAVAILABLE"),
              (ex.WorkerCrashedError, "WORKER_DIED"), (ex.ObjectLostError, "OBJECT_LOST"),
-             (ex.OutOfMemoryError, "OUT_OF_MEMORY")]
+             (ex.OutOfMemoryError, "OUT_OF_MEMORY"), (ex.NodeDiedError, "NODE_DIED"),
+             (ex.TaskUnschedulableError, "TASK_UNSCHEDULABLE_ERROR"),
+             (ex.ActorUnschedulableError, "ACTOR_UNSCHEDULABLE_ERROR"),
+             (ex.RuntimeEnvSetupError, "RUNTIME_ENV_SETUP_FAILED"),
+             (ex.TaskPlacementGroupRemoved, "TASK_PLACEMENT_GROUP_REMOVED"),
+             (ex.ActorPlacementGroupRemoved, "ACTOR_PLACEMENT_GROUP_REMOVED")]
     kind = next((name for cls, name in kinds if isinstance(error, cls)),
                 "TASK_EXECUTION_EXCEPTION")
     return kind, str(error)
