@@ -571,8 +571,10 @@ def shutdown(_exiting_interpreter: bool = False) -> None:
     if runtime.memory is not None:
         runtime.memory.close()
     _memory.reset()
+    from raylike._api import pinning as _pinning
     from raylike._api.objects import release_dropped
 
+    _pinning.unpin_all()  # refs pickled out of band: pinned until now (``pinning``)
     release_dropped()
     if runtime.owns_client:
         from raylike._dask.client.callbacks import quiet_closing
