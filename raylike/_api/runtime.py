@@ -486,7 +486,8 @@ def _address_info(client: Any, address: str, dashboard_url: str | None) -> dict[
     if workers:
         host = workers[0].split("://", 1)[-1].rsplit(":", 1)[0]
     return {"node_ip_address": host, "raylet_ip_address": host, "redis_address": None,
-            "object_store_address": None, "raylet_socket_name": None,
+            "object_store_address": workers[0] if workers else None,  # as ray.nodes()
+            "raylet_socket_name": workers[0] if workers else None,
             "webui_url": dashboard_url, "session_dir": None, "metrics_export_port": -1,
             "gcs_address": gcs_address(address), "address": address,
             "dashboard_agent_listen_port": -1,
