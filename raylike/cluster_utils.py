@@ -72,6 +72,15 @@ class ClusterNode:
         self.raylet_socket_name = dask_address
 
     @property
+    def address_info(self) -> dict[str, Any]:
+        """Ray's ``address_info`` of the node (its socket names: the worker's address, as
+        ``ray.nodes()``'s ``ObjectStoreSocketName``)."""
+        return {"node_ip_address": self.node_ip_address, "raylet_ip_address":
+                self.node_ip_address, "object_store_address": self.dask_address,
+                "raylet_socket_name": self.dask_address, "gcs_address": self.gcs_address,
+                "address": self.address, "node_id": self.node_id}
+
+    @property
     def all_processes(self) -> dict[str, list[Any]]:
         return {"raylet": [self.process.proc]}
 

@@ -207,7 +207,7 @@ def _picklable_cause(cause: Any, traceback_str: str) -> Any:
     task error must reach the caller even when the user's exception cannot)."""
     if cause is None:
         return None
-    from raylike import cloudpickle
+    import cloudpickle  # not ``ray.cloudpickle``: a trial pickle must not pin refs it holds
 
     try:
         cloudpickle.dumps(_portable(cause))

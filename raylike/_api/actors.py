@@ -28,6 +28,7 @@ from raylike._api import memory as _memory
 from raylike._api import options as _options
 from raylike._api import pending_calls as _pending_calls
 from raylike._api import pg_options as _pg_options
+from raylike._api import pinning as _pinning
 from raylike._api import resources as _resources
 from raylike._api import runtime as _runtime
 from raylike._api import runtime_env as _runtime_env
@@ -372,8 +373,9 @@ def _create(actor_class: ActorClass[Any], args: tuple[Any, ...],
         raise ValueError("The actor name must be specified to use `get_if_exists`.")
     actor_class._init.check(args, kwargs, f"{cls.__name__}.__init__()")
     if actor_class._pickled is None:
-        pickled = dumps(cls, f"actor class {cls.__module__}.{cls.__qualname__}.__init__",
-                        named=True)
+        with _pinning.out_of_band():  # refs it captures are pinned, as in Ray
+            pickled = dumps(cls, f"actor class {cls.__module__}.{cls.__qualname__}.__init__",
+                            named=True)
         check_definition_size(pickled, cls.__name__, "actor")
         actor_class._pickled = pickled
     with _memory.annotate("(actor call)"):

@@ -23,6 +23,7 @@ from typing import Any, Generic, TypeVar, overload
 from raylike._api import context as _context
 from raylike._api import ids as _ids
 from raylike._api import memory as _memory
+from raylike._api import pinning as _pinning
 from raylike._api import runtime as _runtime
 from raylike._api import serialization as _serialization
 from raylike._api import unhandled as _unhandled
@@ -133,7 +134,10 @@ class ObjectRef(Generic[T]):
         elif child_refs.active and self._key in child_refs.direct:
             child_refs.leaving(self._key)  # its worker makes the key a Dask one (``ChildRefs``)
         _Borrowed.note(self)
-        return (_rebuild, (self._key, self._actor_call) if self._actor_call else (self._key,))
+        args = (self._key, self._actor_call) if self._actor_call else (self._key,)
+        if _pinning.active() and self._key not in _actor_keys and not self.is_nil():
+            _pinning.pin(_rebuild(*args))  # out of band: pinned for the process's life
+        return (_rebuild, args)
 
     def future(self) -> concurrent.futures.Future[T]:
         """A ``concurrent.futures.Future`` that resolves to the object's value."""
@@ -394,8 +398,14 @@ def reference_counts() -> dict[bytes, dict[str, int]]:
 
 
 def exists(ref: ObjectRef[Any]) -> bool:
-    """Whether the cluster holds ``ref``'s object now (some node has its value)."""
+    """Whether the cluster holds ``ref``'s object now (some node has its value), or this
+    process does: the answer of a direct call or leased task, held by the ref itself until it
+    leaves the process (Ray's in-process memory store)."""
     from raylike._api import state as _state
+
+    direct = ref._direct
+    if ref._future is None and direct is not None and getattr(direct, "future", None):
+        return bool(direct.future.done())
 
     return bool(_state.object_locations([ref._key]).get(ref._key, {}).get("node_ids"))
 

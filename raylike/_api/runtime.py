@@ -495,7 +495,8 @@ def _address_info(client: Any, address: str, dashboard_url: str | None) -> dict[
     if workers:
         host = workers[0].split("://", 1)[-1].rsplit(":", 1)[0]
     return {"node_ip_address": host, "raylet_ip_address": host, "redis_address": None,
-            "object_store_address": None, "raylet_socket_name": None,
+            "object_store_address": workers[0] if workers else None,  # as ray.nodes()
+            "raylet_socket_name": workers[0] if workers else None,
             "webui_url": dashboard_url, "session_dir": None, "metrics_export_port": -1,
             "gcs_address": gcs_address(address), "address": address,
             "dashboard_agent_listen_port": -1,
@@ -580,8 +581,10 @@ def shutdown(_exiting_interpreter: bool = False) -> None:
     if runtime.memory is not None:
         runtime.memory.close()
     _memory.reset()
+    from raylike._api import pinning as _pinning
     from raylike._api.objects import release_dropped
 
+    _pinning.unpin_all()  # refs pickled out of band: pinned until now (``pinning``)
     release_dropped()
     if runtime.owns_client:
         from raylike._dask.client.callbacks import quiet_closing

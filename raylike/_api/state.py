@@ -161,6 +161,9 @@ def _node_entry(address: str, info: dict[str, Any], alive: bool = True) -> dict[
         "Resources": resources,
         "Labels": _labels.node_labels(address, info),
         "DaskWorkerAddress": address,
+        # Ray's socket paths, unique per node: a raylike node's is its Dask worker's address
+        "ObjectStoreSocketName": address,
+        "RayletSocketName": address,
         "DeathReason": 0,  # Ray's ``NodeDeathInfo.Reason``: UNSPECIFIED while alive
         "DeathReasonMessage": "",
     }

@@ -15,6 +15,7 @@ from raylike._api import context as _context
 from raylike._api import memory as _memory
 from raylike._api import options as _options
 from raylike._api import pg_options as _pg_options
+from raylike._api import pinning as _pinning
 from raylike._api import resources as _resources
 from raylike._api import runtime as _runtime
 from raylike._api import runtime_env as _runtime_env
@@ -275,8 +276,9 @@ class RemoteFunction(Generic[R]):
         args, kwargs = tuple(args or ()), dict(kwargs or {})
         backend = _runtime.backend(auto_init=True)
         if self._pickled is None:
-            pickled = dumps(self._function, f"function {_descriptor(self._function)}",
-                            named=True)
+            with _pinning.out_of_band():  # refs it captures are pinned, as in Ray
+                pickled = dumps(self._function, f"function {_descriptor(self._function)}",
+                                named=True)
             check_definition_size(pickled, self._function_name, "remote function")
             self._pickled = pickled
         self._check_arguments(args, kwargs)

@@ -258,10 +258,14 @@ def convert_actor_state(state: int | str | None) -> str | None:
     return str(states.Name(int(state)))
 
 
-def wait_for_num_actors(num_actors: int, state: str | None = None, timeout: float = 10) -> None:
-    """Return once the state API lists at least ``num_actors`` actors (in ``state``, e.g.
-    ``"ALIVE"``); ``TimeoutError`` after ``timeout`` seconds."""
+def wait_for_num_actors(num_actors: int, state: int | str | None = None,
+                        timeout: float = 10) -> None:
+    """Return once the state API lists at least ``num_actors`` actors (in ``state``: a name,
+    e.g. ``"ALIVE"``, or its number in Ray's enum, e.g. ``ActorTableData.DEAD``);
+    ``TimeoutError`` after ``timeout`` seconds."""
     from raylike.util.state import list_actors
+
+    state = convert_actor_state(state)
 
     filters = [("state", "=", state)] if state else None
     deadline = time.monotonic() + timeout

@@ -89,3 +89,34 @@ def test_label_match_operators_are_checked(ray_module: Any) -> None:
         strategies.NodeLabelSchedulingStrategy({"region": "us"})
     with pytest.raises(ValueError, match="must be a map"):
         strategies.NodeLabelSchedulingStrategy(hard=None, soft=["x"])
+
+
+def test_nodes_name_each_nodes_sockets(ray_shared: Any) -> None:
+    """``ray.nodes()`` names each node's object store and raylet sockets; the driver's
+    ``address_info`` names its own node's, which Ray's tests match against ``ray.nodes()``."""
+    ray = ray_shared
+    nodes = [n for n in ray.nodes() if n["Alive"]]
+    stores = [n["ObjectStoreSocketName"] for n in nodes]
+    assert all(stores) and len(set(stores)) == len(nodes)
+    assert all(n["RayletSocketName"] for n in nodes)
+    worker = importlib.import_module(f"{ray.__name__}._private.worker")
+    assert worker._global_node.address_info["object_store_address"] in stores
+
+
+def test_wait_for_num_actors_takes_rays_state_numbers(ray_dashboard: Any) -> None:
+    """Ray's test helper takes an actor state as its number in Ray's enum
+    (``gcs_utils.ActorTableData.DEAD``)."""
+    ray = ray_dashboard  # Ray's state API needs its dashboard
+    test_utils = importlib.import_module(f"{ray.__name__}._private.test_utils")
+    gcs_utils = importlib.import_module(f"{ray.__name__}._private.gcs_utils")
+
+    @ray.remote(num_cpus=0)
+    class Doomed:
+        def ping(self) -> int:
+            return 1
+
+    actor = Doomed.remote()
+    assert ray.get(actor.ping.remote(), timeout=60) == 1
+    test_utils.wait_for_num_actors(1, gcs_utils.ActorTableData.ALIVE, timeout=60)
+    ray.kill(actor)
+    test_utils.wait_for_num_actors(1, gcs_utils.ActorTableData.DEAD, timeout=60)
