@@ -20,6 +20,7 @@ import functools
 import logging
 import os
 import queue
+import select
 import signal
 import threading
 from typing import Any
@@ -48,6 +49,7 @@ from raylike._dask.worker import task_events as _task_events
 from raylike.exceptions import ActorDiedError, RayError, RuntimeEnvSetupError
 
 logger = logging.getLogger("raylike.actors")
+_READ_BURST = 64  # messages from an actor process read in one wake-up of the loop at most
 GRACE_PERIOD = 30.0  # seconds a gracefully stopped actor has to finish its running calls
 
 
@@ -261,6 +263,8 @@ class _Link:
         threading.Thread(target=self._serve, daemon=True, name=f"{name}-requests").start()
         threading.Thread(target=self._write, daemon=True, name=f"{name}-write").start()
         self.fd = child.conn.fileno()
+        self._ready = select.poll()  # whether another message waits (``_read``)
+        self._ready.register(self.fd, select.POLLIN)
         host.loop.call_soon_threadsafe(self._register)
 
     def send_init(self, info: _context.TaskInfo, deps: list[Any]) -> None:
@@ -388,14 +392,27 @@ class _Link:
                 list(call.dep_keys) if entry.values else [])
 
     def _read(self) -> None:
-        """One message from the process (on the event loop, when its pipe is readable: the
-        process writes each message at once, so this does not wait)."""
+        """The messages from the process (on the event loop, when its pipe is readable: the
+        process writes each message at once, so this does not wait): those already there, up
+        to ``_READ_BURST``, in one wake-up of the loop (answers of a burst of calls come
+        together)."""
+        for _ in range(_READ_BURST):
+            if not self._read_one() or not self.reading:
+                return
+            try:
+                if not self._ready.poll(0):
+                    return
+            except (OSError, ValueError):
+                return
+
+    def _read_one(self) -> bool:
+        """One message from the process; False once its pipe closed."""
         host = self.host
         try:
             message = self.child.recv()
         except (EOFError, OSError):
             self._ended()
-            return
+            return False
         kind = message[0]
         if kind == "actor-result":
             host.calls.on_result(*message[1:])
@@ -415,6 +432,7 @@ class _Link:
         elif kind == "actor-exiting":  # exit_actor() outside any call: nothing starts now
             host.calls.die(dumps(died_of(host.meta, EXITED)), keep_inflight=True)
             host.events.put(("exit", self))
+        return True
 
     def _ended(self) -> None:
         self._cancels_reached()

@@ -51,8 +51,19 @@ class CallsHere:
     def _drain(self) -> None:
         with self._lock:
             batch, self._queue = self._queue, collections.deque()
+        node = self.worker.plugins.get(_node_name())
         for call, future in batch:
-            task = asyncio.ensure_future(self._route(call))
+            host = None if node is None else node.actors.get(call.actor_id)
+            if host is not None:  # still here: straight into its queue (no task, no hop)
+                try:
+                    done = host.calls.enqueue(_actor_calls._unless_cancelled(call))
+                except Exception as exc:  # the caller gets it
+                    future.set_result(("err", dumps_error(RaySystemError(
+                        f"The actor call could not be sent: {exc}"))))
+                    continue
+                done.add_done_callback(functools.partial(_handed_on, future))
+                continue
+            task = asyncio.ensure_future(self._route(call))  # it left: routed as any call
             self._tasks.add(task)
             task.add_done_callback(functools.partial(self._answered, future))
 
@@ -71,6 +82,21 @@ class CallsHere:
                 f"The actor call could not be sent: {task.exception()}"))))
         else:
             future.set_result(task.result())
+
+
+def _handed_on(future: concurrent.futures.Future[Any],
+               done: asyncio.Future[tuple[str, Any]]) -> None:
+    """The host's answer of a call handed to its queue, to the caller's ``future``."""
+    if future.done():
+        return
+    if done.cancelled():  # the worker is closing
+        future.set_result(("err", dumps_error(RaySystemError(
+            "The actor call could not be completed: its worker is closing"))))
+    elif done.exception() is not None:
+        future.set_result(("err", dumps_error(RaySystemError(
+            f"The actor call could not be completed: {done.exception()}"))))
+    else:
+        future.set_result(done.result())
 
 
 def _node_name() -> str:
