@@ -273,6 +273,15 @@ class TaskScope:
         if not getattr(call, "actor_id", None):
             self.tasks.append(refs[0])
 
+    def op_submits(self, batch: list[tuple[Any, list[str], list[str]]]) -> None:
+        """Several submissions of the child's, in the order it made them
+        (``Channel.submit_soon``); one that fails does not stop the others."""
+        for call, dep_keys, nested_keys in batch:
+            try:
+                self.op_submit(call, dep_keys, nested_keys)
+            except Exception:
+                logger.debug("request submit failed", exc_info=True)
+
     def op_promote(self, keys: list[str]) -> None:
         """Refs of direct calls the child made are leaving it (``ChildRefs.leaving``): their
         keys must become Dask's (``DirectCalls.promote_keys``) for whoever gets them."""
