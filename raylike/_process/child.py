@@ -481,7 +481,7 @@ def handle(channel: Channel, message: tuple[Any, ...]) -> None:
         _, call, deps, info = message
         status, payload = run_task(call, deps, info)
         channel.send(("done", status, payload))
-    elif kind in ("actor-init", "actor-call", "actor-exit"):
+    elif kind in ("actor-init", "actor-call", "actor-calls", "actor-exit"):
         from raylike._process import actor as _actor_proc
 
         _actor_proc.handle(channel, message)

@@ -276,16 +276,28 @@ class _Link:
                      spec.meta.class_name, spec.max_concurrency, spec.meta.is_async,
                      spec.meta.concurrency_groups))
 
-    def send_call(self, call_id: int, entry: Any) -> None:
-        """Send a call (on the event loop): a small one at once, unless the writer thread has
-        something to send first; one with values to pickle through the writer thread."""
-        if entry.values is None and not entry.call.nested_keys and self.queued == 0:
-            try:
-                self.child.send(self._call(call_id, entry), plain=True)
-            except (OSError, ValueError):
-                pass  # the process is gone: the reader reports it
+    def send_calls(self, calls: list[tuple[int, Any]]) -> None:
+        """Send calls (on the event loop), in order: small ones at once, the calls of one
+        turn of the loop in one message, unless the writer thread has something to send
+        first; one with values to pickle, and all after it, through the writer thread."""
+        now: list[tuple[Any, ...]] = []
+        for call_id, entry in calls:
+            if entry.values is None and not entry.call.nested_keys and self.queued == 0:
+                now.append(self._call(call_id, entry))
+                continue
+            self._send_now(now)
+            now = []
+            self._queue((call_id, entry))
+        self._send_now(now)
+
+    def _send_now(self, calls: list[tuple[Any, ...]]) -> None:
+        if not calls:
             return
-        self._queue((call_id, entry))
+        try:
+            self.child.send(calls[0] if len(calls) == 1 else
+                            ("actor-calls", [c[1:] for c in calls]), plain=True)
+        except (OSError, ValueError):
+            pass  # the process is gone: the reader reports it
 
     def send_cancel(self, call_id: int, recursive: bool) -> asyncio.Future[None] | None:
         """Tell the process to cancel call ``call_id`` (on the event loop). Recursive: the
@@ -396,14 +408,15 @@ class _Link:
         process writes each message at once, so this does not wait): those already there, up
         to ``_READ_BURST``, in one wake-up of the loop (answers of a burst of calls come
         together)."""
-        for _ in range(_READ_BURST):
-            if not self._read_one() or not self.reading:
-                return
-            try:
-                if not self._ready.poll(0):
+        with self.host.calls.holding():  # the calls the answers make room for: one message
+            for _ in range(_READ_BURST):
+                if not self._read_one() or not self.reading:
                     return
-            except (OSError, ValueError):
-                return
+                try:
+                    if not self._ready.poll(0):
+                        return
+                except (OSError, ValueError):
+                    return
 
     def _read_one(self) -> bool:
         """One message from the process; False once its pipe closed."""

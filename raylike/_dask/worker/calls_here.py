@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import contextlib
 import functools
 import threading
 from typing import Any
@@ -52,20 +53,28 @@ class CallsHere:
         with self._lock:
             batch, self._queue = self._queue, collections.deque()
         node = self.worker.plugins.get(_node_name())
-        for call, future in batch:
-            host = None if node is None else node.actors.get(call.actor_id)
-            if host is not None:  # still here: straight into its queue (no task, no hop)
-                try:
-                    done = host.calls.enqueue(_actor_calls._unless_cancelled(call))
-                except Exception as exc:  # the caller gets it
-                    future.set_result(("err", dumps_error(RaySystemError(
-                        f"The actor call could not be sent: {exc}"))))
-                    continue
-                done.add_done_callback(functools.partial(_handed_on, future))
-                continue
-            task = asyncio.ensure_future(self._route(call))  # it left: routed as any call
+        with contextlib.ExitStack() as holding:
+            held: set[int] = set()
+            for call, future in batch:
+                host = None if node is None else node.actors.get(call.actor_id)
+                if host is not None and id(host.calls) not in held:  # the burst's calls to
+                    held.add(id(host.calls))  # it reach its process in one message
+                    holding.enter_context(host.calls.holding())
+                self._hand(host, call, future)
+
+    def _hand(self, host: Any, call: Any, future: concurrent.futures.Future[Any]) -> None:
+        if host is None:  # it left: routed as any call
+            task = asyncio.ensure_future(self._route(call))
             self._tasks.add(task)
             task.add_done_callback(functools.partial(self._answered, future))
+            return
+        try:  # still here: straight into its queue (no task, no hop)
+            done = host.calls.enqueue(_actor_calls._unless_cancelled(call))
+        except Exception as exc:  # the caller gets it
+            future.set_result(("err", dumps_error(RaySystemError(
+                f"The actor call could not be sent: {exc}"))))
+            return
+        done.add_done_callback(functools.partial(_handed_on, future))
 
     async def _route(self, call: Any) -> tuple[str, Any]:
         return await _actor_calls._route(self.worker, _actor_calls._unless_cancelled(call))
