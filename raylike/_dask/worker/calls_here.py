@@ -17,6 +17,7 @@ import concurrent.futures
 import contextlib
 import functools
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from raylike._api.serialization import dumps_error
@@ -33,6 +34,8 @@ class CallsHere:
         self.worker = worker
         self._lock = threading.Lock()
         self._queue: collections.deque[Pending] = collections.deque()
+        self._scheduled = False  # a drain is due on the loop
+        self._local = threading.local()  # a thread's ``holding`` depth, and a drain it owes
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def hosts(self, actor_id: str) -> bool:
@@ -45,13 +48,37 @@ class CallsHere:
         """Hand ``call`` to its host; ``future`` gets the answer ``(status, payload)``."""
         with self._lock:
             self._queue.append((call, future))
-            first = len(self._queue) == 1
-        if first:
-            self.worker.loop.asyncio_loop.call_soon_threadsafe(self._drain)
+            if self._scheduled:
+                return
+            if getattr(self._local, "depth", 0):  # the rest of its burst first (``holding``)
+                self._local.owed = True
+                return
+            self._scheduled = True
+        self.worker.loop.asyncio_loop.call_soon_threadsafe(self._drain)
+
+    @contextlib.contextmanager
+    def holding(self) -> Iterator[None]:
+        """The calls this thread sends meanwhile (a process's burst of submissions) reach the
+        loop together, at the end: one wake-up of the loop, and one message to the actor's
+        process, for the burst. Others' calls are not held back: a drain they start takes
+        these too."""
+        self._local.depth = getattr(self._local, "depth", 0) + 1
+        try:
+            yield
+        finally:
+            self._local.depth -= 1
+            if not self._local.depth and getattr(self._local, "owed", False):
+                self._local.owed = False
+                with self._lock:
+                    wake = bool(self._queue) and not self._scheduled
+                    self._scheduled = self._scheduled or wake
+                if wake:
+                    self.worker.loop.asyncio_loop.call_soon_threadsafe(self._drain)
 
     def _drain(self) -> None:
         with self._lock:
             batch, self._queue = self._queue, collections.deque()
+            self._scheduled = False
         node = self.worker.plugins.get(_node_name())
         with contextlib.ExitStack() as holding:
             held: set[int] = set()
