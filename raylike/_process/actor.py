@@ -467,6 +467,9 @@ def handle(channel: Channel, message: tuple[Any, ...]) -> None:
             channel.send(("actor-result", message[1], "dead", None))
         else:
             _actor.submit(message[1:])
+    elif kind == "actor-calls":  # several, in order (those of one turn of the worker's loop)
+        for call in message[1]:
+            handle(channel, ("actor-call", *call))
     elif kind == "actor-exit":
         if _actor is None:
             _leave()

@@ -35,6 +35,8 @@ from raylike.exceptions import (
 )
 
 _functions = FunctionCache()
+BATCH_MAX = 64  # submissions held back at most (``Channel.submit_soon``)
+_channel: Channel | None = None  # this process's pipe to its worker (``main``)
 
 
 class Channel:
@@ -46,6 +48,13 @@ class Channel:
         self._pending: dict[int, concurrent.futures.Future[tuple[bool, Any]]] = {}
         self._ids = itertools.count()
         self._lock = threading.Lock()
+        # submissions not sent yet (``submit_soon``): a burst of calls travels as one message
+        self._batch: list[tuple[Any, ...]] = []
+        self._batch_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._flushing = False
+        self._wake = threading.Event()
+        self._flusher_pid = 0
         self.start()
 
     def start(self) -> None:
@@ -57,7 +66,56 @@ class Channel:
         return self.inbox.get()
 
     def send(self, message: tuple[Any, ...], plain: bool = False) -> None:
+        if self._batch or self._flushing:  # the submissions made before it go first
+            self.flush()
         _wire.send(self.conn, self._lock, message, plain)
+
+    batches = True  # whether ``submit_soon`` may hold a submission back (a flusher thread)
+
+    def submit_soon(self, args: tuple[Any, ...]) -> None:
+        """Send a ``submit`` request soon: before any other message of this process, with
+        the submissions made meanwhile (one message for a burst of calls: one read, one
+        unpickling, one wake-up of the worker's thread), by this thread once ``BATCH_MAX``
+        wait, else by the flusher thread as soon as it runs (when this thread blocks, or
+        within the interpreter's switch interval)."""
+        self.release_dropped()
+        if not self.batches:
+            self.send(("req", None, "submit", args))
+            return
+        with self._batch_lock:
+            self._batch.append(args)
+            count = len(self._batch)
+        if count >= BATCH_MAX:
+            self.flush()
+        elif count == 1:
+            if self._flusher_pid != os.getpid():  # first use (or a fork's child)
+                self._flusher_pid = os.getpid()
+                threading.Thread(target=self._flusher, daemon=True,
+                                 name="raylike-submit").start()
+            self._wake.set()
+
+    def flush(self) -> None:
+        """Send the submissions held back, in the order they were made."""
+        with self._flush_lock:  # taken and written as one: nothing overtakes them
+            self._flushing = True
+            try:
+                with self._batch_lock:
+                    batch, self._batch = self._batch, []
+                if len(batch) == 1:
+                    _wire.send(self.conn, self._lock, ("req", None, "submit", batch[0]))
+                elif batch:
+                    _wire.send(self.conn, self._lock, ("req", None, "submits", (batch,)))
+            finally:
+                self._flushing = False
+
+    def _flusher(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            try:
+                self.flush()
+            except (OSError, ValueError):
+                return  # the worker is gone: the reader ends the process
 
     def release_dropped(self) -> None:
         """Tell the worker which objects this process no longer refers to (see
@@ -153,7 +211,7 @@ class ChildBackend:
                nested: list[ObjectRef[Any]]) -> list[ObjectRef[Any]]:
         if call.num_returns == 1:  # maybe a direct call, or a task its worker leased: the
             child_refs.mark_direct(call.key)  # answer stays there until the ref leaves
-        self.channel.notify("submit", call, [d._key for d in deps], [n._key for n in nested])
+        self.channel.submit_soon((call, [d._key for d in deps], [n._key for n in nested]))
         _context.note_submitted(call.key)
         return [ObjectRef(k) for k in call.return_keys]
 
@@ -303,6 +361,8 @@ def exit_process(code: Any = 0) -> NoReturn:
         code = 1
     try:
         _logs.end_of_call()
+        if _channel is not None:
+            _channel.flush()  # the calls and tasks it submitted last
     except BaseException:  # noqa: B036 - exiting regardless
         pass
     for stream in (sys.stdout, sys.stderr):
@@ -394,7 +454,8 @@ def main(conn: Connection, worker_pid: int) -> None:
     from raylike._process import fork_support as _fork_support
 
     forkable = _fork_support.enabled()  # Ray's support_fork: no thread of ours
-    channel = _fork_support.InlineChannel(conn) if forkable else Channel(conn)
+    global _channel
+    channel = _channel = _fork_support.InlineChannel(conn) if forkable else Channel(conn)
     _runtime.set_process_backend(ChildBackend(channel))
     child_refs.active = True
     _memory.record_sites()  # Ray's RAY_record_ref_creation_sites, as the cluster was given it
@@ -420,7 +481,7 @@ def handle(channel: Channel, message: tuple[Any, ...]) -> None:
         _, call, deps, info = message
         status, payload = run_task(call, deps, info)
         channel.send(("done", status, payload))
-    elif kind in ("actor-init", "actor-call", "actor-exit"):
+    elif kind in ("actor-init", "actor-call", "actor-calls", "actor-exit"):
         from raylike._process import actor as _actor_proc
 
         _actor_proc.handle(channel, message)

@@ -55,6 +55,8 @@ def enabled() -> bool:
 class InlineChannel(Channel):
     """The pipe, read by the threads that wait on it instead of a reader thread."""
 
+    batches = False  # no flusher thread: each submission is sent at once
+
     def start(self) -> None:
         self._read_lock = threading.Lock()
 

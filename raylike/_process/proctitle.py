@@ -39,13 +39,26 @@ def _argv_area() -> tuple[int, int]:
 def set_title(title: str) -> None:
     """Show this process as ``title`` (cut to the room its arguments had), and name the
     calling thread by its first 15 bytes (``prctl(PR_SET_NAME)``, as ``setproctitle`` does:
-    the main thread's name is the process's ``comm``, ``psutil.Process().name()``)."""
+    the main thread's name is the process's ``comm``, ``psutil.Process().name()``). Called
+    twice per task or actor call: both writes are made without letting go of the GIL (a
+    foreign call through ``ctypes.CDLL`` releases it and must take it back, behind the
+    process's pipe reader at every call)."""
     start, length = _argv_area()
     if length < 2:
         return
     data = title.encode(errors="replace")
-    ctypes.memmove(start, data[:length - 1] + b"\0" * (length - len(data[:length - 1])), length)
+    area = _area_buffer(start, length)
+    area.raw = data[:length - 1] + b"\0" * (length - len(data[:length - 1]))
     _name_thread(data[:_COMM_LENGTH])
+
+
+_buffer: list[Any] = [None, -1, 0]  # the argument area as a ctypes array, its start, length
+
+
+def _area_buffer(start: int, length: int) -> Any:
+    if _buffer[1] != start or _buffer[2] != length:
+        _buffer[:] = [(ctypes.c_char * length).from_address(start), start, length]
+    return _buffer[0]
 
 
 _COMM_LENGTH = 15  # a thread name's bytes (TASK_COMM_LEN, its NUL left out)
@@ -55,8 +68,8 @@ _libc: list[Any] = []  # the C library, once loaded (empty: not loaded yet, [Non
 
 def _name_thread(name: bytes) -> None:
     if not _libc:
-        try:
-            _libc.append(ctypes.CDLL(None, use_errno=True))
+        try:  # PyDLL: the call keeps the GIL (prctl is quick and touches no Python state)
+            _libc.append(ctypes.PyDLL(None, use_errno=True))
         except OSError:
             _libc.append(None)
     if _libc[0] is not None:

@@ -6,6 +6,7 @@ pass through ``raylike._dask.errors``.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import functools
 import logging
 import threading
@@ -273,6 +274,9 @@ class DaskBackend:
                 raise fresh(err)  # noqa: B904 - its cause stays as it was
             for (i, _), value in zip(dask, gathered):
                 values[i] = as_read(value)  # numpy arrays read-only, as from Ray's store
+        answers = [w for w in waitables if not isinstance(w, Future) and not w.done()]
+        if len(answers) > 1:  # one wake-up for the last answer, not one per answer
+            concurrent.futures.wait(answers)
         for i, ref in enumerate(refs):
             if not isinstance(waitables[i], Future):
                 values[i] = ref._direct.value()

@@ -126,6 +126,11 @@ class DirectCalls:
 
             self._here = CallsHere(worker)
 
+    @property
+    def here(self) -> Any:
+        """A worker's ``CallsHere`` (its processes' calls to the actors it hosts), else None."""
+        return self._here
+
     def call(self, call: Any, keep: list[Any]) -> ObjectRef[Any]:
         """Send ``call``; its ref holds the answer. ``keep`` lives until the call ends.
 

@@ -80,6 +80,7 @@ def _spawn(role: str, args: list[str], name: str, log_name: str,
     import psutil
 
     env = dict(os.environ, DASK_DISTRIBUTED__WORKER__DAEMON="False")  # workers own pools
+    env.setdefault("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", "False")  # see embedded.py
     env.pop("RAYLIKE_NODE_LABELS", None)  # a node's own (``extra_env``), never inherited
     env.update(extra_env or {})
     inherited = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]

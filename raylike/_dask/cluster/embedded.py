@@ -152,6 +152,8 @@ class EmbeddedCluster:
 CURRENT_FILE = "current-cluster"  # in the session dir: the cluster started last here
 
 
+PROFILER_ENV = "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED"  # Dask's worker profiler
+
 def record_current(address: str) -> None:
     """Remember ``address`` as the cluster started last on this machine (``raylike start``'s
     head, ``cluster_utils.Cluster``'s): what ``init()`` joins, as Ray's
@@ -256,6 +258,9 @@ def _env(log_file: str, system_config: dict[str, Any] | None = None,
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     # our workers own process pools: they must not be daemonic
     env["DASK_DISTRIBUTED__WORKER__DAEMON"] = "False"
+    # Dask's statistical profiler walks the stack of every thread running a task every 10 ms
+    # (each running task and actor has one on its worker): nothing of Ray's reads it
+    env.setdefault(PROFILER_ENV, "False")
     return env
 
 

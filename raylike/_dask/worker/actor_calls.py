@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import dataclasses
 import functools
 import itertools
@@ -23,7 +24,7 @@ import logging
 import pickle
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,8 +95,8 @@ class _Caller:
 class CallQueue:
     """The calls of one actor, on its worker's event loop.
 
-    ``link`` is the live process (``None`` while it starts or restarts); ``send_call`` hands it
-    one call. The process gets up to ``window`` calls ahead (its ``max_concurrency`` plus
+    ``link`` is the live process (``None`` while it starts or restarts); ``send_calls`` hands
+    it calls, in order. The process gets up to ``window`` calls ahead (its ``max_concurrency`` plus
     ``RAYLIKE_ACTOR_PREFETCH``), so it starts the next call without waiting for a round trip to this
     worker; the others wait here. Each concurrency group (``groups``: name -> limit) has a
     window of its own, so a full group never holds back the calls of another. ``ray.cancel``
@@ -138,6 +139,8 @@ class CallQueue:
         # do not start at 0 here, so each caller's first call sets where its sequence is
         self._ids = itertools.count()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._holding = 0  # inside :meth:`holding`: sends wait for its end
+        self._held_back = False
 
     async def submit(self, call: ActorCall) -> tuple[str, Any]:
         """Run ``call`` in its turn; ``("ok", pickled value)`` or ``("err", pickled error)``."""
@@ -240,16 +243,35 @@ class CallQueue:
             self._queue_of(entry).append(entry)
             self._send()
 
+    @contextlib.contextmanager
+    def holding(self) -> Iterator[None]:
+        """Calls that become ready meanwhile (a burst arriving, the answers of a burst
+        freeing room) are sent together at the end, in one message to the process."""
+        self._holding += 1
+        try:
+            yield
+        finally:
+            self._holding -= 1
+            if not self._holding and self._held_back:
+                self._held_back = False
+                self._send()
+
     def _queue_of(self, entry: _Entry) -> deque[_Entry]:
         return self.grouped.get(entry.call.concurrency_group, self.pending)
 
     def _send(self) -> None:
-        """Hand the process as many waiting calls as each group has room for."""
+        """Hand the process as many waiting calls as each group has room for (once the
+        burst being handled ends, while :meth:`holding`)."""
+        if self._holding:
+            self._held_back = True
+            return
         self._send_group("", self.pending, self.window)
         for group, queue in self.grouped.items():
             self._send_group(group, queue, self.windows[group])
 
     def _send_group(self, group: str, queue: deque[_Entry], window: int) -> None:
+        sent: list[tuple[int, _Entry]] = []
+        link = self.link
         while queue and self.link is not None and self.busy.get(group, 0) < window:
             entry = queue.popleft()
             self._queued.pop(entry.call.key, None)
@@ -265,7 +287,9 @@ class CallQueue:
                 self._mark_running(group, entry)
             else:
                 self.prefetched.setdefault(group, deque()).append(entry)
-            self.link.send_call(call_id, entry)
+            sent.append((call_id, entry))
+        if sent:  # the calls of this turn, in one message
+            link.send_calls(sent)
 
     def cancel(self, key: str, recursive: bool = True
                ) -> tuple[bool, asyncio.Future[None] | None]:

@@ -20,6 +20,7 @@ import functools
 import logging
 import os
 import queue
+import select
 import signal
 import threading
 from typing import Any
@@ -48,6 +49,7 @@ from raylike._dask.worker import task_events as _task_events
 from raylike.exceptions import ActorDiedError, RayError, RuntimeEnvSetupError
 
 logger = logging.getLogger("raylike.actors")
+_READ_BURST = 64  # messages from an actor process read in one wake-up of the loop at most
 GRACE_PERIOD = 30.0  # seconds a gracefully stopped actor has to finish its running calls
 
 
@@ -261,6 +263,8 @@ class _Link:
         threading.Thread(target=self._serve, daemon=True, name=f"{name}-requests").start()
         threading.Thread(target=self._write, daemon=True, name=f"{name}-write").start()
         self.fd = child.conn.fileno()
+        self._ready = select.poll()  # whether another message waits (``_read``)
+        self._ready.register(self.fd, select.POLLIN)
         host.loop.call_soon_threadsafe(self._register)
 
     def send_init(self, info: _context.TaskInfo, deps: list[Any]) -> None:
@@ -272,16 +276,28 @@ class _Link:
                      spec.meta.class_name, spec.max_concurrency, spec.meta.is_async,
                      spec.meta.concurrency_groups))
 
-    def send_call(self, call_id: int, entry: Any) -> None:
-        """Send a call (on the event loop): a small one at once, unless the writer thread has
-        something to send first; one with values to pickle through the writer thread."""
-        if entry.values is None and not entry.call.nested_keys and self.queued == 0:
-            try:
-                self.child.send(self._call(call_id, entry), plain=True)
-            except (OSError, ValueError):
-                pass  # the process is gone: the reader reports it
+    def send_calls(self, calls: list[tuple[int, Any]]) -> None:
+        """Send calls (on the event loop), in order: small ones at once, the calls of one
+        turn of the loop in one message, unless the writer thread has something to send
+        first; one with values to pickle, and all after it, through the writer thread."""
+        now: list[tuple[Any, ...]] = []
+        for call_id, entry in calls:
+            if entry.values is None and not entry.call.nested_keys and self.queued == 0:
+                now.append(self._call(call_id, entry))
+                continue
+            self._send_now(now)
+            now = []
+            self._queue((call_id, entry))
+        self._send_now(now)
+
+    def _send_now(self, calls: list[tuple[Any, ...]]) -> None:
+        if not calls:
             return
-        self._queue((call_id, entry))
+        try:
+            self.child.send(calls[0] if len(calls) == 1 else
+                            ("actor-calls", [c[1:] for c in calls]), plain=True)
+        except (OSError, ValueError):
+            pass  # the process is gone: the reader reports it
 
     def send_cancel(self, call_id: int, recursive: bool) -> asyncio.Future[None] | None:
         """Tell the process to cancel call ``call_id`` (on the event loop). Recursive: the
@@ -388,14 +404,28 @@ class _Link:
                 list(call.dep_keys) if entry.values else [])
 
     def _read(self) -> None:
-        """One message from the process (on the event loop, when its pipe is readable: the
-        process writes each message at once, so this does not wait)."""
+        """The messages from the process (on the event loop, when its pipe is readable: the
+        process writes each message at once, so this does not wait): those already there, up
+        to ``_READ_BURST``, in one wake-up of the loop (answers of a burst of calls come
+        together)."""
+        with self.host.calls.holding():  # the calls the answers make room for: one message
+            for _ in range(_READ_BURST):
+                if not self._read_one() or not self.reading:
+                    return
+                try:
+                    if not self._ready.poll(0):
+                        return
+                except (OSError, ValueError):
+                    return
+
+    def _read_one(self) -> bool:
+        """One message from the process; False once its pipe closed."""
         host = self.host
         try:
             message = self.child.recv()
         except (EOFError, OSError):
             self._ended()
-            return
+            return False
         kind = message[0]
         if kind == "actor-result":
             host.calls.on_result(*message[1:])
@@ -415,6 +445,7 @@ class _Link:
         elif kind == "actor-exiting":  # exit_actor() outside any call: nothing starts now
             host.calls.die(dumps(died_of(host.meta, EXITED)), keep_inflight=True)
             host.events.put(("exit", self))
+        return True
 
     def _ended(self) -> None:
         self._cancels_reached()

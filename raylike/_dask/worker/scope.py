@@ -4,6 +4,7 @@ own backend, the same functions the driver uses, and holds what the process refe
 (``TaskScope``, one per running task or actor process)."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from typing import TYPE_CHECKING, Any
@@ -272,6 +273,18 @@ class TaskScope:
         self.submitted.append(call.key)
         if not getattr(call, "actor_id", None):
             self.tasks.append(refs[0])
+
+    def op_submits(self, batch: list[tuple[Any, list[str], list[str]]]) -> None:
+        """Several submissions of the child's, in the order it made them
+        (``Channel.submit_soon``); one that fails does not stop the others."""
+        direct = self.node.backend().direct
+        here = getattr(direct, "here", None)  # its calls to actors here: one hand-off
+        with here.holding() if here is not None else contextlib.nullcontext():
+            for call, dep_keys, nested_keys in batch:
+                try:
+                    self.op_submit(call, dep_keys, nested_keys)
+                except Exception:
+                    logger.debug("request submit failed", exc_info=True)
 
     def op_promote(self, keys: list[str]) -> None:
         """Refs of direct calls the child made are leaving it (``ChildRefs.leaving``): their
