@@ -176,6 +176,7 @@ class ActorCall:
     concurrency_group: str = ""  # "" is the default group
     cancelled: bool = False  # cancelled by its caller before it was sent: it keeps its turn
     task_events: bool = True  # ``enable_task_events``: False keeps it out of the state API
+    parent_task_id: str | None = None  # Ray's task id of its caller (None: the driver)
 
 
 def died(reason: str, *, class_name: str = "", actor_id: str = "", name: str | None = None,

@@ -345,7 +345,8 @@ def _submit_call(method: ActorMethod, backend: Any, args: tuple[Any, ...],
         retry_exceptions=tuple(retry) if isinstance(retry, (list, tuple)) else bool(retry),
         backpressure=method._meta.backpressure if backpressure is None else backpressure,
         concurrency_group=group,
-        task_events=meta.task_events if events is None else bool(events))
+        task_events=meta.task_events if events is None else bool(events),
+        parent_task_id=_context.parent_task_id())
     refs = backend.submit(call, deps, keep)
     _memory.owned([r._key for r in refs])
     result = _mark_actor_call(returned(refs, num_returns), call.actor_id)

@@ -64,6 +64,8 @@ _actor_info: TaskInfo | None = None  # set in an actor's process for its lifetim
 _canceled = False  # ``ray.cancel`` reached the running task (``is_canceled()``)
 _task_env: dict[str, str | None] = {}  # what the running task's variables replaced
 _running: TaskInfo | None = None  # the task this task process runs (its threads see it too)
+_solo: bool = False  # this actor runs one call at a time (not threaded, not async)
+_solo_call: TaskInfo | None = None  # that actor's running call (its threads' parent task)
 
 
 def current() -> TaskInfo | None:
@@ -74,28 +76,33 @@ def current() -> TaskInfo | None:
 def enter(info: TaskInfo) -> contextvars.Token[TaskInfo | None]:
     """Make ``info`` current; in a task process, set Ray's variables for it
     (``raylike._process.worker_env``: an actor's were set once, by :func:`set_actor`)."""
-    global _canceled, _task_env, _running
+    global _canceled, _task_env, _running, _solo_call
     if _actor_info is None:
         _worker_env.restore(_task_env)
         _task_env = _worker_env.apply(info.resources, info.gpu_ids, info.accelerator_ids)
         _running = info
+    elif _solo:
+        _solo_call = info
     _canceled = False
     return _current.set(info)
 
 
 def leave(token: contextvars.Token[TaskInfo | None]) -> None:
     """End what :func:`enter` began (a task's variables are undone: its process is reused)."""
-    global _task_env, _running
+    global _task_env, _running, _solo_call
     _current.reset(token)
     if _actor_info is None:
         _worker_env.restore(_task_env)
         _task_env, _running = {}, None
+    elif _solo:
+        _solo_call = None
 
 
-def set_actor(info: TaskInfo | None) -> None:
-    """Declare this process an actor's (its info and variables stay for its lifetime)."""
-    global _actor_info
-    _actor_info = info
+def set_actor(info: TaskInfo | None, solo: bool = False) -> None:
+    """Declare this process an actor's (its info and variables stay for its lifetime);
+    ``solo``: the actor runs one call at a time."""
+    global _actor_info, _solo
+    _actor_info, _solo = info, solo
     if info is not None:
         _worker_env.apply(info.resources, info.gpu_ids, info.accelerator_ids)
 
@@ -116,6 +123,20 @@ def task_id_hex(info: TaskInfo) -> str:
     from raylike._api import ids as _ids
 
     return _ids.task_id(info.key, info.actor_id or None, info.job_id)
+
+
+def parent_task_id() -> str | None:
+    """Ray's ``parent_task_id`` of a task or actor call submitted now: the running task or
+    actor call of this thread; in a thread the program started, the task its process runs,
+    the running call of an actor that runs one call at a time, else the actor's creation
+    task (as Ray); None in a driver."""
+    info = _current.get()
+    if info is None and _actor_info is not None:
+        info = _solo_call
+        if info is None and _actor_info.actor_id:
+            return "ff" * 8 + _actor_info.actor_id  # the state API's creation task id
+    info = info or _running
+    return task_id_hex(info) if info is not None else None
 
 
 def current_job_id() -> str:

@@ -484,7 +484,7 @@ def _init(channel: Channel, cls_bytes: bytes, args: bytes, deps: bytes,
     global _actor
     from raylike._api.tasks import unpack_arguments
 
-    _context.set_actor(info)
+    _context.set_actor(info, solo=concurrency == 1 and not is_async and not groups)
     _logs.set_source(class_name, info.job_id)
     _proctitle.set_title(f"ray::{class_name}.__init__")
     loop = _start_loop() if is_async else None

@@ -157,6 +157,47 @@ def test_an_unschedulable_task_is_listed_failed(ray_dashboard: Any, state: _Stat
     assert row.error_type == "TASK_UNSCHEDULABLE_ERROR"
 
 
+def test_parent_task_ids_name_the_submitting_task(ray_dashboard: Any, state: _State) -> None:
+    """A task submitted by a task (from its own thread or one it started) names that task as
+    its parent; the driver's tasks name the driver's task."""
+    ray = ray_dashboard
+    import threading
+
+    @ray.remote(num_cpus=0)
+    def st_child():
+        return 1
+
+    @ray.remote(num_cpus=0)
+    def st_from_thread():
+        return 2
+
+    @ray.remote(num_cpus=0)
+    def st_parent():
+        got = []
+        thread = threading.Thread(target=lambda: got.append(ray.get(st_from_thread.remote())))
+        thread.start()
+        thread.join()
+        return ray.get(st_child.remote()) + got[0]
+
+    assert ray.get(st_parent.remote(), timeout=WAIT) == 3
+
+    def rows() -> dict[str, Any]:
+        found = {}
+        for name in ("st_parent", "st_child", "st_from_thread"):
+            listed = state.list_tasks(filters=[("name", "=", name)], detail=True)
+            if len(listed) != 1 or listed[0].state != "FINISHED":
+                return {}
+            found[name] = listed[0]
+        return found
+
+    found = _until(rows, "the three tasks FINISHED")
+    parent = found["st_parent"]
+    assert found["st_child"].parent_task_id == parent.task_id
+    assert found["st_from_thread"].parent_task_id == parent.task_id
+    assert parent.parent_task_id != parent.task_id
+    assert parent.parent_task_id.endswith(parent.job_id)  # the driver's task
+
+
 def test_rows_are_dataclasses_with_item_access(ray_dashboard: Any, state: _State) -> None:
     ray = ray_dashboard
 

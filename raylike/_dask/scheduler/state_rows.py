@@ -68,7 +68,8 @@ def task_record(key: str, run_spec: Any) -> dict[str, Any] | None:
         "resources": _resources.without_hidden(dict(getattr(spec, "resources", {}) or {})),
         "pg": getattr(placement, "pg_id", None),
         "label_selector": dict(getattr(spec, "label_selector", None) or {}),
-        "fallback_strategy": getattr(spec, "fallback_strategy", None)}
+        "fallback_strategy": getattr(spec, "fallback_strategy", None),
+        "parent": getattr(spec, "parent_task_id", None)}
     if name == "execute_task" or (name == "refuse" and not hasattr(spec, "meta")):
         function = getattr(spec, "function_name", "") or spec.name
         row.update(type="NORMAL_TASK", name=spec.name, actor_id=None,
@@ -137,7 +138,8 @@ def task_row(rec: dict[str, Any], live: str | None, actors: dict[str, Any]) -> d
     return {
         "task_id": task_id, "attempt_number": 0, "name": name, "state": state,
         "job_id": job, "actor_id": actor_id, "type": rec["type"],
-        "func_or_class_name": rec["func"], "parent_task_id": DRIVER_TASK + job,
+        "func_or_class_name": rec["func"],
+        "parent_task_id": rec.get("parent") or DRIVER_TASK + job,
         "node_id": node_of(rec.get("worker")), "worker_id": rec.get("worker_id"),
         "worker_pid": rec.get("pid"), "error_type": rec.get("error_type"),
         "language": "PYTHON", "required_resources": rec.get("resources") or {},
@@ -175,7 +177,7 @@ def call_record(call: dict[str, Any], worker: str) -> dict[str, Any]:
             "error_type": error[0], "error_message": error[1],
             "resources": _resources.without_hidden(call.get("resources") or {}),
             "job_id": call.get("job_id", ""), "pg": None,
-            "max_retries": call.get("max_retries", 0)}
+            "max_retries": call.get("max_retries", 0), "parent": call.get("parent")}
 
 
 def actor_row(record: Any, pids: dict[str, int]) -> dict[str, Any]:

@@ -26,7 +26,8 @@ def arrived(call: Any, meta: Any) -> None:
         return
     row = {"key": call.key, "name": call.name, "method": call.method,
            "actor_id": call.actor_id, "class_name": getattr(meta, "class_name", ""),
-           "created": time.time(), "started": None, "ended": None, "state": "PENDING"}
+           "created": time.time(), "started": None, "ended": None, "state": "PENDING",
+           "parent": getattr(call, "parent_task_id", None)}
     _record(row)
 
 
@@ -39,7 +40,8 @@ def task_arrived(call: Any) -> None:
     row = {"key": call.key, "name": call.name, "method": function, "actor_id": None,
            "class_name": "", "created": time.time(), "started": None, "ended": None,
            "state": "PENDING", "type": "NORMAL_TASK", "job_id": call.job_id,
-           "resources": dict(call.resources), "max_retries": call.max_retries}
+           "resources": dict(call.resources), "max_retries": call.max_retries,
+           "parent": getattr(call, "parent_task_id", None)}
     _record(row)
 
 
