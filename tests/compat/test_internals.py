@@ -89,3 +89,20 @@ def test_label_match_operators_are_checked(ray_module: Any) -> None:
         strategies.NodeLabelSchedulingStrategy({"region": "us"})
     with pytest.raises(ValueError, match="must be a map"):
         strategies.NodeLabelSchedulingStrategy(hard=None, soft=["x"])
+
+
+def test_defer_sigint_only_in_the_main_thread(ray_module: Any) -> None:
+    import threading
+
+    utils = importlib.import_module(f"{ray_module.__name__}._private.utils")
+    seen: list[Any] = []
+
+    def elsewhere() -> None:
+        with utils.DeferSigint.create_if_main_thread() as cm:
+            seen.append(cm)
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    thread.join(timeout=60)
+    assert len(seen) == 1 and not isinstance(seen[0], utils.DeferSigint)
+    assert isinstance(utils.DeferSigint.create_if_main_thread(), utils.DeferSigint)
