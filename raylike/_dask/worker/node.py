@@ -277,6 +277,10 @@ class NodePlugin(WorkerPlugin):
                 return payload
             if status == "cancelled":
                 raise TaskCancelledError(_ids.task_id(call.key, None, call.job_id))
+            if status == "interrupted":  # never retried; its own error (Ray's
+                if isinstance(payload, RayTaskError):  # RayTaskError(TaskCancelledError))
+                    payload._task_key = call.key
+                raise payload
             retry_left = call.max_retries < 0 or attempts < call.max_retries
             if status == "crashed":
                 if not retry_left:
@@ -341,6 +345,10 @@ class NodePlugin(WorkerPlugin):
             self.accelerators.release(leased, request)
         if status == "crashed" or cancelled and status != "ok":
             self.pool.discard(child)
+            if cancelled and status == "err" and isinstance(payload, BaseException):
+                # interrupted as it ran (not ``force``): as in Ray, the task fails with the
+                # error it ended with, ``RayTaskError(TaskCancelledError)`` with its traceback
+                return "interrupted", payload
             if cancelled:
                 return "cancelled", None
             _error_pubsub.worker_died(
