@@ -1442,3 +1442,26 @@ def test_tasks_racing_to_create_one_named_actor_all_reach_it(ray_shared, get_if_
                 ray.kill(ray.get_actor(name))
             except ValueError:
                 pass
+
+
+def test_handle_local_state(ray_shared):
+    """``ActorHandle._get_local_state()``: the actor's state as Ray's ``ActorState`` enum."""
+    import importlib
+
+    ray = ray_shared
+    states = importlib.import_module(
+        f"{ray.__name__}.core.generated.gcs_pb2").ActorTableData.ActorState
+
+    @ray.remote
+    class Pinged:
+        def ping(self):
+            return True
+
+    actor = Pinged.remote()
+    assert ray.get(actor.ping.remote(), timeout=60)
+    assert actor._get_local_state() == states.ALIVE
+    ray.kill(actor)
+    deadline = time.monotonic() + 60
+    while actor._get_local_state() != states.DEAD:
+        assert time.monotonic() < deadline, "the killed actor is not DEAD"
+        time.sleep(0.1)
