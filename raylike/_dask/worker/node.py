@@ -50,6 +50,7 @@ from raylike._dask.worker import accelerators as _accelerators
 from raylike._dask.worker import lookahead as _lookahead
 from raylike._dask.worker import packages as _packages
 from raylike._dask.worker import streams as _streams
+from raylike._dask.worker import task_events as _task_events
 from raylike._dask.worker.leases import LeaseDesk
 from raylike._dask.worker.scope import TaskScope
 from raylike._process.child import ReturnError, _retryable
@@ -280,6 +281,7 @@ class NodePlugin(WorkerPlugin):
             if status == "interrupted":  # never retried; its own error (Ray's
                 if isinstance(payload, RayTaskError):  # RayTaskError(TaskCancelledError))
                     payload._task_key = call.key
+                self._note_interrupted(call.key, payload)
                 raise payload
             retry_left = call.max_retries < 0 or attempts < call.max_retries
             if status == "crashed":
@@ -293,9 +295,18 @@ class NodePlugin(WorkerPlugin):
                     return None
                 if isinstance(payload, RayTaskError):  # so a dependent task's get can tell
                     payload._task_key = call.key  # its own failure from an argument's
+                self._note_interrupted(call.key, payload)
                 raise payload
             attempts += 1
             logger.info("retrying %s (attempt %d): %s", call.name, attempts + 1, status)
+
+    def _note_interrupted(self, key: str, error: Any) -> None:
+        """Ray lists a task that ended interrupted (a cancel, its own ``KeyboardInterrupt``:
+        ``RayTaskError(TaskCancelledError)``) as FINISHED: tell the state plugin before Dask
+        reports the error (same stream, so in order)."""
+        if _task_events.interrupted(error):
+            self.worker.loop.add_callback(internals.send_from_worker, self.worker,
+                                          {"op": "raylike-task-interrupted", "key": key})
 
     def _attempt(self, call: Any, deps: tuple[Any, ...]) -> tuple[str, Any]:
         with self.lock:
