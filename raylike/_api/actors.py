@@ -165,6 +165,11 @@ class ActorClass(Generic[T]):
         return _create(actor_class, tuple(args or ()), dict(kwargs or {}))
 
 
+# Ray's ``gcs_pb2.ActorTableData.ActorState`` values of the state API's actor states
+_ACTOR_STATE_NUMBERS = {"DEPENDENCIES_UNREADY": 0, "PENDING_CREATION": 1, "ALIVE": 2,
+                        "RESTARTING": 3, "DEAD": 4}
+
+
 class ActorHandle(Generic[T]):
     """A reference to an actor: call its methods with ``handle.method.remote(...)``.
 
@@ -185,6 +190,16 @@ class ActorHandle(Generic[T]):
         return _ids.ActorID.from_hex(self._meta.actor_id)
 
     _ray_actor_id = _actor_id  # the attribute Ray's handle keeps it in
+
+    def _get_local_state(self) -> int | None:
+        """The actor's state as Ray's ``ActorTableData.ActorState`` number (``ALIVE`` 2,
+        ``DEAD`` 4, ...), or None if the cluster does not know it. Differences from Ray: read
+        from the scheduler's actor records (Ray: what this process's core worker knows)."""
+        from raylike._api import state as _state
+
+        rows = _state.query("actors", filters=[("actor_id", "=", self._meta.actor_id)],
+                            limit=1, detail=False, timeout=30)["result"]
+        return _ACTOR_STATE_NUMBERS.get(rows[0]["state"]) if rows else None
 
     def __getattr__(self, name: str) -> ActorMethod:
         meta = self.__dict__.get("_meta")

@@ -1,6 +1,7 @@
 """The parts of Ray's ``ray._private.utils`` that Ray's test files use."""
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
@@ -72,6 +73,14 @@ class DeferSigint:
         self._previous: Any = None
         self._set_inside: Any = None
         self._real_signal: Any = None
+
+    @classmethod
+    def create_if_main_thread(cls) -> contextlib.AbstractContextManager[Any]:
+        """A ``DeferSigint`` in the main thread; elsewhere a context manager that does
+        nothing (only the main thread receives signals)."""
+        if threading.current_thread() is threading.main_thread():
+            return cls()
+        return contextlib.nullcontext()
 
     def _defer(self, signum: int, frame: FrameType | None) -> None:
         self._received = True

@@ -44,7 +44,14 @@ from raylike._process import env_setup as _env_setup
 from raylike._process import proctitle as _proctitle
 from raylike._process.actor_gate import Gate
 from raylike._process.call_pool import CallPool
-from raylike._process.child import Channel, _check_returns, _one_return, error_payload, exit_process
+from raylike._process.child import (
+    Channel,
+    _check_returns,
+    _one_return,
+    _retryable,
+    error_payload,
+    exit_process,
+)
 from raylike.exceptions import AsyncioActorExit, TaskCancelledError
 
 ASYNC_DEFAULT_CONCURRENCY = 1000
@@ -63,6 +70,9 @@ class _Call:
     task: asyncio.Task[Any] | None = None  # its asyncio task, once started on a loop
     started: bool = False  # its coroutine began (a cancel then fails it as a task error)
     dep_keys: list[str] = dataclasses.field(default_factory=list)  # its top-level refs' objects
+    # a streaming generator method's ``retry_exceptions`` while it has retries left: an error
+    # they name is the call's (its host runs it again), not the stream's last item
+    retry: Any = None
 
 
 class _Actor:
@@ -98,7 +108,7 @@ class _Actor:
     # -- dispatch -----------------------------------------------------------------------------
     def submit(self, call: tuple[Any, ...]) -> None:
         """Start one call (``call_id, key, method, args, deps, num_returns, backpressure,
-        group, name, dep_keys``)."""
+        group, name, dep_keys, retry``)."""
         call_id, group = call[0], (call[7] if len(call) > 7 else "")
         with self.lock:
             if call_id in self.cancelled:  # answered when the cancel came: it never runs
@@ -111,7 +121,9 @@ class _Actor:
             self.last_id = max(self.last_id, call_id)
             name = call[8] if len(call) > 8 else ""
             self.calls[call_id] = _Call(self._call_info(call[1], call[2], name),
-                                        dep_keys=list(call[9]) if len(call) > 9 else [])
+                                        dep_keys=list(call[9]) if len(call) > 9 else [],
+                                        retry=loads(call[10]) if len(call) > 10 and call[10]
+                                        else None)
             call = call[:9]
             if group in SYSTEM_CONCURRENCY_GROUPS:
                 self._system_group(group)
@@ -198,15 +210,17 @@ class _Actor:
                        deps: bytes | None, num_returns: int, backpressure: int
                        ) -> tuple[str, Any]:
         with self._args_in_use(state, deps) as values:
-            return self._execute(key, method, args, values, num_returns, backpressure)
+            return self._execute(key, method, args, values, num_returns, backpressure,
+                                 state.retry)
 
     def _execute(self, key: str, method: str, args: bytes, deps: Any,
-                 num_returns: int, backpressure: int) -> tuple[str, Any]:
+                 num_returns: int, backpressure: int, retry: Any = None) -> tuple[str, Any]:
         try:
             fn, a, kw = self._prepare(method, args, deps)
             value = fn(*a, **kw)
             if num_returns < 0:  # a generator method (``raylike._process.generators``)
-                value = _generator_result(key, value, num_returns, backpressure, method, self)
+                value = _generator_result(key, value, num_returns, backpressure, method, self,
+                                          retry)
             return self._pack(value, num_returns, method)
         except BaseException as exc:  # noqa: B036 - every error goes back to the caller
             return self._failure(exc, method)
@@ -238,7 +252,8 @@ class _Actor:
                 value = fn(*a, **kw)
                 if num_returns < 0:  # a generator method (``raylike._process.generators``)
                     value = await _generator_result_async(state.info.key, value, num_returns,
-                                                          backpressure, method, self)
+                                                          backpressure, method, self,
+                                                          state.retry)
                 elif inspect.isawaitable(value) and not isinstance(value, ObjectRef):
                     value = await value  # a coroutine; a ref returned by a method is its result
             return self._pack(value, num_returns, method)
@@ -357,10 +372,12 @@ _actor: _Actor | None = None
 
 
 def _generator_result(key: str, values: Any, num_returns: int, backpressure: int,
-                      method: str, actor: _Actor) -> Any:
+                      method: str, actor: _Actor, retry: Any = None) -> Any:
     """Run a generator method's generator: streamed, or (``"dynamic"``) put and returned as a
     ``DynamicObjectRefGenerator``. An error it raises while streaming is the item after its
-    last one (as in Ray); the call itself succeeds."""
+    last one (as in Ray); the call itself succeeds, unless ``retry`` (its
+    ``retry_exceptions``, retries left) names the error: then the call raises it and is run
+    again from the start (the values the stream has already are not sent twice)."""
     from raylike._process import generators as _streams
 
     if num_returns == DYNAMIC:
@@ -368,13 +385,15 @@ def _generator_result(key: str, values: Any, num_returns: int, backpressure: int
     try:
         _streams.stream(key, values, backpressure)
     except Exception as exc:
+        if retry is not None and _retryable(exc, retry):
+            raise
         _streams.end_with_error(key, error_payload(exc, f"{actor.class_name}.{method}",
                                                    actor=actor._repr()))
     return None
 
 
 async def _generator_result_async(key: str, values: Any, num_returns: int, backpressure: int,
-                                  method: str, actor: _Actor) -> Any:
+                                  method: str, actor: _Actor, retry: Any = None) -> Any:
     """:func:`_generator_result` on the actor's event loop."""
     from raylike._process import generators as _streams
 
@@ -383,6 +402,8 @@ async def _generator_result_async(key: str, values: Any, num_returns: int, backp
     try:
         await _streams.stream_async(key, values, backpressure)
     except Exception as exc:
+        if retry is not None and _retryable(exc, retry):
+            raise
         await asyncio.to_thread(_streams.end_with_error, key, error_payload(
             exc, f"{actor.class_name}.{method}", actor=actor._repr()))
     return None

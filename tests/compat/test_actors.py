@@ -1403,3 +1403,65 @@ def test_max_pending_calls_raises_past_the_limit(ray_shared):
     ray.get(open_gate.remote(gate), timeout=60)  # from another process: its own count
     assert ray.get(waiting, timeout=60) == ["through"] * 3
     assert ray.get(gate.wait.remote(), timeout=60) == "through"
+
+
+@pytest.mark.parametrize("get_if_exists", [False, True])
+def test_tasks_racing_to_create_one_named_actor_all_reach_it(ray_shared, get_if_exists):
+    """Tasks on one node race to get or create the same named detached actor: one creates
+    it, the others get it (by name, or the creation of the loser raises, then by name), and
+    every one's call is answered by that one actor."""
+    ray = ray_shared
+
+    @ray.remote
+    class Named:
+        def actor_id(self):
+            return ray.get_runtime_context().get_actor_id()
+
+    @ray.remote(num_cpus=0)
+    def get_or_create(name):
+        if get_if_exists:
+            actor = Named.options(name=name, lifetime="detached",
+                                  get_if_exists=True).remote()
+        else:
+            try:
+                try:
+                    actor = ray.get_actor(name)
+                except ValueError:
+                    actor = Named.options(name=name, lifetime="detached").remote()
+            except ValueError:  # another task created it meanwhile
+                actor = ray.get_actor(name)
+        return ray.get(actor.actor_id.remote(), timeout=60)
+
+    for _ in range(3):
+        name = f"race-{uuid.uuid4().hex}"
+        try:
+            ids = ray.get([get_or_create.remote(name) for _ in range(8)], timeout=120)
+            assert len(set(ids)) == 1
+        finally:
+            try:
+                ray.kill(ray.get_actor(name))
+            except ValueError:
+                pass
+
+
+def test_handle_local_state(ray_shared):
+    """``ActorHandle._get_local_state()``: the actor's state as Ray's ``ActorState`` enum."""
+    import importlib
+
+    ray = ray_shared
+    states = importlib.import_module(
+        f"{ray.__name__}.core.generated.gcs_pb2").ActorTableData.ActorState
+
+    @ray.remote
+    class Pinged:
+        def ping(self):
+            return True
+
+    actor = Pinged.remote()
+    assert ray.get(actor.ping.remote(), timeout=60)
+    assert actor._get_local_state() == states.ALIVE
+    ray.kill(actor)
+    deadline = time.monotonic() + 60
+    while actor._get_local_state() != states.DEAD:
+        assert time.monotonic() < deadline, "the killed actor is not DEAD"
+        time.sleep(0.1)

@@ -531,6 +531,50 @@ def test_async_actor_generator_methods(ray_shared):
     assert [ray.get(r) for r in source.sync_numbers.remote(2)] == [0, 1]
 
 
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_actor_generator_method_retried_after_partial_output(ray_shared, kind):
+    ray = ray_shared
+    counter = _counter(ray)
+
+    class _Flaky(Exception):  # defined here: Ray's workers cannot import this test module
+        pass
+
+    @ray.remote(max_task_retries=2)
+    class Source:
+        def numbers(self, counter, fail_times):
+            for i in range(3):
+                yield i
+                if i == 1 and ray.get(counter.incr.remote()) <= fail_times:
+                    raise _Flaky("fails after partial output")
+
+        async def async_numbers(self, counter, fail_times):
+            for i in range(3):
+                yield i
+                if i == 1 and await counter.incr.remote() <= fail_times:
+                    raise _Flaky("fails after partial output")
+
+    source = Source.remote()
+    method = source.numbers if kind == "sync" else source.async_numbers
+    # two failures, two retries: the third run ends; no value is seen twice
+    gen = method.options(retry_exceptions=[_Flaky]).remote(counter, 2)
+    assert [ray.get(r) for r in gen] == [0, 1, 2]
+    assert ray.get(counter.value.remote()) == 3
+    # three failures: retries spent, the error is the item after the values
+    gen = method.options(retry_exceptions=[_Flaky]).remote(counter, 6)
+    assert ray.get(next(gen)) == 0 and ray.get(next(gen)) == 1
+    with pytest.raises(_Flaky):
+        ray.get(next(gen))
+    with pytest.raises(StopIteration):
+        next(gen)
+    assert ray.get(counter.value.remote()) == 6
+    # not listed in retry_exceptions: not retried
+    gen = method.remote(counter, 7)
+    assert ray.get(next(gen)) == 0 and ray.get(next(gen)) == 1
+    with pytest.raises(_Flaky):
+        ray.get(next(gen))
+    assert ray.get(counter.value.remote()) == 7
+
+
 def test_actor_method_backpressure(ray_shared):
     ray = ray_shared
     counter = _counter(ray)

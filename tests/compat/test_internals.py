@@ -120,3 +120,20 @@ def test_wait_for_num_actors_takes_rays_state_numbers(ray_dashboard: Any) -> Non
     test_utils.wait_for_num_actors(1, gcs_utils.ActorTableData.ALIVE, timeout=60)
     ray.kill(actor)
     test_utils.wait_for_num_actors(1, gcs_utils.ActorTableData.DEAD, timeout=60)
+
+
+def test_defer_sigint_only_in_the_main_thread(ray_module: Any) -> None:
+    import threading
+
+    utils = importlib.import_module(f"{ray_module.__name__}._private.utils")
+    seen: list[Any] = []
+
+    def elsewhere() -> None:
+        with utils.DeferSigint.create_if_main_thread() as cm:
+            seen.append(cm)
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    thread.join(timeout=60)
+    assert len(seen) == 1 and not isinstance(seen[0], utils.DeferSigint)
+    assert isinstance(utils.DeferSigint.create_if_main_thread(), utils.DeferSigint)

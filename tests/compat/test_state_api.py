@@ -510,3 +510,29 @@ def test_actor_task_names_use_the_actors_repr(ray_dashboard: Any, state: _State)
         assert row.func_or_class_name == "StRepr.st_repr_call"
     for actor in (plain, named):
         ray.kill(actor)
+
+
+@pytest.mark.parametrize("strategy", ["DEFAULT", "SPREAD"])
+def test_a_task_interrupted_by_cancel_is_listed_finished(ray_dashboard: Any, state: _State,
+                                                         tmp_path: Any, strategy: str) -> None:
+    """Ray lists a task that ``ray.cancel`` interrupted as it ran (no ``force``) as FINISHED,
+    with no error type (its ref raises ``RayTaskError(TaskCancelledError)``)."""
+    ray = ray_dashboard
+    started = tmp_path / "started"
+    name = f"st_interrupted_{strategy.lower()}"
+
+    @ray.remote(num_cpus=0, max_retries=0)
+    def spin(path):
+        open(path, "w").close()
+        while True:
+            time.sleep(0.01)
+
+    ref = spin.options(name=name, scheduling_strategy=strategy).remote(str(started))
+    _until(started.exists, "the task to start")
+    ray.cancel(ref)
+    with pytest.raises(ray.exceptions.TaskCancelledError):
+        ray.get(ref, timeout=WAIT)
+    rows = _until(lambda: [t for t in state.list_tasks(filters=[("name", "=", name)],
+                                                       detail=True)
+                           if t["state"] in ("FINISHED", "FAILED")], "the task's end")
+    assert [(t["state"], t["error_type"]) for t in rows] == [("FINISHED", None)]

@@ -668,3 +668,38 @@ def test_work_without_gpus_avoids_gpu_nodes(ray_fresh):
     finally:
         ray.shutdown()
         cluster.shutdown()
+
+
+def test_cancel_of_a_running_task(ray_shared):
+    """Interrupted as it runs (no ``force``): its error is a task error raised in its own
+    code, ``RayTaskError(TaskCancelledError)``, and it is not retried; ``force=True`` ends its
+    process: a plain ``TaskCancelledError``."""
+    ray = ray_shared
+    counter = _make_counter(ray)
+
+    @ray.remote(max_retries=2, retry_exceptions=True)
+    def spin(counter):
+        ray.get(counter.incr.remote())
+        while True:
+            time.sleep(0.01)
+
+    ref = spin.remote(counter)
+    deadline = time.monotonic() + 60
+    while ray.get(counter.value.remote()) < 1:
+        assert time.monotonic() < deadline, "the task did not start"
+        time.sleep(0.05)
+    ray.cancel(ref)
+    with pytest.raises(ray.exceptions.TaskCancelledError) as info:
+        ray.get(ref, timeout=60)
+    assert isinstance(info.value, ray.exceptions.RayTaskError)
+    assert "spin" in str(info.value)
+    assert ray.get(counter.value.remote()) == 1  # not run again
+
+    ref = spin.remote(counter)
+    while ray.get(counter.value.remote()) < 2:
+        assert time.monotonic() < deadline + 60, "the task did not start"
+        time.sleep(0.05)
+    ray.cancel(ref, force=True)
+    with pytest.raises(ray.exceptions.TaskCancelledError) as info:
+        ray.get(ref, timeout=60)
+    assert not isinstance(info.value, ray.exceptions.RayTaskError)

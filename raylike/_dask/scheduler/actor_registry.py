@@ -31,6 +31,8 @@ from raylike._dask import internals
 
 REGISTRY_PLUGIN = "raylike-actors"
 KILL_TIMEOUT = 10.0
+# how long a name lookup waits for the named actor's creator to submit its reservation task
+SUBMIT_WAIT = 30.0
 logger = logging.getLogger("raylike.actors")
 
 
@@ -53,6 +55,8 @@ class _Record:
     restarts: int = 0
     dead: bytes | None = None
     placed: asyncio.Event = field(default_factory=asyncio.Event)
+    # its reservation task reached the scheduler (the creator registers the name first)
+    submitted: asyncio.Event = field(default_factory=asyncio.Event)
     owner: str | None = None  # the actor that created it, if an actor did
     repr_name: str = ""  # the instance's own ``__repr__`` (Ray's ``repr_name``), if it has one
 
@@ -78,15 +82,18 @@ class ActorRegistry(SchedulerPlugin):
             internals.add_scheduler_handlers(scheduler, {f"raylike_actor_{op}": getattr(self, op)})
 
     # -- handlers -----------------------------------------------------------------------------
-    def create(self, actor_id: str, class_name: str, name: str | None, namespace: str | None,
-               detached: bool, job_id: str, reservation: str, max_restarts: int, handle: bytes,
-               get_if_exists: bool, owner: str | None = None) -> dict[str, Any]:
+    async def create(self, actor_id: str, class_name: str, name: str | None,
+                     namespace: str | None, detached: bool, job_id: str, reservation: str,
+                     max_restarts: int, handle: bytes, get_if_exists: bool,
+                     owner: str | None = None) -> dict[str, Any]:
         """Record a new actor; a taken name answers ``exists`` (with the handle) or ``taken``."""
         if name is not None:
             existing = self.names.get((namespace, name))
             if existing is not None:
                 if get_if_exists:
-                    return {"status": "exists", "handle": self.actors[existing].handle}
+                    record = self.actors[existing]
+                    await self._submitted(record)
+                    return {"status": "exists", "handle": record.handle}
                 return {"status": "taken"}
             self.names[(namespace, name)] = actor_id
         self.actors[actor_id] = _Record(actor_id, class_name, name, namespace, detached, job_id,
@@ -165,10 +172,28 @@ class ActorRegistry(SchedulerPlugin):
         return {"placed": True, "reservation": record.reservation} if no_restart \
             else {"placed": True}
 
-    def named(self, name: str, namespace: str | None) -> dict[str, Any]:
+    async def named(self, name: str, namespace: str | None) -> dict[str, Any]:
         """The pickled handle of the live actor called ``name``, if any."""
         actor_id = self.names.get((namespace, name))
-        return {"handle": self.actors[actor_id].handle if actor_id else None}
+        if actor_id is None:
+            return {"handle": None}
+        record = self.actors[actor_id]
+        await self._submitted(record)
+        return {"handle": record.handle}
+
+    async def _submitted(self, record: _Record) -> None:
+        """Wait until the creator of a named actor has submitted its reservation task (it
+        claims the name first). A handle given out before would name a key the scheduler does
+        not know yet; a process on the creator's worker, whose client is the creator's, would
+        then hold a future of that key, and Dask's ``submit`` of a key its client already has
+        a future of sends nothing: the actor would never be created."""
+        if record.submitted.is_set() or record.state == "DEAD":
+            return
+        try:
+            await asyncio.wait_for(record.submitted.wait(), SUBMIT_WAIT)
+        except asyncio.TimeoutError:  # its creator died before submitting: give it anyway
+            logger.warning("actor %s: its reservation task was not submitted in %.0f s",
+                           record.actor_id, SUBMIT_WAIT)
 
     def list_named(self, namespace: str | None, all_namespaces: bool) -> list[list[Any]]:
         """``[namespace, name]`` of every live named actor (of ``namespace`` unless all)."""
@@ -188,9 +213,13 @@ class ActorRegistry(SchedulerPlugin):
     # -- scheduler events ---------------------------------------------------------------------
     def transition(self, key: Any, start: str, finish: str, *args: Any, **kwargs: Any) -> None:
         actor_id = self.reservations.get(key) if isinstance(key, str) else None
-        if actor_id is None or finish not in ("forgotten", "erred"):
+        if actor_id is None:
             return
         record = self.actors.get(actor_id)
+        if record is not None:
+            record.submitted.set()
+        if finish not in ("forgotten", "erred"):
+            return
         if record is not None and record.state == "DEAD":
             if finish == "forgotten":  # the last handle to a dead actor went: so does its name
                 self._free_name(record)

@@ -46,10 +46,12 @@ class StatePlugin(SchedulerPlugin):
         self.closing: set[str] = set()  # workers that said they are closing
         self._running: set[str] | None = None  # keys running on workers, for this query
         self.hard_pins: set[str] = set()  # tasks and actors of a hard node affinity
+        self.interrupted: set[str] = set()  # tasks whose error says they were interrupted
         self.memory = MemoryQueries(scheduler)
         internals.add_scheduler_handlers(scheduler, {"raylike_state": self.query,
                                                      "raylike_memory_reply": self.memory.reply},
-                                         {"raylike_hard_pin": self._hard_pin})
+                                         {"raylike_hard_pin": self._hard_pin,
+                                          "raylike-task-interrupted": self._interrupted})
 
     # -- scheduler events ---------------------------------------------------------------------
     def update_graph(self, scheduler: Any, *, keys: Any = (), tasks: Any = (),
@@ -91,6 +93,10 @@ class StatePlugin(SchedulerPlugin):
     def _hard_pin(self, key: str, **_: Any) -> None:
         self.hard_pins.add(key)
 
+    def _interrupted(self, key: str, **_: Any) -> None:
+        if key in self.tasks:  # a Dask task (a leased one's row is its worker's)
+            self.interrupted.add(key)
+
     def _unpin(self, key: str) -> None:
         internals.unpin_if_stranded(self.scheduler, key, f"raylike-unpin-{time.time()}")
 
@@ -101,6 +107,7 @@ class StatePlugin(SchedulerPlugin):
             self.scheduler.loop.add_callback(self._unpin, key)
         elif finish == "forgotten":
             self.hard_pins.discard(key)
+            self.interrupted.discard(key)
         record = self.tasks.get(key) if isinstance(key, str) else None
         if record is None:
             return
@@ -117,7 +124,11 @@ class StatePlugin(SchedulerPlugin):
             record["ended"] = now
             record["worker"] = kwargs.get("worker") or record["worker"]
             record["state"] = "FINISHED" if finish == "memory" else "FAILED"
-            if finish == "erred":
+            if finish == "erred" and key in self.interrupted:
+                # interrupted as it ran: Ray lists it as FINISHED, with no error type
+                self.interrupted.discard(key)
+                record["state"] = "FINISHED"
+            elif finish == "erred":
                 record["error_type"], record["error_message"] = rows.error_of(kwargs)
                 record["exception"] = kwargs.get("exception")
         elif finish == "forgotten" and record["state"] not in rows.TERMINAL:

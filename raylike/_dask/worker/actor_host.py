@@ -42,6 +42,7 @@ from raylike._api.actor_spec import (
     node_died,
 )
 from raylike._api.objects import _Borrowed
+from raylike._api.options import STREAMING
 from raylike._api.serialization import dumps, dumps_frames, loads
 from raylike._dask.worker import actor_calls as _actor_calls
 from raylike._dask.worker import memory as _memory
@@ -399,9 +400,13 @@ class _Link:
         if call.nested_keys:  # the actor may keep them: hold them while it lives
             backend = self.host.node.backend()
             self.scope.held.extend(backend.ref(k) for k in call.nested_keys)
+        retry = None  # a streaming call's errors to retry, while it has retries left
+        if call.num_returns == STREAMING and call.retry_exceptions and (
+                call.max_task_retries < 0 or entry.attempts < call.max_task_retries):
+            retry = dumps(call.retry_exceptions)
         return ("actor-call", call_id, call.key, call.method, call.args, deps, call.num_returns,
                 call.backpressure, call.concurrency_group, call.name,
-                list(call.dep_keys) if entry.values else [])
+                list(call.dep_keys) if entry.values else [], retry)
 
     def _read(self) -> None:
         """The messages from the process (on the event loop, when its pipe is readable: the

@@ -247,6 +247,9 @@ class LeaseDesk:
                 answer = "kept", answer[1]
         except BaseException as exc:  # the task's error (a crash, a cancel, ...) is its value
             answer = "err", dumps_error(exc)
+            if _task_events.interrupted(exc):  # Ray lists it FINISHED, with no error type
+                _task_events.ended_now(call.key, "ok")
+                return answer
         _task_events.ended_now(call.key, "err" if answer[0] == "err" else "ok",
                                answer[1] if answer[0] == "err" else None)
         return answer

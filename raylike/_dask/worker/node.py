@@ -50,6 +50,7 @@ from raylike._dask.worker import accelerators as _accelerators
 from raylike._dask.worker import lookahead as _lookahead
 from raylike._dask.worker import packages as _packages
 from raylike._dask.worker import streams as _streams
+from raylike._dask.worker import task_events as _task_events
 from raylike._dask.worker.leases import LeaseDesk
 from raylike._dask.worker.scope import TaskScope
 from raylike._process.child import ReturnError, _retryable
@@ -278,6 +279,11 @@ class NodePlugin(WorkerPlugin):
                 return payload
             if status == "cancelled":
                 raise TaskCancelledError(_ids.task_id(call.key, None, call.job_id))
+            if status == "interrupted":  # never retried; its own error (Ray's
+                if isinstance(payload, RayTaskError):  # RayTaskError(TaskCancelledError))
+                    payload._task_key = call.key
+                self._note_interrupted(call.key, payload)
+                raise payload
             retry_left = call.max_retries < 0 or attempts < call.max_retries
             if status == "crashed":
                 with self.lock:  # its group is gone: Ray's crash error, and no retry here
@@ -293,9 +299,18 @@ class NodePlugin(WorkerPlugin):
                     return None
                 if isinstance(payload, RayTaskError):  # so a dependent task's get can tell
                     payload._task_key = call.key  # its own failure from an argument's
+                self._note_interrupted(call.key, payload)
                 raise payload
             attempts += 1
             logger.info("retrying %s (attempt %d): %s", call.name, attempts + 1, status)
+
+    def _note_interrupted(self, key: str, error: Any) -> None:
+        """Ray lists a task that ended interrupted (a cancel, its own ``KeyboardInterrupt``:
+        ``RayTaskError(TaskCancelledError)``) as FINISHED: tell the state plugin before Dask
+        reports the error (same stream, so in order)."""
+        if _task_events.interrupted(error):
+            self.worker.loop.add_callback(internals.send_from_worker, self.worker,
+                                          {"op": "raylike-task-interrupted", "key": key})
 
     def _attempt(self, call: Any, deps: tuple[Any, ...]) -> tuple[str, Any]:
         with self.lock:
@@ -345,6 +360,10 @@ class NodePlugin(WorkerPlugin):
             self.accelerators.release(leased, request)
         if status == "crashed" or cancelled and status != "ok":
             self.pool.discard(child)
+            if cancelled and status == "err" and isinstance(payload, BaseException):
+                # interrupted as it ran (not ``force``): as in Ray, the task fails with the
+                # error it ended with, ``RayTaskError(TaskCancelledError)`` with its traceback
+                return "interrupted", payload
             if cancelled:
                 return "cancelled", None
             _error_pubsub.worker_died(

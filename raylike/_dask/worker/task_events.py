@@ -173,6 +173,14 @@ def collect(dask_worker: Any = None) -> dict[str, Any]:
             "exited": _dead()}
 
 
+def interrupted(error: Any) -> bool:
+    """Whether a task's error says it was interrupted as it ran (a cancel, its own
+    ``KeyboardInterrupt``): ``RayTaskError(TaskCancelledError)``; Ray lists it FINISHED."""
+    from raylike import exceptions as ex
+
+    return isinstance(error, ex.RayTaskError) and isinstance(error, ex.TaskCancelledError)
+
+
 def describe(error: BaseException) -> tuple[str, str]:
     """Ray's ``error_type`` and ``error_message`` of a task's error."""
     from raylike import exceptions as ex
