@@ -153,6 +153,21 @@ def test_validation_errors(ray_shared, tmp_path):
     assert ray.get(f.options(runtime_env={"env_vars": {}}).remote()) == 1
 
 
+def test_setup_failure_names_its_node(ray_shared):
+    ray = ray_shared
+    import re
+
+    # a package that no index has, with a setup time limit of 1 s: the setup fails either way
+    @ray.remote(runtime_env={"pip": ["raylike-no-such-package-xyz"],
+                             "config": {"setup_timeout_seconds": 1}})
+    def f():
+        return 1
+
+    with pytest.raises(ray.exceptions.RuntimeEnvSetupError) as info:
+        ray.get(f.remote(), timeout=300)
+    assert re.search(r"\[Node ((\d{1,3}\.){3}\d{1,3}|unknown)\] ", str(info.value))
+
+
 def test_runtime_env_class(ray_module):
     from importlib import import_module
 
