@@ -89,3 +89,52 @@ def test_label_match_operators_are_checked(ray_module: Any) -> None:
         strategies.NodeLabelSchedulingStrategy({"region": "us"})
     with pytest.raises(ValueError, match="must be a map"):
         strategies.NodeLabelSchedulingStrategy(hard=None, soft=["x"])
+
+
+def test_collections_split(ray_module: Any) -> None:
+    split = importlib.import_module(f"{ray_module.__name__}._private.collections_utils").split
+    letters = list("abcdefg")
+    assert list(split(letters, 3)) == [["a", "b", "c"], ["d", "e", "f"], ["g"]]
+    assert list(split(letters, 7)) == [letters]
+    assert list(split(letters, 100)) == [letters]
+    assert list(split([], 2)) == []
+
+
+def test_log_deduplicator_folds_lines_across_processes(ray_module: Any) -> None:
+    logging_mod = importlib.import_module(f"{ray_module.__name__}._private.ray_logging")
+    clock = [1000.0]
+    dedup = logging_mod.LogDeduplicator(10, None, None, _timesource=lambda: clock[0])
+
+    def batch(pid: int, *lines: str) -> dict[str, Any]:
+        return {"ip": "10.0.0.1", "pid": pid, "lines": list(lines)}
+
+    # first sight: shown; the same process again: shown too
+    assert dedup.deduplicate(batch(1, "loading shard 17")) == [batch(1, "loading shard 17")]
+    assert dedup.deduplicate(batch(1, "loading shard 18")) == [batch(1, "loading shard 18")]
+    # other processes within the window: held (their batch comes back with no lines)
+    clock[0] += 1
+    assert dedup.deduplicate(batch(2, "loading shard 3", "done")) == [batch(2, "done")]
+    assert dedup.deduplicate(batch(3, "loading shard 9")) == [batch(3)]
+    # after the window, the next batch brings the folded line, in green, with its count
+    clock[0] += 20
+    out = dedup.deduplicate(batch(4, "unrelated"))
+    assert out[0] == batch(4, "unrelated")
+    folded = [b for b in out[1:] if b["pid"] == 3]
+    assert len(folded) == 1
+    line = folded[0]["lines"][0]
+    assert line.startswith("loading shard 9\x1b[32m [repeated 2x across cluster]")
+    assert line.endswith("\x1b[0m")
+    # a line held once is shown plain at the flush
+    clock[0] += 1
+    dedup.deduplicate(batch(5, "unrelated"))
+    assert dedup.flush() == [batch(5, "unrelated")]
+    assert dedup.flush() == []
+
+
+def test_log_deduplicator_allow_and_skip(ray_module: Any) -> None:
+    logging_mod = importlib.import_module(f"{ray_module.__name__}._private.ray_logging")
+    dedup = logging_mod.LogDeduplicator(10, "KEEP", "DROP")
+    first = {"ip": "n", "pid": 1, "lines": ["step KEEP", "note"]}
+    assert dedup.deduplicate(first) == [first]
+    second = {"ip": "n", "pid": 2, "lines": ["step KEEP", "note", "noise DROP"]}
+    assert dedup.deduplicate(second) == [{"ip": "n", "pid": 2, "lines": ["step KEEP"]}]
