@@ -296,6 +296,11 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
             _check_connect_arguments(num_cpus, num_gpus, resources, object_store_memory,
                                      kwargs.get("_system_config"), labels)
         else:
+            spilling = (kwargs.get("_system_config") or {}).get("object_spilling_config")
+            if spilling:
+                from raylike._api import spilling as _spilling
+
+                _spilling.validate(spilling)
             if kwargs.get("_memory") is not None:  # Ray's node memory, in whole bytes
                 resources = {**(resources or {}), "memory": float(int(kwargs["_memory"]))}
             if labels is not None:

@@ -138,3 +138,34 @@ def test_log_deduplicator_allow_and_skip(ray_module: Any) -> None:
     assert dedup.deduplicate(first) == [first]
     second = {"ip": "n", "pid": 2, "lines": ["step KEEP", "note", "noise DROP"]}
     assert dedup.deduplicate(second) == [{"ip": "n", "pid": 2, "lines": ["step KEEP"]}]
+
+
+def test_external_storage_urls_and_file_spilling(ray_module: Any, tmp_path: Any) -> None:
+    from unittest import mock
+
+    storage_mod = importlib.import_module(f"{ray_module.__name__}._private.external_storage")
+    url = storage_mod.create_url_with_offset(url="/data/spill/abc", offset=24, size=100)
+    parsed = storage_mod.parse_url_with_offset(url)
+    assert (parsed.base_url, parsed.offset, parsed.size) == ("/data/spill/abc", 24, 100)
+    with pytest.raises(ValueError):
+        storage_mod.parse_url_with_offset("/data/spill/abc")
+
+    storage = storage_mod.FileSystemStorage("ab12", str(tmp_path))
+    objects = [(b"first-data", b"meta", None), (b"second", b"", None)]
+    with mock.patch.object(storage_mod.FileSystemStorage, "_get_objects_from_store",
+                           return_value=objects):
+        urls = storage.spill_objects(["r1", "r2"], [b"owner-1", b"owner-2"])
+        again = storage.spill_objects(["r1", "r2"], [b"owner-1", b"owner-2"])
+    assert len(urls) == 2
+    first, second = (storage_mod.parse_url_with_offset(u.decode()) for u in urls)
+    assert first.base_url == second.base_url  # the objects of one spill share a file
+    assert (first.offset, first.size) == (0, 24 + 7 + 4 + 10)
+    assert (second.offset, second.size) == (first.size, 24 + 7 + 0 + 6)
+    assert storage_mod.parse_url_with_offset(again[0].decode()).base_url != first.base_url
+    spill_dir = tmp_path / "ray_spilled_objects_ab12"
+    assert len(list(spill_dir.iterdir())) == 2
+    with open(first.base_url, "rb") as f:
+        data = f.read()
+    assert data[24:24 + 7] == b"owner-1" and data[35:45] == b"first-data"
+    storage.delete_spilled_objects(urls)
+    assert len(list(spill_dir.iterdir())) == 1
