@@ -169,3 +169,11 @@ def test_external_storage_urls_and_file_spilling(ray_module: Any, tmp_path: Any)
     assert data[24:24 + 7] == b"owner-1" and data[35:45] == b"first-data"
     storage.delete_spilled_objects(urls)
     assert len(list(spill_dir.iterdir())) == 1
+
+
+def test_global_node_session_dir(ray_shared: Any) -> None:
+    import os
+
+    node = importlib.import_module(f"{ray_shared.__name__}._private.worker")._global_node
+    assert node._session_dir == node.get_session_dir_path()
+    assert os.path.isdir(node._session_dir)
