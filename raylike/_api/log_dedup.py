@@ -32,6 +32,7 @@ _HINT = (" (Ray deduplicates logs by default. Set RAY_DEDUP_LOGS=0 to disable lo
          "configure-logging.html#log-deduplication for more options.)")
 
 Batch = dict[str, Any]  # "ip", "pid", "name", "err", "lines"
+_FROM_ENV = "\0from the environment"  # a default: read Ray's variable
 
 
 def enabled() -> bool:
@@ -57,11 +58,16 @@ class Deduplicator:
     """One per output stream of the driver. ``hint`` is shared by a driver's streams: it
     returns the how-to-disable note the first time only."""
 
-    def __init__(self, hint: Callable[[], str], clock: Callable[[], float] = time.monotonic
-                 ) -> None:
-        self._window = float(os.environ.get("RAY_DEDUP_LOGS_AGG_WINDOW_S", "5"))
-        allow = os.environ.get("RAY_DEDUP_LOGS_ALLOW_REGEX", NEVER_DEDUP_TOKEN)
-        skip = os.environ.get("RAY_DEDUP_LOGS_SKIP_REGEX")
+    def __init__(self, hint: Callable[[], str], clock: Callable[[], float] = time.monotonic,
+                 *, window: float | None = None, allow: str | None = _FROM_ENV,
+                 skip: str | None = _FROM_ENV) -> None:
+        """``window``, ``allow`` and ``skip`` default to Ray's environment variables."""
+        self._window = float(os.environ.get("RAY_DEDUP_LOGS_AGG_WINDOW_S", "5")
+                             if window is None else window)
+        if allow is _FROM_ENV:
+            allow = os.environ.get("RAY_DEDUP_LOGS_ALLOW_REGEX", NEVER_DEDUP_TOKEN)
+        if skip is _FROM_ENV:
+            skip = os.environ.get("RAY_DEDUP_LOGS_SKIP_REGEX")
         self._allow = re.compile(allow) if allow else None
         self._skip = re.compile(skip) if skip else None
         self._hint = hint
@@ -71,6 +77,12 @@ class Deduplicator:
     def feed(self, batch: Batch) -> list[Batch]:
         """The batches to show for this one: its lines that are shown now, then the lines of
         windows that have closed."""
+        own, closed = self.split(batch)
+        return ([own] if own["lines"] else []) + closed
+
+    def split(self, batch: Batch) -> tuple[Batch, list[Batch]]:
+        """``batch`` with the lines shown now (maybe none), and the batches of the windows
+        that have closed."""
         now = self._clock()
         meta = {k: v for k, v in batch.items() if k != "lines"}
         source = (meta.get("ip"), meta.get("pid"))
@@ -94,8 +106,7 @@ class Deduplicator:
                     seen.held, seen.line, seen.meta = seen.held + 1, line, meta
                 else:
                     shown.append(line)  # the same process again: not a repeat across it
-        out = [dict(meta, lines=shown)] if shown else []
-        return out + self._closed(now)
+        return dict(meta, lines=shown), self._closed(now)
 
     def _closed(self, now: float) -> list[Batch]:
         out: list[Batch] = []

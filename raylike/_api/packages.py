@@ -28,9 +28,19 @@ DEFAULT_EXCLUDES = (".git", ".venv", "venv", "__pycache__")
 WORKING_DIR, PY_MODULES = "working_dir_files", "py_modules_files"
 
 
+def default_excludes() -> list[str]:
+    """What a package leaves out by default: Ray's ``.git``, ``.venv``, ``venv`` and
+    ``__pycache__``, or the comma-separated ``RAY_OVERRIDE_RUNTIME_ENV_DEFAULT_EXCLUDES``
+    (empty: nothing), read when a package is made."""
+    value = os.environ.get("RAY_OVERRIDE_RUNTIME_ENV_DEFAULT_EXCLUDES")
+    if value is None:
+        return list(DEFAULT_EXCLUDES)
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
 def _excluder(root: str, patterns: list[str]) -> Callable[[str, bool], bool]:
     """A test of a path relative to ``root`` against gitignore-style ``patterns``."""
-    rules = list(DEFAULT_EXCLUDES) + list(patterns)
+    rules = default_excludes() + list(patterns)
     for name in (".gitignore", ".rayignore"):
         path = os.path.join(root, name)
         if os.path.isfile(path):

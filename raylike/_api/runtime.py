@@ -262,12 +262,17 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
 
         labels: the embedded node's labels (``label_selector`` matches them).
 
-    Differences from Ray: ``local_mode``, ``object_store_memory``, ``job_config``
+    Differences from Ray: ``local_mode``, ``object_store_memory``,
+    ``object_spilling_directory`` (Dask spills a node's objects to its own directory),
+    ``job_config``
     (but its namespace and runtime_env) and the logging options are accepted and have no
     effect. Forwarded lines
     are not deduplicated, and the prefix is coloured only on a terminal.
     """
     global _driver
+    spill_dir = kwargs.pop("object_spilling_directory", None)  # Dask spills by itself
+    if spill_dir is not None and not isinstance(spill_dir, (str, os.PathLike)):
+        raise TypeError(f"object_spilling_directory must be a path, got {spill_dir!r}")
     unknown = [k for k in kwargs if not k.startswith("_")]
     if unknown:
         raise UnknownInitArgument(f"Unknown keyword argument(s): {', '.join(unknown)}")
@@ -297,6 +302,14 @@ def init(address: Any = None, *, num_cpus: float | None = None, num_gpus: float 
             _check_connect_arguments(num_cpus, num_gpus, resources, object_store_memory,
                                      kwargs.get("_system_config"), labels)
         else:
+            spilling = (kwargs.get("_system_config") or {}).get("object_spilling_config")
+            if spilling:
+                from raylike._api import spilling as _spilling
+
+                _spilling.validate(spilling)
+            if object_store_memory is not None:  # reported, less what objects use
+                resources = {**(resources or {}),
+                             "object_store_memory": float(int(object_store_memory))}
             if kwargs.get("_memory") is not None:  # Ray's node memory, in whole bytes
                 resources = {**(resources or {}), "memory": float(int(kwargs["_memory"]))}
             if labels is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import types
 from collections import OrderedDict
 from typing import Any
 
@@ -63,18 +64,45 @@ def _working_dir(value: Any) -> str:
         raise TypeError(f"`working_dir` must be a string, got {type(value)}.")
     if not _is_uri(value):
         _check_path(value)
+    else:
+        _check_package_uri(value, "working_dir")
     return value
+
+
+# the archives a remote URI may name, per field (Ray 2.60's)
+PACKAGE_EXTENSIONS = {"working_dir": (".zip", ".tar.gz", ".tgz", ".tar.xz"),
+                      "py_modules": (".zip", ".whl", ".tar.gz", ".tgz", ".tar.xz")}
+
+
+def _check_package_uri(uri: str, field: str) -> None:
+    if not uri.endswith(PACKAGE_EXTENSIONS[field]):
+        raise ValueError(f"Only {', '.join(PACKAGE_EXTENSIONS[field])} files are supported "
+                         f"for {field} URIs; got {uri}.")
+
+
+def _py_module(module: Any) -> str:
+    """A ``py_modules`` entry as a string: a path (``str`` or ``Path``), a URI, or an
+    imported module (its package's directory, or its file)."""
+    if isinstance(module, types.ModuleType):
+        file = getattr(module, "__file__", None)
+        if not file:
+            raise ValueError(f"The module {module.__name__} has no file to upload.")
+        return os.path.dirname(file) if os.path.basename(file) == "__init__.py" else file
+    if isinstance(module, os.PathLike):
+        module = os.fspath(module)
+    if not isinstance(module, str):
+        raise TypeError(f"`py_module` must be a string, got {type(module)}.")
+    if not _is_uri(module):
+        _check_path(module)
+    else:
+        _check_package_uri(module, "py_modules")
+    return module
 
 
 def _py_modules(value: Any) -> list[str]:
     if not isinstance(value, list):
         raise TypeError(f"`py_modules` must be a list of strings, got {type(value)}.")
-    for module in value:
-        if not isinstance(module, str):
-            raise TypeError(f"`py_module` must be a string, got {type(module)}.")
-        if not _is_uri(module):
-            _check_path(module)
-    return list(value)
+    return [_py_module(module) for module in value]
 
 
 def _string_list(value: Any, what: str) -> None:

@@ -23,7 +23,14 @@ def _workers(backend: Any) -> dict[str, Any]:
 
 
 def _available_on(dask_worker: Any) -> dict[str, float]:
-    return dict(dask_worker.state.available_resources)
+    available = dict(dask_worker.state.available_resources)
+    store = available.get(OBJECT_STORE)
+    if store is not None:  # what the node's objects leave of it (Dask's bytes in memory)
+        available[OBJECT_STORE] = float(max(0, int(store) - int(dask_worker.state.nbytes or 0)))
+    return available
+
+
+OBJECT_STORE = "object_store_memory"  # a node's store size, when init was given one
 
 
 def answer(op: str, backend: Any, *args: Any) -> Any:

@@ -19,7 +19,7 @@ from raylike._api.remote import remote
 
 __all__ = ["DEFAULT_DRIVER_TIMEOUT_SECONDS", "KILLED_DRIVER_DRAIN_TIMEOUT_SECONDS",
            "MetricSamplePattern", "PrometheusTimeseries", "Semaphore", "SignalActor",
-           "async_wait_for_condition", "fetch_prometheus_metric_timeseries",
+           "async_wait_for_condition", "fetch_prometheus", "fetch_prometheus_metric_timeseries",
            "fetch_prometheus_metrics", "fetch_prometheus_timeseries", "is_named_tuple",
            "run_string_as_driver", "wait_for_condition"]
 
@@ -201,3 +201,4 @@ def _no_metrics(*_: Any, **__: Any) -> Any:
 fetch_prometheus_timeseries = _no_metrics
 fetch_prometheus_metrics = _no_metrics
 fetch_prometheus_metric_timeseries = _no_metrics
+fetch_prometheus = _no_metrics

@@ -63,3 +63,5 @@ AGENT_PROCESS_LIST = [AGENT_PROCESS_TYPE_DASHBOARD_AGENT, AGENT_PROCESS_TYPE_RUN
 # Ray records where each task's log lines start (``task_log_info``) when this is set; raylike
 # records no such offsets, so it is off whatever ``RAY_ENABLE_RECORD_ACTOR_TASK_LOGGING`` says
 RAY_ENABLE_RECORD_ACTOR_TASK_LOGGING = False
+# the directory under a spill directory that holds a node's spilled objects: <prefix>_<node id>
+DEFAULT_OBJECT_PREFIX = "ray_spilled_objects"

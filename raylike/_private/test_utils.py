@@ -31,8 +31,8 @@ from raylike._private import ray_constants
 from raylike._private._batch_queue import BatchQueue
 
 __all__ = [
-    "Semaphore", "SignalActor", "async_wait_for_condition", "chdir", "client_test_enabled",
-    "convert_actor_state",
+    "Semaphore", "SignalActor", "async_wait_for_condition", "chdir", "check_spilled_mb",
+    "client_test_enabled", "convert_actor_state", "format_web_url",
     "external_redis_test_enabled", "generate_system_config_map", "get_error_message",
     "get_log_batch", "get_log_message", "get_non_head_nodes", "get_other_nodes",
     "init_error_pubsub", "init_log_pubsub", "is_placement_group_removed",
@@ -197,6 +197,11 @@ def chdir(directory: str) -> Iterator[None]:
 
 
 # ---- waiting ----------------------------------------------------------------------------
+
+def format_web_url(url: str) -> str:
+    """``url`` with ``http://`` in front when it names no scheme (a dashboard's host:port)."""
+    return url if "://" in url else f"http://{url}"
+
 
 def wait_for_assertion(assertion_predictor: Callable[..., Any], timeout: float = 10,
                        retry_interval_ms: float = 100, raise_exceptions: bool = False,
@@ -484,6 +489,10 @@ def _unsupported(name: str, why: str) -> Any:
     call.__name__ = call.__qualname__ = name
     return call
 
+
+check_spilled_mb = _unsupported(
+    "check_spilled_mb", "it reads the plasma store's spilled and fallback-allocated figures "
+    "(`ray memory --stats-only`); a raylike node's objects are spilled by Dask")
 
 _NO_REDIS = "raylike keeps no state in Redis (the Dask scheduler holds it)"
 get_redis_cli = _unsupported("get_redis_cli", _NO_REDIS)

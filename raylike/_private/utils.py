@@ -17,6 +17,7 @@ from raylike._private import ray_constants
 from raylike._process.env_setup import update_envs
 
 __all__ = ["DeferSigint", "compute_driver_id_from_job", "compute_job_id_from_driver",
+           "get_directory_size_bytes",
            "detect_fate_sharing_support", "get_current_node_cpu_model_name",
            "get_num_cpus",
            "get_ray_doc_version", "get_shared_memory_bytes",
@@ -45,6 +46,17 @@ def compute_driver_id_from_job(job_id: Any) -> Any:
     if not isinstance(job_id, _ids.JobID):
         raise TypeError(f"expected a JobID, got {type(job_id).__name__}")
     return _ids.WorkerID.from_hex(_ids.driver_worker_id(job_id.hex()))
+
+
+def get_directory_size_bytes(path: str | os.PathLike[str] = ".") -> int:
+    """The bytes of the files under ``path`` (links not followed)."""
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            file = os.path.join(root, name)
+            if not os.path.islink(file):
+                total += os.path.getsize(file)
+    return total
 
 
 def get_num_cpus(override_docker_cpu_warning: bool = False, truncate: bool = True) -> float:

@@ -72,6 +72,11 @@ class _Node:
     def get_session_dir_path(self) -> str:
         return os.path.join(self.get_temp_dir_path(), self.session_name)
 
+    @property
+    def _session_dir(self) -> str:
+        """Ray's attribute for :meth:`get_session_dir_path`."""
+        return self.get_session_dir_path()
+
     def get_logs_dir_path(self) -> str:
         return os.path.join(self.get_session_dir_path(), "logs")
 

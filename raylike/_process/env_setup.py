@@ -45,8 +45,10 @@ class Setup:
 class NodeEnvs:
     """A node's environments, set up once each (their failures too, as Ray caches them)."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, node_ip: str | None = None) -> None:
         self.base = base  # the node's directory of environments' files
+        # every failure names its node, as Ray's runtime-env agent does: "[Node 10.0.0.1] ..."
+        self.prefix = f"[Node {node_ip or 'unknown'}] "
         self._lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._done: dict[str, Setup | str] = {}  # key -> its setup, or why it failed
@@ -66,7 +68,7 @@ class NodeEnvs:
                     try:
                         done = self._build(key, env)
                     except RuntimeEnvSetupError as exc:
-                        done = exc.error_message or ""
+                        done = self.prefix + (exc.error_message or "")
                     self._done[key] = done
         if isinstance(done, str):
             raise RuntimeEnvSetupError(done)

@@ -137,3 +137,91 @@ def test_defer_sigint_only_in_the_main_thread(ray_module: Any) -> None:
     thread.join(timeout=60)
     assert len(seen) == 1 and not isinstance(seen[0], utils.DeferSigint)
     assert isinstance(utils.DeferSigint.create_if_main_thread(), utils.DeferSigint)
+
+
+def test_collections_split(ray_module: Any) -> None:
+    split = importlib.import_module(f"{ray_module.__name__}._private.collections_utils").split
+    letters = list("abcdefg")
+    assert list(split(letters, 3)) == [["a", "b", "c"], ["d", "e", "f"], ["g"]]
+    assert list(split(letters, 7)) == [letters]
+    assert list(split(letters, 100)) == [letters]
+    assert list(split([], 2)) == []
+
+
+def test_log_deduplicator_folds_lines_across_processes(ray_module: Any) -> None:
+    logging_mod = importlib.import_module(f"{ray_module.__name__}._private.ray_logging")
+    clock = [1000.0]
+    dedup = logging_mod.LogDeduplicator(10, None, None, _timesource=lambda: clock[0])
+
+    def batch(pid: int, *lines: str) -> dict[str, Any]:
+        return {"ip": "10.0.0.1", "pid": pid, "lines": list(lines)}
+
+    # first sight: shown; the same process again: shown too
+    assert dedup.deduplicate(batch(1, "loading shard 17")) == [batch(1, "loading shard 17")]
+    assert dedup.deduplicate(batch(1, "loading shard 18")) == [batch(1, "loading shard 18")]
+    # other processes within the window: held (their batch comes back with no lines)
+    clock[0] += 1
+    assert dedup.deduplicate(batch(2, "loading shard 3", "done")) == [batch(2, "done")]
+    assert dedup.deduplicate(batch(3, "loading shard 9")) == [batch(3)]
+    # after the window, the next batch brings the folded line, in green, with its count
+    clock[0] += 20
+    out = dedup.deduplicate(batch(4, "unrelated"))
+    assert out[0] == batch(4, "unrelated")
+    folded = [b for b in out[1:] if b["pid"] == 3]
+    assert len(folded) == 1
+    line = folded[0]["lines"][0]
+    assert line.startswith("loading shard 9\x1b[32m [repeated 2x across cluster]")
+    assert line.endswith("\x1b[0m")
+    # a line held once is shown plain at the flush
+    clock[0] += 1
+    dedup.deduplicate(batch(5, "unrelated"))
+    assert dedup.flush() == [batch(5, "unrelated")]
+    assert dedup.flush() == []
+
+
+def test_log_deduplicator_allow_and_skip(ray_module: Any) -> None:
+    logging_mod = importlib.import_module(f"{ray_module.__name__}._private.ray_logging")
+    dedup = logging_mod.LogDeduplicator(10, "KEEP", "DROP")
+    first = {"ip": "n", "pid": 1, "lines": ["step KEEP", "note"]}
+    assert dedup.deduplicate(first) == [first]
+    second = {"ip": "n", "pid": 2, "lines": ["step KEEP", "note", "noise DROP"]}
+    assert dedup.deduplicate(second) == [{"ip": "n", "pid": 2, "lines": ["step KEEP"]}]
+
+
+def test_external_storage_urls_and_file_spilling(ray_module: Any, tmp_path: Any) -> None:
+    from unittest import mock
+
+    storage_mod = importlib.import_module(f"{ray_module.__name__}._private.external_storage")
+    url = storage_mod.create_url_with_offset(url="/data/spill/abc", offset=24, size=100)
+    parsed = storage_mod.parse_url_with_offset(url)
+    assert (parsed.base_url, parsed.offset, parsed.size) == ("/data/spill/abc", 24, 100)
+    with pytest.raises(ValueError):
+        storage_mod.parse_url_with_offset("/data/spill/abc")
+
+    storage = storage_mod.FileSystemStorage("ab12", str(tmp_path))
+    objects = [(b"first-data", b"meta", None), (b"second", b"", None)]
+    with mock.patch.object(storage_mod.FileSystemStorage, "_get_objects_from_store",
+                           return_value=objects):
+        urls = storage.spill_objects(["r1", "r2"], [b"owner-1", b"owner-2"])
+        again = storage.spill_objects(["r1", "r2"], [b"owner-1", b"owner-2"])
+    assert len(urls) == 2
+    first, second = (storage_mod.parse_url_with_offset(u.decode()) for u in urls)
+    assert first.base_url == second.base_url  # the objects of one spill share a file
+    assert (first.offset, first.size) == (0, 24 + 7 + 4 + 10)
+    assert (second.offset, second.size) == (first.size, 24 + 7 + 0 + 6)
+    assert storage_mod.parse_url_with_offset(again[0].decode()).base_url != first.base_url
+    spill_dir = tmp_path / "ray_spilled_objects_ab12"
+    assert len(list(spill_dir.iterdir())) == 2
+    with open(first.base_url, "rb") as f:
+        data = f.read()
+    assert data[24:24 + 7] == b"owner-1" and data[35:45] == b"first-data"
+    storage.delete_spilled_objects(urls)
+    assert len(list(spill_dir.iterdir())) == 1
+
+
+def test_global_node_session_dir(ray_shared: Any) -> None:
+    import os
+
+    node = importlib.import_module(f"{ray_shared.__name__}._private.worker")._global_node
+    assert node._session_dir == node.get_session_dir_path()
+    assert os.path.isdir(node._session_dir)

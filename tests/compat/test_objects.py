@@ -189,6 +189,45 @@ def test_get_timeout_zero_on_ready_object(ray_shared):
     assert ray.get(ref, timeout=0) == "ready"
 
 
+def test_get_timeout_zero_in_a_task_on_an_object_of_its_node(ray_shared):
+    ray = ray_shared
+    array = np.arange(256 * 1024, dtype=np.int64)  # 2 MiB: in the node's store
+
+    @ray.remote
+    def read(box):
+        ray.wait([box[0]])
+        return int(ray.get(box[0], timeout=0).sum())
+
+    assert ray.get(read.remote([ray.put(array)]), timeout=120) == int(array.sum())
+
+
+@pytest.mark.parametrize("ray_start", [{"num_cpus": 1}], indirect=True)
+def test_get_of_a_ready_object_keeps_the_tasks_cpu(ray_start):
+    ray = ray_start
+    array = np.ones(1024 * 1024, dtype=np.uint8)
+
+    @ray.remote
+    def poll(box):
+        while True:  # get of a ready object, again and again: never blocked
+            try:
+                ray.get(box[0], timeout=0.001)
+            except ray.exceptions.GetTimeoutError:
+                pass
+
+    @ray.remote
+    def other():
+        return 1
+
+    ref = ray.put(array)
+    poller = poll.remote([ref])
+    ray.wait([poller], timeout=1)  # poll runs (no other task can, with one CPU)
+    canary = other.remote()
+    ready, _ = ray.wait([canary], timeout=3)
+    assert not ready  # no CPU was given back for it to run on
+    ray.cancel(poller, force=True)
+    assert ray.get(canary, timeout=120) == 1
+
+
 def test_get_non_ref_raises(ray_shared):
     ray = ray_shared
     # a bare non-ref is rejected with ValueError, a list containing one with TypeError

@@ -668,3 +668,23 @@ def test_override_resources_environment_variable(ray_fresh, monkeypatch):
     total = ray.cluster_resources()
     assert (total["rl_custom1"], total["rl_custom2"], total["rl_custom3"]) == (1, 2, 3)
     assert total["CPU"] == 3
+
+
+@pytest.mark.parametrize("ray_start", [{"num_cpus": 1, "object_store_memory": 300 * 2**20}],
+                         indirect=True)
+def test_object_store_memory_is_reported_less_what_objects_use(ray_start):
+    import numpy as np
+    from compat_helpers import poll
+
+    ray = ray_start
+    mib = 2**20
+
+    def free_mib():  # to the MiB: Ray's own objects take a little of the store
+        return round(ray.available_resources().get("object_store_memory", -mib) / mib / 10)
+
+    assert ray.cluster_resources()["object_store_memory"] == 300 * mib
+    poll(free_mib, 30, timeout=60)  # 300 MiB, in tens
+    ref = ray.put(np.zeros(100 * mib, dtype=np.uint8))
+    poll(free_mib, 20, timeout=60)
+    del ref
+    poll(free_mib, 30, timeout=60)

@@ -173,6 +173,24 @@ def test_init_unknown_keyword_raises(ray_fresh):
     assert not ray.is_initialized()
 
 
+def test_init_checks_the_object_spilling_config(ray_fresh, tmp_path):
+    import json
+
+    ray = ray_fresh
+    with pytest.raises(ValueError):
+        ray.init(num_cpus=1, _system_config={
+            "object_spilling_config": json.dumps({"type": "no-such-storage"})})
+    assert not ray.is_initialized()
+    good = {"type": "filesystem", "params": {"directory_path": str(tmp_path)}}
+    for bad_params in ({"random_arg": "abc"}, {"buffer_size": "abc"}):
+        config = {"type": "filesystem", "params": {**good["params"], **bad_params}}
+        with pytest.raises(Exception):  # noqa: B017 - Ray's own exception is an assert's
+            ray.init(num_cpus=1, _system_config={"object_spilling_config": json.dumps(config)})
+        assert not ray.is_initialized()
+    ray.init(num_cpus=1, _system_config={"object_spilling_config": json.dumps(good)})
+    assert ray.get(ray.put("spill config accepted")) == "spill config accepted"
+
+
 def test_put_auto_initialises(ray_fresh):
     ray = ray_fresh
     assert not ray.is_initialized()

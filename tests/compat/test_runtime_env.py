@@ -153,6 +153,21 @@ def test_validation_errors(ray_shared, tmp_path):
     assert ray.get(f.options(runtime_env={"env_vars": {}}).remote()) == 1
 
 
+def test_setup_failure_names_its_node(ray_shared):
+    ray = ray_shared
+    import re
+
+    # a package that no index has, with a setup time limit of 1 s: the setup fails either way
+    @ray.remote(runtime_env={"pip": ["raylike-no-such-package-xyz"],
+                             "config": {"setup_timeout_seconds": 1}})
+    def f():
+        return 1
+
+    with pytest.raises(ray.exceptions.RuntimeEnvSetupError) as info:
+        ray.get(f.remote(), timeout=300)
+    assert re.search(r"\[Node ((\d{1,3}\.){3}\d{1,3}|unknown)\] ", str(info.value))
+
+
 def test_runtime_env_class(ray_module):
     from importlib import import_module
 
@@ -262,3 +277,56 @@ def test_job_working_dir_must_exist(ray_fresh, tmp_path):
     with pytest.raises(ValueError, match="must be an existing directory"):
         ray_fresh.init(num_cpus=1, include_dashboard=False,
                        runtime_env={"working_dir": str(tmp_path / "missing")})
+
+
+def test_job_py_modules_as_paths_and_remote_uri_checks(ray_fresh, project):
+    import pathlib
+
+    ray = ray_fresh
+    work, pkg, single = project
+    for env in ({"working_dir": "https://example.invalid/no_dot_zip"},
+                {"py_modules": ["s3://bucket/no_dot_zip"]}):
+        with pytest.raises(ValueError, match="files are supported for"):
+            ray.init(num_cpus=1, include_dashboard=False, runtime_env=env)
+        assert not ray.is_initialized()
+    ray.init(num_cpus=1, include_dashboard=False,
+             runtime_env={"py_modules": [pathlib.Path(pkg), pathlib.Path(single)]})
+
+    @ray.remote
+    def use_them():
+        import rl_shipped_pkg
+        import rl_single_mod
+
+        return rl_shipped_pkg.NAME, rl_single_mod.SEVEN
+
+    assert ray.get(use_them.remote(), timeout=120) == ("shipped", 7)
+
+
+def test_job_working_dir_default_excludes_can_be_overridden(ray_fresh, project, monkeypatch):
+    ray = ray_fresh
+    work, _, _ = project
+    for name in (".git", "__pycache__", "build_cache"):
+        (work / name).mkdir()
+        (work / name / "marker").write_text("x")
+    monkeypatch.setenv("RAY_OVERRIDE_RUNTIME_ENV_DEFAULT_EXCLUDES", "build_cache")
+    ray.init(num_cpus=1, include_dashboard=False, runtime_env={"working_dir": str(work)})
+
+    @ray.remote
+    def listing():
+        return sorted(os.listdir("."))
+
+    names = ray.get(listing.remote(), timeout=120)
+    assert ".git" in names and "__pycache__" in names  # no longer left out
+    assert "build_cache" not in names and "data.txt" in names
+
+
+def test_set_pythonpath_in_context(ray_module, monkeypatch):
+    from importlib import import_module
+
+    name = ray_module.__name__
+    context = import_module(f"{name}._private.runtime_env.context").RuntimeEnvContext(
+        env_vars={"PYTHONPATH": "mid"})
+    monkeypatch.setenv("PYTHONPATH", "outer")
+    import_module(f"{name}._private.runtime_env.working_dir").set_pythonpath_in_context(
+        "inner", context)
+    assert context.env_vars["PYTHONPATH"].split(os.pathsep)[:3] == ["inner", "mid", "outer"]

@@ -235,12 +235,14 @@ def test_a_ray_start_command_line_works(cli: Cli) -> None:
     options without a Dask meaning are reported and ignored, and the address is printed as
     ``--address='...'``, where Ray's tooling reads it."""
     result = cli("start", "--head", "--num-cpus=1", "--min-worker-port=0",
-                 "--max-worker-port=0", "--port", "0", "--disable-usage-stats", "--no-dashboard")
+                 "--max-worker-port=0", "--port", "0", "--disable-usage-stats", "--no-dashboard",
+                 "--object-spilling-directory=/tmp/raylike-test-spill")
     try:
         printed = re.search(r"--address='([^']+)'", result.stdout)
         assert printed is not None, result.stdout
         assert not printed.group(1).endswith(":0")
         assert "--min-worker-port" in result.stderr and "--disable-usage-stats" in result.stderr
+        assert "--object-spilling-directory" in result.stderr
         assert _join(cli, "none") == "tcp://" + printed.group(1)
     finally:
         cli("stop")

@@ -237,10 +237,13 @@ class DaskBackend:
         self.flush()
         waitables = [self._waitable(r) for r in refs]
         deadline = None if timeout is None else time.monotonic() + timeout
+        here = self._held_now(waitables) if timeout is not None else {}
         if timeout is not None:
-            self._wait_all(waitables, timeout)
-        dask = [(i, f) for i, f in enumerate(waitables) if isinstance(f, Future)]
+            self._wait_all([f for i, f in enumerate(waitables) if i not in here], timeout)
+        dask = [(i, f) for i, f in enumerate(waitables) if isinstance(f, Future) and i not in here]
         values: list[Any] = [None] * len(refs)
+        for i, value in here.items():
+            values[i] = value
         lanes = self._local_lanes() if dask else []
         if lanes and timeout is None:  # results of tasks running on this host, when made
             early = _objects_lane.watch(lanes, [(f, refs[i]._watchable) for i, f in dask])
@@ -281,6 +284,18 @@ class DaskBackend:
             if not isinstance(waitables[i], Future):
                 values[i] = ref._direct.value()
         return values
+
+    def _held_now(self, waitables: list[Any]) -> dict[int, Any]:
+        """The objects among ``waitables`` this worker holds already, by position: a ``get``
+        with a timeout returns them even while their futures, just made, wait for the
+        scheduler's word (a task's ``get(ref, timeout=0.001)`` of a local object timed out)."""
+        if self.worker is None:
+            return {}
+        found = [(i, str(f.key)) for i, f in enumerate(waitables) if isinstance(f, Future)]
+        if not found:
+            return {}
+        held = worker_values(self.worker, [key for _, key in found])
+        return {i: value for (i, _), (ok, value) in zip(found, held) if ok}
 
     def _read_held(self, dask: list[tuple[int, Future]], values: list[Any]
                    ) -> list[tuple[int, Future]]:

@@ -401,6 +401,7 @@ def _start(args: argparse.Namespace) -> int:
 RAY_ONLY_OPTIONS = ("min_worker_port", "max_worker_port", "worker_port_list",
                     "ray_client_server_port", "object_manager_port", "node_manager_port",
                     "gcs_server_port", "object_store_memory", "plasma_directory",
+                    "object_spilling_directory",
                     "include_dashboard", "dashboard_host", "dashboard_agent_listen_port",
                     "metrics_export_port", "redis_password", "temp_dir", "system_config",
                     "node_ip_address", "disable_usage_stats", "log_style", "log_color")

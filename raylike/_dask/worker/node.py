@@ -141,7 +141,8 @@ class NodePlugin(WorkerPlugin):
         self._pool_warned = 0  # the multiple of its CPUs at the last "too many processes"
         self._warn_lock = threading.Lock()
         self.pool = Pool(max_idle=max(2, cpus * 2), on_start=self._pool_grew)
-        self.envs = NodeEnvs(_packages.base_dir(worker))  # runtime environments set up here
+        self.envs = NodeEnvs(_packages.base_dir(worker),
+                             get_address_host(worker.address))  # runtime environments set up here
         self.accelerators = _accelerators.AcceleratorIds(dict(worker.state.total_resources))
         self.helpers = ThreadPoolExecutor(1024, thread_name_prefix="raylike-request")
         worker.handlers["raylike_lane"] = self._lane_info

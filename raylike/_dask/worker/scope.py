@@ -15,6 +15,7 @@ from raylike._api import logs as _logs
 from raylike._api.generators import StreamPosition
 from raylike._api.objects import ObjectRef, _Borrowed
 from raylike._api.serialization import Frames, dumps_error, dumps_frames, loads_to_keep
+from raylike._dask import internals
 from raylike._dask.worker import memory as _memory
 from raylike._dask.worker import streams as _streams
 from raylike._dask.worker import task_events as _task_events
@@ -164,13 +165,23 @@ class TaskScope:
         # backend.ref, not a bare Dask future: the key of a direct actor call this child just
         # made is not Dask's yet, and a future made and dropped here would tell the scheduler
         # to release the key, maybe after the call's answer was stored under it (lost then)
-        refs = [backend.ref(k) for k in keys if isinstance(k, str)]  # not generators
+        named = [(k, backend.ref(k)) for k in keys if isinstance(k, str)]  # not generators
         try:
-            done = sum(backend._waitable(r).done() for r in refs)
+            done = sum(backend._waitable(r).done() or self._held_here(k) for k, r in named)
         except Exception:  # a ref of an earlier session, say: the request answers the error
             return True
         need = len(keys) if op == "get" else min(args[1], len(keys))
         return done >= need or (op == "wait" and args[-1] == 0)
+
+    def _held_here(self, key: str) -> bool:
+        """Whether this node holds ``key``'s value: a ref the child names again and again
+        (``get`` in a loop) is a fresh future each time, pending until the scheduler
+        confirms it, and its task would give back its CPU at each ``get`` (another task
+        then takes it: Ray's ``get`` of a local object blocks nothing)."""
+        try:
+            return key in internals.worker_data(self.node.worker)
+        except Exception:  # the store is being changed on the loop: not known to be here
+            return False
 
     def finish(self) -> None:
         """The task ended: settle the CPU it gave back, drop what it held."""
