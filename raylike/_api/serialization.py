@@ -319,12 +319,24 @@ def _kept(value: Any, frames: Frames, keys: list[str]) -> Any:
     Ray's serialization guide shows with a helper class) is kept as the :class:`Whole` of
     the bytes it came as: every reader unpickles those, as in Ray. Checked where the pickle,
     large buffers apart, is at most 256 KiB (re-pickling larger ones would cost too much)."""
-    if len(frames.head) <= _RECHECK_LIMIT:
+    if len(frames.head) <= _RECHECK_LIMIT and not _pickles_again(value):
         try:
             cloudpickle.dumps(value, protocol=PROTOCOL, buffer_callback=lambda _buf: False)
         except Exception:
             return _whole_of(frames, keys)
     return value
+
+
+_PLAIN_TYPES = (bool, int, float, complex, str, bytes, type(None))
+
+
+def _pickles_again(value: Any) -> bool:
+    """Whether ``value`` surely pickles again, with no need to try (:func:`_kept`): a
+    builtin scalar, or a numpy array of a dtype without Python objects (most large puts)."""
+    if type(value) in _PLAIN_TYPES:
+        return True
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and type(value) is numpy.ndarray and not value.dtype.hasobject
 
 
 def _cannot_serialize(value: Any, what: str, exc: Exception,

@@ -60,6 +60,15 @@ class TaskCall:
         return self.resources.get("CPU", 0.0)
 
     @property
+    def plain(self) -> bool:
+        """Whether the C pickler may send this call to a process (``_transport.wire``): its
+        function and arguments are bytes already, so only ``retry_exceptions`` (the user's
+        exception classes) and the strategies could hold a class the process cannot import
+        by name (one of ``__main__``); the sender falls back to cloudpickle on an error."""
+        return (isinstance(self.retry_exceptions, bool) and _ours(self.strategy)
+                and self.fallback_strategy is None)
+
+    @property
     def dask_resources(self) -> dict[str, float]:
         """The Dask restrictions: ``resources``, or in a placement group its bundle's."""
         return self.placement.dask if self.placement is not None else self.resources
@@ -72,6 +81,12 @@ class TaskCall:
     @property
     def num_gpus(self) -> float:
         return self.resources.get("GPU", 0.0)
+
+
+def _ours(value: Any) -> bool:
+    """``None``, a string, or an object of one of raylike's own classes."""
+    return value is None or isinstance(value, str) or type(value).__module__.startswith(
+        "raylike.")
 
 
 @dataclass(frozen=True)

@@ -187,6 +187,23 @@ def worker_data(worker: Any) -> MutableMapping[str, Any]:
     return data
 
 
+_MISSING = object()
+
+
+def memory_value(worker: Any, key: str) -> tuple[bool, Any]:
+    """``(True, value)`` if ``worker`` holds ``key`` in memory (not spilled), read from any
+    thread without its event loop: one atomic lookup in the dict under Dask's store (a plain
+    dict, or the in-memory half of a spilling ``zict.Buffer``: its LRU's dict, read without
+    touching the LRU's order). ``(False, None)`` otherwise: read it on the loop then."""
+    data = worker.data
+    fast = getattr(data, "fast", None)
+    store = getattr(fast, "d", None) if fast is not None else data
+    if not isinstance(store, dict):
+        return False, None
+    value = store.get(key, _MISSING)
+    return (False, None) if value is _MISSING else (True, value)
+
+
 def stimulate(worker: Any, event: Any) -> None:
     """Hand ``event`` to the worker's state machine now (on the worker's loop)."""
     worker.handle_stimulus(event)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
@@ -20,6 +21,17 @@ from raylike._process import zygote as _zygote
 from raylike._transport import wire as _wire
 
 logger = logging.getLogger(__name__)
+REAP_EVERY_S = 0.2  # how often surplus idle children are looked at (Ray's
+#                     kill_idle_workers_interval_ms)
+
+
+def idle_kill_s() -> float:
+    """Seconds a surplus idle child lives (Ray's ``RAY_idle_worker_killing_time_threshold_ms``
+    in the node's environment, 1000 by default)."""
+    try:
+        return float(os.environ.get("RAY_idle_worker_killing_time_threshold_ms", 1000)) / 1000
+    except ValueError:
+        return 1.0
 
 
 class Child:
@@ -35,6 +47,7 @@ class Child:
         self.env_key = ""  # the runtime environment it entered (it serves no other)
         self.job_id = ""  # the job whose tasks it runs, from its first task on
         self.calls: dict[str, int] = {}  # runs of each function with ``max_calls``
+        self.idle_since = 0.0  # when it was last given back to the pool (monotonic)
 
     def count_call(self, function: str) -> int:
         """Count one more run of ``function`` here; how many it has made."""
@@ -73,10 +86,17 @@ class Pool:
     a runtime environment (``raylike._process.env_setup``) only ever runs tasks of that environment;
     a child that ran a task of a job only ever runs tasks of that job (as a Ray worker: what
     one driver imported or left behind never reaches another's tasks); the idle ones least
-    recently used make room first."""
+    recently used make room first.
 
-    def __init__(self, max_idle: int, on_start: Callable[[int], None] | None = None) -> None:
+    As Ray's worker pool: up to ``max_idle`` idle children stay; those beyond (a burst of
+    tasks blocked in ``get`` made them) are ended once idle for ``idle_s`` seconds, so the
+    next burst (a tree of nested tasks run again) reuses them instead of forking anew."""
+
+    def __init__(self, max_idle: int, on_start: Callable[[int], None] | None = None,
+                 idle_s: float | None = None) -> None:
         self._max_idle = max_idle
+        self._idle_s = idle_kill_s() if idle_s is None else idle_s
+        self._reaping = False  # a reaper thread runs (only while surplus children idle)
         self._on_start = on_start  # called with the number of children after each start
         self._idle: list[Child] = []
         self._all: dict[int, Child] = {}
@@ -132,20 +152,50 @@ class Pool:
         return child
 
     def release(self, child: Child) -> None:
-        """Give back a child after its task; a dead one, or one too many, is dropped."""
+        """Give back a child after its task; a dead one is dropped, one beyond ``max_idle``
+        lives ``idle_s`` more seconds (see the class)."""
+        reap = False
         with self._lock:
             if self._closed or not child.alive():
                 self._all.pop(child.pid, None)
                 evicted = [child]
             else:
+                child.idle_since = time.monotonic()
                 self._idle.append(child)
-                evicted = self._idle[:-self._max_idle] if len(self._idle) > self._max_idle \
-                    else []
-                del self._idle[:len(evicted)]
-                for old in evicted:
-                    self._all.pop(old.pid, None)
+                evicted = self._surplus(0.0 if self._idle_s <= 0 else None)
+                reap = len(self._idle) > self._max_idle and not self._reaping
+                self._reaping = self._reaping or reap
         for old in evicted:
             old.kill()
+        if reap:
+            threading.Thread(target=self._reap, daemon=True, name="raylike-pool-reaper").start()
+
+    def _surplus(self, idle_s: float | None = None) -> list[Child]:
+        """Take out (under the lock) the least recently used idle children beyond
+        ``max_idle`` that have been idle ``idle_s`` seconds (the pool's by default)."""
+        limit = time.monotonic() - (self._idle_s if idle_s is None else idle_s)
+        evicted = []
+        while len(self._idle) > self._max_idle and self._idle[0].idle_since <= limit:
+            old = self._idle.pop(0)
+            self._all.pop(old.pid, None)
+            evicted.append(old)
+        return evicted
+
+    def _reap(self) -> None:
+        """End surplus idle children as they pass ``idle_s``; returns once none is left."""
+        while True:
+            time.sleep(REAP_EVERY_S)
+            with self._lock:
+                evicted = [] if self._closed else self._surplus()
+                if self._closed or len(self._idle) <= self._max_idle:
+                    self._reaping = False
+                    done = True
+                else:
+                    done = False
+            for old in evicted:
+                old.kill()
+            if done:
+                return
 
     def take_idle(self) -> list[Child]:
         """Every idle child, out of the pool until given back (``release``): none runs a task

@@ -165,3 +165,63 @@ def test_nested_tasks_on_one_cpu(ray_start):
     assert ray.get(top.remote(), timeout=120) == 12  # each blocked get gives its CPU back
     # and once all are done, the node's CPU is free again
     poll(lambda: ray.available_resources().get("CPU", 0.0), 1.0, timeout=60)
+
+
+def test_large_array_arguments_of_nested_tasks_arrive_whole_and_read_only(ray_shared):
+    """Each task of a tree gets its slice by value (from 2 MiB down to 128 KiB: above and
+    below the size a buffer moves through shared memory), read-only as Ray's store gives it
+    (every one is over Ray's inline limit), with the right values; run twice (the second tree
+    reuses the processes the first one left)."""
+    ray = ray_shared
+
+    @ray.remote
+    def check(values, start, leaf):
+        if values.flags.writeable:
+            return [f"writable argument at {start}"]
+        if not np.array_equal(values, np.arange(start, start + len(values), dtype=np.float64)):
+            return [f"wrong values at {start}"]
+        try:
+            values[0] = -1.0
+            return [f"written at {start}"]
+        except ValueError:
+            pass
+        if len(values) <= leaf:
+            return []
+        half = len(values) // 2
+        return sum(ray.get([check.remote(values[:half], start, leaf),
+                            check.remote(values[half:], start + half, leaf)]), [])
+
+    values = np.arange(1 << 18, dtype=np.float64)  # 2 MiB
+    for _ in range(2):
+        assert ray.get(check.remote(values, 0, 1 << 14), timeout=120) == []
+
+
+def test_an_array_put_in_a_task_is_read_by_its_sub_tasks_at_once(ray_shared):
+    """A task puts arrays (one large, one small) and at once passes the refs to sub-tasks, by
+    ref and nested, and reads them itself: every reader sees the whole value, read-only."""
+    ray = ray_shared
+
+    @ray.remote
+    def total(x):
+        return float(x.sum()), x.flags.writeable
+
+    @ray.remote
+    def total_nested(boxed):
+        return float(ray.get(boxed[0]).sum())
+
+    @ray.remote
+    def parent(n):
+        out = []
+        for size in (1 << 18, 1 << 10):
+            ref = ray.put(np.full(size, n, dtype=np.float64))
+            first = ray.get([total.remote(ref), total_nested.remote([ref])])
+            got = ray.get(ref)
+            out.append((first[0][0], first[0][1], first[1], float(got.sum()),
+                        got.flags.writeable))
+        return out
+
+    for n in (1, 2, 3):
+        large, small = ray.get(parent.remote(n), timeout=120)
+        big = n * (1 << 18)
+        assert large == (big, False, big, big, False)
+        assert small[0] == small[2] == small[3] == n * (1 << 10)

@@ -38,3 +38,22 @@ def test_the_private_names_used_in_raylike_are_the_ones_listed():
             if pattern.search(line) and not line.lstrip().startswith("#"):
                 offenders.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def test_a_value_in_a_workers_memory_is_read_without_its_loop(tmp_path):
+    """``memory_value`` reads Dask's store from any thread: a plain dict, or the in-memory
+    half of the spilling buffer Dask gives a worker with a memory limit (a spilled value is
+    left to the loop)."""
+    from types import SimpleNamespace
+
+    from distributed.spill import SpillBuffer
+
+    plain = SimpleNamespace(data={"a": 1})
+    assert internals.memory_value(plain, "a") == (True, 1)
+    assert internals.memory_value(plain, "b") == (False, None)
+    buffer = SpillBuffer(str(tmp_path), target=10**9)
+    buffer["x"] = [1, 2, 3]
+    spilling = SimpleNamespace(data=buffer)
+    assert internals.memory_value(spilling, "x") == (True, [1, 2, 3])
+    buffer.evict()  # now on disk only
+    assert "x" in buffer and internals.memory_value(spilling, "x") == (False, None)

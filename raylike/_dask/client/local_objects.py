@@ -100,8 +100,29 @@ def keep_here(worker: Any, client: Client, key: str, value: Any) -> Future:
 
 def keep_as(worker: Any, client: Client, key: str, value: Any) -> ObjectRef[Any]:
     """A task process's ``put`` of ``value`` (no refs in it) under ``key``, kept as Dask
-    data of its own ``worker`` (whose client is ``client``; called off its event loop)."""
-    return ObjectRef(key, keep_here(worker, client, key, value))
+    data of its own ``worker`` (whose client is ``client``; called off its event loop).
+
+    One way: the ref (its future pending) is returned at once, and the value is stored and
+    announced on the event loop, ahead of whatever is queued there after this call (a task
+    that uses the key, a ``get``, its release: each of those reaches Dask through that loop,
+    and a lease waits for the future to finish). A store that fails there (the worker is
+    closing) fails the future, as a driver's one-way ``put`` does (``puts``)."""
+    future: Future = Future(key, client)
+
+    def on_loop() -> None:
+        try:
+            nbytes = store(worker, key, value)
+            internals.send_to_scheduler(client, {"op": "raylike-update-data",
+                                                 "who_has": {key: [worker.address]},
+                                                 "nbytes": {key: nbytes}})
+            internals.finish_future(client, key, type(value))
+        except Exception as exc:
+            state = internals.future_state(client, key)
+            if state is not None and not state.done():
+                state.set_error(exc, None)
+
+    worker.loop.add_callback(on_loop)
+    return ObjectRef(key, future)
 
 
 def get(lanes: list[Lane], futures: list[Future]) -> list[Any]:

@@ -33,6 +33,7 @@ from distributed import get_worker
 
 from raylike._api.objects import _Borrowed
 from raylike._api.serialization import dumps_error, loads_to_keep
+from raylike._dask import internals
 from raylike._dask.client.local_objects import keep_here
 from raylike._dask.client.waiting import worker_values
 from raylike._dask.worker import task_events as _task_events
@@ -277,7 +278,9 @@ class LeaseDesk:
         dependency: a value kept as its bytes stays so), or fetched from where Dask holds it."""
         if kind == "value":  # as a worker keeps a put value: one that does not pickle
             return loads_to_keep(value)  # again stays its bytes, for the task to unpickle
-        [(found, stored)] = worker_values(self.node.worker, [value])
+        found, stored = internals.memory_value(self.node.worker, value)  # no loop hop
+        if not found:
+            [(found, stored)] = worker_values(self.node.worker, [value])
         if found:
             return stored
         backend = self.node.backend()

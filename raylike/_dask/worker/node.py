@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import logging
 import os
+import pickle
 import signal
 import threading
 import time
@@ -346,7 +347,11 @@ class NodePlugin(WorkerPlugin):
             with _Borrowed() as borrowed:
                 deps_bytes = dumps_frames(list(deps), "task argument")
             scope.held.extend(borrowed.refs)
-            child.send(("task", call, deps_bytes, info))
+            try:  # the C pickler where it will do (cloudpickle's is written in Python)
+                child.send(("task", call, deps_bytes, info),
+                           plain=getattr(call, "plain", False))
+            except (pickle.PicklingError, TypeError, AttributeError):
+                child.send(("task", call, deps_bytes, info))
             status, payload = scope.serve()
             if status in ("ok", "err"):
                 # unpickled while the scope still holds what the task made: a ref in the
