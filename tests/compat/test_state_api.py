@@ -198,6 +198,42 @@ def test_parent_task_ids_name_the_submitting_task(ray_dashboard: Any, state: _St
     assert parent.parent_task_id.endswith(parent.job_id)  # the driver's task
 
 
+def test_actor_creation_and_exit_rows(ray_dashboard: Any, state: _State) -> None:
+    """An actor whose constructor raises has its creation task listed FAILED (one that was
+    made, FINISHED); a call that runs ``exit_actor()`` is an intended end: FINISHED."""
+    ray = ray_dashboard
+
+    @ray.remote(num_cpus=0)
+    class StInitFails:
+        def __init__(self):
+            raise ValueError("no")
+
+        def ready(self):
+            return 1
+
+    @ray.remote(num_cpus=0)
+    class StExits:
+        def ready(self):
+            return 1
+
+        def leave(self):
+            ray.actor.exit_actor()
+
+    broken = StInitFails.remote()
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(broken.ready.remote(), timeout=WAIT)
+    leaving = StExits.remote()
+    assert ray.get(leaving.ready.remote(), timeout=WAIT) == 1
+    leaving.leave.remote()
+
+    def states(name: str) -> list[str]:
+        return [t.state for t in state.list_tasks(filters=[("name", "=", name)])]
+
+    _until(lambda: states("StInitFails.__init__") == ["FAILED"], "the failed creation")
+    _until(lambda: states("StExits.__init__") == ["FINISHED"], "the creation FINISHED")
+    _until(lambda: states("StExits.leave") == ["FINISHED"], "the exit call FINISHED")
+
+
 def test_rows_are_dataclasses_with_item_access(ray_dashboard: Any, state: _State) -> None:
     ray = ray_dashboard
 

@@ -52,6 +52,7 @@ class _Record:
     state: str = "PENDING"
     address: str | None = None
     started: bool = False
+    constructed: bool = False  # its constructor returned once (its creation task FINISHED)
     restarts: int = 0
     dead: bytes | None = None
     placed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -127,6 +128,7 @@ class ActorRegistry(SchedulerPlugin):
             self._bury(record, dead or record.error(CRASHED), keep_name=True)
         else:
             record.state = state
+            record.constructed = record.constructed or state == "ALIVE"
             if state == "RESTARTING":  # its process died: what it owned dies (as in Ray)
                 self._orphaned(actor_id)
 

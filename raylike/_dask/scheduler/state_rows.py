@@ -118,10 +118,10 @@ def task_row(rec: dict[str, Any], live: str | None, actors: dict[str, Any]) -> d
     if rec["type"] == "ACTOR_CREATION_TASK":
         record = actors.get(actor_id or "")
         job = getattr(record, "job_id", job)
-        if record is not None and record.started:
+        if record is not None and record.constructed:
             state = "FINISHED"
         elif record is not None and record.state == "DEAD":
-            state = "FAILED"
+            state = "FAILED"  # its constructor failed, or it died before it was made
     elif actor_id and actor_id in actors:
         job = actors[actor_id].job_id
     name = rec["name"]

@@ -328,6 +328,8 @@ class CallQueue:
                 if not following.done.done() and not following.running:
                     self._mark_running(group, following)
         if status == "exit":  # exit_actor() in this call: nothing starts after it
+            if entry is not None:
+                _task_events.ended_by_exit(entry.call.key)
             self.die(dumps(died_of(self.meta, EXITED)), keep_inflight=True)
         if entry is not None and status == "err" and self.dead is None and \
                 _retried(entry, payload):

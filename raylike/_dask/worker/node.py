@@ -336,6 +336,7 @@ class NodePlugin(WorkerPlugin):
             self.accelerators.release(leased, request)
             self.pool.release(child)
             return "cancelled", None
+        _task_events.ran_in(call.key, child.pid)
         info = _context.TaskInfo(
             key=call.key, name=call.name, job_id=call.job_id, node_id=self.node_id,
             namespace=call.namespace, gpu_ids=gpu_ids, accelerator_ids=leased,

@@ -45,6 +45,18 @@ def task_arrived(call: Any) -> None:
     _record(row)
 
 
+_PIDS: OrderedDict[str, int] = OrderedDict()  # the process each task ran in, latest last
+
+
+def ran_in(key: str, pid: int) -> None:
+    """Task ``key`` runs in process ``pid`` (kept once it ended: its row names its worker)."""
+    with _LOCK:
+        _PIDS[key] = pid
+        _PIDS.move_to_end(key)
+        while len(_PIDS) > KEPT:
+            _PIDS.popitem(last=False)
+
+
 def task_left(key: str) -> None:
     """A task its driver took back from this node's lease queue before it started (it runs
     on another node, which records it)."""
@@ -63,12 +75,21 @@ def _record(row: dict[str, Any]) -> None:
 def ended_now(key: str, status: str, error: bytes | None = None) -> None:
     """The task or call ``key`` ended: ``status`` ``"ok"`` or ``"err"`` (``error``, pickled)."""
     row = _CALLS.get(key)
-    if row is None:
+    if row is None or row.get("intended"):
         return
     row["ended"] = time.time()
     row["state"] = "FINISHED" if status == "ok" else "FAILED"
     if status != "ok":
         row["error"] = error
+
+
+def ended_by_exit(key: str) -> None:
+    """The call ran ``exit_actor()`` (or ``sys.exit(0)``): Ray's intended exit, so the call is
+    FINISHED, whatever its caller is told (the actor is gone)."""
+    ended_now(key, "ok")
+    row = _CALLS.get(key)
+    if row is not None:
+        row["intended"] = True
 
 
 def started(key: str) -> None:
@@ -153,6 +174,7 @@ def collect(dask_worker: Any = None) -> dict[str, Any]:
     node = getattr(dask_worker, "plugins", {}).get("raylike-node") if dask_worker else None
     pids = {key: scope.child.pid for key, scope in list(getattr(node, "running", {}).items())}
     with _LOCK:
+        pids = {**_PIDS, **pids}
         for key, pid in pids.items():  # a leased task's process, kept once it ended
             row = _CALLS.get(key)
             if row is not None and row["actor_id"] is None:
