@@ -424,6 +424,8 @@ def _resolve_address(address: Any) -> Any:
         if found is None and address == "auto":
             found = os.environ.get("DASK_SCHEDULER_ADDRESS") or None
         found = found or _cluster.current_address()
+        if found is None and address == "auto":  # any cluster running here (Ray's legacy)
+            found = _cluster.running_embedded_address()
         if found is None and address == "auto":
             raise ConnectionError("Could not find any running raylike (Dask) cluster: "
                                   "address='auto' looks at RAY_ADDRESS, "
@@ -482,7 +484,9 @@ def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
         logger.info("Started a local Ray instance.%s", view)
     else:
         logger.info("Connected to Ray cluster.%s", view)
-    job_id = _ids.new_job_id()
+    job_ns = namespace or str(uuid.uuid4())
+    job_id = _dial.register_job(client, context.address_info["node_ip_address"],
+                                " ".join(sys.argv), job_ns) or _ids.new_job_id()
     backend = _backend.DaskBackend(client, job_id=job_id, direct=direct_calls())
     from raylike._api.objects import defer_releases
     from raylike._dask.client import unhandled as _dask_unhandled
@@ -490,7 +494,7 @@ def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
     defer_releases(_dask_unhandled.released)
     logs = _logs.Forwarder(backend, job_id) if log_to_driver else None
     return Runtime(client=client, backend=backend, cluster=cluster, owns_client=owns_client,
-                   namespace=namespace or str(uuid.uuid4()), job_id=job_id,
+                   namespace=job_ns, job_id=job_id,
                    context=context,
                    logs=logs,
                    errors=_error_pubsub.Listener(backend, job_id, logs.system_line

@@ -61,6 +61,10 @@ def answer(op: str, backend: Any, *args: Any) -> Any:
         return backend.run_on_scheduler(internal_kv.apply, *args)
     if op == "locations":  # ``experimental.get_object_locations``
         return _locations(backend, *args)
+    if op == "jobs":  # Ray's job table (the scheduler's ``JobRegistry``)
+        return backend.scheduler_call("raylike_jobs")
+    if op == "next_job_id":  # the table's next number, taken
+        return backend.scheduler_call("raylike_job_next")
     if op == "query":  # the state API and the timeline: the scheduler's state plugin
         kind, kwargs = args
         return backend.scheduler_call("raylike_state", kind=kind, **kwargs)
@@ -146,6 +150,16 @@ def _query(op: str, *args: Any) -> Any:
                              "ray.init() has been called.")
     backend = _runtime.backend()
     return backend.state_request(op, *args)  # inside a task: its worker answers
+
+
+def jobs() -> list[dict[str, Any]]:
+    """Ray's job table: one row per driver that connected to the cluster."""
+    return list(_query("jobs"))
+
+
+def next_job_id() -> str:
+    """Take the cluster's next job number (hex of Ray's 4-byte job id)."""
+    return str(_query("next_job_id"))
 
 
 def query(kind: str, **kwargs: Any) -> dict[str, Any]:

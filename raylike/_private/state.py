@@ -78,10 +78,16 @@ class GlobalState:
                 for row in rows}
 
     def job_table(self) -> list[dict[str, Any]]:
-        raise _unsupported("jobs", "raylike keeps no table of the drivers that connected")
+        """One row per driver that connected (``JobID``, ``DriverIPAddress``, ``DriverPid``,
+        ``StartTime``, ``EndTime``, ``Timestamp``, ``IsDead``, ``Entrypoint``), oldest first."""
+        return _state.jobs()
 
     def next_job_id(self) -> Any:
-        raise _unsupported("next_job_id", "job ids are drawn by each driver, not counted")
+        """Take the cluster's next job id (as Ray's GCS does: the next driver gets the one
+        after it)."""
+        from raylike._api.ids import JobID
+
+        return JobID.from_hex(_state.next_job_id())
 
     def get_cluster_config(self) -> Any:
         raise _unsupported("state.get_cluster_config", "raylike has no autoscaler")
@@ -98,12 +104,12 @@ state = GlobalState()
 
 
 def jobs() -> list[dict[str, Any]]:
-    """Ray's job table (not kept by raylike: raises)."""
+    """Ray's job table: one row per driver that connected to the cluster."""
     return state.job_table()
 
 
 def next_job_id() -> Any:
-    """Ray's next job number (not kept by raylike: raises)."""
+    """Take the cluster's next job id (Ray's ``JobID``)."""
     return state.next_job_id()
 
 

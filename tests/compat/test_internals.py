@@ -225,3 +225,20 @@ def test_global_node_session_dir(ray_shared: Any) -> None:
     node = importlib.import_module(f"{ray_shared.__name__}._private.worker")._global_node
     assert node._session_dir == node.get_session_dir_path()
     assert os.path.isdir(node._session_dir)
+
+
+def test_job_table_and_next_job_id(ray_shared: Any) -> None:
+    """``ray._private.state.jobs()`` lists this driver's job (its id, pid, not dead); job ids
+    are counted: ``next_job_id()`` takes the next number each time."""
+    ray = ray_shared
+    import os
+
+    state = importlib.import_module(f"{ray.__name__}._private.state")
+    job_id = ray.get_runtime_context().get_job_id()
+    mine = [job for job in state.jobs() if job["JobID"] == job_id]
+    assert len(mine) == 1, state.jobs()
+    assert mine[0]["DriverPid"] == os.getpid() and not mine[0]["IsDead"]
+    assert mine[0]["StartTime"] > 0 and mine[0]["EndTime"] == 0
+    first, second = state.next_job_id(), state.next_job_id()
+    assert first.int() + 1 == second.int()
+    assert first.int() > int.from_bytes(bytes.fromhex(job_id), "little")

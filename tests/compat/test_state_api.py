@@ -234,6 +234,26 @@ def test_actor_creation_and_exit_rows(ray_dashboard: Any, state: _State) -> None
     _until(lambda: states("StExits.leave") == ["FINISHED"], "the exit call FINISHED")
 
 
+def test_drivers_are_listed_as_driver_tasks_when_asked(ray_dashboard: Any) -> None:
+    """``exclude_driver=False`` lists each job's driver as a RUNNING ``DRIVER_TASK`` row;
+    by default drivers are left out."""
+    ray = ray_dashboard
+    client_mod = importlib.import_module(f"{ray.__name__}.util.state")
+    common = importlib.import_module(f"{ray.__name__}.util.state.common")
+    client = client_mod.StateApiClient(address=ray.get_runtime_context().gcs_address)
+    job_id = ray.get_runtime_context().get_job_id()
+
+    def drivers(exclude: bool) -> list[Any]:
+        rows = client.list(common.StateResource.TASKS, options=common.ListApiOptions(
+            exclude_driver=exclude, filters=[("job_id", "=", job_id)]),
+            raise_on_missing_output=False)
+        return [row for row in rows if row["type"] == "DRIVER_TASK"]
+
+    [row] = _until(lambda: drivers(False), "this driver's row")
+    assert row["state"] == "RUNNING"
+    assert drivers(True) == []
+
+
 def test_rows_are_dataclasses_with_item_access(ray_dashboard: Any, state: _State) -> None:
     ray = ray_dashboard
 

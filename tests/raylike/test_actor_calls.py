@@ -45,6 +45,10 @@ class FakeLink:
             self.queue.loop.call_soon(self.queue.on_result, call_id, "ok",
                                       dumps((entry.call.seq, values)))
 
+    def send_calls(self, calls: list[tuple[int, Any]]) -> None:
+        for call_id, entry in calls:  # the calls of one turn, in order
+            self.send_call(call_id, entry)
+
 
 def _call(seq: int, caller: str = "c1", deps: list[str] | None = None,
           retries: int = 0) -> ActorCall:

@@ -351,3 +351,37 @@ def test_exit_with_refs_still_held(tmp_path: Path, shutdown: str) -> None:
     result = _run([sys.executable, str(script)], tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("done")
+
+
+@pytest.mark.timeout(180)
+def test_auto_joins_an_embedded_cluster_of_another_driver(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """As Ray's legacy ``"auto"``: a second driver's ``init("auto")`` joins a cluster another
+    driver's ``init()`` started (in the same session directory); the job table counts both
+    jobs and marks the second ended once its driver left."""
+    monkeypatch.setenv("RAYLIKE_SESSION_DIR", str(tmp_path))
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    ray.init(num_cpus=1, include_dashboard=False)
+    try:
+        mine = ray.get_runtime_context().get_job_id()
+        second = subprocess.run(
+            [sys.executable, "-c", "import raylike as ray; ray.init('auto'); "
+             "print('JOB', ray.get_runtime_context().get_job_id())"],
+            capture_output=True, text=True, timeout=150, env=dict(os.environ))
+        assert second.returncode == 0, second.stderr[-2000:]
+        theirs = second.stdout.split("JOB ")[-1].strip()
+        assert int.from_bytes(bytes.fromhex(theirs), "little") == \
+            int.from_bytes(bytes.fromhex(mine), "little") + 1
+        deadline = time.monotonic() + 30
+        while True:
+            jobs = {job["JobID"]: job for job in ray._private.state.jobs()}
+            if jobs.get(theirs, {}).get("IsDead"):
+                break
+            assert time.monotonic() < deadline, jobs
+            time.sleep(0.1)
+        assert not jobs[mine]["IsDead"] and jobs[theirs]["EndTime"] >= jobs[theirs]["StartTime"]
+    finally:
+        ray.shutdown()
+    assert not list((tmp_path / "embedded").glob("*"))  # the cluster's record went with it

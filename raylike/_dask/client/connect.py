@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import os
 import time
 from typing import Any
 
@@ -109,6 +110,18 @@ def ask_cluster(address: str, op: str, timeout: float = 10.0, **kwargs: Any) -> 
     with client, _errors.dask_errors(op, address):
         client.register_plugin(StatePlugin(), name=STATE_PLUGIN)
         return client.sync(getattr(client.scheduler, op), **kwargs)
+
+
+def register_job(client: Client, ip: str, entrypoint: str, namespace: str) -> str | None:
+    """This driver's job id, from the cluster's job table (``scheduler.jobs``): Ray's counted
+    ids; None where the scheduler has no job table (the caller draws one)."""
+    try:
+        return str(client.sync(client.scheduler.raylike_job_register, client=client.id,
+                               pid=os.getpid(), ip=ip, entrypoint=entrypoint,
+                               namespace=namespace))
+    except Exception:  # a scheduler without raylike's job table
+        logger.debug("no job table on the scheduler", exc_info=True)
+        return None
 
 
 def wait_for_worker(client: Client, timeout: float = 60.0) -> None:

@@ -16,6 +16,7 @@ task processes and any replacement worker, in milliseconds.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import logging
 import os
@@ -74,6 +75,8 @@ class EmbeddedCluster:
         if not self.address:
             self.address = poll_address(self.scheduler_file,
                                         lambda: self.zygote.poll() is None, timeout)
+            if self.address:
+                record_embedded(self.scheduler_file, self.address)
         if not self.address:
             log = self.log.name if self.log is not None else "the cluster's log"
             raise RuntimeError(f"the Dask scheduler did not start within {timeout:.0f} s "
@@ -145,6 +148,8 @@ class EmbeddedCluster:
         self.forks.close()
         with contextlib.suppress(OSError):
             os.remove(self.scheduler_file)
+        with contextlib.suppress(OSError):
+            os.remove(_embedded_record(self.scheduler_file))
         if self.log is not None:
             self.log.close()
 
@@ -189,6 +194,46 @@ def current_address() -> str | None:
     if address and listening(address, timeout=0.5):
         return address
     forget_current(address)  # it stopped without saying so (killed)
+    return None
+
+
+EMBEDDED_DIR = "embedded"  # in the session dir: a file per running embedded cluster
+
+
+def _embedded_record(scheduler_file: str) -> str:
+    return str(_config.session_dir() / EMBEDDED_DIR / os.path.basename(scheduler_file))
+
+
+def record_embedded(scheduler_file: str, address: str) -> None:
+    """Note a running embedded cluster (one a driver's ``init()`` started) for ``init("auto")``
+    of other drivers (:func:`running_embedded_address`)."""
+    path = _embedded_record(scheduler_file)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(address)
+    except OSError:
+        logging.getLogger("raylike").debug("could not record the cluster", exc_info=True)
+
+
+def running_embedded_address() -> str | None:
+    """A running embedded cluster of this session directory (another driver's ``init()``),
+    the newest first: where ``init("auto")`` goes when nothing else names a cluster, as Ray's
+    "auto" joins any Ray instance it finds running on the machine."""
+    files = []
+    for path in glob.glob(os.path.join(str(_config.session_dir() / EMBEDDED_DIR), "*")):
+        with contextlib.suppress(OSError):
+            files.append((os.path.getmtime(path), path))
+    for _, path in sorted(files, reverse=True):
+        try:
+            with open(path) as f:
+                address = f.read().strip()
+        except OSError:
+            continue
+        if address and listening(address, timeout=0.5):
+            return address
+        with contextlib.suppress(OSError):  # it stopped without saying so (killed)
+            os.remove(path)
     return None
 
 

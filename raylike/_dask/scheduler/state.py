@@ -191,7 +191,8 @@ class StatePlugin(SchedulerPlugin):
 
     # -- the query ----------------------------------------------------------------------------
     async def query(self, kind: str, filters: list[Any] | None = None, limit: int = 100,
-                    detail: bool = False, timeout: float = 30.0) -> dict[str, Any]:
+                    detail: bool = False, timeout: float = 30.0,
+                    exclude_driver: bool = True) -> dict[str, Any]:
         """``{"total", "result", "partial"}`` for ``kind``; ``{"error": message}`` for a bad
         filter. ``partial`` names the workers that did not answer in time."""
 
@@ -211,7 +212,16 @@ class StatePlugin(SchedulerPlugin):
             return {"result": self._timeline(reports), "partial": partial}
         if kind == "demands":
             return {"result": self._demands(), "partial": partial}
-        return self._answer(kind, self._rows(kind, reports), filters, limit, detail, partial)
+        found = self._rows(kind, reports)
+        if kind == "tasks" and not exclude_driver:  # Ray's rows of the drivers (the jobs)
+            found = [*self._driver_rows(), *found]
+        return self._answer(kind, found, filters, limit, detail, partial)
+
+    def _driver_rows(self) -> list[dict[str, Any]]:
+        from raylike._dask.scheduler.jobs import JOBS_PLUGIN
+
+        registry = self.scheduler.plugins.get(JOBS_PLUGIN)
+        return [rows.driver_row(job) for job in registry.table()] if registry else []
 
     def _answer(self, kind: str, found: list[dict[str, Any]], filters: list[Any] | None,
                 limit: int, detail: bool, partial: list[str]) -> dict[str, Any]:

@@ -153,6 +153,28 @@ def task_row(rec: dict[str, Any], live: str | None, actors: dict[str, Any]) -> d
         "_full_name": rec.get("full_name")}
 
 
+def driver_row(job: dict[str, Any]) -> dict[str, Any]:
+    """A ``DRIVER_TASK`` row of a job of the job table (``jobs.JobRegistry``): RUNNING while
+    its driver is connected, then FINISHED, as Ray lists its drivers."""
+    job_id = job["JobID"]
+    state = "FINISHED" if job["IsDead"] else "RUNNING"
+    started, ended = job["StartTime"], job["EndTime"] or None
+    events = [{"state": "RUNNING", "created_ms": started}]
+    if ended:
+        events.append({"state": "FINISHED", "created_ms": ended})
+    return {
+        "task_id": DRIVER_TASK + job_id, "attempt_number": 0, "name": "", "state": state,
+        "job_id": job_id, "actor_id": None, "type": "DRIVER_TASK", "func_or_class_name": "",
+        "parent_task_id": "ff" * 24, "node_id": None, "worker_id": None,
+        "worker_pid": job["DriverPid"], "error_type": None, "language": "PYTHON",
+        "required_resources": {}, "runtime_env_info": None, "placement_group_id": None,
+        "events": events, "profiling_data": None, "creation_time_ms": started,
+        "start_time_ms": started, "end_time_ms": ended, "task_log_info": None,
+        "error_message": None, "is_debugger_paused": False, "call_site": None,
+        "label_selector": {}, "fallback_strategy": None, "_key": DRIVER_TASK + job_id,
+        "_full_name": ""}
+
+
 def call_record(call: dict[str, Any], worker: str) -> dict[str, Any]:
     """A worker's record of an actor call or of a task a lease ran (``_task_events``) as a
     task record."""

@@ -104,7 +104,8 @@ def _check_states(kind: str, filters: list[tuple[str, str, Any]]) -> None:
 
 
 def _list(kind: str, address: str | None, filters: Filters, limit: int, timeout: int,
-          detail: bool, raise_on_missing_output: bool) -> list[Any]:
+          detail: bool, raise_on_missing_output: bool,
+          exclude_driver: bool = True) -> list[Any]:
     checked = check_filters(filters)
     _check_states(kind, checked)
     if _conflicting(checked):
@@ -114,8 +115,9 @@ def _list(kind: str, address: str | None, filters: Filters, limit: int, timeout:
             f"API server internal error. Error: Given limit {limit} exceeds the supported "
             f"limit {MAX_LIMIT}. Use a lower limit, or set the "
             "`RAY_MAX_LIMIT_FROM_API_SERVER` environment variable to a larger value.")
+    extra = {} if exclude_driver else {"exclude_driver": False}  # Ray's drivers as tasks
     answer = _ask(address, kind, filters=checked, limit=int(limit), detail=bool(detail),
-                  timeout=timeout)
+                  timeout=timeout, **extra)
     _checked(answer, kind, raise_on_missing_output)
     return [dict_to_state(row, kind) for row in answer["result"]]
 

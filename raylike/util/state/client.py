@@ -25,7 +25,8 @@ class StateApiClient:
              _explain: bool = False) -> list[Any]:
         """The rows of ``resource`` (a ``StateResource``) that ``options`` select."""
         return _api._list(str(resource), self.address, options.filters, options.limit,
-                          options.timeout, options.detail, raise_on_missing_output)
+                          options.timeout, options.detail, raise_on_missing_output,
+                          exclude_driver=options.exclude_driver)
 
     def get(self, resource: str, id: str, options: Any = None, _explain: bool = False) -> Any:
         """The row (or rows, for objects and retried tasks) of ``resource`` with id ``id``."""

@@ -202,8 +202,8 @@ class ObjectState(StateSchema):
 
 @dataclass
 class ListApiOptions:
-    """The options of one ``StateApiClient.list`` (Ray's ``ListApiOptions``). raylike lists no
-    driver tasks, so ``exclude_driver`` changes nothing."""
+    """The options of one ``StateApiClient.list`` (Ray's ``ListApiOptions``);
+    ``exclude_driver=False`` lists each job's driver as a ``DRIVER_TASK`` row."""
 
     limit: int = DEFAULT_LIMIT
     timeout: int = DEFAULT_RPC_TIMEOUT
