@@ -62,16 +62,21 @@ def _env_vars(value: Any) -> dict[str, str] | None:
 def _working_dir(value: Any) -> str:
     if not isinstance(value, str):
         raise TypeError(f"`working_dir` must be a string, got {type(value)}.")
-    if not _is_uri(value):
-        _check_path(value)
-    else:
-        _check_package_uri(value, "working_dir")
-    return value
+    return _checked_place(value, "working_dir")
 
 
 # the archives a remote URI may name, per field (Ray 2.60's)
 PACKAGE_EXTENSIONS = {"working_dir": (".zip", ".tar.gz", ".tgz", ".tar.xz"),
                       "py_modules": (".zip", ".whl", ".tar.gz", ".tgz", ".tar.xz")}
+
+
+def _checked_place(place: str, field: str) -> str:
+    """A local path (it must exist) or a remote URI (of an archive Ray accepts)."""
+    if _is_uri(place):
+        _check_package_uri(place, field)
+    else:
+        _check_path(place)
+    return place
 
 
 def _check_package_uri(uri: str, field: str) -> None:
@@ -92,11 +97,7 @@ def _py_module(module: Any) -> str:
         module = os.fspath(module)
     if not isinstance(module, str):
         raise TypeError(f"`py_module` must be a string, got {type(module)}.")
-    if not _is_uri(module):
-        _check_path(module)
-    else:
-        _check_package_uri(module, "py_modules")
-    return module
+    return _checked_place(module, "py_modules")
 
 
 def _py_modules(value: Any) -> list[str]:
