@@ -227,6 +227,7 @@ def table() -> list[dict[str, Any]]:
     ``call_site``, ``owned`` (made here), ``status`` (a direct call's, where known here),
     ``actor`` (an actor handle's ref). Garbage is collected first, as Ray counts live refs only."""
     from raylike._api import objects as _objects
+    from raylike._api import ref_counts as _ref_counts
 
     gc.collect()
     local: collections.Counter[str] = collections.Counter()
@@ -242,7 +243,7 @@ def table() -> list[dict[str, Any]]:
                 direct[obj._key] = "FINISHED" if done else obj._direct.stage
                 if done and obj._key not in sizes:
                     sizes[obj._key] = _answer_size(obj._direct.future)
-    submitted = _objects._submitted.snapshot()
+    submitted = _ref_counts.submitted.snapshot()
     with _lock:
         pinned = {k: [s for r, s in v if r() is not None] for k, v in _pins.items()}
         for key in [k for k, v in pinned.items() if not v]:

@@ -488,7 +488,7 @@ def _connect(target: Any, num_cpus: float | None, num_gpus: float | None,
     job_id = _dial.register_job(client, context.address_info["node_ip_address"],
                                 " ".join(sys.argv), job_ns) or _ids.new_job_id()
     backend = _backend.DaskBackend(client, job_id=job_id, direct=direct_calls())
-    from raylike._api.objects import defer_releases
+    from raylike._api.ref_counts import defer_releases
     from raylike._dask.client import unhandled as _dask_unhandled
 
     defer_releases(_dask_unhandled.released)
@@ -599,7 +599,7 @@ def shutdown(_exiting_interpreter: bool = False) -> None:
         runtime.memory.close()
     _memory.reset()
     from raylike._api import pinning as _pinning
-    from raylike._api.objects import release_dropped
+    from raylike._api.ref_counts import release_dropped
 
     _pinning.unpin_all()  # refs pickled out of band: pinned until now (``pinning``)
     release_dropped()

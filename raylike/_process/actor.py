@@ -37,8 +37,9 @@ from raylike._api import context as _context
 from raylike._api import logs as _logs
 from raylike._api import memory as _memory
 from raylike._api.actor_spec import SYSTEM_CONCURRENCY_GROUPS
-from raylike._api.objects import ObjectRef, _Borrowed, child_refs
+from raylike._api.objects import ObjectRef, _Borrowed
 from raylike._api.options import DYNAMIC, STREAMING
+from raylike._api.ref_counts import child_refs
 from raylike._api.serialization import dumps_frames, import_failure, loads
 from raylike._process import env_setup as _env_setup
 from raylike._process import proctitle as _proctitle

@@ -20,7 +20,8 @@ from raylike._api import logs as _logs
 from raylike._api import memory as _memory
 from raylike._api import metrics as _metrics
 from raylike._api import runtime as _runtime
-from raylike._api.objects import ObjectRef, _Borrowed, child_refs
+from raylike._api.objects import ObjectRef, _Borrowed
+from raylike._api.ref_counts import child_refs
 from raylike._api.serialization import FunctionCache, dumps, dumps_frames, loads
 from raylike._process import env_setup as _env_setup
 from raylike._process import own_group as _own_group
@@ -119,7 +120,7 @@ class Channel:
 
     def release_dropped(self) -> None:
         """Tell the worker which objects this process no longer refers to (see
-        ``_objects.ChildRefs``), ahead of the next message."""
+        ``_ref_counts.ChildRefs``), ahead of the next message."""
         keys = child_refs.take()
         if keys:
             self.send(("req", None, "release", (keys,)))

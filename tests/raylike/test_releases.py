@@ -1,4 +1,4 @@
-"""Dropped refs release their Dask futures together, a moment later (``_objects._Releases``)."""
+"""Dropped refs release their Dask futures together, a moment later (``_ref_counts._Releases``)."""
 from __future__ import annotations
 
 import gc
@@ -7,7 +7,7 @@ import weakref
 
 import pytest
 
-from raylike._api.objects import _Releases
+from raylike._api.ref_counts import _Releases
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -18,7 +18,8 @@ from distributed import Client, Future
 
 from raylike._api import config as _config
 from raylike._api import scheduling as _scheduling
-from raylike._api.objects import ArgsHeld, ObjectRef, hold_until_done
+from raylike._api.objects import ObjectRef
+from raylike._api.ref_counts import ArgsHeld, hold_until_done
 from raylike._api.serialization import Whole, as_read, unpicklable_part
 from raylike._dask import errors as _errors
 from raylike._dask import internals

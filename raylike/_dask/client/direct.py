@@ -26,7 +26,8 @@ import weakref
 from typing import Any
 
 from raylike._api import error_pubsub as _error_pubsub
-from raylike._api.objects import ArgsHeld, ObjectRef
+from raylike._api.objects import ObjectRef
+from raylike._api.ref_counts import ArgsHeld
 from raylike._api.serialization import dumps, dumps_error, loads, payload_size
 from raylike._dask.client import local_objects as _local_objects
 from raylike._dask.client.callbacks import when_done

@@ -33,7 +33,8 @@ from typing import Any
 
 from distributed import Client, Future
 
-from raylike._api.objects import ArgsHeld, ObjectRef
+from raylike._api.objects import ObjectRef
+from raylike._api.ref_counts import ArgsHeld
 from raylike._api.serialization import dumps, dumps_error, dumps_frames
 from raylike._dask import errors as _errors
 from raylike._dask.client.callbacks import when_done

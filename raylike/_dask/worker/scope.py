@@ -251,7 +251,7 @@ class TaskScope:
         self.node.backend().stream_drop(key)
 
     def op_release(self, keys: list[str]) -> None:
-        """The child refers to none of ``keys`` any more (``_objects.ChildRefs``)."""
+        """The child refers to none of ``keys`` any more (``_ref_counts.ChildRefs``)."""
         self.held.release(keys)
 
     def op_put(self, data: Frames, refs: bool = True, key: str | None = None) -> str:
