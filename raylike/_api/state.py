@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import socket
+import time
 import uuid
 from typing import Any
 
@@ -108,6 +109,13 @@ def _locations(backend: Any, keys: list[str]) -> dict[str, dict[str, Any]]:
     """``{key: {"node_ids", "object_size", "did_spill"}}``: the nodes holding each object (none
     and no size while it is being made) and its serialized size, asked of one holder."""
     where = backend.run_on_scheduler(_where, list(keys))
+    unheard = [k for k in keys if not where.get(k, ([], None))[0]]
+    deadline = time.monotonic() + 2.0
+    while unheard and (unheard := sorted(backend.finished_here(unheard))) and \
+            time.monotonic() < deadline:  # stored here one way: its announcement is coming
+        time.sleep(0.01)
+        where.update(backend.run_on_scheduler(_where, unheard))
+        unheard = [k for k in unheard if not where.get(k, ([], None))[0]]
     by_holder: dict[str, list[str]] = {}
     for key, (holders, _) in where.items():
         if holders:

@@ -640,6 +640,16 @@ class DaskBackend:
                 self.puts.settle(key)
         return _state.answer(op, self, *args)
 
+    def finished_here(self, keys: list[str]) -> set[str]:
+        """The keys this process's client already knows finished (a put it stored one way,
+        whose announcement to the scheduler may still be on its way)."""
+        done = set()
+        for key in keys:
+            state = internals.future_state(self.client, key)
+            if state is not None and state.status == "finished":
+                done.add(key)
+        return done
+
     def send_metrics(self, batch: Any) -> None:
         from raylike._dask.scheduler import metrics_store as _metrics_store
 
