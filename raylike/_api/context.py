@@ -127,6 +127,13 @@ def current_job_id() -> str:
     return runtime.job_id if runtime is not None else ""
 
 
+def current_owner() -> str:
+    """Who submits a call made here, as Ray's parent task: the running task or actor call
+    (by its key), or the driver (by its job)."""
+    info = current()
+    return info.key if info is not None else f"driver:{current_job_id()}"
+
+
 def task_depth() -> int:
     """Ray's task depth of the calling code: 0 in a driver, 1 in a task the driver submitted,
     one more for each level of nesting (an actor's calls: its creation task's)."""

@@ -52,6 +52,7 @@ class TaskCall:
     dep_keys: list[str] = field(default_factory=list)  # the objects of its top-level refs
     max_calls: int = 0  # a process runs the function this many times, then exits (0: no limit)
     task_events: bool = True  # ``enable_task_events``: False keeps it out of the state API
+    owner: str = ""  # its caller (``_context.current_owner``): the memory monitor's groups
 
     @property
     def num_cpus(self) -> float:
@@ -309,6 +310,7 @@ class RemoteFunction(Generic[R]):
             max_calls=_options.get(opts, "max_calls") or 0,
             dep_keys=[d._key for d in deps],
             task_events=_options.get(opts, "enable_task_events") is not False,
+            owner=_context.current_owner(),
         )
         if call.placement is None:
             _resources.warn_if_infeasible(f"task {name}", call.resources, backend)

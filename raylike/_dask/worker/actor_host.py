@@ -22,6 +22,7 @@ import os
 import queue
 import signal
 import threading
+import time
 from typing import Any
 
 from distributed import secede
@@ -166,6 +167,9 @@ class ActorHost:
         if self.exiting:
             return died_of(self.meta, EXITED)
         detail = f"{CRASHED} The process (pid {link.child.pid}) exited with code {code}."
+        oom = self.node.memory_monitor.take(self.meta.actor_id)
+        if stop is None and oom is not None:  # the memory monitor killed it
+            return self._after_oom(oom)
         if stop is None:  # no ray.kill: nobody meant it to end
             _error_pubsub.worker_died(self.node.worker, self.spec.job_id,
                                       f"Actor ID: {self.meta.actor_id}", self.node.node_id,
@@ -181,6 +185,19 @@ class ActorHost:
             self._on_loop(self.calls.lost, error)
             return None
         return died_of(self.meta, detail)
+
+    def _after_oom(self, oom: Any) -> ActorDiedError | None:
+        """The memory monitor killed the process: restart it if a restart is left (its
+        calls retried as their ``max_task_retries`` allow, else failing with
+        ``OutOfMemoryError``); else the calls it ran fail with ``OutOfMemoryError`` and the
+        actor is dead."""
+        max_restarts = self.spec.max_restarts
+        if max_restarts < 0 or self.restarts < max_restarts:
+            self._on_loop(self.calls.lost, oom.error())
+            return None
+        self._on_loop(_fail_running, self.calls, dumps(oom.error()))
+        return died_of(self.meta, f"{CRASHED} Worker exit type: NODE_OUT_OF_MEMORY Worker "
+                                  f"exit detail: {oom.message}")
 
     def _on_ready(self, link: _Link, repr_name: str = "") -> None:
         self._on_loop(self.calls.alive, link)
@@ -241,6 +258,13 @@ class ActorHost:
             link.kill()
 
 
+def _fail_running(calls: Any, error: bytes) -> None:
+    """Fail the calls the actor's process was running with ``error`` (on the event loop)."""
+    for entry in list(calls.inflight.values()):
+        if not entry.done.done():
+            entry.done.set_result(("err", error))
+
+
 class _Link:
     """One process of an actor, and the two threads that talk to it."""
 
@@ -249,6 +273,7 @@ class _Link:
 
         self.host = host
         self.child = child
+        self.started = time.monotonic()  # (the memory monitor kills the latest first)
         self.scope = TaskScope(host.node, host.spec.reservation, 0.0, child, can_secede=False)
         self.outbox: queue.Queue[Any] = queue.Queue()
         self.queued = 0  # items in the outbox or being written by the writer thread
