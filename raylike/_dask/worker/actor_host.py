@@ -122,7 +122,7 @@ class ActorHost:
             self._registry("raylike_actor_update", state="RESTARTING", restarts=self.restarts)
 
     def _live(self, leased: dict[str, list[str]], deps: list[Any], restarted: bool
-              ) -> ActorDiedError | None:
+              ) -> RayError | None:
         """One process of the actor, from start to end: ``None`` to restart it, else the
         error of the dead actor."""
         if self.stop is not None and self.stop[0]:
@@ -159,7 +159,7 @@ class ActorHost:
             cancel_owned(self.node, link.scope)  # as in Ray: its tasks die with it
             link.close()
 
-    def _after(self, link: _Link, ready: bool, code: Any) -> ActorDiedError | None:
+    def _after(self, link: _Link, ready: bool, code: Any) -> RayError | None:
         """The process ended: why, and is there a restart left?"""
         stop, self.stop = self.stop, None
         if stop is not None and stop[0]:
@@ -186,18 +186,17 @@ class ActorHost:
             return None
         return died_of(self.meta, detail)
 
-    def _after_oom(self, oom: Any) -> ActorDiedError | None:
+    def _after_oom(self, oom: Any) -> RayError | None:
         """The memory monitor killed the process: restart it if a restart is left (its
         calls retried as their ``max_task_retries`` allow, else failing with
-        ``OutOfMemoryError``); else the calls it ran fail with ``OutOfMemoryError`` and the
-        actor is dead."""
+        ``OutOfMemoryError``); else the actor is dead of it: as in Ray, its calls, those it
+        ran and any later, fail with ``OutOfMemoryError``."""
         max_restarts = self.spec.max_restarts
         if max_restarts < 0 or self.restarts < max_restarts:
             self._on_loop(self.calls.lost, oom.error())
             return None
-        self._on_loop(_fail_running, self.calls, dumps(oom.error()))
-        return died_of(self.meta, f"{CRASHED} Worker exit type: NODE_OUT_OF_MEMORY Worker "
-                                  f"exit detail: {oom.message}")
+        error: RayError = oom.error()
+        return error
 
     def _on_ready(self, link: _Link, repr_name: str = "") -> None:
         self._on_loop(self.calls.alive, link)
@@ -256,13 +255,6 @@ class ActorHost:
         link = self.link
         if link is not None:
             link.kill()
-
-
-def _fail_running(calls: Any, error: bytes) -> None:
-    """Fail the calls the actor's process was running with ``error`` (on the event loop)."""
-    for entry in list(calls.inflight.values()):
-        if not entry.done.done():
-            entry.done.set_result(("err", error))
 
 
 class _Link:
