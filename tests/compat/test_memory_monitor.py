@@ -54,7 +54,7 @@ def test_leaking_task_that_retries_for_ever_fails_with_oom(ray_fresh):
 
     # the caller's last task on the node: it fails at once, whatever its max_retries
     with pytest.raises(ray.exceptions.OutOfMemoryError) as info:
-        ray.get(leaks.remote(), timeout=300)
+        ray.get(leaks.remote(), timeout=100)
     assert "running low on memory" in str(info.value)
 
 
@@ -70,7 +70,7 @@ def test_retriable_task_killed_beside_another_of_its_caller_is_retried(ray_fresh
 
         memory = bytearray(b"\1" * (5 * CHUNK))  # noqa: F841 (held while it runs)
         open(held, "w").close()
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:  # until the other task has run twice
             if os.path.exists(attempts) and len(open(attempts).read().split()) >= 2:
                 return "held"
@@ -101,8 +101,8 @@ def test_retriable_task_killed_beside_another_of_its_caller_is_retried(ray_fresh
         deadline_waits += 1
         assert deadline_waits < 1200, "the first task never started"
     second = hog.remote(attempts)
-    assert ray.get(second, timeout=300) == 2
-    assert ray.get(first, timeout=300) == "held"
+    assert ray.get(second, timeout=100) == 2
+    assert ray.get(first, timeout=100) == "held"
 
 
 def test_actor_without_restarts_killed_for_memory_fails_its_call(ray_fresh):
@@ -128,6 +128,6 @@ def test_actor_without_restarts_killed_for_memory_fails_its_call(ray_fresh):
     leaker = Leaker.remote()
     assert ray.get(leaker.ping.remote(), timeout=120) == "pong"
     with pytest.raises(ray.exceptions.OutOfMemoryError):
-        ray.get(leaker.leak.remote(), timeout=300)
+        ray.get(leaker.leak.remote(), timeout=100)
     with pytest.raises(ray.exceptions.OutOfMemoryError):  # it is dead of it
         ray.get(leaker.ping.remote(), timeout=120)
