@@ -184,3 +184,13 @@ def test_disabled_monitor_starts_no_thread():
     monitor.start()
     assert monitor._thread is None
     monitor.stop()
+
+
+def test_a_cancel_ends_the_backoff_wait():
+    import time
+
+    monitor = mm.MemoryMonitor(_fake_node({}), mm.Settings(refresh_ms=0))
+    start = time.monotonic()
+    assert monitor.wait(30, lambda: True)  # cancelled: returns at once, the node still runs
+    assert monitor.wait(0.05)
+    assert time.monotonic() - start < 10

@@ -18,6 +18,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,9 +144,17 @@ class MemoryMonitor:
         base = self.settings.retry_delay_base_ms / 1000
         return min(base * 2 ** min(attempt, 16), MAX_RETRY_DELAY)
 
-    def wait(self, seconds: float) -> bool:
-        """Wait ``seconds``; ``False`` if the node closed meanwhile."""
-        return not self._stopped.wait(seconds)
+    def wait(self, seconds: float, cancelled: Callable[[], bool] = lambda: False) -> bool:
+        """Wait ``seconds``, or less once ``cancelled()`` says so (checked every 0.1 s);
+        ``False`` if the node closed meanwhile."""
+        deadline = time.monotonic() + seconds
+        while not cancelled():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            if self._stopped.wait(min(left, 0.1)):
+                return False
+        return not self._stopped.is_set()
 
     # -- the check ------------------------------------------------------------------------
     def check(self) -> Candidate | None:

@@ -288,7 +288,8 @@ class NodePlugin(WorkerPlugin):
                 oom_kills += 1
                 delay = self.memory_monitor.retry_delay(killed, call.max_retries, oom_kills,
                                                         attempts + oom_kills)
-                if delay is None or not self.memory_monitor.wait(delay):
+                if delay is None or not self.memory_monitor.wait(
+                        delay, lambda: call.key in self.cancelled):  # a cancel ends the wait
                     raise killed.error()
                 logger.info("retrying %s after it was killed for memory", call.name)
                 continue
