@@ -131,3 +131,32 @@ def test_actor_without_restarts_killed_for_memory_fails_its_call(ray_fresh):
         ray.get(leaker.leak.remote(), timeout=100)
     with pytest.raises(ray.exceptions.OutOfMemoryError):  # it is dead of it
         ray.get(leaker.ping.remote(), timeout=120)
+
+
+def test_restartable_actor_killed_for_memory_restarts_then_fails_with_oom(ray_fresh):
+    ray = ray_fresh
+    _init(ray)
+
+    @ray.remote(max_restarts=1, max_task_retries=1)
+    class Leaker:
+        def __init__(self):
+            self.chunks = []
+
+        def leak(self):
+            import time
+
+            for _ in range(MAX_CHUNKS):
+                self.chunks.append(bytearray(b"\1" * CHUNK))
+                time.sleep(0.05)
+            return "not killed"
+
+        def pid(self):
+            return os.getpid()
+
+    leaker = Leaker.remote()
+    assert ray.get(leaker.pid.remote(), timeout=120) > 0  # alive
+    # killed, restarted, the call run again and killed again: no restart is left
+    with pytest.raises(ray.exceptions.OutOfMemoryError):
+        ray.get(leaker.leak.remote(), timeout=100)
+    with pytest.raises(ray.exceptions.OutOfMemoryError):  # dead of it
+        ray.get(leaker.pid.remote(), timeout=120)
