@@ -13,6 +13,7 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from raylike._api import host_limits as _host_limits
+from raylike._api.system_memory import get_used_memory
 from raylike._private import ray_constants
 from raylike._process.env_setup import update_envs
 
@@ -20,13 +21,15 @@ __all__ = ["DeferSigint", "compute_driver_id_from_job", "compute_job_id_from_dri
            "get_directory_size_bytes",
            "detect_fate_sharing_support", "get_current_node_cpu_model_name",
            "get_num_cpus",
-           "get_ray_doc_version", "get_shared_memory_bytes",
+           "get_ray_doc_version", "get_shared_memory_bytes", "get_system_memory",
+           "get_used_memory",
            "parse_pg_formatted_resources_to_original", "publish_error_to_driver",
            "resolve_object_store_memory", "try_import_each_module", "update_envs"]
 
 logger = logging.getLogger(__name__)
 
 ENV_DISABLE_DOCKER_CPU_WARNING = "RAY_DISABLE_DOCKER_CPU_WARNING" in os.environ
+get_system_memory = _host_limits.system_memory  # Ray's: a container's lower limit
 _get_docker_cpus = _host_limits.docker_cpus  # a container's CPU limit (None: none)
 
 

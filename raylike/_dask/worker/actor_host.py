@@ -23,6 +23,7 @@ import queue
 import select
 import signal
 import threading
+import time
 from typing import Any
 
 from distributed import secede
@@ -124,7 +125,7 @@ class ActorHost:
             self._registry("raylike_actor_update", state="RESTARTING", restarts=self.restarts)
 
     def _live(self, leased: dict[str, list[str]], deps: list[Any], restarted: bool
-              ) -> ActorDiedError | None:
+              ) -> RayError | None:
         """One process of the actor, from start to end: ``None`` to restart it, else the
         error of the dead actor."""
         if self.stop is not None and self.stop[0]:
@@ -161,7 +162,7 @@ class ActorHost:
             cancel_owned(self.node, link.scope)  # as in Ray: its tasks die with it
             link.close()
 
-    def _after(self, link: _Link, ready: bool, code: Any) -> ActorDiedError | None:
+    def _after(self, link: _Link, ready: bool, code: Any) -> RayError | None:
         """The process ended: why, and is there a restart left?"""
         stop, self.stop = self.stop, None
         if stop is not None and stop[0]:
@@ -169,6 +170,9 @@ class ActorHost:
         if self.exiting:
             return died_of(self.meta, EXITED)
         detail = f"{CRASHED} The process (pid {link.child.pid}) exited with code {code}."
+        oom = self.node.memory_monitor.take(self.meta.actor_id)
+        if stop is None and oom is not None:  # the memory monitor killed it
+            return self._after_oom(oom)
         if stop is None:  # no ray.kill: nobody meant it to end
             _error_pubsub.worker_died(self.node.worker, self.spec.job_id,
                                       f"Actor ID: {self.meta.actor_id}", self.node.node_id,
@@ -184,6 +188,18 @@ class ActorHost:
             self._on_loop(self.calls.lost, error)
             return None
         return died_of(self.meta, detail)
+
+    def _after_oom(self, oom: Any) -> RayError | None:
+        """The memory monitor killed the process: restart it if a restart is left (its
+        calls retried as their ``max_task_retries`` allow, else failing with
+        ``OutOfMemoryError``); else the actor is dead of it: as in Ray, its calls, those it
+        ran and any later, fail with ``OutOfMemoryError``."""
+        max_restarts = self.spec.max_restarts
+        if max_restarts < 0 or self.restarts < max_restarts:
+            self._on_loop(self.calls.lost, oom.error())
+            return None
+        error: RayError = oom.error()
+        return error
 
     def _on_ready(self, link: _Link, repr_name: str = "") -> None:
         self._on_loop(self.calls.alive, link)
@@ -252,6 +268,7 @@ class _Link:
 
         self.host = host
         self.child = child
+        self.started = time.monotonic()  # (the memory monitor kills the latest first)
         self.scope = TaskScope(host.node, host.spec.reservation, 0.0, child, can_secede=False)
         self.outbox: queue.Queue[Any] = queue.Queue()
         self.queued = 0  # items in the outbox or being written by the writer thread

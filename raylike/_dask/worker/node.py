@@ -49,6 +49,7 @@ from raylike._dask.internals import StateMachineEvent
 from raylike._dask.scheduler.refs import batch_interval
 from raylike._dask.worker import accelerators as _accelerators
 from raylike._dask.worker import lookahead as _lookahead
+from raylike._dask.worker import memory_monitor as _memory_monitor
 from raylike._dask.worker import packages as _packages
 from raylike._dask.worker import streams as _streams
 from raylike._dask.worker import task_events as _task_events
@@ -150,6 +151,8 @@ class NodePlugin(WorkerPlugin):
         _runtime.set_process_backend(_WorkerBackend(self))
         threading.Thread(target=self._warm_up, args=(min(cpus, 2),), daemon=True,
                          name="raylike-warmup").start()
+        self.memory_monitor = _memory_monitor.MemoryMonitor(self)  # Ray's OOM prevention
+        self.memory_monitor.start()
 
     def _pool_grew(self, processes: int) -> None:
         """Ray's warning that a node started many worker processes (four times its CPUs,
@@ -210,6 +213,7 @@ class NodePlugin(WorkerPlugin):
             logger.debug("warm-up failed", exc_info=True)
 
     def teardown(self, worker: Any) -> None:
+        self.memory_monitor.stop()
         for host in list(self.actors.values()):
             host.close()
         if self.lane is not None:
@@ -274,9 +278,10 @@ class NodePlugin(WorkerPlugin):
             callback(*answer)
 
     def _run_task(self, call: Any, deps: tuple[Any, ...]) -> Any:
-        attempts = 0
+        attempts = oom_kills = 0
         while True:
             status, payload = self._attempt(_retries_left(call, attempts), deps)
+            killed = self.memory_monitor.take(call.key)
             if status == "ok":
                 return payload
             if status == "cancelled":
@@ -287,6 +292,15 @@ class NodePlugin(WorkerPlugin):
                 self._note_interrupted(call.key, payload)
                 raise payload
             retry_left = call.max_retries < 0 or attempts < call.max_retries
+            if status == "crashed" and killed is not None:  # by the memory monitor
+                oom_kills += 1
+                delay = self.memory_monitor.retry_delay(killed, call.max_retries, oom_kills,
+                                                        attempts + oom_kills)
+                if delay is None or not self.memory_monitor.wait(
+                        delay, lambda: call.key in self.cancelled):  # a cancel ends the wait
+                    raise killed.error()
+                logger.info("retrying %s after it was killed for memory", call.name)
+                continue
             if status == "crashed":
                 with self.lock:  # its group is gone: Ray's crash error, and no retry here
                     ended_with_group = call.key in self.group_removed
@@ -330,6 +344,7 @@ class NodePlugin(WorkerPlugin):
             if early:  # interrupt found no running scope to signal, so it stops here
                 self.cancelled.discard(call.key)
             else:
+                scope.call = call
                 self.running[call.key] = scope
         if early:
             scope.finish()
@@ -373,6 +388,8 @@ class NodePlugin(WorkerPlugin):
                 return "interrupted", payload
             if cancelled:
                 return "cancelled", None
+            if self.memory_monitor.killed(call.key):  # it says so itself
+                return "crashed", payload
             _error_pubsub.worker_died(
                 self.worker, call.job_id,
                 f"RayTask ID: {_ids.task_id(call.key, None, call.job_id)}",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from distributed import secede
@@ -68,6 +69,8 @@ class TaskScope:
         self.cpus = cpus
         self.cpu_names = cpu_names  # where its CPUs come from (a placement group's names)
         self.child = child
+        self.call: Any = None  # the task it runs (for the memory monitor)
+        self.started = time.monotonic()
         self.held = _Held()
         self.submitted: list[str] = []
         self.tasks: list[ObjectRef[Any]] = []  # refs of the (non-actor) tasks it submitted
