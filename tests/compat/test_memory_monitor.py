@@ -2,9 +2,9 @@
 node's memory over ``memory_usage_threshold`` is killed, retried or failed with
 ``OutOfMemoryError``.
 
-The machine is shared: the threshold is set 1.5 GB above the memory used when the test starts
+The machine is shared: the threshold is set 2.5 GB above the memory used when the test starts
 (``used`` and ``total`` as Ray's monitor reads them, from ``/proc/meminfo``), and every
-allocation is bounded (at most 3 GB) so that a test whose monitor fails cannot take the machine.
+allocation is bounded (at most 4 GB) so that a test whose monitor fails cannot take the machine.
 Real Ray 2.60 kills by start time unless ``worker_killing_policy_by_group`` brings back the
 group-by-owner policy its documentation describes (and raylike implements): the tests ask for it.
 """
@@ -19,9 +19,11 @@ import pytest
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="the memory monitor runs on Linux only")
 
-MARGIN = int(1.5 * 2**30)  # bytes above the current use at which the monitor kills
+# bytes above the use before ``init`` at which the monitor kills: room for the cluster's own
+# processes (≈1 GB with Ray's) and a task holding 0.5 GB, so that only a leak crosses it
+MARGIN = int(2.5 * 2**30)
 CHUNK = 100 * 2**20  # bytes a leaking task takes at each step
-MAX_CHUNKS = 30  # a leak ends there if the monitor did not stop it (3 GB)
+MAX_CHUNKS = 40  # a leak ends there if the monitor did not stop it (4 GB)
 
 
 def _meminfo() -> tuple[int, int]:

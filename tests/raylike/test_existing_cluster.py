@@ -192,8 +192,8 @@ def test_cpu_work_spreads_over_the_nodes(two_worker_cluster: Any) -> None:
     ray.init(address=two_worker_cluster.address)
 
     @ray.remote
-    def where() -> str:
-        time.sleep(0.5)
+    def where() -> str:  # long enough that a loaded machine's second lease comes in time
+        time.sleep(1.5)
         return ray.get_runtime_context().get_node_id()
 
     nodes = set(ray.get([where.remote() for _ in range(8)]))
