@@ -22,7 +22,7 @@ def test_dashboard_listens_on_loopback_only_and_is_announced(unused_address: str
     assert exposed == {}, f"sockets not bound to 127.0.0.1 (address: pid): {exposed}"
     assert ctx.dashboard_url == f"127.0.0.1:{port}"
     assert ctx.address_info["webui_url"] == ctx.dashboard_url
-    banner = capsys.readouterr().out
-    assert f"http://127.0.0.1:{port}" in banner  # the one-line banner names the dashboard
+    said = capsys.readouterr()  # init's INFO line (Ray's, on stderr) names the dashboard
+    assert f"View the dashboard at http://127.0.0.1:{port}" in said.out + said.err
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=30) as page:
         assert page.status == 200
