@@ -1,6 +1,7 @@
 """raylike's side of the runtime context: accelerator types, tqdm_ray lines in the driver."""
 from __future__ import annotations
 
+import os
 import sys
 import time
 import warnings
@@ -80,5 +81,15 @@ def test_tqdm_ray_bars_without_tqdm_are_lines_of_the_driver(
             out += capsys.readouterr().out
         assert "steps: 100%" in out and "4/4 [it]" in out
         assert tqdm_ray.RAY_TQDM_MAGIC not in out
+        # the driver's manager took the bar's states (its group, then closed: gone)
+        manager = tqdm_ray.instance()
+        assert manager.bar_groups and all(not g.bars_by_uuid
+                                          for g in manager.bar_groups.values())
+        local = tqdm_ray.tqdm(desc="here", total=3, flush_interval_s=0)
+        local.update(2)
+        mine = [g for g in manager.bar_groups.values() if g.pid == os.getpid()]
+        assert [b.bar.n for g in mine for b in g.bars_by_uuid.values()] == [2]
+        local.close()
+        assert not any(g.bars_by_uuid for g in mine)
     finally:
         ray.shutdown()
