@@ -63,6 +63,7 @@ def test_tqdm_ray_bars_without_tqdm_are_lines_of_the_driver(
     as a line of text per change; the state lines the worker printed are not shown."""
     monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm now raises ImportError
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    tqdm_ray.instance().bar_groups.clear()  # bars earlier tests left open (not closed)
     ray.init(num_cpus=1, include_dashboard=False)
     try:
         @ray.remote
